@@ -1,0 +1,2 @@
+//! Scheduler benchmarks (filled in next).
+fn main() {}

@@ -1,0 +1,362 @@
+//! Accounts, roles, passwords (argon2) and login sessions that expire and can be revoked.
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{time, Error, Result, Store};
+
+/// What an account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Role {
+    /// Quản trị: everything.
+    Admin,
+    /// Văn phòng of a unit: schedules and sees meetings of that unit's subtree.
+    Secretariat { unit_id: i64 },
+    /// A hall's room account (kiosk): sees and joins its own meetings.
+    Hall { hall_id: i64 },
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Secretariat { .. } => "secretariat",
+            Role::Hall { .. } => "hall",
+        }
+    }
+}
+
+/// An account as listed (never with its password hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    /// Our id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Name shown in pages ("Văn phòng UBND tỉnh Phú Thọ").
+    pub display_name: String,
+    /// What it may do.
+    #[serde(flatten)]
+    pub role: Role,
+    /// Disabled accounts cannot log in.
+    pub active: bool,
+}
+
+/// The logged-in caller, resolved from a session token on every request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Principal {
+    /// The account.
+    #[serde(flatten)]
+    pub account: Account,
+    /// For a secretariat: its unit's path, the subtree it may act in.
+    pub scope_path: Option<String>,
+}
+
+/// A new account's fields.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+/// Hashes a password with argon2id and a random salt (slow on purpose: run off the async threads).
+pub fn hash_password(password: &str) -> Result<String> {
+    if password.chars().count() < 8 {
+        return Err(Error::invalid("password", "must be at least 8 characters"));
+    }
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("hashing failed: {e}")))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A fresh unguessable token: 32 random bytes, hex.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn parse_username(s: &str) -> Result<String> {
+    let s = s.trim();
+    let ok = (3..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !ok {
+        return Err(Error::invalid(
+            "username",
+            "3 to 64 of a-z, 0-9, '.', '_', '-'",
+        ));
+    }
+    Ok(s.to_ascii_lowercase())
+}
+
+const ACCOUNT_COLUMNS: &str =
+    "a.id, a.username, a.display_name, a.role, a.unit_id, a.hall_id, a.active";
+
+fn account_from_row(r: &AnyRow) -> Result<Account> {
+    let role: String = r.try_get("role")?;
+    let unit_id: Option<i64> = r.try_get("unit_id")?;
+    let hall_id: Option<i64> = r.try_get("hall_id")?;
+    let role = match (role.as_str(), unit_id, hall_id) {
+        ("admin", _, _) => Role::Admin,
+        ("secretariat", Some(unit_id), _) => Role::Secretariat { unit_id },
+        ("hall", _, Some(hall_id)) => Role::Hall { hall_id },
+        _ => {
+            return Err(Error::Internal(format!(
+                "account with inconsistent role {role}"
+            )))
+        }
+    };
+    let active: i64 = r.try_get("active")?;
+    Ok(Account {
+        id: r.try_get("id")?,
+        username: r.try_get("username")?,
+        display_name: r.try_get("display_name")?,
+        role,
+        active: active == 1,
+    })
+}
+
+impl Store {
+    /// Creates an account with an already computed password hash (see [`hash_password`]).
+    pub async fn create_account(&self, new: NewAccount, password_hash: &str) -> Result<Account> {
+        let username = parse_username(&new.username)?;
+        let display_name = new.display_name.trim();
+        if display_name.is_empty() || display_name.chars().count() > 200 {
+            return Err(Error::invalid(
+                "display_name",
+                "must be 1 to 200 characters",
+            ));
+        }
+        let (unit_id, hall_id) = match new.role {
+            Role::Admin => (None, None),
+            Role::Secretariat { unit_id } => {
+                self.unit(unit_id).await?;
+                (Some(unit_id), None)
+            }
+            Role::Hall { hall_id } => {
+                self.hall(hall_id).await?;
+                (None, Some(hall_id))
+            }
+        };
+        let taken = sqlx::query("SELECT id FROM accounts WHERE username = $1")
+            .bind(&username)
+            .fetch_optional(&self.pool)
+            .await?;
+        if taken.is_some() {
+            return Err(Error::Duplicate(format!("username {username}")));
+        }
+        let row = sqlx::query(
+            "INSERT INTO accounts (username, display_name, password_hash, role, unit_id, hall_id, active, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7) RETURNING id",
+        )
+        .bind(&username)
+        .bind(display_name)
+        .bind(password_hash)
+        .bind(new.role.as_str())
+        .bind(unit_id)
+        .bind(hall_id)
+        .bind(time::now())
+        .fetch_one(&self.pool)
+        .await?;
+        self.account(row.try_get("id")?).await
+    }
+
+    /// One account by id.
+    pub async fn account(&self, id: i64) -> Result<Account> {
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound("account"))?;
+        account_from_row(&row)
+    }
+
+    /// Every account, by user name.
+    pub async fn accounts(&self) -> Result<Vec<Account>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a ORDER BY a.username"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(account_from_row).collect()
+    }
+
+    /// Sets a new password hash or (de)activates an account; deactivation revokes its sessions.
+    pub async fn update_account(
+        &self,
+        id: i64,
+        password_hash: Option<&str>,
+        active: Option<bool>,
+    ) -> Result<Account> {
+        self.account(id).await?;
+        if let Some(hash) = password_hash {
+            sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
+                .bind(hash)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        if let Some(active) = active {
+            sqlx::query("UPDATE accounts SET active = $1 WHERE id = $2")
+                .bind(if active { 1i64 } else { 0 })
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        if password_hash.is_some() || active == Some(false) {
+            sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        self.account(id).await
+    }
+
+    /// Checks a user name and password; on success opens a session of `ttl_secs`
+    /// and returns its token (shown once, stored only as a hash).
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        ttl_secs: i64,
+    ) -> Result<(String, Principal)> {
+        let row = sqlx::query("SELECT id, password_hash, active FROM accounts WHERE username = $1")
+            .bind(username.trim().to_ascii_lowercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            // Spend the same effort as a real check so timing does not reveal user names.
+            let _ = tokio::task::spawn_blocking(|| verify_password("x", DUMMY_HASH)).await;
+            return Err(Error::BadCredentials);
+        };
+        let id: i64 = row.try_get("id")?;
+        let hash: String = row.try_get("password_hash")?;
+        let active: i64 = row.try_get("active")?;
+        let password = password.to_string();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        if !ok || active != 1 {
+            return Err(Error::BadCredentials);
+        }
+        let token = random_token();
+        let now = time::now();
+        sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash(&token))
+            .bind(id)
+            .bind(now)
+            .bind(now + ttl_secs)
+            .execute(&self.pool)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        let principal = self.principal_of(self.account(id).await?).await?;
+        Ok((token, principal))
+    }
+
+    /// Resolves a session token to its caller; unknown, expired or revoked tokens fail.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal> {
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS}, s.expires_at FROM sessions s JOIN accounts a ON a.id = s.account_id
+             WHERE s.token_hash = $1"
+        ))
+        .bind(token_hash(token))
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+        let expires_at: i64 = row.try_get("expires_at")?;
+        let account = account_from_row(&row)?;
+        if expires_at <= time::now() || !account.active {
+            return Err(Error::Unauthenticated);
+        }
+        self.principal_of(account).await
+    }
+
+    /// The principal of an account by user name, without a password: for the server's
+    /// own actions (seeding, tests), never for requests.
+    pub async fn principal_by_username(&self, username: &str) -> Result<Principal> {
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.username = $1"
+        ))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound("account"))?;
+        self.principal_of(account_from_row(&row)?).await
+    }
+
+    async fn principal_of(&self, account: Account) -> Result<Principal> {
+        let scope_path = match account.role {
+            Role::Secretariat { unit_id } => Some(self.unit(unit_id).await?.path),
+            _ => None,
+        };
+        Ok(Principal {
+            account,
+            scope_path,
+        })
+    }
+
+    /// Revokes a session (logout).
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash(token))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// A valid argon2 hash of a throwaway password, checked against when a user name is unknown.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Q2x0u2d0lJ6X0o3cQmJ6b7Vq5Cwq2bYl2w1m7pQ9f0Y";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_and_tokens_are_long() {
+        let h = hash_password("mật khẩu dài").unwrap();
+        assert!(verify_password("mật khẩu dài", &h));
+        assert!(!verify_password("mat khau dai", &h));
+        assert!(hash_password("short").is_err());
+        assert_eq!(random_token().len(), 64);
+        assert_ne!(random_token(), random_token());
+    }
+
+    #[test]
+    fn usernames_are_checked() {
+        assert_eq!(parse_username(" VP.TanSon ").unwrap(), "vp.tanson");
+        assert!(parse_username("a b").is_err());
+    }
+}

@@ -1,0 +1,99 @@
+//! The store's connection: one `sqlx::Any` pool over SQLite or PostgreSQL, migrated at start-up.
+//!
+//! Why `Any` rather than a trait with SQL per backend: the scheduler's queries are plain
+//! portable SQL (integers for instants, text for everything else, `$n` placeholders that
+//! both SQLite and PostgreSQL accept), so one module of SQL serves both and the same test
+//! suite runs against both. Only the DDL differs, kept as two migration folders.
+
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+use crate::Result;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: one file, no set-up.
+    Sqlite,
+    /// For larger deployments (several nodes sharing one database).
+    Postgres,
+}
+
+/// The scheduler's store: a connection pool and the backend behind it.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path`, `sqlite::memory:` or `postgres://…`),
+    /// creating a SQLite file if missing, and runs the migrations.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(crate::Error::invalid(
+                "database_url",
+                "must start with sqlite: or postgres://",
+            ));
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains(":memory:") && !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
+        let max = if url.contains(":memory:") { 1 } else { 8 };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; the busy timeout makes
+                        // concurrent writers wait instead of failing.
+                        conn.execute(
+                            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+                             PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// The engine behind this store.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pool (waits for connections to be returned).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// True when the database answers a trivial query (for `/healthz`).
+    pub async fn healthy(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}

@@ -1,0 +1,87 @@
+//! The scheduler's error type: what went wrong, split into the caller's mistakes and ours.
+
+use crate::meetings::Conflict;
+
+/// Everything the scheduler can refuse or fail at.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A field of the input is invalid; `field` names it for the form or API client.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// The thing asked for does not exist (or the caller may not know it exists).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The caller is known but lacks the right to do this.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// Login failed: wrong user name or password (never says which).
+    #[error("wrong user name or password")]
+    BadCredentials,
+    /// The session token is unknown, expired or revoked.
+    #[error("session expired or unknown")]
+    Unauthenticated,
+    /// Halls invited to this meeting are already invited to overlapping meetings.
+    #[error("{} conflicting meeting(s)", .0.len())]
+    Conflict(Vec<Conflict>),
+    /// A unique value is already taken (user name, code …).
+    #[error("{0} already exists")]
+    Duplicate(String),
+    /// A join token is valid but not usable now (too early, ended, cancelled).
+    #[error("join refused: {0}")]
+    JoinRefused(JoinRefusal),
+    /// A CSV import failed; nothing was written.
+    #[error("line {line}, column {column}: {message}")]
+    Import {
+        line: u64,
+        column: String,
+        message: String,
+    },
+    /// The database failed.
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed at start-up.
+    #[error("migration error")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Anything else of ours.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Why a join token cannot be used right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinRefusal {
+    /// The token opens a little before the start; this is earlier than that.
+    TooEarly,
+    /// The meeting has ended: the token has expired.
+    Expired,
+    /// The meeting was cancelled.
+    Cancelled,
+    /// The token belongs to another hall than the one presenting it.
+    ForeignHall,
+}
+
+impl std::fmt::Display for JoinRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            JoinRefusal::TooEarly => "the meeting is not open yet",
+            JoinRefusal::Expired => "the meeting has ended; the token has expired",
+            JoinRefusal::Cancelled => "the meeting was cancelled",
+            JoinRefusal::ForeignHall => "the token belongs to another hall",
+        })
+    }
+}
+
+impl Error {
+    /// Shorthand for a field validation error.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The scheduler's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

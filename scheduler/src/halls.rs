@@ -1,0 +1,107 @@
+//! Halls (điểm cầu): the meeting rooms of a unit, each joined by a kiosk PC with its room account.
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{Error, Result, Store};
+
+/// A meeting room belonging to a unit.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Hall {
+    /// Our id.
+    pub id: i64,
+    /// The unit the hall belongs to.
+    pub unit_id: i64,
+    /// The unit's name, for lists.
+    pub unit_name: String,
+    /// The unit's path, for scope checks.
+    pub unit_path: String,
+    /// The room's name ("Hội trường UBND tỉnh", "Phòng họp trực tuyến").
+    pub name: String,
+    /// Inactive halls are kept for the records but never invited.
+    pub active: bool,
+}
+
+pub(crate) const HALL_SELECT: &str =
+    "SELECT h.id, h.unit_id, u.name AS unit_name, u.path AS unit_path, h.name, h.active
+     FROM halls h JOIN units u ON u.id = h.unit_id";
+
+pub(crate) fn hall_from_row(r: &AnyRow) -> Result<Hall> {
+    let active: i64 = r.try_get("active")?;
+    Ok(Hall {
+        id: r.try_get("id")?,
+        unit_id: r.try_get("unit_id")?,
+        unit_name: r.try_get("unit_name")?,
+        unit_path: r.try_get("unit_path")?,
+        name: r.try_get("name")?,
+        active: active == 1,
+    })
+}
+
+/// Checks a hall name: 1 to 200 characters after trimming.
+pub fn parse_hall_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(Error::invalid("name", "must be 1 to 200 characters"));
+    }
+    Ok(name.to_string())
+}
+
+impl Store {
+    /// Adds a hall to a unit.
+    pub async fn create_hall(&self, unit_id: i64, name: &str) -> Result<Hall> {
+        let name = parse_hall_name(name)?;
+        self.unit(unit_id).await?;
+        let row = sqlx::query("INSERT INTO halls (unit_id, name, active, created_at) VALUES ($1, $2, 1, $3) RETURNING id")
+            .bind(unit_id)
+            .bind(name)
+            .bind(crate::time::now())
+            .fetch_one(&self.pool)
+            .await?;
+        self.hall(row.try_get("id")?).await
+    }
+
+    /// One hall by id.
+    pub async fn hall(&self, id: i64) -> Result<Hall> {
+        let row = sqlx::query(&format!("{HALL_SELECT} WHERE h.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::NotFound("hall"))?;
+        hall_from_row(&row)
+    }
+
+    /// Halls in the subtree at `path` (all halls for `/`), by unit path then name.
+    pub async fn halls_in(&self, path: &str) -> Result<Vec<Hall>> {
+        let rows = sqlx::query(&format!(
+            "{HALL_SELECT} WHERE u.path LIKE $1 ORDER BY u.path, h.name"
+        ))
+        .bind(format!("{path}%"))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(hall_from_row).collect()
+    }
+
+    /// Renames a hall or (de)activates it.
+    pub async fn update_hall(
+        &self,
+        id: i64,
+        name: Option<&str>,
+        active: Option<bool>,
+    ) -> Result<Hall> {
+        let hall = self.hall(id).await?;
+        let name = match name {
+            Some(n) => parse_hall_name(n)?,
+            None => hall.name,
+        };
+        let active = active.unwrap_or(hall.active);
+        sqlx::query("UPDATE halls SET name = $1, active = $2 WHERE id = $3")
+            .bind(name)
+            .bind(if active { 1i64 } else { 0 })
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        self.hall(id).await
+    }
+}

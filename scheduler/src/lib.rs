@@ -1,0 +1,31 @@
+//! Hoinghi's domain and store: units, halls, accounts, meetings, invitations and join tokens.
+//!
+//! Everything persists through [`Store`], one `sqlx::Any` pool over SQLite (the default)
+//! or PostgreSQL, with the same SQL and the same tests for both (see [`db`]).
+
+pub mod access;
+pub mod accounts;
+pub mod db;
+pub mod error;
+pub mod halls;
+pub mod import;
+pub mod invitations;
+pub mod meetings;
+pub mod recurrence;
+pub mod schedule;
+pub mod scope;
+pub mod time;
+pub mod units;
+
+pub use accounts::{hash_password, Account, NewAccount, Principal, Role};
+pub use db::{Backend, Store};
+pub use error::{Error, JoinRefusal, Result};
+pub use halls::Hall;
+pub use import::{ImportOptions, ImportReport};
+pub use invitations::{Invitation, JoinGrant, MeetingEvent};
+pub use meetings::{Conflict, Meeting, MeetingFilter, MeetingKind, MeetingStatus};
+pub use schedule::{MeetingChange, MeetingDraft};
+pub use scope::{Scope, ScopePreview};
+pub use units::{Level, Unit, UnitNode};
+pub mod demo;
+pub mod testing;

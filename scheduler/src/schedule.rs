@@ -1,0 +1,465 @@
+//! Scheduling: creating, editing, postponing and cancelling meetings, with conflict checks.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Deserialize;
+use sqlx::{Any, Row, Transaction};
+
+use crate::accounts::{random_token, Principal};
+use crate::meetings::{Conflict, Meeting, MeetingKind, MeetingStatus};
+use crate::scope::Scope;
+use crate::time::{self, local_date, Timestamp};
+use crate::{recurrence, Error, Result, Store};
+
+/// Longest meeting accepted.
+const MAX_DURATION_SECS: i64 = 24 * 3600;
+/// How far in the past a new meeting may start (clock skew, a form left open).
+const PAST_GRACE_SECS: i64 = 10 * 60;
+
+/// What a secretariat fills in to schedule a meeting (or a series).
+#[derive(Debug, Clone)]
+pub struct MeetingDraft {
+    pub title: String,
+    pub description: String,
+    pub kind: MeetingKind,
+    pub host_hall_id: i64,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub scope: Scope,
+    /// RRULE subset (see [`recurrence`]); none for a single meeting.
+    pub recurrence: Option<String>,
+}
+
+/// A change to one meeting; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingChange {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub kind: Option<MeetingKind>,
+    pub host_hall_id: Option<i64>,
+    pub starts_at: Option<Timestamp>,
+    pub ends_at: Option<Timestamp>,
+    pub scope: Option<Scope>,
+}
+
+/// Checks a title: 1 to 300 characters.
+pub fn parse_title(title: &str) -> Result<String> {
+    let t = title.trim();
+    if t.is_empty() || t.chars().count() > 300 {
+        return Err(Error::invalid("title", "must be 1 to 300 characters"));
+    }
+    Ok(t.to_string())
+}
+
+fn check_times(starts_at: Timestamp, ends_at: Timestamp) -> Result<()> {
+    if ends_at <= starts_at {
+        return Err(Error::invalid("ends_at", "must be after the start"));
+    }
+    if ends_at - starts_at > MAX_DURATION_SECS {
+        return Err(Error::invalid(
+            "ends_at",
+            "a meeting lasts at most 24 hours",
+        ));
+    }
+    Ok(())
+}
+
+fn check_description(d: &str) -> Result<String> {
+    if d.chars().count() > 5000 {
+        return Err(Error::invalid("description", "at most 5000 characters"));
+    }
+    Ok(d.trim().to_string())
+}
+
+impl Store {
+    /// Checks that `who` may schedule `scope` hosted by `host_hall_id`.
+    async fn authorize_scope(
+        &self,
+        who: &Principal,
+        scope: &Scope,
+        host_hall_id: i64,
+    ) -> Result<()> {
+        who.require_staff()?;
+        let root = self
+            .unit(scope.root_unit_id)
+            .await
+            .map_err(|_| Error::invalid("scope.root_unit_id", "no such unit"))?;
+        if !who.covers(&root.path) {
+            return Err(Error::Forbidden("the scope is outside your unit"));
+        }
+        let host = self
+            .hall(host_hall_id)
+            .await
+            .map_err(|_| Error::invalid("host_hall_id", "no such hall"))?;
+        if !who.covers(&host.unit_path) {
+            return Err(Error::Forbidden("the host hall is outside your unit"));
+        }
+        for id in &scope.include_halls {
+            let hall = self
+                .hall(*id)
+                .await
+                .map_err(|_| Error::invalid("scope.include_halls", format!("no hall {id}")))?;
+            if !who.covers(&hall.unit_path) {
+                return Err(Error::Forbidden("an added hall is outside your unit"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Meetings (other than `except`) overlapping any of `slots` that invite any of `halls`.
+    pub async fn find_conflicts(
+        &self,
+        halls: &[i64],
+        slots: &[(Timestamp, Timestamp)],
+        except: &[i64],
+    ) -> Result<Vec<Conflict>> {
+        let (Some(lo), Some(hi)) = (
+            slots.iter().map(|s| s.0).min(),
+            slots.iter().map(|s| s.1).max(),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query(
+            "SELECT id, title, starts_at, ends_at FROM meetings WHERE status <> 'cancelled' AND starts_at < $1 AND ends_at > $2",
+        )
+        .bind(hi)
+        .bind(lo)
+        .fetch_all(&self.pool)
+        .await?;
+        let wanted: HashSet<i64> = halls.iter().copied().collect();
+        let mut out = Vec::new();
+        for r in rows {
+            let (id, s, e): (i64, i64, i64) = (
+                r.try_get("id")?,
+                r.try_get("starts_at")?,
+                r.try_get("ends_at")?,
+            );
+            if except.contains(&id) || !slots.iter().any(|&(a, b)| s < b && e > a) {
+                continue;
+            }
+            let inv = sqlx::query(
+                "SELECT i.hall_id, h.name, u.name AS unit_name FROM invitations i JOIN halls h ON h.id = i.hall_id
+                 JOIN units u ON u.id = h.unit_id WHERE i.meeting_id = $1 ORDER BY u.path",
+            )
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+            let mut count = 0;
+            let mut names = Vec::new();
+            for i in &inv {
+                if wanted.contains(&i.try_get::<i64, _>("hall_id")?) {
+                    count += 1;
+                    if names.len() < 5 {
+                        let hall: String = i.try_get("name")?;
+                        let unit: String = i.try_get("unit_name")?;
+                        names.push(format!("{hall} — {unit}"));
+                    }
+                }
+            }
+            if count > 0 {
+                out.push(Conflict {
+                    meeting_id: id,
+                    title: r.try_get("title")?,
+                    starts_at: s,
+                    ends_at: e,
+                    halls: count,
+                    hall_names: names,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Schedules a meeting, or a series when `draft.recurrence` is set. Overlaps with
+    /// meetings already inviting the same halls fail with [`Error::Conflict`] unless
+    /// `override_reason` is given (it is recorded). Returns the created meetings.
+    pub async fn schedule(
+        &self,
+        who: &Principal,
+        draft: MeetingDraft,
+        override_reason: Option<&str>,
+    ) -> Result<Vec<Meeting>> {
+        let title = parse_title(&draft.title)?;
+        let description = check_description(&draft.description)?;
+        check_times(draft.starts_at, draft.ends_at)?;
+        if draft.starts_at < time::now() - PAST_GRACE_SECS {
+            return Err(Error::invalid("starts_at", "is in the past"));
+        }
+        self.authorize_scope(who, &draft.scope, draft.host_hall_id)
+            .await?;
+        let duration = draft.ends_at - draft.starts_at;
+        let starts = match &draft.recurrence {
+            Some(rule) => recurrence::expand(rule, draft.starts_at)?,
+            None => vec![draft.starts_at],
+        };
+        let rule = draft
+            .recurrence
+            .as_deref()
+            .map(recurrence::parse_rule)
+            .transpose()?;
+        // Resolve each occurrence on its own date: a series may cross a change of the tree.
+        let mut plans = Vec::with_capacity(starts.len());
+        let mut by_date: HashMap<chrono::NaiveDate, Vec<i64>> = HashMap::new();
+        for &s in &starts {
+            let date = local_date(s);
+            if !by_date.contains_key(&date) {
+                let preview = self
+                    .resolve_scope(&draft.scope, Some(draft.host_hall_id), date)
+                    .await?;
+                by_date.insert(date, preview.hall_ids);
+            }
+            plans.push((s, s + duration, date));
+        }
+        let all_halls: Vec<i64> = by_date
+            .values()
+            .flatten()
+            .copied()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let slots: Vec<(i64, i64)> = plans.iter().map(|p| (p.0, p.1)).collect();
+        let conflicts = self.find_conflicts(&all_halls, &slots, &[]).await?;
+        let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
+        if !conflicts.is_empty() && override_reason.is_none() {
+            return Err(Error::Conflict(conflicts));
+        }
+        let series_id = rule.as_ref().map(|_| uuid::Uuid::new_v4().to_string());
+        let now = time::now();
+        let mut tx = self.pool.begin().await?;
+        let mut ids = Vec::new();
+        for (s, e, date) in plans {
+            let row = sqlx::query(
+                "INSERT INTO meetings (series_id, title, description, kind, status, host_hall_id, starts_at, ends_at,
+                   scope_root_unit_id, scope_levels, recurrence, override_reason, sequence, created_by, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, 'scheduled', $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $13) RETURNING id",
+            )
+            .bind(series_id.clone())
+            .bind(&title)
+            .bind(&description)
+            .bind(draft.kind.as_str())
+            .bind(draft.host_hall_id)
+            .bind(s)
+            .bind(e)
+            .bind(draft.scope.root_unit_id)
+            .bind(draft.scope.levels_text())
+            .bind(rule.clone())
+            .bind(if conflicts.is_empty() { None } else { override_reason.map(str::to_string) })
+            .bind(who.account.id)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+            let id: i64 = row.try_get("id")?;
+            write_scope_halls(&mut tx, id, &draft.scope).await?;
+            insert_invitations(&mut tx, id, &by_date[&date]).await?;
+            let detail = if conflicts.is_empty() {
+                String::new()
+            } else {
+                format!("conflict override: {}", override_reason.unwrap_or_default())
+            };
+            log_event(&mut tx, id, who.account.id, "scheduled", &detail).await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.meeting_row(id).await?.meeting);
+        }
+        tracing::info!(
+            meetings = out.len(),
+            by = who.account.id,
+            "meeting scheduled"
+        );
+        Ok(out)
+    }
+
+    /// Edits or postpones one meeting; the invitations follow the new scope (halls still
+    /// invited keep their join tokens). Conflicts as for [`Store::schedule`].
+    pub async fn update_meeting(
+        &self,
+        who: &Principal,
+        id: i64,
+        change: MeetingChange,
+        override_reason: Option<&str>,
+    ) -> Result<Meeting> {
+        let current = self.meeting_for(who, id).await?;
+        if current.status == MeetingStatus::Cancelled {
+            return Err(Error::invalid(
+                "status",
+                "a cancelled meeting cannot be edited",
+            ));
+        }
+        let title = change
+            .title
+            .as_deref()
+            .map(parse_title)
+            .transpose()?
+            .unwrap_or(current.title.clone());
+        let description = change
+            .description
+            .as_deref()
+            .map(check_description)
+            .transpose()?
+            .unwrap_or(current.description.clone());
+        let kind = change.kind.unwrap_or(current.kind);
+        let host = change.host_hall_id.unwrap_or(current.host_hall_id);
+        let starts_at = change.starts_at.unwrap_or(current.starts_at);
+        let ends_at = change.ends_at.unwrap_or(current.ends_at);
+        let scope = change.scope.clone().unwrap_or(current.scope.clone());
+        check_times(starts_at, ends_at)?;
+        self.authorize_scope(who, &scope, host).await?;
+        let halls = self
+            .resolve_scope(&scope, Some(host), local_date(starts_at))
+            .await?
+            .hall_ids;
+        let conflicts = self
+            .find_conflicts(&halls, &[(starts_at, ends_at)], &[id])
+            .await?;
+        let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
+        if !conflicts.is_empty() && override_reason.is_none() {
+            return Err(Error::Conflict(conflicts));
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE meetings SET title = $1, description = $2, kind = $3, host_hall_id = $4, starts_at = $5, ends_at = $6,
+               scope_root_unit_id = $7, scope_levels = $8, override_reason = COALESCE($9, override_reason),
+               sequence = sequence + 1, updated_at = $10 WHERE id = $11",
+        )
+        .bind(&title)
+        .bind(&description)
+        .bind(kind.as_str())
+        .bind(host)
+        .bind(starts_at)
+        .bind(ends_at)
+        .bind(scope.root_unit_id)
+        .bind(scope.levels_text())
+        .bind(if conflicts.is_empty() { None } else { override_reason.map(str::to_string) })
+        .bind(time::now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM meeting_scope_halls WHERE meeting_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        write_scope_halls(&mut tx, id, &scope).await?;
+        let existing: HashSet<i64> =
+            sqlx::query("SELECT hall_id FROM invitations WHERE meeting_id = $1")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("hall_id"))
+                .collect::<Result<_, _>>()?;
+        let wanted: HashSet<i64> = halls.iter().copied().collect();
+        for gone in existing.difference(&wanted) {
+            sqlx::query("DELETE FROM invitations WHERE meeting_id = $1 AND hall_id = $2")
+                .bind(id)
+                .bind(*gone)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let added: Vec<i64> = wanted.difference(&existing).copied().collect();
+        insert_invitations(&mut tx, id, &added).await?;
+        let moved = starts_at != current.starts_at || ends_at != current.ends_at;
+        let kind_of_change = if moved { "rescheduled" } else { "edited" };
+        let mut detail = if moved {
+            format!(
+                "{} → {}",
+                time::display_local(current.starts_at),
+                time::display_local(starts_at)
+            )
+        } else {
+            String::new()
+        };
+        if let (false, Some(reason)) = (conflicts.is_empty(), override_reason) {
+            detail.push_str(&format!(" conflict override: {reason}"));
+        }
+        log_event(&mut tx, id, who.account.id, kind_of_change, detail.trim()).await?;
+        tx.commit().await?;
+        Ok(self.meeting_row(id).await?.meeting)
+    }
+
+    /// Cancels a meeting; invited halls see it cancelled and its tokens stop working.
+    pub async fn cancel_meeting(&self, who: &Principal, id: i64, reason: &str) -> Result<Meeting> {
+        let current = self.meeting_for(who, id).await?;
+        self.authorize_scope(who, &current.scope, current.host_hall_id)
+            .await?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE meetings SET status = 'cancelled', sequence = sequence + 1, updated_at = $1 WHERE id = $2")
+            .bind(time::now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        log_event(&mut tx, id, who.account.id, "cancelled", reason.trim()).await?;
+        tx.commit().await?;
+        Ok(self.meeting_row(id).await?.meeting)
+    }
+}
+
+async fn write_scope_halls(tx: &mut Transaction<'_, Any>, id: i64, scope: &Scope) -> Result<()> {
+    let modes = scope
+        .include_halls
+        .iter()
+        .map(|h| (h, "include"))
+        .chain(scope.exclude_halls.iter().map(|h| (h, "exclude")));
+    for (hall, mode) in modes {
+        sqlx::query(
+            "INSERT INTO meeting_scope_halls (meeting_id, hall_id, mode) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(*hall)
+        .bind(mode)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_invitations(
+    tx: &mut Transaction<'_, Any>,
+    meeting_id: i64,
+    halls: &[i64],
+) -> Result<()> {
+    let now = time::now();
+    for batch in halls.chunks(500) {
+        let mut sql = String::from(
+            "INSERT INTO invitations (meeting_id, hall_id, join_token, created_at) VALUES ",
+        );
+        for k in 0..batch.len() {
+            if k > 0 {
+                sql.push(',');
+            }
+            let b = k * 4;
+            sql.push_str(&format!("(${},${},${},${})", b + 1, b + 2, b + 3, b + 4));
+        }
+        let mut q = sqlx::query(&sql);
+        for hall in batch {
+            q = q
+                .bind(meeting_id)
+                .bind(*hall)
+                .bind(random_token())
+                .bind(now);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+async fn log_event(
+    tx: &mut Transaction<'_, Any>,
+    meeting_id: i64,
+    account_id: i64,
+    kind: &str,
+    detail: &str,
+) -> Result<()> {
+    sqlx::query("INSERT INTO meeting_events (meeting_id, at, account_id, kind, detail) VALUES ($1, $2, $3, $4, $5)")
+        .bind(meeting_id)
+        .bind(time::now())
+        .bind(account_id)
+        .bind(kind)
+        .bind(detail)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! Test support: a fresh, migrated database per test — a temporary SQLite file, or a new
+//! PostgreSQL database on the server named by `HOINGHI_TEST_POSTGRES_URL`.
+
+use sqlx::{AnyConnection, Connection, Executor};
+
+use crate::{Backend, Result, Store};
+
+/// The PostgreSQL server tests create their databases on (the development and CI machines').
+pub fn postgres_admin_url() -> String {
+    std::env::var("HOINGHI_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A database made for one test; dropped by [`TestDb::cleanup`].
+pub struct TestDb {
+    /// The connection URL, for a server under test.
+    pub url: String,
+    /// The store on it.
+    pub store: Store,
+    /// Holds the temporary directory of a SQLite file alive.
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl TestDb {
+    /// A fresh, migrated database of the given backend.
+    pub async fn new(backend: Backend) -> Result<TestDb> {
+        sqlx::any::install_default_drivers();
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().map_err(|e| crate::Error::Internal(e.to_string()))?;
+                let url = format!("sqlite://{}", dir.path().join("hoinghi.db").display());
+                let store = Store::connect(&url).await?;
+                Ok(TestDb {
+                    url,
+                    store,
+                    _dir: Some(dir),
+                    pg_name: None,
+                })
+            }
+            Backend::Postgres => {
+                let admin = postgres_admin_url();
+                let name = format!("hoinghi_t_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = AnyConnection::connect(&admin).await?;
+                conn.execute(format!("CREATE DATABASE {name}").as_str())
+                    .await?;
+                conn.close().await?;
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                let url = format!("{base}/{name}");
+                let store = Store::connect(&url).await?;
+                Ok(TestDb {
+                    url,
+                    store,
+                    _dir: None,
+                    pg_name: Some(name),
+                })
+            }
+        }
+    }
+
+    /// Closes the store and drops a PostgreSQL test database.
+    pub async fn cleanup(self) {
+        self.store.close().await;
+        if let Some(name) = self.pg_name {
+            if let Ok(mut conn) = AnyConnection::connect(&postgres_admin_url()).await {
+                let _ = conn
+                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await;
+            }
+        }
+    }
+}

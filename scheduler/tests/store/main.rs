@@ -1,0 +1,31 @@
+//! Scheduler tests, each run twice: on a fresh SQLite file and on a fresh PostgreSQL database.
+
+mod import;
+mod scheduling;
+mod support;
+
+/// Declares each listed test once per backend: `sqlite::name` and `postgres::name`.
+macro_rules! on_both_backends {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $name() { crate::$module::$name(scheduler::Backend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test] async fn $name() { crate::$module::$name(scheduler::Backend::Postgres).await } )*
+        }
+    };
+}
+
+on_both_backends!(
+    import::the_2024_file_gives_the_real_counts_and_reimport_changes_nothing,
+    import::a_broken_file_changes_nothing_and_names_the_line,
+    import::search_finds_names_without_diacritics,
+    scheduling::phu_tho_scopes_invite_the_right_halls,
+    scheduling::district_secretariat_stays_in_its_district,
+    scheduling::hall_accounts_see_only_their_meetings,
+    scheduling::overlapping_meetings_conflict_unless_overridden,
+    scheduling::join_tokens_are_for_their_hall_and_time,
+    scheduling::weekly_series_creates_one_meeting_per_week,
+    scheduling::postpone_and_cancel_are_visible_to_halls,
+    scheduling::sessions_expire_and_logout_revokes,
+);

@@ -1,0 +1,71 @@
+//! Helpers shared by the store tests: a demo-seeded database and shorthand lookups.
+
+use chrono::NaiveDate;
+use scheduler::demo::{self, DemoOptions};
+use scheduler::testing::TestDb;
+use scheduler::time::{local_date, now};
+use scheduler::{Backend, Hall, Level, Principal, Scope, Store};
+
+/// One argon2 hash for every demo account (hashing 236 times would only slow tests).
+pub fn demo_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| scheduler::hash_password("hoinghi-demo").expect("a valid demo password"))
+}
+
+/// A fresh database with the Phú Thọ demo (no sample meetings).
+pub async fn demo_db(backend: Backend) -> TestDb {
+    let db = TestDb::new(backend).await.expect("a fresh test database");
+    demo::seed(
+        &db.store,
+        DemoOptions {
+            whole_country: false,
+            meetings: false,
+        },
+        demo_hash(),
+    )
+    .await
+    .expect("demo data loads");
+    db
+}
+
+pub fn today() -> NaiveDate {
+    local_date(now())
+}
+
+pub async fn unit_id(store: &Store, code: &str) -> i64 {
+    store
+        .unit_by_code(code, today())
+        .await
+        .expect("unit exists")
+        .id
+}
+
+pub async fn hall_of(store: &Store, code: &str) -> Hall {
+    let unit = store
+        .unit_by_code(code, today())
+        .await
+        .expect("unit exists");
+    store
+        .halls_in(&unit.path)
+        .await
+        .expect("halls")
+        .into_iter()
+        .find(|h| h.unit_id == unit.id)
+        .expect("a hall per unit")
+}
+
+pub async fn who(store: &Store, username: &str) -> Principal {
+    store
+        .principal_by_username(username)
+        .await
+        .expect("account exists")
+}
+
+pub fn scope(root_unit_id: i64, levels: &[Level]) -> Scope {
+    Scope {
+        root_unit_id,
+        levels: levels.iter().copied().collect(),
+        include_halls: Default::default(),
+        exclude_halls: Default::default(),
+    }
+}

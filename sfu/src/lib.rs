@@ -1,0 +1,1 @@
+//! Hoinghi media plane: selective forwarding of halls' WebRTC media (built out in the media-plane issue).

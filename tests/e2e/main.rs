@@ -1,0 +1,1 @@
+//! End-to-end tests of the hoinghi server (filled in with the web crate).

@@ -1,0 +1,1 @@
+//! The hoinghi server: configuration, HTTP API, pages and the WebSocket route.

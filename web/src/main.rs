@@ -1,0 +1,2 @@
+//! The `hoinghi` binary.
+fn main() {}
