@@ -42,6 +42,16 @@ pub struct ImportReport {
     pub unchanged: u64,
 }
 
+/// A unit already in the store, as compared with the file.
+struct Stored {
+    id: i64,
+    parent_id: Option<i64>,
+    level: String,
+    division_type: String,
+    name: String,
+    valid_to: Option<String>,
+}
+
 /// A row of the file after validation.
 #[derive(Debug, Clone)]
 struct Row_ {
@@ -260,25 +270,19 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         let mut ids: HashMap<String, i64> = HashMap::new();
-        let mut current: HashMap<
-            String,
-            (i64, Option<i64>, String, String, String, Option<String>),
-        > = HashMap::new();
+        let mut current: HashMap<String, Stored> = HashMap::new();
         for r in &existing {
+            let stored = Stored {
+                id: r.try_get("id")?,
+                parent_id: r.try_get("parent_id")?,
+                level: r.try_get("level")?,
+                division_type: r.try_get("division_type")?,
+                name: r.try_get("name")?,
+                valid_to: r.try_get("valid_to")?,
+            };
             let code: String = r.try_get("code")?;
-            let id: i64 = r.try_get("id")?;
-            ids.insert(code.clone(), id);
-            current.insert(
-                code,
-                (
-                    id,
-                    r.try_get("parent_id")?,
-                    r.try_get("level")?,
-                    r.try_get("division_type")?,
-                    r.try_get("name")?,
-                    r.try_get("valid_to")?,
-                ),
-            );
+            ids.insert(code.clone(), stored.id);
+            current.insert(code, stored);
         }
         // Parents before children: write depth by depth.
         let mut order: Vec<usize> = (0..rows.len()).collect();
@@ -296,17 +300,16 @@ impl Store {
                     None => None,
                 };
                 match current.get(&row.code) {
-                    Some((id, pid, level, dt, name, vt))
-                        if *pid == parent_id
-                            && level == row.level.as_str()
-                            && dt == &row.division_type
-                            && name == &row.name
-                            && *vt == valid_to =>
+                    Some(stored)
+                        if stored.parent_id == parent_id
+                            && stored.level == row.level.as_str()
+                            && stored.division_type == row.division_type
+                            && stored.name == row.name
+                            && stored.valid_to == valid_to =>
                     {
-                        let _ = id;
                         report.unchanged += 1;
                     }
-                    Some((id, ..)) => {
+                    Some(stored) => {
                         sqlx::query(
                             "UPDATE units SET parent_id = $1, level = $2, depth = $3, division_type = $4, name = $5,
                              search_name = $6, path = $7, valid_to = $8 WHERE id = $9",
@@ -319,7 +322,7 @@ impl Store {
                         .bind(search_key(&row.name))
                         .bind(&paths[i].0)
                         .bind(&valid_to)
-                        .bind(*id)
+                        .bind(stored.id)
                         .execute(&mut *tx)
                         .await?;
                         report.updated += 1;

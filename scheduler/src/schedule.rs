@@ -203,11 +203,11 @@ impl Store {
         let mut by_date: HashMap<chrono::NaiveDate, Vec<i64>> = HashMap::new();
         for &s in &starts {
             let date = local_date(s);
-            if !by_date.contains_key(&date) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = by_date.entry(date) {
                 let preview = self
                     .resolve_scope(&draft.scope, Some(draft.host_hall_id), date)
                     .await?;
-                by_date.insert(date, preview.hall_ids);
+                slot.insert(preview.hall_ids);
             }
             plans.push((s, s + duration, date));
         }
