@@ -53,9 +53,12 @@ impl Store {
     pub async fn create_hall(&self, unit_id: i64, name: &str) -> Result<Hall> {
         let name = parse_hall_name(name)?;
         self.unit(unit_id).await?;
-        let row = sqlx::query("INSERT INTO halls (unit_id, name, active, created_at) VALUES ($1, $2, 1, $3) RETURNING id")
+        let row = sqlx::query(
+            "INSERT INTO halls (unit_id, name, feed_token, active, created_at) VALUES ($1, $2, $3, 1, $4) RETURNING id",
+        )
             .bind(unit_id)
             .bind(name)
+            .bind(crate::accounts::random_token())
             .bind(crate::time::now())
             .fetch_one(&self.pool)
             .await?;
@@ -81,6 +84,26 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(hall_from_row).collect()
+    }
+
+    /// The secret of a hall's calendar feed (calendars cannot log in; the URL is the key).
+    pub async fn hall_feed_token(&self, id: i64) -> Result<String> {
+        let row = sqlx::query("SELECT feed_token FROM halls WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::NotFound("hall"))?;
+        Ok(row.try_get("feed_token")?)
+    }
+
+    /// The hall whose calendar feed secret is `token`.
+    pub async fn hall_by_feed_token(&self, token: &str) -> Result<Hall> {
+        let row = sqlx::query(&format!("{HALL_SELECT} WHERE h.feed_token = $1"))
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::NotFound("calendar"))?;
+        hall_from_row(&row)
     }
 
     /// Renames a hall or (de)activates it.

@@ -1,1 +1,18 @@
 //! The hoinghi server: configuration, HTTP API, pages and the WebSocket route.
+//!
+//! `main` only parses the command line ([`cli`]) and runs; [`startup::Application`]
+//! builds the server over a [`scheduler::Store`] so tests can start it on port 0.
+
+pub mod api;
+pub mod cli;
+pub mod error;
+pub mod extract;
+pub mod ics;
+pub mod pages;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod views;
+
+pub use settings::Settings;
+pub use startup::Application;

@@ -20,6 +20,7 @@ CREATE TABLE halls (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     unit_id BIGINT NOT NULL REFERENCES units(id),
     name TEXT NOT NULL,
+    feed_token TEXT NOT NULL UNIQUE,
     active BIGINT NOT NULL DEFAULT 1,
     created_at BIGINT NOT NULL
 );

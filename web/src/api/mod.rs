@@ -1,0 +1,47 @@
+//! The JSON API under `/api/v1` (documented in `docs/api.md`).
+
+mod accounts;
+mod halls;
+mod meetings;
+mod my;
+mod session;
+mod units;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, patch, post};
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Every API route; bodies limited to `max_body_bytes` (the unit import has its own limit).
+pub fn router(state: &AppState) -> Router<AppState> {
+    let import = Router::new()
+        .route("/units/import", post(units::import))
+        .layer(DefaultBodyLimit::max(state.settings.max_import_bytes));
+    Router::new()
+        .route("/auth/login", post(session::login))
+        .route("/auth/logout", post(session::logout))
+        .route("/me", get(session::me))
+        .route("/units", get(units::list))
+        .route("/units/search", get(units::search))
+        .route("/units/{id}", get(units::show))
+        .route("/halls", get(halls::list).post(halls::create))
+        .route("/halls/{id}", patch(halls::update))
+        .route("/accounts", get(accounts::list).post(accounts::create))
+        .route("/accounts/{id}", patch(accounts::update))
+        .route("/scope/preview", post(meetings::preview))
+        .route("/meetings", get(meetings::list).post(meetings::create))
+        .route(
+            "/meetings/{id}",
+            get(meetings::show).patch(meetings::update),
+        )
+        .route("/meetings/{id}/cancel", post(meetings::cancel))
+        .route("/meetings/{id}/invitations", get(meetings::invitations))
+        .route("/meetings/{id}/events", get(meetings::events))
+        .route("/my/meetings", get(my::meetings))
+        .route("/join/{token}", get(my::join))
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .merge(import)
+        .fallback(|| async { ApiError::Domain(scheduler::Error::NotFound("route")) })
+}

@@ -1,0 +1,123 @@
+//! Units: browse the tree, search by name without diacritics, import a GSO file.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Auth;
+use crate::state::AppState;
+
+fn date_or_today(date: Option<&str>) -> ApiResult<NaiveDate> {
+    match date {
+        None => Ok(scheduler::time::local_date(scheduler::time::now())),
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| ApiError::field("date", "must be YYYY-MM-DD")),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    parent: Option<i64>,
+    date: Option<String>,
+}
+
+/// `GET /units?parent=ID&date=YYYY-MM-DD`: the children of a unit (the roots without `parent`).
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let date = date_or_today(q.date.as_deref())?;
+    let nodes = state.store.unit_children(q.parent, date).await?;
+    Ok(Json(json!({ "date": date, "units": nodes })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    q: String,
+    within: Option<i64>,
+    date: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /units/search?q=tan son`: names containing the words, diacritics and case ignored.
+pub async fn search(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Json<Value>> {
+    let date = date_or_today(q.date.as_deref())?;
+    let within = match q.within {
+        Some(id) => Some(state.store.unit(id).await?.path),
+        None => None,
+    };
+    let limit = q.limit.unwrap_or(20).clamp(1, 200);
+    let units = state
+        .store
+        .search_units(&q.q, date, within.as_deref(), limit)
+        .await?;
+    Ok(Json(json!({ "units": units })))
+}
+
+/// `GET /units/{id}`: a unit, the chain above it and its children.
+pub async fn show(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    let unit = state.store.unit(id).await?;
+    let ancestry = state.store.unit_ancestry(id).await?;
+    let date = NaiveDate::parse_from_str(&unit.valid_from, "%Y-%m-%d")
+        .ok()
+        .max(Some(date_or_today(None)?));
+    let children = state
+        .store
+        .unit_children(Some(id), date.unwrap_or_default())
+        .await?;
+    let halls = state
+        .store
+        .halls_in(&unit.path)
+        .await?
+        .into_iter()
+        .filter(|h| h.unit_id == id)
+        .collect::<Vec<_>>();
+    Ok(Json(
+        json!({ "unit": unit, "ancestry": ancestry, "children": children, "halls": halls }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    valid_from: Option<String>,
+    valid_to: Option<String>,
+}
+
+/// `POST /units/import` (administrators, `text/csv` body): the GSO format, all or nothing.
+pub async fn import(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Query(q): Query<ImportQuery>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    who.require_admin()?;
+    let mut options = scheduler::ImportOptions::default();
+    if let Some(d) = q.valid_from.as_deref() {
+        options.valid_from = NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| ApiError::field("valid_from", "must be YYYY-MM-DD"))?;
+    }
+    if let Some(d) = q.valid_to.as_deref() {
+        options.valid_to = Some(
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| ApiError::field("valid_to", "must be YYYY-MM-DD"))?,
+        );
+    }
+    let report = state.store.import_units(&body, options, |_, _| {}).await?;
+    Ok(Json(json!({ "report": report })))
+}

@@ -1,0 +1,270 @@
+//! The command line: `demo`, `serve`, `units import`, `admin create`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use figment::providers::Serialized;
+use figment::Figment;
+use scheduler::demo::{self, DemoOptions};
+use scheduler::{ImportOptions, NewAccount, Role, Store};
+
+use crate::{Application, Settings};
+
+/// Hoinghi: online meetings for a tiered government.
+#[derive(Parser, Debug)]
+#[command(name = "hoinghi", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Runs the server with demo data (Phú Thọ, 2024 tree) on SQLite; no set-up needed.
+    Demo {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Where the SQLite file lives.
+        #[arg(long, default_value = "hoinghi-data")]
+        data_dir: PathBuf,
+        /// Password of every demo account; required when `addr` is not loopback.
+        #[arg(long, env = "HOINGHI_DEMO_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Runs the server for a real deployment.
+    Serve {
+        /// A TOML settings file (keys as in `Settings`; unknown keys are refused).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Overrides `addr`.
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+        /// Overrides `database_url`.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+    /// Manages the unit tree.
+    Units {
+        #[command(subcommand)]
+        command: UnitsCommand,
+    },
+    /// Manages administrator accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UnitsCommand {
+    /// Imports a GSO unit file (code,parent_code,level,division_type,name); prints per-level counts.
+    Import {
+        file: PathBuf,
+        #[arg(
+            long,
+            env = "HOINGHI_DATABASE_URL",
+            default_value = "sqlite://hoinghi-data/hoinghi.db"
+        )]
+        database_url: String,
+        /// First day the file's units are valid (e.g. 2025-07-01 for the two-tier tree).
+        #[arg(long)]
+        valid_from: Option<NaiveDate>,
+        /// Last day they are valid (e.g. 2025-06-30 for the three-tier tree).
+        #[arg(long)]
+        valid_to: Option<NaiveDate>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Creates an administrator; the password comes from HOINGHI_ADMIN_PASSWORD or standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(
+            long,
+            env = "HOINGHI_DATABASE_URL",
+            default_value = "sqlite://hoinghi-data/hoinghi.db"
+        )]
+        database_url: String,
+    },
+}
+
+/// Sets up logging from `RUST_LOG`, else the settings' filter.
+pub fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+async fn hash_off_thread(password: String) -> anyhow::Result<String> {
+    Ok(tokio::task::spawn_blocking(move || scheduler::hash_password(&password)).await??)
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Demo {
+            addr,
+            data_dir,
+            password,
+        } => demo_server(addr, data_dir, password).await,
+        Command::Serve {
+            config,
+            addr,
+            database_url,
+        } => {
+            let mut flags = Figment::new();
+            if let Some(addr) = addr {
+                flags = flags.merge(Serialized::default("addr", addr));
+            }
+            if let Some(url) = database_url {
+                flags = flags.merge(Serialized::default("database_url", url));
+            }
+            let settings = Settings::load(config.as_deref(), flags).map_err(anyhow::Error::msg)?;
+            init_tracing(&settings.log);
+            let app = Application::build(settings).await?;
+            tracing::info!(url = app.public_base(), "hoinghi listening");
+            app.run_until_stopped().await
+        }
+        Command::Units {
+            command:
+                UnitsCommand::Import {
+                    file,
+                    database_url,
+                    valid_from,
+                    valid_to,
+                },
+        } => {
+            init_tracing("warn");
+            let data =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let store = Store::connect(&database_url)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let mut options = ImportOptions::default();
+            if let Some(d) = valid_from {
+                options.valid_from = d;
+            }
+            options.valid_to = valid_to;
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} đơn vị")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let report = store
+                .import_units(&data, options, |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                })
+                .await;
+            bar.finish_and_clear();
+            let report = report.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            for (level, n) in &report.per_level {
+                println!("{level:>9}: {n}");
+            }
+            println!(
+                "inserted {}, updated {}, unchanged {}",
+                report.inserted, report.updated, report.unchanged
+            );
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    username,
+                    database_url,
+                },
+        } => {
+            init_tracing("warn");
+            let password = match std::env::var("HOINGHI_ADMIN_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    eprintln!("Mật khẩu / password:");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let store = Store::connect(&database_url)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let hash = hash_off_thread(password).await?;
+            let account = store
+                .create_account(
+                    NewAccount {
+                        username,
+                        display_name: "Quản trị hệ thống".into(),
+                        role: Role::Admin,
+                    },
+                    &hash,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("created administrator {}", account.username);
+            Ok(())
+        }
+    }
+}
+
+/// The password demo accounts get when the operator sets none (loopback only).
+pub const DEMO_PASSWORD: &str = "hoinghi-demo";
+
+async fn demo_server(
+    addr: SocketAddr,
+    data_dir: PathBuf,
+    password: Option<String>,
+) -> anyhow::Result<()> {
+    if !addr.ip().is_loopback() && password.is_none() {
+        anyhow::bail!("binding to {addr} (not loopback) requires setting the demo accounts' password: --password or HOINGHI_DEMO_PASSWORD");
+    }
+    let password = password.unwrap_or_else(|| DEMO_PASSWORD.to_string());
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let settings = Settings {
+        addr,
+        database_url: format!("sqlite://{}/hoinghi.db", data_dir.display()),
+        ..Settings::default()
+    };
+    init_tracing(&settings.log);
+    let store = Store::connect(&settings.database_url)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let hash = hash_off_thread(password.clone()).await?;
+    // One hash for every demo account: they share the demo password by design.
+    let logins = demo::seed(
+        &store,
+        DemoOptions {
+            whole_country: true,
+            meetings: true,
+        },
+        &hash,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let app = Application::with_store(settings, store).await?;
+    println!("Hoinghi demo: {}/", app.public_base());
+    if logins.is_empty() {
+        println!(
+            "(dữ liệu demo đã có sẵn trong {} / demo data already loaded)",
+            data_dir.display()
+        );
+    } else {
+        println!(
+            "Đăng nhập / logins (mật khẩu / password: {}):",
+            if password == DEMO_PASSWORD {
+                DEMO_PASSWORD
+            } else {
+                "as set"
+            }
+        );
+        for l in logins {
+            println!("  {:<18} {:<12} {}", l.username, l.role, l.display_name);
+        }
+    }
+    app.run_until_stopped().await
+}

@@ -1,0 +1,126 @@
+//! Server settings: defaults, then an optional TOML file, then `HOINGHI_*` variables, then flags.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Everything the server can be told. Unknown keys are refused at start-up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Where to listen (port 0 picks a free port).
+    pub addr: SocketAddr,
+    /// `sqlite://path/to/file.db` (default) or `postgres://user@host/db`.
+    pub database_url: String,
+    /// The address halls reach the server at, for join links and calendar feeds;
+    /// defaults to `http://{addr}`.
+    pub public_url: Option<String>,
+    /// How long a login lasts.
+    pub session_ttl_hours: i64,
+    /// Mark the session cookie `Secure` (set behind HTTPS).
+    pub cookie_secure: bool,
+    /// Largest JSON body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest unit CSV accepted by the import endpoint, in bytes.
+    pub max_import_bytes: usize,
+    /// Log filter (`tracing` EnvFilter syntax).
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://hoinghi-data/hoinghi.db".into(),
+            public_url: None,
+            session_ttl_hours: 12,
+            cookie_secure: false,
+            max_body_bytes: 64 * 1024,
+            max_import_bytes: 8 * 1024 * 1024,
+            log: "info,sqlx=warn".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `file` if given, then `HOINGHI_*` variables (test-only
+    /// `HOINGHI_TEST_*` variables are not settings), then the `overrides` from flags.
+    pub fn load(file: Option<&Path>, overrides: Figment) -> Result<Settings, String> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(format!("settings file {} does not exist", file.display()));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment =
+            figment
+                .merge(Env::prefixed("HOINGHI_").filter(|k| {
+                    !k.as_str().starts_with("test_") && !k.as_str().starts_with("demo_")
+                }))
+                .merge(overrides);
+        let settings: Settings = figment.extract().map_err(|e| format!("settings: {e}"))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err("settings: database_url must start with sqlite: or postgres://".into());
+        }
+        if !(1..=24 * 30).contains(&self.session_ttl_hours) {
+            return Err("settings: session_ttl_hours must be 1 to 720".into());
+        }
+        if self.max_body_bytes < 1024 {
+            return Err("settings: max_body_bytes must be at least 1024".into());
+        }
+        Ok(())
+    }
+
+    /// The base URL of links handed to halls.
+    pub fn public_base(&self, bound: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+            .trim_end_matches('/')
+            .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_name() {
+        let dir = tempfile_dir();
+        let path = dir.join("hoinghi.toml");
+        std::fs::write(
+            &path,
+            "addr = \"127.0.0.1:9000\"\ndatabse_url = \"sqlite://x.db\"\n",
+        )
+        .unwrap();
+        let err = Settings::load(Some(&path), Figment::new()).unwrap_err();
+        assert!(err.contains("databse_url"), "{err}");
+        std::fs::write(&path, "addr = \"127.0.0.1:9000\"\n").unwrap();
+        assert_eq!(
+            Settings::load(Some(&path), Figment::new())
+                .unwrap()
+                .addr
+                .port(),
+            9000
+        );
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("hoinghi-settings-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
