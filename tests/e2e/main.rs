@@ -1,1 +1,6 @@
-//! End-to-end tests of the hoinghi server (filled in with the web crate).
+//! End-to-end tests: the real hoinghi server on port 0 with a fresh database, over HTTP.
+
+mod api_auth;
+mod api_input;
+mod api_meetings;
+mod calendar;

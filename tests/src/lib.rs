@@ -1,1 +1,207 @@
-//! Test helpers for the end-to-end suite.
+//! Test helpers for the end-to-end suite: the real server on port 0 over a fresh database.
+
+use scheduler::demo::{self, DemoOptions};
+use scheduler::testing::TestDb;
+use scheduler::Backend;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use web::{Application, Settings};
+
+/// The demo accounts' password in tests.
+pub const PASSWORD: &str = "hoinghi-demo";
+
+/// One argon2 hash shared by every demo account (hashing 236 times would only slow tests).
+pub fn demo_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| scheduler::hash_password(PASSWORD).expect("a valid demo password"))
+}
+
+fn init_test_tracing() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        web::cli::init_tracing("info");
+    }
+}
+
+/// A running server with the Phú Thọ demo data, and an HTTP client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// A client without cookies (tests pass bearer tokens).
+    pub client: reqwest::Client,
+    /// The database behind the server.
+    pub db: TestDb,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Starts the server on port 0 over a fresh SQLite database with the demo tree, halls and accounts.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_on(Backend::Sqlite).await
+}
+
+/// As [`spawn_app`], on the given backend.
+pub async fn spawn_app_on(backend: Backend) -> TestApp {
+    init_test_tracing();
+    let db = TestDb::new(backend).await.expect("a fresh test database");
+    demo::seed(
+        &db.store,
+        DemoOptions {
+            whole_country: false,
+            meetings: false,
+        },
+        demo_hash(),
+    )
+    .await
+    .expect("demo data loads");
+    let settings = Settings {
+        addr: "127.0.0.1:0".parse().expect("a literal address"),
+        database_url: db.url.clone(),
+        ..Settings::default()
+    };
+    let app = Application::with_store(settings, db.store.clone())
+        .await
+        .expect("server binds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (tx, rx) = oneshot::channel();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        db,
+        shutdown: Some(tx),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// Logs in and returns the bearer token.
+    pub async fn login(&self, username: &str) -> String {
+        let res = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                &serde_json::json!({ "username": username, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(res.0, 200, "login {username}: {}", res.1);
+        res.1["token"].as_str().expect("a token").to_string()
+    }
+
+    /// GET with an optional bearer token: (status, JSON body or Null).
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GET returning the raw text.
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request sent");
+        (res.status().as_u16(), res.text().await.unwrap_or_default())
+    }
+
+    /// POST JSON with an optional bearer token.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, token, body).await
+    }
+
+    /// PATCH JSON with a bearer token.
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        self.send(reqwest::Method::PATCH, path, Some(token), body)
+            .await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> (u16, Value) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST a raw body with a content type.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The id of the unit with a GSO code.
+    pub async fn unit_id(&self, code: &str) -> i64 {
+        let date = scheduler::time::local_date(scheduler::time::now());
+        self.db
+            .store
+            .unit_by_code(code, date)
+            .await
+            .expect("unit exists")
+            .id
+    }
+
+    /// The id of the (demo: only) hall of the unit with a GSO code.
+    pub async fn hall_id(&self, code: &str) -> i64 {
+        let date = scheduler::time::local_date(scheduler::time::now());
+        let unit = self
+            .db
+            .store
+            .unit_by_code(code, date)
+            .await
+            .expect("unit exists");
+        let halls = self.db.store.halls_in(&unit.path).await.expect("halls");
+        halls
+            .iter()
+            .find(|h| h.unit_id == unit.id)
+            .expect("a hall per unit")
+            .id
+    }
+
+    /// Stops the server gracefully and drops the database; fails if the server failed.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+        self.db.cleanup().await;
+    }
+}
