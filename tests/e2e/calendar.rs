@@ -37,7 +37,7 @@ async fn the_hall_feed_carries_the_join_link_and_the_cancellation() {
     assert!(unfolded.contains(&format!("URL:{join_url}")), "{unfolded}");
     assert!(
         unfolded.contains("CONFERENCE;")
-            && unfolded.contains(&format!("VALUE=URI"))
+            && unfolded.contains("VALUE=URI")
             && unfolded.contains(&format!(":{join_url}")),
         "{unfolded}"
     );
