@@ -78,9 +78,11 @@ impl Store {
     /// Halls in the subtree at `path` (all halls for `/`), by unit path then name.
     pub async fn halls_in(&self, path: &str) -> Result<Vec<Hall>> {
         let rows = sqlx::query(&format!(
-            "{HALL_SELECT} WHERE u.path LIKE $1 ORDER BY u.path, h.name"
+            "{HALL_SELECT} WHERE {} ORDER BY u.path, h.name",
+            crate::units::in_subtree("u.path", 1)
         ))
-        .bind(format!("{path}%"))
+        .bind(crate::units::subtree_bounds(path).0)
+        .bind(crate::units::subtree_bounds(path).1)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(hall_from_row).collect()

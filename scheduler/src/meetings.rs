@@ -240,7 +240,11 @@ impl Store {
         }
         match who.account.role {
             Role::Admin => {}
-            Role::Secretariat { .. } => sql.push_str(" AND (u.path LIKE $3 OR hu.path LIKE $3)"),
+            Role::Secretariat { .. } => sql.push_str(&format!(
+                " AND (({}) OR ({}))",
+                crate::units::in_subtree("u.path", 3),
+                crate::units::in_subtree("hu.path", 3)
+            )),
             Role::Hall { .. } => sql.push_str(
                 " AND (m.host_hall_id = $3 OR EXISTS (SELECT 1 FROM invitations i WHERE i.meeting_id = m.id AND i.hall_id = $3))",
             ),
@@ -252,7 +256,13 @@ impl Store {
         let q = match who.account.role {
             Role::Admin => q,
             Role::Secretariat { .. } => {
-                q.bind(format!("{}%", who.scope_path.clone().unwrap_or_default()))
+                // A secretariat without a scope path sees nothing: the empty range.
+                let (lo, hi) = who
+                    .scope_path
+                    .as_deref()
+                    .map(crate::units::subtree_bounds)
+                    .unwrap_or_default();
+                q.bind(lo).bind(hi)
             }
             Role::Hall { hall_id } => q.bind(hall_id),
         };

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
-use crate::units::{valid_on, Level};
+use crate::units::{in_subtree, subtree_bounds, valid_on, Level};
 use crate::{Error, Result, Store};
 
 /// Who a meeting invites, as the secretariat chose it in the tier picker.
@@ -86,17 +86,17 @@ impl Store {
         let mut halls: BTreeMap<i64, String> = BTreeMap::new();
         if !scope.levels.is_empty() {
             let placeholders: Vec<String> = (0..scope.levels.len())
-                .map(|i| format!("${}", i + 3))
+                .map(|i| format!("${}", i + 4))
                 .collect();
             let sql = format!(
                 "SELECT h.id, u.level FROM halls h JOIN units u ON u.id = h.unit_id
-                 WHERE u.path LIKE $1 AND {} AND h.active = 1 AND u.level IN ({})",
-                valid_on(2),
+                 WHERE {} AND {} AND h.active = 1 AND u.level IN ({})",
+                in_subtree("u.path", 1),
+                valid_on(3),
                 placeholders.join(",")
             );
-            let mut q = sqlx::query(&sql)
-                .bind(format!("{}%", root.path))
-                .bind(date_s.clone());
+            let (lo, hi) = subtree_bounds(&root.path);
+            let mut q = sqlx::query(&sql).bind(lo).bind(hi).bind(date_s.clone());
             for l in &scope.levels {
                 q = q.bind(l.as_str());
             }

@@ -100,6 +100,23 @@ pub fn search_key(s: &str) -> String {
     ascii.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The subtree at `path` as a half-open range of paths, `[path, upper)`: every
+/// descendant's path starts with `path`, and `upper` is `path` with its final `/`
+/// raised to `0`, the next byte. Unlike `LIKE 'prefix%'` a range uses the index on
+/// both backends (paths compare bytewise: `COLLATE "C"` on PostgreSQL).
+pub fn subtree_bounds(path: &str) -> (String, String) {
+    let upper = match path.strip_suffix('/') {
+        Some(stem) => format!("{stem}0"),
+        None => format!("{path}\u{10FFFF}"),
+    };
+    (path.to_string(), upper)
+}
+
+/// SQL condition on `col` for the subtree whose bounds are bound at `$lo` and `$lo+1`.
+pub(crate) fn in_subtree(col: &str, lo: usize) -> String {
+    format!("{col} >= ${lo} AND {col} < ${}", lo + 1)
+}
+
 /// SQL condition (on alias `u`) for units valid on the date bound at `$n`.
 pub(crate) fn valid_on(n: usize) -> String {
     format!("u.valid_from <= ${n} AND (u.valid_to IS NULL OR u.valid_to >= ${n})")
@@ -194,14 +211,17 @@ impl Store {
         let pattern = format!("%{key}%");
         let sql = format!(
             "SELECT {UNIT_COLUMNS} FROM units u
-             WHERE u.search_name LIKE $1 AND {} AND u.path LIKE $3
-             ORDER BY u.depth, u.name LIMIT $4",
-            valid_on(2)
+             WHERE u.search_name LIKE $1 AND {} AND {}
+             ORDER BY u.depth, u.name LIMIT $5",
+            valid_on(2),
+            in_subtree("u.path", 3)
         );
+        let (lo, hi) = subtree_bounds(within.unwrap_or("/"));
         let rows = sqlx::query(&sql)
             .bind(pattern)
             .bind(date.to_string())
-            .bind(format!("{}%", within.unwrap_or("/")))
+            .bind(lo)
+            .bind(hi)
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
@@ -246,6 +266,22 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subtree_bounds_hold_descendants_only() {
+        let (lo, hi) = subtree_bounds("/25/");
+        for inside in ["/25/", "/25/240/", "/25/240/08578/"] {
+            assert!(inside >= lo.as_str() && inside < hi.as_str(), "{inside}");
+        }
+        for outside in ["/250/", "/24/", "/26/", "/2/"] {
+            assert!(
+                !(outside >= lo.as_str() && outside < hi.as_str()),
+                "{outside}"
+            );
+        }
+        let (lo, hi) = subtree_bounds("/");
+        assert!("/01/" >= lo.as_str() && "/99/999/" < hi.as_str());
+    }
 
     #[test]
     fn search_key_drops_diacritics() {

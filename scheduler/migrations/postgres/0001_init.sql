@@ -8,7 +8,7 @@ CREATE TABLE units (
     division_type TEXT NOT NULL,
     name TEXT NOT NULL,
     search_name TEXT NOT NULL,
-    path TEXT NOT NULL,
+    path TEXT COLLATE "C" NOT NULL,
     valid_from TEXT NOT NULL,
     valid_to TEXT,
     UNIQUE (code, valid_from)
