@@ -93,6 +93,11 @@ impl Forwarder {
         f
     }
 
+    /// What the subscriber side negotiated for the slot.
+    pub fn config(&self) -> &ForwarderConfig {
+        &self.config
+    }
+
     /// The slot's state.
     pub fn state(&self) -> ForwarderState {
         if self.paused {

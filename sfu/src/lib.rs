@@ -24,6 +24,29 @@
 //! [`KeyframeThrottle`] keyed by layer; per subscriber slot, one [`Forwarder`]; per
 //! meeting, one [`SpeakerDetector`]. A slot's [`ForwarderOutput::RequestKeyframe`]
 //! goes into the publisher's throttle, whose `poll_output` yields the PLIs to send.
+//!
+//! # The driver
+//!
+//! Around this core sits a thin async driver on the `webrtc` crate 0.21 (tokio):
+//! [`Sfu::start`] spawns one owner task per SFU instance that owns every peer's
+//! forwarding state and takes commands ([`Sfu::add_peer`], [`Sfu::subscribe`], …) over
+//! a channel; what happens comes back as [`SfuEvent`]s. `config` holds the settings,
+//! `peer` builds a connection and reads its tracks, `negotiate` applies an offer,
+//! `slot` owns the receive slots, `engine` is the owner task and `routing` its media
+//! path; `rtcpfwd` is the interceptor that lets keyframe requests through.
+//!
+//! **One connection per hall, fixed receive slots.** A hall publishes and subscribes
+//! over a single peer connection (one ICE/DTLS handshake, one port, one congestion
+//! context per hall — with 220 halls a second connection each would double the ports,
+//! which `webrtc` 0.21 cannot mux). Its offer carries its own tracks (`sendonly`) and
+//! a fixed number of `recvonly` m-lines; the SFU answers each with a `sendonly` slot: a
+//! `TrackLocalStaticRTP` with an SSRC of its own, chosen once. Which hall a slot shows
+//! is then only forwarding state: the core [`Forwarder`] of the slot rewrites SSRC,
+//! payload type, sequence numbers and timestamps, and switches on a keyframe, so the
+//! floor passing from hall to hall never renegotiates — renegotiating 220 connections
+//! at every change of speaker would be slow and fragile on weak commune links. The cost
+//! is an upper bound on what a hall can show at once (the slot counts in
+//! [`SfuConfig`]), which the meeting's layout has anyway.
 
 pub mod estimator;
 pub mod forwarder;
@@ -35,6 +58,26 @@ pub mod rtp;
 pub mod speaker;
 pub mod switch;
 pub mod vp8;
+
+pub mod config;
+mod engine;
+mod error;
+mod event;
+mod handle;
+mod negotiate;
+mod peer;
+mod routing;
+mod rtcpfwd;
+mod slot;
+#[cfg(feature = "test-client")]
+pub mod testclient;
+
+pub use config::{Codecs, ConfigError, SfuConfig};
+pub use error::SfuError;
+pub use event::{
+    DisconnectReason, MediaKind, PeerAnswer, PeerId, PeerStats, SfuEvent, SlotId, SlotInfo,
+};
+pub use handle::{IceCandidate, Sfu};
 
 pub use estimator::{LossTracker, RateEstimator, StreamEstimator, StreamStats};
 pub use forwarder::{Forwarder, ForwarderConfig, ForwarderOutput, ForwarderState, IncomingPacket};

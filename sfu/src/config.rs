@@ -1,0 +1,174 @@
+//! Settings of one SFU instance: addresses, ports, receive slots, codecs, timings.
+//!
+//! Plain data with defaults that are safe on a developer machine (everything on
+//! 127.0.0.1, ephemeral ports). [`SfuConfig::validate`] runs once in
+//! [`Sfu::start`](crate::Sfu::start), so a bad value is reported with its field name
+//! before any socket is bound.
+
+use std::net::IpAddr;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+/// How one SFU instance binds, announces and shapes its peer connections.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SfuConfig {
+    /// The local address every peer connection's UDP socket binds to. A concrete
+    /// address (not a wildcard): the `webrtc` crate skips loopback when given
+    /// `0.0.0.0`, and tests must stay on 127.0.0.1.
+    pub bind_ip: IpAddr,
+    /// Public addresses announced as host candidates instead of `bind_ip` (1:1 NAT,
+    /// e.g. the province data centre's public address). Empty: announce `bind_ip`.
+    pub announced_ips: Vec<IpAddr>,
+    /// UDP ports for peer connections. `None`: an ephemeral port per connection.
+    /// `webrtc` 0.21 has no UDP mux, so every hall's connection needs its own port
+    /// and the range must hold at least as many ports as concurrent halls.
+    pub udp_ports: Option<RangeInclusive<u16>>,
+    /// Video receive slots pre-negotiated per peer (host, floor holder, a few others).
+    pub video_slots: u16,
+    /// Audio receive slots pre-negotiated per peer (host, floor holder, unmuted halls).
+    pub audio_slots: u16,
+    /// Codecs offered to halls besides the mandatory Opus and VP8.
+    pub codecs: Codecs,
+    /// Minimum spacing of keyframe requests (PLI) sent to one publisher layer.
+    pub keyframe_throttle: Duration,
+    /// How often per-peer statistics are published as [`SfuEvent::Stats`](crate::SfuEvent::Stats).
+    pub stats_interval: Duration,
+    /// Granularity of the owner task's timers (keyframe retries, throttles, speaker).
+    pub tick: Duration,
+    /// How long to wait for ICE candidate gathering before answering an offer.
+    pub gathering_timeout: Duration,
+    /// Packets queued per receive slot towards a subscriber before new ones are dropped
+    /// (a stalled subscriber must never stall the others).
+    pub slot_queue: usize,
+}
+
+/// Optional codecs; Opus (audio) and VP8 (video) are always registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Codecs {
+    /// Register H.264 (constrained baseline, packetization mode 1) for video.
+    pub h264: bool,
+}
+
+impl Default for Codecs {
+    fn default() -> Self {
+        Self { h264: true }
+    }
+}
+
+impl Default for SfuConfig {
+    fn default() -> Self {
+        Self {
+            bind_ip: IpAddr::from([127, 0, 0, 1]),
+            announced_ips: Vec::new(),
+            udp_ports: None,
+            video_slots: 6,
+            audio_slots: 4,
+            codecs: Codecs::default(),
+            keyframe_throttle: crate::DEFAULT_THROTTLE,
+            stats_interval: Duration::from_secs(1),
+            tick: Duration::from_millis(20),
+            gathering_timeout: Duration::from_secs(5),
+            slot_queue: 512,
+        }
+    }
+}
+
+/// A configuration value that cannot work, named by its field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `bind_ip` is a wildcard address.
+    #[error("sfu.bind_ip must be a concrete address, not {0}")]
+    WildcardBind(IpAddr),
+    /// A value that must be positive is zero.
+    #[error("sfu.{0} must be greater than zero")]
+    Zero(&'static str),
+    /// `udp_ports` is empty or includes port 0.
+    #[error("sfu.udp_ports must be a non-empty range of ports above 0")]
+    BadPortRange,
+    /// Too many slots for the SDP (and for any hall's screen).
+    #[error("sfu.{0} must be at most {MAX_SLOTS}")]
+    TooManySlots(&'static str),
+}
+
+/// Upper bound on slots of one kind per peer.
+pub const MAX_SLOTS: u16 = 64;
+
+impl SfuConfig {
+    /// Checks the values that would otherwise fail later, at a peer's arrival.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.bind_ip.is_unspecified() {
+            return Err(ConfigError::WildcardBind(self.bind_ip));
+        }
+        if let Some(ports) = &self.udp_ports {
+            if ports.is_empty() || *ports.start() == 0 {
+                return Err(ConfigError::BadPortRange);
+            }
+        }
+        for (name, n) in [
+            ("video_slots", self.video_slots),
+            ("audio_slots", self.audio_slots),
+        ] {
+            if n > MAX_SLOTS {
+                return Err(ConfigError::TooManySlots(name));
+            }
+        }
+        for (name, d) in [
+            ("keyframe_throttle", self.keyframe_throttle),
+            ("stats_interval", self.stats_interval),
+            ("tick", self.tick),
+            ("gathering_timeout", self.gathering_timeout),
+        ] {
+            if d.is_zero() {
+                return Err(ConfigError::Zero(name));
+            }
+        }
+        if self.slot_queue == 0 {
+            return Err(ConfigError::Zero("slot_queue"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_local() {
+        let c = SfuConfig::default();
+        assert_eq!(c.validate(), Ok(()));
+        assert!(c.bind_ip.is_loopback());
+    }
+
+    #[test]
+    fn rejects_values_that_cannot_work() {
+        let bad = |f: fn(&mut SfuConfig)| {
+            let mut c = SfuConfig::default();
+            f(&mut c);
+            c.validate().unwrap_err()
+        };
+        assert_eq!(
+            bad(|c| c.bind_ip = IpAddr::from([0, 0, 0, 0])),
+            ConfigError::WildcardBind(IpAddr::from([0, 0, 0, 0]))
+        );
+        #[allow(clippy::reversed_empty_ranges)] // the point of the test
+        let empty = 10..=9;
+        assert_eq!(
+            bad(|c| c.udp_ports = Some(0..=10)),
+            ConfigError::BadPortRange
+        );
+        let mut c = SfuConfig {
+            udp_ports: Some(empty),
+            ..SfuConfig::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::BadPortRange));
+        c.udp_ports = Some(40_000..=40_010);
+        assert_eq!(c.validate(), Ok(()));
+        assert_eq!(bad(|c| c.tick = Duration::ZERO), ConfigError::Zero("tick"));
+        assert_eq!(
+            bad(|c| c.video_slots = 65),
+            ConfigError::TooManySlots("video_slots")
+        );
+    }
+}
