@@ -80,7 +80,17 @@ fn slug(name: &str) -> String {
         .collect()
 }
 
+/// "Huyện Tân Sơn" → "huyện Tân Sơn", as written after "UBND" or "Văn phòng UBND".
+fn lower_first(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 fn hall_name(level: Level, unit_name: &str) -> String {
+    let unit_name = lower_first(unit_name);
     match level {
         Level::Country | Level::Province => format!("Hội trường UBND {unit_name}"),
         Level::District => format!("Phòng họp trực tuyến UBND {unit_name}"),
@@ -139,7 +149,7 @@ pub async fn seed(
             .create_hall(unit.id, &hall_name(unit.level, &unit.name))
             .await?;
         let username = format!("dc.{}", unit.code);
-        let display = format!("Điểm cầu {}", unit.name);
+        let display = format!("Điểm cầu {}", lower_first(&unit.name));
         store
             .create_account(
                 NewAccount {
@@ -171,7 +181,7 @@ pub async fn seed(
             {
                 username = format!("{username}{}", unit.code);
             }
-            let display = format!("Văn phòng UBND {}", unit.name);
+            let display = format!("Văn phòng UBND {}", lower_first(&unit.name));
             store
                 .create_account(
                     NewAccount {

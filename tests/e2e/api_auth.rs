@@ -23,7 +23,7 @@ async fn login_gives_a_session_that_logout_revokes() {
     assert_eq!(status, 200);
     assert_eq!(me["username"], "vp.tinh");
     assert_eq!(me["role"], "secretariat");
-    assert_eq!(me["display_name"], "Văn phòng UBND Tỉnh Phú Thọ");
+    assert_eq!(me["display_name"], "Văn phòng UBND tỉnh Phú Thọ");
 
     let (status, _) = app
         .post("/api/v1/auth/logout", Some(&token), &json!({}))

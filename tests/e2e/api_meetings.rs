@@ -215,7 +215,7 @@ async fn join_tokens_refuse_foreign_halls_and_ended_meetings() {
         .get(&format!("/api/v1/join/{token}"), Some(&commune))
         .await;
     assert_eq!(status, 200, "{grant}");
-    assert_eq!(grant["hall"]["name"], "Điểm cầu UBND Xã Tân Sơn");
+    assert_eq!(grant["hall"]["name"], "Điểm cầu UBND xã Tân Sơn");
     let other = app.login("dc.08545").await;
     let (status, body) = app
         .get(&format!("/api/v1/join/{token}"), Some(&other))
