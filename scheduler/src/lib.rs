@@ -27,5 +27,8 @@ pub use meetings::{Conflict, Meeting, MeetingFilter, MeetingKind, MeetingStatus}
 pub use schedule::{MeetingChange, MeetingDraft};
 pub use scope::{Scope, ScopePreview};
 pub use units::{Level, Unit, UnitNode};
+pub mod attendance;
 pub mod demo;
+pub mod export;
+pub mod reports;
 pub mod testing;

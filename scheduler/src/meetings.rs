@@ -53,6 +53,24 @@ pub enum MeetingStatus {
     Scheduled,
     /// Cancelled: halls see it struck out; join tokens refused.
     Cancelled,
+    /// Started by the host and not yet ended.
+    Live,
+    /// Ended after at least one hall attended.
+    Ended,
+    /// Ended with no hall having attended (không tổ chức).
+    NotHeld,
+}
+
+impl MeetingStatus {
+    pub(crate) fn parse(s: &str) -> MeetingStatus {
+        match s {
+            "cancelled" => MeetingStatus::Cancelled,
+            "live" => MeetingStatus::Live,
+            "ended" => MeetingStatus::Ended,
+            "not_held" => MeetingStatus::NotHeld,
+            _ => MeetingStatus::Scheduled,
+        }
+    }
 }
 
 /// A meeting as stored, with its scope.
@@ -128,11 +146,7 @@ pub(crate) fn meeting_from_row(r: &AnyRow) -> Result<MeetingRow> {
         title: r.try_get("title")?,
         description: r.try_get("description")?,
         kind: MeetingKind::parse(&kind).ok_or_else(|| Error::Internal(format!("kind {kind}")))?,
-        status: if status == "cancelled" {
-            MeetingStatus::Cancelled
-        } else {
-            MeetingStatus::Scheduled
-        },
+        status: MeetingStatus::parse(&status),
         host_hall_id: r.try_get("host_hall_id")?,
         host_hall_name: r.try_get("host_hall_name")?,
         starts_at: r.try_get("starts_at")?,

@@ -1,5 +1,6 @@
 //! Scheduler tests, each run twice: on a fresh SQLite file and on a fresh PostgreSQL database.
 
+mod attendance;
 mod import;
 mod scheduling;
 mod support;
@@ -17,6 +18,9 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    attendance::a_scripted_meeting_gives_exactly_the_expected_rows,
+    attendance::a_crash_closes_intervals_at_the_last_heartbeat,
+    attendance::exports_keep_vietnamese_text,
     import::the_2024_file_gives_the_real_counts_and_reimport_changes_nothing,
     import::a_broken_file_changes_nothing_and_names_the_line,
     import::search_finds_names_without_diacritics,

@@ -1,0 +1,325 @@
+//! Attendance reports, derived from the attendance rows (never stored): per meeting, and
+//! per unit subtree over a period.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::accounts::Principal;
+use crate::attendance::RollCallStatus;
+use crate::time::{self, Timestamp};
+use crate::units::{in_subtree, subtree_bounds};
+use crate::{Error, Result, Store};
+
+/// A hall that joins this long after the start counts as late.
+pub const LATE_AFTER_SECS: i64 = 10 * 60;
+
+/// How a hall took part in one meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// Có mặt.
+    Present,
+    /// Đến muộn.
+    Late,
+    /// Vắng.
+    Absent,
+}
+
+/// One invited hall's attendance at one meeting.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MeetingAttendance {
+    pub hall_id: i64,
+    pub hall_name: String,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub level: String,
+    /// First connection, if any.
+    pub first_join: Option<Timestamp>,
+    /// End of the last interval; none while still connected.
+    pub last_leave: Option<Timestamp>,
+    /// Why the last interval ended.
+    pub last_leave_reason: Option<String>,
+    /// Whole minutes connected within the meeting's time.
+    pub minutes_present: i64,
+    /// Separate presence intervals.
+    pub intervals: i64,
+    /// Reconnects within the grace period.
+    pub reconnects: i64,
+    /// The latest roll call's answer and reason.
+    pub roll_call: Option<RollCallStatus>,
+    pub roll_call_reason: String,
+    /// The latest headcount reported.
+    pub headcount: Option<i64>,
+    /// Present, late or absent, from the roll call when answered, else from the intervals.
+    pub presence: Presence,
+}
+
+/// One hall's attendance over a period.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HallPeriodAttendance {
+    pub hall_id: i64,
+    pub hall_name: String,
+    pub unit_code: String,
+    pub unit_name: String,
+    pub level: String,
+    /// Meetings it was invited to (not cancelled) that started in the period.
+    pub invited: i64,
+    /// Of which it attended (connected at least once).
+    pub attended: i64,
+    /// Of which it missed (meetings over that it never connected to).
+    pub absent: i64,
+    /// Minutes connected over all of them.
+    pub minutes: i64,
+}
+
+struct Interval {
+    joined_at: i64,
+    end: Option<i64>,
+    reason: Option<String>,
+    reconnects: i64,
+}
+
+impl Store {
+    /// Intervals per hall for a set of meetings: `(meeting, hall) → intervals`.
+    async fn intervals(&self, meeting_ids: &[i64]) -> Result<HashMap<(i64, i64), Vec<Interval>>> {
+        let mut out: HashMap<(i64, i64), Vec<Interval>> = HashMap::new();
+        for batch in meeting_ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT meeting_id, hall_id, joined_at, left_at, disconnected_at, leave_reason, reconnects
+                 FROM attendance_sessions WHERE meeting_id IN ({}) ORDER BY joined_at, id",
+                placeholders.join(",")
+            );
+            let mut q = sqlx::query(&sql);
+            for id in batch {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                let left: Option<i64> = r.try_get("left_at")?;
+                let dropped: Option<i64> = r.try_get("disconnected_at")?;
+                out.entry((r.try_get("meeting_id")?, r.try_get("hall_id")?))
+                    .or_default()
+                    .push(Interval {
+                        joined_at: r.try_get("joined_at")?,
+                        end: left.or(dropped),
+                        reason: r.try_get("leave_reason")?,
+                        reconnects: r.try_get("reconnects")?,
+                    });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The attendance of every invited hall `who` may see (a secretariat: its subtree's
+    /// halls) at one meeting, by unit path.
+    pub async fn meeting_attendance(
+        &self,
+        who: &Principal,
+        meeting_id: i64,
+    ) -> Result<Vec<MeetingAttendance>> {
+        who.require_staff()?;
+        let meeting = self.meeting_for(who, meeting_id).await?;
+        let times = sqlx::query("SELECT started_at, ended_at FROM meetings WHERE id = $1")
+            .bind(meeting_id)
+            .fetch_one(&self.pool)
+            .await?;
+        let started: Option<i64> = times.try_get("started_at")?;
+        let ended: Option<i64> = times.try_get("ended_at")?;
+        let from = started.unwrap_or(meeting.starts_at);
+        let until = ended.unwrap_or_else(|| time::now().max(from));
+        let invited = sqlx::query(
+            "SELECT h.id, h.name, u.code, u.name AS unit_name, u.level, u.path FROM invitations i
+             JOIN halls h ON h.id = i.hall_id JOIN units u ON u.id = h.unit_id WHERE i.meeting_id = $1 ORDER BY u.path, h.name",
+        )
+        .bind(meeting_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let intervals = self.intervals(&[meeting_id]).await?;
+        let answers = self.latest_roll_call_answers(meeting_id).await?;
+        let headcounts = self.latest_headcounts(meeting_id).await?;
+        let mut rows = Vec::new();
+        for r in &invited {
+            let path: String = r.try_get("path")?;
+            if !who.covers(&path) {
+                continue;
+            }
+            let hall_id: i64 = r.try_get("id")?;
+            let spans = intervals
+                .get(&(meeting_id, hall_id))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let first_join = spans.first().map(|s| s.joined_at);
+            let last = spans.last();
+            let seconds: i64 = spans
+                .iter()
+                .map(|s| (s.end.unwrap_or(until).min(until) - s.joined_at.max(from)).max(0))
+                .sum();
+            let (roll_call, reason) = answers
+                .get(&hall_id)
+                .cloned()
+                .map(|(s, r)| (Some(s), r))
+                .unwrap_or((None, String::new()));
+            let presence = match (roll_call, first_join) {
+                (Some(RollCallStatus::Absent), _) => Presence::Absent,
+                (Some(RollCallStatus::Late), _) => Presence::Late,
+                (Some(RollCallStatus::Present), _) => Presence::Present,
+                (None, None) => Presence::Absent,
+                (None, Some(j)) if j > meeting.starts_at + LATE_AFTER_SECS => Presence::Late,
+                (None, Some(_)) => Presence::Present,
+            };
+            rows.push(MeetingAttendance {
+                hall_id,
+                hall_name: r.try_get("name")?,
+                unit_code: r.try_get("code")?,
+                unit_name: r.try_get("unit_name")?,
+                level: r.try_get("level")?,
+                first_join,
+                last_leave: last.and_then(|s| s.end),
+                last_leave_reason: last.and_then(|s| s.reason.clone()),
+                minutes_present: seconds / 60,
+                intervals: spans.len() as i64,
+                reconnects: spans.iter().map(|s| s.reconnects).sum(),
+                roll_call,
+                roll_call_reason: reason,
+                headcount: headcounts.get(&hall_id).copied(),
+                presence,
+            });
+        }
+        Ok(rows)
+    }
+
+    async fn latest_roll_call_answers(
+        &self,
+        meeting_id: i64,
+    ) -> Result<HashMap<i64, (RollCallStatus, String)>> {
+        let rows = sqlx::query(
+            "SELECT a.hall_id, a.status, a.reason FROM roll_call_answers a JOIN roll_calls c ON c.id = a.roll_call_id
+             WHERE c.meeting_id = $1 ORDER BY c.id, a.answered_at",
+        )
+        .bind(meeting_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = HashMap::new();
+        for r in rows {
+            let status: String = r.try_get("status")?;
+            if let Some(s) = RollCallStatus::parse(&status) {
+                out.insert(r.try_get("hall_id")?, (s, r.try_get("reason")?));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn latest_headcounts(&self, meeting_id: i64) -> Result<HashMap<i64, i64>> {
+        let rows = sqlx::query(
+            "SELECT hall_id, people FROM headcounts WHERE meeting_id = $1 ORDER BY at, id",
+        )
+        .bind(meeting_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = HashMap::new();
+        for r in rows {
+            out.insert(r.try_get("hall_id")?, r.try_get("people")?);
+        }
+        Ok(out)
+    }
+
+    /// Per hall of the subtree at unit `unit_id`, over meetings starting in `[from, to)`:
+    /// invited, attended, absent, minutes (e.g. every commune of a district over a quarter).
+    pub async fn unit_attendance(
+        &self,
+        who: &Principal,
+        unit_id: i64,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<HallPeriodAttendance>> {
+        who.require_staff()?;
+        let unit = self.unit(unit_id).await?;
+        if !who.covers(&unit.path) {
+            return Err(Error::Forbidden("the unit is outside your unit"));
+        }
+        if to <= from || to - from > 3 * 366 * 86400 {
+            return Err(Error::invalid(
+                "to",
+                "the period must be positive and at most three years",
+            ));
+        }
+        let (lo, hi) = subtree_bounds(&unit.path);
+        let sql = format!(
+            "SELECT h.id AS hall_id, h.name, u.code, u.name AS unit_name, u.level, u.path, m.id AS meeting_id,
+                    m.starts_at, m.ends_at, m.started_at, m.ended_at
+             FROM halls h JOIN units u ON u.id = h.unit_id
+             LEFT JOIN invitations i ON i.hall_id = h.id
+             LEFT JOIN meetings m ON m.id = i.meeting_id AND m.status <> 'cancelled' AND m.starts_at >= $3 AND m.starts_at < $4
+             WHERE {} ORDER BY u.path, h.name",
+            in_subtree("u.path", 1)
+        );
+        let rows = sqlx::query(&sql)
+            .bind(lo)
+            .bind(hi)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?;
+        let meeting_ids: Vec<i64> = {
+            let mut ids: Vec<i64> = rows
+                .iter()
+                .filter_map(|r| r.try_get::<Option<i64>, _>("meeting_id").ok().flatten())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let intervals = self.intervals(&meeting_ids).await?;
+        let now = time::now();
+        let mut out: Vec<HallPeriodAttendance> = Vec::new();
+        for r in &rows {
+            let hall_id: i64 = r.try_get("hall_id")?;
+            if out.last().map(|h| h.hall_id) != Some(hall_id) {
+                out.push(HallPeriodAttendance {
+                    hall_id,
+                    hall_name: r.try_get("name")?,
+                    unit_code: r.try_get("code")?,
+                    unit_name: r.try_get("unit_name")?,
+                    level: r.try_get("level")?,
+                    invited: 0,
+                    attended: 0,
+                    absent: 0,
+                    minutes: 0,
+                });
+            }
+            let Some(meeting_id) = r.try_get::<Option<i64>, _>("meeting_id")? else {
+                continue;
+            };
+            let row = out
+                .last_mut()
+                .ok_or_else(|| Error::Internal("report row".into()))?;
+            row.invited += 1;
+            let starts_at: i64 = r.try_get("starts_at")?;
+            let ends_at: i64 = r.try_get("ends_at")?;
+            let ended_at: Option<i64> = r.try_get("ended_at")?;
+            let from_t = r
+                .try_get::<Option<i64>, _>("started_at")?
+                .unwrap_or(starts_at);
+            let until = ended_at.unwrap_or_else(|| now.max(from_t));
+            // Absence is only known once the meeting is over.
+            let over = ended_at.is_some() || ends_at < now;
+            match intervals.get(&(meeting_id, hall_id)) {
+                Some(spans) if !spans.is_empty() => {
+                    row.attended += 1;
+                    let secs: i64 = spans
+                        .iter()
+                        .map(|s| {
+                            (s.end.unwrap_or(until).min(until) - s.joined_at.max(from_t)).max(0)
+                        })
+                        .sum();
+                    row.minutes += secs / 60;
+                }
+                _ if over => row.absent += 1,
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}
