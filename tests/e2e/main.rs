@@ -4,3 +4,4 @@ mod api_auth;
 mod api_input;
 mod api_meetings;
 mod calendar;
+mod reports;

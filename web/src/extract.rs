@@ -104,3 +104,17 @@ impl FromRequestParts<AppState> for MaybeAuth {
         }
     }
 }
+
+/// Query parameters whose rejections answer in the API's error format.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| ApiQuery(v))
+            .map_err(|e| ApiError::Body(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))
+    }
+}

@@ -55,6 +55,12 @@ impl Application {
 
     /// Binds the listener over an already connected store.
     pub async fn with_store(settings: Settings, store: Store) -> anyhow::Result<Application> {
+        // Attendance left open by a crash is closed at each hall's last heartbeat first;
+        // halls that reconnect then open new intervals.
+        store
+            .recover_open_sessions()
+            .await
+            .map_err(|e| anyhow::anyhow!("recovering attendance: {e:?}"))?;
         let listener = TcpListener::bind(settings.addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;

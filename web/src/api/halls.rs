@@ -1,12 +1,12 @@
 //! Halls: list a subtree's halls (staff), add and change halls (administrators).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{ApiJson, Auth, ApiQuery};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -19,7 +19,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     who.require_staff()?;
     let path = match q.unit {

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Auth};
+use crate::extract::{ApiJson, Auth, ApiQuery};
 use crate::state::AppState;
 use crate::views::meeting_view;
 use scheduler::time::{local_date, now, parse_instant, Timestamp};
@@ -171,7 +171,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     let parse = |name: &str, v: &Option<String>| -> ApiResult<Option<Timestamp>> {
         v.as_deref()

@@ -4,6 +4,7 @@ mod accounts;
 mod halls;
 mod meetings;
 mod my;
+mod reports;
 mod session;
 mod units;
 
@@ -39,6 +40,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/meetings/{id}/cancel", post(meetings::cancel))
         .route("/meetings/{id}/invitations", get(meetings::invitations))
         .route("/meetings/{id}/events", get(meetings::events))
+        .route("/meetings/{id}/attendance", get(reports::meeting))
+        .route("/reports/units/{id}", get(reports::unit))
         .route("/my/meetings", get(my::meetings))
         .route("/join/{token}", get(my::join))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))

@@ -1,14 +1,14 @@
 //! Units: browse the tree, search by name without diacritics, import a GSO file.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Auth;
+use crate::extract::{ApiQuery, Auth};
 use crate::state::AppState;
 
 fn date_or_today(date: Option<&str>) -> ApiResult<NaiveDate> {
@@ -30,7 +30,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     Auth(_): Auth,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     let date = date_or_today(q.date.as_deref())?;
     let nodes = state.store.unit_children(q.parent, date).await?;
@@ -50,7 +50,7 @@ pub struct SearchQuery {
 pub async fn search(
     State(state): State<AppState>,
     Auth(_): Auth,
-    Query(q): Query<SearchQuery>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<Json<Value>> {
     let date = date_or_today(q.date.as_deref())?;
     let within = match q.within {
@@ -103,7 +103,7 @@ pub struct ImportQuery {
 pub async fn import(
     State(state): State<AppState>,
     Auth(who): Auth,
-    Query(q): Query<ImportQuery>,
+    ApiQuery(q): ApiQuery<ImportQuery>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
     who.require_admin()?;
