@@ -75,10 +75,10 @@ pub fn meeting_table(rows: &[MeetingAttendance]) -> Table {
         .iter()
         .map(|r| {
             vec![
-                r.unit_code.clone(),
-                r.unit_name.clone(),
-                level_vi(&r.level).to_string(),
-                r.hall_name.clone(),
+                r.hall.unit_code.clone(),
+                r.hall.unit_name.clone(),
+                level_vi(&r.hall.level).to_string(),
+                r.hall.hall_name.clone(),
                 r.first_join.map(display_local).unwrap_or_default(),
                 r.last_leave.map(display_local).unwrap_or_default(),
                 r.last_leave_reason
@@ -115,10 +115,10 @@ pub fn period_table(rows: &[HallPeriodAttendance]) -> Table {
         .iter()
         .map(|r| {
             vec![
-                r.unit_code.clone(),
-                r.unit_name.clone(),
-                level_vi(&r.level).to_string(),
-                r.hall_name.clone(),
+                r.hall.unit_code.clone(),
+                r.hall.unit_name.clone(),
+                level_vi(&r.hall.level).to_string(),
+                r.hall.hall_name.clone(),
                 r.invited.to_string(),
                 r.attended.to_string(),
                 r.absent.to_string(),

@@ -27,14 +27,34 @@ pub enum Presence {
     Absent,
 }
 
-/// One invited hall's attendance at one meeting.
+/// Which hall a report row is about.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct MeetingAttendance {
+pub struct HallRef {
     pub hall_id: i64,
     pub hall_name: String,
     pub unit_code: String,
     pub unit_name: String,
     pub level: String,
+}
+
+impl HallRef {
+    /// From a row with `name`, `code`, `unit_name`, `level` and the hall id in `id_column`.
+    fn from_row(r: &sqlx::any::AnyRow, id_column: &str) -> Result<HallRef> {
+        Ok(HallRef {
+            hall_id: r.try_get(id_column)?,
+            hall_name: r.try_get("name")?,
+            unit_code: r.try_get("code")?,
+            unit_name: r.try_get("unit_name")?,
+            level: r.try_get("level")?,
+        })
+    }
+}
+
+/// One invited hall's attendance at one meeting.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MeetingAttendance {
+    #[serde(flatten)]
+    pub hall: HallRef,
     /// First connection, if any.
     pub first_join: Option<Timestamp>,
     /// End of the last interval; none while still connected.
@@ -59,11 +79,8 @@ pub struct MeetingAttendance {
 /// One hall's attendance over a period.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct HallPeriodAttendance {
-    pub hall_id: i64,
-    pub hall_name: String,
-    pub unit_code: String,
-    pub unit_name: String,
-    pub level: String,
+    #[serde(flatten)]
+    pub hall: HallRef,
     /// Meetings it was invited to (not cancelled) that started in the period.
     pub invited: i64,
     /// Of which it attended (connected at least once).
@@ -79,6 +96,14 @@ struct Interval {
     end: Option<i64>,
     reason: Option<String>,
     reconnects: i64,
+}
+
+/// Seconds of `spans` inside `[from, until]` (an open interval runs to `until`).
+fn seconds_within(spans: &[Interval], from: Timestamp, until: Timestamp) -> i64 {
+    spans
+        .iter()
+        .map(|s| (s.end.unwrap_or(until).min(until) - s.joined_at.max(from)).max(0))
+        .sum()
 }
 
 impl Store {
@@ -152,10 +177,7 @@ impl Store {
                 .unwrap_or(&[]);
             let first_join = spans.first().map(|s| s.joined_at);
             let last = spans.last();
-            let seconds: i64 = spans
-                .iter()
-                .map(|s| (s.end.unwrap_or(until).min(until) - s.joined_at.max(from)).max(0))
-                .sum();
+            let seconds = seconds_within(spans, from, until);
             let (roll_call, reason) = answers
                 .get(&hall_id)
                 .cloned()
@@ -170,11 +192,7 @@ impl Store {
                 (None, Some(_)) => Presence::Present,
             };
             rows.push(MeetingAttendance {
-                hall_id,
-                hall_name: r.try_get("name")?,
-                unit_code: r.try_get("code")?,
-                unit_name: r.try_get("unit_name")?,
-                level: r.try_get("level")?,
+                hall: HallRef::from_row(r, "id")?,
                 first_join,
                 last_leave: last.and_then(|s| s.end),
                 last_leave_reason: last.and_then(|s| s.reason.clone()),
@@ -276,13 +294,9 @@ impl Store {
         let mut out: Vec<HallPeriodAttendance> = Vec::new();
         for r in &rows {
             let hall_id: i64 = r.try_get("hall_id")?;
-            if out.last().map(|h| h.hall_id) != Some(hall_id) {
+            if out.last().map(|h| h.hall.hall_id) != Some(hall_id) {
                 out.push(HallPeriodAttendance {
-                    hall_id,
-                    hall_name: r.try_get("name")?,
-                    unit_code: r.try_get("code")?,
-                    unit_name: r.try_get("unit_name")?,
-                    level: r.try_get("level")?,
+                    hall: HallRef::from_row(r, "hall_id")?,
                     invited: 0,
                     attended: 0,
                     absent: 0,
@@ -308,12 +322,7 @@ impl Store {
             match intervals.get(&(meeting_id, hall_id)) {
                 Some(spans) if !spans.is_empty() => {
                     row.attended += 1;
-                    let secs: i64 = spans
-                        .iter()
-                        .map(|s| {
-                            (s.end.unwrap_or(until).min(until) - s.joined_at.max(from_t)).max(0)
-                        })
-                        .sum();
+                    let secs = seconds_within(spans, from_t, until);
                     row.minutes += secs / 60;
                 }
                 _ if over => row.absent += 1,

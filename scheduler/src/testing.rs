@@ -5,6 +5,16 @@ use sqlx::{AnyConnection, Connection, Executor};
 
 use crate::{Backend, Result, Store};
 
+/// The password of every demo account in tests.
+pub const DEMO_PASSWORD: &str = "hoinghi-demo";
+
+/// One argon2 hash of [`DEMO_PASSWORD`] shared by every demo account in tests
+/// (hashing 236 times would only slow them down).
+pub fn demo_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| crate::hash_password(DEMO_PASSWORD).expect("a valid demo password"))
+}
+
 /// The PostgreSQL server tests create their databases on (the development and CI machines').
 pub fn postgres_admin_url() -> String {
     std::env::var("HOINGHI_TEST_POSTGRES_URL")

@@ -8,14 +8,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use web::{Application, Settings};
 
-/// The demo accounts' password in tests.
-pub const PASSWORD: &str = "hoinghi-demo";
-
-/// One argon2 hash shared by every demo account (hashing 236 times would only slow tests).
-pub fn demo_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| scheduler::hash_password(PASSWORD).expect("a valid demo password"))
-}
+pub use scheduler::testing::{demo_hash, DEMO_PASSWORD as PASSWORD};
 
 fn init_test_tracing() {
     if std::env::var_os("TEST_LOG").is_some() {

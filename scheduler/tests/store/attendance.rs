@@ -106,7 +106,7 @@ pub async fn a_scripted_meeting_gives_exactly_the_expected_rows(backend: Backend
 
     let rows = s.meeting_attendance(&admin, m).await.unwrap();
     assert_eq!(rows.len(), 221);
-    let row = |h: i64| rows.iter().find(|r| r.hall_id == h).unwrap().clone();
+    let row = |h: i64| rows.iter().find(|r| r.hall.hall_id == h).unwrap().clone();
     let ra = row(a);
     assert_eq!(
         (
@@ -213,7 +213,7 @@ pub async fn a_scripted_meeting_gives_exactly_the_expected_rows(backend: Backend
         .await
         .unwrap();
     assert_eq!(period.len(), 18);
-    let p = |h: i64| period.iter().find(|r| r.hall_id == h).unwrap().clone();
+    let p = |h: i64| period.iter().find(|r| r.hall.hall_id == h).unwrap().clone();
     assert_eq!(
         (p(b).invited, p(b).attended, p(b).absent, p(b).minutes),
         (2, 1, 1, 29)
@@ -275,13 +275,13 @@ pub async fn a_crash_closes_intervals_at_the_last_heartbeat(backend: Backend) {
     );
     s.meeting_ended(m, start + 1000, None).await.unwrap();
     let rows = s.meeting_attendance(&admin, m).await.unwrap();
-    let rc = rows.iter().find(|r| r.hall_id == c).unwrap();
+    let rc = rows.iter().find(|r| r.hall.hall_id == c).unwrap();
     assert_eq!(
         (rc.intervals, rc.minutes_present),
         (2, 1 + 10),
         "60 s before the crash, 600 s after"
     );
-    let re = rows.iter().find(|r| r.hall_id == e).unwrap();
+    let re = rows.iter().find(|r| r.hall.hall_id == e).unwrap();
     assert_eq!(
         (re.last_leave, re.last_leave_reason.as_deref()),
         (Some(start + 140), Some("network_lost")),

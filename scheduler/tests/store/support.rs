@@ -6,11 +6,7 @@ use scheduler::testing::TestDb;
 use scheduler::time::{local_date, now};
 use scheduler::{Backend, Hall, Level, Principal, Scope, Store};
 
-/// One argon2 hash for every demo account (hashing 236 times would only slow tests).
-pub fn demo_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| scheduler::hash_password("hoinghi-demo").expect("a valid demo password"))
-}
+pub use scheduler::testing::demo_hash;
 
 /// A fresh database with the Phú Thọ demo (no sample meetings).
 pub async fn demo_db(backend: Backend) -> TestDb {
