@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, Auth, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, Auth};
 use crate::state::AppState;
 
 #[derive(Deserialize)]

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Auth, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, Auth};
 use crate::state::AppState;
 use crate::views::meeting_view;
 use scheduler::time::{local_date, now, parse_instant, Timestamp};

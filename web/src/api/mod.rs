@@ -5,7 +5,7 @@ mod halls;
 mod meetings;
 mod my;
 mod reports;
-mod session;
+pub(crate) mod session;
 mod units;
 
 use axum::extract::DefaultBodyLimit;

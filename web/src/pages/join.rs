@@ -1,0 +1,71 @@
+//! The join page (`/j/{token}`): checks a hall's join token and says, in large text, whether
+//! the hall can go in now. The media room itself comes later; this is its door.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use minijinja::{context, Value};
+use scheduler::time::now;
+use scheduler::{Error, JoinRefusal, MeetingFilter, Principal};
+
+use super::auth::Visitor;
+use super::home::summary;
+use super::render::{page_with, PageResult};
+use crate::state::AppState;
+
+/// For a logged-in room account: its meeting this token belongs to, to show beside a refusal.
+async fn own_meeting(state: &AppState, who: Option<&Principal>, token: &str) -> Option<Value> {
+    let who = who?;
+    let hall = who.hall_id()?;
+    let filter = MeetingFilter {
+        from: Some(now() - 7 * 24 * 3600),
+        to: None,
+        include_cancelled: true,
+    };
+    for m in state.store.meetings_for(who, filter).await.ok()? {
+        if state.store.join_token_of(m.id, hall).await.ok()?.as_deref() == Some(token) {
+            return Some(summary(&m));
+        }
+    }
+    None
+}
+
+/// `GET /j/{token}`: "ready", or why not (too early, ended, cancelled, another hall's link).
+pub async fn show(
+    State(state): State<AppState>,
+    Visitor { who, lang }: Visitor,
+    Path(token): Path<String>,
+) -> PageResult {
+    let (status, key, meeting, hall) = match state
+        .store
+        .check_join_token(&token, who.as_ref(), now())
+        .await
+    {
+        Ok(grant) => (
+            StatusCode::OK,
+            "join.ready",
+            Some(summary(&grant.meeting)),
+            Some(grant.hall_name),
+        ),
+        Err(Error::JoinRefused(reason)) => {
+            let (status, key) = match reason {
+                JoinRefusal::TooEarly => (StatusCode::FORBIDDEN, "join.too_early"),
+                JoinRefusal::Expired => (StatusCode::GONE, "join.ended"),
+                JoinRefusal::Cancelled => (StatusCode::GONE, "join.cancelled"),
+                JoinRefusal::ForeignHall => (StatusCode::FORBIDDEN, "join.foreign"),
+            };
+            let meeting = own_meeting(&state, who.as_ref(), &token).await;
+            (status, key, meeting, None)
+        }
+        Err(Error::NotFound(_)) => (StatusCode::NOT_FOUND, "join.unknown", None, None),
+        Err(e) => return Err(e.into()),
+    };
+    let ctx = context! {
+        state => key,
+        ready => key == "join.ready",
+        // A kiosk left on a "too early" page moves on by itself.
+        refresh => key == "join.too_early",
+        meeting => meeting,
+        hall => hall,
+    };
+    page_with(status, lang, who.as_ref(), "join.html", ctx)
+}
