@@ -13,6 +13,7 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod views;
+pub mod ws;
 
 pub use settings::Settings;
 pub use startup::Application;

@@ -1,6 +1,6 @@
 //! Server settings: defaults, then an optional TOML file, then `HOINGHI_*` variables, then flags.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -28,6 +28,14 @@ pub struct Settings {
     pub max_import_bytes: usize,
     /// Log filter (`tracing` EnvFilter syntax).
     pub log: String,
+    /// The address media (WebRTC over UDP) binds to: a concrete address, never 0.0.0.0.
+    pub media_bind_ip: IpAddr,
+    /// Addresses announced to halls instead of `media_bind_ip` (1:1 NAT); empty: none.
+    pub media_announced_ips: Vec<IpAddr>,
+    /// First UDP port for media; with `media_udp_port_max`, or neither (ephemeral ports).
+    pub media_udp_port_min: Option<u16>,
+    /// Last UDP port for media (one port per connected hall).
+    pub media_udp_port_max: Option<u16>,
 }
 
 impl Default for Settings {
@@ -41,6 +49,10 @@ impl Default for Settings {
             max_body_bytes: 64 * 1024,
             max_import_bytes: 8 * 1024 * 1024,
             log: "info,sqlx=warn".into(),
+            media_bind_ip: IpAddr::from([127, 0, 0, 1]),
+            media_announced_ips: Vec::new(),
+            media_udp_port_min: None,
+            media_udp_port_max: None,
         }
     }
 }
@@ -80,7 +92,46 @@ impl Settings {
         if self.max_body_bytes < 1024 {
             return Err("settings: max_body_bytes must be at least 1024".into());
         }
+        self.sfu_config()?;
         Ok(())
+    }
+
+    /// The media plane's configuration, validated (each error names its setting).
+    pub fn sfu_config(&self) -> Result<signaling::sfu::SfuConfig, String> {
+        if self.media_bind_ip.is_unspecified() {
+            return Err(
+                "settings: media_bind_ip must be a concrete address, not 0.0.0.0 or ::".into(),
+            );
+        }
+        if self
+            .media_announced_ips
+            .iter()
+            .any(|ip| ip.is_unspecified())
+        {
+            return Err("settings: media_announced_ips must be concrete addresses".into());
+        }
+        let udp_ports =
+            match (self.media_udp_port_min, self.media_udp_port_max) {
+                (None, None) => None,
+                (Some(min), Some(max)) if min > 0 && min <= max => Some(min..=max),
+                (Some(_), Some(_)) => return Err(
+                    "settings: media_udp_port_min must be above 0 and at most media_udp_port_max"
+                        .into(),
+                ),
+                _ => {
+                    return Err(
+                        "settings: media_udp_port_min and media_udp_port_max go together".into(),
+                    )
+                }
+            };
+        let config = signaling::sfu::SfuConfig {
+            bind_ip: self.media_bind_ip,
+            announced_ips: self.media_announced_ips.clone(),
+            udp_ports,
+            ..signaling::sfu::SfuConfig::default()
+        };
+        config.validate().map_err(|e| format!("settings: {e}"))?;
+        Ok(config)
     }
 
     /// The base URL of links handed to halls.
@@ -116,6 +167,39 @@ mod tests {
                 .port(),
             9000
         );
+    }
+
+    #[test]
+    fn media_settings_are_checked_by_name() {
+        let check = |f: fn(&mut Settings)| {
+            let mut s = Settings::default();
+            f(&mut s);
+            s.validate()
+        };
+        assert!(check(|_| {}).is_ok());
+        assert!(Settings::default()
+            .sfu_config()
+            .unwrap()
+            .bind_ip
+            .is_loopback());
+        let err = check(|s| s.media_bind_ip = IpAddr::from([0, 0, 0, 0])).unwrap_err();
+        assert!(err.contains("media_bind_ip"), "{err}");
+        let err = check(|s| s.media_udp_port_min = Some(40_000)).unwrap_err();
+        assert!(err.contains("media_udp_port_max"), "{err}");
+        let err = check(|s| {
+            s.media_udp_port_min = Some(41_000);
+            s.media_udp_port_max = Some(40_000);
+        })
+        .unwrap_err();
+        assert!(err.contains("media_udp_port_min"), "{err}");
+        let ok = check(|s| {
+            s.media_udp_port_min = Some(40_000);
+            s.media_udp_port_max = Some(40_999);
+            s.media_announced_ips = vec![IpAddr::from([203, 0, 113, 7])];
+        });
+        assert!(ok.is_ok(), "{ok:?}");
+        let err = check(|s| s.media_announced_ips = vec![IpAddr::from([0, 0, 0, 0])]).unwrap_err();
+        assert!(err.contains("media_announced_ips"), "{err}");
     }
 
     fn tempfile_dir() -> std::path::PathBuf {

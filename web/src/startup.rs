@@ -18,6 +18,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    signaling: signaling::Signaling,
 }
 
 /// Every route of the server over `state`.
@@ -66,6 +67,13 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
         let bound = listener.local_addr()?;
         let public_base: Arc<str> = settings.public_base(bound).into();
+        let sfu_config = settings.sfu_config().map_err(|e| anyhow::anyhow!(e))?;
+        let signaling =
+            signaling::Signaling::start(sfu_config, signaling::SignalingConfig::default())?;
+        let ws = crate::ws::WsState {
+            store: store.clone(),
+            signaling: signaling.clone(),
+        };
         let state = AppState {
             store,
             settings: Arc::new(settings),
@@ -73,9 +81,16 @@ impl Application {
         };
         Ok(Application {
             listener,
-            router: router(state.clone()),
+            // `/ws` has its own state, so `router(state)` stays buildable in tests.
+            router: router(state.clone()).merge(crate::ws::router(ws)),
             state,
+            signaling,
         })
+    }
+
+    /// The live meeting rooms (for statistics and tests).
+    pub fn signaling(&self) -> &signaling::Signaling {
+        &self.signaling
     }
 
     /// The port actually bound (useful with port 0).

@@ -1,0 +1,246 @@
+//! Unit tests of the wire format: round trips of every message, and every kind of bad input.
+
+use super::*;
+use serde_json::json;
+
+fn round_trip_client(message: ClientMessage) {
+    let text = serde_json::to_string(&message).expect("serialises");
+    assert_eq!(parse_client(&text), Ok(message), "{text}");
+}
+
+fn round_trip_server(message: ServerMessage) {
+    let text = to_text(&message);
+    let back: ServerMessage = serde_json::from_str(&text).expect("parses back");
+    assert_eq!(back, message, "{text}");
+}
+
+fn candidate() -> Candidate {
+    Candidate {
+        candidate: "candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host".into(),
+        sdp_mid: Some("0".into()),
+        sdp_mline_index: Some(0),
+        username_fragment: Some("abcd".into()),
+    }
+}
+
+#[test]
+fn every_client_message_round_trips() {
+    for message in [
+        ClientMessage::Join {
+            v: 1,
+            token: "ab".repeat(32),
+            resume: None,
+        },
+        ClientMessage::Join {
+            v: 1,
+            token: "ab".repeat(32),
+            resume: Some("s-1".into()),
+        },
+        ClientMessage::Offer { sdp: "v=0".into() },
+        ClientMessage::Answer { sdp: "v=0".into() },
+        ClientMessage::Candidate(candidate()),
+        ClientMessage::Ping { ts: 1234.5 },
+        ClientMessage::Leave,
+        ClientMessage::SetLayer { slot: 3, layer: 1 },
+    ] {
+        round_trip_client(message);
+    }
+}
+
+#[test]
+fn every_server_message_round_trips() {
+    let hall = HallInfo {
+        id: 7,
+        name: "Điểm cầu UBND xã Tân Sơn".into(),
+    };
+    let meeting = MeetingInfo {
+        id: 3,
+        title: "Giao ban tuần".into(),
+        host_hall_id: 1,
+        host_hall_name: "Hội trường UBND tỉnh Phú Thọ".into(),
+        starts_at: 1_800_000_000,
+        ends_at: 1_800_003_600,
+    };
+    for message in [
+        ServerMessage::Welcome {
+            v: PROTOCOL_VERSION,
+            session_id: "s-1".into(),
+            hall,
+            meeting,
+            participants: vec![Participant {
+                hall_id: 1,
+                name: "Hội trường".into(),
+                host: true,
+            }],
+            heartbeat_ms: 10_000,
+        },
+        ServerMessage::Offer { sdp: "v=0".into() },
+        ServerMessage::Answer {
+            sdp: "v=0".into(),
+            slots: vec![Slot {
+                id: 0,
+                kind: Kind::Video,
+                mid: "2".into(),
+            }],
+        },
+        ServerMessage::Candidate(candidate()),
+        ServerMessage::Subscription {
+            slot: 0,
+            source_hall_id: None,
+            kind: Kind::Audio,
+        },
+        ServerMessage::ParticipantJoined {
+            hall_id: 2,
+            name: "x".into(),
+            reason: Reason::Joined,
+        },
+        ServerMessage::ParticipantLeft {
+            hall_id: 2,
+            name: "x".into(),
+            reason: Reason::NetworkLost,
+        },
+        ServerMessage::ActiveSpeaker { hall_id: Some(2) },
+        ServerMessage::Pong { ts: 1.0 },
+        ServerMessage::Error {
+            code: ErrorCode::OutOfOrder,
+            message: "join first".into(),
+        },
+    ] {
+        round_trip_server(message);
+    }
+}
+
+#[test]
+fn the_wire_shape_is_the_documented_one() {
+    let text = to_text(&ServerMessage::Subscription {
+        slot: 1,
+        source_hall_id: Some(9),
+        kind: Kind::Video,
+    });
+    let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(
+        value,
+        json!({"type": "subscription", "slot": 1, "source_hall_id": 9, "kind": "video"})
+    );
+    let join = parse_client(r#"{"type":"join","v":1,"token":"t"}"#);
+    assert_eq!(
+        join,
+        Ok(ClientMessage::Join {
+            v: 1,
+            token: "t".into(),
+            resume: None
+        })
+    );
+    // Fields a newer page adds are ignored, not refused.
+    assert_eq!(
+        parse_client(r#"{"type":"leave","why":"closing"}"#),
+        Ok(ClientMessage::Leave)
+    );
+}
+
+#[test]
+fn error_codes_on_the_wire_match_as_str() {
+    use ErrorCode::*;
+    for code in [
+        InvalidJson,
+        InvalidMessage,
+        UnknownType,
+        UnsupportedVersion,
+        FrameTooLarge,
+        InvalidSdp,
+        InvalidCandidate,
+        OutOfOrder,
+        RateLimited,
+        JoinRefused,
+        TokenExpired,
+        TokenForeignHall,
+        TokenTooEarly,
+        MeetingCancelled,
+        NotJoined,
+        InvalidSlot,
+        Replaced,
+        HeartbeatTimeout,
+        MediaFailed,
+        Internal,
+    ] {
+        assert_eq!(
+            serde_json::to_value(code).expect("serialises"),
+            json!(code.as_str())
+        );
+    }
+}
+
+fn code_of(text: &str) -> ErrorCode {
+    parse_client(text).expect_err(text).code
+}
+
+#[test]
+fn bad_input_gets_the_right_code() {
+    assert_eq!(code_of("{"), ErrorCode::InvalidJson);
+    assert_eq!(code_of(""), ErrorCode::InvalidJson);
+    assert_eq!(code_of("\u{0}\u{1}"), ErrorCode::InvalidJson);
+    assert_eq!(code_of("[]"), ErrorCode::InvalidMessage);
+    assert_eq!(code_of("42"), ErrorCode::InvalidMessage);
+    assert_eq!(code_of(r#"{"sdp":"v=0"}"#), ErrorCode::InvalidMessage);
+    assert_eq!(code_of(r#"{"type":5}"#), ErrorCode::InvalidMessage);
+    assert_eq!(code_of(r#"{"type":"dance"}"#), ErrorCode::UnknownType);
+    assert_eq!(code_of(r#"{"type":"welcome"}"#), ErrorCode::UnknownType);
+    assert_eq!(code_of(r#"{"type":"offer"}"#), ErrorCode::InvalidMessage);
+    assert_eq!(
+        code_of(r#"{"type":"join","v":1}"#),
+        ErrorCode::InvalidMessage
+    );
+    assert_eq!(
+        code_of(r#"{"type":"set_layer","slot":-1,"layer":0}"#),
+        ErrorCode::InvalidMessage
+    );
+    assert_eq!(
+        code_of(r#"{"type":"ping","ts":"now"}"#),
+        ErrorCode::InvalidMessage
+    );
+    assert_eq!(
+        code_of(r#"{"type":"join","v":2,"token":"t"}"#),
+        ErrorCode::UnsupportedVersion
+    );
+    assert_eq!(
+        code_of(r#"{"type":"join","v":0,"token":"t"}"#),
+        ErrorCode::UnsupportedVersion
+    );
+}
+
+#[test]
+fn oversized_frames_are_refused_before_parsing() {
+    let sdp = "a".repeat(MAX_FRAME_BYTES);
+    let text = to_text(&ServerMessage::Offer { sdp }).replace("\"type\":\"offer\"", "");
+    assert_eq!(code_of(&text), ErrorCode::FrameTooLarge);
+    // Not even valid JSON: the size is what is reported.
+    assert_eq!(
+        code_of(&"{".repeat(MAX_FRAME_BYTES + 1)),
+        ErrorCode::FrameTooLarge
+    );
+    let fits = serde_json::to_string(&ClientMessage::Offer {
+        sdp: "a".repeat(MAX_FRAME_BYTES - 100),
+    })
+    .expect("serialises");
+    assert!(parse_client(&fits).is_ok());
+}
+
+#[test]
+fn deep_nesting_and_odd_bytes_never_panic() {
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    assert_eq!(code_of(&deep), ErrorCode::InvalidJson);
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let sample = r#"{"type":"candidate","candidate":"c","sdp_mid":"0","sdp_mline_index":0}"#;
+    for _ in 0..2000 {
+        let mut bytes = sample.as_bytes().to_vec();
+        for _ in 0..3 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let at = (seed as usize) % bytes.len();
+            bytes[at] = (seed >> 32) as u8;
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = parse_client(&text);
+    }
+}

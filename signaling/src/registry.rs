@@ -1,0 +1,249 @@
+//! The signaling service: the live rooms by meeting, and the dispatcher of the SFU's events.
+//!
+//! The SFU has one event channel for all peers; the dispatcher task owns it and a map
+//! from peer to room, filled by rooms as they create peers (before `add_peer`, so no
+//! event can arrive for an unknown peer), and forwards each event to its room.
+
+use crate::link::SessionLink;
+use crate::ratelimit::RateLimit;
+use crate::room::{Command, Gone, Room, RoomHandle, SessionId};
+use crate::Admission;
+use sfu::{ConfigError, DisconnectReason, PeerId, Sfu, SfuConfig, SfuEvent};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Timings and limits of sessions and rooms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalingConfig {
+    /// How often pages ping; a socket silent for three intervals is closed.
+    pub heartbeat: Duration,
+    /// How long a hall whose socket dropped stays present before `network_lost`.
+    pub grace: Duration,
+    /// How long an empty room lives on before its task ends.
+    pub linger: Duration,
+    /// Flood protection per socket.
+    pub rate: RateLimit,
+    /// How long one frame may take to write before the socket counts as dead.
+    pub write_timeout: Duration,
+}
+
+impl Default for SignalingConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_secs(10),
+            grace: Duration::from_secs(10),
+            linger: Duration::from_secs(60),
+            rate: RateLimit::default(),
+            write_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What rooms share: the SFU, the settings, the registry itself and the route table.
+pub(crate) struct Shared {
+    pub sfu: Sfu,
+    pub config: SignalingConfig,
+    rooms: Mutex<HashMap<i64, RoomHandle>>,
+    next_peer: AtomicU64,
+    next_room: AtomicU64,
+    routes: mpsc::UnboundedSender<(PeerId, mpsc::WeakSender<Command>)>,
+}
+
+impl Shared {
+    /// A new peer id, routed to `room` from now on.
+    pub fn new_peer(&self, room: mpsc::WeakSender<Command>) -> PeerId {
+        let peer = PeerId(self.next_peer.fetch_add(1, Ordering::Relaxed));
+        let _ = self.routes.send((peer, room));
+        peer
+    }
+
+    /// Removes a room that ended, unless a newer one took its place.
+    pub fn forget_room(&self, meeting: i64, id: u64) {
+        let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
+        if rooms.get(&meeting).is_some_and(|r| r.id == id) {
+            rooms.remove(&meeting);
+        }
+    }
+}
+
+/// The signaling service of one server. Cheap to clone.
+#[derive(Clone)]
+pub struct Signaling {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Signaling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signaling")
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Signaling {
+    /// Starts an SFU with `sfu_config` and the service over it (inside a tokio runtime).
+    pub fn start(sfu_config: SfuConfig, config: SignalingConfig) -> Result<Self, ConfigError> {
+        let (sfu, events) = Sfu::start(sfu_config)?;
+        Ok(Self::with_sfu(sfu, events, config))
+    }
+
+    /// The service over an SFU already started; it takes over the SFU's event channel.
+    pub fn with_sfu(sfu: Sfu, events: mpsc::Receiver<SfuEvent>, config: SignalingConfig) -> Self {
+        let (routes, routes_rx) = mpsc::unbounded_channel();
+        tokio::spawn(dispatch(events, routes_rx));
+        let shared = Arc::new(Shared {
+            sfu,
+            config,
+            rooms: Mutex::default(),
+            next_peer: AtomicU64::new(1),
+            next_room: AtomicU64::new(1),
+            routes,
+        });
+        Self { shared }
+    }
+
+    /// The service's timings and limits.
+    pub fn config(&self) -> &SignalingConfig {
+        &self.shared.config
+    }
+
+    /// The live room of a meeting, if any hall is (or was recently) in it.
+    pub fn room(&self, meeting_id: i64) -> Option<RoomHandle> {
+        let rooms = self
+            .shared
+            .rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        rooms.get(&meeting_id).cloned()
+    }
+
+    /// How many rooms are live.
+    pub fn room_count(&self) -> usize {
+        self.shared
+            .rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    fn room_for(&self, admission: &Admission) -> RoomHandle {
+        let mut rooms = self
+            .shared
+            .rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let meeting = &admission.meeting;
+        rooms
+            .entry(meeting.id)
+            .or_insert_with(|| {
+                let id = self.shared.next_room.fetch_add(1, Ordering::Relaxed);
+                Room::spawn(id, meeting.clone(), Arc::clone(&self.shared))
+            })
+            .clone()
+    }
+
+    /// Puts a hall into its meeting's room (spawning the room if needed).
+    pub(crate) async fn join(
+        &self,
+        admission: Admission,
+        resume: Option<String>,
+        link: SessionLink,
+    ) -> Result<(RoomHandle, SessionId), Gone> {
+        // A room may end between the lookup and the join; then a new one is made.
+        for _ in 0..3 {
+            let room = self.room_for(&admission);
+            match room
+                .join(admission.clone(), resume.clone(), link.clone())
+                .await
+            {
+                Ok(session) => return Ok((room, session)),
+                Err(Gone) => self.shared.forget_room(admission.meeting.id, room.id),
+            }
+        }
+        Err(Gone)
+    }
+}
+
+/// Routes each SFU event to the room of its peer.
+async fn dispatch(
+    mut events: mpsc::Receiver<SfuEvent>,
+    mut routes_rx: mpsc::UnboundedReceiver<(PeerId, mpsc::WeakSender<Command>)>,
+) {
+    let mut routes: HashMap<PeerId, mpsc::WeakSender<Command>> = HashMap::new();
+    // The SFU detects one speaker for all its peers; "nobody" goes to the last room told.
+    let mut speaker_room: Option<mpsc::WeakSender<Command>> = None;
+    loop {
+        let event = tokio::select! {
+            biased;
+            Some((peer, room)) = routes_rx.recv() => {
+                routes.insert(peer, room);
+                continue;
+            }
+            event = events.recv() => match event {
+                Some(event) => event,
+                None => break,
+            },
+        };
+        // Routes were queued before their peer was added: take them all first.
+        while let Ok((peer, room)) = routes_rx.try_recv() {
+            routes.insert(peer, room);
+        }
+        let peer = match &event {
+            SfuEvent::PeerConnected(p)
+            | SfuEvent::PeerDisconnected(p, _)
+            | SfuEvent::PeerFailed(p)
+            | SfuEvent::TrackPublished { peer: p, .. }
+            | SfuEvent::TrackUnpublished { peer: p, .. } => Some(*p),
+            SfuEvent::Stats(s) => Some(s.peer),
+            SfuEvent::ActiveSpeakerChanged { peer, .. } => *peer,
+            _ => None,
+        };
+        let target = match (&event, peer) {
+            (SfuEvent::ActiveSpeakerChanged { .. }, None) => speaker_room.take(),
+            (_, Some(p)) => routes.get(&p).cloned(),
+            _ => None,
+        };
+        let Some(room) = target.as_ref().and_then(mpsc::WeakSender::upgrade) else {
+            if let Some(p) = peer {
+                routes.remove(&p);
+            }
+            continue;
+        };
+        if let SfuEvent::ActiveSpeakerChanged { peer: Some(_), .. } = &event {
+            if let Some(old) = speaker_room.replace(room.downgrade()) {
+                if let Some(old) = old.upgrade().filter(|o| !o.same_channel(&room)) {
+                    let none = SfuEvent::ActiveSpeakerChanged {
+                        peer: None,
+                        track: None,
+                    };
+                    let _ = old.send(Command::Sfu(none)).await;
+                }
+            }
+        }
+        let ends = matches!(
+            event,
+            SfuEvent::PeerFailed(_)
+                | SfuEvent::PeerDisconnected(
+                    _,
+                    DisconnectReason::Closed | DisconnectReason::ClosedByServer
+                )
+        );
+        let sent = if matches!(event, SfuEvent::Stats(_)) {
+            // Statistics are dropped rather than waited for when a room is busy.
+            !matches!(
+                room.try_send(Command::Sfu(event)),
+                Err(mpsc::error::TrySendError::Closed(_))
+            )
+        } else {
+            room.send(Command::Sfu(event)).await.is_ok()
+        };
+        if !sent || ends {
+            if let Some(p) = peer {
+                routes.remove(&p);
+            }
+        }
+    }
+}

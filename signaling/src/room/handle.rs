@@ -1,0 +1,116 @@
+//! The room's command set and the handle sessions and the registry hold to send them.
+
+use crate::link::SessionLink;
+use crate::protocol::{Candidate, Participant};
+use crate::Admission;
+use sfu::{PeerAnswer, PeerId, PeerStats, SfuError, SfuEvent};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// A session's id, as in `welcome.session_id`.
+pub type SessionId = Arc<str>;
+
+/// What a room is asked to do.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// A hall joins (or rejoins) over a new socket; the reply is its session id.
+    Join {
+        admission: Admission,
+        resume: Option<String>,
+        link: SessionLink,
+        reply: oneshot::Sender<SessionId>,
+    },
+    /// The page's SDP offer.
+    Offer { session: SessionId, sdp: String },
+    /// The page answered a server offer (none is ever pending in this version).
+    Answer { session: SessionId },
+    /// A trickled ICE candidate.
+    Candidate {
+        session: SessionId,
+        candidate: Candidate,
+    },
+    /// Caps the layer of one of the page's slots.
+    SetLayer {
+        session: SessionId,
+        slot: u16,
+        layer: u8,
+    },
+    /// The hall leaves.
+    Leave { session: SessionId },
+    /// The session's socket ended without `leave`.
+    Lost { session: SessionId },
+    /// An SFU event about one of this room's peers.
+    Sfu(SfuEvent),
+    /// `add_peer` finished.
+    PeerReady {
+        hall_id: i64,
+        peer: PeerId,
+        result: Result<PeerAnswer, SfuError>,
+    },
+    /// Who is present.
+    Participants(oneshot::Sender<Vec<Participant>>),
+    /// The latest media statistics per hall.
+    Stats(oneshot::Sender<Vec<HallStats>>),
+}
+
+/// The latest statistics of one hall's media connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HallStats {
+    /// The hall.
+    pub hall_id: i64,
+    /// Its name.
+    pub name: String,
+    /// The SFU's figures for its peer connection.
+    pub stats: PeerStats,
+}
+
+/// The room ended (it was empty for a while); ask the registry for a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the meeting room has ended")]
+pub struct Gone;
+
+/// A handle to a live room. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RoomHandle {
+    /// Tells this room apart from a later one of the same meeting.
+    pub(crate) id: u64,
+    pub(crate) tx: mpsc::Sender<Command>,
+}
+
+impl RoomHandle {
+    pub(crate) async fn send(&self, command: Command) -> Result<(), Gone> {
+        self.tx.send(command).await.map_err(|_| Gone)
+    }
+
+    async fn ask<T>(&self, command: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Gone> {
+        let (reply, answer) = oneshot::channel();
+        self.send(command(reply)).await?;
+        answer.await.map_err(|_| Gone)
+    }
+
+    /// Joins a hall; `Gone` if the room ended before it read the command.
+    pub(crate) async fn join(
+        &self,
+        admission: Admission,
+        resume: Option<String>,
+        link: SessionLink,
+    ) -> Result<SessionId, Gone> {
+        self.ask(|reply| Command::Join {
+            admission,
+            resume,
+            link,
+            reply,
+        })
+        .await
+    }
+
+    /// The halls present, in join order.
+    pub async fn participants(&self) -> Result<Vec<Participant>, Gone> {
+        self.ask(Command::Participants).await
+    }
+
+    /// The latest statistics of every hall with a media connection.
+    pub async fn stats(&self) -> Result<Vec<HallStats>, Gone> {
+        self.ask(Command::Stats).await
+    }
+}

@@ -1,0 +1,292 @@
+//! One hall's socket: a reader and a writer over any `Sink`/`Stream` of [`WsMessage`]s.
+//!
+//! The web server adapts axum's socket to these; tests use channels. The reader parses
+//! frames (size, rate, JSON, order), answers `ping`, checks the join token and forwards
+//! the rest to the room; the writer drains the [`SessionLink`] the room and the reader
+//! write to. `select!` ends one when the other ends: a closed socket ends the writer,
+//! a close frame sent (leave, replaced, refused) ends the reader. When a joined socket
+//! ends without `leave`, the room is told, and the hall's grace period starts.
+
+use crate::admission::Admit;
+use crate::link::{close, LinkReceiver, Outgoing, SessionLink};
+use crate::protocol::{
+    parse_client, to_text, ClientMessage, ErrorCode, ProtocolError, ServerMessage,
+};
+use crate::ratelimit::{Bucket, Verdict};
+use crate::registry::Signaling;
+use crate::room::{Command, RoomHandle, SessionId};
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use std::fmt::Display;
+use tokio::time::Instant;
+
+/// A WebSocket message as the session sees it; transport pings are the adapter's job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WsMessage {
+    /// A text frame: one protocol message.
+    Text(String),
+    /// A binary frame (refused: the protocol is JSON text).
+    Binary(Vec<u8>),
+    /// A close frame, with its code and reason if any.
+    Close(Option<(u16, String)>),
+}
+
+/// Where the reader is in the protocol.
+enum State {
+    /// Only `join` (and `ping`) are accepted.
+    AwaitingJoin,
+    /// In a room.
+    Joined {
+        room: RoomHandle,
+        session: SessionId,
+    },
+    /// Left, or the room is gone: nothing to tell the room at the end.
+    Done,
+}
+
+/// Runs one socket until it closes. `admit` checks the join token.
+pub async fn serve<Si, St, E, A>(sink: Si, stream: St, admit: A, signaling: Signaling)
+where
+    Si: Sink<WsMessage> + Unpin + Send,
+    Si::Error: Display,
+    St: Stream<Item = Result<WsMessage, E>> + Unpin + Send,
+    E: Display,
+    A: Admit,
+{
+    let (link, link_rx) = SessionLink::new();
+    let write_timeout = signaling.config().write_timeout;
+    let mut reader = Reader {
+        bucket: Bucket::new(signaling.config().rate, Instant::now()),
+        link,
+        signaling,
+        admit,
+        state: State::AwaitingJoin,
+    };
+    tokio::select! {
+        () = reader.run(stream) => {}
+        () = write(sink, link_rx, write_timeout) => {}
+    }
+    if let State::Joined { room, session } = reader.state {
+        let _ = room.send(Command::Lost { session }).await;
+    }
+}
+
+/// Sends what the link queues until a close is sent, a write fails or the link is cut.
+async fn write<Si>(mut sink: Si, mut rx: LinkReceiver, timeout: std::time::Duration)
+where
+    Si: Sink<WsMessage> + Unpin,
+    Si::Error: Display,
+{
+    loop {
+        let out = tokio::select! {
+            biased;
+            () = rx.cut.notified() => Outgoing::Close {
+                code: close::POLICY,
+                reason: "not_reading".into(),
+            },
+            out = rx.outbox.recv() => match out {
+                Some(out) => out,
+                None => return,
+            },
+        };
+        let (frame, last) = match out {
+            Outgoing::Message(m) => (WsMessage::Text(to_text(&m)), false),
+            Outgoing::Close { code, reason } => (WsMessage::Close(Some((code, reason))), true),
+        };
+        match tokio::time::timeout(timeout, sink.send(frame)).await {
+            Ok(Ok(())) if !last => {}
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "socket write failed");
+                return;
+            }
+            _ => return,
+        }
+    }
+}
+
+struct Reader<A> {
+    link: SessionLink,
+    signaling: Signaling,
+    admit: A,
+    state: State,
+    bucket: Bucket,
+}
+
+/// Whether the reader goes on after a message.
+enum Flow {
+    Continue,
+    /// A close frame was queued; wait for the writer to send it.
+    Closing,
+}
+
+impl<A: Admit> Reader<A> {
+    async fn run<St, E>(&mut self, mut stream: St)
+    where
+        St: Stream<Item = Result<WsMessage, E>> + Unpin,
+        E: Display,
+    {
+        let silence = self.signaling.config().heartbeat * 3;
+        loop {
+            let frame = match tokio::time::timeout(silence, stream.next()).await {
+                Err(_) => {
+                    let message = format!("no message for {} s", silence.as_secs());
+                    self.fail(ErrorCode::HeartbeatTimeout, message, close::HEARTBEAT)
+                        .await;
+                    break;
+                }
+                Ok(None | Some(Ok(WsMessage::Close(_)))) => return,
+                Ok(Some(Err(e))) => {
+                    tracing::debug!(error = %e, "socket read failed");
+                    return;
+                }
+                Ok(Some(Ok(frame))) => frame,
+            };
+            match self.bucket.check(Instant::now()) {
+                Verdict::Allow => {}
+                Verdict::DropAndWarn => {
+                    self.reply(error(
+                        ErrorCode::RateLimited,
+                        "too many messages; slow down",
+                    ))
+                    .await;
+                    continue;
+                }
+                Verdict::Drop => continue,
+                Verdict::Close => {
+                    let message = "too many messages for too long";
+                    self.fail(ErrorCode::RateLimited, message, close::POLICY)
+                        .await;
+                    break;
+                }
+            }
+            let parsed = match frame {
+                WsMessage::Text(text) => parse_client(&text),
+                _ => Err(ProtocolError::new(
+                    ErrorCode::InvalidJson,
+                    "binary frames are not accepted; send JSON text",
+                )),
+            };
+            let flow = match parsed {
+                Ok(message) => self.handle(message).await,
+                Err(e) if e.code == ErrorCode::UnsupportedVersion => {
+                    self.fail(e.code, e.message, close::POLICY).await;
+                    Flow::Closing
+                }
+                Err(e) => {
+                    self.reply(e.to_message()).await;
+                    Flow::Continue
+                }
+            };
+            if let Flow::Closing = flow {
+                break;
+            }
+        }
+        // The writer ends after sending the queued close frame; that ends the session.
+        std::future::pending::<()>().await;
+    }
+
+    async fn handle(&mut self, message: ClientMessage) -> Flow {
+        if let ClientMessage::Ping { ts } = message {
+            self.reply(ServerMessage::Pong { ts }).await;
+            return Flow::Continue;
+        }
+        let (room, session) = match &self.state {
+            State::Done => return Flow::Continue,
+            State::AwaitingJoin => {
+                if let ClientMessage::Join { token, resume, .. } = message {
+                    return self.join(&token, resume).await;
+                }
+                self.reply(error(ErrorCode::OutOfOrder, "send join first"))
+                    .await;
+                return Flow::Continue;
+            }
+            State::Joined { room, session } => (room.clone(), session.clone()),
+        };
+        let command = match message {
+            ClientMessage::Offer { sdp } => Command::Offer { session, sdp },
+            ClientMessage::Answer { .. } => Command::Answer { session },
+            ClientMessage::Candidate(candidate) => Command::Candidate { session, candidate },
+            ClientMessage::SetLayer { slot, layer } => Command::SetLayer {
+                session,
+                slot,
+                layer,
+            },
+            ClientMessage::Leave => Command::Leave { session },
+            ClientMessage::Join { .. } => {
+                self.reply(error(ErrorCode::OutOfOrder, "already joined"))
+                    .await;
+                return Flow::Continue;
+            }
+            ClientMessage::Ping { .. } => return Flow::Continue, // answered above
+        };
+        let leaving = matches!(command, Command::Leave { .. });
+        if room.send(command).await.is_err() {
+            self.state = State::Done;
+            let message = "the meeting room has ended";
+            self.fail(ErrorCode::NotJoined, message, close::GOING_AWAY)
+                .await;
+            return Flow::Closing;
+        }
+        if leaving {
+            self.state = State::Done;
+            let left = Outgoing::Close {
+                code: close::NORMAL,
+                reason: "left".into(),
+            };
+            self.link.send_wait(left).await;
+            return Flow::Closing;
+        }
+        Flow::Continue
+    }
+
+    async fn join(&mut self, token: &str, resume: Option<String>) -> Flow {
+        let admission = match self.admit.admit(token).await {
+            Ok(admission) => admission,
+            Err(e) => {
+                tracing::info!(code = e.code.as_str(), "join refused");
+                self.fail(e.code, e.message, close::POLICY).await;
+                return Flow::Closing;
+            }
+        };
+        match self
+            .signaling
+            .join(admission, resume, self.link.clone())
+            .await
+        {
+            Ok((room, session)) => {
+                self.state = State::Joined { room, session };
+                Flow::Continue
+            }
+            Err(_) => {
+                self.fail(
+                    ErrorCode::Internal,
+                    "the meeting room is not available",
+                    close::INTERNAL,
+                )
+                .await;
+                Flow::Closing
+            }
+        }
+    }
+
+    async fn reply(&self, message: ServerMessage) {
+        self.link.send_wait(Outgoing::Message(message)).await;
+    }
+
+    /// Tells the page why, then queues the close frame.
+    async fn fail(&self, code: ErrorCode, message: impl Into<String>, close_code: u16) {
+        self.reply(error(code, message)).await;
+        self.link
+            .send_wait(Outgoing::Close {
+                code: close_code,
+                reason: code.as_str().to_owned(),
+            })
+            .await;
+    }
+}
+
+fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
+    ServerMessage::Error {
+        code,
+        message: message.into(),
+    }
+}

@@ -1,0 +1,204 @@
+//! Test harness: a hall's page as two channels into [`signaling::serve`], and a token table.
+#![allow(dead_code)] // each test binary uses part of it
+
+use futures::channel::mpsc;
+use futures::{SinkExt, StreamExt};
+use signaling::protocol::{ErrorCode, HallInfo, MeetingInfo, ProtocolError, ServerMessage};
+use signaling::{Admission, Admit, Signaling, WsMessage};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The meeting of these tests; hall 1 hosts.
+pub fn meeting() -> MeetingInfo {
+    MeetingInfo {
+        id: 42,
+        title: "Giao ban trực tuyến".into(),
+        host_hall_id: 1,
+        host_hall_name: "Hội trường UBND tỉnh".into(),
+        starts_at: 1_800_000_000,
+        ends_at: 1_800_007_200,
+    }
+}
+
+/// Join tokens and what they grant (`tok-1` → hall 1, the host; `tok-2`, `tok-3`).
+#[derive(Clone)]
+pub struct Tokens(Arc<HashMap<String, Result<Admission, ProtocolError>>>);
+
+impl Default for Tokens {
+    fn default() -> Self {
+        let mut table = HashMap::new();
+        for (id, name) in [
+            (1, "Hội trường UBND tỉnh"),
+            (2, "Điểm cầu xã A"),
+            (3, "Điểm cầu xã B"),
+        ] {
+            let admission = Admission {
+                meeting: meeting(),
+                hall: HallInfo {
+                    id,
+                    name: name.into(),
+                },
+            };
+            table.insert(format!("tok-{id}"), Ok(admission));
+        }
+        let expired = ProtocolError::new(ErrorCode::TokenExpired, "the meeting has ended");
+        table.insert("tok-expired".into(), Err(expired));
+        Tokens(Arc::new(table))
+    }
+}
+
+impl Admit for Tokens {
+    async fn admit(&self, token: &str) -> Result<Admission, ProtocolError> {
+        self.0.get(token).cloned().unwrap_or_else(|| {
+            Err(ProtocolError::new(
+                ErrorCode::JoinRefused,
+                "unknown join token",
+            ))
+        })
+    }
+}
+
+/// One page: what it sends to the server and what the server sent it.
+pub struct Page {
+    to_server: mpsc::UnboundedSender<Result<WsMessage, Infallible>>,
+    from_server: mpsc::UnboundedReceiver<WsMessage>,
+    /// Set once the server's close frame arrived.
+    pub closed: Option<(u16, String)>,
+}
+
+/// How long a page waits for an expected message (virtual time in paused tests).
+pub const WAIT: Duration = Duration::from_secs(20);
+
+impl Page {
+    /// Opens a socket to `signaling`.
+    pub fn open(signaling: &Signaling, tokens: &Tokens) -> Page {
+        let (to_server, incoming) = mpsc::unbounded();
+        let (outgoing, from_server) = mpsc::unbounded();
+        tokio::spawn(signaling::serve(
+            outgoing,
+            incoming,
+            tokens.clone(),
+            signaling.clone(),
+        ));
+        Page {
+            to_server,
+            from_server,
+            closed: None,
+        }
+    }
+
+    /// Sends a raw text frame.
+    pub fn send_text(&mut self, text: &str) {
+        let _ = self
+            .to_server
+            .unbounded_send(Ok(WsMessage::Text(text.to_owned())));
+    }
+
+    /// Sends a JSON value.
+    pub fn send(&mut self, value: serde_json::Value) {
+        self.send_text(&value.to_string());
+    }
+
+    /// Sends a binary frame.
+    pub fn send_binary(&mut self) {
+        let _ = self
+            .to_server
+            .unbounded_send(Ok(WsMessage::Binary(vec![1, 2])));
+    }
+
+    /// Drops the socket without a close (the network went away).
+    pub async fn vanish(mut self) {
+        let _ = self.to_server.close().await;
+    }
+
+    /// The next message, or `None` if the socket closed (the close is kept in `closed`).
+    pub async fn next(&mut self) -> Option<ServerMessage> {
+        if self.closed.is_some() {
+            return None;
+        }
+        let frame = tokio::time::timeout(WAIT, self.from_server.next())
+            .await
+            .expect("the server said something in time");
+        match frame {
+            Some(WsMessage::Text(text)) => {
+                Some(serde_json::from_str(&text).expect("the server sends valid messages"))
+            }
+            Some(WsMessage::Close(close)) => {
+                self.closed = Some(close.unwrap_or((1005, String::new())));
+                None
+            }
+            Some(WsMessage::Binary(_)) => panic!("the server sent a binary frame"),
+            None => {
+                self.closed = Some((1006, String::new()));
+                None
+            }
+        }
+    }
+
+    /// Skips messages until one matches; panics if the socket closes first.
+    pub async fn expect<T>(
+        &mut self,
+        what: &str,
+        mut want: impl FnMut(&ServerMessage) -> Option<T>,
+    ) -> T {
+        loop {
+            match self.next().await {
+                Some(m) => {
+                    if let Some(t) = want(&m) {
+                        return t;
+                    }
+                }
+                None => panic!("socket closed ({:?}) while waiting for {what}", self.closed),
+            }
+        }
+    }
+
+    /// The next `error`'s code, skipping other messages.
+    pub async fn error(&mut self) -> ErrorCode {
+        self.expect("an error", |m| match m {
+            ServerMessage::Error { code, .. } => Some(*code),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Reads until the server closes; returns its close code and reason.
+    pub async fn close_frame(&mut self) -> (u16, String) {
+        while self.next().await.is_some() {}
+        self.closed.clone().expect("closed")
+    }
+
+    /// Sends `join` and returns the `welcome`'s session id and participant hall ids.
+    pub async fn join(&mut self, token: &str) -> (String, Vec<i64>) {
+        self.send(serde_json::json!({"type": "join", "v": 1, "token": token}));
+        self.expect("welcome", |m| match m {
+            ServerMessage::Welcome {
+                session_id,
+                participants,
+                ..
+            } => Some((
+                session_id.clone(),
+                participants.iter().map(|p| p.hall_id).collect(),
+            )),
+            _ => None,
+        })
+        .await
+    }
+
+    /// A ping answered by a pong (other messages before it are skipped).
+    pub async fn ping(&mut self, ts: f64) {
+        self.send(serde_json::json!({"type": "ping", "ts": ts}));
+        self.expect("pong", |m| match m {
+            ServerMessage::Pong { ts: t } if *t == ts => Some(()),
+            _ => None,
+        })
+        .await;
+    }
+
+    /// Whether nothing is waiting from the server right now.
+    pub fn quiet(&mut self) -> bool {
+        self.from_server.try_recv().is_err()
+    }
+}

@@ -1,0 +1,205 @@
+//! Rooms with a real SFU over UDP on 127.0.0.1: halls negotiate through the protocol
+//! (channels for the sockets, `sfu::testclient` for the media) and receive each other.
+//! Bounded waits only; nothing asserts on speed.
+
+mod common;
+
+use common::{Page, Tokens};
+use serde_json::json;
+use sfu::testclient::TestClient;
+use sfu::SfuConfig;
+use signaling::protocol::{Kind, Reason, ServerMessage, Slot};
+use signaling::{Signaling, SignalingConfig};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Offers `client`'s media through `page`, applies the answer, waits until connected.
+async fn negotiate(page: &mut Page, client: &TestClient) -> Vec<Slot> {
+    let offer = client.offer().await.expect("offer");
+    page.send(json!({"type": "offer", "sdp": offer}));
+    let (sdp, slots) = page
+        .expect("answer", |m| match m {
+            ServerMessage::Answer { sdp, slots } => Some((sdp.clone(), slots.clone())),
+            _ => None,
+        })
+        .await;
+    client.accept(sdp).await.expect("the answer applies");
+    assert!(client.wait_connected(WAIT).await, "media connects");
+    slots
+}
+
+/// Reads `subscription` messages until every slot shows what `want` says (slot → hall).
+async fn wait_slots(page: &mut Page, want: &BTreeMap<u16, Option<i64>>) {
+    let mut shown: BTreeMap<u16, Option<i64>> = BTreeMap::new();
+    while want
+        .iter()
+        .any(|(slot, hall)| shown.get(slot) != Some(hall))
+    {
+        let (slot, hall) = page
+            .expect("subscription", |m| match m {
+                ServerMessage::Subscription {
+                    slot,
+                    source_hall_id,
+                    ..
+                } => Some((*slot, *source_hall_id)),
+                _ => None,
+            })
+            .await;
+        shown.insert(slot, hall);
+    }
+}
+
+/// Waits until `done` holds, polling; panics with `what` after `WAIT`.
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Packets received per SSRC.
+fn counts(client: &TestClient) -> BTreeMap<u32, usize> {
+    client
+        .received()
+        .into_iter()
+        .map(|(ssrc, p)| (ssrc, p.len()))
+        .collect()
+}
+
+/// SSRCs whose count grew between two snapshots.
+fn growing(before: &BTreeMap<u32, usize>, after: &BTreeMap<u32, usize>) -> usize {
+    after
+        .iter()
+        .filter(|(ssrc, n)| before.get(ssrc).is_none_or(|b| *n > b))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn halls_see_each_other_and_a_leaving_hall_goes_dark_and_a_rejoin_replaces() {
+    // Pages here do not ping: a heartbeat longer than the test.
+    let config = SignalingConfig {
+        heartbeat: Duration::from_secs(600),
+        ..SignalingConfig::default()
+    };
+    let signaling = Signaling::start(SfuConfig::default(), config).expect("valid config");
+    let tokens = Tokens::default();
+
+    // The host (hall 1) and a commune (hall 2) publish camera and microphone.
+    let mut host = Page::open(&signaling, &tokens);
+    host.join("tok-1").await;
+    let host_media = TestClient::publisher().await.expect("publisher");
+    assert!(negotiate(&mut host, &host_media).await.is_empty());
+    let _host_sending = host_media.start_publishing().await.expect("sending");
+    let mut commune = Page::open(&signaling, &tokens);
+    commune.join("tok-2").await;
+    let commune_media = TestClient::publisher().await.expect("publisher");
+    negotiate(&mut commune, &commune_media).await;
+    let _commune_sending = commune_media.start_publishing().await.expect("sending");
+
+    // A third hall watches with 2 video and 2 audio slots: host first, then hall 2.
+    let mut viewer = Page::open(&signaling, &tokens);
+    let (_, present) = viewer.join("tok-3").await;
+    assert_eq!(present, vec![1, 2, 3]);
+    let viewer_media = TestClient::subscriber(2, 2).await.expect("subscriber");
+    let slots = negotiate(&mut viewer, &viewer_media).await;
+    let kinds: Vec<Kind> = slots.iter().map(|s| s.kind).collect();
+    assert_eq!(kinds, [Kind::Video, Kind::Video, Kind::Audio, Kind::Audio]);
+    let ids: Vec<u16> = slots.iter().map(|s| s.id).collect();
+    let both = BTreeMap::from([
+        (ids[0], Some(1)),
+        (ids[1], Some(2)),
+        (ids[2], Some(1)),
+        (ids[3], Some(2)),
+    ]);
+    wait_slots(&mut viewer, &both).await;
+    wait_until("all four slots carry media", || {
+        viewer_media
+            .received()
+            .values()
+            .filter(|p| p.len() >= 20)
+            .count()
+            == 4
+    })
+    .await;
+
+    // Hall 2 leaves: the others are told, its slots go dark, the host's keep flowing.
+    commune.send(json!({"type": "leave"}));
+    let left = |m: &ServerMessage| match m {
+        ServerMessage::ParticipantLeft {
+            hall_id, reason, ..
+        } => Some((*hall_id, *reason)),
+        _ => None,
+    };
+    assert_eq!(
+        viewer.expect("participant_left", left).await,
+        (2, Reason::Left)
+    );
+    assert_eq!(
+        host.expect("participant_left", left).await,
+        (2, Reason::Left)
+    );
+    let dark = BTreeMap::from([(ids[1], None), (ids[3], None)]);
+    wait_slots(&mut viewer, &dark).await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // packets in flight land
+    let before = counts(&viewer_media);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        growing(&before, &counts(&viewer_media)),
+        2,
+        "only the host's video and audio still arrive"
+    );
+
+    // The viewer's page reloads (same token, new socket, new connection): it replaces
+    // itself, appears once, and receives the host again on its new connection.
+    let mut reloaded = Page::open(&signaling, &tokens);
+    let (_, present) = reloaded.join("tok-3").await;
+    assert_eq!(present, vec![1, 3], "the hall appears once");
+    assert_eq!(viewer.close_frame().await, (4001, "replaced".into()));
+    let new_media = TestClient::subscriber(2, 2).await.expect("subscriber");
+    let slots = negotiate(&mut reloaded, &new_media).await;
+    let host_only = BTreeMap::from([(slots[0].id, Some(1)), (slots[2].id, Some(1))]);
+    wait_slots(&mut reloaded, &host_only).await;
+    wait_until("the reloaded page receives the host", || {
+        new_media
+            .received()
+            .values()
+            .filter(|p| p.len() >= 20)
+            .count()
+            == 2
+    })
+    .await;
+    let old = counts(&viewer_media);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        growing(&old, &counts(&viewer_media)),
+        0,
+        "the old connection is closed"
+    );
+    let room = signaling.room(common::meeting().id).expect("room");
+    let present = room.participants().await.expect("live");
+    assert_eq!(
+        present.iter().map(|p| p.hall_id).collect::<Vec<_>>(),
+        vec![1, 3]
+    );
+    // Statistics arrive per hall with a media connection.
+    wait_until_stats(&room).await;
+}
+
+async fn wait_until_stats(room: &signaling::RoomHandle) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let stats = room.stats().await.expect("live");
+        if let Some(host) = stats
+            .iter()
+            .find(|s| s.hall_id == 1 && s.stats.bitrate_in_bps > 0)
+        {
+            println!("host stats: {:?}", host.stats);
+            return;
+        }
+        assert!(Instant::now() < deadline, "no statistics for the host");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

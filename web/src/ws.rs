@@ -1,0 +1,265 @@
+//! `GET /ws`: upgrades to a WebSocket and hands it to [`signaling::serve`].
+//!
+//! This module only adapts: axum's messages become [`WsMessage`]s (transport pings are
+//! answered by axum and dropped here), and join tokens are checked by the store with
+//! the logged-in principal from the session cookie, if any (a hall's room account may
+//! only use its own hall's token). Everything else is the `signaling` crate's.
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use futures::{SinkExt, StreamExt};
+use scheduler::{Principal, Store};
+use signaling::protocol::{ProtocolError, MAX_FRAME_BYTES};
+use signaling::{Admission, Admit, Signaling, WsMessage};
+
+use crate::extract::session_token;
+
+/// Largest message axum accepts at all; frames between [`MAX_FRAME_BYTES`] and this get
+/// a `frame_too_large` error from the protocol, larger ones end the socket.
+const TRANSPORT_LIMIT: usize = 4 * MAX_FRAME_BYTES;
+
+/// What the route needs.
+#[derive(Clone)]
+pub struct WsState {
+    /// To check join tokens and sessions.
+    pub store: Store,
+    /// The live rooms.
+    pub signaling: Signaling,
+}
+
+/// The `/ws` route over its own state (merged into the server's router at start-up).
+pub fn router(state: WsState) -> Router {
+    Router::new().route("/ws", get(upgrade)).with_state(state)
+}
+
+/// Upgrades the connection; the page sends `join` first.
+async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<WsState>,
+    headers: HeaderMap,
+) -> Response {
+    let presenter = match session_token(&headers) {
+        Some(token) => state.store.authenticate(&token).await.ok(),
+        None => None,
+    };
+    ws.max_message_size(TRANSPORT_LIMIT)
+        .max_frame_size(TRANSPORT_LIMIT)
+        .on_upgrade(move |socket| serve(socket, state, presenter))
+}
+
+async fn serve(socket: WebSocket, state: WsState, presenter: Option<Principal>) {
+    let (sink, stream) = socket.split();
+    let sink = sink.with(|m: WsMessage| async move { Ok::<_, axum::Error>(to_axum(m)) });
+    let stream = stream.filter_map(|frame| async move {
+        match frame {
+            Ok(Message::Text(text)) => Some(Ok(WsMessage::Text(text.as_str().to_owned()))),
+            Ok(Message::Binary(bytes)) => Some(Ok(WsMessage::Binary(bytes.to_vec()))),
+            Ok(Message::Close(frame)) => Some(Ok(WsMessage::Close(
+                frame.map(|f| (f.code, f.reason.as_str().to_owned())),
+            ))),
+            Ok(Message::Ping(_) | Message::Pong(_)) => None,
+            Err(e) => Some(Err(e)),
+        }
+    });
+    let admit = StoreAdmit {
+        store: state.store.clone(),
+        presenter,
+    };
+    signaling::serve(Box::pin(sink), Box::pin(stream), admit, state.signaling).await;
+}
+
+fn to_axum(message: WsMessage) -> Message {
+    match message {
+        WsMessage::Text(text) => Message::Text(text.into()),
+        WsMessage::Binary(bytes) => Message::Binary(bytes.into()),
+        WsMessage::Close(frame) => Message::Close(frame.map(|(code, reason)| CloseFrame {
+            code,
+            reason: reason.into(),
+        })),
+    }
+}
+
+/// Checks join tokens against the store, now, as the logged-in principal if any.
+struct StoreAdmit {
+    store: Store,
+    presenter: Option<Principal>,
+}
+
+impl Admit for StoreAdmit {
+    async fn admit(&self, token: &str) -> Result<Admission, ProtocolError> {
+        let now = scheduler::time::now();
+        self.store
+            .check_join_token(token, self.presenter.as_ref(), now)
+            .await
+            .map(Admission::from)
+            .map_err(|e| signaling::refusal(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The real server on port 0 and a real WebSocket client: join, welcome, refusal.
+
+    use futures::{SinkExt, StreamExt};
+    use scheduler::demo::{self, DemoOptions};
+    use scheduler::testing::TestDb;
+    use scheduler::{Backend, Level, MeetingDraft, MeetingKind, Scope};
+    use serde_json::{json, Value};
+    use tokio_tungstenite::tungstenite::Message as Frame;
+
+    use crate::{Application, Settings};
+
+    /// A seeded store with a meeting open now; returns the store, the host's and a
+    /// district hall's join tokens.
+    async fn meeting_now() -> (TestDb, String, String) {
+        let db = TestDb::new(Backend::Sqlite).await.expect("test database");
+        let hash = scheduler::hash_password("ws-test-password").expect("hash");
+        let options = DemoOptions {
+            whole_country: false,
+            meetings: false,
+        };
+        demo::seed(&db.store, options, &hash).await.expect("seed");
+        let store = &db.store;
+        let admin = store.principal_by_username("admin").await.expect("admin");
+        let now = scheduler::time::now();
+        let today = scheduler::time::local_date(now);
+        let province = store.unit_by_code("25", today).await.expect("Phú Thọ");
+        let halls = store.halls_in(&province.path).await.expect("halls");
+        let host = halls
+            .iter()
+            .find(|h| h.unit_id == province.id)
+            .expect("host");
+        let other = halls
+            .iter()
+            .find(|h| h.unit_id != province.id)
+            .expect("other");
+        let draft = MeetingDraft {
+            title: "Giao ban trực tuyến".into(),
+            description: String::new(),
+            kind: MeetingKind::Routine,
+            host_hall_id: host.id,
+            starts_at: now,
+            ends_at: now + 3600,
+            scope: Scope {
+                root_unit_id: province.id,
+                levels: [Level::Province, Level::District].into(),
+                include_halls: Default::default(),
+                exclude_halls: Default::default(),
+            },
+            recurrence: None,
+        };
+        let meeting = store
+            .schedule(&admin, draft, None)
+            .await
+            .expect("scheduled");
+        let id = meeting[0].id;
+        let token = |hall| async move {
+            store
+                .join_token_of(id, hall)
+                .await
+                .expect("query")
+                .expect("invited")
+        };
+        let (host_token, other_token) = (token(host.id).await, token(other.id).await);
+        (db, host_token, other_token)
+    }
+
+    async fn next_json(
+        socket: &mut (impl StreamExt<Item = Result<Frame, tokio_tungstenite::tungstenite::Error>>
+                  + Unpin),
+    ) -> Option<Value> {
+        loop {
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(20), socket.next())
+                .await
+                .expect("the server answers in time")?
+                .ok()?;
+            match frame {
+                Frame::Text(text) => return Some(serde_json::from_str(&text).expect("JSON")),
+                Frame::Close(_) => return None,
+                _ => {}
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hall_joins_over_a_real_websocket_and_a_bad_token_is_refused() {
+        let (db, host_token, other_token) = meeting_now().await;
+        let settings = Settings {
+            addr: "127.0.0.1:0".parse().expect("literal"),
+            database_url: db.url.clone(),
+            ..Settings::default()
+        };
+        let app = Application::with_store(settings, db.store.clone())
+            .await
+            .expect("binds");
+        let url = format!("ws://127.0.0.1:{}/ws", app.port());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+
+        let (mut host, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .expect("upgrades");
+        let join = json!({"type": "join", "v": 1, "token": host_token});
+        host.send(Frame::text(join.to_string()))
+            .await
+            .expect("sent");
+        let welcome = next_json(&mut host).await.expect("welcome");
+        assert_eq!(welcome["type"], "welcome", "{welcome}");
+        assert_eq!(welcome["meeting"]["title"], "Giao ban trực tuyến");
+        assert_eq!(welcome["hall"]["id"], welcome["meeting"]["host_hall_id"]);
+        assert_eq!(welcome["participants"].as_array().map(Vec::len), Some(1));
+
+        let (mut other, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .expect("upgrades");
+        let join = json!({"type": "join", "v": 1, "token": other_token});
+        other
+            .send(Frame::text(join.to_string()))
+            .await
+            .expect("sent");
+        let welcome = next_json(&mut other).await.expect("welcome");
+        assert_eq!(welcome["participants"].as_array().map(Vec::len), Some(2));
+        let joined = next_json(&mut host).await.expect("participant_joined");
+        assert_eq!(joined["type"], "participant_joined");
+        assert_eq!(joined["hall_id"], welcome["hall"]["id"]);
+
+        let (mut stranger, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .expect("upgrades");
+        let join = json!({"type": "join", "v": 1, "token": "0".repeat(64)});
+        stranger
+            .send(Frame::text(join.to_string()))
+            .await
+            .expect("sent");
+        let refused = next_json(&mut stranger).await.expect("error");
+        assert_eq!(
+            refused,
+            json!({"type": "error", "code": "join_refused", "message": "unknown join token"})
+        );
+        match stranger.next().await {
+            Some(Ok(Frame::Close(Some(frame)))) => {
+                assert_eq!(u16::from(frame.code), 1008);
+                assert_eq!(frame.reason.as_str(), "join_refused");
+            }
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+
+        other
+            .send(Frame::text(json!({"type": "leave"}).to_string()))
+            .await
+            .expect("sent");
+        let left = next_json(&mut host).await.expect("participant_left");
+        assert_eq!(left["type"], "participant_left");
+        assert_eq!(left["reason"], "left");
+        let _ = stop.send(());
+        drop((host, other));
+        let _ = server.await;
+        db.cleanup().await;
+    }
+}
