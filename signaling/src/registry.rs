@@ -6,12 +6,13 @@
 
 use crate::link::SessionLink;
 use crate::ratelimit::RateLimit;
+use crate::recorder::{PresenceChange, PresenceKind, Recorder};
 use crate::room::{Command, Gone, Room, RoomHandle, SessionId};
 use crate::Admission;
 use sfu::{ConfigError, DisconnectReason, PeerId, Sfu, SfuConfig, SfuEvent};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -28,6 +29,9 @@ pub struct SignalingConfig {
     pub rate: RateLimit,
     /// How long one frame may take to write before the socket counts as dead.
     pub write_timeout: Duration,
+    /// How often connected halls are written down as still present (the time an
+    /// interval is closed at if the server dies).
+    pub presence_interval: Duration,
 }
 
 impl Default for SignalingConfig {
@@ -38,6 +42,7 @@ impl Default for SignalingConfig {
             linger: Duration::from_secs(60),
             rate: RateLimit::default(),
             write_timeout: Duration::from_secs(10),
+            presence_interval: Duration::from_secs(15),
         }
     }
 }
@@ -50,9 +55,22 @@ pub(crate) struct Shared {
     next_peer: AtomicU64,
     next_room: AtomicU64,
     routes: mpsc::UnboundedSender<(PeerId, mpsc::WeakSender<Command>)>,
+    /// Where presence changes go; nothing is recorded until one is set.
+    recorder: OnceLock<Arc<dyn Recorder>>,
 }
 
 impl Shared {
+    /// Reports a presence change of a meeting, now.
+    pub fn record(&self, meeting_id: i64, kind: PresenceKind) {
+        if let Some(recorder) = self.recorder.get() {
+            recorder.record(PresenceChange {
+                meeting_id,
+                at: scheduler::time::now(),
+                kind,
+            });
+        }
+    }
+
     /// A new peer id, routed to `room` from now on.
     pub fn new_peer(&self, room: mpsc::WeakSender<Command>) -> PeerId {
         let peer = PeerId(self.next_peer.fetch_add(1, Ordering::Relaxed));
@@ -101,8 +119,17 @@ impl Signaling {
             next_peer: AtomicU64::new(1),
             next_room: AtomicU64::new(1),
             routes,
+            recorder: OnceLock::new(),
         });
         Self { shared }
+    }
+
+    /// Sends presence changes to `recorder` from now on (set once, before halls join).
+    pub fn record_with(self, recorder: Arc<dyn Recorder>) -> Self {
+        if self.shared.recorder.set(recorder).is_err() {
+            tracing::warn!("a recorder was already set; keeping the first");
+        }
+        self
     }
 
     /// The service's timings and limits.

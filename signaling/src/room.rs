@@ -19,8 +19,10 @@ use crate::protocol::{
     Candidate, ErrorCode, HallInfo, MeetingInfo, Participant, Reason, ServerMessage,
     PROTOCOL_VERSION,
 };
+use crate::recorder::PresenceKind;
 use crate::registry::Shared;
 use crate::Admission;
+use scheduler::attendance::LeaveReason;
 use sfu::{PeerId, PeerStats};
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -87,12 +89,15 @@ pub(crate) struct Room {
     pub members: Vec<Member>,
     pub speaker: Option<i64>,
     pub empty_since: Option<Instant>,
+    /// When connected halls are next written down as present.
+    pub next_presence: Instant,
 }
 
 impl Room {
     /// Spawns the owner task of `meeting`.
     pub(crate) fn spawn(id: u64, meeting: MeetingInfo, shared: Arc<Shared>) -> RoomHandle {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let next_presence = Instant::now() + shared.config.presence_interval;
         let room = Room {
             id,
             meeting,
@@ -101,6 +106,7 @@ impl Room {
             members: Vec::new(),
             speaker: None,
             empty_since: Some(Instant::now()),
+            next_presence,
         };
         tokio::spawn(room.run(rx));
         RoomHandle { id, tx }
@@ -117,6 +123,7 @@ impl Room {
                 },
                 () = tokio::time::sleep_until(deadline) => {
                     self.expire(Instant::now()).await;
+                    self.write_presence(Instant::now());
                     if self.empty_since.is_some_and(|t| t + self.shared.config.linger <= Instant::now()) {
                         break;
                     }
@@ -137,6 +144,7 @@ impl Room {
             .iter()
             .filter_map(|m| m.lost_until)
             .chain(linger)
+            .chain((!self.members.is_empty()).then_some(self.next_presence))
             .min()
             .unwrap_or(far)
     }
@@ -176,6 +184,9 @@ impl Room {
                     tracing::info!(hall = m.hall.id, "socket lost; grace period starts");
                     m.link = None;
                     m.lost_until = Some(Instant::now() + grace);
+                    let hall_id = m.hall.id;
+                    self.shared
+                        .record(self.meeting.id, PresenceKind::Lost { hall_id });
                 }
             }
             Command::Sfu(event) => self.sfu_event(event).await,
@@ -213,6 +224,7 @@ impl Room {
         link: SessionLink,
     ) -> SessionId {
         let hall = admission.hall;
+        let hall_id = hall.id;
         self.empty_since = None;
         let fresh: SessionId = uuid::Uuid::new_v4().simple().to_string().into();
         let session = match self.members.iter().position(|m| m.hall.id == hall.id) {
@@ -260,6 +272,8 @@ impl Room {
                 fresh
             }
         };
+        self.shared
+            .record(self.meeting.id, PresenceKind::Joined { hall_id });
         let host = self.meeting.host_hall_id;
         let participants = self.members.iter().map(|m| m.participant(host)).collect();
         if let Some(m) = self.members.iter().find(|m| m.session == session) {
@@ -285,6 +299,17 @@ impl Room {
     async fn remove(&mut self, i: usize, reason: Reason) {
         let m = self.members.remove(i);
         tracing::info!(hall = m.hall.id, ?reason, "hall left");
+        let leave = match reason {
+            Reason::NetworkLost => LeaveReason::NetworkLost,
+            _ => LeaveReason::Left,
+        };
+        self.shared.record(
+            self.meeting.id,
+            PresenceKind::Left {
+                hall_id: m.hall.id,
+                reason: leave,
+            },
+        );
         self.broadcast(ServerMessage::ParticipantLeft {
             hall_id: m.hall.id,
             name: m.hall.name,
@@ -311,6 +336,24 @@ impl Room {
             .position(|m| m.lost_until.is_some_and(|t| t <= now))
         {
             self.remove(i, Reason::NetworkLost).await;
+        }
+    }
+
+    /// Writes down the connected halls as present, every `presence_interval`.
+    fn write_presence(&mut self, now: Instant) {
+        if now < self.next_presence {
+            return;
+        }
+        self.next_presence = now + self.shared.config.presence_interval;
+        let hall_ids: Vec<i64> = self
+            .members
+            .iter()
+            .filter(|m| m.link.is_some())
+            .map(|m| m.hall.id)
+            .collect();
+        if !hall_ids.is_empty() {
+            self.shared
+                .record(self.meeting.id, PresenceKind::Heartbeat { hall_ids });
         }
     }
 

@@ -22,6 +22,7 @@ fn config() -> SignalingConfig {
             close_after_dropped: 50,
         },
         write_timeout: Duration::from_secs(10),
+        presence_interval: Duration::from_secs(15),
     }
 }
 

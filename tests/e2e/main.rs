@@ -4,4 +4,5 @@ mod api_auth;
 mod api_input;
 mod api_meetings;
 mod calendar;
+mod live;
 mod reports;

@@ -35,6 +35,11 @@ pub async fn spawn_app() -> TestApp {
 
 /// As [`spawn_app`], on the given backend.
 pub async fn spawn_app_on(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// As [`spawn_app`], on the given backend, with settings changed by `tune`.
+pub async fn spawn_app_with(backend: Backend, tune: impl FnOnce(&mut Settings)) -> TestApp {
     init_test_tracing();
     let db = TestDb::new(backend).await.expect("a fresh test database");
     demo::seed(
@@ -47,11 +52,12 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
     )
     .await
     .expect("demo data loads");
-    let settings = Settings {
+    let mut settings = Settings {
         addr: "127.0.0.1:0".parse().expect("a literal address"),
         database_url: db.url.clone(),
         ..Settings::default()
     };
+    tune(&mut settings);
     let app = Application::with_store(settings, db.store.clone())
         .await
         .expect("server binds");

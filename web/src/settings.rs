@@ -36,6 +36,11 @@ pub struct Settings {
     pub media_udp_port_min: Option<u16>,
     /// Last UDP port for media (one port per connected hall).
     pub media_udp_port_max: Option<u16>,
+    /// How long a hall whose connection dropped stays present (and keeps one attendance
+    /// interval if it comes back), in seconds.
+    pub reconnect_grace_secs: u64,
+    /// How often halls' pages ping, in seconds; three missed pings close the socket.
+    pub heartbeat_secs: u64,
 }
 
 impl Default for Settings {
@@ -53,6 +58,8 @@ impl Default for Settings {
             media_announced_ips: Vec::new(),
             media_udp_port_min: None,
             media_udp_port_max: None,
+            reconnect_grace_secs: 10,
+            heartbeat_secs: 10,
         }
     }
 }
@@ -93,7 +100,23 @@ impl Settings {
             return Err("settings: max_body_bytes must be at least 1024".into());
         }
         self.sfu_config()?;
+        self.signaling_config()?;
         Ok(())
+    }
+
+    /// The timings of live meetings.
+    pub fn signaling_config(&self) -> Result<signaling::SignalingConfig, String> {
+        if !(1..=600).contains(&self.reconnect_grace_secs) {
+            return Err("settings: reconnect_grace_secs must be 1 to 600".into());
+        }
+        if !(1..=120).contains(&self.heartbeat_secs) {
+            return Err("settings: heartbeat_secs must be 1 to 120".into());
+        }
+        Ok(signaling::SignalingConfig {
+            grace: std::time::Duration::from_secs(self.reconnect_grace_secs),
+            heartbeat: std::time::Duration::from_secs(self.heartbeat_secs),
+            ..signaling::SignalingConfig::default()
+        })
     }
 
     /// The media plane's configuration, validated (each error names its setting).

@@ -68,8 +68,14 @@ impl Application {
         let bound = listener.local_addr()?;
         let public_base: Arc<str> = settings.public_base(bound).into();
         let sfu_config = settings.sfu_config().map_err(|e| anyhow::anyhow!(e))?;
+        let signaling_config = settings
+            .signaling_config()
+            .map_err(|e| anyhow::anyhow!(e))?;
+        // Presence changes become attendance rows, with the same grace period as the rooms.
+        let grace = i64::try_from(signaling_config.grace.as_secs()).unwrap_or(i64::MAX);
+        let recorder = signaling::StoreRecorder::spawn(store.clone(), grace);
         let signaling =
-            signaling::Signaling::start(sfu_config, signaling::SignalingConfig::default())?;
+            signaling::Signaling::start(sfu_config, signaling_config)?.record_with(recorder);
         let ws = crate::ws::WsState {
             store: store.clone(),
             signaling: signaling.clone(),
