@@ -13,117 +13,24 @@
 //! sending to a subscriber is a `try_send` into the slot's queue; a PLI upstream is a
 //! spawned `write_rtcp`. The media path itself is in [`routing`](crate::routing).
 
+mod messages;
+
+pub use messages::{Command, Control, MediaIn, Reply, TrackCodec};
+
 use crate::config::SfuConfig;
 use crate::error::SfuError;
-use crate::event::{DisconnectReason, MediaKind, PeerAnswer, PeerId, SfuEvent, SlotId};
+use crate::event::{DisconnectReason, PeerAnswer, PeerId, SfuEvent};
 use crate::negotiate::{self, Negotiation};
 use crate::peer::PortCursor;
 use crate::routing::{Published, Slot};
 use crate::{RateEstimator, SpeakerConfig, SpeakerDetector, StreamId};
-use rtc::rtp;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
-use webrtc::media_stream::track_remote::TrackRemote;
-use webrtc::peer_connection::{PeerConnection, RTCIceCandidateInit, RTCPeerConnectionState};
-
-/// A codec of a published track or a slot, as far as forwarding cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrackCodec {
-    /// Opus audio.
-    Opus,
-    /// VP8 video: keyframes are recognised, so switching works.
-    Vp8,
-    /// H.264 video: negotiated, not yet switchable (no keyframe parser in the core).
-    H264,
-    /// Anything else (RTX, FEC, …): never forwarded by itself.
-    Other,
-}
-
-impl TrackCodec {
-    /// The codec of a MIME type such as `video/VP8`.
-    pub fn from_mime(mime: &str) -> Self {
-        match mime.to_ascii_lowercase().as_str() {
-            "audio/opus" => Self::Opus,
-            "video/vp8" => Self::Vp8,
-            "video/h264" => Self::H264,
-            _ => Self::Other,
-        }
-    }
-
-    /// The RTP clock rate.
-    pub fn clock_rate(self) -> u32 {
-        match self {
-            Self::Opus => 48_000,
-            _ => 90_000,
-        }
-    }
-}
-
-/// A request from the [`Sfu`](crate::Sfu) handle, with the channel for its answer.
-pub enum Command {
-    AddPeer(PeerId, String, Reply<PeerAnswer>),
-    AddIceCandidate(PeerId, RTCIceCandidateInit, Reply<()>),
-    Subscribe {
-        peer: PeerId,
-        slot: SlotId,
-        track: StreamId,
-        max_layer: u8,
-        reply: Reply<()>,
-    },
-    Unsubscribe(PeerId, SlotId, Reply<()>),
-    SetLayer(PeerId, SlotId, u8, Reply<()>),
-    RequestKeyframe(StreamId, u8, Reply<()>),
-    ClosePeer(PeerId, Reply<()>),
-}
-
-/// Where a command's result goes.
-pub type Reply<T> = oneshot::Sender<Result<T, SfuError>>;
-
-/// Lifecycle messages from connections, negotiation tasks and slot tasks.
-pub enum Control {
-    /// A connection changed state.
-    State(PeerId, RTCPeerConnectionState),
-    /// A hall's offer was applied (or failed).
-    Negotiated(
-        PeerId,
-        Box<Result<Negotiation, SfuError>>,
-        Reply<PeerAnswer>,
-    ),
-    /// A hall started publishing a track (its first packet arrived).
-    TrackAdded {
-        peer: PeerId,
-        id: StreamId,
-        kind: MediaKind,
-        rids: Vec<String>,
-        remote: Arc<dyn TrackRemote>,
-    },
-    /// A hall asked for a keyframe on one of its slots (PLI or FIR).
-    SlotKeyframeRequest(PeerId, SlotId),
-}
-
-/// Media from the track reader tasks, in order per track.
-pub enum MediaIn {
-    /// A layer of a track started (simulcast: once per RID).
-    LayerOpen {
-        track: StreamId,
-        layer: u8,
-        ssrc: u32,
-        codec: TrackCodec,
-    },
-    /// An RTP packet of a layer.
-    Packet {
-        track: StreamId,
-        layer: u8,
-        at: Instant,
-        packet: rtp::Packet,
-    },
-    /// The track ended.
-    Ended { track: StreamId },
-}
+use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 
 /// Where a peer's connection is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
