@@ -30,6 +30,10 @@ pub enum Backend {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// Held from a conflict check to the insert it allows, so two secretariats
+    /// scheduling the same halls at once cannot both pass the check (one process;
+    /// several nodes on one PostgreSQL would need an advisory lock as well).
+    pub(crate) scheduling: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -79,7 +83,11 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            scheduling: Default::default(),
+        })
     }
 
     /// The engine behind this store.

@@ -180,6 +180,7 @@ impl Store {
         draft: MeetingDraft,
         override_reason: Option<&str>,
     ) -> Result<Vec<Meeting>> {
+        let _serial = self.scheduling.lock().await;
         let title = parse_title(&draft.title)?;
         let description = check_description(&draft.description)?;
         check_times(draft.starts_at, draft.ends_at)?;
@@ -282,6 +283,7 @@ impl Store {
         change: MeetingChange,
         override_reason: Option<&str>,
     ) -> Result<Meeting> {
+        let _serial = self.scheduling.lock().await;
         let current = self.meeting_for(who, id).await?;
         if current.status == MeetingStatus::Cancelled {
             return Err(Error::invalid(

@@ -32,4 +32,5 @@ on_both_backends!(
     scheduling::weekly_series_creates_one_meeting_per_week,
     scheduling::postpone_and_cancel_are_visible_to_halls,
     scheduling::sessions_expire_and_logout_revokes,
+    scheduling::concurrent_overlapping_schedules_book_once,
 );

@@ -441,3 +441,31 @@ pub async fn sessions_expire_and_logout_revokes(backend: Backend) {
     ));
     db.cleanup().await;
 }
+
+pub async fn concurrent_overlapping_schedules_book_once(backend: Backend) {
+    let db = demo_db(backend).await;
+    let s = &db.store;
+    let admin = who(s, "admin").await;
+    let vp = who(s, "vp.tanson").await;
+    let tan_son = unit_id(s, "240").await;
+    let host = hall_of(s, "240").await.id;
+    let one = draft(
+        host,
+        scope(tan_son, &[Level::District, Level::Commune]),
+        2,
+        1,
+    );
+    let two = draft(host, scope(tan_son, &[Level::District]), 2, 1);
+    let other = s.clone();
+    let (a, b) = tokio::join!(
+        s.schedule(&admin, one, None),
+        other.schedule(&vp, two, None)
+    );
+    let booked = [a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count();
+    assert_eq!(
+        booked, 1,
+        "exactly one of two overlapping meetings is booked: {a:?} / {b:?}"
+    );
+    assert!(matches!(a, Err(Error::Conflict(_))) || matches!(b, Err(Error::Conflict(_))));
+    db.cleanup().await;
+}
