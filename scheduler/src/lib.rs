@@ -30,5 +30,6 @@ pub use units::{Level, Unit, UnitNode};
 pub mod attendance;
 pub mod demo;
 pub mod export;
+pub mod live;
 pub mod reports;
 pub mod testing;

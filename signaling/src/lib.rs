@@ -3,10 +3,14 @@
 //! - [`protocol`] — the versioned JSON messages and their parser (`docs/protocol.md`);
 //! - [`session`] — one socket, generic over `Sink`/`Stream` so tests use channels;
 //! - [`room`] — one owner task per live meeting: presence, replacement, grace periods,
-//!   media via the [`sfu`]; [`policy`] decides which hall fills which receive slot;
+//!   the chair (phases, floor with a speaking limit, mutes enforced in media, spotlight,
+//!   removal, lock, hands), roll call, headcount and the readiness board, media via the
+//!   [`sfu`]; [`policy`] decides which hall fills which receive slot (host, floor holder,
+//!   the host's paged grid; audio only from unmuted halls);
 //! - [`registry`] — the service: rooms by meeting and the SFU event dispatcher;
 //! - [`admission`] — join tokens checked by the [`scheduler`] into an [`Admission`];
-//! - [`recorder`] — presence changes written as attendance through the scheduler's store.
+//! - [`recorder`] — presence, lifecycle, roll call, headcount and host controls written
+//!   in order through the scheduler's store (attendance rows and the meeting's log).
 //!
 //! The web server's `/ws` route checks nothing itself: it adapts axum's socket and calls
 //! [`serve`] with an [`Admit`] that asks the store.

@@ -18,6 +18,10 @@ pub mod close {
     pub const REPLACED: u16 = 4001;
     /// No message for three heartbeat intervals.
     pub const HEARTBEAT: u16 = 4002;
+    /// The host removed the hall.
+    pub const REMOVED: u16 = 4003;
+    /// The meeting ended.
+    pub const MEETING_ENDED: u16 = 4004;
 }
 
 /// What a socket's writer does next.

@@ -1,12 +1,28 @@
 //! Which hall fills which receive slot: the one replaceable subscription policy.
 //!
-//! This version shows the host first and then the other halls in join order, as many
-//! as the viewer has slots of each kind. The floor/grid policy for 200-hall meetings
-//! replaces [`assign`] alone; the room only applies what it returns.
+//! A pure function of the meeting (who is present, who hosts, who has the floor, who is
+//! in the spotlight, who is muted, who spoke last) and of one viewer (its slots, its grid
+//! page) — the room applies what it returns as a diff of SFU subscriptions. Following the
+//! media principles of DESIGN.md, a hall never receives every other hall:
+//!
+//! - a hall's video slots: 0 = the host, 1 = the floor holder (else the spotlight),
+//!   2 = the spotlight when someone else has the floor; all at the high layer; the rest
+//!   stay dark;
+//! - the host's video slots: 0 = the floor holder (else the spotlight) at the high layer,
+//!   the rest page through every other hall at the lowest layer (its monitoring grid);
+//! - audio slots: the host, the floor holder, then unmuted halls, most recent speakers
+//!   first, then in join order. A muted hall's audio goes to no one.
+//!
+//! Nobody receives itself.
 
-use sfu::StreamId;
+use sfu::{StreamId, MAX_LAYER};
 
-/// A hall that may be shown: its identity, its place in the meeting and its tracks.
+/// The simulcast layer for the main picture.
+pub const HIGH: u8 = MAX_LAYER;
+/// The simulcast layer for grid tiles.
+pub const LOW: u8 = 0;
+
+/// A hall that may be shown: its identity, its tracks and whether it is muted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
     /// The hall.
@@ -15,10 +31,49 @@ pub struct Source {
     pub video: Option<StreamId>,
     /// Its microphone, if published.
     pub audio: Option<StreamId>,
+    /// Muted by the host or by itself: its audio is forwarded to no one.
+    pub muted: bool,
 }
 
-/// What one slot should show: a hall and its track.
-pub type Fill = Option<(i64, StreamId)>;
+/// The meeting's roles, the same for every viewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stage<'a> {
+    /// The host hall.
+    pub host: i64,
+    /// The hall holding the floor.
+    pub floor: Option<i64>,
+    /// The hall in the spotlight.
+    pub spotlight: Option<i64>,
+    /// Halls that spoke, most recent first (from active-speaker detection).
+    pub speakers: &'a [i64],
+}
+
+/// One viewer: who it is and what it can receive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    /// The viewing hall.
+    pub hall_id: i64,
+    /// Its negotiated video slots.
+    pub video_slots: usize,
+    /// Its negotiated audio slots.
+    pub audio_slots: usize,
+    /// The host's grid page (ignored for other halls).
+    pub grid_page: usize,
+}
+
+/// What one slot shows: a hall's track at a layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// The hall shown.
+    pub hall_id: i64,
+    /// Its track.
+    pub track: StreamId,
+    /// The highest simulcast layer for this slot.
+    pub layer: u8,
+}
+
+/// What one slot should show (`None`: dark).
+pub type Fill = Option<Placement>;
 
 /// The fill of a viewer's video and audio slots.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -27,85 +82,121 @@ pub struct Assignment {
     pub video: Vec<Fill>,
     /// One entry per audio slot, in slot order.
     pub audio: Vec<Fill>,
+    /// The grid page shown (clamped) and how many there are; `None` for non-hosts.
+    pub grid: Option<(usize, usize)>,
 }
 
-/// Fills `video_slots` and `audio_slots` of `viewer` from `sources` (in join order):
-/// the host first, then the others in join order; never the viewer itself.
-pub fn assign(
-    viewer: i64,
-    host: i64,
-    sources: &[Source],
-    video_slots: usize,
-    audio_slots: usize,
-) -> Assignment {
-    let ordered = sources
-        .iter()
-        .filter(|s| s.hall_id == host)
-        .chain(sources.iter().filter(|s| s.hall_id != host))
-        .filter(|s| s.hall_id != viewer);
-    let pick = |track: fn(&Source) -> Option<StreamId>, n: usize| -> Vec<Fill> {
-        let mut fills: Vec<Fill> = ordered
-            .clone()
-            .filter_map(|s| track(s).map(|t| (s.hall_id, t)))
-            .take(n)
-            .map(Some)
-            .collect();
-        fills.resize(n, None);
-        fills
+/// Fills the slots of `viewer` from `sources` (in join order).
+pub fn assign(stage: &Stage, sources: &[Source], viewer: &Viewer) -> Assignment {
+    let find = |id: i64| sources.iter().find(|s| s.hall_id == id);
+    let video_of = |id: i64, layer: u8| -> Fill {
+        if id == viewer.hall_id {
+            return None;
+        }
+        let s = find(id)?;
+        s.video.map(|track| Placement {
+            hall_id: id,
+            track,
+            layer,
+        })
     };
-    Assignment {
-        video: pick(|s| s.video, video_slots),
-        audio: pick(|s| s.audio, audio_slots),
+    // The main pictures: the floor holder, then the spotlight, never the host twice.
+    let mut main: Vec<i64> = Vec::new();
+    for id in [stage.floor, stage.spotlight].into_iter().flatten() {
+        if id != stage.host && id != viewer.hall_id && !main.contains(&id) {
+            main.push(id);
+        }
     }
+    let mut video: Vec<Fill> = vec![None; viewer.video_slots];
+    let mut grid = None;
+    if viewer.hall_id == stage.host {
+        if let Some(first) = video.first_mut() {
+            *first = main.first().and_then(|&id| video_of(id, HIGH));
+        }
+        let size = viewer.video_slots.saturating_sub(1);
+        let halls: Vec<i64> = sources
+            .iter()
+            .filter(|s| s.hall_id != stage.host && s.video.is_some())
+            .map(|s| s.hall_id)
+            .collect();
+        let pages = if size == 0 {
+            0
+        } else {
+            halls.len().div_ceil(size).max(1)
+        };
+        let page = viewer.grid_page.min(pages.saturating_sub(1));
+        for (slot, &id) in video.iter_mut().skip(1).zip(halls.iter().skip(page * size)) {
+            *slot = video_of(id, LOW);
+        }
+        grid = Some((page, pages));
+    } else {
+        let wanted = std::iter::once(stage.host).chain(main);
+        for (slot, id) in video.iter_mut().zip(wanted) {
+            *slot = video_of(id, HIGH);
+        }
+    }
+    Assignment {
+        video,
+        audio: audio(stage, sources, viewer),
+        grid,
+    }
+}
+
+/// The audio slots: host, floor holder, recent speakers, others — unmuted only.
+fn audio(stage: &Stage, sources: &[Source], viewer: &Viewer) -> Vec<Fill> {
+    let order = [stage.host]
+        .into_iter()
+        .chain(stage.floor)
+        .chain(stage.speakers.iter().copied())
+        .chain(sources.iter().map(|s| s.hall_id));
+    let mut chosen: Vec<Fill> = Vec::with_capacity(viewer.audio_slots);
+    for id in order {
+        if chosen.len() == viewer.audio_slots {
+            break;
+        }
+        if id == viewer.hall_id || chosen.iter().flatten().any(|p| p.hall_id == id) {
+            continue;
+        }
+        let Some(s) = sources.iter().find(|s| s.hall_id == id && !s.muted) else {
+            continue;
+        };
+        if let Some(track) = s.audio {
+            chosen.push(Some(Placement {
+                hall_id: id,
+                track,
+                layer: 0,
+            }));
+        }
+    }
+    chosen.resize(viewer.audio_slots, None);
+    chosen
+}
+
+/// Keeps fills where they already are: a wanted hall already in some slot stays there,
+/// the others take the free slots in order. For audio, whose slot order means nothing,
+/// so a new speaker never reshuffles the others (fewer switches, fewer gaps).
+pub fn keep_places(current: &[Fill], wanted: Vec<Fill>) -> Vec<Fill> {
+    let same = |a: &Placement, b: &Placement| a.hall_id == b.hall_id && a.track == b.track;
+    let mut out: Vec<Fill> = current
+        .iter()
+        .map(|c| {
+            c.filter(|c| wanted.iter().flatten().any(|w| same(w, c)))
+                .and_then(|c| wanted.iter().flatten().find(|w| same(w, &c)).copied())
+        })
+        .collect();
+    out.resize(wanted.len(), None);
+    out.truncate(wanted.len());
+    let placed: Vec<Placement> = out.iter().flatten().copied().collect();
+    let mut rest = wanted
+        .into_iter()
+        .flatten()
+        .filter(|w| !placed.iter().any(|p| same(p, w)));
+    for slot in out.iter_mut().filter(|s| s.is_none()) {
+        *slot = rest.next();
+    }
+    out
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn source(hall_id: i64, video: bool, audio: bool) -> Source {
-        let id = hall_id as u64 * 10;
-        Source {
-            hall_id,
-            video: video.then_some(StreamId(id)),
-            audio: audio.then_some(StreamId(id + 1)),
-        }
-    }
-
-    #[test]
-    fn host_first_then_join_order_without_the_viewer() {
-        let sources = [
-            source(5, true, true),
-            source(1, true, true), // the host, joined second
-            source(7, true, false),
-            source(9, true, true),
-        ];
-        let a = assign(7, 1, &sources, 2, 4);
-        assert_eq!(
-            a.video,
-            vec![Some((1, StreamId(10))), Some((5, StreamId(50)))]
-        );
-        assert_eq!(
-            a.audio,
-            vec![
-                Some((1, StreamId(11))),
-                Some((5, StreamId(51))),
-                Some((9, StreamId(91))),
-                None
-            ]
-        );
-    }
-
-    #[test]
-    fn halls_without_tracks_leave_slots_dark() {
-        let a = assign(
-            1,
-            1,
-            &[source(1, true, true), source(2, false, false)],
-            2,
-            1,
-        );
-        assert_eq!(a.video, vec![None, None]);
-        assert_eq!(a.audio, vec![None]);
-    }
-}
+#[path = "policy_tests.rs"]
+mod tests;

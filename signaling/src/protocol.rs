@@ -8,6 +8,19 @@
 
 use serde::{Deserialize, Serialize};
 
+mod codes;
+mod live;
+mod parse;
+mod types;
+
+pub use codes::ErrorCode;
+pub use live::{
+    Action, Actor, FloorInfo, HallReadiness, LinkState, MeetingState, Phase, Readiness,
+    RollCallStatus, UnitReadiness,
+};
+pub use parse::{parse_client, to_text};
+pub use types::{HallInfo, Kind, MeetingInfo, Participant, Reason, Slot};
+
 /// The protocol version this server speaks (`join.v`, `welcome.v`).
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest text frame accepted, in bytes; an SDP offer with a dozen m-lines is ~15 KiB.
@@ -55,6 +68,97 @@ pub enum ClientMessage {
         /// Highest layer, 0 (lowest) to 2.
         layer: u8,
     },
+    /// Host: moves the meeting to `test` (kiểm tra kết nối), `started` or `ended`.
+    SetPhase {
+        /// The new phase.
+        phase: Phase,
+    },
+    /// Host: gives the floor to a present hall (lowering its hand, opening its
+    /// microphone), optionally for a limited time.
+    GiveFloor {
+        /// The hall.
+        hall_id: i64,
+        /// Speaking time; the server takes the floor back when it runs out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        speaking_limit_secs: Option<u32>,
+    },
+    /// Host: takes the floor back.
+    TakeFloor,
+    /// Host: mutes or unmutes a hall. A hall may mute itself, and unmute itself only
+    /// when allowed.
+    Mute {
+        /// The hall.
+        hall_id: i64,
+        /// Muted or not.
+        muted: bool,
+    },
+    /// Host: lets a hall unmute itself (or not).
+    AllowUnmute {
+        /// The hall.
+        hall_id: i64,
+        /// Allowed or not.
+        allowed: bool,
+    },
+    /// Host: mutes every hall but the host.
+    MuteAll,
+    /// Host: shows a hall to everyone (`null`: nobody).
+    Spotlight {
+        /// The hall, or `null`.
+        #[serde(default)]
+        hall_id: Option<i64>,
+    },
+    /// Host: removes a hall; it is refused until re-admitted.
+    Remove {
+        /// The hall.
+        hall_id: i64,
+    },
+    /// Host: lets a removed hall join again.
+    Readmit {
+        /// The hall.
+        hall_id: i64,
+    },
+    /// Host: refuses (or again accepts) new halls; present halls may still reconnect.
+    Lock {
+        /// Locked or not.
+        locked: bool,
+    },
+    /// A hall asks for the floor.
+    RaiseHand,
+    /// A hall lowers its hand; the host may lower another's (`hall_id`).
+    LowerHand {
+        /// Another hall's hand (host only); absent: one's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hall_id: Option<i64>,
+    },
+    /// Host: which page of halls its monitoring grid shows (0-based).
+    GridPage {
+        /// The page.
+        page: u32,
+    },
+    /// Host: starts a roll call (điểm danh); every page gets `roll_call`.
+    StartRollCall,
+    /// A hall answers the roll call in progress (`present` or `late`).
+    RollCallAnswer {
+        /// The answer.
+        status: RollCallStatus,
+    },
+    /// Host / secretariat: marks a hall in the roll call in progress.
+    MarkRollCall {
+        /// The hall.
+        hall_id: i64,
+        /// Present, absent or late.
+        status: RollCallStatus,
+        /// Why (for absent or late).
+        #[serde(default)]
+        reason: String,
+    },
+    /// A hall reports how many people are in the room.
+    Headcount {
+        /// 0 to 10 000.
+        people: u32,
+    },
+    /// Host: sends the readiness board now and whenever it changes from then on.
+    Readiness,
 }
 
 /// An ICE candidate in the browser's own shape, both directions.
@@ -91,6 +195,8 @@ pub enum ServerMessage {
         participants: Vec<Participant>,
         /// Send `ping` this often; the server closes after three silent intervals.
         heartbeat_ms: u64,
+        /// The chaired meeting's state now (boxed: it is the largest part).
+        state: Box<MeetingState>,
     },
     /// A server-initiated renegotiation (not used by this version's server yet).
     Offer {
@@ -123,6 +229,9 @@ pub enum ServerMessage {
         name: String,
         /// Why ([`Reason::Joined`]).
         reason: Reason,
+        /// Whether it is muted (halls other than the host join muted).
+        #[serde(default)]
+        muted: bool,
     },
     /// A hall left the meeting.
     ParticipantLeft {
@@ -138,6 +247,48 @@ pub enum ServerMessage {
         /// The hall.
         hall_id: Option<i64>,
     },
+    /// The chaired meeting's state changed (sent to every page).
+    MeetingState(Box<MeetingState>),
+    /// A host control or hall action happened: who did what to which hall, when.
+    Control {
+        /// What.
+        action: Action,
+        /// The hall it concerns, if any.
+        hall_id: Option<i64>,
+        /// Who.
+        by: Actor,
+        /// When, UTC Unix seconds.
+        at: i64,
+    },
+    /// To one hall: its microphone must now be muted (or may be open). The page obeys;
+    /// the server forwards a muted hall's audio to no one either way.
+    Muted {
+        /// Muted or not.
+        muted: bool,
+        /// Who decided.
+        by: Actor,
+    },
+    /// Who has the floor now (`null`: nobody) and until when (UTC Unix seconds).
+    Floor {
+        /// The speaking hall.
+        hall_id: Option<i64>,
+        /// When its time runs out, if limited.
+        until: Option<i64>,
+    },
+    /// A roll call began: answer with `roll_call_answer`.
+    RollCall {
+        /// The roll call.
+        id: u64,
+    },
+    /// To the host: which page its monitoring grid shows, of how many.
+    Grid {
+        /// The page shown (0-based).
+        page: u32,
+        /// How many pages there are.
+        pages: u32,
+    },
+    /// To the host: the readiness board.
+    Readiness(Box<Readiness>),
     /// The answer to `ping`.
     Pong {
         /// The `ping`'s `ts`.
@@ -150,159 +301,6 @@ pub enum ServerMessage {
         /// An explanation (English; the page translates by code).
         message: String,
     },
-}
-
-/// A hall as the page shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HallInfo {
-    /// The hall's id.
-    pub id: i64,
-    /// Its name (e.g. "Điểm cầu UBND xã Tân Sơn").
-    pub name: String,
-}
-
-/// The meeting as the page shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MeetingInfo {
-    /// The meeting's id.
-    pub id: i64,
-    /// Its title.
-    pub title: String,
-    /// The presenting hall (điểm cầu chính).
-    pub host_hall_id: i64,
-    /// Its name.
-    pub host_hall_name: String,
-    /// Start, UTC Unix seconds.
-    pub starts_at: i64,
-    /// Planned end, UTC Unix seconds.
-    pub ends_at: i64,
-}
-
-/// A hall present in the meeting.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Participant {
-    /// The hall.
-    pub hall_id: i64,
-    /// Its name.
-    pub name: String,
-    /// Whether it is the host hall.
-    pub host: bool,
-}
-
-/// A receive slot negotiated by the page's offer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Slot {
-    /// The slot's id in `subscription` and `set_layer`.
-    pub id: u16,
-    /// Audio or video.
-    pub kind: Kind,
-    /// The SDP media id of its m-line (to find the transceiver in the page).
-    pub mid: String,
-}
-
-/// Audio or video.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// Microphone.
-    Audio,
-    /// Camera.
-    Video,
-}
-
-impl From<sfu::MediaKind> for Kind {
-    fn from(kind: sfu::MediaKind) -> Self {
-        match kind {
-            sfu::MediaKind::Audio => Kind::Audio,
-            sfu::MediaKind::Video => Kind::Video,
-        }
-    }
-}
-
-/// Why a hall joined or left.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    /// It joined.
-    Joined,
-    /// It left (`leave`, or closed its page).
-    Left,
-    /// Its socket dropped and did not come back within the grace period.
-    NetworkLost,
-}
-
-/// Stable error codes; the page switches on these, people read `message`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// The frame is not JSON (or not a text frame).
-    InvalidJson,
-    /// The JSON is not an object with the fields its `type` needs.
-    InvalidMessage,
-    /// The `type` is not one this server knows.
-    UnknownType,
-    /// `join.v` is not a version this server speaks; the socket is closed.
-    UnsupportedVersion,
-    /// The frame is larger than [`MAX_FRAME_BYTES`].
-    FrameTooLarge,
-    /// The SFU could not use the SDP.
-    InvalidSdp,
-    /// The SFU could not use the ICE candidate.
-    InvalidCandidate,
-    /// The message is not allowed now (e.g. `offer` before `join`).
-    OutOfOrder,
-    /// Too many messages; excess is dropped, a sustained flood closes the socket.
-    RateLimited,
-    /// The join token is unknown.
-    JoinRefused,
-    /// The meeting has ended.
-    TokenExpired,
-    /// The token belongs to another hall than the logged-in one.
-    TokenForeignHall,
-    /// The meeting does not open yet.
-    TokenTooEarly,
-    /// The meeting was cancelled.
-    MeetingCancelled,
-    /// The room no longer knows this session.
-    NotJoined,
-    /// The slot does not exist for this hall's connection.
-    InvalidSlot,
-    /// The same hall joined from another socket; this one is closed.
-    Replaced,
-    /// No message arrived for three heartbeat intervals; the socket is closed.
-    HeartbeatTimeout,
-    /// The media connection failed; send a new `offer` to reconnect.
-    MediaFailed,
-    /// Our fault; try again.
-    Internal,
-}
-
-impl ErrorCode {
-    /// The code as it appears on the wire (also the WebSocket close reason).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidJson => "invalid_json",
-            ErrorCode::InvalidMessage => "invalid_message",
-            ErrorCode::UnknownType => "unknown_type",
-            ErrorCode::UnsupportedVersion => "unsupported_version",
-            ErrorCode::FrameTooLarge => "frame_too_large",
-            ErrorCode::InvalidSdp => "invalid_sdp",
-            ErrorCode::InvalidCandidate => "invalid_candidate",
-            ErrorCode::OutOfOrder => "out_of_order",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::JoinRefused => "join_refused",
-            ErrorCode::TokenExpired => "token_expired",
-            ErrorCode::TokenForeignHall => "token_foreign_hall",
-            ErrorCode::TokenTooEarly => "token_too_early",
-            ErrorCode::MeetingCancelled => "meeting_cancelled",
-            ErrorCode::NotJoined => "not_joined",
-            ErrorCode::InvalidSlot => "invalid_slot",
-            ErrorCode::Replaced => "replaced",
-            ErrorCode::HeartbeatTimeout => "heartbeat_timeout",
-            ErrorCode::MediaFailed => "media_failed",
-            ErrorCode::Internal => "internal",
-        }
-    }
 }
 
 /// Input that is not a message this server accepts.
@@ -331,70 +329,6 @@ impl ProtocolError {
             message: self.message.clone(),
         }
     }
-}
-
-/// The `type`s a page may send.
-const CLIENT_TYPES: [&str; 7] = [
-    "join",
-    "offer",
-    "answer",
-    "candidate",
-    "ping",
-    "leave",
-    "set_layer",
-];
-
-/// Turns one text frame into a message: size, then JSON, then `type`, then fields,
-/// then the version of a `join`.
-pub fn parse_client(text: &str) -> Result<ClientMessage, ProtocolError> {
-    if text.len() > MAX_FRAME_BYTES {
-        return Err(ProtocolError::new(
-            ErrorCode::FrameTooLarge,
-            format!(
-                "frame of {} bytes; at most {MAX_FRAME_BYTES} are accepted",
-                text.len()
-            ),
-        ));
-    }
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| ProtocolError::new(ErrorCode::InvalidJson, e.to_string()))?;
-    let kind = match value.get("type") {
-        Some(serde_json::Value::String(kind)) => kind.as_str(),
-        _ => {
-            return Err(ProtocolError::new(
-                ErrorCode::InvalidMessage,
-                "a message is a JSON object with a string \"type\"",
-            ))
-        }
-    };
-    if !CLIENT_TYPES.contains(&kind) {
-        let shown: String = kind.chars().take(40).collect();
-        return Err(ProtocolError::new(
-            ErrorCode::UnknownType,
-            format!("unknown message type {shown:?}"),
-        ));
-    }
-    let message: ClientMessage = serde_json::from_value(value)
-        .map_err(|e| ProtocolError::new(ErrorCode::InvalidMessage, e.to_string()))?;
-    if let ClientMessage::Join { v, .. } = &message {
-        if *v != PROTOCOL_VERSION {
-            return Err(ProtocolError::new(
-                ErrorCode::UnsupportedVersion,
-                format!(
-                    "protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}"
-                ),
-            ));
-        }
-    }
-    Ok(message)
-}
-
-/// Serialises a server message (a plain data enum: serialisation cannot fail).
-pub fn to_text(message: &ServerMessage) -> String {
-    serde_json::to_string(message).unwrap_or_else(|_| {
-        // Only maps with non-string keys or failing `Serialize` impls fail; we have none.
-        r#"{"type":"error","code":"internal","message":"serialisation failed"}"#.to_owned()
-    })
 }
 
 #[cfg(test)]

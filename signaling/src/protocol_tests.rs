@@ -42,6 +42,41 @@ fn every_client_message_round_trips() {
         ClientMessage::Ping { ts: 1234.5 },
         ClientMessage::Leave,
         ClientMessage::SetLayer { slot: 3, layer: 1 },
+        ClientMessage::SetPhase {
+            phase: Phase::Started,
+        },
+        ClientMessage::GiveFloor {
+            hall_id: 7,
+            speaking_limit_secs: Some(180),
+        },
+        ClientMessage::TakeFloor,
+        ClientMessage::Mute {
+            hall_id: 7,
+            muted: true,
+        },
+        ClientMessage::AllowUnmute {
+            hall_id: 7,
+            allowed: true,
+        },
+        ClientMessage::MuteAll,
+        ClientMessage::Spotlight { hall_id: None },
+        ClientMessage::Remove { hall_id: 7 },
+        ClientMessage::Readmit { hall_id: 7 },
+        ClientMessage::Lock { locked: true },
+        ClientMessage::RaiseHand,
+        ClientMessage::LowerHand { hall_id: Some(7) },
+        ClientMessage::GridPage { page: 2 },
+        ClientMessage::StartRollCall,
+        ClientMessage::RollCallAnswer {
+            status: RollCallStatus::Present,
+        },
+        ClientMessage::MarkRollCall {
+            hall_id: 7,
+            status: RollCallStatus::Absent,
+            reason: "mất điện".into(),
+        },
+        ClientMessage::Headcount { people: 25 },
+        ClientMessage::Readiness,
     ] {
         round_trip_client(message);
     }
@@ -73,6 +108,7 @@ fn every_server_message_round_trips() {
                 host: true,
             }],
             heartbeat_ms: 10_000,
+            state: Box::default(),
         },
         ServerMessage::Offer { sdp: "v=0".into() },
         ServerMessage::Answer {
@@ -93,6 +129,7 @@ fn every_server_message_round_trips() {
             hall_id: 2,
             name: "x".into(),
             reason: Reason::Joined,
+            muted: true,
         },
         ServerMessage::ParticipantLeft {
             hall_id: 2,
@@ -100,6 +137,54 @@ fn every_server_message_round_trips() {
             reason: Reason::NetworkLost,
         },
         ServerMessage::ActiveSpeaker { hall_id: Some(2) },
+        ServerMessage::MeetingState(Box::new(MeetingState {
+            phase: Phase::Started,
+            floor: Some(FloorInfo {
+                hall_id: 7,
+                until: Some(1_800_000_180),
+            }),
+            spotlight: Some(3),
+            locked: true,
+            hands: vec![9, 4],
+            muted: vec![4, 9],
+            may_unmute: vec![3],
+            removed: vec![5],
+            roll_call: Some(1),
+        })),
+        ServerMessage::Control {
+            action: Action::GiveFloor,
+            hall_id: Some(7),
+            by: Actor::Hall { hall_id: 1 },
+            at: 1_800_000_000,
+        },
+        ServerMessage::Muted {
+            muted: true,
+            by: Actor::Staff { account_id: 3 },
+        },
+        ServerMessage::Floor {
+            hall_id: None,
+            until: None,
+        },
+        ServerMessage::RollCall { id: 4 },
+        ServerMessage::Grid { page: 1, pages: 9 },
+        ServerMessage::Readiness(Box::new(Readiness {
+            invited: 2,
+            connected: 1,
+            per_district: vec![UnitReadiness {
+                unit: "Huyện Tân Sơn".into(),
+                invited: 2,
+                connected: 1,
+            }],
+            halls: vec![HallReadiness {
+                hall_id: 7,
+                name: "x".into(),
+                state: LinkState::Poor,
+                loss: Some(0.25),
+                jitter_ms: Some(80),
+                roll_call: Some(RollCallStatus::Late),
+                people: Some(12),
+            }],
+        })),
         ServerMessage::Pong { ts: 1.0 },
         ServerMessage::Error {
             code: ErrorCode::OutOfOrder,
@@ -242,5 +327,44 @@ fn deep_nesting_and_odd_bytes_never_panic() {
         }
         let text = String::from_utf8_lossy(&bytes);
         let _ = parse_client(&text);
+    }
+}
+
+/// The JSON lines of the fenced blocks of `docs/protocol.md` under `heading`.
+fn documented(heading: &str) -> Vec<String> {
+    let doc = include_str!("../../docs/protocol.md");
+    let section = doc
+        .split("\n## ")
+        .find(|s| s.starts_with(heading))
+        .expect("the section exists");
+    let mut lines = Vec::new();
+    let mut inside = false;
+    for line in section.lines() {
+        if line.starts_with("```") {
+            inside = !inside;
+        } else if inside && line.starts_with('{') {
+            lines.push(line.replace('…', ""));
+        }
+    }
+    lines
+}
+
+#[test]
+fn every_documented_page_message_parses() {
+    let lines = documented("Messages from the page");
+    assert!(lines.len() >= 25, "{} examples", lines.len());
+    for line in lines {
+        let parsed = parse_client(&line);
+        assert!(parsed.is_ok(), "{line}: {parsed:?}");
+    }
+}
+
+#[test]
+fn every_documented_server_message_parses() {
+    let lines = documented("Messages from the server");
+    assert!(lines.len() >= 17, "{} examples", lines.len());
+    for line in lines {
+        let parsed = serde_json::from_str::<ServerMessage>(&line);
+        assert!(parsed.is_ok(), "{line}: {parsed:?}");
     }
 }

@@ -5,12 +5,13 @@
 //! event can arrive for an unknown peer), and forwards each event to its room.
 
 use crate::link::SessionLink;
+use crate::protocol::{ClientMessage, ErrorCode, MeetingInfo, ProtocolError};
 use crate::ratelimit::RateLimit;
 use crate::recorder::{PresenceChange, PresenceKind, Recorder};
 use crate::room::{Command, Gone, Room, RoomHandle, SessionId};
 use crate::Admission;
 use sfu::{ConfigError, DisconnectReason, PeerId, Sfu, SfuConfig, SfuEvent};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
@@ -32,6 +33,10 @@ pub struct SignalingConfig {
     /// How often connected halls are written down as still present (the time an
     /// interval is closed at if the server dies).
     pub presence_interval: Duration,
+    /// How often the readiness board is pushed to a host watching it (when changed).
+    pub readiness_interval: Duration,
+    /// Whether halls other than the host join muted (a 200-hall meeting: yes).
+    pub halls_join_muted: bool,
 }
 
 impl Default for SignalingConfig {
@@ -43,6 +48,8 @@ impl Default for SignalingConfig {
             rate: RateLimit::default(),
             write_timeout: Duration::from_secs(10),
             presence_interval: Duration::from_secs(15),
+            readiness_interval: Duration::from_secs(2),
+            halls_join_muted: true,
         }
     }
 }
@@ -57,6 +64,12 @@ pub(crate) struct Shared {
     routes: mpsc::UnboundedSender<(PeerId, mpsc::WeakSender<Command>)>,
     /// Where presence changes go; nothing is recorded until one is set.
     recorder: OnceLock<Arc<dyn Recorder>>,
+    /// Where rooms look up their invited halls (the readiness board).
+    pub roster: OnceLock<scheduler::Store>,
+    /// Meetings ended on this server: nobody may join them again.
+    ended: Mutex<HashSet<i64>>,
+    /// Roll-call numbers, unique per server.
+    next_roll_call: AtomicU64,
 }
 
 impl Shared {
@@ -69,6 +82,23 @@ impl Shared {
                 kind,
             });
         }
+    }
+
+    /// Whether the meeting was ended on this server.
+    pub fn is_ended(&self, meeting_id: i64) -> bool {
+        let ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
+        ended.contains(&meeting_id)
+    }
+
+    /// Marks the meeting ended: its room refuses every join from now on.
+    pub fn end(&self, meeting_id: i64) {
+        let mut ended = self.ended.lock().unwrap_or_else(PoisonError::into_inner);
+        ended.insert(meeting_id);
+    }
+
+    /// A new roll-call number.
+    pub fn new_roll_call(&self) -> u64 {
+        self.next_roll_call.fetch_add(1, Ordering::Relaxed)
     }
 
     /// A new peer id, routed to `room` from now on.
@@ -120,6 +150,9 @@ impl Signaling {
             next_room: AtomicU64::new(1),
             routes,
             recorder: OnceLock::new(),
+            roster: OnceLock::new(),
+            ended: Mutex::default(),
+            next_roll_call: AtomicU64::new(1),
         });
         Self { shared }
     }
@@ -128,6 +161,14 @@ impl Signaling {
     pub fn record_with(self, recorder: Arc<dyn Recorder>) -> Self {
         if self.shared.recorder.set(recorder).is_err() {
             tracing::warn!("a recorder was already set; keeping the first");
+        }
+        self
+    }
+
+    /// Looks up invited halls in `store` for the readiness board (set once).
+    pub fn with_roster(self, store: scheduler::Store) -> Self {
+        if self.shared.roster.set(store).is_err() {
+            tracing::warn!("a roster was already set; keeping the first");
         }
         self
     }
@@ -156,13 +197,14 @@ impl Signaling {
             .len()
     }
 
-    fn room_for(&self, admission: &Admission) -> RoomHandle {
+    /// The live room of `meeting`, opened if no hall is in it yet (a secretariat may
+    /// start a meeting before any hall connects).
+    pub fn open_room(&self, meeting: &MeetingInfo) -> RoomHandle {
         let mut rooms = self
             .shared
             .rooms
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let meeting = &admission.meeting;
         rooms
             .entry(meeting.id)
             .or_insert_with(|| {
@@ -172,25 +214,47 @@ impl Signaling {
             .clone()
     }
 
-    /// Puts a hall into its meeting's room (spawning the room if needed).
+    /// Puts a hall into its meeting's room (spawning the room if needed); the room
+    /// may refuse it (locked, removed, ended).
     pub(crate) async fn join(
         &self,
         admission: Admission,
         resume: Option<String>,
         link: SessionLink,
-    ) -> Result<(RoomHandle, SessionId), Gone> {
+    ) -> Result<Result<(RoomHandle, SessionId), ProtocolError>, Gone> {
         // A room may end between the lookup and the join; then a new one is made.
         for _ in 0..3 {
-            let room = self.room_for(&admission);
+            let room = self.open_room(&admission.meeting);
             match room
                 .join(admission.clone(), resume.clone(), link.clone())
                 .await
             {
-                Ok(session) => return Ok((room, session)),
+                Ok(joined) => return Ok(joined.map(|session| (room, session))),
                 Err(Gone) => self.shared.forget_room(admission.meeting.id, room.id),
             }
         }
         Err(Gone)
+    }
+
+    /// A secretariat or administrator acts on a live meeting (start, end, roll call,
+    /// floor, mute…), opening its room if needed. The caller checked who may.
+    pub async fn act(
+        &self,
+        meeting: &MeetingInfo,
+        account_id: i64,
+        request: ClientMessage,
+    ) -> Result<(), ProtocolError> {
+        for _ in 0..3 {
+            let room = self.open_room(meeting);
+            match room.act_as_staff(account_id, request.clone()).await {
+                Ok(done) => return done,
+                Err(Gone) => self.shared.forget_room(meeting.id, room.id),
+            }
+        }
+        Err(ProtocolError::new(
+            ErrorCode::Internal,
+            "the meeting room is not available",
+        ))
     }
 }
 

@@ -1,41 +1,52 @@
-//! One owner task per live meeting: who is present, their sockets and media, driven by commands.
+//! One owner task per live meeting: who is present, their sockets and media, the chair's
+//! state (phase, floor, hands, mutes, roll call), driven by commands.
 //!
-//! The room is spawned by the [`registry`](crate::registry) on a meeting's first join and
-//! owns everything about it: no locks, no shared state. Sessions send it commands
-//! ([`Command`]); the dispatcher routes it the SFU's events about its peers. A hall is
-//! present at most once: a second join of the same hall (a resume, a new tab, a kiosk
-//! restart) replaces the first session. A socket that drops keeps its hall present for
-//! the grace period; then the hall is removed as `network_lost`. Media decisions live in
-//! [`media`]; which hall fills which slot in [`policy`](crate::policy).
+//! The room is spawned by the [`registry`](crate::registry) on a meeting's first join (or
+//! a secretariat's first action) and owns everything about it: no locks, no shared state.
+//! Sessions send it commands ([`Command`]); the dispatcher routes it the SFU's events
+//! about its peers. A hall is present at most once: a second join of the same hall (a
+//! resume, a new tab, a kiosk restart) replaces the first session. A socket that drops
+//! keeps its hall present for the grace period; then the hall is removed as
+//! `network_lost`. Presence lives in [`presence`], host controls in [`chair`], roll call,
+//! headcount and the readiness board in [`rollcall`], media in [`media`]; which hall fills
+//! which slot in [`policy`](crate::policy).
 
+mod chair;
+mod floor;
 mod handle;
+mod lifecycle;
 mod media;
+mod presence;
+mod rollcall;
 
-pub(crate) use handle::Command;
+pub(crate) use handle::{By, Command};
 pub use handle::{Gone, HallStats, RoomHandle, SessionId};
 
-use crate::link::{close, SessionLink};
+use crate::link::SessionLink;
 use crate::protocol::{
-    Candidate, ErrorCode, HallInfo, MeetingInfo, Participant, Reason, ServerMessage,
-    PROTOCOL_VERSION,
+    Candidate, ErrorCode, HallInfo, MeetingInfo, Participant, Readiness, ServerMessage,
 };
 use crate::recorder::PresenceKind;
 use crate::registry::Shared;
-use crate::Admission;
-use scheduler::attendance::LeaveReason;
+use chair::Chair;
 use sfu::{PeerId, PeerStats};
+use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 /// Commands queued to one room.
 const QUEUE: usize = 1024;
+/// How many recent speakers the audio policy remembers.
+const SPEAKERS: usize = 8;
 
 /// What a receive slot of a hall shows.
 #[derive(Debug, Clone)]
 pub(crate) struct SlotState {
     pub info: sfu::SlotInfo,
+    /// What the slot shows, at the layer the SFU was told (policy capped by the page).
     pub fill: crate::policy::Fill,
+    /// The page's own cap (`set_layer`).
     pub max_layer: u8,
 }
 
@@ -60,6 +71,9 @@ pub(crate) struct Member {
     /// Its receive slots, from the answer.
     pub slots: Vec<SlotState>,
     pub stats: Option<PeerStats>,
+    /// The host's grid page asked for, and the (page, pages) last told.
+    pub grid_page: usize,
+    pub grid_told: Option<(usize, usize)>,
 }
 
 impl Member {
@@ -88,25 +102,58 @@ pub(crate) struct Room {
     /// Present halls in join order.
     pub members: Vec<Member>,
     pub speaker: Option<i64>,
+    /// Halls that spoke, most recent first (the audio policy's order).
+    pub speakers: Vec<i64>,
     pub empty_since: Option<Instant>,
     /// When connected halls are next written down as present.
     pub next_presence: Instant,
+    /// Phase, floor, spotlight, lock, hands, mutes, removals, roll call.
+    pub chair: Chair,
+    /// Halls that joined at least once (a first join may start muted).
+    pub seen: HashSet<i64>,
+    /// The invited halls, once loaded from the store.
+    pub invited: Option<Vec<scheduler::live::InvitedHall>>,
+    /// Sessions (the host's) that asked for the readiness board.
+    pub readiness_watchers: Vec<SessionId>,
+    /// The board last pushed, and when it may next be pushed.
+    pub readiness_sent: Option<Readiness>,
+    pub next_readiness: Instant,
 }
 
 impl Room {
     /// Spawns the owner task of `meeting`.
     pub(crate) fn spawn(id: u64, meeting: MeetingInfo, shared: Arc<Shared>) -> RoomHandle {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let next_presence = Instant::now() + shared.config.presence_interval;
+        let now = Instant::now();
+        if let Some(store) = shared.roster.get().cloned() {
+            let (me, meeting_id) = (tx.downgrade(), meeting.id);
+            tokio::spawn(async move {
+                match store.invited_halls(meeting_id).await {
+                    Ok(halls) => {
+                        if let Some(room) = me.upgrade() {
+                            let _ = room.send(Command::Invited(halls)).await;
+                        }
+                    }
+                    Err(e) => tracing::error!(error = ?e, "invited halls not loaded"),
+                }
+            });
+        }
         let room = Room {
             id,
             meeting,
-            shared,
             me: tx.downgrade(),
             members: Vec::new(),
             speaker: None,
-            empty_since: Some(Instant::now()),
-            next_presence,
+            speakers: Vec::new(),
+            empty_since: Some(now),
+            next_presence: now + shared.config.presence_interval,
+            chair: Chair::default(),
+            seen: HashSet::new(),
+            invited: None,
+            readiness_watchers: Vec::new(),
+            readiness_sent: None,
+            next_readiness: now,
+            shared,
         };
         tokio::spawn(room.run(rx));
         RoomHandle { id, tx }
@@ -122,9 +169,12 @@ impl Room {
                     None => break,
                 },
                 () = tokio::time::sleep_until(deadline) => {
-                    self.expire(Instant::now()).await;
-                    self.write_presence(Instant::now());
-                    if self.empty_since.is_some_and(|t| t + self.shared.config.linger <= Instant::now()) {
+                    let now = Instant::now();
+                    self.expire(now).await;
+                    self.expire_floor(now).await;
+                    self.write_presence(now);
+                    self.push_readiness(now);
+                    if self.empty_since.is_some_and(|t| t + self.shared.config.linger <= now) {
                         break;
                     }
                 }
@@ -140,10 +190,14 @@ impl Room {
     fn next_deadline(&self) -> Instant {
         let far = Instant::now() + std::time::Duration::from_secs(3600);
         let linger = self.empty_since.map(|t| t + self.shared.config.linger);
+        let floor = self.chair.floor.as_ref().and_then(|f| f.deadline);
+        let readiness = (!self.readiness_watchers.is_empty()).then_some(self.next_readiness);
         self.members
             .iter()
             .filter_map(|m| m.lost_until)
             .chain(linger)
+            .chain(floor)
+            .chain(readiness)
             .chain((!self.members.is_empty()).then_some(self.next_presence))
             .min()
             .unwrap_or(far)
@@ -157,8 +211,8 @@ impl Room {
                 link,
                 reply,
             } => {
-                let session = self.join(admission, resume, link).await;
-                let _ = reply.send(session);
+                let joined = self.join(admission, resume, link).await;
+                let _ = reply.send(joined);
             }
             Command::Offer { session, sdp } => self.offer(&session, sdp).await,
             Command::Answer { session } => {
@@ -175,7 +229,7 @@ impl Room {
             Command::Leave { session } => {
                 // The session sends its own close frame.
                 if let Some(i) = self.index_of(&session) {
-                    self.remove(i, Reason::Left).await;
+                    self.remove(i, crate::protocol::Reason::Left).await;
                 }
             }
             Command::Lost { session } => {
@@ -189,12 +243,20 @@ impl Room {
                         .record(self.meeting.id, PresenceKind::Lost { hall_id });
                 }
             }
+            Command::Act { by, request, reply } => self.act(by, request, reply).await,
             Command::Sfu(event) => self.sfu_event(event).await,
             Command::PeerReady {
                 hall_id,
                 peer,
                 result,
             } => self.peer_ready(hall_id, peer, result).await,
+            Command::Invited(halls) => self.invited = Some(halls),
+            Command::Readiness(reply) => {
+                let _ = reply.send(self.readiness());
+            }
+            Command::State(reply) => {
+                let _ = reply.send(self.chair.state());
+            }
             Command::Participants(reply) => {
                 let host = self.meeting.host_hall_id;
                 let _ = reply.send(self.members.iter().map(|m| m.participant(host)).collect());
@@ -216,145 +278,11 @@ impl Room {
         }
     }
 
-    /// Adds the hall, or gives its existing place to the new socket.
-    async fn join(
-        &mut self,
-        admission: Admission,
-        resume: Option<String>,
-        link: SessionLink,
-    ) -> SessionId {
-        let hall = admission.hall;
-        let hall_id = hall.id;
-        self.empty_since = None;
-        let fresh: SessionId = uuid::Uuid::new_v4().simple().to_string().into();
-        let session = match self.members.iter().position(|m| m.hall.id == hall.id) {
-            Some(i) => {
-                let old = &mut self.members[i];
-                if let Some(old_link) = old.link.take() {
-                    old_link.error(ErrorCode::Replaced, "this hall joined from another page");
-                    old_link.close(close::REPLACED, ErrorCode::Replaced.as_str());
-                }
-                // Session ids stay unique per socket, so a late message of the old
-                // socket can never act for the new one; `resume` is only recorded.
-                let resumed = resume.is_some_and(|r| *r == *old.session);
-                tracing::info!(
-                    hall = hall.id,
-                    resumed,
-                    "hall rejoined; its old session is replaced"
-                );
-                let session = fresh;
-                old.session = session.clone();
-                old.link = Some(link);
-                old.lost_until = None;
-                self.drop_media(i).await;
-                session
-            }
-            None => {
-                tracing::info!(hall = hall.id, "hall joined");
-                self.broadcast(ServerMessage::ParticipantJoined {
-                    hall_id: hall.id,
-                    name: hall.name.clone(),
-                    reason: Reason::Joined,
-                });
-                self.members.push(Member {
-                    hall,
-                    session: fresh.clone(),
-                    link: Some(link),
-                    lost_until: None,
-                    peer: None,
-                    ready: false,
-                    early_candidates: Vec::new(),
-                    video: None,
-                    audio: None,
-                    slots: Vec::new(),
-                    stats: None,
-                });
-                fresh
-            }
-        };
-        self.shared
-            .record(self.meeting.id, PresenceKind::Joined { hall_id });
-        let host = self.meeting.host_hall_id;
-        let participants = self.members.iter().map(|m| m.participant(host)).collect();
-        if let Some(m) = self.members.iter().find(|m| m.session == session) {
-            m.tell(ServerMessage::Welcome {
-                v: PROTOCOL_VERSION,
-                session_id: session.to_string(),
-                hall: m.hall.clone(),
-                meeting: self.meeting.clone(),
-                participants,
-                heartbeat_ms: u64::try_from(self.shared.config.heartbeat.as_millis())
-                    .unwrap_or(u64::MAX),
-            });
-            if self.speaker.is_some() {
-                m.tell(ServerMessage::ActiveSpeaker {
-                    hall_id: self.speaker,
-                });
-            }
-        }
-        session
-    }
-
-    /// Removes member `i`: tells the others, then takes its media off their slots.
-    async fn remove(&mut self, i: usize, reason: Reason) {
-        let m = self.members.remove(i);
-        tracing::info!(hall = m.hall.id, ?reason, "hall left");
-        let leave = match reason {
-            Reason::NetworkLost => LeaveReason::NetworkLost,
-            _ => LeaveReason::Left,
-        };
-        self.shared.record(
-            self.meeting.id,
-            PresenceKind::Left {
-                hall_id: m.hall.id,
-                reason: leave,
-            },
-        );
-        self.broadcast(ServerMessage::ParticipantLeft {
-            hall_id: m.hall.id,
-            name: m.hall.name,
-            reason,
-        });
-        if let Some(peer) = m.peer {
-            if let Err(e) = self.shared.sfu.close_peer(peer).await {
-                tracing::debug!(?peer, error = %e, "closing a peer that is already gone");
-            }
-        }
-        if m.video.is_some() || m.audio.is_some() {
-            self.refill_all().await;
-        }
-        if self.members.is_empty() {
-            self.empty_since = Some(Instant::now());
-        }
-    }
-
-    /// Ends grace periods that are over.
-    async fn expire(&mut self, now: Instant) {
-        while let Some(i) = self
-            .members
-            .iter()
-            .position(|m| m.lost_until.is_some_and(|t| t <= now))
-        {
-            self.remove(i, Reason::NetworkLost).await;
-        }
-    }
-
-    /// Writes down the connected halls as present, every `presence_interval`.
-    fn write_presence(&mut self, now: Instant) {
-        if now < self.next_presence {
-            return;
-        }
-        self.next_presence = now + self.shared.config.presence_interval;
-        let hall_ids: Vec<i64> = self
-            .members
-            .iter()
-            .filter(|m| m.link.is_some())
-            .map(|m| m.hall.id)
-            .collect();
-        if !hall_ids.is_empty() {
-            self.shared
-                .record(self.meeting.id, PresenceKind::Heartbeat { hall_ids });
-        }
+    /// Remembers who spoke last, for the audio policy.
+    pub(crate) fn spoke(&mut self, hall_id: i64) {
+        self.speakers.retain(|&h| h != hall_id);
+        self.speakers.insert(0, hall_id);
+        self.speakers.truncate(SPEAKERS);
     }
 
     pub(crate) fn index_of(&self, session: &str) -> Option<usize> {
@@ -366,6 +294,11 @@ impl Room {
         self.members
             .iter_mut()
             .find(|m| &*m.session == session && m.link.is_some())
+    }
+
+    /// The present member of a hall.
+    pub(crate) fn member_by_hall(&self, hall_id: i64) -> Option<&Member> {
+        self.members.iter().find(|m| m.hall.id == hall_id)
     }
 
     pub(crate) fn broadcast(&self, message: ServerMessage) {

@@ -14,7 +14,7 @@ use crate::protocol::{
 };
 use crate::ratelimit::{Bucket, Verdict};
 use crate::registry::Signaling;
-use crate::room::{Command, RoomHandle, SessionId};
+use crate::room::{By, Command, RoomHandle, SessionId};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use std::fmt::Display;
 use tokio::time::Instant;
@@ -217,6 +217,11 @@ impl<A: Admit> Reader<A> {
                 return Flow::Continue;
             }
             ClientMessage::Ping { .. } => return Flow::Continue, // answered above
+            request => Command::Act {
+                by: By::Session(session),
+                request,
+                reply: None,
+            },
         };
         let leaving = matches!(command, Command::Leave { .. });
         if room.send(command).await.is_err() {
@@ -252,9 +257,15 @@ impl<A: Admit> Reader<A> {
             .join(admission, resume, self.link.clone())
             .await
         {
-            Ok((room, session)) => {
+            Ok(Ok((room, session))) => {
                 self.state = State::Joined { room, session };
                 Flow::Continue
+            }
+            Ok(Err(refused)) => {
+                tracing::info!(code = refused.code.as_str(), "join refused by the room");
+                self.fail(refused.code, refused.message, close::POLICY)
+                    .await;
+                Flow::Closing
             }
             Err(_) => {
                 self.fail(

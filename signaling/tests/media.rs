@@ -1,5 +1,6 @@
 //! Rooms with a real SFU over UDP on 127.0.0.1: halls negotiate through the protocol
-//! (channels for the sockets, `sfu::testclient` for the media) and receive each other.
+//! (channels for the sockets, `sfu::testclient` for the media) and receive the host, the
+//! floor holder, and no audio from a muted hall (packets counted, not just flags).
 //! Bounded waits only; nothing asserts on speed.
 
 mod common;
@@ -8,7 +9,7 @@ use common::{Page, Tokens};
 use serde_json::json;
 use sfu::testclient::TestClient;
 use sfu::SfuConfig;
-use signaling::protocol::{Kind, Reason, ServerMessage, Slot};
+use signaling::protocol::{Actor, Kind, Reason, ServerMessage, Slot};
 use signaling::{Signaling, SignalingConfig};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -78,7 +79,7 @@ fn growing(before: &BTreeMap<u32, usize>, after: &BTreeMap<u32, usize>) -> usize
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn halls_see_each_other_and_a_leaving_hall_goes_dark_and_a_rejoin_replaces() {
+async fn the_floor_holder_reaches_a_hall_a_muted_hall_reaches_no_one_and_a_rejoin_replaces() {
     // Pages here do not ping: a heartbeat longer than the test.
     let config = SignalingConfig {
         heartbeat: Duration::from_secs(600),
@@ -99,7 +100,8 @@ async fn halls_see_each_other_and_a_leaving_hall_goes_dark_and_a_rejoin_replaces
     negotiate(&mut commune, &commune_media).await;
     let _commune_sending = commune_media.start_publishing().await.expect("sending");
 
-    // A third hall watches with 2 video and 2 audio slots: host first, then hall 2.
+    // A third hall watches with 2 video and 2 audio slots. Hall 2 has no floor and
+    // joined muted: the viewer gets the host's video and audio only.
     let mut viewer = Page::open(&signaling, &tokens);
     let (_, present) = viewer.join("tok-3").await;
     assert_eq!(present, vec![1, 2, 3]);
@@ -108,13 +110,20 @@ async fn halls_see_each_other_and_a_leaving_hall_goes_dark_and_a_rejoin_replaces
     let kinds: Vec<Kind> = slots.iter().map(|s| s.kind).collect();
     assert_eq!(kinds, [Kind::Video, Kind::Video, Kind::Audio, Kind::Audio]);
     let ids: Vec<u16> = slots.iter().map(|s| s.id).collect();
-    let both = BTreeMap::from([
-        (ids[0], Some(1)),
-        (ids[1], Some(2)),
-        (ids[2], Some(1)),
-        (ids[3], Some(2)),
-    ]);
-    wait_slots(&mut viewer, &both).await;
+    // (Dark slots that never showed anything get no `subscription`.)
+    let host_only = BTreeMap::from([(ids[0], Some(1)), (ids[2], Some(1))]);
+    wait_slots(&mut viewer, &host_only).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        counts(&viewer_media).values().filter(|&&n| n > 0).count(),
+        2,
+        "only the host's video and audio arrive"
+    );
+
+    // The host gives hall 2 the floor: slot 1 shows it and its microphone opens.
+    host.send(json!({"type": "give_floor", "hall_id": 2}));
+    let floor = BTreeMap::from([(ids[1], Some(2)), (ids[3], Some(2))]);
+    wait_slots(&mut viewer, &floor).await;
     wait_until("all four slots carry media", || {
         viewer_media
             .received()
@@ -124,6 +133,30 @@ async fn halls_see_each_other_and_a_leaving_hall_goes_dark_and_a_rejoin_replaces
             == 4
     })
     .await;
+
+    // The host mutes hall 2: its page is told, and its audio stops reaching the viewer
+    // although its page keeps sending; its video still arrives.
+    host.send(json!({"type": "mute", "hall_id": 2, "muted": true}));
+    let by = commune
+        .expect("muted", |m| match m {
+            ServerMessage::Muted { muted: true, by } => Some(*by),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        by,
+        Actor::Hall { hall_id: 1 },
+        "told it is muted, by the host"
+    );
+    wait_slots(&mut viewer, &BTreeMap::from([(ids[3], None)])).await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // packets in flight land
+    let before = counts(&viewer_media);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        growing(&before, &counts(&viewer_media)),
+        3,
+        "the host's video and audio and hall 2's video arrive; hall 2's audio does not"
+    );
 
     // Hall 2 leaves: the others are told, its slots go dark, the host's keep flowing.
     commune.send(json!({"type": "leave"}));
@@ -141,7 +174,7 @@ async fn halls_see_each_other_and_a_leaving_hall_goes_dark_and_a_rejoin_replaces
         host.expect("participant_left", left).await,
         (2, Reason::Left)
     );
-    let dark = BTreeMap::from([(ids[1], None), (ids[3], None)]);
+    let dark = BTreeMap::from([(ids[1], None)]);
     wait_slots(&mut viewer, &dark).await;
     tokio::time::sleep(Duration::from_millis(300)).await; // packets in flight land
     let before = counts(&viewer_media);

@@ -23,6 +23,7 @@ fn config() -> SignalingConfig {
         },
         write_timeout: Duration::from_secs(10),
         presence_interval: Duration::from_secs(15),
+        ..SignalingConfig::default()
     }
 }
 

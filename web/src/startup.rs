@@ -74,8 +74,13 @@ impl Application {
         // Presence changes become attendance rows, with the same grace period as the rooms.
         let grace = i64::try_from(signaling_config.grace.as_secs()).unwrap_or(i64::MAX);
         let recorder = signaling::StoreRecorder::spawn(store.clone(), grace);
-        let signaling =
-            signaling::Signaling::start(sfu_config, signaling_config)?.record_with(recorder);
+        let signaling = signaling::Signaling::start(sfu_config, signaling_config)?
+            .record_with(recorder)
+            .with_roster(store.clone());
+        let live = crate::api::live::LiveState {
+            store: store.clone(),
+            signaling: signaling.clone(),
+        };
         let ws = crate::ws::WsState {
             store: store.clone(),
             signaling: signaling.clone(),
@@ -88,7 +93,9 @@ impl Application {
         Ok(Application {
             listener,
             // `/ws` has its own state, so `router(state)` stays buildable in tests.
-            router: router(state.clone()).merge(crate::ws::router(ws)),
+            router: router(state.clone())
+                .merge(crate::ws::router(ws))
+                .merge(crate::api::live::router(live)),
             state,
             signaling,
         })

@@ -1,7 +1,9 @@
 //! The room's command set and the handle sessions and the registry hold to send them.
 
 use crate::link::SessionLink;
-use crate::protocol::{Candidate, Participant};
+use crate::protocol::{
+    Candidate, ClientMessage, MeetingState, Participant, ProtocolError, Readiness,
+};
 use crate::Admission;
 use sfu::{PeerAnswer, PeerId, PeerStats, SfuError, SfuEvent};
 use std::sync::Arc;
@@ -18,8 +20,21 @@ pub(crate) enum Command {
         admission: Admission,
         resume: Option<String>,
         link: SessionLink,
-        reply: oneshot::Sender<SessionId>,
+        reply: oneshot::Sender<Result<SessionId, ProtocolError>>,
     },
+    /// A host control or hall action (`give_floor`, `mute`, `raise_hand`, …).
+    Act {
+        by: By,
+        request: ClientMessage,
+        /// Staff get their answer here; a page is told on its socket.
+        reply: Option<oneshot::Sender<Result<(), ProtocolError>>>,
+    },
+    /// The invited halls, loaded from the store for the readiness board.
+    Invited(Vec<scheduler::live::InvitedHall>),
+    /// The readiness board now.
+    Readiness(oneshot::Sender<Readiness>),
+    /// The chaired meeting's state now.
+    State(oneshot::Sender<MeetingState>),
     /// The page's SDP offer.
     Offer { session: SessionId, sdp: String },
     /// The page answered a server offer (none is ever pending in this version).
@@ -51,6 +66,15 @@ pub(crate) enum Command {
     Participants(oneshot::Sender<Vec<Participant>>),
     /// The latest media statistics per hall.
     Stats(oneshot::Sender<Vec<HallStats>>),
+}
+
+/// Who sends an [`Command::Act`].
+#[derive(Debug, Clone)]
+pub(crate) enum By {
+    /// A hall's page.
+    Session(SessionId),
+    /// A secretariat or administrator over HTTP (checked by the web server).
+    Staff { account_id: i64 },
 }
 
 /// The latest statistics of one hall's media connection.
@@ -88,13 +112,13 @@ impl RoomHandle {
         answer.await.map_err(|_| Gone)
     }
 
-    /// Joins a hall; `Gone` if the room ended before it read the command.
+    /// Joins a hall (or refuses it); `Gone` if the room ended before it read the command.
     pub(crate) async fn join(
         &self,
         admission: Admission,
         resume: Option<String>,
         link: SessionLink,
-    ) -> Result<SessionId, Gone> {
+    ) -> Result<Result<SessionId, ProtocolError>, Gone> {
         self.ask(|reply| Command::Join {
             admission,
             resume,
@@ -107,6 +131,30 @@ impl RoomHandle {
     /// The halls present, in join order.
     pub async fn participants(&self) -> Result<Vec<Participant>, Gone> {
         self.ask(Command::Participants).await
+    }
+
+    /// A secretariat or administrator acts (the caller checked the account may).
+    pub(crate) async fn act_as_staff(
+        &self,
+        account_id: i64,
+        request: ClientMessage,
+    ) -> Result<Result<(), ProtocolError>, Gone> {
+        self.ask(|reply| Command::Act {
+            by: By::Staff { account_id },
+            request,
+            reply: Some(reply),
+        })
+        .await
+    }
+
+    /// The readiness board: invited halls, who is connected, per district.
+    pub async fn readiness(&self) -> Result<Readiness, Gone> {
+        self.ask(Command::Readiness).await
+    }
+
+    /// The chaired meeting's state: phase, floor, hands, mutes.
+    pub async fn state(&self) -> Result<MeetingState, Gone> {
+        self.ask(Command::State).await
     }
 
     /// The latest statistics of every hall with a media connection.

@@ -1,7 +1,7 @@
 //! The room's media decisions: peers from offers, SFU events, and filling receive slots.
 
 use super::{error, Command, Member, Room, SlotState};
-use crate::policy::{self, Fill, Source};
+use crate::policy::{self, Fill, Placement, Source, Stage, Viewer};
 use crate::protocol::{Candidate, ErrorCode, Kind, ServerMessage, Slot};
 use sfu::{DisconnectReason, IceCandidate, PeerAnswer, PeerId, SfuError, SfuEvent, MAX_LAYER};
 
@@ -141,8 +141,7 @@ impl Room {
             return;
         };
         let m = &mut self.members[i];
-        let (Some(peer), Some(s)) = (m.peer, m.slots.iter_mut().find(|s| s.info.id.0 == slot))
-        else {
+        let (Some(_), Some(s)) = (m.peer, m.slots.iter_mut().find(|s| s.info.id.0 == slot)) else {
             m.tell(error(
                 ErrorCode::InvalidSlot,
                 format!("no receive slot {slot}"),
@@ -150,13 +149,8 @@ impl Room {
             return;
         };
         s.max_layer = layer.min(MAX_LAYER);
-        if s.fill.is_some() {
-            let _ = self
-                .shared
-                .sfu
-                .set_layer(peer, s.info.id, s.max_layer)
-                .await;
-        }
+        // The policy's layer, capped by the page's.
+        self.refill(i).await;
     }
 
     /// Closes member `i`'s peer (if any) and takes its tracks off everyone's slots.
@@ -215,12 +209,18 @@ impl Room {
                 }
             }
             SfuEvent::ActiveSpeakerChanged { peer, .. } => {
+                // The SFU still receives a muted hall's audio: it never counts as speaking.
                 let hall = peer
                     .and_then(|p| owner(self, p))
-                    .map(|i| self.members[i].hall.id);
+                    .map(|i| self.members[i].hall.id)
+                    .filter(|h| !self.chair.muted.contains(h));
                 if hall != self.speaker {
                     self.speaker = hall;
                     self.broadcast(ServerMessage::ActiveSpeaker { hall_id: hall });
+                    if let Some(h) = hall {
+                        self.spoke(h);
+                        self.refill_all().await;
+                    }
                 }
             }
             SfuEvent::Stats(stats) => {
@@ -251,33 +251,57 @@ impl Room {
                 hall_id: m.hall.id,
                 video: m.video,
                 audio: m.audio,
+                muted: self.chair.muted.contains(&m.hall.id),
             })
             .collect();
+        let stage = Stage {
+            host: self.meeting.host_hall_id,
+            floor: self.chair.floor.map(|f| f.hall_id),
+            spotlight: self.chair.spotlight,
+            speakers: &self.speakers,
+        };
         let of_kind = |k: sfu::MediaKind| m.slots.iter().filter(|s| s.info.kind == k).count();
-        let wanted = policy::assign(
-            m.hall.id,
-            self.meeting.host_hall_id,
-            &sources,
-            of_kind(sfu::MediaKind::Video),
-            of_kind(sfu::MediaKind::Audio),
-        );
-        let (mut video, mut audio) = (wanted.video.into_iter(), wanted.audio.into_iter());
+        let viewer = Viewer {
+            hall_id: m.hall.id,
+            video_slots: of_kind(sfu::MediaKind::Video),
+            audio_slots: of_kind(sfu::MediaKind::Audio),
+            grid_page: m.grid_page,
+        };
+        let wanted = policy::assign(&stage, &sources, &viewer);
+        let current_audio: Vec<Fill> = m
+            .slots
+            .iter()
+            .filter(|s| s.info.kind == sfu::MediaKind::Audio)
+            .map(|s| s.fill)
+            .collect();
+        let audio = policy::keep_places(&current_audio, wanted.audio);
+        let (mut video, mut audio) = (wanted.video.into_iter(), audio.into_iter());
         let sfu = self.shared.sfu.clone();
         let m = &mut self.members[i];
+        if let Some((page, pages)) = wanted.grid.filter(|g| m.grid_told != Some(*g)) {
+            m.grid_told = Some((page, pages));
+            m.tell(ServerMessage::Grid {
+                page: u32::try_from(page).unwrap_or(u32::MAX),
+                pages: u32::try_from(pages).unwrap_or(u32::MAX),
+            });
+        }
         for slot in &mut m.slots {
             let want: Fill = match slot.info.kind {
                 sfu::MediaKind::Video => video.next().flatten(),
                 sfu::MediaKind::Audio => audio.next().flatten(),
-            };
+            }
+            .map(|p| Placement {
+                layer: p.layer.min(slot.max_layer),
+                ..p
+            });
             if want == slot.fill {
                 continue;
             }
             let before = slot.fill;
+            let same_source = matches!((want, before), (Some(w), Some(b)) if w.track == b.track && w.hall_id == b.hall_id);
             let result = match want {
-                Some((_, track)) => {
-                    sfu.subscribe(peer, slot.info.id, track, slot.max_layer)
-                        .await
-                }
+                Some(p) if same_source => sfu.set_layer(peer, slot.info.id, p.layer).await,
+                Some(p) => sfu.subscribe(peer, slot.info.id, p.track, p.layer).await,
                 None => sfu.unsubscribe(peer, slot.info.id).await,
             };
             slot.fill = match result {
@@ -287,13 +311,14 @@ impl Room {
                     None
                 }
             };
-            if slot.fill == before {
+            let hall = |f: Fill| f.map(|p| p.hall_id);
+            if hall(slot.fill) == hall(before) {
                 continue;
             }
             if let Some(link) = &m.link {
                 link.send(ServerMessage::Subscription {
                     slot: slot.info.id.0,
-                    source_hall_id: slot.fill.map(|(hall, _)| hall),
+                    source_hall_id: hall(slot.fill),
                     kind: Kind::from(slot.info.kind),
                 });
             }

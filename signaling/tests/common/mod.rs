@@ -22,7 +22,7 @@ pub fn meeting() -> MeetingInfo {
     }
 }
 
-/// Join tokens and what they grant (`tok-1` → hall 1, the host; `tok-2`, `tok-3`).
+/// Join tokens and what they grant (`tok-1` → hall 1, the host; `tok-2` … `tok-4`).
 #[derive(Clone)]
 pub struct Tokens(Arc<HashMap<String, Result<Admission, ProtocolError>>>);
 
@@ -33,6 +33,7 @@ impl Default for Tokens {
             (1, "Hội trường UBND tỉnh"),
             (2, "Điểm cầu xã A"),
             (3, "Điểm cầu xã B"),
+            (4, "Điểm cầu xã C"),
         ] {
             let admission = Admission {
                 meeting: meeting(),
@@ -74,12 +75,17 @@ pub const WAIT: Duration = Duration::from_secs(20);
 impl Page {
     /// Opens a socket to `signaling`.
     pub fn open(signaling: &Signaling, tokens: &Tokens) -> Page {
+        Page::open_with(signaling, tokens.clone())
+    }
+
+    /// Opens a socket to `signaling` whose tokens `admit` checks.
+    pub fn open_with(signaling: &Signaling, admit: impl Admit + 'static) -> Page {
         let (to_server, incoming) = mpsc::unbounded();
         let (outgoing, from_server) = mpsc::unbounded();
         tokio::spawn(signaling::serve(
             outgoing,
             incoming,
-            tokens.clone(),
+            admit,
             signaling.clone(),
         ));
         Page {

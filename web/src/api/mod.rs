@@ -2,6 +2,7 @@
 
 mod accounts;
 mod halls;
+pub(crate) mod live;
 mod meetings;
 mod my;
 mod reports;

@@ -1,0 +1,114 @@
+//! What a live meeting room asks of the store: the invited halls grouped for the
+//! readiness board, and the log of host controls (who gave the floor, muted, removed…).
+//!
+//! Host controls are appended to `attendance_events`, the meeting's evidence log, beside
+//! the joins, leaves, roll-call answers and headcounts: one ordered record of the live
+//! meeting, each row with its time, the hall it concerns and who acted.
+
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::time::Timestamp;
+use crate::{Result, Store};
+
+/// An invited hall and the unit it is counted under on the readiness board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvitedHall {
+    /// The hall.
+    pub hall_id: i64,
+    /// Its name.
+    pub hall_name: String,
+    /// The unit it is counted under: a commune's parent (its district, or the province
+    /// in a two-tier tree); a district or province hall's own unit.
+    pub group_unit_id: i64,
+    /// That unit's name.
+    pub group_unit_name: String,
+}
+
+/// One row of a meeting's live log (`attendance_events`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LiveEvent {
+    /// When, UTC Unix seconds.
+    pub at: Timestamp,
+    /// The hall it concerns, if any.
+    pub hall_id: Option<i64>,
+    /// What happened (`join`, `leave`, `give_floor`, `mute`, `roll_call_answer`, …).
+    pub kind: String,
+    /// Details (a leave reason, `by hall 12`, `absent: mất điện`, …).
+    pub detail: String,
+    /// The staff account that acted, if one did.
+    pub account_id: Option<i64>,
+}
+
+impl Store {
+    /// The halls invited to a meeting with their board group, by unit path.
+    pub async fn invited_halls(&self, meeting_id: i64) -> Result<Vec<InvitedHall>> {
+        let rows = sqlx::query(
+            "SELECT i.hall_id, h.name AS hall_name, u.id AS unit_id, u.name AS unit_name, u.level,
+                    p.id AS parent_id, p.name AS parent_name
+             FROM invitations i JOIN halls h ON h.id = i.hall_id JOIN units u ON u.id = h.unit_id
+             LEFT JOIN units p ON p.id = u.parent_id
+             WHERE i.meeting_id = $1 ORDER BY u.path, h.name",
+        )
+        .bind(meeting_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let level: String = r.try_get("level")?;
+                let parent: Option<i64> = r.try_get("parent_id")?;
+                let (group_unit_id, group_unit_name) = match parent {
+                    Some(parent) if level == "commune" => (parent, r.try_get("parent_name")?),
+                    _ => (r.try_get("unit_id")?, r.try_get("unit_name")?),
+                };
+                Ok(InvitedHall {
+                    hall_id: r.try_get("hall_id")?,
+                    hall_name: r.try_get("hall_name")?,
+                    group_unit_id,
+                    group_unit_name,
+                })
+            })
+            .collect()
+    }
+
+    /// Appends a host control (or any live happening) to the meeting's log.
+    pub async fn record_live_event(
+        &self,
+        meeting_id: i64,
+        hall_id: Option<i64>,
+        at: Timestamp,
+        kind: &str,
+        detail: &str,
+        account_id: Option<i64>,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO attendance_events (meeting_id, hall_id, at, kind, detail, account_id) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(meeting_id)
+            .bind(hall_id)
+            .bind(at)
+            .bind(kind)
+            .bind(detail)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The meeting's live log in the order it was written.
+    pub async fn live_events(&self, meeting_id: i64) -> Result<Vec<LiveEvent>> {
+        let rows = sqlx::query("SELECT at, hall_id, kind, detail, account_id FROM attendance_events WHERE meeting_id = $1 ORDER BY id")
+            .bind(meeting_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LiveEvent {
+                    at: r.try_get("at")?,
+                    hall_id: r.try_get("hall_id")?,
+                    kind: r.try_get("kind")?,
+                    detail: r.try_get("detail")?,
+                    account_id: r.try_get("account_id")?,
+                })
+            })
+            .collect()
+    }
+}

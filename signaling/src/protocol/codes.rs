@@ -1,0 +1,92 @@
+//! Stable error codes: the page switches on these, people read the message.
+
+use serde::{Deserialize, Serialize};
+
+/// Stable error codes; the page switches on these, people read `message`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not JSON (or not a text frame).
+    InvalidJson,
+    /// The JSON is not an object with the fields its `type` needs.
+    InvalidMessage,
+    /// The `type` is not one this server knows.
+    UnknownType,
+    /// `join.v` is not a version this server speaks; the socket is closed.
+    UnsupportedVersion,
+    /// The frame is larger than [`MAX_FRAME_BYTES`](super::MAX_FRAME_BYTES).
+    FrameTooLarge,
+    /// The SFU could not use the SDP.
+    InvalidSdp,
+    /// The SFU could not use the ICE candidate.
+    InvalidCandidate,
+    /// The message is not allowed now (e.g. `offer` before `join`).
+    OutOfOrder,
+    /// Too many messages; excess is dropped, a sustained flood closes the socket.
+    RateLimited,
+    /// The join token is unknown.
+    JoinRefused,
+    /// The meeting has ended.
+    TokenExpired,
+    /// The token belongs to another hall than the logged-in one.
+    TokenForeignHall,
+    /// The meeting does not open yet.
+    TokenTooEarly,
+    /// The meeting was cancelled.
+    MeetingCancelled,
+    /// The room no longer knows this session.
+    NotJoined,
+    /// The slot does not exist for this hall's connection.
+    InvalidSlot,
+    /// The same hall joined from another socket; this one is closed.
+    Replaced,
+    /// No message arrived for three heartbeat intervals; the socket is closed.
+    HeartbeatTimeout,
+    /// The media connection failed; send a new `offer` to reconnect.
+    MediaFailed,
+    /// Only the host hall (or its secretariat) may do this.
+    Forbidden,
+    /// The hall named is not in the meeting.
+    UnknownHall,
+    /// The meeting is locked: no new hall may join (present halls may reconnect).
+    MeetingLocked,
+    /// The host removed this hall; it may join again only when re-admitted.
+    Removed,
+    /// The meeting has ended; the socket is closed.
+    MeetingEnded,
+    /// Our fault; try again.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire (also the WebSocket close reason).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::InvalidMessage => "invalid_message",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::UnsupportedVersion => "unsupported_version",
+            ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::InvalidSdp => "invalid_sdp",
+            ErrorCode::InvalidCandidate => "invalid_candidate",
+            ErrorCode::OutOfOrder => "out_of_order",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::JoinRefused => "join_refused",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::TokenForeignHall => "token_foreign_hall",
+            ErrorCode::TokenTooEarly => "token_too_early",
+            ErrorCode::MeetingCancelled => "meeting_cancelled",
+            ErrorCode::NotJoined => "not_joined",
+            ErrorCode::InvalidSlot => "invalid_slot",
+            ErrorCode::Replaced => "replaced",
+            ErrorCode::HeartbeatTimeout => "heartbeat_timeout",
+            ErrorCode::MediaFailed => "media_failed",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::UnknownHall => "unknown_hall",
+            ErrorCode::MeetingLocked => "meeting_locked",
+            ErrorCode::Removed => "removed",
+            ErrorCode::MeetingEnded => "meeting_ended",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}

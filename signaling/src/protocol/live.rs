@@ -1,0 +1,231 @@
+//! The chaired meeting's shared state as pages see it: phase, floor, hands, mutes, who
+//! acted, and the readiness board of the host and the secretariat.
+
+use serde::{Deserialize, Serialize};
+
+pub use scheduler::attendance::RollCallStatus;
+
+/// Where the meeting is in its day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Halls connect early and are counted; the host has not started.
+    #[default]
+    Waiting,
+    /// Kiểm tra kết nối: the connection test before the start.
+    Test,
+    /// The meeting is held.
+    Started,
+    /// Over: halls are closed and no one may join again.
+    Ended,
+}
+
+/// Who did something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actor {
+    /// A hall's page (the host hall for host controls).
+    Hall {
+        /// The hall.
+        hall_id: i64,
+    },
+    /// A secretariat or administrator over the HTTP API.
+    Staff {
+        /// The account.
+        account_id: i64,
+    },
+    /// The server itself (a speaking time ran out).
+    Server,
+}
+
+impl Actor {
+    /// The staff account, for the store's `account_id`.
+    pub fn account_id(self) -> Option<i64> {
+        match self {
+            Actor::Staff { account_id } => Some(account_id),
+            _ => None,
+        }
+    }
+
+    /// "by hall 12", "by account 3", "by server": the log's detail.
+    pub fn describe(self) -> String {
+        match self {
+            Actor::Hall { hall_id } => format!("by hall {hall_id}"),
+            Actor::Staff { account_id } => format!("by account {account_id}"),
+            Actor::Server => "by server".to_owned(),
+        }
+    }
+}
+
+/// A host control or hall action, as announced in `control` and logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// The connection test began.
+    TestStarted,
+    /// The meeting started.
+    MeetingStarted,
+    /// The meeting ended.
+    MeetingEnded,
+    /// A hall got the floor.
+    GiveFloor,
+    /// The floor was taken back.
+    TakeFloor,
+    /// The speaking time ran out; the server took the floor back.
+    FloorExpired,
+    /// A hall was muted.
+    Mute,
+    /// A hall was unmuted.
+    Unmute,
+    /// A hall may unmute itself.
+    AllowUnmute,
+    /// A hall may no longer unmute itself.
+    DisallowUnmute,
+    /// Every hall but the host was muted.
+    MuteAll,
+    /// A hall is shown to everyone (or none: `hall_id` null).
+    Spotlight,
+    /// A hall was removed.
+    Remove,
+    /// A removed hall may join again.
+    Readmit,
+    /// New halls are refused.
+    Lock,
+    /// New halls may join again.
+    Unlock,
+    /// A hall raised its hand.
+    RaiseHand,
+    /// A hand was lowered.
+    LowerHand,
+    /// A roll call began.
+    RollCallStarted,
+    /// A hall answered the roll call.
+    RollCallAnswer,
+    /// The secretariat marked a hall.
+    RollCallMark,
+    /// A hall reported how many people are in the room.
+    Headcount,
+}
+
+impl Action {
+    /// The name on the wire and in the log's `kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::TestStarted => "test_started",
+            Action::MeetingStarted => "meeting_started",
+            Action::MeetingEnded => "meeting_ended",
+            Action::GiveFloor => "give_floor",
+            Action::TakeFloor => "take_floor",
+            Action::FloorExpired => "floor_expired",
+            Action::Mute => "mute",
+            Action::Unmute => "unmute",
+            Action::AllowUnmute => "allow_unmute",
+            Action::DisallowUnmute => "disallow_unmute",
+            Action::MuteAll => "mute_all",
+            Action::Spotlight => "spotlight",
+            Action::Remove => "remove",
+            Action::Readmit => "readmit",
+            Action::Lock => "lock",
+            Action::Unlock => "unlock",
+            Action::RaiseHand => "raise_hand",
+            Action::LowerHand => "lower_hand",
+            Action::RollCallStarted => "roll_call_started",
+            Action::RollCallAnswer => "roll_call_answer",
+            Action::RollCallMark => "roll_call_mark",
+            Action::Headcount => "headcount",
+        }
+    }
+}
+
+/// Who holds the floor, and until when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FloorInfo {
+    /// The speaking hall.
+    pub hall_id: i64,
+    /// When its speaking time ends (UTC Unix seconds), if limited.
+    pub until: Option<i64>,
+}
+
+/// The chaired meeting's state, on `welcome` and after every change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MeetingState {
+    /// Where the meeting is.
+    pub phase: Phase,
+    /// Who speaks.
+    pub floor: Option<FloorInfo>,
+    /// The hall shown to everyone beside the floor holder.
+    pub spotlight: Option<i64>,
+    /// Whether new halls are refused.
+    pub locked: bool,
+    /// Raised hands, first raised first.
+    pub hands: Vec<i64>,
+    /// Muted halls (their audio reaches no one).
+    pub muted: Vec<i64>,
+    /// Halls allowed to unmute themselves.
+    pub may_unmute: Vec<i64>,
+    /// Removed halls (refused until re-admitted).
+    pub removed: Vec<i64>,
+    /// The roll call in progress, if any.
+    pub roll_call: Option<u64>,
+}
+
+/// How a hall's connection looks on the readiness board.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkState {
+    /// Invited, not in the meeting (or its socket dropped).
+    NotConnected,
+    /// Its page is in; media not (yet) flowing.
+    Connected,
+    /// Media flows without notable loss.
+    MediaOk,
+    /// Media flows with loss or jitter a meeting notices.
+    Poor,
+}
+
+/// One hall on the readiness board.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HallReadiness {
+    /// The hall.
+    pub hall_id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its connection.
+    pub state: LinkState,
+    /// Loss of its incoming media (0–1), from the SFU's latest statistics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f32>,
+    /// Jitter of its incoming media in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter_ms: Option<u64>,
+    /// Its answer (or mark) in the roll call in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roll_call: Option<RollCallStatus>,
+    /// The people it last reported in the room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub people: Option<u32>,
+}
+
+/// One unit's line on the board (a district, with its communes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnitReadiness {
+    /// The unit's name.
+    pub unit: String,
+    /// Halls invited under it.
+    pub invited: usize,
+    /// Of them, connected now.
+    pub connected: usize,
+}
+
+/// The readiness board: x of y invited halls connected, per district, per hall.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Readiness {
+    /// Halls invited.
+    pub invited: usize,
+    /// Invited halls connected now.
+    pub connected: usize,
+    /// Per district (or unit), in unit order.
+    pub per_district: Vec<UnitReadiness>,
+    /// Every invited hall (and any present hall not invited), in unit order.
+    pub halls: Vec<HallReadiness>,
+}

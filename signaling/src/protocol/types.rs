@@ -1,0 +1,86 @@
+//! The plain data inside messages: halls, the meeting, participants, slots, reasons.
+
+use serde::{Deserialize, Serialize};
+
+/// A hall as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HallInfo {
+    /// The hall's id.
+    pub id: i64,
+    /// Its name (e.g. "Điểm cầu UBND xã Tân Sơn").
+    pub name: String,
+}
+
+/// The meeting as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingInfo {
+    /// The meeting's id.
+    pub id: i64,
+    /// Its title.
+    pub title: String,
+    /// The presenting hall (điểm cầu chính).
+    pub host_hall_id: i64,
+    /// Its name.
+    pub host_hall_name: String,
+    /// Start, UTC Unix seconds.
+    pub starts_at: i64,
+    /// Planned end, UTC Unix seconds.
+    pub ends_at: i64,
+}
+
+/// A hall present in the meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    /// The hall.
+    pub hall_id: i64,
+    /// Its name.
+    pub name: String,
+    /// Whether it is the host hall.
+    pub host: bool,
+}
+
+/// A receive slot negotiated by the page's offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    /// The slot's id in `subscription` and `set_layer`.
+    pub id: u16,
+    /// Audio or video.
+    pub kind: Kind,
+    /// The SDP media id of its m-line (to find the transceiver in the page).
+    pub mid: String,
+}
+
+/// Audio or video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Microphone.
+    Audio,
+    /// Camera.
+    Video,
+}
+
+impl From<sfu::MediaKind> for Kind {
+    fn from(kind: sfu::MediaKind) -> Self {
+        match kind {
+            sfu::MediaKind::Audio => Kind::Audio,
+            sfu::MediaKind::Video => Kind::Video,
+        }
+    }
+}
+
+/// Why a hall joined or left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// It joined.
+    Joined,
+    /// It left (`leave`, or closed its page).
+    Left,
+    /// Its socket dropped and did not come back within the grace period.
+    NetworkLost,
+    /// The host removed it.
+    Removed,
+    /// The meeting ended.
+    MeetingEnded,
+}

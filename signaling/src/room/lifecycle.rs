@@ -1,0 +1,84 @@
+//! The meeting's phases (waiting → test → started → ended) and removing a hall.
+
+use super::chair::{forbidden, Outcome};
+use super::{error, Room};
+use crate::link::close;
+use crate::protocol::{Action, Actor, ErrorCode, Phase, ProtocolError, Reason};
+use crate::recorder::PresenceKind;
+use tokio::time::Instant;
+
+impl Room {
+    pub(super) async fn set_phase(&mut self, phase: Phase, by: Actor) -> Outcome {
+        use Phase::{Ended, Started, Test, Waiting};
+        let from = self.chair.phase;
+        let allowed = match (from, phase) {
+            (Ended, _) => {
+                return Err(ProtocolError::new(
+                    ErrorCode::MeetingEnded,
+                    "the meeting has ended",
+                ))
+            }
+            (Test, Test) | (Started, Started) => return Ok(()),
+            (_, Waiting) | (Started, Test) => false,
+            (Waiting, _) | (Test, Started | Ended) | (Started, Ended) => true,
+        };
+        if !allowed {
+            return Err(ProtocolError::new(
+                ErrorCode::OutOfOrder,
+                format!("the meeting cannot go from {from:?} to {phase:?}"),
+            ));
+        }
+        self.chair.phase = phase;
+        match phase {
+            Test => self.announce(Action::TestStarted, None, by, true),
+            Started => {
+                self.shared
+                    .record(self.meeting.id, PresenceKind::MeetingStarted { by });
+                self.announce(Action::MeetingStarted, None, by, false);
+            }
+            Ended => self.end_meeting(by).await,
+            Waiting => {}
+        }
+        Ok(())
+    }
+
+    /// Ends the meeting: records it, closes every hall, refuses joins from now on.
+    async fn end_meeting(&mut self, by: Actor) {
+        tracing::info!(meeting = self.meeting.id, "meeting ended");
+        self.chair.floor = None;
+        self.announce(Action::MeetingEnded, None, by, false);
+        self.shared.end(self.meeting.id);
+        self.shared
+            .record(self.meeting.id, PresenceKind::MeetingEnded { by });
+        for m in std::mem::take(&mut self.members) {
+            if let Some(link) = m.link {
+                link.error(ErrorCode::MeetingEnded, "the meeting has ended");
+                link.close(close::MEETING_ENDED, ErrorCode::MeetingEnded.as_str());
+            }
+            if let Some(peer) = m.peer {
+                let _ = self.shared.sfu.close_peer(peer).await;
+            }
+        }
+        self.readiness_watchers.clear();
+        self.empty_since = Some(Instant::now());
+    }
+
+    pub(super) async fn remove_hall(&mut self, hall_id: i64, by: Actor) -> Outcome {
+        if hall_id == self.meeting.host_hall_id {
+            return Err(forbidden("the host hall cannot be removed"));
+        }
+        self.chair.removed.insert(hall_id);
+        if let Some(i) = self.members.iter().position(|m| m.hall.id == hall_id) {
+            if let Some(link) = self.members[i].link.take() {
+                link.send(error(
+                    ErrorCode::Removed,
+                    "the host removed this hall from the meeting",
+                ));
+                link.close(close::REMOVED, ErrorCode::Removed.as_str());
+            }
+            self.remove(i, Reason::Removed).await;
+        }
+        self.announce(Action::Remove, Some(hall_id), by, true);
+        Ok(())
+    }
+}

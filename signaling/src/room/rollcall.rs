@@ -1,0 +1,212 @@
+//! Roll call (điểm danh), headcounts and the readiness board of the host and secretariat.
+//!
+//! Answers, marks and headcounts are written through the recorder (in order, after the
+//! roll call they belong to) and announced to every page; the board counts invited
+//! halls (from the store) connected now, per district, with each hall's link state.
+
+use super::{Member, Room};
+use crate::protocol::{
+    Action, Actor, ErrorCode, HallReadiness, LinkState, ProtocolError, Readiness, RollCallStatus,
+    ServerMessage, UnitReadiness,
+};
+use crate::recorder::PresenceKind;
+use tokio::time::Instant;
+
+/// Loss of incoming media above which a link counts as poor.
+const POOR_LOSS: f32 = 0.05;
+/// Jitter above which a link counts as poor.
+const POOR_JITTER_MS: u64 = 50;
+/// Largest headcount a hall may report (the store's bound).
+const MAX_PEOPLE: u32 = 10_000;
+
+type Outcome = Result<(), ProtocolError>;
+
+fn no_roll_call() -> ProtocolError {
+    ProtocolError::new(ErrorCode::OutOfOrder, "no roll call is in progress")
+}
+
+impl Room {
+    /// Starts a roll call: every page gets `roll_call{id}`.
+    pub(super) fn start_roll_call(&mut self, by: Actor) {
+        let id = self.shared.new_roll_call();
+        self.chair.roll_call = Some(id);
+        self.chair.answers.clear();
+        let change = PresenceKind::RollCallStarted { roll_call: id, by };
+        self.shared.record(self.meeting.id, change);
+        self.broadcast(ServerMessage::RollCall { id });
+        self.announce(Action::RollCallStarted, None, by, false);
+    }
+
+    /// A hall answers for itself: present or late.
+    pub(super) fn answer_roll_call(&mut self, hall_id: i64, status: RollCallStatus) -> Outcome {
+        let id = self.chair.roll_call.ok_or_else(no_roll_call)?;
+        if status == RollCallStatus::Absent {
+            return Err(ProtocolError::new(
+                ErrorCode::InvalidMessage,
+                "a hall answers present or late",
+            ));
+        }
+        let by = Actor::Hall { hall_id };
+        self.record_answer(id, hall_id, status, String::new(), by);
+        self.announce(Action::RollCallAnswer, Some(hall_id), by, false);
+        Ok(())
+    }
+
+    /// The host or the secretariat marks a hall (absent with a reason, late, present).
+    pub(super) fn mark_roll_call(
+        &mut self,
+        hall_id: i64,
+        status: RollCallStatus,
+        reason: String,
+        by: Actor,
+    ) -> Outcome {
+        let id = self.chair.roll_call.ok_or_else(no_roll_call)?;
+        let reason = reason.trim().to_owned();
+        if reason.chars().count() > 500 {
+            return Err(ProtocolError::new(
+                ErrorCode::InvalidMessage,
+                "reason: at most 500 characters",
+            ));
+        }
+        self.record_answer(id, hall_id, status, reason, by);
+        self.announce(Action::RollCallMark, Some(hall_id), by, false);
+        Ok(())
+    }
+
+    fn record_answer(
+        &mut self,
+        roll_call: u64,
+        hall_id: i64,
+        status: RollCallStatus,
+        reason: String,
+        by: Actor,
+    ) {
+        self.chair.answers.insert(hall_id, status);
+        let change = PresenceKind::RollCallAnswered {
+            roll_call,
+            hall_id,
+            status,
+            reason,
+            by,
+        };
+        self.shared.record(self.meeting.id, change);
+    }
+
+    /// A hall reports how many people are in its room.
+    pub(super) fn headcount(&mut self, hall_id: i64, people: u32) -> Outcome {
+        if people > MAX_PEOPLE {
+            return Err(ProtocolError::new(
+                ErrorCode::InvalidMessage,
+                format!("people: 0 to {MAX_PEOPLE}"),
+            ));
+        }
+        self.chair.headcounts.insert(hall_id, people);
+        let change = PresenceKind::Headcount {
+            hall_id,
+            people: i64::from(people),
+        };
+        self.shared.record(self.meeting.id, change);
+        let by = Actor::Hall { hall_id };
+        self.announce(Action::Headcount, Some(hall_id), by, false);
+        Ok(())
+    }
+
+    /// The host's page asked for the board: it gets it now and on changes.
+    pub(super) fn watch_readiness(&mut self, session: &str) {
+        let Some(i) = self.index_of(session) else {
+            return;
+        };
+        let board = self.readiness();
+        self.members[i].tell(ServerMessage::Readiness(Box::new(board.clone())));
+        let session = self.members[i].session.clone();
+        if !self.readiness_watchers.contains(&session) {
+            self.readiness_watchers.push(session);
+        }
+        self.readiness_sent = Some(board);
+        self.next_readiness = Instant::now() + self.shared.config.readiness_interval;
+    }
+
+    /// Pushes the board to its watchers when it changed, at most every interval.
+    pub(super) fn push_readiness(&mut self, now: Instant) {
+        if self.readiness_watchers.is_empty() || now < self.next_readiness {
+            return;
+        }
+        self.next_readiness = now + self.shared.config.readiness_interval;
+        let board = self.readiness();
+        if self.readiness_sent.as_ref() == Some(&board) {
+            return;
+        }
+        for m in &self.members {
+            if self.readiness_watchers.contains(&m.session) {
+                m.tell(ServerMessage::Readiness(Box::new(board.clone())));
+            }
+        }
+        self.readiness_sent = Some(board);
+    }
+
+    /// The board now: invited halls (and any present hall not invited), per district.
+    pub(super) fn readiness(&self) -> Readiness {
+        let mut board = Readiness::default();
+        let invited = self.invited.as_deref().unwrap_or(&[]);
+        for inv in invited {
+            let m = self.member_by_hall(inv.hall_id);
+            let hall = self.hall_readiness(inv.hall_id, &inv.hall_name, m);
+            let connected = hall.state != LinkState::NotConnected;
+            board.invited += 1;
+            board.connected += usize::from(connected);
+            let unit = match board
+                .per_district
+                .iter_mut()
+                .find(|u| u.unit == inv.group_unit_name)
+            {
+                Some(unit) => unit,
+                None => {
+                    board.per_district.push(UnitReadiness {
+                        unit: inv.group_unit_name.clone(),
+                        invited: 0,
+                        connected: 0,
+                    });
+                    let last = board.per_district.len() - 1;
+                    &mut board.per_district[last]
+                }
+            };
+            unit.invited += 1;
+            unit.connected += usize::from(connected);
+            board.halls.push(hall);
+        }
+        for m in &self.members {
+            if !invited.iter().any(|i| i.hall_id == m.hall.id) {
+                let hall = self.hall_readiness(m.hall.id, &m.hall.name, Some(m));
+                board.halls.push(hall);
+            }
+        }
+        board
+    }
+
+    fn hall_readiness(&self, hall_id: i64, name: &str, m: Option<&Member>) -> HallReadiness {
+        let stats = m.and_then(|m| m.stats.filter(|_| m.ready));
+        let state = match m {
+            None => LinkState::NotConnected,
+            Some(m) if m.link.is_none() => LinkState::NotConnected,
+            Some(m) if !m.ready => LinkState::Connected,
+            Some(_) => match stats {
+                Some(s)
+                    if s.loss_in > POOR_LOSS
+                        || s.jitter_in.as_millis() > u128::from(POOR_JITTER_MS) =>
+                {
+                    LinkState::Poor
+                }
+                _ => LinkState::MediaOk,
+            },
+        };
+        HallReadiness {
+            hall_id,
+            name: name.to_owned(),
+            state,
+            loss: stats.map(|s| s.loss_in),
+            jitter_ms: stats.map(|s| u64::try_from(s.jitter_in.as_millis()).unwrap_or(u64::MAX)),
+            roll_call: self.chair.answers.get(&hall_id).copied(),
+            people: self.chair.headcounts.get(&hall_id).copied(),
+        }
+    }
+}

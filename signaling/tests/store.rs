@@ -1,0 +1,308 @@
+//! A live meeting over a real store (the Phú Thọ demo on a fresh SQLite file): the
+//! readiness board counts invited halls per district, and the lifecycle, roll call,
+//! headcount and removal reach the meeting's log in order. Real time, bounded waits.
+
+mod common;
+
+use common::Page;
+use scheduler::demo::{self, DemoOptions};
+use scheduler::live::LiveEvent;
+use scheduler::testing::TestDb;
+use scheduler::{Backend, Hall, Level, MeetingDraft, MeetingKind, Scope, Store};
+use serde_json::json;
+use sfu::SfuConfig;
+use signaling::protocol::ServerMessage;
+use signaling::protocol::{ClientMessage, LinkState, MeetingInfo, Phase, ProtocolError, Readiness};
+use signaling::{Admission, Admit, Signaling, SignalingConfig, StoreRecorder};
+use std::time::{Duration, Instant};
+
+/// Checks tokens against the store, as the web server does.
+#[derive(Clone)]
+struct StoreAdmit(Store);
+
+impl Admit for StoreAdmit {
+    async fn admit(&self, token: &str) -> Result<Admission, ProtocolError> {
+        self.0
+            .check_join_token(token, None, scheduler::time::now())
+            .await
+            .map(Admission::from)
+            .map_err(|e| signaling::refusal(&e))
+    }
+}
+
+/// A seeded store with a meeting of the whole province open now; the meeting, its host
+/// hall, a district hall and a commune hall of that district.
+async fn province_meeting() -> (TestDb, MeetingInfo, [Hall; 3]) {
+    let db = TestDb::new(Backend::Sqlite).await.expect("test database");
+    let options = DemoOptions {
+        whole_country: false,
+        meetings: false,
+    };
+    let hash = scheduler::testing::demo_hash();
+    demo::seed(&db.store, options, hash).await.expect("seed");
+    let store = &db.store;
+    let admin = store.principal_by_username("admin").await.expect("admin");
+    let now = scheduler::time::now();
+    let province = store
+        .unit_by_code("25", scheduler::time::local_date(now))
+        .await
+        .expect("Phú Thọ");
+    let halls = store.halls_in(&province.path).await.expect("halls");
+    let host = halls
+        .iter()
+        .find(|h| h.unit_id == province.id)
+        .expect("host");
+    let mut district = None;
+    for h in &halls {
+        if store.unit(h.unit_id).await.expect("unit").level == Level::District {
+            district = Some(h.clone());
+            break;
+        }
+    }
+    let district = district.expect("a district hall");
+    let commune = halls
+        .iter()
+        .find(|h| h.unit_path.starts_with(&district.unit_path) && h.id != district.id)
+        .expect("a commune of that district");
+    let draft = MeetingDraft {
+        title: "Giao ban trực tuyến toàn tỉnh".into(),
+        description: String::new(),
+        kind: MeetingKind::Routine,
+        host_hall_id: host.id,
+        starts_at: now,
+        ends_at: now + 3600,
+        scope: Scope {
+            root_unit_id: province.id,
+            levels: [Level::Province, Level::District, Level::Commune].into(),
+            include_halls: Default::default(),
+            exclude_halls: Default::default(),
+        },
+        recurrence: None,
+    };
+    let m = store
+        .schedule(&admin, draft, None)
+        .await
+        .expect("scheduled")
+        .remove(0);
+    let info = MeetingInfo {
+        id: m.id,
+        title: m.title,
+        host_hall_id: m.host_hall_id,
+        host_hall_name: m.host_hall_name,
+        starts_at: m.starts_at,
+        ends_at: m.ends_at,
+    };
+    (db, info, [host.clone(), district, commune.clone()])
+}
+
+fn start(store: &Store) -> Signaling {
+    let config = SignalingConfig {
+        heartbeat: Duration::from_secs(3600),
+        ..SignalingConfig::default()
+    };
+    let recorder = StoreRecorder::spawn(store.clone(), 10);
+    Signaling::start(SfuConfig::default(), config)
+        .expect("valid config")
+        .record_with(recorder)
+        .with_roster(store.clone())
+}
+
+async fn join(signaling: &Signaling, store: &Store, meeting: i64, hall: i64) -> Page {
+    let token = store
+        .join_token_of(meeting, hall)
+        .await
+        .expect("query")
+        .expect("invited");
+    let admit = StoreAdmit(store.clone());
+    let mut page = Page::open_with(signaling, admit);
+    page.join(&token).await;
+    page
+}
+
+/// Waits until the meeting's log has a row of `kind`; returns the log.
+async fn log_until(store: &Store, meeting: i64, kind: &str) -> Vec<LiveEvent> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let events = store.live_events(meeting).await.expect("log");
+        if events.iter().any(|e| e.kind == kind) {
+            return events;
+        }
+        assert!(Instant::now() < deadline, "no {kind} in {events:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn row<'a>(events: &'a [LiveEvent], kind: &str, hall: Option<i64>) -> Option<&'a LiveEvent> {
+    events.iter().find(|e| e.kind == kind && e.hall_id == hall)
+}
+
+#[tokio::test]
+async fn readiness_counts_per_district_and_the_roll_call_reaches_the_store() {
+    let (db, meeting, [host_hall, district, commune]) = province_meeting().await;
+    let store = &db.store;
+    let signaling = start(store);
+    let mut host = join(&signaling, store, meeting.id, host_hall.id).await;
+    let mut d = join(&signaling, store, meeting.id, district.id).await;
+    let mut c = join(&signaling, store, meeting.id, commune.id).await;
+
+    // The board: every invited hall, 3 connected, the district line counts 2.
+    let invited = store.invited_halls(meeting.id).await.expect("invited");
+    let board = loop {
+        host.send(json!({"type": "readiness"}));
+        let board: Readiness = host
+            .expect("readiness", |m| match m {
+                ServerMessage::Readiness(r) => Some((**r).clone()),
+                _ => None,
+            })
+            .await;
+        if board.invited > 0 {
+            break board;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(board.invited, invited.len());
+    assert!(board.invited > 200, "the whole province: {}", board.invited);
+    assert_eq!(board.connected, 3);
+    let group = &invited
+        .iter()
+        .find(|i| i.hall_id == commune.id)
+        .expect("the commune is invited")
+        .group_unit_name;
+    let line = board
+        .per_district
+        .iter()
+        .find(|u| &u.unit == group)
+        .expect("its district's line");
+    let under = invited
+        .iter()
+        .filter(|i| &i.group_unit_name == group)
+        .count();
+    assert_eq!((line.invited, line.connected), (under, 2), "{line:?}");
+    assert_eq!(
+        board
+            .per_district
+            .iter()
+            .map(|u| u.connected)
+            .sum::<usize>(),
+        3
+    );
+    let of = |id: i64| {
+        board
+            .halls
+            .iter()
+            .find(|h| h.hall_id == id)
+            .expect("listed")
+            .state
+    };
+    assert_eq!(of(commune.id), LinkState::Connected, "in, no media yet");
+    let absent = invited
+        .iter()
+        .find(|i| ![host_hall.id, district.id, commune.id].contains(&i.hall_id));
+    assert_eq!(of(absent.expect("others").hall_id), LinkState::NotConnected);
+
+    // Start, roll call, answers, marks, headcount, removal, end.
+    host.send(json!({"type": "set_phase", "phase": "started"}));
+    host.send(json!({"type": "start_roll_call"}));
+    c.expect("roll_call", |m| match m {
+        ServerMessage::RollCall { .. } => Some(()),
+        _ => None,
+    })
+    .await;
+    c.send(json!({"type": "roll_call_answer", "status": "present"}));
+    c.send(json!({"type": "headcount", "people": 25}));
+    d.send(json!({"type": "mark_roll_call", "hall_id": district.id, "status": "present"}));
+    assert_eq!(d.error().await, signaling::protocol::ErrorCode::Forbidden);
+    host.send(json!({"type": "mark_roll_call", "hall_id": district.id, "status": "absent", "reason": "mất điện"}));
+    host.send(json!({"type": "remove", "hall_id": commune.id}));
+    assert_eq!(c.close_frame().await, (4003, "removed".into()));
+    host.send(json!({"type": "readiness"}));
+    let board = host
+        .expect("the board with answers", |m| match m {
+            ServerMessage::Readiness(r) => Some((**r).clone()),
+            _ => None,
+        })
+        .await;
+    let hall = |id: i64| {
+        board
+            .halls
+            .iter()
+            .find(|h| h.hall_id == id)
+            .expect("listed")
+            .clone()
+    };
+    assert_eq!(hall(commune.id).people, Some(25));
+    assert_eq!(hall(commune.id).state, LinkState::NotConnected, "removed");
+    assert_eq!(
+        hall(district.id).roll_call,
+        Some(signaling::protocol::RollCallStatus::Absent)
+    );
+    host.send(json!({"type": "set_phase", "phase": "ended"}));
+    assert_eq!(d.close_frame().await, (4004, "meeting_ended".into()));
+
+    let events = log_until(store, meeting.id, "meeting_ended").await;
+    let c_id = Some(commune.id);
+    assert!(
+        row(&events, "meeting_started", None).is_some(),
+        "{events:?}"
+    );
+    assert!(row(&events, "roll_call_started", None).is_some());
+    assert_eq!(
+        row(&events, "roll_call_answer", c_id).map(|e| e.detail.as_str()),
+        Some("present")
+    );
+    assert_eq!(
+        row(&events, "roll_call_answer", Some(district.id)).map(|e| e.detail.as_str()),
+        Some("absent: mất điện")
+    );
+    assert_eq!(
+        row(&events, "headcount", c_id).map(|e| e.detail.as_str()),
+        Some("25")
+    );
+    assert_eq!(
+        row(&events, "leave", c_id).map(|e| e.detail.as_str()),
+        Some("removed")
+    );
+    let by_host = format!("by hall {}", host_hall.id);
+    assert_eq!(
+        row(&events, "remove", c_id).map(|e| &e.detail),
+        Some(&by_host)
+    );
+    assert_eq!(
+        row(&events, "meeting_ended", None).map(|e| e.detail.as_str()),
+        Some("ended")
+    );
+    assert_eq!(
+        row(&events, "leave", Some(district.id)).map(|e| e.detail.as_str()),
+        Some("meeting_ended"),
+        "the halls still in close with the meeting"
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_secretariat_ends_a_meeting_no_hall_attended_and_it_is_recorded_as_not_held() {
+    let (db, meeting, _) = province_meeting().await;
+    let store = &db.store;
+    let signaling = start(store);
+    let vp = store
+        .principal_by_username("vp.tinh")
+        .await
+        .expect("the province secretariat");
+    let act = |phase: Phase| ClientMessage::SetPhase { phase };
+    signaling
+        .act(&meeting, vp.account.id, act(Phase::Ended))
+        .await
+        .expect("ended");
+    let events = log_until(store, meeting.id, "meeting_ended").await;
+    let ended = row(&events, "meeting_ended", None).expect("logged");
+    assert_eq!(ended.detail, "not_held");
+    assert_eq!(ended.account_id, Some(vp.account.id), "who ended it");
+    let again = signaling
+        .act(&meeting, vp.account.id, act(Phase::Started))
+        .await;
+    assert_eq!(
+        again.map_err(|e| e.code),
+        Err(signaling::protocol::ErrorCode::MeetingEnded)
+    );
+    db.cleanup().await;
+}

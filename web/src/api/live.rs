@@ -1,0 +1,268 @@
+//! The live meeting for the secretariat over HTTP: its state and readiness board, and the
+//! host controls (start / end / test, roll call and marks, floor, mute, lock, remove).
+//!
+//! `POST /api/v1/meetings/{id}/live` takes the same JSON as the WebSocket message of the
+//! same `type` (docs/protocol.md), e.g. `{"type":"set_phase","phase":"started"}` or
+//! `{"type":"mark_roll_call","hall_id":7,"status":"absent","reason":"mất điện"}`; the
+//! room acts as if the host hall had sent it, logged with the staff account.
+//! `GET /api/v1/meetings/{id}/live` answers `{"state": …, "readiness": …}` (`null` when
+//! no hall has connected yet). Only administrators and the secretariats who can see the
+//! meeting may use these. The routes have their own state (the store and the live rooms)
+//! and are merged into the server's router at start-up.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use axum::{Json, Router};
+use scheduler::{Principal, Store};
+use serde_json::{json, Value};
+use signaling::protocol::{parse_client, ClientMessage, ErrorCode, MeetingInfo};
+use signaling::Signaling;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{session_token, ApiJson};
+
+/// What the live routes need.
+#[derive(Clone)]
+pub struct LiveState {
+    /// To authenticate and find the meeting.
+    pub store: Store,
+    /// The live rooms.
+    pub signaling: Signaling,
+}
+
+/// The live routes over their own state.
+pub fn router(state: LiveState) -> Router {
+    Router::new()
+        .route("/api/v1/meetings/{id}/live", get(show).post(act))
+        .with_state(state)
+}
+
+/// The staff caller who may act on meeting `id`, and the meeting as the room knows it.
+async fn staff_meeting(
+    state: &LiveState,
+    headers: &HeaderMap,
+    id: i64,
+) -> ApiResult<(Principal, MeetingInfo)> {
+    let token = session_token(headers).ok_or(scheduler::Error::Unauthenticated)?;
+    let who = state.store.authenticate(&token).await?;
+    who.require_staff()?;
+    let m = state.store.meeting_for(&who, id).await?;
+    let info = MeetingInfo {
+        id: m.id,
+        title: m.title,
+        host_hall_id: m.host_hall_id,
+        host_hall_name: m.host_hall_name,
+        starts_at: m.starts_at,
+        ends_at: m.ends_at,
+    };
+    Ok((who, info))
+}
+
+async fn show(
+    State(state): State<LiveState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Value>> {
+    staff_meeting(&state, &headers, id).await?;
+    let Some(room) = state.signaling.room(id) else {
+        return Ok(Json(json!({ "state": null, "readiness": null })));
+    };
+    match (room.state().await, room.readiness().await) {
+        (Ok(s), Ok(r)) => Ok(Json(json!({ "state": s, "readiness": r }))),
+        _ => Ok(Json(json!({ "state": null, "readiness": null }))),
+    }
+}
+
+/// The messages staff may send; the others belong to a hall's page.
+fn staff_may(message: &ClientMessage) -> bool {
+    matches!(
+        message,
+        ClientMessage::SetPhase { .. }
+            | ClientMessage::GiveFloor { .. }
+            | ClientMessage::TakeFloor
+            | ClientMessage::Mute { .. }
+            | ClientMessage::AllowUnmute { .. }
+            | ClientMessage::MuteAll
+            | ClientMessage::Spotlight { .. }
+            | ClientMessage::Remove { .. }
+            | ClientMessage::Readmit { .. }
+            | ClientMessage::Lock { .. }
+            | ClientMessage::LowerHand { hall_id: Some(_) }
+            | ClientMessage::StartRollCall
+            | ClientMessage::MarkRollCall { .. }
+    )
+}
+
+async fn act(
+    State(state): State<LiveState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<Value>> {
+    let (who, meeting) = staff_meeting(&state, &headers, id).await?;
+    let message = parse_client(&body.to_string()).map_err(|e| {
+        ApiError::Body(StatusCode::UNPROCESSABLE_ENTITY, e.code.as_str(), e.message)
+    })?;
+    if !staff_may(&message) {
+        return Err(ApiError::Body(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidMessage.as_str(),
+            "this message is sent by a hall's page, not over HTTP".into(),
+        ));
+    }
+    state
+        .signaling
+        .act(&meeting, who.account.id, message)
+        .await
+        .map_err(|e| {
+            let status = match e.code {
+                ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+                ErrorCode::UnknownHall => StatusCode::NOT_FOUND,
+                ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::InvalidMessage => StatusCode::UNPROCESSABLE_ENTITY,
+                _ => StatusCode::CONFLICT,
+            };
+            ApiError::Body(status, e.code.as_str(), e.message)
+        })?;
+    Ok(Json(json!({ "ok": true })))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The live routes over a seeded store: a secretariat acts, a hall account may not.
+
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    use scheduler::demo::{self, DemoOptions};
+    use scheduler::testing::{demo_hash, TestDb, DEMO_PASSWORD};
+    use scheduler::{Backend, Level, MeetingDraft, MeetingKind, Scope};
+    use tower::ServiceExt;
+
+    async fn setup() -> (TestDb, Router, i64) {
+        let db = TestDb::new(Backend::Sqlite).await.expect("test database");
+        let options = DemoOptions {
+            whole_country: false,
+            meetings: false,
+        };
+        demo::seed(&db.store, options, demo_hash())
+            .await
+            .expect("seed");
+        let store = &db.store;
+        let admin = store.principal_by_username("admin").await.expect("admin");
+        let now = scheduler::time::now();
+        let province = store
+            .unit_by_code("25", scheduler::time::local_date(now))
+            .await
+            .expect("Phú Thọ");
+        let halls = store.halls_in(&province.path).await.expect("halls");
+        let host = halls
+            .iter()
+            .find(|h| h.unit_id == province.id)
+            .expect("host");
+        let draft = MeetingDraft {
+            title: "Họp trực tuyến".into(),
+            description: String::new(),
+            kind: MeetingKind::Routine,
+            host_hall_id: host.id,
+            starts_at: now,
+            ends_at: now + 3600,
+            scope: Scope {
+                root_unit_id: province.id,
+                levels: [Level::Province, Level::District].into(),
+                include_halls: Default::default(),
+                exclude_halls: Default::default(),
+            },
+            recurrence: None,
+        };
+        let id = store
+            .schedule(&admin, draft, None)
+            .await
+            .expect("scheduled")[0]
+            .id;
+        let signaling = Signaling::start(Default::default(), Default::default())
+            .expect("valid config")
+            .with_roster(store.clone());
+        let state = LiveState {
+            store: store.clone(),
+            signaling,
+        };
+        (db, router(state), id)
+    }
+
+    async fn call(
+        app: &Router,
+        user: &str,
+        method: &str,
+        id: i64,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let uri = format!("/api/v1/meetings/{id}/live");
+        let mut r = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {user}"));
+        let body = match body {
+            Some(v) => {
+                r = r.header(header::CONTENT_TYPE, "application/json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        let res = app
+            .clone()
+            .oneshot(r.body(body).expect("request"))
+            .await
+            .expect("answer");
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_secretariat_starts_the_test_and_a_hall_account_may_not() {
+        let (db, app, id) = setup().await;
+        let token = |user: &'static str| {
+            let store = db.store.clone();
+            async move {
+                store
+                    .login(user, DEMO_PASSWORD, 3600)
+                    .await
+                    .expect("login")
+                    .0
+            }
+        };
+        let vp = token("vp.tinh").await;
+        let hall = token("dc.25").await;
+        let test = json!({"type": "set_phase", "phase": "test"});
+        let (status, body) = call(&app, &hall, "POST", id, Some(test.clone())).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        let (status, body) = call(&app, &vp, "POST", id, Some(json!({"type": "raise_hand"}))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let (status, body) = call(&app, &vp, "POST", id, Some(test)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = call(&app, &vp, "GET", id, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["state"]["phase"], "test", "{body}");
+        assert!(body["readiness"]["halls"].is_array(), "{body}");
+        let (status, body) = call(
+            &app,
+            &vp,
+            "POST",
+            id,
+            Some(json!({"type": "give_floor", "hall_id": 1})),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("unknown_hall"))
+        );
+        db.cleanup().await;
+    }
+}
