@@ -23,6 +23,15 @@ export function launch() {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      // Media: a fake camera (test pattern) and microphone (beeps), granted without asking;
+      // WebRTC over loopback, which scripts/browser-test keeps in a loopback-only namespace.
+      "--use-fake-device-for-media-stream",
+      "--use-fake-ui-for-media-stream",
+      "--allow-loopback-in-peer-connection",
+      // Several pages share one browser: keep the hidden ones running at full speed.
+      "--disable-background-timer-throttling",
+      "--disable-renderer-backgrounding",
+      "--disable-backgrounding-occluded-windows",
     ],
   });
 }
@@ -48,4 +57,15 @@ export async function textOf(page, id, text) {
     })
     .catch(() => {});
   return (await page.textContent(`#${id}`)).trim();
+}
+
+/** A JSON API call (`/api/v1` + path) with a bearer token; throws on an error status. */
+export async function api(path, { token, method = "GET", body } = {}) {
+  const headers = { accept: "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${BASE}/api/v1${path}`, { method, headers, body: body && JSON.stringify(body) });
+  const json = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
 }

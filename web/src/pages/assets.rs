@@ -15,6 +15,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("units.js", JS, include_str!("../../static/units.js")),
     ("schedule.js", JS, include_str!("../../static/schedule.js")),
     ("admin.js", JS, include_str!("../../static/admin.js")),
+    ("room.js", JS, include_str!("../../static/room.js")),
 ];
 
 /// `GET /static/{file}`: cached for a day (pages link them with `?v=` the version).

@@ -1,5 +1,7 @@
 //! The join page (`/j/{token}`): checks a hall's join token and says, in large text, whether
-//! the hall can go in now. The media room itself comes later; this is its door.
+//! the hall can go in now. When it can, the page is the meeting room itself: `room.js`
+//! opens the camera and microphone, joins over `/ws` (docs/protocol.md) and shows the
+//! other halls; the server only renders the frame and the texts the script needs.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -9,7 +11,8 @@ use scheduler::{Error, JoinRefusal, MeetingFilter, Principal};
 
 use super::auth::Visitor;
 use super::home::summary;
-use super::render::{page_with, PageResult};
+use super::i18n::{self, Lang};
+use super::render::{page_with, script_json, PageResult};
 use crate::state::AppState;
 
 /// For a logged-in room account: its meeting this token belongs to, to show beside a refusal.
@@ -27,6 +30,38 @@ async fn own_meeting(state: &AppState, who: Option<&Principal>, token: &str) -> 
         }
     }
     None
+}
+
+/// Texts `room.js` shows, by key, in the page's language.
+fn room_texts(lang: Lang) -> serde_json::Value {
+    let keys = [
+        "room.connecting",
+        "room.connected",
+        "room.reconnecting",
+        "room.left",
+        "room.replaced",
+        "room.refused",
+        "room.no_media",
+        "room.host",
+        "room.waiting",
+        "room.present",
+        "room.no_video",
+        "room.removed",
+        "room.locked",
+        "room.floor",
+        "room.mic_on",
+        "room.mic_off",
+        "join.ended",
+        "join.cancelled",
+        "join.too_early",
+        "join.foreign",
+        "join.unknown",
+    ];
+    let map: serde_json::Map<String, serde_json::Value> = keys
+        .iter()
+        .map(|k| (k.to_string(), i18n::text(lang, k).into()))
+        .collect();
+    serde_json::Value::Object(map)
 }
 
 /// `GET /j/{token}`: "ready", or why not (too early, ended, cancelled, another hall's link).
@@ -59,9 +94,13 @@ pub async fn show(
         Err(Error::NotFound(_)) => (StatusCode::NOT_FOUND, "join.unknown", None, None),
         Err(e) => return Err(e.into()),
     };
+    let ready = key == "join.ready";
     let ctx = context! {
         state => key,
-        ready => key == "join.ready",
+        ready => ready,
+        // The room script needs the token (it is the page's own address) and its texts.
+        token => ready.then_some(token.as_str()),
+        texts => ready.then(|| script_json(&room_texts(lang))),
         // A kiosk left on a "too early" page moves on by itself.
         refresh => key == "join.too_early",
         meeting => meeting,

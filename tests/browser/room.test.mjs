@@ -1,0 +1,254 @@
+// Browser media tests of the meeting room (/j/{token}): real Chromium pages with a fake
+// camera and microphone join a sudden meeting through the real server and SFU, over
+// loopback only (scripts/browser-test runs the server and these tests in a loopback-only
+// network namespace). Media is judged by the pages' own getStats, never by timing.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { OUT, PASSWORD, api, launch } from "./helpers.mjs";
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** A sudden meeting starting now for the whole province, hosted by the province hall. */
+async function suddenMeeting(title) {
+  const { token, account } = await api("/auth/login", {
+    method: "POST",
+    body: { username: "vp.tinh", password: PASSWORD },
+  });
+  const { halls } = await api("/halls", { token });
+  const host = halls.find((h) => h.unit_id === account.unit_id);
+  assert.ok(host, "the province has its own hall");
+  const { meetings } = await api("/meetings", {
+    token,
+    method: "POST",
+    body: {
+      title,
+      kind: "sudden",
+      host_hall_id: host.id,
+      starts_at: "now",
+      duration_minutes: 60,
+      scope: { root_unit_id: account.unit_id, levels: ["province", "district", "commune"] },
+      // The demo's own meetings (and earlier tests') may hold these halls now.
+      override_reason: "Kiểm thử phòng họp trực tuyến",
+    },
+  });
+  const { invitations } = await api(`/meetings/${meetings[0].id}/invitations`, { token });
+  const byLevel = (level) => invitations.filter((i) => i.level === level);
+  // The host, then a commune, a district and another commune.
+  const halls4 = [byLevel("province")[0], byLevel("commune")[0], byLevel("district")[0], byLevel("commune")[1]];
+  for (const h of halls4) assert.ok(h?.join_url, "every hall has a join link");
+  return { id: meetings[0].id, token, host, halls: halls4 };
+}
+
+/** Opens a hall's join link in a context of its own and waits until it is connected. */
+async function openRoom(hall) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "vi-VN" });
+  const page = await context.newPage();
+  page.on("console", (m) => {
+    if (m.type() === "warning" || m.type() === "error") console.log(`[${hall.hall_name}] ${m.text()}`);
+  });
+  // 360p keeps four pages' encoders within a 2-core machine, so Chrome never drops a
+  // simulcast layer it had started (see repro/layer-stops.repro.mjs for what happens then).
+  await page.addInitScript(() => {
+    window.HOINGHI_CAMERA = { width: 640, height: 360 };
+  });
+  await page.goto(hall.join_url);
+  await waitState(page, "connected", 30_000);
+  return page;
+}
+
+async function waitState(page, state, timeout = 30_000) {
+  await page.waitForFunction((s) => window.hoinghi?.state === s, state, { timeout, polling: 200 }).catch(() => {});
+  const now = await page.evaluate(() => ({ state: window.hoinghi?.state, text: document.getElementById("join-state").textContent }));
+  assert.equal(now.state, state, `page state (shows "${now.text}")`);
+}
+
+const stats = (page) => page.evaluate(() => window.hoinghi.stats());
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits (bounded) until `page` decodes video frames from every hall in `video` and
+ * receives audio packets (with energy) from every hall in `audio`, each rising between
+ * two samples of the same receive slot; returns the last figures per hall.
+ */
+async function waitMedia(page, { video = [], audio = [] }, timeout = 40_000) {
+  const deadline = Date.now() + timeout;
+  const first = new Map();
+  const want = [...video.map((id) => ["video", id]), ...audio.map((id) => ["audio", id])];
+  const count = (kind, t) => (kind === "video" ? t.framesDecoded : t.packetsReceived);
+  const enough = { video: 10, audio: 20 };
+  let last = [];
+  const progress = ([kind, id]) => {
+    const t = last.find((x) => x.hallId === id && x.kind === kind);
+    if (!t || count(kind, t) === undefined) return null;
+    // A hall may move to another slot (another receiver): start counting again there.
+    const key = `${kind}/${id}`;
+    if (first.get(key)?.slot !== t.slot) first.set(key, { slot: t.slot, n: count(kind, t) });
+    return { t, from: first.get(key).n, to: count(kind, t) };
+  };
+  const ok = (w) => {
+    const p = progress(w);
+    return p && p.to >= p.from + enough[w[0]] && (w[0] === "video" || p.t.totalAudioEnergy > 0);
+  };
+  while (Date.now() < deadline) {
+    last = await stats(page);
+    if (want.every(ok)) break;
+    await sleep(500);
+  }
+  const summary = want.map((w) => {
+    const p = progress(w);
+    const t = p?.t ?? {};
+    const figures = { kind: w[0], hallId: w[1], slot: t.slot, from: p?.from, to: p?.to };
+    if (w[0] === "video") {
+      Object.assign(figures, {
+        size: t.frameWidth && `${t.frameWidth}x${t.frameHeight}`,
+        packets: t.packetsReceived, lost: t.packetsLost, nack: t.nackCount, pli: t.pliCount,
+        keyframes: t.keyFramesDecoded, dropped: t.framesDropped,
+      });
+    } else {
+      Object.assign(figures, { energy: t.totalAudioEnergy && Number(t.totalAudioEnergy.toFixed(3)), lost: t.packetsLost });
+    }
+    return figures;
+  });
+  for (const [i, w] of want.entries()) {
+    assert.ok(ok(w), `${w[0]} from hall ${w[1]}: ${JSON.stringify(summary[i])}`);
+  }
+  return summary;
+}
+
+/** A host control through the secretariat's HTTP route (docs/protocol.md, "The chaired meeting"). */
+const live = (meeting, body) => api(`/meetings/${meeting.id}/live`, { token: meeting.token, method: "POST", body });
+
+const hallIdOf = (page) => page.evaluate(() => window.hoinghi.hallId());
+
+async function report(label, page) {
+  const me = await page.evaluate(() => document.querySelector(".tile-self figcaption").textContent);
+  const sent = await page.evaluate(() => window.hoinghi.sendStats());
+  console.log(`${label} — ${me}; sends ${JSON.stringify(sent)}`);
+}
+
+const print = (label, figures) => console.log(label, JSON.stringify(figures));
+
+test("two halls join one meeting and each decodes the other's video and audio", async () => {
+  const meeting = await suddenMeeting("Họp đột xuất: thử hai điểm cầu");
+  const [host, commune] = await Promise.all(meeting.halls.slice(0, 2).map(openRoom));
+  try {
+    const [hostId, communeId] = await Promise.all([hallIdOf(host), hallIdOf(commune)]);
+    // Halls other than the host join muted; the host sees them in its grid.
+    assert.equal(await commune.evaluate(() => window.hoinghi.muted()), true, "a commune joins muted");
+    assert.equal((await commune.textContent("#mic-state")).trim(), "Micrô đang tắt");
+    print("commune receives", await waitMedia(commune, { video: [hostId], audio: [hostId] }));
+    // Given the floor, the commune's microphone opens and the host hears it.
+    await live(meeting, { type: "give_floor", hall_id: communeId });
+    await commune.waitForFunction(() => !window.hoinghi.muted(), null, { timeout: 10_000 });
+    assert.equal((await commune.textContent("#mic-state")).trim(), "Micrô đang mở");
+    print("host receives", await waitMedia(host, { video: [communeId], audio: [communeId] }));
+    await report("host", host);
+    await report("commune", commune);
+    // The commune shows the host large, labelled with its name, and says it is connected.
+    const stageLabel = await commune.textContent("#stage figcaption");
+    assert.match(stageLabel, /^Điểm cầu chính: /);
+    assert.ok(stageLabel.includes(meeting.host.name), stageLabel);
+    assert.equal((await commune.textContent("#join-state")).trim(), "Đã kết nối");
+  } finally {
+    await Promise.all([host, commune].map((p) => p.context().close()));
+  }
+});
+
+// Four halls in one meeting, shared by the next tests (closing one, reconnecting one):
+// the host, commune A (given the floor), a district (spotlighted) and commune B.
+let four = null;
+async function fourHalls() {
+  if (four) return four;
+  const meeting = await suddenMeeting("Họp đột xuất: thử bốn điểm cầu");
+  const pages = [];
+  for (const hall of meeting.halls) pages.push(await openRoom(hall));
+  const ids = await Promise.all(pages.map(hallIdOf));
+  await live(meeting, { type: "give_floor", hall_id: ids[1] });
+  await live(meeting, { type: "spotlight", hall_id: ids[2] });
+  four = { meeting, pages, ids };
+  return four;
+}
+after(async () => {
+  for (const p of four?.pages ?? []) await p.context().close().catch(() => {});
+});
+
+test("four halls join; each decodes the halls the policy shows it", async () => {
+  const { pages, ids } = await fourHalls();
+  const [host, a, district, b] = ids;
+  // docs/protocol.md: a hall's video slots show the host, the floor holder and the
+  // spotlight (never itself); the host's show the floor holder and its grid of everyone;
+  // audio comes from the host and the floor holder (the others are muted).
+  const expected = [
+    { video: [a, district, b], audio: [a] },
+    { video: [host, district], audio: [host] },
+    { video: [host, a], audio: [host, a] },
+    { video: [host, a, district], audio: [host, a] },
+  ];
+  for (const [i, page] of pages.entries()) {
+    print(`hall ${ids[i]} receives`, await waitMedia(page, expected[i]));
+    const tiles = await page.evaluate(() => window.hoinghi.tiles());
+    const shown = [...new Set(tiles.filter((t) => t.kind === "video").map((t) => t.hallId))].sort();
+    assert.deepEqual(shown, [...expected[i].video].sort(), `video tiles of hall ${ids[i]}`);
+    assert.equal(await page.locator("#grid .tile, #stage .tile").count(), expected[i].video.length, "one tile per hall");
+  }
+  for (const [i, page] of pages.entries()) await report(`hall ${ids[i]}`, page);
+  await pages[0].screenshot({ path: `${OUT}room-4-host.png` });
+  await pages[3].screenshot({ path: `${OUT}room-4-commune.png` });
+  // Commune B sees the host on the stage and the two others in the grid.
+  assert.equal(await pages[3].locator("#stage .tile").count(), 1);
+  assert.equal(await pages[3].locator("#grid .tile").count(), 2);
+  assert.match(await pages[3].textContent("#stage figcaption"), /^Điểm cầu chính: /);
+});
+
+test("a hall that closes its page disappears from the others", async () => {
+  const { pages, ids } = await fourHalls();
+  // The spotlighted district: shown on the host's, commune A's and commune B's pages.
+  const gone = ids[2];
+  const [closing] = pages.splice(2, 1);
+  ids.splice(2, 1);
+  const started = Date.now();
+  await closing.close();
+  // With `leave` sent from pagehide this is prompt; without it the 10 s grace applies.
+  for (const page of pages) {
+    await page
+      .waitForFunction((id) => !window.hoinghi.tiles().some((t) => t.hallId === id), gone, { timeout: 25_000 })
+      .catch(() => {});
+    const tiles = await page.evaluate(() => window.hoinghi.tiles());
+    assert.ok(!tiles.some((t) => t.hallId === gone), `hall ${gone} is gone: ${JSON.stringify(tiles)}`);
+    assert.equal(await page.locator(`.tile[data-hall="${gone}"]`).count(), 0, "its tile is removed");
+    assert.ok(!(await page.evaluate(() => window.hoinghi.halls())).some((h) => h.hallId === gone), "and it is not listed");
+  }
+  const reasons = await pages[0].evaluate(() => window.hoinghi.events.filter((e) => e.startsWith("participant_left")));
+  console.log(`hall ${gone} closed; the others removed it within ${Date.now() - started} ms (${reasons.join(", ")})`);
+  assert.deepEqual(reasons, ["participant_left:left"], "the page said `leave` as it closed");
+});
+
+test("a hall that loses its socket reconnects and its media resumes", async () => {
+  const { pages, ids } = await fourHalls();
+  // Commune B: in the host's grid; it sees the host and commune A, who holds the floor.
+  const [host, , commune] = pages;
+  const [hostId, floorId, communeId] = ids;
+  await commune.evaluate(() => window.hoinghi._ws.close());
+  await waitState(commune, "reconnecting", 5_000);
+  assert.equal((await commune.textContent("#join-state")).trim(), "Mất kết nối — đang kết nối lại…");
+  await waitState(commune, "connected", 30_000);
+  assert.equal((await commune.textContent("#join-state")).trim(), "Đã kết nối");
+  // Its new connection receives the host and commune A again.
+  print("after reconnecting, commune B receives", await waitMedia(commune, { video: [hostId, floorId], audio: [hostId, floorId] }));
+  const left = await host.evaluate(() => window.hoinghi.events.filter((e) => e.startsWith("participant_")));
+  assert.ok(!left.includes("participant_left:network_lost"), `nobody saw it leave: ${left}`);
+});
+
+// Known SFU issue (reported): a receive slot whose source is switched from one track to
+// another (a reconnected hall's new track, the host's grid closing up after a hall left)
+// gets no more RTP. Kept visible as a TODO until the SFU is fixed.
+test("the others decode a reconnected hall's video again", { todo: "SFU: a slot switched to another track stays dark" }, async () => {
+  const { pages, ids } = await fourHalls();
+  print("after reconnecting, host receives", await waitMedia(pages[0], { video: [ids[2]] }, 15_000));
+});
