@@ -225,11 +225,15 @@ async fn demo_server(
     let password = password.unwrap_or_else(|| DEMO_PASSWORD.to_string());
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let settings = Settings {
-        addr,
-        database_url: format!("sqlite://{}/hoinghi.db", data_dir.display()),
-        ..Settings::default()
-    };
+    // The demo takes `HOINGHI_*` settings too (timings, media ports); address and
+    // database come from its own flags.
+    let flags = Figment::new()
+        .merge(Serialized::default("addr", addr))
+        .merge(Serialized::default(
+            "database_url",
+            format!("sqlite://{}/hoinghi.db", data_dir.display()),
+        ));
+    let settings = Settings::load(None, flags).map_err(anyhow::Error::msg)?;
     init_tracing(&settings.log);
     let store = Store::connect(&settings.database_url)
         .await

@@ -41,6 +41,9 @@ pub struct Settings {
     pub reconnect_grace_secs: u64,
     /// How often halls' pages ping, in seconds; three missed pings close the socket.
     pub heartbeat_secs: u64,
+    /// How often connected halls are written down as present, in seconds: after a
+    /// crash, their attendance ends at the last such write.
+    pub presence_secs: u64,
 }
 
 impl Default for Settings {
@@ -60,6 +63,7 @@ impl Default for Settings {
             media_udp_port_max: None,
             reconnect_grace_secs: 10,
             heartbeat_secs: 10,
+            presence_secs: 15,
         }
     }
 }
@@ -112,9 +116,13 @@ impl Settings {
         if !(1..=120).contains(&self.heartbeat_secs) {
             return Err("settings: heartbeat_secs must be 1 to 120".into());
         }
+        if !(1..=300).contains(&self.presence_secs) {
+            return Err("settings: presence_secs must be 1 to 300".into());
+        }
         Ok(signaling::SignalingConfig {
             grace: std::time::Duration::from_secs(self.reconnect_grace_secs),
             heartbeat: std::time::Duration::from_secs(self.heartbeat_secs),
+            presence_interval: std::time::Duration::from_secs(self.presence_secs),
             ..signaling::SignalingConfig::default()
         })
     }

@@ -1,0 +1,241 @@
+//! Crash safety: the server is killed (SIGKILL) during a meeting with connected halls;
+//! after a restart the halls reconnect by themselves and no attendance is lost.
+
+use std::net::TcpListener;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+use tokio_tungstenite::tungstenite::Message;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start(dir: &std::path::Path, port: u16) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_hoinghi"))
+        .args([
+            "demo",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
+        .env("HOINGHI_PRESENCE_SECS", "1")
+        .env("HOINGHI_RECONNECT_GRACE_SECS", "5")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the server starts");
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    for _ in 0..600 {
+        if reqwest::get(&health)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not become healthy");
+}
+
+/// A hall's page, reduced to its socket: joins, pings, and when the connection drops,
+/// joins again by itself until told to stop. Counts its welcomes.
+async fn hall(
+    url: String,
+    token: String,
+    welcomes: Arc<AtomicUsize>,
+    stop: Arc<tokio::sync::Notify>,
+) {
+    loop {
+        if let Ok((mut ws, _)) = tokio_tungstenite::connect_async(&url).await {
+            let join = json!({ "type": "join", "v": 1, "token": token }).to_string();
+            if ws.send(Message::text(join)).await.is_ok() {
+                let mut ping = tokio::time::interval(Duration::from_secs(1));
+                loop {
+                    tokio::select! {
+                        msg = ws.next() => match msg {
+                            Some(Ok(Message::Text(t))) => {
+                                let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
+                                if v["type"] == "welcome" {
+                                    welcomes.fetch_add(1, Ordering::SeqCst);
+                                }
+                            }
+                            Some(Ok(_)) => {}
+                            _ => break,
+                        },
+                        _ = ping.tick() => {
+                            if ws.send(Message::text(json!({ "type": "ping", "ts": 0 }).to_string())).await.is_err() {
+                                break;
+                            }
+                        }
+                        () = stop.notified() => return,
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    for _ in 0..600 {
+        if ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[tokio::test]
+async fn a_killed_server_loses_no_attendance() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let server = start(dir.path(), port).await;
+
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "username": "vp.tanson", "password": "hoinghi-demo" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    let store = scheduler::Store::connect(&format!("sqlite://{}/hoinghi.db", dir.path().display()))
+        .await
+        .unwrap();
+    let today = scheduler::time::local_date(scheduler::time::now());
+    let tan_son = store.unit_by_code("240", today).await.unwrap();
+    let halls = store.halls_in(&tan_son.path).await.unwrap();
+    let host = halls.iter().find(|h| h.unit_id == tan_son.id).unwrap().id;
+    let created: Value = http
+        .post(format!("{base}/api/v1/meetings"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "title": "Họp khẩn", "kind": "sudden", "host_hall_id": host, "starts_at": "now",
+            "duration_minutes": 60, "override_reason": "kiểm thử",
+            "scope": { "root_unit_id": tan_son.id, "levels": ["district", "commune"] },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let meeting = created["meetings"][0]["id"]
+        .as_i64()
+        .expect("meeting scheduled");
+    let invitations: Value = http
+        .get(format!("{base}/api/v1/meetings/{meeting}/invitations"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let invited: Vec<(i64, String)> = invitations["invitations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(3)
+        .map(|i| {
+            (
+                i["hall_id"].as_i64().unwrap(),
+                i["join_token"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+
+    let ws_url = format!("ws://127.0.0.1:{port}/ws");
+    let welcomes = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let pages: Vec<_> = invited
+        .iter()
+        .map(|(_, t)| {
+            tokio::spawn(hall(
+                ws_url.clone(),
+                t.clone(),
+                welcomes.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    wait_until("three halls are in", || {
+        welcomes.load(Ordering::SeqCst) == 3
+    })
+    .await;
+    // Let presence be written down a few times, then kill the server without warning.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut server = server;
+    server.kill().await.unwrap();
+    let killed_at = scheduler::time::now();
+
+    let _server = start(dir.path(), port).await;
+    wait_until("the halls reconnect by themselves", || {
+        welcomes.load(Ordering::SeqCst) == 6
+    })
+    .await;
+    let admin = store.principal_by_username("admin").await.unwrap();
+    let mut events = Vec::new();
+    for _ in 0..100 {
+        events = store.live_events(meeting).await.unwrap();
+        if invited.iter().all(|(h, _)| {
+            events
+                .iter()
+                .filter(|e| e.hall_id == Some(*h) && e.kind == "join")
+                .count()
+                == 2
+        }) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (hall_id, _) in &invited {
+        let mine: Vec<(&str, &str, i64)> = events
+            .iter()
+            .filter(|e| e.hall_id == Some(*hall_id) && (e.kind == "join" || e.kind == "leave"))
+            .map(|e| (e.kind.as_str(), e.detail.as_str(), e.at))
+            .collect();
+        let kinds: Vec<(&str, &str)> = mine.iter().map(|(k, d, _)| (*k, *d)).collect();
+        assert_eq!(
+            kinds,
+            [("join", ""), ("leave", "server_restart"), ("join", "")],
+            "hall {hall_id}: {mine:?}"
+        );
+        let (joined, closed) = (mine[0].2, mine[1].2);
+        assert!(
+            closed > joined && closed <= killed_at,
+            "closed at the last presence write: {mine:?}, killed at {killed_at}"
+        );
+    }
+    let rows = store.meeting_attendance(&admin, meeting).await.unwrap();
+    for (hall_id, _) in &invited {
+        let row = rows.iter().find(|r| r.hall.hall_id == *hall_id).unwrap();
+        assert_eq!(
+            (row.intervals, row.last_leave),
+            (2, None),
+            "one interval before the crash, one open after it"
+        );
+    }
+    stop.notify_waiters();
+    for p in pages {
+        p.abort();
+    }
+}
