@@ -93,6 +93,27 @@ impl Forwarder {
         f
     }
 
+    /// A slot starting on `source` whose numbering continues `previous` (the slot's last
+    /// forwarder, whatever it carried): its first keyframe follows the last packet
+    /// `previous` sent in sequence number and, by wall time, in timestamp. A browser
+    /// discards packets whose numbers go back on an SSRC it knows (SRTP replay
+    /// protection), so a slot's numbering must outlive its subscriptions.
+    pub fn continuing(
+        now: Instant,
+        config: ForwarderConfig,
+        source: StreamId,
+        previous: &Forwarder,
+    ) -> Self {
+        let mut f = Self::new(now, config, source);
+        f.seq = previous.seq.clone();
+        f.seq.switch_source();
+        if previous.config.clock_rate == config.clock_rate {
+            f.ts = previous.ts.clone();
+            f.ts.switch_source();
+        }
+        f
+    }
+
     /// What the subscriber side negotiated for the slot.
     pub fn config(&self) -> &ForwarderConfig {
         &self.config
@@ -250,127 +271,4 @@ impl Forwarder {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    const HALL: StreamId = StreamId(3);
-    const FEED: Feed = Feed {
-        source: HALL,
-        layer: 0,
-    };
-
-    fn config() -> ForwarderConfig {
-        ForwarderConfig {
-            ssrc: 0xABCD,
-            payload_type: 100,
-            clock_rate: 90_000,
-            max_layer: 0,
-            layer: LayerConfig::default(),
-        }
-    }
-
-    fn packet(seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
-        RtpHeader {
-            marker: false,
-            payload_type: 96,
-            sequence_number: seq,
-            timestamp: ts,
-            ssrc: 1,
-        }
-        .write(payload)
-    }
-
-    fn push(f: &mut Forwarder, now: Instant, seq: u16, keyframe: bool, payload: &[u8]) {
-        let data = packet(seq, u32::from(seq) * 3000, payload);
-        let (source, layer) = (HALL, 0);
-        let incoming = IncomingPacket {
-            source,
-            layer,
-            keyframe,
-            data: &data,
-        };
-        f.handle_packet(now, incoming).unwrap(); // well-formed: built just above
-    }
-
-    /// (seq, ts, ssrc, pt) of a packet sent to the subscriber.
-    type Sent = (u16, u32, u32, u8);
-
-    /// The packets sent, and the other outputs.
-    fn drain(f: &mut Forwarder) -> (Vec<Sent>, Vec<ForwarderOutput>) {
-        let (mut sent, mut other) = (Vec::new(), Vec::new());
-        while let Some(o) = f.poll_output() {
-            match o {
-                ForwarderOutput::Packet(p) => {
-                    let h = RtpPacket::parse(&p).unwrap().header;
-                    sent.push((h.sequence_number, h.timestamp, h.ssrc, h.payload_type));
-                }
-                o => other.push(o),
-            }
-        }
-        (sent, other)
-    }
-
-    #[test]
-    fn starts_on_a_keyframe_and_rewrites_ssrc_and_payload_type() {
-        let t0 = Instant::now();
-        let mut f = Forwarder::new(t0, config(), HALL);
-        assert_eq!(drain(&mut f).1, [ForwarderOutput::RequestKeyframe(FEED)]);
-        push(&mut f, t0, 10, false, b"delta");
-        push(&mut f, t0, 11, true, b"key");
-        push(&mut f, t0, 12, false, b"delta");
-        let (sent, other) = drain(&mut f);
-        assert_eq!(sent, [(11, 33_000, 0xABCD, 100), (12, 36_000, 0xABCD, 100)]);
-        assert_eq!(
-            other,
-            [ForwarderOutput::Switched {
-                from: None,
-                to: FEED
-            }]
-        );
-        let forwarding = LayerState::Forwarding { feed: FEED };
-        assert_eq!(f.state(), ForwarderState::Active(forwarding));
-    }
-
-    #[test]
-    fn pause_and_resume_keep_numbering_continuous() {
-        let t0 = Instant::now();
-        let mut f = Forwarder::new(t0, config(), HALL);
-        push(&mut f, t0, 1, true, b"k");
-        push(&mut f, t0, 2, false, b"d");
-        f.pause();
-        assert_eq!(f.state(), ForwarderState::Paused);
-        push(&mut f, t0, 3, true, b"k");
-        drain(&mut f);
-        let later = t0 + Duration::from_secs(2);
-        f.resume(later);
-        push(&mut f, later, 40, false, b"d");
-        push(&mut f, later, 41, true, b"k");
-        let (sent, other) = drain(&mut f);
-        assert_eq!(
-            sent,
-            [(3, 6000 + 180_000, 0xABCD, 100)],
-            "2 s later on the 90 kHz clock"
-        );
-        assert!(matches!(other[0], ForwarderOutput::RequestKeyframe(_)));
-    }
-
-    #[test]
-    fn padding_only_packets_are_skipped_without_a_gap_and_garbage_is_an_error() {
-        let t0 = Instant::now();
-        let mut f = Forwarder::new(t0, config(), HALL);
-        push(&mut f, t0, 1, true, b"k");
-        push(&mut f, t0, 2, false, b"");
-        push(&mut f, t0, 3, false, b"d");
-        let seqs: Vec<u16> = drain(&mut f).0.into_iter().map(|p| p.0).collect();
-        assert_eq!(seqs, [1, 2]);
-        let (source, layer, keyframe) = (HALL, 0, false);
-        let bad = IncomingPacket {
-            source,
-            layer,
-            keyframe,
-            data: &[0x80, 1, 2],
-        };
-        assert!(f.handle_packet(t0, bad).is_err());
-    }
-}
+mod tests;

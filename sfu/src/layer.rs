@@ -4,7 +4,9 @@
 //! picks the highest layer allowed by its role (the requested maximum), its estimated
 //! bandwidth and its loss — stepping down at once on heavy loss, back up only after a
 //! hold of low loss — and hands the choice to a [`FeedSwitch`], which switches on a
-//! keyframe of the target.
+//! keyframe of the target. A layer that stops arriving (a browser under CPU load drops
+//! its top layer) is left at once for the best one still arriving; when it comes back
+//! it is chosen again only after the same hold, so a flapping layer is not chased.
 
 use crate::switch::{Feed, FeedSwitch, LayerEvent, LayerState, PacketAction};
 use crate::StreamId;
@@ -49,6 +51,11 @@ pub struct LayerSelector {
     max_layer: u8,
     /// Measured bitrate of each layer of `source`; `None` if the layer is not arriving.
     bitrates: [Option<u64>; NUM_LAYERS],
+    /// Whether each layer of `source` has been measured arriving: if it then stops and
+    /// comes back, it is held.
+    seen: [bool; NUM_LAYERS],
+    /// Until when each layer that came back is not chosen (unless nothing else arrives).
+    held_until: [Option<Instant>; NUM_LAYERS],
     /// Estimated bandwidth towards the subscriber; `None` if unknown (no limit).
     bandwidth_bps: Option<u64>,
     /// Highest layer the subscriber's recent loss allows.
@@ -72,6 +79,8 @@ impl LayerSelector {
             source,
             max_layer,
             bitrates: [Some(0); NUM_LAYERS],
+            seen: [false; NUM_LAYERS],
+            held_until: [None; NUM_LAYERS],
             bandwidth_bps: None,
             loss_cap: MAX_LAYER,
             good_since: None,
@@ -87,17 +96,21 @@ impl LayerSelector {
     /// The layer the policy wants now, or `None` if no allowed layer is arriving.
     pub fn target(&self) -> Option<u8> {
         let cap = self.max_layer.min(self.loss_cap);
-        let available = (0..=cap).filter(|&l| self.bitrates[usize::from(l)].is_some());
+        let arriving = (0..=cap).filter(|&l| self.bitrates[usize::from(l)].is_some());
+        let settled = arriving
+            .clone()
+            .filter(|&l| self.held_until[usize::from(l)].is_none());
+        // A held layer only if nothing else arrives: a small picture beats none.
+        self.best(settled).or_else(|| self.best(arriving))
+    }
+
+    /// The best of `layers` that fits the bandwidth, else the lowest of them.
+    fn best(&self, layers: impl Iterator<Item = u8> + Clone) -> Option<u8> {
         let fits = |&l: &u8| match (self.bandwidth_bps, self.bitrates[usize::from(l)]) {
             (Some(bw), Some(rate)) => rate <= bw,
             _ => true,
         };
-        // The best layer that fits, else the lowest arriving one: a small picture beats none.
-        available
-            .clone()
-            .filter(fits)
-            .max()
-            .or_else(|| available.min())
+        layers.clone().filter(fits).max().or_else(|| layers.min())
     }
 
     /// Classifies a packet of `feed`; see [`FeedSwitch::handle_packet`].
@@ -114,6 +127,8 @@ impl LayerSelector {
     ) {
         self.source = source;
         self.bitrates = bitrates;
+        self.seen = bitrates.map(|b| b.is_some());
+        self.held_until = [None; NUM_LAYERS];
         self.update(now);
     }
 
@@ -131,7 +146,18 @@ impl LayerSelector {
 
     /// New bitrate measurements of the current source's layers.
     pub fn set_layer_bitrates(&mut self, now: Instant, bitrates: [Option<u64>; NUM_LAYERS]) {
+        for (l, &rate) in bitrates.iter().enumerate() {
+            match (self.bitrates[l], rate) {
+                (None, Some(_)) if self.seen[l] => {
+                    self.held_until[l] = Some(now + self.config.step_up_hold);
+                }
+                (_, None) => self.held_until[l] = None,
+                _ => {}
+            }
+            self.seen[l] |= rate.is_some();
+        }
         self.bitrates = bitrates;
+        self.release_holds(now);
         self.update(now);
     }
 
@@ -168,14 +194,31 @@ impl LayerSelector {
         self.update(now);
     }
 
-    /// Re-asks for a keyframe that has not come within the retry interval.
+    /// Re-asks for a keyframe that has not come within the retry interval; takes back a
+    /// layer whose hold is over.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.switch.handle_timeout(now);
+        if self.release_holds(now) {
+            self.update(now);
+        }
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) next has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.switch.poll_timeout()
+        let holds = self.held_until.iter().flatten().copied();
+        holds.chain(self.switch.poll_timeout()).min()
+    }
+
+    /// Ends the holds that are over; whether there were any.
+    fn release_holds(&mut self, now: Instant) -> bool {
+        let mut released = false;
+        for hold in &mut self.held_until {
+            if hold.is_some_and(|until| now >= until) {
+                *hold = None;
+                released = true;
+            }
+        }
+        released
     }
 
     /// The next event to act on.
@@ -197,110 +240,4 @@ impl LayerSelector {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const HALL: StreamId = StreamId(7);
-    const KBPS: u64 = 1000;
-    const RATES: [Option<u64>; NUM_LAYERS] =
-        [Some(150 * KBPS), Some(500 * KBPS), Some(1500 * KBPS)];
-
-    fn feed(layer: u8) -> Feed {
-        Feed {
-            source: HALL,
-            layer,
-        }
-    }
-
-    /// A selector forwarding layer 2 of `HALL`.
-    fn started(t0: Instant) -> LayerSelector {
-        let mut s = LayerSelector::new(t0, HALL, 2, LayerConfig::default());
-        s.set_layer_bitrates(t0, RATES);
-        assert_eq!(
-            s.handle_packet(feed(2), true),
-            PacketAction::SwitchAndForward
-        );
-        while s.poll_output().is_some() {}
-        s
-    }
-
-    #[test]
-    fn bandwidth_caps_the_layer_but_never_below_the_lowest() {
-        let t0 = Instant::now();
-        let mut s = started(t0);
-        s.set_bandwidth(t0, Some(600 * KBPS));
-        assert_eq!(s.poll_output(), Some(LayerEvent::RequestKeyframe(feed(1))));
-        assert_eq!(
-            s.state(),
-            LayerState::Switching {
-                from: feed(2),
-                to: feed(1),
-                since: t0
-            }
-        );
-        s.set_bandwidth(t0, Some(10 * KBPS));
-        assert_eq!(
-            s.target(),
-            Some(0),
-            "too little even for layer 0: still send it"
-        );
-        s.set_layer_bitrates(t0, [Some(150 * KBPS), None, None]);
-        s.set_bandwidth(t0, None);
-        assert_eq!(s.target(), Some(0), "only layer 0 arrives");
-    }
-
-    #[test]
-    fn loss_steps_down_at_once_and_up_only_after_the_hold() {
-        let t0 = Instant::now();
-        let mut s = started(t0);
-        s.set_loss(t0, 0.15);
-        assert_eq!(s.target(), Some(1));
-        let hold = LayerConfig::default().step_up_hold;
-        s.set_loss(t0 + Duration::from_secs(1), 0.05); // in between: hold resets
-        s.set_loss(t0 + Duration::from_secs(2), 0.01);
-        s.set_loss(t0 + Duration::from_secs(3), 0.01);
-        assert_eq!(s.target(), Some(1));
-        s.set_loss(t0 + Duration::from_secs(2) + hold, 0.0);
-        assert_eq!(s.target(), Some(2));
-        assert_eq!(
-            s.state(),
-            LayerState::Forwarding { feed: feed(2) },
-            "never left layer 2"
-        );
-    }
-
-    #[test]
-    fn role_change_and_source_change_retarget() {
-        let t0 = Instant::now();
-        let mut s = started(t0);
-        s.set_max_layer(t0, 0);
-        assert_eq!(s.poll_output(), Some(LayerEvent::RequestKeyframe(feed(0))));
-        let other = StreamId(9);
-        s.set_source(t0, other, RATES);
-        let to = Feed {
-            source: other,
-            layer: 0,
-        };
-        assert_eq!(s.poll_output(), Some(LayerEvent::RequestKeyframe(to)));
-        assert_eq!(
-            s.state(),
-            LayerState::Switching {
-                from: feed(2),
-                to,
-                since: t0
-            }
-        );
-    }
-
-    #[test]
-    fn restart_waits_for_a_keyframe_again() {
-        let t0 = Instant::now();
-        let mut s = started(t0);
-        s.restart(t0);
-        assert_eq!(s.handle_packet(feed(2), false), PacketAction::Drop);
-        assert_eq!(
-            s.handle_packet(feed(2), true),
-            PacketAction::SwitchAndForward
-        );
-    }
-}
+mod tests;

@@ -62,7 +62,7 @@ pub async fn negotiate(ctx: Context, offer: String) -> Result<Negotiation, SfuEr
         gathered: Arc::clone(&gathered),
         offered: peer::offered_tracks(&parsed),
     });
-    let pc = peer::build_connection(&ctx.config, &ctx.ports, handler).await?;
+    let pc = peer::build_connection(&ctx.config, &ctx.ports, handler, 0).await?;
     match answer(&pc, &ctx.config, description, &gathered).await {
         Ok((sdp, slots)) => {
             let answer = PeerAnswer {

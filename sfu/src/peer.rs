@@ -106,11 +106,13 @@ pub fn interceptors(engine: &mut MediaEngine) -> Result<Registry, SfuError> {
 pub struct PortCursor(AtomicUsize);
 
 /// Builds a connection bound to `config.bind_ip` (a port of the range, or ephemeral)
-/// with `handler` receiving its events.
+/// with `handler` receiving its events; `srtp_replay_window` packets of SRTP replay
+/// protection on what it receives (0: none; the test client uses a browser's).
 pub async fn build_connection(
     config: &SfuConfig,
     ports: &PortCursor,
     handler: Arc<dyn PeerConnectionEventHandler>,
+    srtp_replay_window: usize,
 ) -> Result<Arc<dyn PeerConnection>, SfuError> {
     let candidates: Vec<u16> = match &config.udp_ports {
         None => vec![0],
@@ -126,8 +128,9 @@ pub async fn build_connection(
     for port in candidates {
         let mut engine = media_engine(config)?;
         let registry = interceptors(&mut engine)?;
-        let mut settings =
-            SettingEngineBuilder::new().with_multicast_dns_mode(MulticastDnsMode::Disabled);
+        let mut settings = SettingEngineBuilder::new()
+            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+            .with_srtp_replay_protection_window(srtp_replay_window);
         if !config.announced_ips.is_empty() {
             let ips = config
                 .announced_ips

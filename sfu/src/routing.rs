@@ -27,9 +27,14 @@ use crate::{Forwarder, KeyframeThrottle, StreamEstimator, StreamId, NUM_LAYERS};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_remote::TrackRemote;
+
+/// How long a layer may carry no media (padding does not count) before layer selectors
+/// stop counting on it: a browser drops its top layer under CPU load, and a subscriber
+/// aimed at it must fall back to the next one.
+pub const LAYER_IDLE: Duration = Duration::from_millis(1500);
 
 /// One layer of a published track as it arrives.
 pub struct LayerIn {
@@ -37,6 +42,33 @@ pub struct LayerIn {
     pub ssrc: u32,
     /// Rate, loss and jitter.
     pub estimator: StreamEstimator,
+    /// When it last carried media (or opened): whether it still counts as arriving.
+    pub last_media: Instant,
+}
+
+impl LayerIn {
+    /// A layer that opened at `now`.
+    pub fn new(now: Instant, ssrc: u32, clock_rate: u32) -> Self {
+        Self {
+            ssrc,
+            estimator: StreamEstimator::new(clock_rate),
+            last_media: now,
+        }
+    }
+
+    /// A packet of `size` bytes arrived at `at`; `media`: not padding only.
+    pub fn record(&mut self, at: Instant, seq: u16, ts: u32, size: usize, media: bool) {
+        self.estimator.handle_packet(at, seq, ts, size);
+        if media {
+            self.last_media = self.last_media.max(at);
+        }
+    }
+
+    /// Its bitrate for the layer selectors; `None` if it carried no media lately.
+    fn bitrate(&mut self, now: Instant) -> Option<u64> {
+        let idle = now.saturating_duration_since(self.last_media) >= LAYER_IDLE;
+        (!idle).then(|| self.estimator.rate.bitrate_bps(now))
+    }
 }
 
 /// A track a hall publishes.
@@ -54,11 +86,11 @@ pub struct Published {
 }
 
 impl Published {
-    /// Layer bitrates for the layer selector (`None`: not arriving).
+    /// Layer bitrates for the layer selector (`None`: not arriving, or no media lately).
     fn bitrates(&mut self, now: Instant) -> [Option<u64>; NUM_LAYERS] {
         let mut out = [None; NUM_LAYERS];
         for (o, l) in out.iter_mut().zip(self.layers.iter_mut()) {
-            *o = l.as_mut().map(|l| l.estimator.rate.bitrate_bps(now));
+            *o = l.as_mut().and_then(|l| l.bitrate(now));
         }
         out
     }
@@ -107,6 +139,9 @@ pub struct Slot {
     /// The writer task's queue.
     pub queue: mpsc::Sender<rtp::Packet>,
     pub subscription: Option<Subscription>,
+    /// The last subscription's forwarder while the slot shows nothing (its source left,
+    /// or it was unsubscribed): the next subscription continues its numbering.
+    pub parked: Option<Forwarder>,
 }
 
 impl Slot {
@@ -123,11 +158,45 @@ impl Slot {
             payload_types: s.payload_types,
             queue,
             subscription: None,
+            parked: None,
         }
+    }
+
+    /// Ends the subscription, returning its source; the slot goes dark, its numbering kept.
+    pub fn end_subscription(&mut self) -> Option<StreamId> {
+        let sub = self.subscription.take()?;
+        self.parked = Some(sub.forwarder);
+        Some(sub.source)
     }
 
     /// The track shown.
     pub fn source(&self) -> Option<StreamId> {
         self.subscription.as_ref().map(|s| s.source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_layer_counts_only_while_it_carries_media() {
+        let t0 = Instant::now();
+        let mut layer = LayerIn::new(t0, 1, 90_000);
+        assert!(layer.bitrate(t0).is_some(), "just opened");
+        let ms = Duration::from_millis;
+        for i in 0..30u16 {
+            layer.record(t0 + ms(u64::from(i) * 33), i, 0, 1000, true);
+        }
+        let last = t0 + ms(29 * 33);
+        assert!(layer.bitrate(last).is_some_and(|r| r > 0));
+        // The encoder stops; only padding (bandwidth probes) still arrives.
+        for i in 30..90u16 {
+            layer.record(last + ms(u64::from(i) * 33), i, 0, 250, false);
+        }
+        let now = last + LAYER_IDLE;
+        assert_eq!(layer.bitrate(now), None, "padding is not media");
+        layer.record(now, 90, 0, 1000, true);
+        assert!(layer.bitrate(now).is_some(), "resumed");
     }
 }

@@ -9,15 +9,18 @@
 //!
 //! The pieces: this file holds the connection (offer, answer, state, PLIs);
 //! `receive` the event handler that records what arrives; `synthetic` the built-in
-//! media loop; `raw` lower-level access for benchmarks (chosen tracks, packets written
-//! by the caller, a callback per received packet).
+//! media loop; `simulcast` a camera in three layers, each of which can stop; `raw`
+//! lower-level access for benchmarks (chosen tracks, packets written by the caller, a
+//! callback per received packet).
 
 mod raw;
 mod receive;
+mod simulcast;
 mod synthetic;
 
 pub use raw::{PacketObserver, RawSender, TrackSpec};
 pub use receive::ReceivedPacket;
+pub use simulcast::{SimulcastPublishing, LAYER_NUMBERS, SIMULCAST_RIDS, SIMULCAST_SSRC};
 pub use synthetic::{Publishing, SentCounters};
 
 use crate::config::SfuConfig;
@@ -81,6 +84,10 @@ pub struct TestClient {
     want_keyframe: Arc<AtomicBool>,
 }
 
+/// SRTP replay protection of the client, as libwebrtc's (a stream whose sequence
+/// numbers go back on the same SSRC is discarded there, and so here).
+const SRTP_REPLAY_WINDOW: usize = 1024;
+
 /// The publisher's video SSRC.
 pub const VIDEO_SSRC: u32 = 0x0011_1111;
 /// The publisher's audio SSRC.
@@ -99,8 +106,8 @@ impl TestClient {
             remotes: Arc::clone(&remotes),
             observer,
         });
-        let pc =
-            peer::build_connection(&SfuConfig::default(), &PortCursor::default(), handler).await?;
+        let (config, ports) = (SfuConfig::default(), PortCursor::default());
+        let pc = peer::build_connection(&config, &ports, handler, SRTP_REPLAY_WINDOW).await?;
         Ok(Self {
             pc,
             gathered,
@@ -114,19 +121,21 @@ impl TestClient {
     }
 
     /// Adds a `sendonly` track; for video, a reader of its RTCP records keyframe
-    /// requests and sets `want_keyframe`.
+    /// requests and sets `want_keyframe`. With `rids` it is simulcast: one layer per
+    /// rid, the SSRCs counting up from `ssrc`.
     async fn add_sending_track(
         &mut self,
         (kind, ssrc, mime): (RtpCodecKind, u32, &'static str),
-        id: String,
+        (id, rids): (String, &[&str]),
         want_keyframe: Arc<AtomicBool>,
     ) -> Result<(), SfuError> {
         let (clock, channels) = match kind {
             RtpCodecKind::Audio => (48_000, 2),
             _ => (90_000, 0),
         };
-        let coding = RTCRtpEncodingParameters {
+        let coding = |ssrc, rid: &str| RTCRtpEncodingParameters {
             rtp_coding_parameters: RTCRtpCodingParameters {
+                rid: rid.to_owned(),
                 ssrc: Some(ssrc),
                 ..Default::default()
             },
@@ -138,7 +147,11 @@ impl TestClient {
             },
             ..Default::default()
         };
-        let media = MediaStreamTrack::new("hall".into(), id.clone(), id, kind, vec![coding]);
+        let codings = match rids {
+            [] => vec![coding(ssrc, "")],
+            rids => (ssrc..).zip(rids).map(|(s, rid)| coding(s, rid)).collect(),
+        };
+        let media = MediaStreamTrack::new("hall".into(), id.clone(), id, kind, codings);
         let track = Arc::new(TrackLocalStaticRTP::new(media));
         let init = RTCRtpTransceiverInit {
             direction: RTCRtpTransceiverDirection::Sendonly,
@@ -186,7 +199,7 @@ impl TestClient {
         ] {
             let want = Arc::clone(&client.want_keyframe);
             client
-                .add_sending_track((kind, ssrc, mime), format!("test-{mime}"), want)
+                .add_sending_track((kind, ssrc, mime), (format!("test-{mime}"), &[]), want)
                 .await?;
         }
         Ok(client)

@@ -7,7 +7,7 @@ use crate::event::{MediaKind, PeerId, SlotId};
 use crate::rtp::FIXED_HEADER_LEN;
 use crate::{
     is_keyframe_start, AudioLevel, Feed, Forwarder, ForwarderOutput, IncomingPacket, RateEstimator,
-    RtpHeader, RtpPacket, StreamEstimator, StreamId,
+    RtpHeader, RtpPacket, StreamId,
 };
 use bytes::Bytes;
 use rtc::rtp;
@@ -135,10 +135,7 @@ impl Engine {
         let Some(entry) = t.layers.get_mut(usize::from(layer)) else {
             return;
         };
-        *entry = Some(LayerIn {
-            ssrc,
-            estimator: StreamEstimator::new(t.codec.clock_rate()),
-        });
+        *entry = Some(LayerIn::new(now, ssrc, t.codec.clock_rate()));
         self.update_bitrates(now, track);
     }
 
@@ -172,8 +169,8 @@ impl Engine {
         let h = &packet.header;
         let size = FIXED_HEADER_LEN + packet.payload.len();
         if let Some(Some(l)) = t.layers.get_mut(usize::from(layer)) {
-            l.estimator
-                .handle_packet(at, h.sequence_number, h.timestamp, size);
+            let media = !packet.payload.is_empty(); // padding is stripped from the payload
+            l.record(at, h.sequence_number, h.timestamp, size, media);
         }
         let keyframe = match t.codec {
             TrackCodec::Opus => true,

@@ -54,7 +54,7 @@ impl Engine {
         };
         for (peer, slot) in t.subscribers {
             if let Some(s) = self.slot_mut(peer, slot) {
-                s.subscription = None;
+                s.end_subscription();
             }
         }
         if let Some(p) = self.peers.get_mut(&t.owner) {
@@ -140,7 +140,12 @@ impl Engine {
                 sub.forwarder.set_max_layer(now, max_layer);
             }
             other => {
-                let mut forwarder = Forwarder::new(now, config, track);
+                // The slot's numbering outlives its subscriptions (see `Forwarder::continuing`).
+                let previous = other.take().map(|sub| sub.forwarder);
+                let mut forwarder = match previous.or_else(|| s.parked.take()) {
+                    Some(previous) => Forwarder::continuing(now, config, track, &previous),
+                    None => Forwarder::new(now, config, track),
+                };
                 forwarder.set_layer_bitrates(now, bitrates);
                 *other = Some(Subscription {
                     source: track,
@@ -164,8 +169,8 @@ impl Engine {
 
     pub(crate) fn unsubscribe(&mut self, peer: PeerId, slot: SlotId) -> Result<(), SfuError> {
         let s = self.ready_slot(peer, slot)?;
-        if let Some(sub) = s.subscription.take() {
-            if let Some(t) = self.tracks.get_mut(&sub.source) {
+        if let Some(source) = s.end_subscription() {
+            if let Some(t) = self.tracks.get_mut(&source) {
                 t.subscribers.retain(|&x| x != (peer, slot));
             }
         }

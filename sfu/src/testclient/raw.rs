@@ -67,7 +67,11 @@ impl TestClient {
             };
             let want = Arc::new(AtomicBool::new(false));
             client
-                .add_sending_track((kind, t.ssrc, mime), format!("test-{i}-{mime}"), want)
+                .add_sending_track(
+                    (kind, t.ssrc, mime),
+                    (format!("test-{i}-{mime}"), &[]),
+                    want,
+                )
                 .await?;
         }
         Ok(client)

@@ -81,19 +81,19 @@ impl Publishing {
 }
 
 /// One synthetic RTP stream.
-struct Stream {
-    track: Arc<TrackLocalStaticRTP>,
+pub(super) struct Stream {
+    pub(super) track: Arc<TrackLocalStaticRTP>,
     ssrc: u32,
     pt: u8,
     video: bool,
     seq: u16,
     timestamp: u32,
     /// Running packet number written into each payload.
-    number: u32,
+    pub(super) number: u32,
 }
 
 impl Stream {
-    fn new((track, ssrc, pt, video): (Arc<TrackLocalStaticRTP>, u32, u8, bool)) -> Self {
+    pub(super) fn new((track, ssrc, pt, video): (Arc<TrackLocalStaticRTP>, u32, u8, bool)) -> Self {
         Self {
             track,
             ssrc,
@@ -124,7 +124,7 @@ impl Stream {
     }
 
     /// One frame: a keyframe is 3 packets, a delta frame 1.
-    fn video_frame(&mut self, keyframe: bool) -> Vec<rtp::Packet> {
+    pub(super) fn video_frame(&mut self, keyframe: bool) -> Vec<rtp::Packet> {
         let count = if keyframe { 3 } else { 1 };
         let mut out = Vec::new();
         for i in 0..count {
