@@ -93,6 +93,8 @@
       if (events.length > 200) events.shift();
       var handler = handlers[msg.type];
       if (handler) handler(msg);
+      // The console (host) and hall controls listen too (console.js, hall.js).
+      hoinghi.listeners.forEach(function (fn) { try { fn(msg); } catch (err) { console.warn(err); } });
     };
     socket.onclose = function (e) {
       if (socket !== ws) return;
@@ -120,6 +122,10 @@
     setState(state, key);
     $("leave").hidden = true;
     $("rejoin").hidden = state === "ended";
+    // A kiosk goes back to its own page once the meeting is over.
+    if (state === "ended" && /[?&]kiosk=1/.test(location.search)) {
+      setTimeout(function () { location.href = "/kiosk" + (meeting ? "?done=" + meeting.id : ""); }, 4000);
+    }
   }
 
   var handlers = {
@@ -339,6 +345,9 @@
     state: "ready",
     simulcast: !/[?&]simulcast=0/.test(location.search),
     events: events,
+    listeners: [],  // functions called with every server message, after the room's own handling
+    send: send,
+    meeting: function () { return meeting; },
     _ws: null,
     _pc: null,
     hallId: function () { return me ? me.id : null; },

@@ -16,6 +16,9 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("schedule.js", JS, include_str!("../../static/schedule.js")),
     ("admin.js", JS, include_str!("../../static/admin.js")),
     ("room.js", JS, include_str!("../../static/room.js")),
+    ("console.js", JS, include_str!("../../static/console.js")),
+    ("hall.js", JS, include_str!("../../static/hall.js")),
+    ("kiosk.js", JS, include_str!("../../static/kiosk.js")),
 ];
 
 /// `GET /static/{file}`: cached for a day (pages link them with `?v=` the version).

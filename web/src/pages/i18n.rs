@@ -79,6 +79,20 @@ pub fn text(lang: Lang, key: &str) -> String {
     lookup(lang, key).unwrap_or(key).to_string()
 }
 
+/// Every text whose key starts with one of `prefixes` (`"con."` …), by key, for a script.
+pub fn texts_with(lang: Lang, prefixes: &[&str]) -> serde_json::Value {
+    let map: serde_json::Map<String, serde_json::Value> = entries()
+        .filter(|(k, ..)| prefixes.iter().any(|p| k.starts_with(p)))
+        .map(|(k, vi, en)| {
+            (
+                k.to_string(),
+                (if lang == Lang::Vi { vi } else { en }).into(),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(map)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 //! opens the camera and microphone, joins over `/ws` (docs/protocol.md) and shows the
 //! other halls; the server only renders the frame and the texts the script needs.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use minijinja::{context, Value};
 use scheduler::time::now;
@@ -64,11 +64,26 @@ fn room_texts(lang: Lang) -> serde_json::Value {
     serde_json::Value::Object(map)
 }
 
+/// The texts of the host console and the hall controls (`console.js`, `hall.js`).
+pub(super) fn console_texts(lang: Lang) -> Value {
+    script_json(&i18n::texts_with(
+        lang,
+        &["con.", "phase.", "hs.", "rc.", "hall."],
+    ))
+}
+
+#[derive(serde::Deserialize)]
+pub struct JoinQuery {
+    /// Opened by the kiosk page (`/kiosk`), which the room goes back to afterwards.
+    kiosk: Option<String>,
+}
+
 /// `GET /j/{token}`: "ready", or why not (too early, ended, cancelled, another hall's link).
 pub async fn show(
     State(state): State<AppState>,
     Visitor { who, lang }: Visitor,
     Path(token): Path<String>,
+    Query(q): Query<JoinQuery>,
 ) -> PageResult {
     let (status, key, meeting, hall) = match state
         .store
@@ -101,6 +116,9 @@ pub async fn show(
         // The room script needs the token (it is the page's own address) and its texts.
         token => ready.then_some(token.as_str()),
         texts => ready.then(|| script_json(&room_texts(lang))),
+        console_texts => ready.then(|| console_texts(lang)),
+        console_mode => "room",
+        kiosk => q.kiosk.as_deref() == Some("1"),
         // A kiosk left on a "too early" page moves on by itself.
         refresh => key == "join.too_early",
         meeting => meeting,

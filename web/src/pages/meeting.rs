@@ -93,6 +93,7 @@ async fn render(
         detail => notice.detail,
         conflicts => notice.conflicts,
         can_edit => who.require_staff().is_ok() && m.status != MeetingStatus::Cancelled,
+        is_staff => who.require_staff().is_ok(),
     };
     page_with(status, lang, Some(who), "meeting.html", ctx)
 }

@@ -17,11 +17,13 @@ mod admin_accounts;
 mod admin_halls;
 mod admin_units;
 mod assets;
+mod attendance;
 mod auth;
 mod home;
 pub mod i18n;
 mod join;
 mod layer;
+mod live;
 mod meeting;
 mod render;
 mod schedule;
@@ -46,6 +48,10 @@ pub fn router() -> Router<AppState> {
         .route("/units", get(units::browse))
         .route("/meetings/new", get(schedule::form))
         .route("/meetings/{id}", get(meeting::show))
+        .route("/meetings/{id}/console", get(live::console))
+        .route("/meetings/{id}/attendance", get(attendance::meeting))
+        .route("/reports", get(attendance::reports))
+        .route("/kiosk", get(live::kiosk))
         .route("/meetings/{id}/postpone", post(meeting::postpone))
         .route("/meetings/{id}/cancel", post(meeting::cancel))
         .route("/j/{token}", get(join::show))

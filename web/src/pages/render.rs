@@ -25,6 +25,17 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("meeting.html", include_str!("../../templates/meeting.html")),
     ("join.html", include_str!("../../templates/join.html")),
     (
+        "console_panel.html",
+        include_str!("../../templates/console_panel.html"),
+    ),
+    ("console.html", include_str!("../../templates/console.html")),
+    ("kiosk.html", include_str!("../../templates/kiosk.html")),
+    (
+        "attendance.html",
+        include_str!("../../templates/attendance.html"),
+    ),
+    ("reports.html", include_str!("../../templates/reports.html")),
+    (
         "admin_units.html",
         include_str!("../../templates/admin_units.html"),
     ),

@@ -212,6 +212,10 @@ async fn every_page_renders_for_the_administrator() {
         "/units?q=tan%20son",
         "/meetings/new",
         "/meetings/1",
+        "/meetings/1/console",
+        "/meetings/1/attendance",
+        "/reports",
+        "/reports?q=tan%20son&from=2026-01-01&to=2026-03-31",
         "/admin/units",
         "/admin/halls",
         "/admin/accounts",
@@ -250,5 +254,118 @@ async fn every_page_renders_for_the_administrator() {
         "text/css; charset=utf-8"
     );
     assert!(res.headers().contains_key(header::CACHE_CONTROL));
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn live_pages_console_kiosk_and_attendance() {
+    let (db, app) = app().await;
+    let hall = login(&app, "dc.25").await;
+    let staff = login(&app, "vp.tinh").await;
+    // The console is for staff: a hall account gets the 403 page.
+    let res = app
+        .clone()
+        .oneshot(get("/meetings/1/console", Some(&hall)))
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = app
+        .clone()
+        .oneshot(get("/meetings/1/console", Some(&staff)))
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = body_text(res).await;
+    assert!(html.contains("Điều khiển cuộc họp"), "{html}");
+    assert!(html.contains("data-mode=\"http\""));
+    assert!(html.contains("/static/console.js"));
+    // The kiosk belongs to a hall: staff are sent home, a hall sees its name and clock.
+    let res = app
+        .clone()
+        .oneshot(get("/kiosk", Some(&staff)))
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[header::LOCATION], "/");
+    let res = app
+        .clone()
+        .oneshot(get("/kiosk", None))
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = app
+        .clone()
+        .oneshot(get("/kiosk", Some(&hall)))
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = body_text(res).await;
+    assert!(html.contains("id=\"kiosk-clock\""), "{html}");
+    assert!(
+        html.contains("Không có cuộc họp sắp tới"),
+        "texts for the script"
+    );
+    let res = app
+        .clone()
+        .oneshot(get("/my", Some(&hall)))
+        .await
+        .expect("response");
+    assert!(body_text(res).await.contains("href=\"/kiosk\""));
+    // The attendance page: Vietnamese headers, downloads from the API.
+    let res = app
+        .clone()
+        .oneshot(get("/meetings/1/attendance", Some(&staff)))
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = body_text(res).await;
+    for header in [
+        "Điểm danh",
+        "Vào lúc",
+        "Rời lúc",
+        "Số phút dự",
+        "Kết nối lại",
+        "Số người",
+        "Kết quả",
+    ] {
+        assert!(html.contains(header), "{header}: {html}");
+    }
+    assert!(html.contains("/api/v1/meetings/1/attendance?format=csv"));
+    assert!(html.contains("/api/v1/meetings/1/attendance?format=xlsx"));
+    let res = app
+        .clone()
+        .oneshot(get("/meetings/1/attendance", Some(&hall)))
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // The meeting page links both.
+    let res = app
+        .clone()
+        .oneshot(get("/meetings/1", Some(&staff)))
+        .await
+        .expect("response");
+    let html = body_text(res).await;
+    assert!(html.contains("/meetings/1/console") && html.contains("/meetings/1/attendance"));
+    // The unit-period report: a secretariat starts at its own unit; a search lists units.
+    let res = app
+        .clone()
+        .oneshot(get("/reports?from=2026-01-01&to=2026-12-31", Some(&staff)))
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = body_text(res).await;
+    assert!(html.contains("Tỉnh Phú Thọ"), "{html}");
+    assert!(html.contains("format=xlsx"), "{html}");
+    let res = app
+        .clone()
+        .oneshot(get("/reports?q=tan%20son", Some(&staff)))
+        .await
+        .expect("response");
+    assert!(body_text(res).await.contains("Huyện Tân Sơn"));
+    let res = app
+        .oneshot(get("/reports", Some(&hall)))
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     db.cleanup().await;
 }

@@ -1,0 +1,203 @@
+// The host console: phases, floor, hands queue, mute, spotlight, remove, lock, the
+// monitoring grid's pages, the roll call and the readiness board (docs/protocol.md,
+// "The chaired meeting"). Two transports, one view:
+// - data-mode="room": inside the host hall's room page (room.js), over its WebSocket;
+//   shown only when this page's hall is the meeting's host.
+// - data-mode="http": the secretariat's /meetings/{id}/console, no media: POST actions to
+//   /api/v1/meetings/{id}/live and GET its state and readiness every 2 s.
+(function () {
+  "use strict";
+  var root = document.getElementById("console");
+  if (!root) return;
+  var T = JSON.parse(document.getElementById("console-texts").textContent);
+  var mode = root.dataset.mode, meetingId = root.dataset.meeting;
+  var $ = function (id) { return document.getElementById(id); };
+  var st = null, board = null, gridPage = null, names = new Map(), hostId = null;
+  var lastHtml = "";
+
+  function t(k) { return T[k] || k; }
+  function esc(s) {
+    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function nameOf(id) { return names.get(id) || (t("con.hall") + " " + id); }
+  function note(text, bad) {
+    var el = $("con-note");
+    el.textContent = text || "";
+    el.hidden = !text;
+    el.className = bad ? "con-note bad" : "con-note";
+  }
+
+  // ---- sending a control ----
+  function act(msg) {
+    if (mode === "room") { window.hoinghi.send(msg); return; }
+    fetch("/api/v1/meetings/" + meetingId + "/live", {
+      method: "POST", credentials: "same-origin",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify(msg),
+    }).then(function (r) {
+      if (r.ok) { note(""); poll(); return; }
+      return r.json().catch(function () { return null; }).then(function (b) {
+        note(t("con.refused") + (b && b.error ? " (" + b.error.code + ")" : ""), true);
+      });
+    }).catch(function () { note(t("con.offline"), true); });
+  }
+
+  // ---- the view ----
+  function remaining() {
+    if (!st || !st.floor || !st.floor.until) return "";
+    var s = Math.max(0, Math.round(st.floor.until - Date.now() / 1000));
+    return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+  }
+  function btn(action, id, label, extra) {
+    return '<button type="button" data-act="' + action + '" data-id="' + (id == null ? "" : id) +
+      '" data-k="' + action + "-" + id + '"' + (extra || "") + ">" + esc(label) + "</button>";
+  }
+
+  function render() {
+    if (!st) { $("con-body").hidden = true; $("con-empty").hidden = false; return; }
+    $("con-body").hidden = false;
+    $("con-empty").hidden = true;
+    $("con-phase").textContent = t("phase." + st.phase);
+    root.dataset.phase = st.phase;
+    ["test", "started", "ended"].forEach(function (p) {
+      $("con-" + p).disabled = st.phase === "ended" || st.phase === p || (p === "test" && st.phase === "started");
+    });
+    $("con-lock").textContent = t(st.locked ? "con.unlock" : "con.lock");
+    $("con-rollcall").textContent = t(st.roll_call ? "con.rollcall_again" : "con.rollcall");
+    // The floor and its time.
+    var f = st.floor;
+    $("con-floor").textContent = f ? nameOf(f.hall_id) : t("con.nobody");
+    $("con-time").textContent = f && f.until ? t("con.remaining") + ": " + remaining() : "";
+    $("con-take").hidden = !f;
+    $("con-spot").textContent = st.spotlight ? nameOf(st.spotlight) : "—";
+    // The hands queue, first raised first.
+    var q = st.hands.map(function (id, i) {
+      return '<li data-hall="' + id + '"><span class="con-n">' + (i + 1) + ".</span> <strong>" + esc(nameOf(id)) +
+        "</strong> " + btn("give", id, t("con.give")) + " " + btn("lower", id, t("con.lower")) + "</li>";
+    }).join("");
+    $("con-hands").innerHTML = q || '<li class="sub">' + esc(t("con.no_hands")) + "</li>";
+    $("con-hands-count").textContent = st.hands.length;
+    // The monitoring grid's page (room mode).
+    if (gridPage) {
+      $("con-grid").hidden = false;
+      $("con-page").textContent = t("con.page") + " " + (gridPage.page + 1) + "/" + Math.max(1, gridPage.pages);
+      $("con-prev").disabled = gridPage.page <= 0;
+      $("con-next").disabled = gridPage.page + 1 >= gridPage.pages;
+    }
+    renderBoard();
+  }
+
+  function renderBoard() {
+    if (!board) return;
+    $("con-ready").textContent = board.connected + "/" + board.invited + " " + t("con.connected");
+    var d = (board.per_district || []).map(function (u) {
+      return "<li>" + esc(u.unit) + ": <strong>" + u.connected + "/" + u.invited + "</strong></li>";
+    }).join("");
+    $("con-districts").innerHTML = d;
+    var muted = new Set(st ? st.muted : []), removed = new Set(st ? st.removed : []);
+    // Halls that are in come first (the board of 200+ halls is long); the order is kept otherwise.
+    var list = (board.halls || []).filter(function (h) { return h.state !== "not_connected"; })
+      .concat((board.halls || []).filter(function (h) { return h.state === "not_connected"; }));
+    var rows = list.map(function (h) {
+      var id = h.hall_id, here = h.state !== "not_connected";
+      var link = h.state === "poor" ? " (" + Math.round((h.loss || 0) * 100) + "% · " + (h.jitter_ms || 0) + " ms)" : "";
+      var acts = "";
+      if (removed.has(id)) acts = btn("readmit", id, t("con.readmit"));
+      else if (here && id !== hostId) {
+        acts = btn("give", id, t("con.give")) + btn(muted.has(id) ? "unmute" : "mute", id, t(muted.has(id) ? "con.unmute" : "con.mute")) +
+          btn("spotlight", id, t("con.spotlight")) + btn("remove", id, t("con.remove"));
+      }
+      if (st && st.roll_call && id !== hostId) acts += btn("mark_present", id, t("rc.present")) + btn("mark_absent", id, t("rc.absent"));
+      return '<tr data-hall="' + id + '" class="hs-' + h.state + '"><td>' + esc(h.name) + (id === hostId ? " · " + esc(t("con.host")) : "") +
+        '</td><td class="hs">' + esc(t("hs." + h.state)) + esc(link) + (muted.has(id) && here ? " · " + esc(t("con.muted")) : "") +
+        '</td><td class="rc">' + (h.roll_call ? esc(t("rc." + h.roll_call)) : "") + '</td><td class="num">' + (h.people == null ? "" : h.people) +
+        '</td><td class="acts">' + acts + "</td></tr>";
+    }).join("");
+    if (rows === lastHtml) return;
+    // Keep the keyboard where it was when the board is redrawn.
+    var focus = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.k : null;
+    lastHtml = rows;
+    $("con-halls").innerHTML = rows;
+    if (focus) { var el = root.querySelector('[data-k="' + focus + '"]'); if (el) el.focus(); }
+  }
+
+  function limitSecs() {
+    var m = parseFloat($("con-limit").value);
+    return m > 0 ? Math.round(m * 60) : undefined;
+  }
+
+  root.addEventListener("click", function (e) {
+    var b = e.target.closest("button");
+    if (!b || !root.contains(b)) return;
+    var id = b.dataset.id ? Number(b.dataset.id) : null;
+    switch (b.dataset.act || b.id) {
+      case "con-test": return act({ type: "set_phase", phase: "test" });
+      case "con-started": return act({ type: "set_phase", phase: "started" });
+      case "con-ended":
+        if (!window.confirm(t("con.end_confirm"))) return;
+        return act({ type: "set_phase", phase: "ended" });
+      case "con-take": return act({ type: "take_floor" });
+      case "con-muteall": return act({ type: "mute_all" });
+      case "con-lock": return act({ type: "lock", locked: !(st && st.locked) });
+      case "con-rollcall": return act({ type: "start_roll_call" });
+      case "con-unspot": return act({ type: "spotlight", hall_id: null });
+      case "con-prev": return act({ type: "grid_page", page: Math.max(0, gridPage.page - 1) });
+      case "con-next": return act({ type: "grid_page", page: gridPage.page + 1 });
+      case "give": return act({ type: "give_floor", hall_id: id, speaking_limit_secs: limitSecs() });
+      case "lower": return act({ type: "lower_hand", hall_id: id });
+      case "mute": return act({ type: "mute", hall_id: id, muted: true });
+      case "unmute": return act({ type: "mute", hall_id: id, muted: false });
+      case "spotlight": return act({ type: "spotlight", hall_id: id });
+      case "remove":
+        if (!window.confirm(t("con.remove_confirm") + " " + nameOf(id) + "?")) return;
+        return act({ type: "remove", hall_id: id });
+      case "readmit": return act({ type: "readmit", hall_id: id });
+      case "mark_present": return act({ type: "mark_roll_call", hall_id: id, status: "present" });
+      case "mark_absent": return act({ type: "mark_roll_call", hall_id: id, status: "absent" });
+    }
+  });
+
+  function learn(b) {
+    if (b) (b.halls || []).forEach(function (h) { names.set(h.hall_id, h.name); });
+  }
+
+  // ---- room mode: the host hall's own page ----
+  if (mode === "room") {
+    window.hoinghi.listeners.push(function (m) {
+      switch (m.type) {
+        case "welcome":
+          hostId = m.meeting.host_hall_id;
+          root.hidden = m.hall.id !== hostId;
+          document.body.classList.toggle("is-host", !root.hidden);
+          if (root.hidden) return;
+          m.participants.forEach(function (p) { names.set(p.hall_id, p.name); });
+          st = m.state;
+          act({ type: "readiness" });
+          break;
+        case "meeting_state": st = m; break;
+        case "floor": if (st) st.floor = m.hall_id == null ? null : { hall_id: m.hall_id, until: m.until }; break;
+        case "grid": gridPage = m; break;
+        case "readiness": board = m; learn(m); break;
+        case "participant_joined": names.set(m.hall_id, m.name); break;
+        case "error": if (m.code === "forbidden" || m.code === "unknown_hall") note(t("con.refused") + " (" + m.code + ")", true); return;
+        default: return;
+      }
+      if (!root.hidden) render();
+    });
+  } else {
+    // ---- http mode: the secretariat's console page ----
+    hostId = Number(root.dataset.host);
+    var poll = function () {
+      fetch("/api/v1/meetings/" + meetingId + "/live", { credentials: "same-origin", headers: { accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (b) { st = b.state; board = b.readiness; learn(board); render(); })
+        .catch(function () { note(t("con.offline"), true); });
+    };
+    poll();
+    setInterval(poll, 2000);
+  }
+  setInterval(function () { if (st && st.floor && st.floor.until) $("con-time").textContent = t("con.remaining") + ": " + remaining(); }, 1000);
+  window.hoinghiConsole = { state: function () { return st; }, board: function () { return board; }, grid: function () { return gridPage; } };
+})();
