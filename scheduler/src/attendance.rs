@@ -87,27 +87,6 @@ pub enum JoinKind {
 }
 
 impl Store {
-    async fn attendance_event(
-        &self,
-        meeting_id: i64,
-        hall_id: Option<i64>,
-        at: Timestamp,
-        kind: &str,
-        detail: &str,
-        account_id: Option<i64>,
-    ) -> Result<()> {
-        sqlx::query("INSERT INTO attendance_events (meeting_id, hall_id, at, kind, detail, account_id) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(meeting_id)
-            .bind(hall_id)
-            .bind(at)
-            .bind(kind)
-            .bind(detail)
-            .bind(account_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     /// Marks the meeting started (the first start counts) and logs who started it.
     pub async fn meeting_started(
         &self,
@@ -120,7 +99,7 @@ impl Store {
             .bind(meeting_id)
             .execute(&self.pool)
             .await?;
-        self.attendance_event(meeting_id, None, at, "meeting_started", "", by)
+        self.record_live_event(meeting_id, None, at, "meeting_started", "", by)
             .await
     }
 
@@ -160,7 +139,7 @@ impl Store {
             .bind(meeting_id)
             .execute(&self.pool)
             .await?;
-        self.attendance_event(meeting_id, None, at, "meeting_ended", status, by)
+        self.record_live_event(meeting_id, None, at, "meeting_ended", status, by)
             .await?;
         Ok(attended > 0)
     }
@@ -193,7 +172,7 @@ impl Store {
                     .bind(id)
                     .execute(&self.pool)
                     .await?;
-                self.attendance_event(meeting_id, Some(hall_id), at, "reconnect", "", None)
+                self.record_live_event(meeting_id, Some(hall_id), at, "reconnect", "", None)
                     .await?;
                 return Ok(JoinKind::Reconnected);
             }
@@ -212,7 +191,7 @@ impl Store {
             .bind(at)
             .execute(&self.pool)
             .await?;
-        self.attendance_event(meeting_id, Some(hall_id), at, "join", "", None)
+        self.record_live_event(meeting_id, Some(hall_id), at, "join", "", None)
             .await?;
         Ok(JoinKind::New)
     }
@@ -231,7 +210,7 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
-        self.attendance_event(
+        self.record_live_event(
             meeting_id,
             Some(hall_id),
             at,
@@ -255,7 +234,7 @@ impl Store {
             .bind(hall_id)
             .execute(&self.pool)
             .await?;
-        self.attendance_event(meeting_id, Some(hall_id), at, "disconnect", "", None)
+        self.record_live_event(meeting_id, Some(hall_id), at, "disconnect", "", None)
             .await
     }
 
@@ -371,7 +350,7 @@ impl Store {
             .bind(by)
             .fetch_one(&self.pool)
             .await?;
-        self.attendance_event(meeting_id, None, at, "roll_call_started", "", by)
+        self.record_live_event(meeting_id, None, at, "roll_call_started", "", by)
             .await?;
         Ok(row.try_get("id")?)
     }
@@ -416,7 +395,7 @@ impl Store {
         } else {
             format!("{}: {reason}", status.as_str())
         };
-        self.attendance_event(
+        self.record_live_event(
             meeting_id,
             Some(hall_id),
             at,
@@ -447,7 +426,7 @@ impl Store {
         .bind(people)
         .execute(&self.pool)
         .await?;
-        self.attendance_event(
+        self.record_live_event(
             meeting_id,
             Some(hall_id),
             at,
