@@ -1,6 +1,5 @@
-// Media helpers shared by the browser tests of the chaired meeting (console.test.mjs):
+// Media helpers shared by the browser media tests (room.test.mjs, console.test.mjs):
 // a sudden meeting for the province, a hall's room page, and media judged by getStats.
-// (room.test.mjs keeps its own copies of these.)
 import assert from "node:assert/strict";
 import { PASSWORD, api } from "./helpers.mjs";
 

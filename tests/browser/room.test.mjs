@@ -4,7 +4,8 @@
 // network namespace). Media is judged by the pages' own getStats, never by timing.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { OUT, PASSWORD, api, launch } from "./helpers.mjs";
+import { OUT, api, launch } from "./helpers.mjs";
+import { openRoom as openRoomIn, sleep, stats, suddenMeeting, waitMedia, waitState } from "./media.mjs";
 
 let browser;
 before(async () => {
@@ -14,112 +15,8 @@ after(async () => {
   await browser?.close();
 });
 
-/** A sudden meeting starting now for the whole province, hosted by the province hall. */
-async function suddenMeeting(title) {
-  const { token, account } = await api("/auth/login", {
-    method: "POST",
-    body: { username: "vp.tinh", password: PASSWORD },
-  });
-  const { halls } = await api("/halls", { token });
-  const host = halls.find((h) => h.unit_id === account.unit_id);
-  assert.ok(host, "the province has its own hall");
-  const { meetings } = await api("/meetings", {
-    token,
-    method: "POST",
-    body: {
-      title,
-      kind: "sudden",
-      host_hall_id: host.id,
-      starts_at: "now",
-      duration_minutes: 60,
-      scope: { root_unit_id: account.unit_id, levels: ["province", "district", "commune"] },
-      // The demo's own meetings (and earlier tests') may hold these halls now.
-      override_reason: "Kiểm thử phòng họp trực tuyến",
-    },
-  });
-  const { invitations } = await api(`/meetings/${meetings[0].id}/invitations`, { token });
-  const byLevel = (level) => invitations.filter((i) => i.level === level);
-  // The host, then a commune, a district and another commune.
-  const halls4 = [byLevel("province")[0], byLevel("commune")[0], byLevel("district")[0], byLevel("commune")[1]];
-  for (const h of halls4) assert.ok(h?.join_url, "every hall has a join link");
-  return { id: meetings[0].id, token, host, halls: halls4 };
-}
-
 /** Opens a hall's join link in a context of its own and waits until it is connected. */
-async function openRoom(hall) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "vi-VN" });
-  const page = await context.newPage();
-  page.on("console", (m) => {
-    if (m.type() === "warning" || m.type() === "error") console.log(`[${hall.hall_name}] ${m.text()}`);
-  });
-  // 360p keeps four pages' encoders within a 2-core machine, so Chrome never drops a
-  // simulcast layer it had started (see repro/layer-stops.repro.mjs for what happens then).
-  await page.addInitScript(() => {
-    window.HOINGHI_CAMERA = { width: 640, height: 360 };
-  });
-  await page.goto(hall.join_url);
-  await waitState(page, "connected", 30_000);
-  return page;
-}
-
-async function waitState(page, state, timeout = 30_000) {
-  await page.waitForFunction((s) => window.hoinghi?.state === s, state, { timeout, polling: 200 }).catch(() => {});
-  const now = await page.evaluate(() => ({ state: window.hoinghi?.state, text: document.getElementById("join-state").textContent }));
-  assert.equal(now.state, state, `page state (shows "${now.text}")`);
-}
-
-const stats = (page) => page.evaluate(() => window.hoinghi.stats());
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Waits (bounded) until `page` decodes video frames from every hall in `video` and
- * receives audio packets (with energy) from every hall in `audio`, each rising between
- * two samples of the same receive slot; returns the last figures per hall.
- */
-async function waitMedia(page, { video = [], audio = [] }, timeout = 40_000) {
-  const deadline = Date.now() + timeout;
-  const first = new Map();
-  const want = [...video.map((id) => ["video", id]), ...audio.map((id) => ["audio", id])];
-  const count = (kind, t) => (kind === "video" ? t.framesDecoded : t.packetsReceived);
-  const enough = { video: 10, audio: 20 };
-  let last = [];
-  const progress = ([kind, id]) => {
-    const t = last.find((x) => x.hallId === id && x.kind === kind);
-    if (!t || count(kind, t) === undefined) return null;
-    // A hall may move to another slot (another receiver): start counting again there.
-    const key = `${kind}/${id}`;
-    if (first.get(key)?.slot !== t.slot) first.set(key, { slot: t.slot, n: count(kind, t) });
-    return { t, from: first.get(key).n, to: count(kind, t) };
-  };
-  const ok = (w) => {
-    const p = progress(w);
-    return p && p.to >= p.from + enough[w[0]] && (w[0] === "video" || p.t.totalAudioEnergy > 0);
-  };
-  while (Date.now() < deadline) {
-    last = await stats(page);
-    if (want.every(ok)) break;
-    await sleep(500);
-  }
-  const summary = want.map((w) => {
-    const p = progress(w);
-    const t = p?.t ?? {};
-    const figures = { kind: w[0], hallId: w[1], slot: t.slot, from: p?.from, to: p?.to };
-    if (w[0] === "video") {
-      Object.assign(figures, {
-        size: t.frameWidth && `${t.frameWidth}x${t.frameHeight}`,
-        packets: t.packetsReceived, lost: t.packetsLost, nack: t.nackCount, pli: t.pliCount,
-        keyframes: t.keyFramesDecoded, dropped: t.framesDropped,
-      });
-    } else {
-      Object.assign(figures, { energy: t.totalAudioEnergy && Number(t.totalAudioEnergy.toFixed(3)), lost: t.packetsLost });
-    }
-    return figures;
-  });
-  for (const [i, w] of want.entries()) {
-    assert.ok(ok(w), `${w[0]} from hall ${w[1]}: ${JSON.stringify(summary[i])}`);
-  }
-  return summary;
-}
+const openRoom = (hall) => openRoomIn(browser, hall);
 
 /** A host control through the secretariat's HTTP route (docs/protocol.md, "The chaired meeting"). */
 const live = (meeting, body) => api(`/meetings/${meeting.id}/live`, { token: meeting.token, method: "POST", body });
