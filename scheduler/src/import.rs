@@ -29,6 +29,9 @@ impl Default for ImportOptions {
     }
 }
 
+/// The deepest unit tree accepted (country → province → district → commune is 4).
+const MAX_DEPTH: usize = 12;
+
 /// What an import did.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct ImportReport {
@@ -206,6 +209,15 @@ fn paths(rows: &[(u64, Row_)]) -> Result<Vec<(String, i64)>> {
                     format!("parent {parent} is not in the file"),
                 )
             })?;
+            // Real trees are three or four levels deep; a long chain is a broken file
+            // (and would make this walk, and the path strings, quadratic).
+            if chain.len() > MAX_DEPTH {
+                return Err(import_error(
+                    *line,
+                    "parent_code",
+                    format!("the units nest deeper than {MAX_DEPTH} levels"),
+                ));
+            }
             if chain.contains(&p) {
                 return Err(import_error(
                     *line,
@@ -229,6 +241,13 @@ fn paths(rows: &[(u64, Row_)]) -> Result<Vec<(String, i64)>> {
                     (format!("{pp}{}/", row.code), pd + 1)
                 }
             };
+            if computed.1 as usize >= MAX_DEPTH {
+                return Err(import_error(
+                    rows[i].0,
+                    "parent_code",
+                    format!("the units nest deeper than {MAX_DEPTH} levels"),
+                ));
+            }
             out[i] = Some(computed);
         }
     }
@@ -411,6 +430,25 @@ mod tests {
         match paths(&rows) {
             Err(Error::Import { line, column, .. }) => {
                 assert_eq!((line, column.as_str()), (2, "parent_code"))
+            }
+            other => panic!("expected an import error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_chain_deeper_than_any_tree_is_refused() {
+        let mut csv =
+            String::from("code,parent_code,level,division_type,name\n1,,province,tỉnh,A\n");
+        for i in 2..40 {
+            csv.push_str(&format!("{i},{},commune,xã,X{i}\n", i - 1));
+        }
+        let rows = parse_csv(csv.as_bytes()).unwrap();
+        match paths(&rows) {
+            Err(Error::Import {
+                column, message, ..
+            }) => {
+                assert_eq!(column, "parent_code");
+                assert!(message.contains("deeper"), "{message}");
             }
             other => panic!("expected an import error, got {other:?}"),
         }
