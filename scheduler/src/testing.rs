@@ -80,3 +80,54 @@ impl TestDb {
         }
     }
 }
+
+/// A fresh database of `backend` with the Phú Thọ demo (its halls and accounts, no
+/// sample meetings).
+pub async fn demo_db(backend: Backend) -> Result<TestDb> {
+    let db = TestDb::new(backend).await?;
+    let options = crate::demo::DemoOptions {
+        whole_country: false,
+        meetings: false,
+    };
+    crate::demo::seed(&db.store, options, demo_hash()).await?;
+    Ok(db)
+}
+
+/// As the administrator, schedules a Phú Thọ meeting at `levels` that starts now and
+/// lasts an hour, hosted by the province hall.
+pub async fn province_meeting_now(
+    store: &Store,
+    title: &str,
+    levels: &[crate::Level],
+) -> Result<crate::Meeting> {
+    let admin = store.principal_by_username("admin").await?;
+    let now = crate::time::now();
+    let province = store
+        .unit_by_code(crate::demo::PHU_THO, crate::time::local_date(now))
+        .await?;
+    let halls = store.halls_in(&province.path).await?;
+    let host = halls
+        .iter()
+        .find(|h| h.unit_id == province.id)
+        .ok_or(crate::Error::NotFound("province hall"))?;
+    let draft = crate::MeetingDraft {
+        title: title.into(),
+        description: String::new(),
+        kind: crate::MeetingKind::Routine,
+        host_hall_id: host.id,
+        starts_at: now,
+        ends_at: now + 3600,
+        scope: crate::Scope {
+            root_unit_id: province.id,
+            levels: levels.iter().copied().collect(),
+            include_halls: Default::default(),
+            exclude_halls: Default::default(),
+        },
+        recurrence: None,
+    };
+    store
+        .schedule(&admin, draft, None)
+        .await?
+        .pop()
+        .ok_or(crate::Error::NotFound("meeting"))
+}

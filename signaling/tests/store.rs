@@ -5,10 +5,9 @@
 mod common;
 
 use common::Page;
-use scheduler::demo::{self, DemoOptions};
 use scheduler::live::LiveEvent;
-use scheduler::testing::TestDb;
-use scheduler::{Backend, Hall, Level, MeetingDraft, MeetingKind, Scope, Store};
+use scheduler::testing::{demo_db, province_meeting_now, TestDb};
+use scheduler::{Backend, Hall, Level, Store};
 use serde_json::json;
 use sfu::SfuConfig;
 use signaling::protocol::ServerMessage;
@@ -33,25 +32,14 @@ impl Admit for StoreAdmit {
 /// A seeded store with a meeting of the whole province open now; the meeting, its host
 /// hall, a district hall and a commune hall of that district.
 async fn province_meeting() -> (TestDb, MeetingInfo, [Hall; 3]) {
-    let db = TestDb::new(Backend::Sqlite).await.expect("test database");
-    let options = DemoOptions {
-        whole_country: false,
-        meetings: false,
-    };
-    let hash = scheduler::testing::demo_hash();
-    demo::seed(&db.store, options, hash).await.expect("seed");
+    let db = demo_db(Backend::Sqlite).await.expect("demo database");
     let store = &db.store;
-    let admin = store.principal_by_username("admin").await.expect("admin");
-    let now = scheduler::time::now();
-    let province = store
-        .unit_by_code("25", scheduler::time::local_date(now))
+    let levels = [Level::Province, Level::District, Level::Commune];
+    let m = province_meeting_now(store, "Giao ban trực tuyến toàn tỉnh", &levels)
         .await
-        .expect("Phú Thọ");
-    let halls = store.halls_in(&province.path).await.expect("halls");
-    let host = halls
-        .iter()
-        .find(|h| h.unit_id == province.id)
-        .expect("host");
+        .expect("scheduled");
+    let host = store.hall(m.host_hall_id).await.expect("host");
+    let halls = store.halls_in("/").await.expect("halls");
     let mut district = None;
     for h in &halls {
         if store.unit(h.unit_id).await.expect("unit").level == Level::District {
@@ -64,26 +52,6 @@ async fn province_meeting() -> (TestDb, MeetingInfo, [Hall; 3]) {
         .iter()
         .find(|h| h.unit_path.starts_with(&district.unit_path) && h.id != district.id)
         .expect("a commune of that district");
-    let draft = MeetingDraft {
-        title: "Giao ban trực tuyến toàn tỉnh".into(),
-        description: String::new(),
-        kind: MeetingKind::Routine,
-        host_hall_id: host.id,
-        starts_at: now,
-        ends_at: now + 3600,
-        scope: Scope {
-            root_unit_id: province.id,
-            levels: [Level::Province, Level::District, Level::Commune].into(),
-            include_halls: Default::default(),
-            exclude_halls: Default::default(),
-        },
-        recurrence: None,
-    };
-    let m = store
-        .schedule(&admin, draft, None)
-        .await
-        .expect("scheduled")
-        .remove(0);
     let info = MeetingInfo {
         id: m.id,
         title: m.title,
@@ -92,7 +60,7 @@ async fn province_meeting() -> (TestDb, MeetingInfo, [Hall; 3]) {
         starts_at: m.starts_at,
         ends_at: m.ends_at,
     };
-    (db, info, [host.clone(), district, commune.clone()])
+    (db, info, [host, district, commune.clone()])
 }
 
 fn start(store: &Store) -> Signaling {

@@ -105,9 +105,8 @@ mod tests {
     //! The real server on port 0 and a real WebSocket client: join, welcome, refusal.
 
     use futures::{SinkExt, StreamExt};
-    use scheduler::demo::{self, DemoOptions};
-    use scheduler::testing::TestDb;
-    use scheduler::{Backend, Level, MeetingDraft, MeetingKind, Scope};
+    use scheduler::testing::{demo_db, province_meeting_now, TestDb};
+    use scheduler::{Backend, Level};
     use serde_json::{json, Value};
     use tokio_tungstenite::tungstenite::Message as Frame;
 
@@ -116,47 +115,17 @@ mod tests {
     /// A seeded store with a meeting open now; returns the store, the host's and a
     /// district hall's join tokens.
     async fn meeting_now() -> (TestDb, String, String) {
-        let db = TestDb::new(Backend::Sqlite).await.expect("test database");
-        let hash = scheduler::hash_password("ws-test-password").expect("hash");
-        let options = DemoOptions {
-            whole_country: false,
-            meetings: false,
-        };
-        demo::seed(&db.store, options, &hash).await.expect("seed");
+        let db = demo_db(Backend::Sqlite).await.expect("demo database");
         let store = &db.store;
-        let admin = store.principal_by_username("admin").await.expect("admin");
-        let now = scheduler::time::now();
-        let today = scheduler::time::local_date(now);
-        let province = store.unit_by_code("25", today).await.expect("Phú Thọ");
-        let halls = store.halls_in(&province.path).await.expect("halls");
-        let host = halls
-            .iter()
-            .find(|h| h.unit_id == province.id)
-            .expect("host");
-        let other = halls
-            .iter()
-            .find(|h| h.unit_id != province.id)
-            .expect("other");
-        let draft = MeetingDraft {
-            title: "Giao ban trực tuyến".into(),
-            description: String::new(),
-            kind: MeetingKind::Routine,
-            host_hall_id: host.id,
-            starts_at: now,
-            ends_at: now + 3600,
-            scope: Scope {
-                root_unit_id: province.id,
-                levels: [Level::Province, Level::District].into(),
-                include_halls: Default::default(),
-                exclude_halls: Default::default(),
-            },
-            recurrence: None,
-        };
-        let meeting = store
-            .schedule(&admin, draft, None)
+        let levels = [Level::Province, Level::District];
+        let meeting = province_meeting_now(store, "Giao ban trực tuyến", &levels)
             .await
             .expect("scheduled");
-        let id = meeting[0].id;
+        let id = meeting.id;
+        let host = store.hall(meeting.host_hall_id).await.expect("host");
+        // The first hall after the province's own: a district hall, invited too.
+        let halls = store.halls_in("/").await.expect("halls");
+        let other = halls.iter().find(|h| h.id != host.id).expect("other");
         let token = |hall| async move {
             store
                 .join_token_of(id, hall)

@@ -135,51 +135,17 @@ mod tests {
     use super::*;
     use axum::body::Body;
     use axum::http::{header, Request};
-    use scheduler::demo::{self, DemoOptions};
-    use scheduler::testing::{demo_hash, TestDb, DEMO_PASSWORD};
-    use scheduler::{Backend, Level, MeetingDraft, MeetingKind, Scope};
+    use scheduler::testing::{demo_db, province_meeting_now, TestDb, DEMO_PASSWORD};
+    use scheduler::{Backend, Level};
     use tower::ServiceExt;
 
     async fn setup() -> (TestDb, Router, i64) {
-        let db = TestDb::new(Backend::Sqlite).await.expect("test database");
-        let options = DemoOptions {
-            whole_country: false,
-            meetings: false,
-        };
-        demo::seed(&db.store, options, demo_hash())
-            .await
-            .expect("seed");
+        let db = demo_db(Backend::Sqlite).await.expect("demo database");
         let store = &db.store;
-        let admin = store.principal_by_username("admin").await.expect("admin");
-        let now = scheduler::time::now();
-        let province = store
-            .unit_by_code("25", scheduler::time::local_date(now))
+        let levels = [Level::Province, Level::District];
+        let id = province_meeting_now(store, "Họp trực tuyến", &levels)
             .await
-            .expect("Phú Thọ");
-        let halls = store.halls_in(&province.path).await.expect("halls");
-        let host = halls
-            .iter()
-            .find(|h| h.unit_id == province.id)
-            .expect("host");
-        let draft = MeetingDraft {
-            title: "Họp trực tuyến".into(),
-            description: String::new(),
-            kind: MeetingKind::Routine,
-            host_hall_id: host.id,
-            starts_at: now,
-            ends_at: now + 3600,
-            scope: Scope {
-                root_unit_id: province.id,
-                levels: [Level::Province, Level::District].into(),
-                include_halls: Default::default(),
-                exclude_halls: Default::default(),
-            },
-            recurrence: None,
-        };
-        let id = store
-            .schedule(&admin, draft, None)
-            .await
-            .expect("scheduled")[0]
+            .expect("scheduled")
             .id;
         let signaling = Signaling::start(Default::default(), Default::default())
             .expect("valid config")
