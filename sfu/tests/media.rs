@@ -1,15 +1,15 @@
 //! The SFU over real UDP on 127.0.0.1: a Rust publisher, Rust subscribers, the real
 //! `webrtc` stack in between. Bounded waits only; no assertion on speed.
 
+mod common;
+
+use common::{connect, wait_event, wait_until};
 use sfu::testclient::{ReceivedPacket, TestClient, AUDIO_SSRC, VIDEO_SSRC};
-use sfu::{
-    MediaKind, PeerAnswer, PeerId, Sfu, SfuConfig, SfuError, SfuEvent, SlotId, SlotInfo, StreamId,
-};
+use sfu::{MediaKind, PeerId, Sfu, SfuConfig, SfuError, SfuEvent, SlotId, SlotInfo, StreamId};
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-const WAIT: Duration = Duration::from_secs(20);
 const PUBLISHER: PeerId = PeerId(1);
 
 fn config() -> SfuConfig {
@@ -18,43 +18,6 @@ fn config() -> SfuConfig {
         audio_slots: 2,
         ..SfuConfig::default()
     }
-}
-
-/// Waits for the first event matching `want`, skipping others; panics after `WAIT`.
-async fn wait_event<T>(
-    events: &mut mpsc::Receiver<SfuEvent>,
-    mut want: impl FnMut(&SfuEvent) -> Option<T>,
-) -> T {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let event = tokio::time::timeout_at(deadline, events.recv())
-            .await
-            .expect("timed out waiting for an SFU event")
-            .expect("SFU stopped");
-        if let Some(t) = want(&event) {
-            return t;
-        }
-    }
-}
-
-/// Waits until `done` holds, polling; panics with `what` after `WAIT`.
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn connect(sfu: &Sfu, peer: PeerId, client: &TestClient) -> PeerAnswer {
-    let offer = client.offer().await.expect("offer");
-    let answer = sfu.add_peer(peer, offer).await.expect("SFU answers");
-    client
-        .accept(answer.sdp.clone())
-        .await
-        .expect("answer applies");
-    assert!(client.wait_connected(WAIT).await, "{peer:?} connects");
-    answer
 }
 
 /// A started SFU with a connected, publishing hall.

@@ -5,47 +5,15 @@
 //! (the test client, like a browser, runs SRTP replay protection, so a stream that
 //! restarts its numbering on the same SSRC is discarded).
 
+mod common;
+
+use common::{connect, wait_event, wait_until};
 use sfu::testclient::{Publishing, ReceivedPacket, TestClient, LAYER_NUMBERS};
-use sfu::{LayerConfig, MediaKind, PeerId, Sfu, SfuConfig, SfuError, SfuEvent, SlotInfo, StreamId};
+use sfu::{LayerConfig, MediaKind, PeerId, Sfu, SfuConfig, SfuError, SfuEvent, StreamId};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-const WAIT: Duration = Duration::from_secs(20);
 const VIEWER: PeerId = PeerId(100);
-
-/// Waits for the first event matching `want`, skipping others; panics after `WAIT`.
-async fn wait_event<T>(
-    events: &mut mpsc::Receiver<SfuEvent>,
-    mut want: impl FnMut(&SfuEvent) -> Option<T>,
-) -> T {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let event = tokio::time::timeout_at(deadline, events.recv())
-            .await
-            .expect("timed out waiting for an SFU event")
-            .expect("SFU stopped");
-        if let Some(t) = want(&event) {
-            return t;
-        }
-    }
-}
-
-/// Waits until `done` holds, polling; panics with `what` after `WAIT`.
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn connect(sfu: &Sfu, peer: PeerId, client: &TestClient) -> Vec<SlotInfo> {
-    let offer = client.offer().await.expect("offer");
-    let answer = sfu.add_peer(peer, offer).await.expect("SFU answers");
-    client.accept(answer.sdp).await.expect("answer applies");
-    assert!(client.wait_connected(WAIT).await, "{peer:?} connects");
-    answer.slots
-}
 
 /// A connected hall publishing synthetic media, and its video track.
 async fn publisher(
@@ -127,7 +95,7 @@ async fn a_slot_follows_another_hall_and_a_reconnected_hall() {
     let (_a, a_publishing, a_video) = publisher(&sfu, &mut events, PeerId(1)).await;
     let (b, b_publishing, b_video) = publisher(&sfu, &mut events, PeerId(2)).await;
     let viewer = TestClient::subscriber(1, 1).await.expect("subscriber");
-    let slots = connect(&sfu, VIEWER, &viewer).await;
+    let slots = connect(&sfu, VIEWER, &viewer).await.slots;
     let slot = slots[0].clone();
     assert_eq!(slot.kind, MediaKind::Video);
 
@@ -185,7 +153,7 @@ async fn a_slot_falls_back_when_the_top_layer_stops_and_climbs_back_after_the_ho
     })
     .await;
     let viewer = TestClient::subscriber(1, 1).await.expect("subscriber");
-    let slot = connect(&sfu, VIEWER, &viewer).await[0].clone();
+    let slot = connect(&sfu, VIEWER, &viewer).await.slots[0].clone();
     sfu.subscribe(VIEWER, slot.id, video, 2)
         .await
         .expect("subscribe");
