@@ -23,9 +23,11 @@ pub struct SfuConfig {
     /// `webrtc` 0.21 has no UDP mux, so every hall's connection needs its own port
     /// and the range must hold at least as many ports as concurrent halls.
     pub udp_ports: Option<RangeInclusive<u16>>,
-    /// Video receive slots pre-negotiated per peer (host, floor holder, a few others).
+    /// At most this many video receive slots per peer: each offer's `recvonly` video
+    /// m-lines up to this cap become slots (a commune's page asks for a few, the host's
+    /// for its 5×5 monitoring grid plus the main picture: 26, the default).
     pub video_slots: u16,
-    /// Audio receive slots pre-negotiated per peer (host, floor holder, unmuted halls).
+    /// At most this many audio receive slots per peer (host, floor holder, unmuted halls).
     pub audio_slots: u16,
     /// Codecs offered to halls besides the mandatory Opus and VP8.
     pub codecs: Codecs,
@@ -61,7 +63,7 @@ impl Default for SfuConfig {
             bind_ip: IpAddr::from([127, 0, 0, 1]),
             announced_ips: Vec::new(),
             udp_ports: None,
-            video_slots: 6,
+            video_slots: 26,
             audio_slots: 4,
             codecs: Codecs::default(),
             keyframe_throttle: crate::DEFAULT_THROTTLE,

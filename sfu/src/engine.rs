@@ -20,6 +20,7 @@ pub use messages::{Command, Control, MediaIn, Reply, TrackCodec};
 use crate::config::SfuConfig;
 use crate::error::SfuError;
 use crate::event::{DisconnectReason, PeerAnswer, PeerId, SfuEvent};
+use crate::linkquality::LinkQuality;
 use crate::negotiate::{self, Negotiation};
 use crate::peer::PortCursor;
 use crate::routing::{Published, Slot};
@@ -59,6 +60,8 @@ pub struct Peer {
     pub out_rate: RateEstimator,
     pub packets_out: u64,
     pub dropped_out: u64,
+    /// Loss, round trip and bandwidth of the link to it, from its own reports.
+    pub link: LinkQuality,
 }
 
 /// The state the owner task owns.
@@ -166,6 +169,13 @@ impl Engine {
             Command::SetLayer(peer, slot, layer, reply) => {
                 drop(reply.send(self.set_layer(now, peer, slot, layer)))
             }
+            Command::Apply(changes, reply) => {
+                let results = changes
+                    .into_iter()
+                    .map(|change| self.apply(now, change))
+                    .collect();
+                drop(reply.send(Ok(results)))
+            }
             Command::RequestKeyframe(track, layer, reply) => {
                 drop(reply.send(self.request_keyframe(now, track, layer)))
             }
@@ -201,6 +211,7 @@ impl Engine {
                 out_rate: RateEstimator::default(),
                 packets_out: 0,
                 dropped_out: 0,
+                link: LinkQuality::default(),
             },
         );
         let context = negotiate::Context {
@@ -232,6 +243,7 @@ impl Engine {
             Control::SlotKeyframeRequest(peer, slot) => {
                 self.slot_keyframe_request(Instant::now(), peer, slot)
             }
+            Control::LinkReports(peer, reports) => self.link_reports(Instant::now(), peer, reports),
         }
     }
 

@@ -56,7 +56,11 @@ pub enum DisconnectReason {
 }
 
 /// Per-peer statistics over the last interval.
+///
+/// `#[non_exhaustive]`: new measurements are added over time; outside this crate build
+/// one with [`PeerStats::new`] and set the fields.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct PeerStats {
     /// The peer.
     pub peer: PeerId,
@@ -72,6 +76,33 @@ pub struct PeerStats {
     pub packets_out: u64,
     /// Packets for the hall dropped because its queue was full, since it joined.
     pub dropped_out: u64,
+    /// Smoothed round trip to the hall, from its receiver reports on our sender reports
+    /// (`None` until it reported one, or when it stopped reporting).
+    pub rtt: Option<Duration>,
+    /// Highest fraction lost (0–1) the hall reports lately for what we send it, over
+    /// its slots.
+    pub loss_out: f32,
+    /// The hall's own estimate of what it can receive (its latest REMB), bits per
+    /// second; `None` if it sends none (it did not negotiate `goog-remb`).
+    pub bandwidth_out_bps: Option<u64>,
+}
+
+impl PeerStats {
+    /// Statistics of `peer` with nothing measured yet.
+    pub fn new(peer: PeerId) -> Self {
+        Self {
+            peer,
+            bitrate_in_bps: 0,
+            bitrate_out_bps: 0,
+            loss_in: 0.0,
+            jitter_in: Duration::ZERO,
+            packets_out: 0,
+            dropped_out: 0,
+            rtt: None,
+            loss_out: 0.0,
+            bandwidth_out_bps: None,
+        }
+    }
 }
 
 /// Something the signalling layer may act on or record.

@@ -203,6 +203,16 @@ impl Forwarder {
         self.drain_layer_events();
     }
 
+    /// The bandwidth estimate towards the subscriber the layer choice uses (`None`: no cap).
+    pub fn bandwidth(&self) -> Option<u64> {
+        self.layers.bandwidth()
+    }
+
+    /// The highest layer the subscriber's role wants now.
+    pub fn max_layer(&self) -> u8 {
+        self.layers.max_layer()
+    }
+
     /// New loss fraction reported by the subscriber.
     pub fn set_loss(&mut self, now: Instant, loss: f32) {
         self.layers.set_loss(now, loss);

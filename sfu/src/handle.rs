@@ -26,6 +26,38 @@ pub struct IceCandidate {
     pub username_fragment: Option<String>,
 }
 
+/// One change of a receive slot, for [`Sfu::apply`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotChange {
+    /// Shows `track` in the slot, up to `max_layer` (as [`Sfu::subscribe`]).
+    Show {
+        /// The viewing peer.
+        peer: PeerId,
+        /// Its slot.
+        slot: SlotId,
+        /// The track shown.
+        track: StreamId,
+        /// The highest simulcast layer.
+        max_layer: u8,
+    },
+    /// Changes the highest layer of what the slot shows (as [`Sfu::set_layer`]).
+    Layer {
+        /// The viewing peer.
+        peer: PeerId,
+        /// Its slot.
+        slot: SlotId,
+        /// The highest simulcast layer.
+        max_layer: u8,
+    },
+    /// Empties the slot (as [`Sfu::unsubscribe`]).
+    Clear {
+        /// The viewing peer.
+        peer: PeerId,
+        /// Its slot.
+        slot: SlotId,
+    },
+}
+
 /// A handle to one SFU instance; cheap to clone. The instance stops (closing every
 /// peer connection) when the last handle is dropped.
 #[derive(Debug, Clone)]
@@ -114,6 +146,16 @@ impl Sfu {
     ) -> Result<(), SfuError> {
         self.call(|r| Command::SetLayer(peer, slot, max_layer, r))
             .await
+    }
+
+    /// Applies many slot changes in one round trip to the owner task, in order; one
+    /// result per change. A floor change in a meeting of 200 halls is one call, so
+    /// every hall's slot switches within the same turn of the media loop.
+    pub async fn apply(
+        &self,
+        changes: Vec<SlotChange>,
+    ) -> Result<Vec<Result<(), SfuError>>, SfuError> {
+        self.call(|r| Command::Apply(changes, r)).await
     }
 
     /// Asks the publisher of `track` for a keyframe on `layer` (throttled).

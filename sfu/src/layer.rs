@@ -167,6 +167,16 @@ impl LayerSelector {
         self.update(now);
     }
 
+    /// The bandwidth estimate in use (`None`: no cap).
+    pub fn bandwidth(&self) -> Option<u64> {
+        self.bandwidth_bps
+    }
+
+    /// The highest layer the subscriber's role wants.
+    pub fn max_layer(&self) -> u8 {
+        self.max_layer
+    }
+
     /// New estimate of the bandwidth towards the subscriber.
     pub fn set_bandwidth(&mut self, now: Instant, bps: Option<u64>) {
         self.bandwidth_bps = bps;

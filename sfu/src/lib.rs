@@ -18,7 +18,8 @@
 //! numbers and timestamps; [`keyframe`] throttles PLIs per publisher track; [`layer`]
 //! selects the simulcast layer and [`switch`] switches layers and sources on keyframes;
 //! [`speaker`] finds the active speaker; [`estimator`] measures rates, loss and jitter;
-//! [`forwarder`] ties the media path together for one subscriber slot.
+//! [`forwarder`] ties the media path together for one subscriber slot; [`rtt`] and
+//! [`linkquality`] read a subscriber's reports (loss, round trip, REMB) on the link to it.
 //!
 //! A typical wiring: per publisher track, one [`StreamEstimator`] per layer and one
 //! [`KeyframeThrottle`] keyed by layer; per subscriber slot, one [`Forwarder`]; per
@@ -33,7 +34,8 @@
 //! a channel; what happens comes back as [`SfuEvent`]s. `config` holds the settings,
 //! `peer` builds a connection and reads its tracks, `negotiate` applies an offer,
 //! `slot` owns the receive slots, `engine` is the owner task and `routing` its media
-//! path; `rtcpfwd` is the interceptor that lets keyframe requests through.
+//! path; `rtcpfwd` is the interceptor that lets a hall's feedback through (keyframe
+//! requests, receiver reports, REMB).
 //!
 //! **One connection per hall, fixed receive slots.** A hall publishes and subscribes
 //! over a single peer connection (one ICE/DTLS handshake, one port, one congestion
@@ -53,8 +55,10 @@ pub mod forwarder;
 pub mod hdrext;
 pub mod keyframe;
 pub mod layer;
+pub mod linkquality;
 pub mod packetmap;
 pub mod rtp;
+pub mod rtt;
 pub mod speaker;
 pub mod switch;
 pub mod vp8;
@@ -77,13 +81,14 @@ pub use error::SfuError;
 pub use event::{
     DisconnectReason, MediaKind, PeerAnswer, PeerId, PeerStats, SfuEvent, SlotId, SlotInfo,
 };
-pub use handle::{IceCandidate, Sfu};
+pub use handle::{IceCandidate, Sfu, SlotChange};
 
 pub use estimator::{LossTracker, RateEstimator, StreamEstimator, StreamStats};
 pub use forwarder::{Forwarder, ForwarderConfig, ForwarderOutput, ForwarderState, IncomingPacket};
 pub use hdrext::{AudioLevel, ExtensionForm, Extensions};
 pub use keyframe::{KeyframeThrottle, DEFAULT_THROTTLE};
 pub use layer::{LayerConfig, LayerSelector, MAX_LAYER, NUM_LAYERS};
+pub use linkquality::{LinkQuality, LinkReport};
 pub use packetmap::{SeqMap, TimestampMap};
 pub use rtp::{rewrite_header, RtpError, RtpHeader, RtpPacket};
 pub use speaker::{SpeakerChange, SpeakerConfig, SpeakerDetector};

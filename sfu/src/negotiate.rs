@@ -63,7 +63,8 @@ pub async fn negotiate(ctx: Context, offer: String) -> Result<Negotiation, SfuEr
         offered: peer::offered_tracks(&parsed),
     });
     let pc = peer::build_connection(&ctx.config, &ctx.ports, handler, 0).await?;
-    match answer(&pc, &ctx.config, description, &gathered).await {
+    let wanted = receive_lines(&parsed);
+    match answer(&pc, &ctx.config, description, wanted, &gathered).await {
         Ok((sdp, slots)) => {
             let answer = PeerAnswer {
                 sdp,
@@ -87,10 +88,11 @@ async fn answer(
     pc: &Arc<dyn PeerConnection>,
     config: &SfuConfig,
     offer: RTCSessionDescription,
+    wanted: (usize, usize),
     gathered: &Notify,
 ) -> Result<(String, Vec<NegotiatedSlot>), SfuError> {
     let invalid = |e: rtc::shared::error::Error| SfuError::InvalidSdp(e.to_string());
-    let planned = slot::plan(pc, config).await?;
+    let planned = slot::plan(pc, config, wanted).await?;
     pc.set_remote_description(offer).await.map_err(invalid)?;
     let answer = pc.create_answer(None).await.map_err(invalid)?;
     pc.set_local_description(answer)
@@ -104,6 +106,19 @@ async fn answer(
         .ok_or_else(|| SfuError::Webrtc("no local description after answering".into()))?
         .sdp;
     Ok((sdp, slot::negotiated(planned).await))
+}
+
+/// How many `recvonly` video and audio m-lines an offer has: the receive slots it asks
+/// for. The host's page asks for a whole grid, a commune's for a few pictures.
+pub fn receive_lines(sdp: &SessionDescription) -> (usize, usize) {
+    let recvonly = |kind: &str| {
+        sdp.media_descriptions
+            .iter()
+            .filter(|m| m.media_name.media == kind)
+            .filter(|m| m.attributes.iter().any(|a| a.key == "recvonly"))
+            .count()
+    };
+    (recvonly("video"), recvonly("audio"))
 }
 
 /// The id an offer gives a header extension (`a=extmap:<id> <uri>`), first mention.
@@ -138,5 +153,25 @@ mod tests {
             .expect("a valid SDP written above");
         assert_eq!(extmap_id(&parsed, AUDIO_LEVEL_URI), Some(1));
         assert_eq!(extmap_id(&parsed, "urn:x"), None);
+    }
+
+    #[test]
+    fn counts_the_receive_slots_an_offer_asks_for() {
+        let m = |kind: &str, dir: &str, mid: u8| {
+            format!(
+                "m={kind} 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:{mid}\r\na={dir}\r\n"
+            )
+        };
+        let sdp = format!(
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n{}{}{}{}{}",
+            m("video", "sendonly", 0),
+            m("audio", "sendonly", 1),
+            m("video", "recvonly", 2),
+            m("video", "recvonly", 3),
+            m("audio", "recvonly", 4),
+        );
+        let parsed = SessionDescription::unmarshal(&mut std::io::Cursor::new(sdp.as_bytes()))
+            .expect("a valid SDP written above");
+        assert_eq!(receive_lines(&parsed), (2, 1));
     }
 }

@@ -4,9 +4,8 @@
 //! with RTX, NACK, FIR and PLI feedback, the simulcast and audio-level header
 //! extensions) and the same interceptor chain: the crate's defaults (NACK generator and
 //! responder, sender and receiver reports, TWCC receiver) plus
-//! [`KeyframeRequestForwarder`], without which
-//! a subscriber's PLI never reaches us. mDNS is disabled, sockets bind the configured
-//! concrete address.
+//! [`FeedbackForwarder`], without which a subscriber's PLI, receiver reports and REMB
+//! never reach us. mDNS is disabled, sockets bind the configured concrete address.
 //!
 //! [`PeerHandler`] receives the connection's events on the `webrtc` driver task and only
 //! forwards them: state changes to the owner task's control channel, each remote track
@@ -16,7 +15,7 @@
 use crate::config::SfuConfig;
 use crate::engine::{Control, MediaIn, TrackCodec};
 use crate::event::{MediaKind, PeerId};
-use crate::rtcpfwd::{self, KeyframeRequestForwarder};
+use crate::rtcpfwd::{self, FeedbackForwarder};
 use crate::{SfuError, StreamId, MAX_LAYER};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::Slot;
@@ -95,10 +94,7 @@ pub fn media_engine(config: &SfuConfig) -> Result<MediaEngine, SfuError> {
 pub fn interceptors(engine: &mut MediaEngine) -> Result<Registry, SfuError> {
     let registry =
         register_default_interceptors(Registry::new(), engine).map_err(SfuError::webrtc)?;
-    Ok(registry.with(
-        Slot::from(rtcpfwd::SLOT),
-        KeyframeRequestForwarder::default(),
-    ))
+    Ok(registry.with(Slot::from(rtcpfwd::SLOT), FeedbackForwarder::default()))
 }
 
 /// Round-robin position in the configured port range, shared by all connections.

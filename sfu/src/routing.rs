@@ -14,8 +14,10 @@
 //!
 //! The owner task's methods on it are split by concern: [`subscribe`] (tracks come and
 //! go, slots are pointed at them), [`media`] (the per-packet path and draining the
-//! forwarders), [`timers`] (keyframe retries, speaker changes, statistics).
+//! forwarders), [`timers`] (keyframe retries, speaker changes, statistics),
+//! [`feedback`] (a hall's loss, round trip and bandwidth reports).
 
+mod feedback;
 mod media;
 mod subscribe;
 mod timers;

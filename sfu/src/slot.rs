@@ -9,14 +9,16 @@
 //! Each negotiated slot has two small tasks: a writer that owns the track's sending
 //! side (packets come from the owner task over a bounded queue, and `write_rtp` may
 //! wait for the connection's driver without holding up anyone else), and a reader of
-//! the track's RTCP that reports the hall's keyframe requests (PLI/FIR) back to the
-//! owner task.
+//! the track's RTCP that reports the hall's feedback back to the owner task: keyframe
+//! requests (PLI/FIR), and the loss and round trip of its receiver report blocks and
+//! its bandwidth estimate (REMB), read at arrival against the wall clock.
 
 use crate::config::SfuConfig;
 use crate::engine::{Control, TrackCodec};
 use crate::event::{MediaKind, PeerId, SlotId, SlotInfo};
 use crate::peer::{MIME_H264, MIME_OPUS, MIME_VP8};
-use crate::rtcpfwd::is_keyframe_request;
+use crate::rtcpfwd::{is_keyframe_request, link_reports};
+use crate::rtt::ntp_compact;
 use crate::SfuError;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtp;
@@ -26,6 +28,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
@@ -76,14 +79,17 @@ fn encoding(ssrc: u32, mime: &str, clock_rate: u32, channels: u16) -> RTCRtpEnco
     }
 }
 
-/// Adds the configured slots' `sendonly` transceivers to a fresh connection.
+/// Adds `sendonly` transceivers to a fresh connection for the slots the offer asks for
+/// (`offered`: its `recvonly` video and audio m-lines), at most the configured numbers.
 pub async fn plan(
     pc: &Arc<dyn PeerConnection>,
     config: &SfuConfig,
+    offered: (usize, usize),
 ) -> Result<Vec<PlannedSlot>, SfuError> {
-    let kinds = std::iter::repeat_n(MediaKind::Video, usize::from(config.video_slots)).chain(
-        std::iter::repeat_n(MediaKind::Audio, usize::from(config.audio_slots)),
-    );
+    let video = offered.0.min(usize::from(config.video_slots));
+    let audio = offered.1.min(usize::from(config.audio_slots));
+    let kinds = std::iter::repeat_n(MediaKind::Video, video)
+        .chain(std::iter::repeat_n(MediaKind::Audio, audio));
     let mut planned: Vec<PlannedSlot> = Vec::new();
     for (i, kind) in kinds.enumerate() {
         let mut ssrc = random_ssrc();
@@ -189,14 +195,33 @@ pub fn spawn(
             let TrackLocalEvent::OnRtcpPacket(packets) = event else {
                 continue;
             };
-            if packets.iter().any(|p| is_keyframe_request(p.as_ref()))
-                && control
-                    .send(Control::SlotKeyframeRequest(peer, slot))
-                    .is_err()
-            {
+            if !forward_feedback(peer, slot, &packets, &control) {
                 break;
             }
         }
     });
     tx
+}
+
+/// Turns the RTCP that reached a slot into owner-task inputs: a keyframe request, and
+/// the loss, round trip and REMB the hall reports. `false` once the owner is gone.
+fn forward_feedback(
+    peer: PeerId,
+    slot: SlotId,
+    packets: &[Box<dyn rtc::rtcp::Packet>],
+    control: &mpsc::UnboundedSender<Control>,
+) -> bool {
+    if packets.iter().any(|p| is_keyframe_request(p.as_ref()))
+        && control
+            .send(Control::SlotKeyframeRequest(peer, slot))
+            .is_err()
+    {
+        return false;
+    }
+    // Our sender reports carry wall-clock NTP time (see `crate::rtt`): so must `now`.
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let reports = link_reports(packets, ntp_compact(since_epoch));
+    reports.is_empty() || control.send(Control::LinkReports(peer, reports)).is_ok()
 }

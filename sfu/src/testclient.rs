@@ -11,13 +11,18 @@
 //! `receive` the event handler that records what arrives; `synthetic` the built-in
 //! media loop; `simulcast` a camera in three layers, each of which can stop; `raw`
 //! lower-level access for benchmarks (chosen tracks, packets written by the caller, a
-//! callback per received packet).
+//! callback per received packet); `hall` a whole hall for the meeting benchmark
+//! (simulcast camera and microphone obeying the server, plus receive slots).
 
+mod hall;
+pub mod procstat;
 mod raw;
 mod receive;
+mod reports;
 mod simulcast;
 mod synthetic;
 
+pub use hall::{HallMedia, HallShape, LayerShape};
 pub use raw::{PacketObserver, RawSender, TrackSpec};
 pub use receive::ReceivedPacket;
 pub use simulcast::{SimulcastPublishing, LAYER_NUMBERS, SIMULCAST_RIDS, SIMULCAST_SSRC};
@@ -216,6 +221,12 @@ impl TestClient {
         observer: Option<PacketObserver>,
     ) -> Result<Self, SfuError> {
         let client = Self::new(observer).await?;
+        client.add_receive_slots(video, audio).await?;
+        Ok(client)
+    }
+
+    /// Adds `video` + `audio` `recvonly` transceivers: the receive slots to ask for.
+    async fn add_receive_slots(&self, video: usize, audio: usize) -> Result<(), SfuError> {
         let kinds = std::iter::repeat_n(RtpCodecKind::Video, video)
             .chain(std::iter::repeat_n(RtpCodecKind::Audio, audio));
         for kind in kinds {
@@ -224,13 +235,12 @@ impl TestClient {
                 streams: Vec::new(),
                 send_encodings: Vec::new(),
             };
-            client
-                .pc
+            self.pc
                 .add_transceiver_from_kind(kind, Some(init))
                 .await
                 .map_err(SfuError::webrtc)?;
         }
-        Ok(client)
+        Ok(())
     }
 
     /// Creates the offer (after ICE gathering, so it carries the candidates).

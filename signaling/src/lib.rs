@@ -8,6 +8,7 @@
 //!   [`sfu`]; [`policy`] decides which hall fills which receive slot (host, floor holder,
 //!   the host's paged grid; audio only from unmuted halls);
 //! - [`registry`] — the service: rooms by meeting and the SFU event dispatcher;
+//! - [`ice`] — the STUN/TURN servers and time-limited TURN credentials pages get;
 //! - [`admission`] — join tokens checked by the [`scheduler`] into an [`Admission`];
 //! - [`recorder`] — presence, lifecycle, roll call, headcount and host controls written
 //!   in order through the scheduler's store (attendance rows and the meeting's log).
@@ -16,6 +17,7 @@
 //! [`serve`] with an [`Admit`] that asks the store.
 
 pub mod admission;
+pub mod ice;
 pub mod link;
 pub mod policy;
 pub mod protocol;

@@ -23,8 +23,10 @@ pub use types::{HallInfo, Kind, MeetingInfo, Participant, Reason, Slot};
 
 /// The protocol version this server speaks (`join.v`, `welcome.v`).
 pub const PROTOCOL_VERSION: u32 = 1;
-/// Largest text frame accepted, in bytes; an SDP offer with a dozen m-lines is ~15 KiB.
-pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Largest text frame accepted, in bytes: the SFU's largest offer. Chromium writes
+/// ~5 KiB per video m-line with every codec, ~2 KiB with the room page's codec list, so
+/// the host's offer (26 video receive slots for its grid) is tens of KiB.
+pub const MAX_FRAME_BYTES: usize = 256 * 1024;
 
 /// What a hall's page sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -197,6 +199,13 @@ pub enum ServerMessage {
         heartbeat_ms: u64,
         /// The chaired meeting's state now (boxed: it is the largest part).
         state: Box<MeetingState>,
+        /// The page's `RTCConfiguration.iceServers` for this connection: STUN/TURN URLs
+        /// with TURN credentials made for this hall now (empty: none configured).
+        #[serde(default)]
+        ice_servers: Vec<crate::ice::IceServer>,
+        /// The page's `RTCConfiguration.iceTransportPolicy` (`all` or `relay`).
+        #[serde(default)]
+        ice_transport_policy: crate::ice::IceTransportPolicy,
     },
     /// A server-initiated renegotiation (not used by this version's server yet).
     Offer {
@@ -286,6 +295,14 @@ pub enum ServerMessage {
         page: u32,
         /// How many pages there are.
         pages: u32,
+    },
+    /// To one hall: how many of its camera's simulcast layers anyone watches, counted
+    /// from the lowest (1 = only the smallest picture, 3 = all). The page pauses the
+    /// encodings above, saving its uplink and CPU; the lowest layer always stays on, so
+    /// the hall can appear in a grid or take the floor without waiting.
+    SendLayers {
+        /// Layers to send, `1..=3`.
+        layers: u8,
     },
     /// To the host: the readiness board.
     Readiness(Box<Readiness>),

@@ -109,6 +109,12 @@ fn every_server_message_round_trips() {
             }],
             heartbeat_ms: 10_000,
             state: Box::default(),
+            ice_servers: vec![crate::ice::IceServer {
+                urls: vec!["turn:turn.example.vn:3478?transport=tcp".into()],
+                username: Some("1800043200:7".into()),
+                credential: Some("c2VjcmV0".into()),
+            }],
+            ice_transport_policy: crate::ice::IceTransportPolicy::Relay,
         },
         ServerMessage::Offer { sdp: "v=0".into() },
         ServerMessage::Answer {
@@ -167,6 +173,7 @@ fn every_server_message_round_trips() {
         },
         ServerMessage::RollCall { id: 4 },
         ServerMessage::Grid { page: 1, pages: 9 },
+        ServerMessage::SendLayers { layers: 2 },
         ServerMessage::Readiness(Box::new(Readiness {
             invited: 2,
             connected: 1,
@@ -180,6 +187,8 @@ fn every_server_message_round_trips() {
                 name: "x".into(),
                 state: LinkState::Poor,
                 loss: Some(0.25),
+                loss_out: Some(0.01),
+                rtt_ms: Some(320),
                 jitter_ms: Some(80),
                 roll_call: Some(RollCallStatus::Late),
                 people: Some(12),

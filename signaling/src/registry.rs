@@ -37,6 +37,9 @@ pub struct SignalingConfig {
     pub readiness_interval: Duration,
     /// Whether halls other than the host join muted (a 200-hall meeting: yes).
     pub halls_join_muted: bool,
+    /// The STUN/TURN servers (with fresh credentials) and the ICE policy told to each
+    /// page in `welcome`; by default none (host candidates only).
+    pub ice: crate::ice::IceConfig,
 }
 
 impl Default for SignalingConfig {
@@ -50,6 +53,7 @@ impl Default for SignalingConfig {
             presence_interval: Duration::from_secs(15),
             readiness_interval: Duration::from_secs(2),
             halls_join_muted: true,
+            ice: crate::ice::IceConfig::default(),
         }
     }
 }

@@ -12,11 +12,13 @@
 //! which slot in [`policy`](crate::policy).
 
 mod chair;
+mod demand;
 mod floor;
 mod handle;
 mod lifecycle;
 mod media;
 mod presence;
+mod refill;
 mod rollcall;
 
 pub(crate) use handle::{By, Command};
@@ -118,6 +120,8 @@ pub(crate) struct Room {
     /// The board last pushed, and when it may next be pushed.
     pub readiness_sent: Option<Readiness>,
     pub next_readiness: Instant,
+    /// The `send_layers` last told to each publishing hall.
+    pub layers_told: std::collections::HashMap<i64, u8>,
 }
 
 impl Room {
@@ -153,6 +157,7 @@ impl Room {
             readiness_watchers: Vec::new(),
             readiness_sent: None,
             next_readiness: now,
+            layers_told: std::collections::HashMap::new(),
             shared,
         };
         tokio::spawn(room.run(rx));

@@ -77,7 +77,7 @@ async fn bad_frames_get_coded_errors_without_closing() {
     assert_eq!(page.error().await, ErrorCode::InvalidMessage);
     page.send_text(&format!(
         r#"{{"type":"offer","sdp":"{}"}}"#,
-        "a".repeat(70_000)
+        "a".repeat(signaling::protocol::MAX_FRAME_BYTES + 1)
     ));
     assert_eq!(page.error().await, ErrorCode::FrameTooLarge);
     page.join("tok-2").await;

@@ -58,6 +58,21 @@ test("a hall's kiosk shows its next meeting, joins it by itself and comes back w
   }
 });
 
+/** The camera's simulcast layers (rid) whose packetsSent grew over ~1.5 s. */
+async function layersSent(page) {
+  const sample = () => page.evaluate(async () => {
+    const sender = window.hoinghi._pc.getSenders().find((x) => x.track && x.track.kind === "video");
+    const out = {};
+    (await sender.getStats()).forEach((r) => { if (r.type === "outbound-rtp") out[r.rid || "-"] = r.packetsSent; });
+    return out;
+  });
+  const first = await sample();
+  await sleep(1500);
+  const second = await sample();
+  const growing = Object.keys(second).filter((rid) => second[rid] > (first[rid] || 0)).sort((x, y) => "qhf".indexOf(x) - "qhf".indexOf(y));
+  return { first, second, growing };
+}
+
 test("the host runs the meeting from its console: floor, mute, hands, roll call", async () => {
   const meeting = await suddenMeeting("Họp đột xuất: thử bảng điều khiển");
   const pages = [];
@@ -76,6 +91,12 @@ test("the host runs the meeting from its console: floor, mute, hands, roll call"
     await host.waitForFunction(() => document.getElementById("con-phase").textContent === "Đang họp", null, { timeout: 10_000 });
     // The readiness board counts the four halls in.
     await host.waitForFunction(() => /^4\/\d+ điểm cầu đã kết nối$/.test(document.getElementById("con-ready").textContent), null, { timeout: 20_000 });
+    // Each hall's row shows its round trip once it has sent receiver reports.
+    await host.waitForFunction((id) => {
+      const row = document.querySelector(`#con-halls tr[data-hall="${id}"]`);
+      return row && /RTT \d+ ms/.test(row.textContent);
+    }, aId, { timeout: 20_000 });
+    print("A's row on the board", await host.textContent(`#con-halls tr[data-hall="${aId}"]`));
 
     // The host gives hall B the floor with its console button, with a 3-minute limit.
     await host.fill("#con-limit", "3");
@@ -89,10 +110,23 @@ test("the host runs the meeting from its console: floor, mute, hands, roll call"
     for (const [label, page] of [["host", host], ["A", a], ["C", c]]) {
       print(`${label} receives B`, await waitMedia(page, { video: [bId], audio: [bId] }));
     }
+    // Only what someone watches is sent: B (on the floor) sends its larger simulcast
+    // layers, A and C — shown nowhere large — only the smallest (packets counted). With
+    // the small fake camera Chromium itself never sends the top layer ("f").
+    for (const [label, page, want] of [["B", b, ["q", "h"]], ["A", a, ["q"]], ["C", c, ["q"]]]) {
+      let sent = null;
+      for (let i = 0; i < 20 && !(sent && sent.growing.join() === want.join()); i++) {
+        sent = await layersSent(page);
+      }
+      print(`${label} sends`, sent);
+      assert.deepEqual(sent.growing, want, `${label} sends layers ${want}`);
+    }
 
     // The host mutes B from the console: B's audio stops reaching hall C.
     await host.click(`#con-halls tr[data-hall="${bId}"] button[data-act="mute"]`);
     await b.waitForFunction(() => window.hoinghi.muted(), null, { timeout: 10_000 });
+    // A muted page stops sending audio at all.
+    await b.waitForFunction(() => window.hoinghi.sending().audio.join() === "false", null, { timeout: 10_000 });
     assert.equal((await b.textContent("#mic-state")).trim(), "Micrô đang tắt");
     // Bounded: wait until two samples 2 s apart are equal (a few packets may be in flight).
     let still = null;

@@ -7,6 +7,7 @@ pub mod api;
 pub mod cli;
 pub mod error;
 pub mod extract;
+pub mod ice;
 pub mod ics;
 pub mod pages;
 pub mod settings;

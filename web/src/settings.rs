@@ -6,6 +6,9 @@ use std::path::Path;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
+use signaling::ice::IceTransportPolicy;
+
+use crate::ice::{IceSettings, Secret};
 
 /// Everything the server can be told. Unknown keys are refused at start-up.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +47,17 @@ pub struct Settings {
     /// How often connected halls are written down as present, in seconds: after a
     /// crash, their attendance ends at the last such write.
     pub presence_secs: u64,
+    /// STUN/TURN servers told to halls' pages (`stun:host:3478`,
+    /// `turn:host:3478?transport=udp`, `turn:host:3478?transport=tcp`, `turns:host:5349`):
+    /// halls whose UDP is blocked relay through TURN over TCP or TLS. Empty: none.
+    pub ice_servers: Vec<String>,
+    /// coturn's `static-auth-secret` (`use-auth-secret`): pages get time-limited TURN
+    /// credentials made with it. Required with `turn:` URLs; never printed.
+    pub turn_secret: Option<Secret>,
+    /// How long a page's TURN credentials stay valid, in hours (fresh on every join).
+    pub turn_credential_hours: u64,
+    /// `all` (direct first, TURN when that fails) or `relay` (every hall through TURN).
+    pub ice_transport_policy: IceTransportPolicy,
 }
 
 impl Default for Settings {
@@ -64,6 +78,10 @@ impl Default for Settings {
             reconnect_grace_secs: 10,
             heartbeat_secs: 10,
             presence_secs: 15,
+            ice_servers: Vec::new(),
+            turn_secret: None,
+            turn_credential_hours: 12,
+            ice_transport_policy: IceTransportPolicy::All,
         }
     }
 }
@@ -123,6 +141,13 @@ impl Settings {
             grace: std::time::Duration::from_secs(self.reconnect_grace_secs),
             heartbeat: std::time::Duration::from_secs(self.heartbeat_secs),
             presence_interval: std::time::Duration::from_secs(self.presence_secs),
+            ice: IceSettings {
+                urls: &self.ice_servers,
+                secret: self.turn_secret.as_ref(),
+                credential_hours: self.turn_credential_hours,
+                policy: self.ice_transport_policy,
+            }
+            .config()?,
             ..signaling::SignalingConfig::default()
         })
     }
@@ -231,6 +256,36 @@ mod tests {
         assert!(ok.is_ok(), "{ok:?}");
         let err = check(|s| s.media_announced_ips = vec![IpAddr::from([0, 0, 0, 0])]).unwrap_err();
         assert!(err.contains("media_announced_ips"), "{err}");
+    }
+
+    #[test]
+    fn ice_settings_load_from_toml_and_are_checked_at_start_up() {
+        let path = tempfile_dir().join("hoinghi.toml");
+        let ice = "ice_servers = [\"turn:turn.example.vn:3478?transport=tcp\"]\n";
+        std::fs::write(&path, ice).unwrap();
+        let err = Settings::load(Some(&path), Figment::new()).unwrap_err();
+        assert!(err.contains("turn_secret"), "{err}");
+        let secret = "turn_secret = \"north-star-secret-0123\"\n";
+        std::fs::write(
+            &path,
+            format!("{ice}{secret}ice_transport_policy = \"relay\"\n"),
+        )
+        .unwrap();
+        let s = Settings::load(Some(&path), Figment::new()).unwrap();
+        assert_eq!(s.turn_credential_hours, 12);
+        assert!(
+            !format!("{s:?}").contains("north-star"),
+            "the secret is never printed"
+        );
+        let config = s.signaling_config().unwrap().ice;
+        assert_eq!(config.transport_policy, IceTransportPolicy::Relay);
+        std::fs::write(
+            &path,
+            format!("{ice}{secret}ice_transport_policy = \"tcp\"\n"),
+        )
+        .unwrap();
+        let err = Settings::load(Some(&path), Figment::new()).unwrap_err();
+        assert!(err.contains("ice_transport_policy"), "{err}");
     }
 
     fn tempfile_dir() -> std::path::PathBuf {

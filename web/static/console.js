@@ -102,7 +102,13 @@
       .concat((board.halls || []).filter(function (h) { return h.state === "not_connected"; }));
     var rows = list.map(function (h) {
       var id = h.hall_id, here = h.state !== "not_connected";
-      var link = h.state === "poor" ? " (" + Math.round((h.loss || 0) * 100) + "% · " + (h.jitter_ms || 0) + " ms)" : "";
+      // Link figures: the round trip whenever known ("RTT 42 ms"); for a poor link also
+      // the loss each way (↑ what the hall sends, ↓ what it receives) and the jitter.
+      var fig = h.rtt_ms == null ? [] : ["RTT " + h.rtt_ms + " ms"];
+      if (h.state === "poor") {
+        fig.push("↑" + Math.round((h.loss || 0) * 100) + "% ↓" + Math.round((h.loss_out || 0) * 100) + "%", "jitter " + (h.jitter_ms || 0) + " ms");
+      }
+      var link = fig.length ? " (" + fig.join(" · ") + ")" : "";
       var acts = "";
       if (removed.has(id)) acts = btn("readmit", id, t("con.readmit"));
       else if (here && id !== hostId) {

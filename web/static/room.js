@@ -7,6 +7,8 @@
   var T = JSON.parse(document.getElementById("room-texts").textContent);
   var token = room.dataset.token;
   var VIDEO_SLOTS = 4, AUDIO_SLOTS = 4;
+  // The host's page: the main picture and a 5×5 monitoring grid.
+  var HOST_VIDEO_SLOTS = 26;
   var ENCODINGS = [
     { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150000 },
     { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500000 },
@@ -33,7 +35,12 @@
   var heartbeat = null, retry = null, attempts = 0;
   var offerPending = false, lastError = null, done = false, joined = false, wasConnected = false;
   var events = [];           // the last server messages' types, for the tests
+  // STUN/TURN servers with fresh TURN credentials from each welcome; `?ice=relay` forces
+  // the TURN relay (a technician checking a hall's TURN path; the tests).
+  var ice = { servers: [], policy: "all" };
   var floor = null, muted = false;
+  // How many of our simulcast layers someone watches (send_layers); null: not told yet.
+  var sendLayers = null;
 
   function setState(s, key) {
     hoinghi.state = s;
@@ -139,12 +146,15 @@
       clearInterval(heartbeat);
       heartbeat = setInterval(function () { send({ type: "ping", ts: performance.now() }); }, m.heartbeat_ms || 10000);
       if (m.state) applyState(m.state);
+      ice.servers = m.ice_servers || [];
+      ice.policy = /[?&]ice=relay/.test(location.search) ? "relay" : m.ice_transport_policy || "all";
       newOffer();
       render();
     },
     meeting_state: function (m) { applyState(m); render(); },
     floor: function (m) { floor = m.hall_id; render(); },
     muted: function (m) { setMuted(m.muted); },
+    send_layers: function (m) { sendLayers = m.layers; applySendLayers(); },
     answer: function (m) {
       if (!pc || !offerPending) return;
       var conn = pc;
@@ -154,7 +164,10 @@
       slots.clear();
       m.slots.forEach(function (s) { slots.set(s.id, { kind: s.kind, mid: s.mid, hallId: null }); });
       conn.setRemoteDescription({ type: "answer", sdp: m.sdp }).then(function () {
-        if (conn === pc) render();
+        if (conn !== pc) return;
+        applySendLayers();
+        setActive("audio", function () { return !muted; });
+        render();
       }).catch(function (err) { console.warn("answer", err); });
     },
     candidate: function (m) {
@@ -202,15 +215,45 @@
     // The server forwards no audio of a muted hall anyway; the page obeys too.
     muted = !!on;
     if (local) local.getAudioTracks().forEach(function (t) { t.enabled = !muted; });
+    // Nobody receives a muted hall's audio: stop sending it at all.
+    setActive("audio", function () { return !muted; });
     $("mic-state").textContent = T[muted ? "room.mic_off" : "room.mic_on"];
     $("mic-state").className = muted ? "mic mic-off" : "mic mic-on";
+  }
+
+  // Pauses or resumes our sending encodings of one kind (simulcast layers, low to high).
+  function setActive(kind, wanted) {
+    var sender = pc && pc.getSenders().find(function (x) { return x.track && x.track.kind === kind; });
+    if (!sender) return;
+    var params = sender.getParameters();
+    if (!params.encodings || !params.encodings.length) return;
+    var changed = false;
+    params.encodings.forEach(function (e, i) {
+      var on = wanted(i);
+      if (e.active !== on) { e.active = on; changed = true; }
+    });
+    if (changed) sender.setParameters(params).catch(function (err) { console.warn("setParameters", err); });
+  }
+  function applySendLayers() {
+    // The lowest layer always stays on; a single encoding is never paused.
+    if (sendLayers === null) return;
+    setActive("video", function (i) { return i === 0 || i < sendLayers; });
+  }
+
+  // A receive slot only needs what the SFU forwards (VP8, H.264 and their retransmissions):
+  // Chromium lists ~5 KiB of codecs per video m-line otherwise, and the host asks for 26.
+  function receiveOnly(transceiver) {
+    var caps = window.RTCRtpReceiver && RTCRtpReceiver.getCapabilities && RTCRtpReceiver.getCapabilities("video");
+    if (!caps || !transceiver.setCodecPreferences) return;
+    var keep = caps.codecs.filter(function (c) { return /^video\/(VP8|H264|rtx)$/i.test(c.mimeType); });
+    try { transceiver.setCodecPreferences(keep); } catch (err) { console.warn("codecs", err); }
   }
 
   // ---- the media connection ----
   function newOffer() {
     if (pc) pc.close();
     slots.clear();
-    var conn = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+    var conn = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers: ice.servers, iceTransportPolicy: ice.policy });
     pc = conn;
     hoinghi._pc = conn;
     offerPending = true;
@@ -223,7 +266,11 @@
       conn.addTransceiver(video, init);
     }
     if (audio) conn.addTransceiver(audio, { direction: "sendonly", streams: [local] });
-    for (var i = 0; i < VIDEO_SLOTS; i++) conn.addTransceiver("video", { direction: "recvonly" });
+    // A new connection sends every layer until the server says what is watched.
+    sendLayers = null;
+    var hosting = me && meeting && me.id === meeting.host_hall_id;
+    var videoSlots = hosting ? HOST_VIDEO_SLOTS : VIDEO_SLOTS;
+    for (var i = 0; i < videoSlots; i++) receiveOnly(conn.addTransceiver("video", { direction: "recvonly" }));
     for (var j = 0; j < AUDIO_SLOTS; j++) conn.addTransceiver("audio", { direction: "recvonly" });
     conn.onicecandidate = function (e) {
       if (conn !== pc) return;
@@ -352,6 +399,15 @@
     _pc: null,
     hallId: function () { return me ? me.id : null; },
     muted: function () { return muted; },
+    sendLayers: function () { return sendLayers; },
+    // Which of our sending encodings are active, by kind: {video: [true, false, false], audio: [true]}.
+    sending: function () {
+      var out = {};
+      if (pc) pc.getSenders().forEach(function (x) {
+        if (x.track) out[x.track.kind] = x.getParameters().encodings.map(function (e) { return e.active !== false; });
+      });
+      return out;
+    },
     watchdog: true,
     capped: [],  // set_layer sent by the frozen-tile watchdog: [{slot, hallId, layer}]
     floor: function () { return floor; },

@@ -12,6 +12,8 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use sfu::testclient::procstat::{clock_ticks, cpu_seconds, loadavg, rss_kib};
+
 /// Stream index written into every payload: the three video layers, then audio.
 pub const STREAM_AUDIO: u8 = 3;
 /// The top video layer, the one subscribers receive.
@@ -106,46 +108,6 @@ pub fn parse_pairs(line: &str) -> BTreeMap<String, f64> {
         .filter_map(|kv| kv.split_once('='))
         .filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?)))
         .collect()
-}
-
-/// Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`, else 100).
-pub fn clock_ticks() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-/// User + system CPU seconds of a process (all its threads) from `/proc/<pid>/stat`.
-pub fn cpu_seconds(pid: u32, ticks: f64) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may hold spaces; the fields after it are fixed: state is field 3,
-    // utime field 14 and stime field 15.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / ticks)
-}
-
-/// Resident set size of a process in KiB (`VmRSS` of `/proc/<pid>/status`).
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-}
-
-/// The three load averages, as `/proc/loadavg` gives them.
-pub fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
 }
 
 /// The `q`-th quantile (0..=1) of sorted values; 0 when empty.

@@ -4,6 +4,7 @@
 
 use crate::error::SfuError;
 use crate::event::{MediaKind, PeerAnswer, PeerId, SlotId};
+use crate::linkquality::LinkReport;
 use crate::negotiate::Negotiation;
 use crate::StreamId;
 use rtc::rtp;
@@ -59,6 +60,11 @@ pub enum Command {
     },
     Unsubscribe(PeerId, SlotId, Reply<()>),
     SetLayer(PeerId, SlotId, u8, Reply<()>),
+    /// Many slot changes at once, each with its own result.
+    Apply(
+        Vec<crate::handle::SlotChange>,
+        Reply<Vec<Result<(), SfuError>>>,
+    ),
     RequestKeyframe(StreamId, u8, Reply<()>),
     ClosePeer(PeerId, Reply<()>),
 }
@@ -86,6 +92,8 @@ pub enum Control {
     },
     /// A hall asked for a keyframe on one of its slots (PLI or FIR).
     SlotKeyframeRequest(PeerId, SlotId),
+    /// A hall reported on what we send it: report blocks (loss, round trip) and REMB.
+    LinkReports(PeerId, Vec<LinkReport>),
 }
 
 /// Media from the track reader tasks, in order per track.

@@ -4,6 +4,7 @@
 use super::{Published, Slot, Subscription};
 use crate::engine::{Engine, Phase, TrackCodec};
 use crate::event::{MediaKind, PeerId, SfuEvent, SlotId};
+use crate::handle::SlotChange;
 use crate::{
     Forwarder, ForwarderConfig, KeyframeThrottle, LayerConfig, SfuError, StreamId, MAX_LAYER,
 };
@@ -165,6 +166,24 @@ impl Engine {
         }
         self.drain_slot(now, peer, slot);
         Ok(())
+    }
+
+    /// One change of a batch ([`Sfu::apply`](crate::Sfu::apply)).
+    pub(crate) fn apply(&mut self, now: Instant, change: SlotChange) -> Result<(), SfuError> {
+        match change {
+            SlotChange::Show {
+                peer,
+                slot,
+                track,
+                max_layer,
+            } => self.subscribe(now, peer, slot, track, max_layer),
+            SlotChange::Layer {
+                peer,
+                slot,
+                max_layer,
+            } => self.set_layer(now, peer, slot, max_layer),
+            SlotChange::Clear { peer, slot } => self.unsubscribe(peer, slot),
+        }
     }
 
     pub(crate) fn unsubscribe(&mut self, peer: PeerId, slot: SlotId) -> Result<(), SfuError> {

@@ -1,5 +1,6 @@
 //! Time-driven work of the media path: keyframe retries and throttled PLIs, speaker
-//! changes, per-peer statistics and the layer selectors' bitrates.
+//! changes, per-peer statistics (with the round trip and loss the halls report) and the
+//! layer selectors' bitrates and bandwidth caps.
 
 use crate::engine::{Engine, Phase};
 use crate::event::{PeerId, PeerStats, SfuEvent};
@@ -50,6 +51,11 @@ impl Engine {
         for &id in &ids {
             self.update_bitrates(now, id);
         }
+        // Layer rates moved, and bandwidth estimates age: share them out again.
+        let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+        for peer in peers {
+            self.share_bandwidth(now, peer);
+        }
         let mut incoming: Vec<(PeerId, u64, f32, Duration)> = Vec::new();
         for t in self.tracks.values_mut() {
             for l in t.layers.iter_mut().flatten() {
@@ -83,6 +89,9 @@ impl Engine {
                 jitter_in,
                 packets_out: p.packets_out,
                 dropped_out: p.dropped_out,
+                rtt: p.link.rtt(now),
+                loss_out: p.link.loss_out(now),
+                bandwidth_out_bps: p.link.bandwidth(now),
             });
         }
         if room {

@@ -3,9 +3,10 @@
 //! stopped and resumed — as Chrome drops its top layer under CPU load.
 
 use super::synthetic::Stream;
-use super::{TestClient, MIME_VP8};
+use super::{Outgoing, TestClient, MIME_VP8};
 use crate::SfuError;
 use bytes::Bytes;
+use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -44,20 +45,8 @@ impl TestClient {
             .outgoing
             .first()
             .ok_or(SfuError::Webrtc("no track".into()))?;
-        let pt = o.payload_type().await?;
-        let sender = o.transceiver.sender().await.map_err(SfuError::webrtc)?;
-        let sender = sender.ok_or_else(|| SfuError::Webrtc("no sender".into()))?;
-        let params = sender.get_parameters().await.map_err(SfuError::webrtc)?;
-        let id = |uri: &str| {
-            let ext = params.rtp_parameters.header_extensions.iter();
-            let id = ext
-                .filter(|e| e.uri == uri)
-                .find_map(|e| u8::try_from(e.id).ok());
-            id.ok_or_else(|| SfuError::Webrtc(format!("{uri} not negotiated")))
-        };
-        let (mid_id, rid_id) = (id(MID_URI)?, id(RID_URI)?);
-        let mid = o.transceiver.mid().await.map_err(SfuError::webrtc)?;
-        let mid = Bytes::from(mid.ok_or_else(|| SfuError::Webrtc("no mid".into()))?);
+        let tags = Tagging::of(o).await?;
+        let pt = tags.payload_type;
         let mut streams: Vec<Stream> = (0..3u32)
             .map(|l| {
                 let mut s = Stream::new((Arc::clone(&o.track), SIMULCAST_SSRC + l, pt, true));
@@ -90,10 +79,7 @@ impl TestClient {
                         continue;
                     }
                     for mut p in s.video_frame(keyframe) {
-                        let rid = Bytes::from_static(SIMULCAST_RIDS[l].as_bytes());
-                        let tagged = p.header.set_extension(mid_id, mid.clone()).is_ok()
-                            && p.header.set_extension(rid_id, rid).is_ok();
-                        if tagged && s.track.write_rtp(p).await.is_ok() {
+                        if tags.tag(&mut p, l) && s.track.write_rtp(p).await.is_ok() {
                             counters[l].fetch_add(1, Ordering::Relaxed);
                         }
                     }
@@ -106,6 +92,53 @@ impl TestClient {
             sending,
             sent,
         })
+    }
+}
+
+/// What a simulcast packet must carry for the receiver to place its SSRC: the
+/// negotiated payload type and the mid and rid header extensions.
+pub(super) struct Tagging {
+    pub(super) payload_type: u8,
+    mid_id: u8,
+    rid_id: u8,
+    mid: Bytes,
+}
+
+impl Tagging {
+    /// Reads the negotiated ids of a simulcast sending track.
+    pub(super) async fn of(o: &Outgoing) -> Result<Self, SfuError> {
+        let payload_type = o.payload_type().await?;
+        let sender = o.transceiver.sender().await.map_err(SfuError::webrtc)?;
+        let sender = sender.ok_or_else(|| SfuError::Webrtc("no sender".into()))?;
+        let params = sender.get_parameters().await.map_err(SfuError::webrtc)?;
+        let id = |uri: &str| {
+            let ext = params.rtp_parameters.header_extensions.iter();
+            let id = ext
+                .filter(|e| e.uri == uri)
+                .find_map(|e| u8::try_from(e.id).ok());
+            id.ok_or_else(|| SfuError::Webrtc(format!("{uri} not negotiated")))
+        };
+        let (mid_id, rid_id) = (id(MID_URI)?, id(RID_URI)?);
+        let mid = o.transceiver.mid().await.map_err(SfuError::webrtc)?;
+        let mid = Bytes::from(mid.ok_or_else(|| SfuError::Webrtc("no mid".into()))?);
+        Ok(Self {
+            payload_type,
+            mid_id,
+            rid_id,
+            mid,
+        })
+    }
+
+    /// Tags `p` as layer `layer`; `false` if it could not be.
+    pub(super) fn tag(&self, p: &mut rtp::Packet, layer: usize) -> bool {
+        let Some(rid) = SIMULCAST_RIDS.get(layer) else {
+            return false;
+        };
+        let rid = Bytes::from_static(rid.as_bytes());
+        p.header
+            .set_extension(self.mid_id, self.mid.clone())
+            .is_ok()
+            && p.header.set_extension(self.rid_id, rid).is_ok()
     }
 }
 

@@ -125,7 +125,21 @@ impl Stream {
 
     /// One frame: a keyframe is 3 packets, a delta frame 1.
     pub(super) fn video_frame(&mut self, keyframe: bool) -> Vec<rtp::Packet> {
-        let count = if keyframe { 3 } else { 1 };
+        if keyframe {
+            self.video_frame_of(true, 3, 1000)
+        } else {
+            self.video_frame_of(false, 1, 600)
+        }
+    }
+
+    /// One 30 fps frame of `count` packets of `size` bytes.
+    pub(super) fn video_frame_of(
+        &mut self,
+        keyframe: bool,
+        count: usize,
+        size: usize,
+    ) -> Vec<rtp::Packet> {
+        let count = count.max(1);
         let mut out = Vec::new();
         for i in 0..count {
             // VP8 payload descriptor: S=1 on the first packet; then our number;
@@ -133,7 +147,7 @@ impl Stream {
             let mut payload = vec![if i == 0 { 0x10 } else { 0x00 }];
             payload.push(if keyframe { 0x00 } else { 0x01 });
             payload.extend_from_slice(&self.number.to_be_bytes());
-            payload.resize(if keyframe { 1000 } else { 600 }, 0xAB);
+            payload.resize(size.max(8), 0xAB);
             out.push(self.packet(i + 1 == count, payload));
         }
         self.timestamp = self.timestamp.wrapping_add(3000);
@@ -141,7 +155,7 @@ impl Stream {
     }
 
     /// One 20 ms Opus packet (the payload is not decodable; nobody decodes it).
-    fn audio_packet(&mut self) -> Vec<rtp::Packet> {
+    pub(super) fn audio_packet(&mut self) -> Vec<rtp::Packet> {
         let mut payload = vec![0xFC, 0xFF];
         payload.extend_from_slice(&self.number.to_be_bytes());
         payload.resize(80, 0x55);

@@ -179,7 +179,7 @@ pub enum LinkState {
     Connected,
     /// Media flows without notable loss.
     MediaOk,
-    /// Media flows with loss or jitter a meeting notices.
+    /// Media flows with loss (either way), delay or jitter a meeting notices.
     Poor,
 }
 
@@ -195,6 +195,14 @@ pub struct HallReadiness {
     /// Loss of its incoming media (0–1), from the SFU's latest statistics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss: Option<f32>,
+    /// Loss of what the SFU sends it (0–1), as the hall itself reports (the worst of
+    /// its receive slots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_out: Option<f32>,
+    /// Round trip between the SFU and the hall in milliseconds (smoothed, from its
+    /// receiver reports); absent until it has reported one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<u64>,
     /// Jitter of its incoming media in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jitter_ms: Option<u64>,

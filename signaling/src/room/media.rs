@@ -1,8 +1,7 @@
 //! The room's media decisions: peers from offers, SFU events, and filling receive slots.
 
-use super::{error, Command, Member, Room, SlotState};
-use crate::policy::{self, Fill, Placement, Source, Stage, Viewer};
-use crate::protocol::{Candidate, ErrorCode, Kind, ServerMessage, Slot};
+use super::{error, Command, Room, SlotState};
+use crate::protocol::{Candidate, ErrorCode, ServerMessage, Slot};
 use sfu::{DisconnectReason, IceCandidate, PeerAnswer, PeerId, SfuError, SfuEvent, MAX_LAYER};
 
 impl Room {
@@ -167,6 +166,9 @@ impl Room {
         }
         if had_tracks {
             self.refill_all().await;
+        } else {
+            // What it watched may no longer be watched by anyone.
+            self.tell_send_layers();
         }
     }
 
@@ -178,6 +180,8 @@ impl Room {
                 peer, track, kind, ..
             } => {
                 if let Some(i) = owner(self, peer) {
+                    let hall_id = self.members[i].hall.id;
+                    self.forget_send_layers(hall_id);
                     let m = &mut self.members[i];
                     match kind {
                         sfu::MediaKind::Video => m.video = Some(track),
@@ -229,99 +233,6 @@ impl Room {
                 }
             }
             other => tracing::debug!(?other, "SFU event"),
-        }
-    }
-
-    pub(super) async fn refill_all(&mut self) {
-        for i in 0..self.members.len() {
-            self.refill(i).await;
-        }
-    }
-
-    /// Applies the policy to member `i`'s slots: subscribes what changed and tells the page.
-    pub(super) async fn refill(&mut self, i: usize) {
-        let m: &Member = &self.members[i];
-        let Some(peer) = m.peer.filter(|_| m.ready) else {
-            return;
-        };
-        let sources: Vec<Source> = self
-            .members
-            .iter()
-            .map(|m| Source {
-                hall_id: m.hall.id,
-                video: m.video,
-                audio: m.audio,
-                muted: self.chair.muted.contains(&m.hall.id),
-            })
-            .collect();
-        let stage = Stage {
-            host: self.meeting.host_hall_id,
-            floor: self.chair.floor.map(|f| f.hall_id),
-            spotlight: self.chair.spotlight,
-            speakers: &self.speakers,
-        };
-        let of_kind = |k: sfu::MediaKind| m.slots.iter().filter(|s| s.info.kind == k).count();
-        let viewer = Viewer {
-            hall_id: m.hall.id,
-            video_slots: of_kind(sfu::MediaKind::Video),
-            audio_slots: of_kind(sfu::MediaKind::Audio),
-            grid_page: m.grid_page,
-        };
-        let wanted = policy::assign(&stage, &sources, &viewer);
-        let current_audio: Vec<Fill> = m
-            .slots
-            .iter()
-            .filter(|s| s.info.kind == sfu::MediaKind::Audio)
-            .map(|s| s.fill)
-            .collect();
-        let audio = policy::keep_places(&current_audio, wanted.audio);
-        let (mut video, mut audio) = (wanted.video.into_iter(), audio.into_iter());
-        let sfu = self.shared.sfu.clone();
-        let m = &mut self.members[i];
-        if let Some((page, pages)) = wanted.grid.filter(|g| m.grid_told != Some(*g)) {
-            m.grid_told = Some((page, pages));
-            m.tell(ServerMessage::Grid {
-                page: u32::try_from(page).unwrap_or(u32::MAX),
-                pages: u32::try_from(pages).unwrap_or(u32::MAX),
-            });
-        }
-        for slot in &mut m.slots {
-            let want: Fill = match slot.info.kind {
-                sfu::MediaKind::Video => video.next().flatten(),
-                sfu::MediaKind::Audio => audio.next().flatten(),
-            }
-            .map(|p| Placement {
-                layer: p.layer.min(slot.max_layer),
-                ..p
-            });
-            if want == slot.fill {
-                continue;
-            }
-            let before = slot.fill;
-            let same_source = matches!((want, before), (Some(w), Some(b)) if w.track == b.track && w.hall_id == b.hall_id);
-            let result = match want {
-                Some(p) if same_source => sfu.set_layer(peer, slot.info.id, p.layer).await,
-                Some(p) => sfu.subscribe(peer, slot.info.id, p.track, p.layer).await,
-                None => sfu.unsubscribe(peer, slot.info.id).await,
-            };
-            slot.fill = match result {
-                Ok(()) => want,
-                Err(e) => {
-                    tracing::debug!(?peer, slot = slot.info.id.0, error = %e, "slot not filled");
-                    None
-                }
-            };
-            let hall = |f: Fill| f.map(|p| p.hall_id);
-            if hall(slot.fill) == hall(before) {
-                continue;
-            }
-            if let Some(link) = &m.link {
-                link.send(ServerMessage::Subscription {
-                    slot: slot.info.id.0,
-                    source_hall_id: hall(slot.fill),
-                    kind: Kind::from(slot.info.kind),
-                });
-            }
         }
     }
 }

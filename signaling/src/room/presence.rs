@@ -121,6 +121,13 @@ impl Room {
                 heartbeat_ms: u64::try_from(self.shared.config.heartbeat.as_millis())
                     .unwrap_or(u64::MAX),
                 state: Box::new(self.chair.state()),
+                // Fresh TURN credentials on every (re)join: kiosks run all day.
+                ice_servers: self
+                    .shared
+                    .config
+                    .ice
+                    .servers(&m.hall, scheduler::time::now()),
+                ice_transport_policy: self.shared.config.ice.transport_policy,
             });
             if self.speaker.is_some() {
                 m.tell(ServerMessage::ActiveSpeaker {

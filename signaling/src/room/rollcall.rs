@@ -2,7 +2,8 @@
 //!
 //! Answers, marks and headcounts are written through the recorder (in order, after the
 //! roll call they belong to) and announced to every page; the board counts invited
-//! halls (from the store) connected now, per district, with each hall's link state.
+//! halls (from the store) connected now, per district, with each hall's link state:
+//! loss both ways, round trip and jitter from the SFU's statistics.
 
 use super::{Member, Room};
 use crate::protocol::{
@@ -10,12 +11,32 @@ use crate::protocol::{
     ServerMessage, UnitReadiness,
 };
 use crate::recorder::PresenceKind;
+use sfu::PeerStats;
+use std::time::Duration;
 use tokio::time::Instant;
 
-/// Loss of incoming media above which a link counts as poor.
+/// Loss above which a link counts as poor, either way: of the hall's media reaching
+/// the SFU, or of the SFU's media reaching the hall (as the hall reports it).
 const POOR_LOSS: f32 = 0.05;
+/// Round trip above which a link counts as poor: a conversation starts to stumble.
+const POOR_RTT_MS: u128 = 300;
 /// Jitter above which a link counts as poor.
-const POOR_JITTER_MS: u64 = 50;
+const POOR_JITTER_MS: u128 = 50;
+
+/// Whether a hall's link is "poor" on the board (đường truyền kém): loss over 5 % in
+/// either direction, a round trip over 300 ms or jitter over 50 ms.
+fn link_is_poor(s: &PeerStats) -> bool {
+    s.loss_in > POOR_LOSS
+        || s.loss_out > POOR_LOSS
+        || s.rtt.is_some_and(|rtt| rtt.as_millis() > POOR_RTT_MS)
+        || s.jitter_in.as_millis() > POOR_JITTER_MS
+}
+
+/// Milliseconds for the board, rounded to the nearest (a 0.7 ms loopback round trip
+/// shows as 1 ms, not 0), saturating.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_micros().saturating_add(500) / 1000).unwrap_or(u64::MAX)
+}
 /// Largest headcount a hall may report (the store's bound).
 const MAX_PEOPLE: u32 = 10_000;
 
@@ -190,12 +211,7 @@ impl Room {
             Some(m) if m.link.is_none() => LinkState::NotConnected,
             Some(m) if !m.ready => LinkState::Connected,
             Some(_) => match stats {
-                Some(s)
-                    if s.loss_in > POOR_LOSS
-                        || s.jitter_in.as_millis() > u128::from(POOR_JITTER_MS) =>
-                {
-                    LinkState::Poor
-                }
+                Some(s) if link_is_poor(&s) => LinkState::Poor,
                 _ => LinkState::MediaOk,
             },
         };
@@ -204,9 +220,56 @@ impl Room {
             name: name.to_owned(),
             state,
             loss: stats.map(|s| s.loss_in),
-            jitter_ms: stats.map(|s| u64::try_from(s.jitter_in.as_millis()).unwrap_or(u64::MAX)),
+            loss_out: stats.map(|s| s.loss_out),
+            rtt_ms: stats.and_then(|s| s.rtt).map(millis),
+            jitter_ms: stats.map(|s| millis(s.jitter_in)),
             roll_call: self.chair.answers.get(&hall_id).copied(),
             people: self.chair.headcounts.get(&hall_id).copied(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sfu::PeerId;
+
+    fn stats() -> PeerStats {
+        let mut s = PeerStats::new(PeerId(1));
+        s.rtt = Some(Duration::from_millis(42));
+        s.jitter_in = Duration::from_millis(8);
+        s
+    }
+
+    #[test]
+    fn a_link_is_poor_on_loss_either_way_a_long_round_trip_or_jitter() {
+        assert!(!link_is_poor(&stats()), "a good link");
+        assert!(
+            !link_is_poor(&PeerStats::new(PeerId(1))),
+            "no round trip yet"
+        );
+        let mut s = stats();
+        s.loss_in = 0.06;
+        assert!(link_is_poor(&s), "loss of what the hall sends");
+        let mut s = stats();
+        s.loss_out = 0.06;
+        assert!(link_is_poor(&s), "loss of what the hall receives");
+        let mut s = stats();
+        s.loss_out = 0.05;
+        assert!(!link_is_poor(&s), "5 % is not over 5 %");
+        let mut s = stats();
+        s.rtt = Some(Duration::from_millis(301));
+        assert!(link_is_poor(&s), "a satellite-like round trip");
+        let mut s = stats();
+        s.jitter_in = Duration::from_millis(51);
+        assert!(link_is_poor(&s), "jitter");
+    }
+
+    #[test]
+    fn board_milliseconds_round_to_the_nearest() {
+        assert_eq!(millis(Duration::from_micros(690)), 1);
+        assert_eq!(millis(Duration::from_micros(42_499)), 42);
+        assert_eq!(millis(Duration::ZERO), 0);
+        assert_eq!(millis(Duration::MAX), u64::MAX);
     }
 }

@@ -1,0 +1,73 @@
+//! The host's readiness board with a real SFU over UDP on 127.0.0.1: a hall that
+//! receives the host's media reports on it, and the board shows that hall's round trip
+//! (small on loopback, but there) and the loss it reports, with its link `media_ok`.
+
+mod common;
+
+use common::{Page, Tokens};
+use serde_json::json;
+use sfu::testclient::TestClient;
+use sfu::SfuConfig;
+use signaling::protocol::{HallReadiness, LinkState, ServerMessage};
+use signaling::{Signaling, SignalingConfig};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Offers `client`'s media through `page`, applies the answer, waits until connected.
+async fn negotiate(page: &mut Page, client: &TestClient) {
+    let offer = client.offer().await.expect("offer");
+    page.send(json!({"type": "offer", "sdp": offer}));
+    let sdp = page
+        .expect("answer", |m| match m {
+            ServerMessage::Answer { sdp, .. } => Some(sdp.clone()),
+            _ => None,
+        })
+        .await;
+    client.accept(sdp).await.expect("the answer applies");
+    assert!(client.wait_connected(WAIT).await, "media connects");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_board_shows_a_receiving_halls_round_trip() {
+    let config = SignalingConfig {
+        heartbeat: Duration::from_secs(600), // pages here do not ping
+        ..SignalingConfig::default()
+    };
+    let signaling = Signaling::start(SfuConfig::default(), config).expect("valid config");
+    let tokens = Tokens::default();
+
+    // The host (hall 1) publishes; commune hall 3 receives it.
+    let mut host = Page::open(&signaling, &tokens);
+    host.join("tok-1").await;
+    let host_media = TestClient::publisher().await.expect("publisher");
+    negotiate(&mut host, &host_media).await;
+    let _sending = host_media.start_publishing().await.expect("sending");
+    let mut commune = Page::open(&signaling, &tokens);
+    commune.join("tok-3").await;
+    let commune_media = TestClient::subscriber(1, 1).await.expect("subscriber");
+    negotiate(&mut commune, &commune_media).await;
+
+    // The host watches the board until hall 3 shows a round trip.
+    host.send(json!({"type": "readiness"}));
+    let deadline = Instant::now() + WAIT;
+    let hall: HallReadiness = loop {
+        assert!(Instant::now() < deadline, "no round trip on the board");
+        let board = host
+            .expect("the board", |m| match m {
+                ServerMessage::Readiness(board) => Some(board.clone()),
+                _ => None,
+            })
+            .await;
+        let hall = board.halls.iter().find(|h| h.hall_id == 3).cloned();
+        if let Some(h) = hall.filter(|h| h.rtt_ms.is_some()) {
+            break h;
+        }
+    };
+    println!("hall 3 on the board: {hall:?}");
+    let rtt = hall.rtt_ms.expect("a round trip");
+    // Loopback: well under a millisecond to a few; it may round to 0.
+    assert!(rtt < 50, "loopback, rounded: {rtt} ms");
+    assert_eq!(hall.state, LinkState::MediaOk);
+    assert_eq!(hall.loss_out, Some(0.0), "nothing lost on loopback");
+}

@@ -1,0 +1,227 @@
+//! One hall of the benchmark: joins with its token over the meeting WebSocket, connects
+//! one peer (camera, microphone, receive slots), obeys `send_layers` and `muted`, keeps
+//! the heartbeat, and logs what it receives.
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use sfu::testclient::{HallShape, PacketObserver, TestClient};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Bound of every wait for the server.
+const WAIT: Duration = Duration::from_secs(30);
+/// VP8's payload type in the SFU's answer.
+const VP8_PT: u8 = 96;
+/// Video receive slots the room page asks for: the host's 5×5 grid and main picture.
+pub const HOST_VIDEO_SLOTS: usize = 26;
+/// … and a hall's (host, floor holder, spotlight, one spare).
+pub const HALL_VIDEO_SLOTS: usize = 4;
+/// Audio receive slots of every page.
+pub const AUDIO_SLOTS: usize = 4;
+
+/// What one hall received, written by its packet observer.
+#[derive(Default)]
+pub struct Log {
+    /// RTP packets received (all slots).
+    pub packets: u64,
+    /// Packets missing: gaps in each slot's (rewritten, contiguous) sequence numbers.
+    pub gaps: u64,
+    last_seq: HashMap<u32, u16>,
+    /// Arrival of each VP8 keyframe's first packet, by slot SSRC.
+    pub keyframes: HashMap<u32, Vec<Instant>>,
+}
+
+impl Log {
+    fn packet(&mut self, ssrc: u32, seq: u16, keyframe: bool) {
+        self.packets += 1;
+        if let Some(last) = self.last_seq.insert(ssrc, seq) {
+            let step = seq.wrapping_sub(last);
+            if (2..1000).contains(&step) {
+                self.gaps += u64::from(step - 1);
+            }
+        }
+        if keyframe {
+            self.keyframes.entry(ssrc).or_default().push(Instant::now());
+        }
+    }
+
+    /// The first keyframe on `ssrc` at or after `since`.
+    pub fn keyframe_after(&self, ssrc: u32, since: Instant) -> Option<Instant> {
+        let all = self.keyframes.get(&ssrc)?;
+        all.iter().copied().find(|&t| t >= since)
+    }
+}
+
+/// A joined hall.
+pub struct Hall {
+    pub id: i64,
+    /// Token sent → welcome → answer → media connected and sending.
+    pub joined_in: Duration,
+    /// Its video slots' SSRCs, in slot order (host: main picture, then the grid).
+    pub video_ssrcs: Vec<u32>,
+    log: Arc<Mutex<Log>>,
+    out: mpsc::UnboundedSender<Value>,
+    client: TestClient,
+}
+
+impl Hall {
+    pub fn log(&self) -> MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends a message on the hall's socket.
+    pub fn send(&self, message: Value) {
+        let _ = self.out.send(message);
+    }
+
+    /// The slot that shows the floor holder: the host's main picture, a hall's second.
+    pub fn floor_ssrc(&self, host: bool) -> Option<u32> {
+        self.video_ssrcs.get(if host { 0 } else { 1 }).copied()
+    }
+
+    pub async fn close(self) {
+        drop(self.out);
+        self.client.close().await;
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Waits for a message of `kind`; others are kept in `early`.
+async fn expect(ws: &mut Socket, kind: &str, early: &mut Vec<Value>) -> Result<Value, String> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let next = tokio::time::timeout(left, ws.next()).await;
+        let text = match next {
+            Err(_) => return Err(format!("no {kind} within {WAIT:?}")),
+            Ok(None) => return Err(format!("socket closed before {kind}")),
+            Ok(Some(Err(e))) => return Err(format!("socket: {e}")),
+            Ok(Some(Ok(Message::Text(t)))) => t,
+            Ok(Some(Ok(_))) => continue,
+        };
+        let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        if v["type"] == kind {
+            return Ok(v);
+        }
+        if v["type"] == "error" {
+            return Err(format!("waiting for {kind}: {v}"));
+        }
+        early.push(v);
+    }
+}
+
+/// The `a=ssrc` of the answer's m-section with `a=mid:<mid>`.
+fn ssrc_of_mid(sdp: &str, mid: &str) -> Option<u32> {
+    let want = format!("a=mid:{mid}");
+    sdp.split("\nm=")
+        .find(|section| section.lines().any(|l| l.trim_end() == want))?
+        .lines()
+        .find_map(|l| l.strip_prefix("a=ssrc:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Joins hall `id` with `token` at `url` (`ws://…`).
+pub async fn join(url: &str, id: i64, token: &str, host: bool) -> Result<Hall, String> {
+    let started = Instant::now();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{url}/ws"))
+        .await
+        .map_err(|e| format!("hall {id}: {e}"))?;
+    let join = json!({"type": "join", "v": 1, "token": token});
+    ws.send(Message::text(join.to_string()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut early = Vec::new();
+    let welcome = expect(&mut ws, "welcome", &mut early).await?;
+    let heartbeat = Duration::from_millis(welcome["heartbeat_ms"].as_u64().unwrap_or(10_000));
+    let log = Arc::new(Mutex::new(Log::default()));
+    let seen = Arc::clone(&log);
+    let observer: PacketObserver = Arc::new(move |p| {
+        let keyframe =
+            p.header.payload_type == VP8_PT && sfu::is_keyframe_start(&p.payload).unwrap_or(false);
+        let mut l = seen.lock().unwrap_or_else(|e| e.into_inner());
+        l.packet(p.header.ssrc, p.header.sequence_number, keyframe);
+    });
+    let video_slots = if host {
+        HOST_VIDEO_SLOTS
+    } else {
+        HALL_VIDEO_SLOTS
+    };
+    let client = TestClient::hall(video_slots, AUDIO_SLOTS, Some(observer))
+        .await
+        .map_err(|e| e.to_string())?;
+    let offer = client.offer().await.map_err(|e| e.to_string())?;
+    let offer = json!({"type": "offer", "sdp": offer});
+    ws.send(Message::text(offer.to_string()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let answer = expect(&mut ws, "answer", &mut early).await?;
+    let sdp = answer["sdp"].as_str().unwrap_or_default().to_owned();
+    let video_ssrcs = answer["slots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["kind"] == "video")
+        .filter_map(|s| ssrc_of_mid(&sdp, s["mid"].as_str()?))
+        .collect();
+    client.accept(sdp).await.map_err(|e| e.to_string())?;
+    if !client.wait_connected(WAIT).await {
+        return Err(format!("hall {id}: media did not connect"));
+    }
+    let media = client
+        .start_hall(HallShape::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let (out, mut outgoing) = mpsc::unbounded_channel::<Value>();
+    tokio::spawn(async move {
+        let obey = |v: &Value| match v["type"].as_str() {
+            Some("send_layers") => {
+                let layers = v["layers"].as_u64().unwrap_or(3);
+                media.send_layers(u8::try_from(layers).unwrap_or(3));
+            }
+            Some("muted") => media.set_audio(!v["muted"].as_bool().unwrap_or(false)),
+            _ => {}
+        };
+        early.iter().for_each(obey);
+        let mut ping = tokio::time::interval(heartbeat);
+        loop {
+            let send = tokio::select! {
+                next = outgoing.recv() => match next {
+                    Some(v) => v,
+                    None => break,
+                },
+                _ = ping.tick() => json!({"type": "ping", "ts": 0.0}),
+                msg = ws.next() => match msg {
+                    Some(Ok(Message::Text(t))) => {
+                        if let Ok(v) = serde_json::from_str::<Value>(&t) {
+                            obey(&v);
+                        }
+                        continue;
+                    }
+                    Some(Ok(_)) => continue,
+                    _ => break,
+                },
+            };
+            if ws.send(Message::text(send.to_string())).await.is_err() {
+                break;
+            }
+        }
+        let _ = ws.close(None).await;
+        media.stop().await;
+    });
+    Ok(Hall {
+        id,
+        joined_in: started.elapsed(),
+        video_ssrcs,
+        log,
+        out,
+        client,
+    })
+}
