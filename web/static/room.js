@@ -7,8 +7,10 @@
   var T = JSON.parse(document.getElementById("room-texts").textContent);
   var token = room.dataset.token;
   var VIDEO_SLOTS = 4, AUDIO_SLOTS = 4;
-  // The host's page: the main picture and a 5×5 monitoring grid.
-  var HOST_VIDEO_SLOTS = 26;
+  // The host's page: the main picture and a 5×5 monitoring grid (`?tiles=N` for a smaller
+  // grid on a weak PC, 1–25 tiles).
+  var tilesParam = /[?&]tiles=(\d+)/.exec(location.search);
+  var HOST_VIDEO_SLOTS = 1 + (tilesParam ? Math.min(25, Math.max(1, Number(tilesParam[1]))) : 25);
   var ENCODINGS = [
     { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150000 },
     { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500000 },
