@@ -89,7 +89,11 @@ pub fn meeting_table(rows: &[MeetingAttendance]) -> Table {
                 r.minutes_present.to_string(),
                 r.intervals.to_string(),
                 r.reconnects.to_string(),
-                roll_call_vi(r.roll_call).to_string(),
+                if r.roll_call_unanswered {
+                    "Không trả lời".to_string()
+                } else {
+                    roll_call_vi(r.roll_call).to_string()
+                },
                 r.roll_call_reason.clone(),
                 r.headcount.map(|h| h.to_string()).unwrap_or_default(),
                 presence_vi(r.presence).to_string(),

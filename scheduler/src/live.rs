@@ -1,5 +1,6 @@
 //! What a live meeting room asks of the store: the invited halls grouped for the
-//! readiness board, and the log of host controls (who gave the floor, muted, removed…).
+//! readiness board, the phase it had reached before a restart, closing a roll call, and
+//! the log of host controls (who gave the floor, muted, removed…).
 //!
 //! Host controls are appended to `attendance_events`, the meeting's evidence log, beside
 //! the joins, leaves, roll-call answers and headcounts: one ordered record of the live
@@ -40,7 +41,83 @@ pub struct LiveEvent {
     pub account_id: Option<i64>,
 }
 
+/// How far a meeting had got, as the store recorded it: where a room opened after a
+/// restart (or a crash) takes up the meeting again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordedPhase {
+    /// Neither started nor tested: the waiting room.
+    NotStarted,
+    /// The connection test (`test_started` in the log), not yet started.
+    Test,
+    /// Started (`meetings.started_at`) and not ended.
+    Started,
+    /// Ended (`meetings.ended_at`).
+    Ended,
+}
+
 impl Store {
+    /// How far meeting `meeting_id` had got: ended, else started, else tested (a
+    /// `test_started` row in its log, as rooms write it), else not started.
+    pub async fn recorded_phase(&self, meeting_id: i64) -> Result<RecordedPhase> {
+        let times = sqlx::query("SELECT started_at, ended_at FROM meetings WHERE id = $1")
+            .bind(meeting_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(crate::Error::NotFound("meeting"))?;
+        if times.try_get::<Option<i64>, _>("ended_at")?.is_some() {
+            return Ok(RecordedPhase::Ended);
+        }
+        if times.try_get::<Option<i64>, _>("started_at")?.is_some() {
+            return Ok(RecordedPhase::Started);
+        }
+        let tested: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM attendance_events WHERE meeting_id = $1 AND kind = 'test_started'",
+        )
+        .bind(meeting_id)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        Ok(if tested > 0 {
+            RecordedPhase::Test
+        } else {
+            RecordedPhase::NotStarted
+        })
+    }
+
+    /// Closes a roll call (kết thúc điểm danh) and logs who closed it (`detail`, and the
+    /// staff account if one did). Returns whether it was open; closing twice changes
+    /// nothing and logs nothing.
+    pub async fn end_roll_call(
+        &self,
+        roll_call_id: i64,
+        at: Timestamp,
+        by: Option<i64>,
+        detail: &str,
+    ) -> Result<bool> {
+        let meeting_id: i64 = sqlx::query("SELECT meeting_id FROM roll_calls WHERE id = $1")
+            .bind(roll_call_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(crate::Error::NotFound("roll call"))?
+            .try_get("meeting_id")?;
+        let closed = sqlx::query(
+            "UPDATE roll_calls SET ended_at = $1, ended_by = $2 WHERE id = $3 AND ended_at IS NULL",
+        )
+        .bind(at)
+        .bind(by)
+        .bind(roll_call_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if closed == 0 {
+            return Ok(false);
+        }
+        self.record_live_event(meeting_id, None, at, "roll_call_ended", detail, by)
+            .await?;
+        Ok(true)
+    }
+
     /// The halls invited to a meeting with their board group, by unit path.
     pub async fn invited_halls(&self, meeting_id: i64) -> Result<Vec<InvitedHall>> {
         let rows = sqlx::query(

@@ -1,7 +1,7 @@
 //! Attendance reports, derived from the attendance rows (never stored): per meeting, and
 //! per unit subtree over a period.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 use sqlx::Row;
@@ -67,12 +67,19 @@ pub struct MeetingAttendance {
     pub intervals: i64,
     /// Reconnects within the grace period.
     pub reconnects: i64,
-    /// The latest roll call's answer and reason.
+    /// The hall's latest roll-call answer (or the secretariat's mark) and reason.
     pub roll_call: Option<RollCallStatus>,
     pub roll_call_reason: String,
+    /// The meeting's latest roll call was closed (`end_roll_call`) with neither an answer
+    /// nor a mark for this hall: absent without an answer (vắng, không trả lời). Then
+    /// `roll_call` is empty (an older answer no longer stands) and `presence` is absent.
+    /// The host hall presents and is never counted so; while the latest roll call is open,
+    /// or if it was never closed, halls that did not answer go by their connection.
+    pub roll_call_unanswered: bool,
     /// The latest headcount reported.
     pub headcount: Option<i64>,
-    /// Present, late or absent, from the roll call when answered, else from the intervals.
+    /// Present, late or absent: from the roll call when answered, absent when the closed
+    /// latest roll call went unanswered, else from the intervals.
     pub presence: Presence,
 }
 
@@ -90,6 +97,9 @@ pub struct HallPeriodAttendance {
     /// Minutes connected over all of them.
     pub minutes: i64,
 }
+
+/// Each hall's latest roll-call answer and reason.
+type RollCallAnswers = HashMap<i64, (RollCallStatus, String)>;
 
 struct Interval {
     joined_at: i64,
@@ -162,7 +172,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let intervals = self.intervals(&[meeting_id]).await?;
-        let answers = self.latest_roll_call_answers(meeting_id).await?;
+        let (answers, closed) = self.roll_call_answers(meeting_id).await?;
         let headcounts = self.latest_headcounts(meeting_id).await?;
         let mut rows = Vec::new();
         for r in &invited {
@@ -178,12 +188,16 @@ impl Store {
             let first_join = spans.first().map(|s| s.joined_at);
             let last = spans.last();
             let seconds = seconds_within(spans, from, until);
+            let unanswered = hall_id != meeting.host_hall_id
+                && closed.as_ref().is_some_and(|a| !a.contains(&hall_id));
             let (roll_call, reason) = answers
                 .get(&hall_id)
                 .cloned()
+                .filter(|_| !unanswered)
                 .map(|(s, r)| (Some(s), r))
                 .unwrap_or((None, String::new()));
             let presence = match (roll_call, first_join) {
+                _ if unanswered => Presence::Absent,
                 (Some(RollCallStatus::Absent), _) => Presence::Absent,
                 (Some(RollCallStatus::Late), _) => Presence::Late,
                 (Some(RollCallStatus::Present), _) => Presence::Present,
@@ -201,6 +215,7 @@ impl Store {
                 reconnects: spans.iter().map(|s| s.reconnects).sum(),
                 roll_call,
                 roll_call_reason: reason,
+                roll_call_unanswered: unanswered,
                 headcount: headcounts.get(&hall_id).copied(),
                 presence,
             });
@@ -208,12 +223,26 @@ impl Store {
         Ok(rows)
     }
 
-    async fn latest_roll_call_answers(
+    /// Each hall's latest answer over the meeting's roll calls; and, if the latest roll
+    /// call is closed, the halls that answered it (or were marked).
+    async fn roll_call_answers(
         &self,
         meeting_id: i64,
-    ) -> Result<HashMap<i64, (RollCallStatus, String)>> {
+    ) -> Result<(RollCallAnswers, Option<HashSet<i64>>)> {
+        let latest = sqlx::query(
+            "SELECT id, ended_at FROM roll_calls WHERE meeting_id = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(meeting_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let mut closed = match &latest {
+            Some(r) if r.try_get::<Option<i64>, _>("ended_at")?.is_some() => {
+                Some((r.try_get::<i64, _>("id")?, HashSet::new()))
+            }
+            _ => None,
+        };
         let rows = sqlx::query(
-            "SELECT a.hall_id, a.status, a.reason FROM roll_call_answers a JOIN roll_calls c ON c.id = a.roll_call_id
+            "SELECT a.roll_call_id, a.hall_id, a.status, a.reason FROM roll_call_answers a JOIN roll_calls c ON c.id = a.roll_call_id
              WHERE c.meeting_id = $1 ORDER BY c.id, a.answered_at",
         )
         .bind(meeting_id)
@@ -221,12 +250,17 @@ impl Store {
         .await?;
         let mut out = HashMap::new();
         for r in rows {
+            let (roll_call, hall_id): (i64, i64) =
+                (r.try_get("roll_call_id")?, r.try_get("hall_id")?);
+            if let Some((_, answered)) = closed.as_mut().filter(|(id, _)| *id == roll_call) {
+                answered.insert(hall_id);
+            }
             let status: String = r.try_get("status")?;
             if let Some(s) = RollCallStatus::parse(&status) {
-                out.insert(r.try_get("hall_id")?, (s, r.try_get("reason")?));
+                out.insert(hall_id, (s, r.try_get("reason")?));
             }
         }
-        Ok(out)
+        Ok((out, closed.map(|(_, answered)| answered)))
     }
 
     async fn latest_headcounts(&self, meeting_id: i64) -> Result<HashMap<i64, i64>> {

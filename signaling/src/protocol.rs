@@ -139,12 +139,16 @@ pub enum ClientMessage {
     },
     /// Host: starts a roll call (điểm danh); every page gets `roll_call`.
     StartRollCall,
+    /// Host / secretariat: ends the roll call in progress (kết thúc điểm danh); later
+    /// answers get `roll_call_ended`, halls that gave none count as absent in the report.
+    EndRollCall,
     /// A hall answers the roll call in progress (`present` or `late`).
     RollCallAnswer {
         /// The answer.
         status: RollCallStatus,
     },
-    /// Host / secretariat: marks a hall in the roll call in progress.
+    /// Host / secretariat: marks a hall in the roll call in progress (or the last one,
+    /// once ended: a reason learnt afterwards).
     MarkRollCall {
         /// The hall.
         hall_id: i64,

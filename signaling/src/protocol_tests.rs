@@ -67,6 +67,7 @@ fn every_client_message_round_trips() {
         ClientMessage::LowerHand { hall_id: Some(7) },
         ClientMessage::GridPage { page: 2 },
         ClientMessage::StartRollCall,
+        ClientMessage::EndRollCall,
         ClientMessage::RollCallAnswer {
             status: RollCallStatus::Present,
         },
@@ -255,11 +256,22 @@ fn error_codes_on_the_wire_match_as_str() {
         Replaced,
         HeartbeatTimeout,
         MediaFailed,
+        Forbidden,
+        UnknownHall,
+        MeetingLocked,
+        Removed,
+        MeetingEnded,
+        RollCallEnded,
         Internal,
     ] {
         assert_eq!(
             serde_json::to_value(code).expect("serialises"),
             json!(code.as_str())
+        );
+        let row = format!("| `{}` |", code.as_str());
+        assert!(
+            include_str!("../../docs/protocol.md").contains(&row),
+            "docs/protocol.md's error table lacks {row}"
         );
     }
 }

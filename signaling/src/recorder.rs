@@ -46,6 +46,8 @@ pub enum PresenceKind {
     /// A roll call began; `roll_call` is the room's number for it (unique per server),
     /// mapped by the writer to the store's id.
     RollCallStarted { roll_call: u64, by: Actor },
+    /// The roll call was ended; answers after this are refused.
+    RollCallEnded { roll_call: u64, by: Actor },
     /// A hall answered the roll call, or was marked by the host / secretariat.
     RollCallAnswered {
         roll_call: u64,
@@ -135,6 +137,15 @@ async fn write(
             let id = store.start_roll_call(m, at, by.account_id()).await?;
             roll_calls.insert(*roll_call, id);
             Ok(())
+        }
+        PresenceKind::RollCallEnded { roll_call, by } => {
+            let Some(&id) = roll_calls.get(roll_call) else {
+                return Err(scheduler::Error::NotFound("roll call"));
+            };
+            store
+                .end_roll_call(id, at, by.account_id(), &by.describe())
+                .await
+                .map(drop)
         }
         PresenceKind::RollCallAnswered {
             roll_call,

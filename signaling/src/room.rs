@@ -166,6 +166,7 @@ impl Room {
 
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         tracing::info!(meeting = self.meeting.id, "room opened");
+        self.restore_phase().await;
         loop {
             let deadline = self.next_deadline();
             tokio::select! {

@@ -159,6 +159,11 @@ test("the host runs the meeting from its console: floor, mute, hands, roll call"
     await c.click("#hall-present");
     await host.waitForFunction((id) => document.querySelector(`#con-halls tr[data-hall="${id}"] .rc`)?.textContent === "Có mặt", cId, { timeout: 15_000 });
     await host.waitForFunction((id) => document.querySelector(`#con-halls tr[data-hall="${id}"] .num`)?.textContent === "25", aId, { timeout: 15_000 });
+    // The host ends the roll call: the halls' roll-call box closes, the console says so.
+    await host.click("#con-rollcall-end");
+    await c.waitForSelector("#hall-rollcall", { state: "hidden", timeout: 10_000 });
+    await host.waitForSelector("#con-rc-over:not([hidden])", { timeout: 10_000 });
+    assert.equal(await host.textContent("#con-rc-over"), "Điểm danh đã kết thúc");
     await host.evaluate(() => document.getElementById("console").scrollIntoView());
     await host.screenshot({ path: `${OUT}console-host.png` });
     await c.screenshot({ path: `${OUT}console-hall.png` });

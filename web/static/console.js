@@ -13,6 +13,8 @@
   var mode = root.dataset.mode, meetingId = root.dataset.meeting;
   var $ = function (id) { return document.getElementById(id); };
   var st = null, board = null, gridPage = null, names = new Map(), hostId = null;
+  // The roll call last seen in progress: when the state drops it, it was ended.
+  var lastRollCall = null, rollCallOver = false;
   var lastHtml = "";
 
   function t(k) { return T[k] || k; }
@@ -66,6 +68,11 @@
     });
     $("con-lock").textContent = t(st.locked ? "con.unlock" : "con.lock");
     $("con-rollcall").textContent = t(st.roll_call ? "con.rollcall_again" : "con.rollcall");
+    if (st.roll_call) rollCallOver = false;
+    else if (lastRollCall) rollCallOver = true;
+    lastRollCall = st.roll_call || null;
+    $("con-rollcall-end").hidden = !st.roll_call;
+    $("con-rc-over").hidden = !rollCallOver;
     // The floor and its time.
     var f = st.floor;
     $("con-floor").textContent = f ? nameOf(f.hall_id) : t("con.nobody");
@@ -148,6 +155,7 @@
       case "con-muteall": return act({ type: "mute_all" });
       case "con-lock": return act({ type: "lock", locked: !(st && st.locked) });
       case "con-rollcall": return act({ type: "start_roll_call" });
+      case "con-rollcall-end": return act({ type: "end_roll_call" });
       case "con-unspot": return act({ type: "spotlight", hall_id: null });
       case "con-prev": return act({ type: "grid_page", page: Math.max(0, gridPage.page - 1) });
       case "con-next": return act({ type: "grid_page", page: gridPage.page + 1 });

@@ -1,10 +1,11 @@
-//! Crash safety: the server is killed (SIGKILL) during a meeting with connected halls;
-//! after a restart the halls reconnect by themselves and no attendance is lost.
+//! Crash safety: the server is killed (SIGKILL) during a started meeting with connected
+//! halls; after a restart the halls reconnect by themselves, find the meeting still
+//! started, and no attendance is lost.
 
 use std::net::TcpListener;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -50,14 +51,24 @@ async fn start(dir: &std::path::Path, port: u16) -> Child {
     panic!("the server did not become healthy");
 }
 
+/// What the halls' pages saw: how many welcomes, and the phase each showed.
+#[derive(Default)]
+struct Seen {
+    welcomes: AtomicUsize,
+    phases: Mutex<Vec<String>>,
+}
+
 /// A hall's page, reduced to its socket: joins, pings, and when the connection drops,
-/// joins again by itself until told to stop. Counts its welcomes.
+/// joins again by itself until told to stop. Counts its welcomes and notes their phase;
+/// the host's page (`starts`) starts the meeting after its first welcome.
 async fn hall(
     url: String,
     token: String,
-    welcomes: Arc<AtomicUsize>,
+    starts: bool,
+    seen: Arc<Seen>,
     stop: Arc<tokio::sync::Notify>,
 ) {
+    let mut to_start = starts;
     loop {
         if let Ok((mut ws, _)) = tokio_tungstenite::connect_async(&url).await {
             let join = json!({ "type": "join", "v": 1, "token": token }).to_string();
@@ -69,7 +80,15 @@ async fn hall(
                             Some(Ok(Message::Text(t))) => {
                                 let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
                                 if v["type"] == "welcome" {
-                                    welcomes.fetch_add(1, Ordering::SeqCst);
+                                    let phase = v["state"]["phase"].as_str().unwrap_or("?").to_string();
+                                    seen.phases.lock().unwrap().push(phase);
+                                    seen.welcomes.fetch_add(1, Ordering::SeqCst);
+                                    if std::mem::take(&mut to_start) {
+                                        let start = json!({ "type": "set_phase", "phase": "started" });
+                                        if ws.send(Message::text(start.to_string())).await.is_err() {
+                                            break;
+                                        }
+                                    }
                                 }
                             }
                             Some(Ok(_)) => {}
@@ -150,11 +169,11 @@ async fn a_killed_server_loses_no_attendance() {
         .json()
         .await
         .unwrap();
-    let invited: Vec<(i64, String)> = invitations["invitations"]
+    // The host hall and two others.
+    let mut invited: Vec<(i64, String)> = invitations["invitations"]
         .as_array()
         .unwrap()
         .iter()
-        .take(3)
         .map(|i| {
             (
                 i["hall_id"].as_i64().unwrap(),
@@ -162,25 +181,41 @@ async fn a_killed_server_loses_no_attendance() {
             )
         })
         .collect();
+    invited.sort_by_key(|(h, _)| *h != host);
+    invited.truncate(3);
+    assert_eq!(invited[0].0, host, "the host hall is invited");
 
     let ws_url = format!("ws://127.0.0.1:{port}/ws");
-    let welcomes = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(Seen::default());
     let stop = Arc::new(tokio::sync::Notify::new());
     let pages: Vec<_> = invited
         .iter()
-        .map(|(_, t)| {
+        .map(|(h, t)| {
             tokio::spawn(hall(
                 ws_url.clone(),
                 t.clone(),
-                welcomes.clone(),
+                *h == host,
+                seen.clone(),
                 stop.clone(),
             ))
         })
         .collect();
-    wait_until("three halls are in", || {
-        welcomes.load(Ordering::SeqCst) == 3
-    })
-    .await;
+    let welcomes = || seen.welcomes.load(Ordering::SeqCst);
+    wait_until("three halls are in", || welcomes() == 3).await;
+    // The host started the meeting; wait until the store has it.
+    let mut started = 0;
+    for _ in 0..100 {
+        let events = store.live_events(meeting).await.unwrap();
+        started = events
+            .iter()
+            .filter(|e| e.kind == "meeting_started")
+            .count();
+        if started > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(started, 1, "the host started the meeting");
     // Let presence be written down a few times, then kill the server without warning.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut server = server;
@@ -188,10 +223,13 @@ async fn a_killed_server_loses_no_attendance() {
     let killed_at = scheduler::time::now();
 
     let _server = start(dir.path(), port).await;
-    wait_until("the halls reconnect by themselves", || {
-        welcomes.load(Ordering::SeqCst) == 6
-    })
-    .await;
+    wait_until("the halls reconnect by themselves", || welcomes() == 6).await;
+    let phases = seen.phases.lock().unwrap().clone();
+    assert_eq!(
+        phases[3..],
+        ["started", "started", "started"],
+        "after the restart every hall finds the meeting started: {phases:?}"
+    );
     let admin = store.principal_by_username("admin").await.unwrap();
     let mut events = Vec::new();
     for _ in 0..100 {
@@ -225,6 +263,12 @@ async fn a_killed_server_loses_no_attendance() {
             "closed at the last presence write: {mine:?}, killed at {killed_at}"
         );
     }
+    let starts = events.iter().filter(|e| e.kind == "meeting_started");
+    assert_eq!(starts.count(), 1, "the restart wrote no second start");
+    assert_eq!(
+        store.recorded_phase(meeting).await.unwrap(),
+        scheduler::live::RecordedPhase::Started
+    );
     let rows = store.meeting_attendance(&admin, meeting).await.unwrap();
     for (hall_id, _) in &invited {
         let row = rows.iter().find(|r| r.hall.hall_id == *hall_id).unwrap();

@@ -2,6 +2,7 @@
 
 mod attendance;
 mod import;
+mod live;
 mod scheduling;
 mod support;
 
@@ -21,6 +22,8 @@ on_both_backends!(
     attendance::a_scripted_meeting_gives_exactly_the_expected_rows,
     attendance::a_crash_closes_intervals_at_the_last_heartbeat,
     attendance::exports_keep_vietnamese_text,
+    live::the_recorded_phase_follows_test_start_and_end,
+    live::an_ended_roll_call_counts_halls_without_an_answer_absent,
     import::the_2024_file_gives_the_real_counts_and_reimport_changes_nothing,
     import::a_broken_file_changes_nothing_and_names_the_line,
     import::search_finds_names_without_diacritics,

@@ -54,6 +54,9 @@ pub enum ErrorCode {
     Removed,
     /// The meeting has ended; the socket is closed.
     MeetingEnded,
+    /// The roll call was ended: answers are no longer taken (the host or the secretariat
+    /// may still mark a hall).
+    RollCallEnded,
     /// Our fault; try again.
     Internal,
 }
@@ -86,6 +89,7 @@ impl ErrorCode {
             ErrorCode::MeetingLocked => "meeting_locked",
             ErrorCode::Removed => "removed",
             ErrorCode::MeetingEnded => "meeting_ended",
+            ErrorCode::RollCallEnded => "roll_call_ended",
             ErrorCode::Internal => "internal",
         }
     }

@@ -99,6 +99,8 @@ pub enum Action {
     LowerHand,
     /// A roll call began.
     RollCallStarted,
+    /// The roll call was ended.
+    RollCallEnded,
     /// A hall answered the roll call.
     RollCallAnswer,
     /// The secretariat marked a hall.
@@ -130,6 +132,7 @@ impl Action {
             Action::RaiseHand => "raise_hand",
             Action::LowerHand => "lower_hand",
             Action::RollCallStarted => "roll_call_started",
+            Action::RollCallEnded => "roll_call_ended",
             Action::RollCallAnswer => "roll_call_answer",
             Action::RollCallMark => "roll_call_mark",
             Action::Headcount => "headcount",

@@ -5,7 +5,7 @@ use super::{
 };
 
 /// The `type`s a page may send.
-const CLIENT_TYPES: [&str; 25] = [
+const CLIENT_TYPES: [&str; 26] = [
     "join",
     "offer",
     "answer",
@@ -27,6 +27,7 @@ const CLIENT_TYPES: [&str; 25] = [
     "lower_hand",
     "grid_page",
     "start_roll_call",
+    "end_roll_call",
     "roll_call_answer",
     "mark_roll_call",
     "headcount",

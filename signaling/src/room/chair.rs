@@ -31,6 +31,8 @@ pub(crate) struct Chair {
     pub removed: BTreeSet<i64>,
     /// The roll call in progress, its answers and the latest headcounts.
     pub roll_call: Option<u64>,
+    /// The last roll call, once ended: answers to it are refused, marks still taken.
+    pub ended_roll_call: Option<u64>,
     pub answers: std::collections::HashMap<i64, crate::protocol::RollCallStatus>,
     pub headcounts: std::collections::HashMap<i64, u32>,
 }
@@ -289,6 +291,10 @@ impl Room {
                 host_only(host)?;
                 self.start_roll_call(by);
                 Ok(())
+            }
+            ClientMessage::EndRollCall => {
+                host_only(host)?;
+                self.end_roll_call(by)
             }
             ClientMessage::RollCallAnswer { status } => self.answer_roll_call(hall_only()?, status),
             ClientMessage::MarkRollCall {

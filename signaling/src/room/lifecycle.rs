@@ -1,4 +1,5 @@
-//! The meeting's phases (waiting → test → started → ended) and removing a hall.
+//! The meeting's phases (waiting → test → started → ended), taking up the recorded phase
+//! when a room opens again after a restart, and removing a hall.
 
 use super::chair::{forbidden, Outcome};
 use super::{error, Room};
@@ -8,6 +9,38 @@ use crate::recorder::PresenceKind;
 use tokio::time::Instant;
 
 impl Room {
+    /// Takes up the phase the store recorded for this meeting, before the room serves
+    /// anyone (joins wait in the queue meanwhile): a meeting started before a restart is
+    /// `started` again, with nothing recorded anew (its first start time stays); one only
+    /// tested is `test` (the host starts it from there as usual); one ended is `ended` and
+    /// refuses joins. Floor, hands, mutes, lock and an open roll call are not restored.
+    /// Without a store, or if it cannot answer, the room starts `waiting` as before.
+    pub(super) async fn restore_phase(&mut self) {
+        use scheduler::live::RecordedPhase;
+        let Some(store) = self.shared.roster.get() else {
+            return;
+        };
+        let phase = match store.recorded_phase(self.meeting.id).await {
+            Ok(RecordedPhase::NotStarted) => return,
+            Ok(RecordedPhase::Test) => Phase::Test,
+            Ok(RecordedPhase::Started) => Phase::Started,
+            Ok(RecordedPhase::Ended) => {
+                self.shared.end(self.meeting.id);
+                Phase::Ended
+            }
+            Err(e) => {
+                tracing::error!(meeting = self.meeting.id, error = ?e, "recorded phase not read");
+                return;
+            }
+        };
+        tracing::info!(
+            meeting = self.meeting.id,
+            ?phase,
+            "phase taken up from the store"
+        );
+        self.chair.phase = phase;
+    }
+
     pub(super) async fn set_phase(&mut self, phase: Phase, by: Actor) -> Outcome {
         use Phase::{Ended, Started, Test, Waiting};
         let from = self.chair.phase;

@@ -46,11 +46,16 @@ fn no_roll_call() -> ProtocolError {
     ProtocolError::new(ErrorCode::OutOfOrder, "no roll call is in progress")
 }
 
+fn roll_call_ended() -> ProtocolError {
+    ProtocolError::new(ErrorCode::RollCallEnded, "the roll call has ended")
+}
+
 impl Room {
     /// Starts a roll call: every page gets `roll_call{id}`.
     pub(super) fn start_roll_call(&mut self, by: Actor) {
         let id = self.shared.new_roll_call();
         self.chair.roll_call = Some(id);
+        self.chair.ended_roll_call = None;
         self.chair.answers.clear();
         let change = PresenceKind::RollCallStarted { roll_call: id, by };
         self.shared.record(self.meeting.id, change);
@@ -58,8 +63,27 @@ impl Room {
         self.announce(Action::RollCallStarted, None, by, false);
     }
 
+    /// Ends the roll call in progress: answers are refused from now on; the answers
+    /// given stay on the board until the next roll call. Ending it again does nothing.
+    pub(super) fn end_roll_call(&mut self, by: Actor) -> Outcome {
+        let Some(id) = self.chair.roll_call.take() else {
+            return match self.chair.ended_roll_call {
+                Some(_) => Ok(()),
+                None => Err(no_roll_call()),
+            };
+        };
+        self.chair.ended_roll_call = Some(id);
+        let change = PresenceKind::RollCallEnded { roll_call: id, by };
+        self.shared.record(self.meeting.id, change);
+        self.announce(Action::RollCallEnded, None, by, false);
+        Ok(())
+    }
+
     /// A hall answers for itself: present or late.
     pub(super) fn answer_roll_call(&mut self, hall_id: i64, status: RollCallStatus) -> Outcome {
+        if self.chair.roll_call.is_none() && self.chair.ended_roll_call.is_some() {
+            return Err(roll_call_ended());
+        }
         let id = self.chair.roll_call.ok_or_else(no_roll_call)?;
         if status == RollCallStatus::Absent {
             return Err(ProtocolError::new(
@@ -73,7 +97,8 @@ impl Room {
         Ok(())
     }
 
-    /// The host or the secretariat marks a hall (absent with a reason, late, present).
+    /// The host or the secretariat marks a hall (absent with a reason, late, present), in
+    /// the roll call in progress or, once ended, the last one.
     pub(super) fn mark_roll_call(
         &mut self,
         hall_id: i64,
@@ -81,7 +106,11 @@ impl Room {
         reason: String,
         by: Actor,
     ) -> Outcome {
-        let id = self.chair.roll_call.ok_or_else(no_roll_call)?;
+        let id = self
+            .chair
+            .roll_call
+            .or(self.chair.ended_roll_call)
+            .ok_or_else(no_roll_call)?;
         let reason = reason.trim().to_owned();
         if reason.chars().count() > 500 {
             return Err(ProtocolError::new(

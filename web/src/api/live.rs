@@ -1,5 +1,6 @@
 //! The live meeting for the secretariat over HTTP: its state and readiness board, and the
-//! host controls (start / end / test, roll call and marks, floor, mute, lock, remove).
+//! host controls (start / end / test, roll call start / end and marks, floor, mute, lock,
+//! remove).
 //!
 //! `POST /api/v1/meetings/{id}/live` takes the same JSON as the WebSocket message of the
 //! same `type` (docs/protocol.md), e.g. `{"type":"set_phase","phase":"started"}` or
@@ -90,6 +91,7 @@ fn staff_may(message: &ClientMessage) -> bool {
             | ClientMessage::Lock { .. }
             | ClientMessage::LowerHand { hall_id: Some(_) }
             | ClientMessage::StartRollCall
+            | ClientMessage::EndRollCall
             | ClientMessage::MarkRollCall { .. }
     )
 }
@@ -229,6 +231,24 @@ mod tests {
             (status, body["error"]["code"].as_str()),
             (StatusCode::NOT_FOUND, Some("unknown_hall"))
         );
+        // The roll call: ended over HTTP too, only once one runs.
+        let end = json!({"type": "end_roll_call"});
+        let (status, body) = call(&app, &vp, "POST", id, Some(end.clone())).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("out_of_order"))
+        );
+        let start = json!({"type": "start_roll_call"});
+        let (status, body) = call(&app, &vp, "POST", id, Some(start)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = call(&app, &vp, "GET", id, None).await;
+        assert!(body["state"]["roll_call"].is_u64(), "{status} {body}");
+        let (status, body) = call(&app, &vp, "POST", id, Some(end.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (status, body) = call(&app, &hall, "POST", id, Some(end)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        let (_, body) = call(&app, &vp, "GET", id, None).await;
+        assert!(body["state"]["roll_call"].is_null(), "{body}");
         db.cleanup().await;
     }
 }

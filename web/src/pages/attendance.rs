@@ -45,7 +45,11 @@ pub async fn meeting(
                 reason => r.last_leave_reason,
                 minutes => r.minutes_present,
                 reconnects => r.reconnects,
-                roll_call => r.roll_call.and_then(|s| serde_json::to_value(s).ok().and_then(code)),
+                roll_call => if r.roll_call_unanswered {
+                    Some("no_answer".to_string())
+                } else {
+                    r.roll_call.and_then(|s| serde_json::to_value(s).ok().and_then(code))
+                },
                 roll_call_reason => r.roll_call_reason,
                 headcount => r.headcount,
                 presence => serde_json::to_value(r.presence).ok().and_then(code),

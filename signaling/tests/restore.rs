@@ -1,0 +1,145 @@
+//! A room opened again after a restart takes up the phase the store recorded: a started
+//! meeting comes back `started` without a second start, a tested one `test`, an ended
+//! one refuses joins. Over a real store (the Phú Thọ demo on a fresh SQLite file); each
+//! `Signaling` here stands for one run of the server. Real time, bounded waits.
+
+mod common;
+
+use common::Page;
+use scheduler::testing::{demo_db, province_meeting_now, TestDb};
+use scheduler::{Backend, Level, Store};
+use serde_json::json;
+use sfu::SfuConfig;
+use signaling::protocol::{ErrorCode, Phase, ProtocolError, ServerMessage};
+use signaling::{Admission, Admit, Signaling, SignalingConfig, StoreRecorder};
+use std::time::Duration;
+
+/// Checks tokens against the store, as the web server does.
+#[derive(Clone)]
+struct StoreAdmit(Store);
+
+impl Admit for StoreAdmit {
+    async fn admit(&self, token: &str) -> Result<Admission, ProtocolError> {
+        self.0
+            .check_join_token(token, None, scheduler::time::now())
+            .await
+            .map(Admission::from)
+            .map_err(|e| signaling::refusal(&e))
+    }
+}
+
+/// A seeded store with a province meeting open now: the meeting and its host hall.
+async fn province_meeting() -> (TestDb, i64, i64) {
+    let db = demo_db(Backend::Sqlite).await.expect("demo database");
+    let m = province_meeting_now(&db.store, "Giao ban", &[Level::Province, Level::District])
+        .await
+        .expect("scheduled");
+    (db, m.id, m.host_hall_id)
+}
+
+/// A fresh server run over `store`.
+fn server(store: &Store) -> Signaling {
+    let config = SignalingConfig {
+        heartbeat: Duration::from_secs(3600),
+        ..SignalingConfig::default()
+    };
+    Signaling::start(SfuConfig::default(), config)
+        .expect("valid config")
+        .record_with(StoreRecorder::spawn(store.clone(), 10))
+        .with_roster(store.clone())
+}
+
+/// Opens a page of `hall` and sends `join`.
+async fn open(signaling: &Signaling, store: &Store, meeting: i64, hall: i64) -> Page {
+    let token = store
+        .join_token_of(meeting, hall)
+        .await
+        .expect("query")
+        .expect("invited");
+    let mut page = Page::open_with(signaling, StoreAdmit(store.clone()));
+    page.send(json!({"type": "join", "v": 1, "token": token}));
+    page
+}
+
+/// The phase in the page's `welcome`.
+async fn welcome_phase(page: &mut Page) -> Phase {
+    page.expect("welcome", |m| match m {
+        ServerMessage::Welcome { state, .. } => Some(state.phase),
+        _ => None,
+    })
+    .await
+}
+
+async fn kinds(store: &Store, meeting: i64, kind: &str) -> usize {
+    let events = store.live_events(meeting).await.expect("log");
+    events.iter().filter(|e| e.kind == kind).count()
+}
+
+/// Waits until the log has `n` rows of `kind`.
+async fn logged(store: &Store, meeting: i64, kind: &str, n: usize) {
+    for _ in 0..400 {
+        if kinds(store, meeting, kind).await == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("not {n} {kind} rows");
+}
+
+#[tokio::test]
+async fn a_started_meeting_comes_back_started_without_a_second_start() {
+    let (db, meeting, host) = province_meeting().await;
+    let store = &db.store;
+    let first = server(store);
+    let mut page = open(&first, store, meeting, host).await;
+    assert_eq!(welcome_phase(&mut page).await, Phase::Waiting);
+    page.send(json!({"type": "set_phase", "phase": "started"}));
+    logged(store, meeting, "meeting_started", 1).await;
+    drop(page);
+    drop(first);
+
+    // The next run: the first page to join sees the meeting started.
+    let second = server(store);
+    let mut page = open(&second, store, meeting, host).await;
+    assert_eq!(welcome_phase(&mut page).await, Phase::Started);
+    page.send(json!({"type": "set_phase", "phase": "started"}));
+    page.send(json!({"type": "set_phase", "phase": "test"}));
+    assert_eq!(
+        page.error().await,
+        ErrorCode::OutOfOrder,
+        "no going back to the test"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        kinds(store, meeting, "meeting_started").await,
+        1,
+        "no second start (the store keeps the first start time)"
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_tested_meeting_comes_back_in_the_test_and_an_ended_one_refuses_joins() {
+    let (db, meeting, host) = province_meeting().await;
+    let store = &db.store;
+    let first = server(store);
+    let mut page = open(&first, store, meeting, host).await;
+    welcome_phase(&mut page).await;
+    page.send(json!({"type": "set_phase", "phase": "test"}));
+    logged(store, meeting, "test_started", 1).await;
+    drop(page);
+    drop(first);
+
+    let second = server(store);
+    let mut page = open(&second, store, meeting, host).await;
+    assert_eq!(welcome_phase(&mut page).await, Phase::Test);
+    page.send(json!({"type": "set_phase", "phase": "ended"}));
+    logged(store, meeting, "meeting_ended", 1).await;
+    drop(page);
+    drop(second);
+
+    let third = server(store);
+    let mut page = open(&third, store, meeting, host).await;
+    assert_eq!(page.error().await, ErrorCode::MeetingEnded);
+    db.cleanup().await;
+}

@@ -1,0 +1,189 @@
+//! Roll call over channels with virtual time: started by the host, answered by halls,
+//! ended by the host or the secretariat; answers after the end are refused with a code,
+//! marks are still taken, and the end reaches the recorder with who ended it.
+
+mod common;
+
+use common::{Page, Tokens};
+use serde_json::json;
+use sfu::SfuConfig;
+use signaling::protocol::{
+    Action, Actor, ClientMessage, ErrorCode, MeetingState, RollCallStatus, ServerMessage,
+};
+use signaling::{PresenceChange, PresenceKind, Recorder, Signaling, SignalingConfig};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Keeps what the room recorded.
+#[derive(Default)]
+struct Log(Mutex<Vec<PresenceKind>>);
+
+impl Recorder for Log {
+    fn record(&self, change: PresenceChange) {
+        self.0.lock().expect("not poisoned").push(change.kind);
+    }
+}
+
+impl Log {
+    fn kinds(&self) -> Vec<PresenceKind> {
+        self.0.lock().expect("not poisoned").clone()
+    }
+}
+
+const HOST: Actor = Actor::Hall { hall_id: 1 };
+
+/// The host (hall 1) and halls 2 and 3, joined, over a recording service.
+async fn meeting() -> (Signaling, Arc<Log>, [Page; 3]) {
+    let config = SignalingConfig {
+        heartbeat: Duration::from_secs(3600),
+        ..SignalingConfig::default()
+    };
+    let log = Arc::new(Log::default());
+    let signaling = Signaling::start(SfuConfig::default(), config)
+        .expect("valid config")
+        .record_with(log.clone());
+    let tokens = Tokens::default();
+    let mut pages = [
+        Page::open(&signaling, &tokens),
+        Page::open(&signaling, &tokens),
+        Page::open(&signaling, &tokens),
+    ];
+    for (page, token) in pages.iter_mut().zip(["tok-1", "tok-2", "tok-3"]) {
+        page.join(token).await;
+    }
+    (signaling, log, pages)
+}
+
+async fn state(page: &mut Page) -> MeetingState {
+    page.expect("meeting_state", |m| match m {
+        ServerMessage::MeetingState(s) => Some((**s).clone()),
+        _ => None,
+    })
+    .await
+}
+
+async fn control(page: &mut Page, want: Action) -> Actor {
+    page.expect("control", |m| match m {
+        ServerMessage::Control { action, by, .. } if *action == want => Some(*by),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_host_ends_the_roll_call_and_later_answers_are_refused() {
+    let (_signaling, log, [mut host, mut b, mut c]) = meeting().await;
+    b.send(json!({"type": "roll_call_answer", "status": "present"}));
+    assert_eq!(b.error().await, ErrorCode::OutOfOrder, "no roll call yet");
+    b.send(json!({"type": "end_roll_call"}));
+    assert_eq!(
+        b.error().await,
+        ErrorCode::Forbidden,
+        "only the host ends it"
+    );
+    host.send(json!({"type": "end_roll_call"}));
+    assert_eq!(host.error().await, ErrorCode::OutOfOrder, "none to end");
+
+    host.send(json!({"type": "start_roll_call"}));
+    let id = c
+        .expect("roll_call", |m| match m {
+            ServerMessage::RollCall { id } => Some(*id),
+            _ => None,
+        })
+        .await;
+    b.send(json!({"type": "roll_call_answer", "status": "present"}));
+    assert_eq!(
+        control(&mut host, Action::RollCallAnswer).await,
+        Actor::Hall { hall_id: 2 }
+    );
+
+    host.send(json!({"type": "end_roll_call"}));
+    for page in [&mut host, &mut b, &mut c] {
+        assert_eq!(control(page, Action::RollCallEnded).await, HOST);
+        assert_eq!(
+            state(page).await.roll_call,
+            None,
+            "no roll call in progress"
+        );
+    }
+    c.send(json!({"type": "roll_call_answer", "status": "late"}));
+    assert_eq!(c.error().await, ErrorCode::RollCallEnded);
+    host.send(json!({"type": "end_roll_call"}));
+    host.send(
+        json!({"type": "mark_roll_call", "hall_id": 3, "status": "absent", "reason": "mất điện"}),
+    );
+    assert_eq!(
+        control(&mut host, Action::RollCallMark).await,
+        HOST,
+        "ending twice is no error; a mark is still taken"
+    );
+
+    let logged = log.kinds();
+    let ended: Vec<_> = logged
+        .iter()
+        .filter(|k| matches!(k, PresenceKind::RollCallEnded { .. }))
+        .collect();
+    assert_eq!(
+        ended,
+        [&PresenceKind::RollCallEnded {
+            roll_call: id,
+            by: HOST
+        }],
+        "recorded once, with who"
+    );
+    let answered = |hall_id: i64| {
+        logged.iter().find_map(|k| match k {
+            PresenceKind::RollCallAnswered {
+                roll_call,
+                hall_id: h,
+                status,
+                by,
+                ..
+            } if *h == hall_id => Some((*roll_call, *status, *by)),
+            _ => None,
+        })
+    };
+    assert_eq!(
+        answered(2),
+        Some((id, RollCallStatus::Present, Actor::Hall { hall_id: 2 }))
+    );
+    assert_eq!(
+        answered(3),
+        Some((id, RollCallStatus::Absent, HOST)),
+        "the refused answer was not recorded; the mark was"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_secretariat_ends_the_roll_call_over_http_and_a_new_one_takes_answers() {
+    let (signaling, log, [mut host, mut b, _c]) = meeting().await;
+    let meeting = common::meeting();
+    let staff = Actor::Staff { account_id: 5 };
+    signaling
+        .act(&meeting, 5, ClientMessage::StartRollCall)
+        .await
+        .expect("started");
+    assert_eq!(control(&mut b, Action::RollCallStarted).await, staff);
+    signaling
+        .act(&meeting, 5, ClientMessage::EndRollCall)
+        .await
+        .expect("ended");
+    assert_eq!(control(&mut host, Action::RollCallEnded).await, staff);
+    b.send(json!({"type": "roll_call_answer", "status": "present"}));
+    assert_eq!(b.error().await, ErrorCode::RollCallEnded);
+
+    signaling
+        .act(&meeting, 5, ClientMessage::StartRollCall)
+        .await
+        .expect("a new one");
+    assert!(state(&mut b).await.roll_call.is_some());
+    b.send(json!({"type": "roll_call_answer", "status": "present"}));
+    assert_eq!(
+        control(&mut host, Action::RollCallAnswer).await,
+        Actor::Hall { hall_id: 2 }
+    );
+    assert!(log
+        .kinds()
+        .iter()
+        .any(|k| matches!(k, PresenceKind::RollCallEnded { by, .. } if *by == staff)));
+}
