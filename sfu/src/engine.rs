@@ -237,9 +237,10 @@ impl Engine {
                 peer,
                 id,
                 kind,
+                codec,
                 rids,
                 remote,
-            } => self.track_added(peer, id, kind, rids, remote),
+            } => self.track_added(peer, id, (kind, codec), rids, remote),
             Control::SlotKeyframeRequest(peer, slot) => {
                 self.slot_keyframe_request(Instant::now(), peer, slot)
             }

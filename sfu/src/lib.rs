@@ -14,7 +14,7 @@
 //! continuity) is checked without a network.
 //!
 //! The pieces, after Galène's small files and LiveKit's forwarder split:
-//! [`rtp`], [`hdrext`] and [`vp8`] read packets; [`packetmap`] rewrites sequence
+//! [`rtp`], [`hdrext`], [`vp8`] and [`h264`] read packets; [`packetmap`] rewrites sequence
 //! numbers and timestamps; [`keyframe`] throttles PLIs per publisher track; [`layer`]
 //! selects the simulcast layer and [`switch`] switches layers and sources on keyframes;
 //! [`speaker`] finds the active speaker; [`estimator`] measures rates, loss and jitter;
@@ -52,6 +52,7 @@
 
 pub mod estimator;
 pub mod forwarder;
+pub mod h264;
 pub mod hdrext;
 pub mod keyframe;
 pub mod layer;

@@ -241,6 +241,7 @@ impl PeerConnectionEventHandler for PeerHandler {
             peer: self.peer,
             id,
             kind,
+            codec: negotiated_codec(track.as_ref()).await,
             rids: rids.clone(),
             remote: Arc::clone(&track),
         };
@@ -248,6 +249,18 @@ impl PeerConnectionEventHandler for PeerHandler {
             tokio::spawn(read_track(id, track, rids, self.media.clone()));
         }
     }
+}
+
+/// The codec of a remote track, as its first packet's payload type resolved it (the
+/// `webrtc` driver fills the track's codings before `on_track`); `Other` if unknown.
+async fn negotiated_codec(track: &dyn TrackRemote) -> TrackCodec {
+    track
+        .codings()
+        .await
+        .iter()
+        .map(|c| TrackCodec::from_mime(&c.codec.mime_type))
+        .find(|&c| c != TrackCodec::Other)
+        .unwrap_or(TrackCodec::Other)
 }
 
 /// Reads one remote track until it ends, sending its layers' packets to the owner task.

@@ -14,6 +14,7 @@
 //! callback per received packet); `hall` a whole hall for the meeting benchmark
 //! (simulcast camera and microphone obeying the server, plus receive slots).
 
+pub mod h264;
 mod hall;
 pub mod procstat;
 mod raw;

@@ -39,6 +39,10 @@ pub struct Settings {
     pub media_udp_port_min: Option<u16>,
     /// Last UDP port for media (one port per connected hall).
     pub media_udp_port_max: Option<u16>,
+    /// Offer H.264 to halls besides VP8: a hall page opened with `?codec=h264` then
+    /// publishes H.264, forwarded to the halls that can decode it. Off by default
+    /// (pages publish simulcast VP8, which the SFU can adapt per hall).
+    pub media_h264: bool,
     /// How long a hall whose connection dropped stays present (and keeps one attendance
     /// interval if it comes back), in seconds.
     pub reconnect_grace_secs: u64,
@@ -75,6 +79,7 @@ impl Default for Settings {
             media_announced_ips: Vec::new(),
             media_udp_port_min: None,
             media_udp_port_max: None,
+            media_h264: false,
             reconnect_grace_secs: 10,
             heartbeat_secs: 10,
             presence_secs: 15,
@@ -184,6 +189,9 @@ impl Settings {
             bind_ip: self.media_bind_ip,
             announced_ips: self.media_announced_ips.clone(),
             udp_ports,
+            codecs: signaling::sfu::Codecs {
+                h264: self.media_h264,
+            },
             ..signaling::sfu::SfuConfig::default()
         };
         config.validate().map_err(|e| format!("settings: {e}"))?;
@@ -256,6 +264,15 @@ mod tests {
         assert!(ok.is_ok(), "{ok:?}");
         let err = check(|s| s.media_announced_ips = vec![IpAddr::from([0, 0, 0, 0])]).unwrap_err();
         assert!(err.contains("media_announced_ips"), "{err}");
+        let codecs = |h264| Settings {
+            media_h264: h264,
+            ..Settings::default()
+        };
+        assert!(
+            !codecs(false).sfu_config().unwrap().codecs.h264,
+            "H.264 is opt-in"
+        );
+        assert!(codecs(true).sfu_config().unwrap().codecs.h264);
     }
 
     #[test]

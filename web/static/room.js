@@ -251,6 +251,20 @@
     try { transceiver.setCodecPreferences(keep); } catch (err) { console.warn("codecs", err); }
   }
 
+  // ?codec=h264: the camera publishes H.264 (one encoding) if the server offers it
+  // (setting media_h264), VP8 otherwise; halls that decode no H.264 show it dark.
+  function preferCodec(transceiver) {
+    var caps = window.RTCRtpSender && RTCRtpSender.getCapabilities && RTCRtpSender.getCapabilities("video");
+    if (hoinghi.codec !== "h264" || !caps || !transceiver.setCodecPreferences) return;
+    var rank = function (c) {
+      if (/^video\/H264$/i.test(c.mimeType)) return /packetization-mode=1/.test(c.sdpFmtpLine || "") ? 0 : 1;
+      return /^video\/(VP8|rtx)$/i.test(c.mimeType) ? 2 : 3;
+    };
+    var keep = caps.codecs.filter(function (c) { return rank(c) < 3; });
+    keep.sort(function (a, b) { return rank(a) - rank(b); });
+    try { transceiver.setCodecPreferences(keep); } catch (err) { console.warn("codecs", err); }
+  }
+
   // ---- the media connection ----
   function newOffer() {
     if (pc) pc.close();
@@ -265,7 +279,7 @@
     if (video) {
       var init = { direction: "sendonly", streams: [local] };
       if (hoinghi.simulcast) init.sendEncodings = ENCODINGS;
-      conn.addTransceiver(video, init);
+      preferCodec(conn.addTransceiver(video, init));
     }
     if (audio) conn.addTransceiver(audio, { direction: "sendonly", streams: [local] });
     // A new connection sends every layer until the server says what is watched.
@@ -392,7 +406,8 @@
   // ---- the debug hook (tests, and a technician's console) ----
   var hoinghi = window.hoinghi = {
     state: "ready",
-    simulcast: !/[?&]simulcast=0/.test(location.search),
+    codec: /[?&]codec=h264/i.test(location.search) ? "h264" : "vp8",
+    simulcast: !/[?&](simulcast=0|codec=h264)/i.test(location.search),
     events: events,
     listeners: [],  // functions called with every server message, after the room's own handling
     send: send,

@@ -19,9 +19,9 @@ use webrtc::peer_connection::{RTCIceCandidateInit, RTCPeerConnectionState};
 pub enum TrackCodec {
     /// Opus audio.
     Opus,
-    /// VP8 video: keyframes are recognised, so switching works.
+    /// VP8 video: keyframes recognised by [`crate::vp8`].
     Vp8,
-    /// H.264 video: negotiated, not yet switchable (no keyframe parser in the core).
+    /// H.264 video (packetization mode 1): keyframes recognised by [`crate::h264`].
     H264,
     /// Anything else (RTX, FEC, …): never forwarded by itself.
     Other,
@@ -35,6 +35,18 @@ impl TrackCodec {
             "video/vp8" => Self::Vp8,
             "video/h264" => Self::H264,
             _ => Self::Other,
+        }
+    }
+
+    /// Whether an RTP payload of this codec starts a keyframe, where a subscriber may
+    /// start or switch to the stream. Every audio packet does; a malformed video payload
+    /// does not (it is forwarded in order but never switched on).
+    pub fn is_keyframe_start(self, payload: &[u8]) -> bool {
+        match self {
+            Self::Opus => true,
+            Self::Vp8 => crate::vp8::is_keyframe_start(payload).unwrap_or(false),
+            Self::H264 => crate::h264::is_keyframe_start(payload).unwrap_or(false),
+            Self::Other => false,
         }
     }
 
@@ -87,6 +99,8 @@ pub enum Control {
         peer: PeerId,
         id: StreamId,
         kind: MediaKind,
+        /// What its first packet's payload type says (`Other`: not known yet).
+        codec: TrackCodec,
         rids: Vec<String>,
         remote: Arc<dyn TrackRemote>,
     },
@@ -114,4 +128,24 @@ pub enum MediaIn {
     },
     /// The track ended.
     Ended { track: StreamId },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TrackCodec;
+
+    #[test]
+    fn keyframes_are_recognised_per_codec() {
+        let vp8_key = [0x10, 0x00, 0x9D];
+        let h264_idr_start = [0x7C, 0x85, 0xAB];
+        assert_eq!(TrackCodec::from_mime("video/H264"), TrackCodec::H264);
+        assert_eq!(TrackCodec::from_mime("video/vp8"), TrackCodec::Vp8);
+        assert!(TrackCodec::Vp8.is_keyframe_start(&vp8_key));
+        assert!(!TrackCodec::Vp8.is_keyframe_start(&h264_idr_start));
+        assert!(TrackCodec::H264.is_keyframe_start(&h264_idr_start));
+        assert!(!TrackCodec::H264.is_keyframe_start(&vp8_key)); // NAL type 16: not a picture start
+        assert!(!TrackCodec::H264.is_keyframe_start(&[])); // malformed: never a switch point
+        assert!(TrackCodec::Opus.is_keyframe_start(&[]));
+        assert!(!TrackCodec::Other.is_keyframe_start(&vp8_key));
+    }
 }

@@ -6,8 +6,8 @@ use crate::engine::{Engine, MediaIn, TrackCodec};
 use crate::event::{MediaKind, PeerId, SlotId};
 use crate::rtp::FIXED_HEADER_LEN;
 use crate::{
-    is_keyframe_start, AudioLevel, Feed, Forwarder, ForwarderOutput, IncomingPacket, RateEstimator,
-    RtpHeader, RtpPacket, StreamId,
+    AudioLevel, Feed, Forwarder, ForwarderOutput, IncomingPacket, RateEstimator, RtpHeader,
+    RtpPacket, StreamId,
 };
 use bytes::Bytes;
 use rtc::rtp;
@@ -129,14 +129,36 @@ impl Engine {
         let Some(t) = self.tracks.get_mut(&track) else {
             return;
         };
-        if codec != TrackCodec::Other {
+        let changed = codec != TrackCodec::Other && codec != t.codec;
+        if changed {
+            tracing::debug!(track = track.0, from = ?t.codec, to = ?codec, "track codec");
             t.codec = codec;
         }
-        let Some(entry) = t.layers.get_mut(usize::from(layer)) else {
+        if let Some(entry) = t.layers.get_mut(usize::from(layer)) {
+            *entry = Some(LayerIn::new(now, ssrc, t.codec.clock_rate()));
+        }
+        if changed {
+            self.resubscribe(now, track);
+        }
+        self.update_bitrates(now, track);
+    }
+
+    /// Points the slots showing `track` at it again after its codec changed, so each
+    /// forwarder writes the slot's payload type for the new codec (or the slot goes dark
+    /// if it did not negotiate it).
+    fn resubscribe(&mut self, now: Instant, track: StreamId) {
+        let Some(t) = self.tracks.get(&track) else {
             return;
         };
-        *entry = Some(LayerIn::new(now, ssrc, t.codec.clock_rate()));
-        self.update_bitrates(now, track);
+        for (peer, slot) in t.subscribers.clone() {
+            let max_layer = self
+                .slot_mut(peer, slot)
+                .and_then(|s| s.subscription.as_ref())
+                .map_or(0, |sub| sub.forwarder.config().max_layer);
+            if let Err(e) = self.subscribe(now, peer, slot, track, max_layer) {
+                tracing::info!(?peer, slot = slot.0, error = %e, "slot dark after codec change");
+            }
+        }
     }
 
     /// Tells the subscribers of `track` which of its layers arrive, at what rate.
@@ -172,11 +194,7 @@ impl Engine {
             let media = !packet.payload.is_empty(); // padding is stripped from the payload
             l.record(at, h.sequence_number, h.timestamp, size, media);
         }
-        let keyframe = match t.codec {
-            TrackCodec::Opus => true,
-            TrackCodec::Vp8 => is_keyframe_start(&packet.payload).unwrap_or(false),
-            TrackCodec::H264 | TrackCodec::Other => false,
-        };
+        let keyframe = t.codec.is_keyframe_start(&packet.payload);
         if keyframe && t.kind == MediaKind::Video {
             t.throttle.handle_keyframe(layer);
         }

@@ -17,7 +17,7 @@ impl Engine {
         &mut self,
         peer: PeerId,
         id: StreamId,
-        kind: MediaKind,
+        (kind, codec): (MediaKind, TrackCodec),
         rids: Vec<String>,
         remote: Arc<dyn TrackRemote>,
     ) {
@@ -25,10 +25,21 @@ impl Engine {
             return;
         };
         p.tracks.push(id);
-        let codec = match kind {
-            MediaKind::Audio => TrackCodec::Opus,
-            MediaKind::Video => TrackCodec::Vp8,
+        // What was negotiated, not assumed; a layer's `OnOpen` confirms it later.
+        let codec = match (kind, codec) {
+            (MediaKind::Audio, _) => TrackCodec::Opus,
+            (MediaKind::Video, TrackCodec::Vp8 | TrackCodec::H264) => codec,
+            (MediaKind::Video, _) => {
+                tracing::warn!(
+                    ?peer,
+                    track = id.0,
+                    ?codec,
+                    "video track of an unknown codec"
+                );
+                TrackCodec::Other
+            }
         };
+        tracing::debug!(?peer, track = id.0, ?codec, "track published");
         let published = Published {
             owner: peer,
             kind,
@@ -102,21 +113,32 @@ impl Engine {
             .ok_or(SfuError::UnknownTrack(track))?;
         let (kind, codec, bitrates) = (t.kind, t.codec, t.bitrates(now));
         let s = self.ready_slot(peer, slot)?;
-        if s.info.kind != kind {
-            return Err(SfuError::Incompatible(
-                peer,
-                slot,
-                track,
-                "other media kind",
-            ));
-        }
-        let Some(&(_, payload_type)) = s.payload_types.iter().find(|(c, _)| *c == codec) else {
-            return Err(SfuError::Incompatible(
-                peer,
-                slot,
-                track,
-                "codec not negotiated",
-            ));
+        let negotiated = s.payload_types.iter().find(|(c, _)| *c == codec);
+        let payload_type = match (s.info.kind == kind, negotiated) {
+            (true, Some(&(_, pt))) => pt,
+            (same_kind, _) => {
+                let why = if same_kind {
+                    "codec not negotiated"
+                } else {
+                    "other media kind"
+                };
+                // The slot cannot show it: it goes dark rather than keep showing a hall
+                // the room no longer puts there (signalling marks it empty on this error).
+                tracing::info!(
+                    ?peer,
+                    slot = slot.0,
+                    track = track.0,
+                    ?codec,
+                    why,
+                    "slot cannot show track"
+                );
+                if let Some(old) = s.end_subscription() {
+                    if let Some(t) = self.tracks.get_mut(&old) {
+                        t.subscribers.retain(|&x| x != (peer, slot));
+                    }
+                }
+                return Err(SfuError::Incompatible(peer, slot, track, why));
+            }
         };
         let max_layer = if kind == MediaKind::Audio {
             0
