@@ -73,6 +73,8 @@ mod negotiate;
 mod peer;
 mod routing;
 mod rtcpfwd;
+#[cfg(feature = "sansio")]
+pub mod sansio;
 mod slot;
 #[cfg(feature = "test-client")]
 pub mod testclient;

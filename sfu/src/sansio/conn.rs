@@ -1,0 +1,275 @@
+//! One hall's sans-IO peer connection on the muxed port: built from its offer, answered
+//! with the port's single host candidate, and the receive slots the answer negotiated.
+//!
+//! The codecs and interceptors are the async driver's ([`crate::peer::media_engine`],
+//! [`crate::peer::interceptors`]), so both drivers negotiate the same answer. As there,
+//! the slots' `sendonly` transceivers are added before the offer is applied, so the
+//! offer's `recvonly` m-lines bind to them in order. Nothing here touches a socket: the
+//! connection's datagrams come and go through the driver.
+
+use crate::config::SfuConfig;
+use crate::event::{MediaKind, PeerAnswer, PeerId, SlotId, SlotInfo};
+use crate::negotiate::{receive_lines, MAX_OFFER_BYTES};
+use crate::peer::{self, MIME_OPUS, MIME_VP8};
+use crate::{SfuError, StreamId};
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
+use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use std::hash::{BuildHasher, Hasher};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// A negotiated stream from the SFU to the hall (one `recvonly` m-line of its offer).
+#[derive(Debug, Clone)]
+pub struct OutSlot {
+    /// What the hall knows of it.
+    pub info: SlotInfo,
+    /// The payload type the answer gave the slot's codec (VP8 or Opus).
+    pub payload_type: u8,
+}
+
+/// A stream the hall publishes, known from its first packet (`OnOpen`).
+#[derive(Debug, Clone, Copy)]
+pub struct InTrack {
+    /// The SSRC its packets carry.
+    pub ssrc: u32,
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// Its receiver, through which keyframe requests go back to the hall.
+    pub receiver: RTCRtpReceiverId,
+    /// The SFU-wide id subscribers name it by.
+    pub stream: StreamId,
+}
+
+/// One hall's connection and what the driver keeps about it.
+pub struct Conn {
+    /// The caller's name for the hall.
+    pub id: PeerId,
+    /// The sans-IO connection: ICE, DTLS, SRTP, interceptors.
+    pub pc: RTCPeerConnection,
+    /// Our ICE username fragment, by which the demultiplexer finds the connection.
+    pub ufrag: String,
+    /// Receive slots, indexed by [`SlotId`].
+    pub slots: Vec<OutSlot>,
+    /// Published streams, a handful: a vector beats a map.
+    pub tracks: Vec<InTrack>,
+    /// When `pc` next wants `handle_timeout` (cached; refreshed whenever it is touched).
+    pub timeout: Option<Instant>,
+    /// Whether the connection reached `Connected`.
+    pub connected: bool,
+}
+
+impl Conn {
+    /// The published stream whose packets carry `ssrc`.
+    pub fn track(&self, ssrc: u32) -> Option<&InTrack> {
+        self.tracks.iter().find(|t| t.ssrc == ssrc)
+    }
+}
+
+/// A random non-zero SSRC (std's per-process random hash keys; no extra dependency).
+fn random_ssrc(salt: u64) -> u32 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(salt);
+    let v = h.finish();
+    ((v >> 32) as u32 ^ v as u32).max(1)
+}
+
+/// The sending track of a slot: one encoding with the slot's SSRC.
+fn slot_track(index: usize, kind: MediaKind, ssrc: u32) -> MediaStreamTrack {
+    let (codec_kind, mime, clock_rate, channels) = match kind {
+        MediaKind::Audio => (RtpCodecKind::Audio, MIME_OPUS, 48_000, 2),
+        MediaKind::Video => (RtpCodecKind::Video, MIME_VP8, 90_000, 0),
+    };
+    let coding = RTCRtpEncodingParameters {
+        rtp_coding_parameters: RTCRtpCodingParameters {
+            ssrc: Some(ssrc),
+            ..Default::default()
+        },
+        codec: RTCRtpCodec {
+            mime_type: mime.to_owned(),
+            clock_rate,
+            channels,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let id = format!("hoinghi-slot-{index}");
+    MediaStreamTrack::new(id.clone(), id.clone(), id, codec_kind, vec![coding])
+}
+
+/// The `a=ice-ufrag` of an SDP (the first one; a bundled answer has one value).
+fn ice_ufrag(sdp: &str) -> Option<&str> {
+    sdp.lines()
+        .find_map(|l| l.trim_end().strip_prefix("a=ice-ufrag:"))
+}
+
+/// Builds the hall's connection from `offer` and answers it with the muxed port `local`
+/// as the only candidate.
+pub fn answer(
+    id: PeerId,
+    offer: String,
+    config: &SfuConfig,
+    local: SocketAddr,
+    now: Instant,
+) -> Result<(Conn, PeerAnswer), SfuError> {
+    if offer.len() > MAX_OFFER_BYTES {
+        return Err(SfuError::InvalidSdp(format!(
+            "offer of {} bytes exceeds {MAX_OFFER_BYTES}",
+            offer.len()
+        )));
+    }
+    let invalid = |e: rtc::shared::error::Error| SfuError::InvalidSdp(e.to_string());
+    let description = RTCSessionDescription::offer(offer).map_err(invalid)?;
+    let parsed = description.unmarshal().map_err(invalid)?;
+    if parsed.media_descriptions.is_empty() {
+        return Err(SfuError::InvalidSdp("offer has no media".into()));
+    }
+    let (video, audio) = receive_lines(&parsed);
+    let mut engine = peer::media_engine(config)?;
+    let registry = peer::interceptors(&mut engine)?;
+    let settings = SettingEngineBuilder::new()
+        .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+        .with_srtp_replay_protection_window(0)
+        .build();
+    let mut pc = RTCPeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_media_engine(engine)
+        .with_setting_engine(settings)
+        .with_interceptor_registry(registry)
+        .build(now)
+        .map_err(SfuError::webrtc)?;
+
+    let kinds =
+        std::iter::repeat_n(MediaKind::Video, video.min(usize::from(config.video_slots))).chain(
+            std::iter::repeat_n(MediaKind::Audio, audio.min(usize::from(config.audio_slots))),
+        );
+    let mut planned = Vec::new();
+    for (i, kind) in kinds.enumerate() {
+        let mut ssrc = random_ssrc(i as u64);
+        while planned.iter().any(|&(_, _, s)| s == ssrc) {
+            ssrc = random_ssrc(i as u64 + 1);
+        }
+        let init = RTCRtpTransceiverInit {
+            direction: RTCRtpTransceiverDirection::Sendonly,
+            streams: Vec::new(),
+            send_encodings: Vec::new(),
+        };
+        let transceiver = pc
+            .add_transceiver_from_track(slot_track(i, kind, ssrc), Some(init))
+            .map_err(SfuError::webrtc)?;
+        planned.push((transceiver, kind, ssrc));
+    }
+
+    pc.set_remote_description(now, description)
+        .map_err(invalid)?;
+    let host = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "udp".to_owned(),
+            address: local.ip().to_string(),
+            port: local.port(),
+            component: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .new_candidate_host()
+    .map_err(SfuError::webrtc)?;
+    let candidate = RTCIceCandidate::from(&host)
+        .to_json()
+        .map_err(SfuError::webrtc)?;
+    pc.add_local_candidate(candidate)
+        .map_err(SfuError::webrtc)?;
+    let answer = pc.create_answer(None).map_err(invalid)?;
+    pc.set_local_description(now, answer)
+        .map_err(SfuError::webrtc)?;
+    let sdp = pc
+        .local_description()
+        .ok_or_else(|| SfuError::Webrtc("no local description after answering".into()))?
+        .sdp;
+    let ufrag = ice_ufrag(&sdp)
+        .ok_or_else(|| SfuError::Webrtc("answer has no ice-ufrag".into()))?
+        .to_owned();
+
+    let mut slots = Vec::new();
+    for (transceiver, kind, ssrc) in planned {
+        let Some(t) = pc.rtp_transceiver(transceiver) else {
+            continue;
+        };
+        let (Some(mid), Some(sender)) = (t.mid().clone(), t.sender()) else {
+            continue; // the offer had no m-line for it
+        };
+        let mime = match kind {
+            MediaKind::Audio => MIME_OPUS,
+            MediaKind::Video => MIME_VP8,
+        };
+        let payload_type = pc.rtp_sender(sender).and_then(|mut s| {
+            s.get_parameters()
+                .rtp_parameters
+                .codecs
+                .iter()
+                .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime))
+                .map(|c| c.payload_type)
+        });
+        let (Some(payload_type), Ok(index)) = (payload_type, u16::try_from(slots.len())) else {
+            continue; // codec not negotiated on that m-line
+        };
+        slots.push(OutSlot {
+            info: SlotInfo {
+                id: SlotId(index),
+                kind,
+                mid,
+                ssrc,
+            },
+            payload_type,
+        });
+    }
+    let answer = PeerAnswer {
+        sdp,
+        slots: slots.iter().map(|s| s.info.clone()).collect(),
+    };
+    let conn = Conn {
+        id,
+        pc,
+        ufrag,
+        slots,
+        tracks: Vec::new(),
+        timeout: None,
+        connected: false,
+    };
+    Ok((conn, answer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_ufrag_of_an_answer() {
+        let sdp = "v=0\r\na=group:BUNDLE 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n\
+                   a=ice-ufrag:AbCd\r\na=ice-pwd:x\r\n";
+        assert_eq!(ice_ufrag(sdp), Some("AbCd"));
+        assert_eq!(ice_ufrag("v=0\r\n"), None);
+    }
+
+    #[test]
+    fn rejects_bad_offers_with_an_sdp_error() {
+        let local: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let config = SfuConfig::default();
+        for offer in [
+            "",
+            "garbage",
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n",
+        ] {
+            let result = answer(PeerId(1), offer.into(), &config, local, Instant::now());
+            assert!(matches!(result, Err(SfuError::InvalidSdp(_))), "{offer:?}");
+        }
+    }
+}
