@@ -6,6 +6,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use sfu::testclient::{HallShape, PacketObserver, TestClient};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -32,11 +33,15 @@ pub struct Log {
     last_seq: HashMap<u32, u16>,
     /// Arrival of each VP8 keyframe's first packet, by slot SSRC.
     pub keyframes: HashMap<u32, Vec<Instant>>,
+    /// Packets and payload types seen per SSRC (for diagnosing a slot).
+    pub seen: HashMap<u32, (u64, u8)>,
 }
 
 impl Log {
-    fn packet(&mut self, ssrc: u32, seq: u16, keyframe: bool) {
+    fn packet(&mut self, ssrc: u32, seq: u16, pt: u8, keyframe: bool) {
         self.packets += 1;
+        let e = self.seen.entry(ssrc).or_insert((0, pt));
+        e.0 += 1;
         if let Some(last) = self.last_seq.insert(ssrc, seq) {
             let step = seq.wrapping_sub(last);
             if (2..1000).contains(&step) {
@@ -64,7 +69,9 @@ pub struct Hall {
     pub video_ssrcs: Vec<u32>,
     log: Arc<Mutex<Log>>,
     out: mpsc::UnboundedSender<Value>,
-    client: TestClient,
+    client: Arc<TestClient>,
+    /// Keyframe requests this hall sent because a picture started without one.
+    pub asked: Arc<AtomicU64>,
 }
 
 impl Hall {
@@ -80,6 +87,11 @@ impl Hall {
     /// The slot that shows the floor holder: the host's main picture, a hall's second.
     pub fn floor_ssrc(&self, host: bool) -> Option<u32> {
         self.video_ssrcs.get(if host { 0 } else { 1 }).copied()
+    }
+
+    /// When the first keyframe request at or after `since` reached this hall's camera.
+    pub fn pli_after(&self, since: Instant) -> Option<Instant> {
+        self.client.plis().into_iter().find(|&t| t >= since)
     }
 
     pub async fn close(self) {
@@ -147,7 +159,8 @@ pub async fn join(url: &str, id: i64, token: &str, host: bool) -> Result<Hall, S
         let keyframe =
             p.header.payload_type == VP8_PT && sfu::is_keyframe_start(&p.payload).unwrap_or(false);
         let mut l = seen.lock().unwrap_or_else(|e| e.into_inner());
-        l.packet(p.header.ssrc, p.header.sequence_number, keyframe);
+        let h = &p.header;
+        l.packet(h.ssrc, h.sequence_number, h.payload_type, keyframe);
     });
     let video_slots = if host {
         HOST_VIDEO_SLOTS
@@ -180,6 +193,9 @@ pub async fn join(url: &str, id: i64, token: &str, host: bool) -> Result<Hall, S
         .await
         .map_err(|e| e.to_string())?;
     let (out, mut outgoing) = mpsc::unbounded_channel::<Value>();
+    let client = Arc::new(client);
+    let asked = Arc::new(AtomicU64::new(0));
+    let (me, count, watched) = (Arc::clone(&client), Arc::clone(&asked), Arc::clone(&log));
     tokio::spawn(async move {
         let obey = |v: &Value| match v["type"].as_str() {
             Some("send_layers") => {
@@ -191,8 +207,26 @@ pub async fn join(url: &str, id: i64, token: &str, host: bool) -> Result<Hall, S
         };
         early.iter().for_each(obey);
         let mut ping = tokio::time::interval(heartbeat);
+        let mut check = tokio::time::interval(Duration::from_millis(500));
         loop {
             let send = tokio::select! {
+                _ = check.tick() => {
+                    // As a browser does: video arriving with no keyframe seen asks for one.
+                    let blind: Vec<u32> = {
+                        let l = watched.lock().unwrap_or_else(|e| e.into_inner());
+                        l.seen
+                            .iter()
+                            .filter(|(ssrc, (_, pt))| *pt == VP8_PT && !l.keyframes.contains_key(ssrc))
+                            .map(|(ssrc, _)| *ssrc)
+                            .collect()
+                    };
+                    for ssrc in blind {
+                        if me.send_pli(ssrc).await.is_ok() {
+                            count.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    continue;
+                }
                 next = outgoing.recv() => match next {
                     Some(v) => v,
                     None => break,
@@ -223,5 +257,6 @@ pub async fn join(url: &str, id: i64, token: &str, host: bool) -> Result<Hall, S
         log,
         out,
         client,
+        asked,
     })
 }

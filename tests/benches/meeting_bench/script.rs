@@ -87,6 +87,28 @@ pub async fn run(url: String, tokens: PathBuf, options: Options) -> Result<(), S
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let all_media = started.elapsed();
+    for h in &halls[1..] {
+        let ssrc = h.video_ssrcs.first().copied().unwrap_or(0);
+        let l = h.log();
+        if l.keyframes.get(&ssrc).is_none_or(Vec::is_empty) {
+            println!(
+                "hall {} shows no host picture (slot SSRC {ssrc}): received (packets, PT) by \
+                 SSRC {:?}, keyframes on {:?}",
+                h.id,
+                l.seen,
+                l.keyframes.keys().collect::<Vec<_>>()
+            );
+        }
+    }
+    let asked: u64 = halls
+        .iter()
+        .map(|h| h.asked.load(std::sync::atomic::Ordering::Relaxed))
+        .sum();
+    let blind = halls
+        .iter()
+        .filter(|h| h.asked.load(std::sync::atomic::Ordering::Relaxed) > 0)
+        .count();
+    println!("halls whose picture started without a keyframe and asked for one: {blind} ({asked} requests)");
     mark("joined");
     println!(
         "join: {} halls in, {failed} failed; all media connected after {:.1} s; every hall \
@@ -209,8 +231,12 @@ async fn floor_round(halls: &[Hall], holder: usize) -> Vec<f64> {
     let mut these: Vec<f64> = got.iter().flatten().copied().collect();
     these.sort_by(f64::total_cmp);
     let at = |q: f64| these.get(((these.len().saturating_sub(1)) as f64 * q) as usize);
+    let pli = halls[holder]
+        .pli_after(given)
+        .map_or(f64::NAN, |t| (t - given).as_secs_f64() * 1e3);
     println!(
-        "floor → hall {}: first keyframe at {}/{} halls, p50 {:.0} ms, slowest {:.0} ms",
+        "floor → hall {}: first keyframe at {}/{} halls, p50 {:.0} ms, slowest {:.0} ms \
+         (keyframe request reached it after {pli:.0} ms)",
         halls[holder].id,
         these.len(),
         got.len(),
