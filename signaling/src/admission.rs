@@ -39,6 +39,37 @@ pub trait Admit: Send + Sync {
     fn admit(&self, token: &str) -> impl Future<Output = Result<Admission, ProtocolError>> + Send;
 }
 
+/// Checks join tokens against the scheduler's store, now — as the logged-in principal
+/// (`presenter`), if any: the web server's admission, also used by tests over a real store.
+#[derive(Clone)]
+pub struct StoreAdmit {
+    /// The store holding the invitations.
+    pub store: scheduler::Store,
+    /// Who opened the page, when logged in (a secretariat presenting for a hall).
+    pub presenter: Option<scheduler::Principal>,
+}
+
+impl StoreAdmit {
+    /// Admission by token alone.
+    pub fn new(store: scheduler::Store) -> Self {
+        Self {
+            store,
+            presenter: None,
+        }
+    }
+}
+
+impl Admit for StoreAdmit {
+    async fn admit(&self, token: &str) -> Result<Admission, ProtocolError> {
+        let now = scheduler::time::now();
+        self.store
+            .check_join_token(token, self.presenter.as_ref(), now)
+            .await
+            .map(Admission::from)
+            .map_err(|e| refusal(&e))
+    }
+}
+
 /// The protocol error for a failed token check.
 pub fn refusal(error: &scheduler::Error) -> ProtocolError {
     use scheduler::{Error, JoinRefusal};

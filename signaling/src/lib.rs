@@ -27,7 +27,7 @@ pub mod registry;
 pub mod room;
 pub mod session;
 
-pub use admission::{refusal, Admission, Admit};
+pub use admission::{refusal, Admission, Admit, StoreAdmit};
 pub use recorder::{NoRecorder, PresenceChange, PresenceKind, Recorder, StoreRecorder};
 pub use registry::{Signaling, SignalingConfig};
 pub use room::{HallStats, RoomHandle};

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Page, Tokens};
+use common::{negotiate, Page, Tokens};
 use serde_json::json;
 use sfu::testclient::{HallMedia, HallShape, TestClient, LAYER_NUMBERS};
 use sfu::SfuConfig;
@@ -23,16 +23,7 @@ async fn hall(
     let mut page = Page::open(signaling, tokens);
     page.join(token).await;
     let client = TestClient::hall(2, 2, None).await.expect("a hall client");
-    let offer = client.offer().await.expect("offer");
-    page.send(json!({"type": "offer", "sdp": offer}));
-    let sdp = page
-        .expect("answer", |m| match m {
-            ServerMessage::Answer { sdp, .. } => Some(sdp.clone()),
-            _ => None,
-        })
-        .await;
-    client.accept(sdp).await.expect("the answer applies");
-    assert!(client.wait_connected(WAIT).await, "media connects");
+    negotiate(&mut page, &client).await;
     let media = client
         .start_hall(HallShape::default())
         .await

@@ -5,31 +5,16 @@
 
 mod common;
 
-use common::{Page, Tokens};
+use common::{negotiate, Page, Tokens};
 use serde_json::json;
 use sfu::testclient::TestClient;
 use sfu::SfuConfig;
-use signaling::protocol::{Actor, Kind, Reason, ServerMessage, Slot};
+use signaling::protocol::{Actor, Kind, Reason, ServerMessage};
 use signaling::{Signaling, SignalingConfig};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// Offers `client`'s media through `page`, applies the answer, waits until connected.
-async fn negotiate(page: &mut Page, client: &TestClient) -> Vec<Slot> {
-    let offer = client.offer().await.expect("offer");
-    page.send(json!({"type": "offer", "sdp": offer}));
-    let (sdp, slots) = page
-        .expect("answer", |m| match m {
-            ServerMessage::Answer { sdp, slots } => Some((sdp.clone(), slots.clone())),
-            _ => None,
-        })
-        .await;
-    client.accept(sdp).await.expect("the answer applies");
-    assert!(client.wait_connected(WAIT).await, "media connects");
-    slots
-}
 
 /// Reads `subscription` messages until every slot shows what `want` says (slot → hall).
 async fn wait_slots(page: &mut Page, want: &BTreeMap<u16, Option<i64>>) {

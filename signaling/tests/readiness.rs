@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Page, Tokens};
+use common::{negotiate, Page, Tokens};
 use serde_json::json;
 use sfu::testclient::TestClient;
 use sfu::SfuConfig;
@@ -13,20 +13,6 @@ use signaling::{Signaling, SignalingConfig};
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// Offers `client`'s media through `page`, applies the answer, waits until connected.
-async fn negotiate(page: &mut Page, client: &TestClient) {
-    let offer = client.offer().await.expect("offer");
-    page.send(json!({"type": "offer", "sdp": offer}));
-    let sdp = page
-        .expect("answer", |m| match m {
-            ServerMessage::Answer { sdp, .. } => Some(sdp.clone()),
-            _ => None,
-        })
-        .await;
-    client.accept(sdp).await.expect("the answer applies");
-    assert!(client.wait_connected(WAIT).await, "media connects");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_board_shows_a_receiving_halls_round_trip() {

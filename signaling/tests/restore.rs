@@ -10,23 +10,9 @@ use scheduler::testing::{demo_db, province_meeting_now, TestDb};
 use scheduler::{Backend, Level, Store};
 use serde_json::json;
 use sfu::SfuConfig;
-use signaling::protocol::{ErrorCode, Phase, ProtocolError, ServerMessage};
-use signaling::{Admission, Admit, Signaling, SignalingConfig, StoreRecorder};
+use signaling::protocol::{ErrorCode, Phase, ServerMessage};
+use signaling::{Signaling, SignalingConfig, StoreAdmit, StoreRecorder};
 use std::time::Duration;
-
-/// Checks tokens against the store, as the web server does.
-#[derive(Clone)]
-struct StoreAdmit(Store);
-
-impl Admit for StoreAdmit {
-    async fn admit(&self, token: &str) -> Result<Admission, ProtocolError> {
-        self.0
-            .check_join_token(token, None, scheduler::time::now())
-            .await
-            .map(Admission::from)
-            .map_err(|e| signaling::refusal(&e))
-    }
-}
 
 /// A seeded store with a province meeting open now: the meeting and its host hall.
 async fn province_meeting() -> (TestDb, i64, i64) {
@@ -56,7 +42,7 @@ async fn open(signaling: &Signaling, store: &Store, meeting: i64, hall: i64) -> 
         .await
         .expect("query")
         .expect("invited");
-    let mut page = Page::open_with(signaling, StoreAdmit(store.clone()));
+    let mut page = Page::open_with(signaling, StoreAdmit::new(store.clone()));
     page.send(json!({"type": "join", "v": 1, "token": token}));
     page
 }

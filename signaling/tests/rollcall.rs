@@ -4,31 +4,15 @@
 
 mod common;
 
-use common::{Page, Tokens};
+use common::{Log, Page, Tokens};
 use serde_json::json;
 use sfu::SfuConfig;
 use signaling::protocol::{
     Action, Actor, ClientMessage, ErrorCode, MeetingState, RollCallStatus, ServerMessage,
 };
-use signaling::{PresenceChange, PresenceKind, Recorder, Signaling, SignalingConfig};
-use std::sync::{Arc, Mutex};
+use signaling::{PresenceKind, Signaling, SignalingConfig};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// Keeps what the room recorded.
-#[derive(Default)]
-struct Log(Mutex<Vec<PresenceKind>>);
-
-impl Recorder for Log {
-    fn record(&self, change: PresenceChange) {
-        self.0.lock().expect("not poisoned").push(change.kind);
-    }
-}
-
-impl Log {
-    fn kinds(&self) -> Vec<PresenceKind> {
-        self.0.lock().expect("not poisoned").clone()
-    }
-}
 
 const HOST: Actor = Actor::Hall { hall_id: 1 };
 

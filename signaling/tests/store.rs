@@ -11,23 +11,9 @@ use scheduler::{Backend, Hall, Level, Store};
 use serde_json::json;
 use sfu::SfuConfig;
 use signaling::protocol::ServerMessage;
-use signaling::protocol::{ClientMessage, LinkState, MeetingInfo, Phase, ProtocolError, Readiness};
-use signaling::{Admission, Admit, Signaling, SignalingConfig, StoreRecorder};
+use signaling::protocol::{ClientMessage, LinkState, MeetingInfo, Phase, Readiness};
+use signaling::{Signaling, SignalingConfig, StoreAdmit, StoreRecorder};
 use std::time::{Duration, Instant};
-
-/// Checks tokens against the store, as the web server does.
-#[derive(Clone)]
-struct StoreAdmit(Store);
-
-impl Admit for StoreAdmit {
-    async fn admit(&self, token: &str) -> Result<Admission, ProtocolError> {
-        self.0
-            .check_join_token(token, None, scheduler::time::now())
-            .await
-            .map(Admission::from)
-            .map_err(|e| signaling::refusal(&e))
-    }
-}
 
 /// A seeded store with a meeting of the whole province open now; the meeting, its host
 /// hall, a district hall and a commune hall of that district.
@@ -81,7 +67,7 @@ async fn join(signaling: &Signaling, store: &Store, meeting: i64, hall: i64) -> 
         .await
         .expect("query")
         .expect("invited");
-    let admit = StoreAdmit(store.clone());
+    let admit = StoreAdmit::new(store.clone());
     let mut page = Page::open_with(signaling, admit);
     page.join(&token).await;
     page

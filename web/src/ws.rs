@@ -13,8 +13,8 @@ use axum::routing::get;
 use axum::Router;
 use futures::{SinkExt, StreamExt};
 use scheduler::{Principal, Store};
-use signaling::protocol::{ProtocolError, MAX_FRAME_BYTES};
-use signaling::{Admission, Admit, Signaling, WsMessage};
+use signaling::protocol::MAX_FRAME_BYTES;
+use signaling::{Signaling, StoreAdmit, WsMessage};
 
 use crate::extract::session_token;
 
@@ -80,23 +80,6 @@ fn to_axum(message: WsMessage) -> Message {
             code,
             reason: reason.into(),
         })),
-    }
-}
-
-/// Checks join tokens against the store, now, as the logged-in principal if any.
-struct StoreAdmit {
-    store: Store,
-    presenter: Option<Principal>,
-}
-
-impl Admit for StoreAdmit {
-    async fn admit(&self, token: &str) -> Result<Admission, ProtocolError> {
-        let now = scheduler::time::now();
-        self.store
-            .check_join_token(token, self.presenter.as_ref(), now)
-            .await
-            .map(Admission::from)
-            .map_err(|e| signaling::refusal(&e))
     }
 }
 

@@ -208,3 +208,48 @@ impl Page {
         self.from_server.try_recv().is_err()
     }
 }
+
+/// Keeps what a room recorded (a [`Recorder`](signaling::Recorder) for the tests).
+#[derive(Default)]
+pub struct Log(std::sync::Mutex<Vec<signaling::PresenceKind>>);
+
+impl signaling::Recorder for Log {
+    fn record(&self, change: signaling::PresenceChange) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(change.kind);
+    }
+}
+
+impl Log {
+    /// What was recorded, in order.
+    pub fn kinds(&self) -> Vec<signaling::PresenceKind> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Offers `client`'s media through `page`, applies the answer, waits (bounded) until
+/// connected; returns the negotiated receive slots.
+pub async fn negotiate(
+    page: &mut Page,
+    client: &sfu::testclient::TestClient,
+) -> Vec<signaling::protocol::Slot> {
+    let offer = client.offer().await.expect("offer");
+    page.send(serde_json::json!({"type": "offer", "sdp": offer}));
+    let (sdp, slots) = page
+        .expect("answer", |m| match m {
+            ServerMessage::Answer { sdp, slots } => Some((sdp.clone(), slots.clone())),
+            _ => None,
+        })
+        .await;
+    client.accept(sdp).await.expect("the answer applies");
+    assert!(
+        client.wait_connected(Duration::from_secs(20)).await,
+        "media connects"
+    );
+    slots
+}
