@@ -284,7 +284,7 @@ async fn join(
         let Some(slot) = answer.slots.iter().find(|s| s.kind == kind) else {
             continue;
         };
-        if let Err(e) = sfu.subscribe(peer, slot.id, track).await {
+        if let Err(e) = sfu.subscribe(peer, slot.id, track, 0).await {
             eprintln!("[sfu] subscribing {peer:?}: {e}");
         }
     }

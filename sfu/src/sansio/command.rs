@@ -21,6 +21,8 @@ pub enum Command {
         peer: PeerId,
         slot: SlotId,
         track: StreamId,
+        /// The highest simulcast layer the slot may carry.
+        max_layer: u8,
         reply: oneshot::Sender<Result<(), SfuError>>,
     },
     /// Close a hall's connection.
@@ -42,6 +44,8 @@ pub struct SansioStats {
     pub datagrams_out: u64,
     /// Datagrams dropped because no connection claimed them.
     pub unrouted: u64,
+    /// Events dropped because the caller's event queue was full.
+    pub events_dropped: u64,
     /// The media path's counters.
     pub router: RouterStats,
 }
@@ -57,9 +61,10 @@ impl Driver {
                 peer,
                 slot,
                 track,
+                max_layer,
                 reply,
             } => {
-                let _ = reply.send(self.subscribe(now, peer, slot, track));
+                let _ = reply.send(self.subscribe(now, peer, slot, (track, max_layer)));
             }
             Command::RemovePeer { peer } => {
                 if let Some(index) = self.table.index_of(peer) {
@@ -104,7 +109,7 @@ impl Driver {
         now: Instant,
         peer: crate::PeerId,
         slot: crate::SlotId,
-        track: crate::StreamId,
+        track: (crate::StreamId, u8),
     ) -> Result<(), SfuError> {
         let index = self
             .table

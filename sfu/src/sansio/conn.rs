@@ -7,10 +7,11 @@
 //! offer's `recvonly` m-lines bind to them in order. Nothing here touches a socket: the
 //! connection's datagrams come and go through the driver.
 
+use super::stats::Outgoing;
 use crate::config::SfuConfig;
 use crate::event::{MediaKind, PeerAnswer, PeerId, SlotId, SlotInfo};
 use crate::negotiate::{receive_lines, MAX_OFFER_BYTES};
-use crate::peer::{self, MIME_OPUS, MIME_VP8};
+use crate::peer::{self, OfferedTrack, MIME_OPUS, MIME_VP8};
 use crate::{SfuError, StreamId};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media_stream::MediaStreamTrack;
@@ -45,8 +46,10 @@ pub struct InTrack {
     pub kind: MediaKind,
     /// Its receiver, through which keyframe requests go back to the hall.
     pub receiver: RTCRtpReceiverId,
-    /// The SFU-wide id subscribers name it by.
+    /// The SFU-wide id subscribers name it by (shared by a track's simulcast layers).
     pub stream: StreamId,
+    /// Its simulcast layer (0 without simulcast), from the RID of its `OnOpen`.
+    pub layer: u8,
 }
 
 /// One hall's connection and what the driver keeps about it.
@@ -65,6 +68,10 @@ pub struct Conn {
     pub timeout: Option<Instant>,
     /// Whether the connection reached `Connected`.
     pub connected: bool,
+    /// The tracks its offer announced (msid and simulcast RIDs, low to high).
+    pub offered: Vec<OfferedTrack>,
+    /// What we send it and what it reports about that.
+    pub out: Outgoing,
 }
 
 impl Conn {
@@ -133,6 +140,7 @@ pub fn answer(
         return Err(SfuError::InvalidSdp("offer has no media".into()));
     }
     let (video, audio) = receive_lines(&parsed);
+    let offered = peer::offered_tracks(&parsed);
     let mut engine = peer::media_engine(config)?;
     let registry = peer::interceptors(&mut engine)?;
     let settings = SettingEngineBuilder::new()
@@ -243,6 +251,8 @@ pub fn answer(
         tracks: Vec::new(),
         timeout: None,
         connected: false,
+        offered,
+        out: Outgoing::default(),
     };
     Ok((conn, answer))
 }

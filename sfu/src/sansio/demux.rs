@@ -1,12 +1,13 @@
 //! Which peer connection a datagram on the muxed port belongs to.
 //!
-//! A remote address seen before maps straight to its connection. A new one is accepted
-//! only from a STUN message whose USERNAME starts with the local ufrag of a connection we
-//! answered (RFC 8445 §7.2.2): that check is the only way in, so DTLS or SRTP from an
-//! unknown address is dropped. The connection's ICE agent then verifies the message
-//! integrity; one that fails never selects the pair, so the remembered address is
-//! useless to a spoofer except to be dropped by that agent (see docs/sfu-sansio.md for
-//! the hardening left: bind on a validated check only).
+//! A remote address bound before maps straight to its connection. From a new one only
+//! a STUN message whose USERNAME starts with the local ufrag of a connection we answered
+//! (RFC 8445 §7.2.2) is routed, to that connection, whose ICE agent verifies its
+//! MESSAGE-INTEGRITY; DTLS or SRTP from an unbound address is dropped. The address is
+//! bound only when the agent answers it with a Binding success response
+//! ([`confirm`](Demux::confirm)): `rtc`'s agent answers a request only after its
+//! integrity check passed, so a spoofed check (right ufrag, no password) binds nothing.
+//! A connection keeps at most [`MAX_ADDRESSES`] addresses.
 
 use super::stun::{self, DatagramClass};
 use std::collections::HashMap;
@@ -15,10 +16,17 @@ use std::net::SocketAddr;
 /// Index of a connection in the driver's table.
 pub type ConnIndex = usize;
 
+/// Remote addresses bound to one connection at most (a hall has a handful of
+/// candidates; a flood of valid checks from new ports binds no more than this).
+pub const MAX_ADDRESSES: usize = 8;
+
+/// A STUN Binding success response starts with these two bytes (RFC 5389 §6).
+const BINDING_SUCCESS: [u8; 2] = [0x01, 0x01];
+
 /// Remote address and ufrag maps of the muxed port.
 #[derive(Debug, Default)]
 pub struct Demux {
-    /// Remote addresses that sent a check with a known ufrag.
+    /// Remote addresses whose check the connection's agent accepted.
     by_addr: HashMap<SocketAddr, ConnIndex>,
     /// Local ICE ufrag of each connection (unique per driver).
     by_ufrag: HashMap<String, ConnIndex>,
@@ -58,12 +66,24 @@ impl Demux {
         if class != DatagramClass::Stun {
             return Err(Unrouted::UnknownAddress(class));
         }
-        let conn = stun::local_ufrag(datagram)
+        stun::local_ufrag(datagram)
             .and_then(|ufrag| self.by_ufrag.get(ufrag))
             .copied()
-            .ok_or(Unrouted::UnknownUfrag)?;
-        self.by_addr.insert(from, conn);
-        Ok(conn)
+            .ok_or(Unrouted::UnknownUfrag)
+    }
+
+    /// Connection `conn` sends `datagram` to `to`: a Binding success response binds `to`
+    /// to it (its agent accepted a check from there). Anything else binds nothing; the
+    /// test is one byte compare for media, so it costs nothing per packet.
+    pub fn confirm(&mut self, conn: ConnIndex, to: SocketAddr, datagram: &[u8]) {
+        if datagram.get(..2) != Some(&BINDING_SUCCESS[..]) || self.by_addr.contains_key(&to) {
+            return;
+        }
+        if self.by_addr.values().filter(|&&c| c == conn).count() >= MAX_ADDRESSES {
+            tracing::debug!(%to, conn, "sansio: address not bound, connection has enough");
+            return;
+        }
+        self.by_addr.insert(to, conn);
     }
 
     /// How many remote addresses are bound (for statistics).
@@ -105,6 +125,12 @@ mod tests {
         assert_eq!(d.route(a, &check("nobody:x")), Err(Unrouted::UnknownUfrag));
         assert_eq!(d.route(b, &check("hallB:x")), Ok(1));
         assert_eq!(d.route(a, &check("hallA:y")), Ok(0));
+        assert!(d.route(a, &srtp).is_err(), "a check alone binds nothing");
+        d.confirm(0, a, &[0x00, 0x01, 0, 0]); // our own request to it: not a proof
+        d.confirm(0, a, &srtp);
+        assert!(d.route(a, &srtp).is_err());
+        d.confirm(0, a, &[0x01, 0x01, 0, 0]); // the agent answered its check
+        d.confirm(1, b, &[0x01, 0x01, 0, 0]);
         assert_eq!(d.route(a, &srtp), Ok(0));
         assert_eq!(d.route(b, &srtp), Ok(1));
         assert_eq!(d.addresses(), 2);
@@ -112,5 +138,16 @@ mod tests {
         assert!(d.route(a, &srtp).is_err());
         assert_eq!(d.route(a, &check("hallA:y")), Err(Unrouted::UnknownUfrag));
         assert_eq!(d.route(b, &srtp), Ok(1));
+    }
+
+    #[test]
+    fn a_connection_binds_a_bounded_number_of_addresses() {
+        let mut d = Demux::default();
+        assert!(d.add("hallA", 0));
+        for port in 0..(MAX_ADDRESSES as u16 + 5) {
+            let from = SocketAddr::from(([127, 0, 0, 1], 7000 + port));
+            d.confirm(0, from, &[0x01, 0x01, 0, 0]);
+        }
+        assert_eq!(d.addresses(), MAX_ADDRESSES);
     }
 }

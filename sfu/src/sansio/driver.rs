@@ -43,12 +43,14 @@ pub struct Driver {
     pub(super) table: Table,
     pub(super) demux: Demux,
     pub(super) router: Router,
-    pub(super) events: mpsc::UnboundedSender<SfuEvent>,
+    pub(super) events: mpsc::Sender<SfuEvent>,
     /// Next published stream id.
     pub(super) next_stream: u64,
     /// Connections to remove at the end of the turn (failed or closed).
     pub(super) doomed: Vec<ConnIndex>,
     pub(super) stats: SansioStats,
+    /// When the next [`SfuEvent::Stats`] round (and layer-rate refresh) is due.
+    next_stats: Instant,
     pool: BytesMut,
     /// Reused index lists (no allocation per turn).
     list: Vec<ConnIndex>,
@@ -60,10 +62,12 @@ impl Driver {
         socket: UdpSocket,
         local: SocketAddr,
         config: SfuConfig,
-        events: mpsc::UnboundedSender<SfuEvent>,
+        events: mpsc::Sender<SfuEvent>,
     ) -> Self {
         let router = Router::new(config.keyframe_throttle);
+        let next_stats = Instant::now() + config.stats_interval;
         Self {
+            next_stats,
             socket,
             local,
             config,
@@ -80,7 +84,7 @@ impl Driver {
     }
 
     /// Runs until the command channel closes.
-    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
@@ -113,6 +117,7 @@ impl Driver {
         conns
             .into_iter()
             .chain(media)
+            .chain([self.next_stats])
             .min()
             .unwrap_or_else(|| Instant::now() + IDLE)
     }
@@ -185,6 +190,10 @@ impl Driver {
         if self.router.poll_timeout().is_some_and(|t| t <= now) {
             self.router.handle_timeout(now, &mut self.table);
         }
+        if self.next_stats <= now {
+            self.next_stats = now + self.config.stats_interval;
+            self.publish_stats(now);
+        }
     }
 
     /// Events and media of every connection that was fed this turn.
@@ -199,15 +208,15 @@ impl Driver {
                 };
                 match message.message {
                     RTCMessage::RtpPacket(_, packet) => {
-                        let Some(track) = conn.track(packet.header.ssrc) else {
+                        let Some(&track) = conn.track(packet.header.ssrc) else {
                             tracing::debug!(
                                 ssrc = packet.header.ssrc,
                                 "sansio: RTP of no open track"
                             );
                             continue;
                         };
-                        let stream = track.stream;
-                        self.router.forward(now, stream, &packet, &mut self.table);
+                        let key = (track.stream, track.layer);
+                        self.router.forward(now, key, &packet, &mut self.table);
                     }
                     RTCMessage::RtcpPacket(_, packets) => self.feedback(now, index, &packets),
                     _ => {}
@@ -218,8 +227,11 @@ impl Driver {
         self.list = reads;
     }
 
-    /// A hall's RTCP that reached the application: keyframe requests for its slots.
+    /// A hall's RTCP that reached the application: keyframe requests for its slots,
+    /// report blocks and REMBs for their layer choice and its statistics.
     fn feedback(&mut self, now: Instant, index: ConnIndex, packets: &[Box<dyn rtcp::Packet>]) {
+        self.router
+            .link_reports(now, index, packets, &mut self.table);
         for p in packets {
             if crate::rtcpfwd::is_keyframe_request(p.as_ref()) {
                 for ssrc in p.destination_ssrc() {
@@ -237,6 +249,7 @@ impl Driver {
         for &index in &writes {
             while let Some(out) = self.table.get_mut(index).and_then(|c| c.pc.poll_write()) {
                 let to = out.transport.peer_addr;
+                self.demux.confirm(index, to, &out.message);
                 loop {
                     match self.socket.try_send_to(&out.message, to) {
                         Ok(_) => self.stats.datagrams_out += 1,

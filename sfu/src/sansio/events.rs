@@ -1,8 +1,9 @@
 //! What a connection's `rtc` events mean to the driver: connection state and new tracks.
 //!
 //! A publisher's stream becomes known on `OnOpen` (its first packet): it gets an SFU-wide
-//! [`StreamId`], a route, and a [`SfuEvent::TrackPublished`] for the caller, as the async
-//! driver reports it. `Connected` and `Failed`/`Closed` become
+//! [`StreamId`], a route, and a [`SfuEvent::TrackPublished`] (with the offer's RIDs) for
+//! the caller, as the async driver reports it. Each simulcast layer opens on its own
+//! `OnOpen` with its RID, mapped to a layer with [`layer_of_rid`], on the same stream. `Connected` and `Failed`/`Closed` become
 //! [`SfuEvent::PeerConnected`] and [`SfuEvent::PeerFailed`]; a failed connection is removed
 //! at the end of the turn.
 
@@ -10,11 +11,13 @@ use super::conn::InTrack;
 use super::demux::ConnIndex;
 use super::driver::Driver;
 use crate::event::{MediaKind, SfuEvent};
+use crate::peer::layer_of_rid;
 use crate::StreamId;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent, RTCTrackEventInit};
 use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::sansio::Protocol;
+use std::time::Instant;
 
 /// Handles every pending event of connection `index`.
 pub fn drain(driver: &mut Driver, index: ConnIndex) {
@@ -46,10 +49,10 @@ fn state_changed(driver: &mut Driver, index: ConnIndex, state: RTCPeerConnection
     match state {
         RTCPeerConnectionState::Connected if !conn.connected => {
             conn.connected = true;
-            let _ = driver.events.send(SfuEvent::PeerConnected(peer));
+            driver.emit(SfuEvent::PeerConnected(peer));
         }
         RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
-            let _ = driver.events.send(SfuEvent::PeerFailed(peer));
+            driver.emit(SfuEvent::PeerFailed(peer));
             driver.doomed.push(index);
         }
         _ => {}
@@ -57,6 +60,7 @@ fn state_changed(driver: &mut Driver, index: ConnIndex, state: RTCPeerConnection
 }
 
 fn track_opened(driver: &mut Driver, index: ConnIndex, init: &RTCTrackEventInit) {
+    let now = Instant::now();
     let Some(conn) = driver.table.get_mut(index) else {
         return;
     };
@@ -75,21 +79,55 @@ fn track_opened(driver: &mut Driver, index: ConnIndex, init: &RTCTrackEventInit)
         RtpCodecKind::Audio => MediaKind::Audio,
         _ => MediaKind::Video,
     };
-    let stream = StreamId(driver.next_stream);
-    driver.next_stream += 1;
+    let rids = conn
+        .offered
+        .iter()
+        .find(|t| t.track_id.as_deref() == Some(init.track_id.as_str()))
+        .map(|t| t.rids.clone())
+        .unwrap_or_default();
+    let layer = layer_of_rid(init.rid.as_deref(), &rids);
+    // Another layer of a track already published keeps the track's id.
+    let known = conn
+        .tracks
+        .iter()
+        .find(|t| t.receiver == init.receiver_id)
+        .map(|t| t.stream);
+    let stream = known.unwrap_or_else(|| {
+        let s = StreamId(driver.next_stream);
+        driver.next_stream += 1;
+        s
+    });
     let track = InTrack {
         ssrc: init.ssrc,
         kind,
         receiver: init.receiver_id,
         stream,
+        layer,
     };
+    tracing::debug!(
+        ssrc = init.ssrc,
+        stream = stream.0,
+        layer,
+        "sansio: layer open"
+    );
     conn.tracks.push(track);
     let peer = conn.id;
-    driver.router.add_track(index, track);
-    let _ = driver.events.send(SfuEvent::TrackPublished {
-        peer,
-        track: stream,
-        kind,
-        rids: Vec::new(),
-    });
+    driver.router.open_layer(now, index, &track);
+    if known.is_none() {
+        driver.emit(SfuEvent::TrackPublished {
+            peer,
+            track: stream,
+            kind,
+            rids,
+        });
+    }
+}
+
+impl Driver {
+    /// Hands an event to the caller; dropped (and counted) if the caller is behind.
+    pub(super) fn emit(&mut self, event: SfuEvent) {
+        if self.events.try_send(event).is_err() {
+            self.stats.events_dropped += 1;
+        }
+    }
 }

@@ -1,11 +1,12 @@
 //! Keyframe requests on the sans-IO media path: a subscriber's PLI/FIR, a forwarder's
 //! repeated request while it waits for a keyframe, and the throttled PLIs they become
-//! towards the publisher (written through the publisher's receiver with `write_rtcp`).
+//! towards the requested layer of the publisher (written through the publisher's receiver with `write_rtcp`).
 
 use super::demux::ConnIndex;
-use super::router::{Route, Router, RouterStats};
+use super::publish::Route;
+use super::router::{Router, RouterStats};
 use super::table::Table;
-use crate::forwarder::ForwarderOutput;
+use crate::event::MediaKind;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use std::time::Instant;
 
@@ -20,14 +21,12 @@ impl Router {
     ) {
         self.requests.clear();
         for (&stream, route) in &mut self.routes {
-            for sub in route
-                .subs
-                .iter_mut()
-                .filter(|s| s.conn == conn && s.ssrc == ssrc)
-            {
-                sub.forwarder.request_keyframe();
-                while sub.forwarder.poll_output().is_some() {}
-                route.throttle.handle_request(now, 0);
+            for i in 0..route.subs.len() {
+                if (route.subs[i].conn, route.subs[i].ssrc) != (conn, ssrc) {
+                    continue;
+                }
+                route.subs[i].forwarder.request_keyframe();
+                route.drain_requests(now, i);
                 self.requests.push(stream);
             }
         }
@@ -41,14 +40,11 @@ impl Router {
     /// Repeats unanswered keyframe requests and releases throttled ones.
     pub fn handle_timeout(&mut self, now: Instant, table: &mut Table) {
         for route in self.routes.values_mut() {
-            for sub in &mut route.subs {
-                if sub.forwarder.poll_timeout().is_some_and(|t| t <= now) {
-                    sub.forwarder.handle_timeout(now);
-                    while let Some(out) = sub.forwarder.poll_output() {
-                        if let ForwarderOutput::RequestKeyframe(_) = out {
-                            route.throttle.handle_request(now, 0);
-                        }
-                    }
+            for i in 0..route.subs.len() {
+                let forwarder = &mut route.subs[i].forwarder;
+                if forwarder.poll_timeout().is_some_and(|t| t <= now) {
+                    forwarder.handle_timeout(now);
+                    route.drain_requests(now, i);
                 }
             }
             route.throttle.handle_timeout(now);
@@ -73,16 +69,22 @@ impl Router {
         table: &mut Table,
         stats: &mut RouterStats,
     ) {
-        while route.throttle.poll_output().is_some() {
+        while let Some(layer) = route.throttle.poll_output() {
+            if route.kind == MediaKind::Audio {
+                continue; // audio has no keyframes
+            }
+            let Some(media_ssrc) = route.ssrc(layer) else {
+                continue; // the layer is not arriving: nothing to ask
+            };
             let Some(conn) = table.get_mut(route.publisher) else {
                 return;
             };
-            let Some(mut receiver) = conn.pc.rtp_receiver(route.track.receiver) else {
+            let Some(mut receiver) = conn.pc.rtp_receiver(route.receiver) else {
                 return;
             };
             let pli = PictureLossIndication {
                 sender_ssrc: 0,
-                media_ssrc: route.track.ssrc,
+                media_ssrc,
             };
             match receiver.write_rtcp(now, vec![Box::new(pli)]) {
                 Ok(()) => stats.plis += 1,

@@ -7,11 +7,14 @@
 //! the STUN USERNAME of a first check — [`stun`]); [`conn`] answers an offer with the
 //! port's host candidate; [`events`] turns connection events into [`SfuEvent`]s; the
 //! [`router`] forwards a publisher's RTP into subscribers' connections with the core
-//! [`Forwarder`](crate::Forwarder), [`feedback`] carries keyframe requests back to the
-//! publisher; [`table`] holds the connections.
+//! [`Forwarder`](crate::Forwarder) (one per slot, choosing among the [`publish`]ed
+//! stream's simulcast layers), [`feedback`] carries keyframe requests back to the
+//! publisher's right layer, [`reports`] takes halls' receiver reports and REMBs into
+//! the forwarders, [`stats`] publishes per-peer statistics; [`table`] holds the
+//! connections.
 //!
-//! Not yet: simulcast layers, RTX/NACK relaying, TWCC/REMB, ICE-TCP, renegotiation,
-//! ICE restart, statistics events.
+//! Not yet: RTX/NACK relaying, TWCC, ICE-TCP, renegotiation, ICE restart, speaker
+//! detection.
 
 mod command;
 mod conn;
@@ -19,7 +22,10 @@ mod demux;
 mod driver;
 mod events;
 mod feedback;
+mod publish;
+mod reports;
 mod router;
+mod stats;
 mod stun;
 mod table;
 
@@ -33,10 +39,16 @@ use command::Command;
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 
+/// Commands waiting for the driver at most; callers wait (`await`) beyond that.
+const COMMAND_QUEUE: usize = 1024;
+/// Events waiting for the caller at most; beyond that they are dropped and counted
+/// (`SansioStats::events_dropped`), statistics first.
+const EVENT_QUEUE: usize = 4096;
+
 /// Handle to a running muxed-port SFU; cheap to clone.
 #[derive(Clone)]
 pub struct SansioSfu {
-    commands: mpsc::UnboundedSender<Command>,
+    commands: mpsc::Sender<Command>,
     local: SocketAddr,
 }
 
@@ -46,7 +58,7 @@ impl SansioSfu {
     pub async fn start(
         config: SfuConfig,
         port: u16,
-    ) -> Result<(Self, mpsc::UnboundedReceiver<SfuEvent>), SfuError> {
+    ) -> Result<(Self, mpsc::Receiver<SfuEvent>), SfuError> {
         config
             .validate()
             .map_err(|e| SfuError::Webrtc(e.to_string()))?;
@@ -56,8 +68,8 @@ impl SansioSfu {
         let local = socket
             .local_addr()
             .map_err(|e| SfuError::NoPort(e.to_string()))?;
-        let (events_tx, events) = mpsc::unbounded_channel();
-        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
+        let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
         let driver = driver::Driver::new(socket, local, config, events_tx);
         tokio::spawn(driver.run(commands_rx));
         Ok((Self { commands, local }, events))
@@ -71,40 +83,47 @@ impl SansioSfu {
     /// Answers a hall's offer; its connection comes up when the hall applies the answer.
     pub async fn add_peer(&self, peer: PeerId, offer: String) -> Result<PeerAnswer, SfuError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::AddPeer { peer, offer, reply })?;
+        self.send(Command::AddPeer { peer, offer, reply }).await?;
         answer.await.map_err(|_| SfuError::Stopped)?
     }
 
-    /// Shows `track` in `slot` of `peer` from the track's next keyframe.
+    /// Shows `track` in `slot` of `peer` from the track's next keyframe, on the best of
+    /// its simulcast layers up to `max_layer` (0–2) that arrives and the link carries.
     pub async fn subscribe(
         &self,
         peer: PeerId,
         slot: SlotId,
         track: StreamId,
+        max_layer: u8,
     ) -> Result<(), SfuError> {
         let (reply, done) = oneshot::channel();
         self.send(Command::Subscribe {
             peer,
             slot,
             track,
+            max_layer,
             reply,
-        })?;
+        })
+        .await?;
         done.await.map_err(|_| SfuError::Stopped)?
     }
 
     /// Closes a hall's connection.
-    pub fn remove_peer(&self, peer: PeerId) -> Result<(), SfuError> {
-        self.send(Command::RemovePeer { peer })
+    pub async fn remove_peer(&self, peer: PeerId) -> Result<(), SfuError> {
+        self.send(Command::RemovePeer { peer }).await
     }
 
     /// The port's counters.
     pub async fn stats(&self) -> Result<SansioStats, SfuError> {
         let (reply, stats) = oneshot::channel();
-        self.send(Command::Stats { reply })?;
+        self.send(Command::Stats { reply }).await?;
         stats.await.map_err(|_| SfuError::Stopped)
     }
 
-    fn send(&self, command: Command) -> Result<(), SfuError> {
-        self.commands.send(command).map_err(|_| SfuError::Stopped)
+    async fn send(&self, command: Command) -> Result<(), SfuError> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| SfuError::Stopped)
     }
 }

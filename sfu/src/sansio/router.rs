@@ -1,19 +1,22 @@
 //! The media path of the sans-IO driver: a publisher's packet to every subscribed slot.
 //!
-//! Per published stream a [`Route`] holds its subscribers, each with the core
-//! [`Forwarder`] of its slot (SSRC, payload type, sequence numbers, timestamps, start on
-//! a keyframe), and a [`KeyframeThrottle`] that merges their keyframe requests into PLIs
-//! to the publisher. A packet is written into every subscriber's connection with
+//! Per published stream a [`Route`] holds its layers and its subscribers, each with the
+//! core [`Forwarder`] of its slot (SSRC, payload type, sequence numbers, timestamps,
+//! start on a keyframe, layer choice up to the subscription's highest layer), and a
+//! [`KeyframeThrottle`] that merges their keyframe requests into PLIs to the requested
+//! layer's SSRC. A packet is written into every subscriber's connection with
 //! `handle_write` (no socket, no task, no channel): the packet handed to `rtc` shares the
 //! publisher's payload `Bytes`, only its header is the subscriber's.
 
 use super::conn::{InTrack, OutSlot};
 use super::demux::ConnIndex;
+use super::publish::Route;
 use super::table::Table;
 use crate::event::{MediaKind, SlotId};
 use crate::forwarder::{Forwarder, ForwarderConfig, ForwarderOutput, IncomingPacket};
 use crate::rtp::RtpPacket;
-use crate::{is_keyframe_start, KeyframeThrottle, LayerConfig, SfuError, StreamId};
+use crate::rtp::FIXED_HEADER_LEN;
+use crate::{is_keyframe_start, KeyframeThrottle, LayerConfig, SfuError, StreamId, MAX_LAYER};
 use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::rtp;
 use rtc::sansio::Protocol;
@@ -25,17 +28,9 @@ use std::time::{Duration, Instant};
 pub(super) struct Sub {
     pub(super) conn: ConnIndex,
     pub(super) slot: SlotId,
-    /// Its SSRC, by which its keyframe requests are recognised.
+    /// Its SSRC, by which its keyframe requests and report blocks are recognised.
     pub(super) ssrc: u32,
     pub(super) forwarder: Forwarder,
-}
-
-/// A published stream and who receives it.
-pub(super) struct Route {
-    pub(super) publisher: ConnIndex,
-    pub(super) track: InTrack,
-    pub(super) throttle: KeyframeThrottle<u8>,
-    pub(super) subs: Vec<Sub>,
 }
 
 /// Counters of the media path.
@@ -72,32 +67,39 @@ impl Router {
         }
     }
 
-    /// A publisher's stream opened.
-    pub fn add_track(&mut self, publisher: ConnIndex, track: InTrack) {
-        self.routes.insert(
-            track.stream,
-            Route {
-                publisher,
-                track,
-                throttle: KeyframeThrottle::new(self.throttle),
-                subs: Vec::new(),
-            },
-        );
+    /// A layer of a publisher's stream opened (the first one creates the route).
+    pub fn open_layer(&mut self, now: Instant, publisher: ConnIndex, track: &InTrack) {
+        let throttle = self.throttle;
+        let route = self
+            .routes
+            .entry(track.stream)
+            .or_insert_with(|| Route::new(publisher, track, KeyframeThrottle::new(throttle)));
+        route.open_layer(now, track);
+        route.refresh_bitrates(now);
     }
 
-    /// Points `slot` of connection `conn` at `stream`, from its next keyframe on.
+    /// Tells every subscriber which layers arrive (layers go idle without packets).
+    pub fn refresh_bitrates(&mut self, now: Instant, table: &mut Table) {
+        for route in self.routes.values_mut() {
+            route.refresh_bitrates(now);
+            Self::send_plis(now, route, table, &mut self.stats);
+        }
+    }
+
+    /// Points `slot` of connection `conn` at `stream`, from its next keyframe on, on
+    /// the best of its layers up to `max_layer` that the link carries.
     pub fn subscribe(
         &mut self,
         now: Instant,
         (conn, peer): (ConnIndex, crate::PeerId),
         slot: &OutSlot,
-        stream: StreamId,
+        (stream, max_layer): (StreamId, u8),
     ) -> Result<(), SfuError> {
         let route = self
             .routes
             .get(&stream)
             .ok_or(SfuError::UnknownTrack(stream))?;
-        if route.track.kind != slot.info.kind {
+        if route.kind != slot.info.kind {
             return Err(SfuError::Incompatible(
                 peer,
                 slot.info.id,
@@ -124,18 +126,21 @@ impl Router {
             ssrc: slot.info.ssrc,
             payload_type: slot.payload_type,
             clock_rate,
-            max_layer: 0,
+            max_layer: match slot.info.kind {
+                MediaKind::Audio => 0,
+                MediaKind::Video => max_layer.min(MAX_LAYER),
+            },
             layer: LayerConfig::default(),
         };
         let mut forwarder = match previous {
             Some(p) => Forwarder::continuing(now, config, stream, &p),
             None => Forwarder::new(now, config, stream),
         };
-        forwarder.set_layer_bitrates(now, [Some(1), None, None]);
         let route = self
             .routes
             .get_mut(&stream)
             .ok_or(SfuError::UnknownTrack(stream))?;
+        forwarder.set_layer_bitrates(now, route.bitrates(now));
         route.subs.push(Sub {
             conn,
             slot: slot.info.id,
@@ -143,23 +148,15 @@ impl Router {
             forwarder,
         });
         // Its first keyframe request; forwarding starts when the keyframe arrives.
-        let sub = route
-            .subs
-            .last_mut()
-            .ok_or(SfuError::UnknownTrack(stream))?;
-        while let Some(out) = sub.forwarder.poll_output() {
-            if let ForwarderOutput::RequestKeyframe(_) = out {
-                route.throttle.handle_request(now, 0);
-            }
-        }
+        route.drain_requests(now, route.subs.len() - 1);
         Ok(())
     }
 
-    /// Forwards one packet of `stream` to its subscribers' connections.
+    /// Forwards one packet of layer `layer` of `stream` to its subscribers' connections.
     pub fn forward(
         &mut self,
         now: Instant,
-        stream: StreamId,
+        (stream, layer): (StreamId, u8),
         packet: &rtp::Packet,
         table: &mut Table,
     ) {
@@ -175,16 +172,20 @@ impl Router {
             return;
         };
         let data = &self.scratch[..n];
-        let keyframe = match route.track.kind {
+        let h = &packet.header;
+        let media = !packet.payload.is_empty(); // padding is stripped from the payload
+        let size = FIXED_HEADER_LEN + packet.payload.len();
+        route.record(now, layer, (h.sequence_number, h.timestamp), size, media);
+        let keyframe = match route.kind {
             MediaKind::Audio => true,
             MediaKind::Video => is_keyframe_start(&packet.payload).unwrap_or(false),
         };
-        if keyframe && route.track.kind == MediaKind::Video {
-            route.throttle.handle_keyframe(0);
+        if keyframe && route.kind == MediaKind::Video {
+            route.throttle.handle_keyframe(layer);
         }
         let incoming = IncomingPacket {
             source: stream,
-            layer: 0,
+            layer,
             keyframe,
             data,
         };
@@ -219,7 +220,10 @@ impl Router {
                         // type are the slot's, checked once at negotiation.
                         let message = RTCMessage::RtpPacket(String::new(), out);
                         match conn.pc.handle_write(TaggedRTCMessage { now, message }) {
-                            Ok(()) => self.stats.forwarded += 1,
+                            Ok(()) => {
+                                self.stats.forwarded += 1;
+                                conn.out.sent(now, buf.len());
+                            }
                             Err(e) => {
                                 tracing::debug!(error = %e, "sansio: rtc refused a packet");
                                 self.stats.dropped += 1;
@@ -227,7 +231,9 @@ impl Router {
                         }
                         table.writes.mark(sub.conn);
                     }
-                    ForwarderOutput::RequestKeyframe(_) => route.throttle.handle_request(now, 0),
+                    ForwarderOutput::RequestKeyframe(feed) => {
+                        route.throttle.handle_request(now, feed.layer);
+                    }
                     ForwarderOutput::Switched { .. } => {}
                 }
             }

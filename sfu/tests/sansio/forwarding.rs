@@ -1,50 +1,13 @@
-//! The sans-IO prototype driver over real UDP on 127.0.0.1: one publisher and five
-//! subscribers, all through ONE port; each subscriber receives the publisher's video and
-//! audio in order, with its slots' SSRCs. Bounded waits only; no assertion on speed.
-#![cfg(feature = "sansio")]
+//! One publisher and five subscribers through ONE port: each subscriber receives the
+//! publisher's video and audio in order, with its slots' SSRCs; bad input gets errors.
 
+use crate::helpers::{connect, wait_event, WAIT};
 use sfu::sansio::SansioSfu;
 use sfu::testclient::{ReceivedPacket, TestClient};
 use sfu::{MediaKind, PeerAnswer, PeerId, SfuConfig, SfuEvent, SlotInfo, StreamId};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
-const WAIT: Duration = Duration::from_secs(20);
 const SUBSCRIBERS: u64 = 5;
-
-/// Waits for the first event `want` accepts; panics after `WAIT`.
-async fn wait_event<T>(
-    events: &mut mpsc::UnboundedReceiver<SfuEvent>,
-    mut want: impl FnMut(&SfuEvent) -> Option<T>,
-) -> T {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let event = tokio::time::timeout_at(deadline, events.recv())
-            .await
-            .expect("timed out waiting for an SFU event")
-            .expect("SFU stopped");
-        if let Some(t) = want(&event) {
-            return t;
-        }
-    }
-}
-
-/// Offers, answers and waits until the client's connection is up.
-async fn connect(sfu: &SansioSfu, peer: PeerId, client: &TestClient) -> PeerAnswer {
-    let offer = client.offer().await.expect("offer");
-    let answer = sfu.add_peer(peer, offer).await.expect("SFU answers");
-    let port = format!(" {} typ host", sfu.local_addr().port());
-    assert!(
-        answer.sdp.contains(&port),
-        "the answer's only candidate is the muxed port"
-    );
-    client
-        .accept(answer.sdp.clone())
-        .await
-        .expect("answer applies");
-    assert!(client.wait_connected(WAIT).await, "{peer:?} connects");
-    answer
-}
 
 /// One slot's packets: contiguous sequence numbers, the publisher's numbers increasing.
 fn check_stream(what: &str, packets: &[ReceivedPacket], video: bool) -> u32 {
@@ -107,10 +70,10 @@ async fn one_port_carries_a_publisher_to_five_subscribers() {
             slot(&answer, MediaKind::Video),
             slot(&answer, MediaKind::Audio),
         );
-        sfu.subscribe(peer, v.id, video)
+        sfu.subscribe(peer, v.id, video, 0)
             .await
             .expect("subscribe video");
-        sfu.subscribe(peer, a.id, audio)
+        sfu.subscribe(peer, a.id, audio, 0)
             .await
             .expect("subscribe audio");
         subs.push((peer, client, v.ssrc, a.ssrc));
@@ -157,7 +120,7 @@ async fn bad_offers_and_unknown_peers_get_errors() {
     let err = sfu.add_peer(PeerId(1), "not sdp".into()).await.unwrap_err();
     assert!(matches!(err, sfu::SfuError::InvalidSdp(_)), "{err}");
     let err = sfu
-        .subscribe(PeerId(9), sfu::SlotId(0), StreamId(1))
+        .subscribe(PeerId(9), sfu::SlotId(0), StreamId(1), 0)
         .await
         .unwrap_err();
     assert_eq!(err, sfu::SfuError::UnknownPeer(PeerId(9)));
@@ -171,4 +134,52 @@ async fn bad_offers_and_unknown_peers_get_errors() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let stats = sfu.stats().await.expect("driver still answers");
     assert_eq!(stats.unrouted, 4);
+}
+
+/// A STUN Binding request with `username` and no MESSAGE-INTEGRITY.
+fn unsigned_check(username: &str) -> Vec<u8> {
+    let mut msg = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42];
+    msg.extend_from_slice(&[7; 12]);
+    let len = u8::try_from(username.len()).expect("short");
+    msg.extend_from_slice(&[0x00, 0x06, 0x00, len]);
+    msg.extend_from_slice(username.as_bytes());
+    msg.resize(msg.len().next_multiple_of(4), 0);
+    let body = u16::try_from(msg.len() - 20).expect("short");
+    msg[2..4].copy_from_slice(&body.to_be_bytes());
+    msg
+}
+
+#[tokio::test]
+async fn a_check_without_the_password_binds_no_address() {
+    let (sfu, _events) = SansioSfu::start(SfuConfig::default(), 0)
+        .await
+        .expect("binds");
+    let client = TestClient::subscriber(1, 1).await.expect("subscriber");
+    let offer = client.offer().await.expect("offer");
+    let answer = sfu.add_peer(PeerId(1), offer).await.expect("answers");
+    let ufrag = answer
+        .sdp
+        .lines()
+        .find_map(|l| l.trim_end().strip_prefix("a=ice-ufrag:"))
+        .expect("the answer has a ufrag");
+    // A spoofer knows the ufrag (it is in the answer) but not the password.
+    let spoofer = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let check = unsigned_check(&format!("{ufrag}:spoof"));
+    spoofer
+        .send_to(&check, sfu.local_addr())
+        .await
+        .expect("sent");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let srtp = [0x80u8, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1];
+    spoofer
+        .send_to(&srtp, sfu.local_addr())
+        .await
+        .expect("sent");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stats = sfu.stats().await.expect("stats");
+    assert_eq!(stats.addresses, 0, "the check bound no address");
+    assert_eq!(stats.unrouted, 1, "media from it is dropped");
+    client.close().await;
 }

@@ -1,0 +1,125 @@
+//! A published stream on the sans-IO media path: its simulcast layers as they arrive
+//! (SSRC, rate/loss/jitter estimator, last media), which of them the layer selectors may
+//! count on, and the keyframe requests a subscriber's forwarder makes of them.
+//!
+//! The layer bookkeeping is the async driver's [`LayerIn`] (same idle rule,
+//! [`LAYER_IDLE`]); a stream without simulcast is layer 0.
+
+use super::conn::InTrack;
+use super::demux::ConnIndex;
+use super::router::Sub;
+use crate::event::MediaKind;
+use crate::forwarder::ForwarderOutput;
+use crate::routing::{LayerIn, LAYER_IDLE};
+use crate::{KeyframeThrottle, NUM_LAYERS};
+use rtc::rtp_transceiver::RTCRtpReceiverId;
+use std::time::Instant;
+
+/// A published stream and who receives it.
+pub(super) struct Route {
+    /// The publisher's connection.
+    pub(super) publisher: ConnIndex,
+    /// Audio or video.
+    pub(super) kind: MediaKind,
+    /// Its receiver, through which PLIs go back to the hall.
+    pub(super) receiver: RTCRtpReceiverId,
+    /// Its layers, low to high; `None` until a layer's first packet.
+    pub(super) layers: [Option<LayerIn>; NUM_LAYERS],
+    /// Merges keyframe requests per layer.
+    pub(super) throttle: KeyframeThrottle<u8>,
+    /// The slots showing it.
+    pub(super) subs: Vec<Sub>,
+}
+
+impl Route {
+    /// A route for the stream whose first layer is `track`.
+    pub(super) fn new(
+        publisher: ConnIndex,
+        track: &InTrack,
+        throttle: KeyframeThrottle<u8>,
+    ) -> Self {
+        Self {
+            publisher,
+            kind: track.kind,
+            receiver: track.receiver,
+            layers: [None, None, None],
+            throttle,
+            subs: Vec::new(),
+        }
+    }
+
+    /// Layer `track.layer` opened at `now`.
+    pub(super) fn open_layer(&mut self, now: Instant, track: &InTrack) {
+        let clock_rate = match track.kind {
+            MediaKind::Audio => 48_000,
+            MediaKind::Video => 90_000,
+        };
+        if let Some(entry) = self.layers.get_mut(usize::from(track.layer)) {
+            *entry = Some(LayerIn::new(now, track.ssrc, clock_rate));
+        }
+    }
+
+    /// Records a packet of `layer` (`size` bytes; `media`: not padding only).
+    pub(super) fn record(
+        &mut self,
+        now: Instant,
+        layer: u8,
+        header: (u16, u32),
+        size: usize,
+        media: bool,
+    ) {
+        if let Some(Some(l)) = self.layers.get_mut(usize::from(layer)) {
+            l.record(now, header.0, header.1, size, media);
+        }
+    }
+
+    /// The SSRC of `layer`, if it arrives.
+    pub(super) fn ssrc(&self, layer: u8) -> Option<u32> {
+        self.layers
+            .get(usize::from(layer))?
+            .as_ref()
+            .map(|l| l.ssrc)
+    }
+
+    /// Layer bitrates for the layer selectors; `None`: not arriving, or no media lately.
+    pub(super) fn bitrates(&mut self, now: Instant) -> [Option<u64>; NUM_LAYERS] {
+        let mut out = [None; NUM_LAYERS];
+        for (o, l) in out.iter_mut().zip(self.layers.iter_mut()) {
+            *o = l.as_mut().and_then(|l| {
+                let idle = now.saturating_duration_since(l.last_media) >= LAYER_IDLE;
+                (!idle).then(|| l.estimator.rate.bitrate_bps(now))
+            });
+        }
+        out
+    }
+
+    /// Tells every subscriber which layers arrive, at what rate.
+    pub(super) fn refresh_bitrates(&mut self, now: Instant) {
+        let bitrates = self.bitrates(now);
+        for i in 0..self.subs.len() {
+            if let Some(sub) = self.subs.get_mut(i) {
+                sub.forwarder.set_layer_bitrates(now, bitrates);
+            }
+            self.drain_requests(now, i);
+        }
+    }
+
+    /// Drains subscriber `i`'s forwarder outside the packet path: its keyframe requests
+    /// go to the throttle, per layer (it emits packets only from `handle_packet`).
+    pub(super) fn drain_requests(&mut self, now: Instant, i: usize) {
+        let Some(sub) = self.subs.get_mut(i) else {
+            return;
+        };
+        while let Some(out) = sub.forwarder.poll_output() {
+            match out {
+                ForwarderOutput::RequestKeyframe(feed) => {
+                    self.throttle.handle_request(now, feed.layer);
+                }
+                ForwarderOutput::Switched { from, to } => {
+                    tracing::debug!(?from, ?to, "sansio: slot switched feed");
+                }
+                ForwarderOutput::Packet(_) => {}
+            }
+        }
+    }
+}
