@@ -12,7 +12,13 @@
 //! cargo bench -p sfu --features test-client --bench sfu_bench
 //! cargo bench -p sfu --features test-client --bench sfu_bench -- --pin
 //! cargo bench -p sfu --features test-client --bench sfu_bench -- --sizes 10,50 --window 5
+//! cargo bench -p sfu --features sansio,test-client --bench sfu_bench -- --driver sansio --pin
 //! ```
+//!
+//! `--driver webrtc` (the default) measures `sfu::Sfu` on the async `webrtc` crate;
+//! `--driver sansio` the sans-IO prototype `sfu::sansio::SansioSfu` (one UDP port for
+//! all halls; docs/sfu-sansio.md), only when the crate is built with its `sansio`
+//! feature. Same load, same clients, same table.
 //!
 //! `--pin` re-runs the SFU process under `taskset -c 0` and the clients under
 //! `taskset -c 1`. A benchmark that prints figures, never a timed test: without
@@ -20,10 +26,13 @@
 //! at once.
 
 mod clients;
+mod driver;
+mod link;
 mod proto;
 mod publisher;
 mod server;
 
+use driver::DriverKind;
 use server::{Options, Row};
 use std::time::Duration;
 
@@ -46,6 +55,7 @@ fn parse_args() -> Result<(Options, Mode), String> {
         window: Duration::from_secs(10),
         settle: Duration::from_secs(2),
         pin: false,
+        driver: DriverKind::Webrtc,
     };
     let (mut clients, mut bench) = (false, false);
     let mut args = std::env::args().skip(1);
@@ -54,6 +64,7 @@ fn parse_args() -> Result<(Options, Mode), String> {
         match arg.as_str() {
             "--clients" => clients = true,
             "--pin" => opts.pin = true,
+            "--driver" => opts.driver = DriverKind::parse(&value()?)?,
             "--sizes" => {
                 let v = value()?;
                 let sizes: Result<Vec<u32>, _> = v.split(',').map(str::parse).collect();
@@ -103,7 +114,15 @@ fn print_table(opts: &Options, rows: &[Row]) {
     } else {
         "not pinned"
     };
-    println!("\nsfu-bench ({pin}; window {:?} per N)\n", opts.window);
+    let driver = match opts.driver {
+        DriverKind::Webrtc => "",
+        #[cfg(feature = "sansio")]
+        DriverKind::Sansio => ", sans-IO driver",
+    };
+    println!(
+        "\nsfu-bench ({pin}{driver}; window {:?} per N)\n",
+        opts.window
+    );
     println!(
         "| N | forwarded pkt/s | received pkt/s | SFU CPU (cores) | CPU s / 1000 pkts | \
          CPU µs / pkt | SFU RSS MiB | dropped by SFU | loss (gaps) | loss (vs sent) | \
