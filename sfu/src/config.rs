@@ -39,6 +39,11 @@ pub struct SfuConfig {
     pub tick: Duration,
     /// How long to wait for ICE candidate gathering before answering an offer.
     pub gathering_timeout: Duration,
+    /// Trickle our ICE candidates: answer right after applying the offer, then report
+    /// each gathered candidate as [`SfuEvent::LocalCandidate`](crate::SfuEvent::LocalCandidate)
+    /// (and an empty one at the end of gathering). Off: the answer waits for gathering
+    /// (up to `gathering_timeout`) and carries every candidate.
+    pub trickle_candidates: bool,
     /// Packets queued per receive slot towards a subscriber before new ones are dropped
     /// (a stalled subscriber must never stall the others).
     pub slot_queue: usize,
@@ -70,6 +75,7 @@ impl Default for SfuConfig {
             stats_interval: Duration::from_secs(1),
             tick: Duration::from_millis(20),
             gathering_timeout: Duration::from_secs(5),
+            trickle_candidates: false,
             slot_queue: 512,
         }
     }

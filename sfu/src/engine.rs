@@ -22,7 +22,7 @@ use crate::error::SfuError;
 use crate::event::{DisconnectReason, PeerAnswer, PeerId, SfuEvent};
 use crate::linkquality::LinkQuality;
 use crate::negotiate::{self, Negotiation};
-use crate::peer::PortCursor;
+use crate::peer::{OfferedTracks, PortCursor};
 use crate::routing::{Published, Slot};
 use crate::{RateEstimator, SpeakerConfig, SpeakerDetector, StreamId};
 use std::collections::HashMap;
@@ -62,6 +62,10 @@ pub struct Peer {
     pub dropped_out: u64,
     /// Loss, round trip and bandwidth of the link to it, from its own reports.
     pub link: LinkQuality,
+    /// The tracks its latest offer announced (shared with its connection's handler).
+    pub offered: OfferedTracks,
+    /// A new offer is being applied to its connection ([`crate::renegotiate`]).
+    pub renegotiating: bool,
 }
 
 /// The state the owner task owns.
@@ -142,6 +146,7 @@ impl Engine {
         let now = Instant::now();
         match command {
             Command::AddPeer(peer, offer, reply) => self.add_peer(peer, offer, reply),
+            Command::Renegotiate(peer, offer, reply) => self.renegotiate(peer, offer, reply),
             Command::AddIceCandidate(peer, candidate, reply) => {
                 match self.peers.get(&peer).map(|p| p.pc.clone()) {
                     None => drop(reply.send(Err(SfuError::UnknownPeer(peer)))),
@@ -212,6 +217,8 @@ impl Engine {
                 packets_out: 0,
                 dropped_out: 0,
                 link: LinkQuality::default(),
+                offered: OfferedTracks::default(),
+                renegotiating: false,
             },
         );
         let context = negotiate::Context {
@@ -232,6 +239,12 @@ impl Engine {
     fn handle_control(&mut self, message: Control) {
         match message {
             Control::Negotiated(peer, result, reply) => self.negotiated(peer, *result, reply),
+            Control::Renegotiated(peer, result, reply) => self.renegotiated(peer, *result, reply),
+            Control::LocalCandidate(peer, candidate) => {
+                if self.peers.contains_key(&peer) {
+                    self.emit(SfuEvent::LocalCandidate { peer, candidate });
+                }
+            }
             Control::State(peer, state) => self.state_changed(peer, state),
             Control::TrackAdded {
                 peer,
@@ -268,6 +281,7 @@ impl Engine {
                     .collect();
                 p.pc = Some(n.pc);
                 p.audio_level_id = n.audio_level_id;
+                p.offered = n.offered;
                 p.phase = Phase::Connecting;
                 drop(reply.send(Ok(n.answer)));
             }

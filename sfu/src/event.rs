@@ -1,5 +1,6 @@
 //! What the SFU tells its owner: identifiers, negotiated slots, events and statistics.
 
+use crate::handle::IceCandidate;
 use crate::StreamId;
 use std::time::Duration;
 
@@ -37,7 +38,7 @@ pub struct SlotInfo {
 /// The result of adding a peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerAnswer {
-    /// The SDP answer (with all host candidates; no trickle needed).
+    /// The SDP answer (with all host candidates, unless they are trickled).
     pub sdp: String,
     /// The receive slots the offer negotiated, in m-line order; the offer's
     /// `recvonly` m-lines beyond the configured slot counts are rejected.
@@ -142,4 +143,14 @@ pub enum SfuEvent {
     },
     /// Statistics of one peer.
     Stats(PeerStats),
+    /// One of our ICE candidates for a peer's connection, gathered after the answer
+    /// (only with [`SfuConfig::trickle_candidates`](crate::SfuConfig::trickle_candidates));
+    /// an empty `candidate` string marks the end of gathering. It may arrive before
+    /// [`Sfu::add_peer`](crate::Sfu::add_peer) returns: hold it until the answer is sent.
+    LocalCandidate {
+        /// The hall whose connection it belongs to.
+        peer: PeerId,
+        /// The candidate, as the hall's `addIceCandidate` takes it.
+        candidate: IceCandidate,
+    },
 }

@@ -97,6 +97,14 @@ impl Sfu {
         self.call(|r| Command::AddPeer(peer, offer, r)).await
     }
 
+    /// Applies a new offer from a connected hall to its existing connection (tracks
+    /// added or removed, receive slots added): no new socket, no new DTLS handshake, its
+    /// slots keep what they show. The answer lists all its slots, old ones first.
+    /// `NotReady` while its first offer or another renegotiation is being applied.
+    pub async fn renegotiate(&self, peer: PeerId, offer: String) -> Result<PeerAnswer, SfuError> {
+        self.call(|r| Command::Renegotiate(peer, offer, r)).await
+    }
+
     /// Adds a candidate the hall trickled.
     pub async fn add_ice_candidate(
         &self,

@@ -71,6 +71,7 @@ mod event;
 mod handle;
 mod negotiate;
 mod peer;
+mod renegotiate;
 mod routing;
 mod rtcpfwd;
 #[cfg(feature = "sansio")]

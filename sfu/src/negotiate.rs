@@ -4,17 +4,19 @@
 //! for ICE gathering. The order matters: the slots' `sendonly` transceivers are added
 //! *before* the offer is applied so the offer's `recvonly` m-lines bind to them (see
 //! [`slot`](crate::slot)); the answer is returned once gathering is complete, so it
-//! carries every host candidate and the hall need not trickle ours.
+//! carries every host candidate and the hall need not trickle ours — unless
+//! `trickle_candidates` is set: then it is returned at once and the candidates follow
+//! as events. A new offer for the same connection is [`renegotiate`](crate::renegotiate).
 
 use crate::config::SfuConfig;
 use crate::engine::{Control, MediaIn};
 use crate::event::{PeerAnswer, PeerId};
-use crate::peer::{self, PeerHandler, PortCursor, AUDIO_LEVEL_URI};
+use crate::peer::{self, OfferedTracks, PeerHandler, PortCursor, AUDIO_LEVEL_URI};
 use crate::slot::{self, NegotiatedSlot};
 use crate::SfuError;
 use rtc::sdp::SessionDescription;
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify};
 use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
 
@@ -34,6 +36,8 @@ pub struct Negotiation {
     pub answer: PeerAnswer,
     pub slots: Vec<NegotiatedSlot>,
     pub audio_level_id: Option<u8>,
+    /// The tracks its offer announced, shared with its event handler.
+    pub offered: OfferedTracks,
 }
 
 /// Upper bound on an offer's size; a real one is a few kilobytes per m-line.
@@ -54,13 +58,15 @@ pub async fn negotiate(ctx: Context, offer: String) -> Result<Negotiation, SfuEr
         return Err(SfuError::InvalidSdp("offer has no media".into()));
     }
     let gathered = Arc::new(Notify::new());
+    let offered = Arc::new(Mutex::new(peer::offered_tracks(&parsed)));
     let handler = Arc::new(PeerHandler {
         peer: ctx.peer,
         control: ctx.control,
         media: ctx.media,
         track_ids: ctx.track_ids,
         gathered: Arc::clone(&gathered),
-        offered: peer::offered_tracks(&parsed),
+        offered: Arc::clone(&offered),
+        trickle: ctx.config.trickle_candidates,
     });
     let pc = peer::build_connection(&ctx.config, &ctx.ports, handler, 0).await?;
     let wanted = receive_lines(&parsed);
@@ -75,6 +81,7 @@ pub async fn negotiate(ctx: Context, offer: String) -> Result<Negotiation, SfuEr
                 answer,
                 slots,
                 audio_level_id: extmap_id(&parsed, AUDIO_LEVEL_URI),
+                offered,
             })
         }
         Err(e) => {
@@ -92,20 +99,23 @@ async fn answer(
     gathered: &Notify,
 ) -> Result<(String, Vec<NegotiatedSlot>), SfuError> {
     let invalid = |e: rtc::shared::error::Error| SfuError::InvalidSdp(e.to_string());
-    let planned = slot::plan(pc, config, wanted).await?;
+    let planned = slot::plan(pc, config, wanted, (0, 0)).await?;
     pc.set_remote_description(offer).await.map_err(invalid)?;
     let answer = pc.create_answer(None).await.map_err(invalid)?;
     pc.set_local_description(answer)
         .await
         .map_err(SfuError::webrtc)?;
-    // A timeout still answers, with whatever candidates were gathered by then.
-    let _ = tokio::time::timeout(config.gathering_timeout, gathered.notified()).await;
+    // A timeout still answers, with whatever candidates were gathered by then. With
+    // trickle the candidates follow the answer as events instead.
+    if !config.trickle_candidates {
+        let _ = tokio::time::timeout(config.gathering_timeout, gathered.notified()).await;
+    }
     let sdp = pc
         .local_description()
         .await
         .ok_or_else(|| SfuError::Webrtc("no local description after answering".into()))?
         .sdp;
-    Ok((sdp, slot::negotiated(planned).await))
+    Ok((sdp, slot::negotiated(planned, 0).await))
 }
 
 /// How many `recvonly` video and audio m-lines an offer has: the receive slots it asks

@@ -15,6 +15,7 @@
 use crate::config::SfuConfig;
 use crate::engine::{Control, MediaIn, TrackCodec};
 use crate::event::{MediaKind, PeerId};
+use crate::handle::IceCandidate;
 use crate::rtcpfwd::{self, FeedbackForwarder};
 use crate::{SfuError, StreamId, MAX_LAYER};
 use rtc::ice::mdns::MulticastDnsMode;
@@ -28,14 +29,14 @@ use rtc::rtp_transceiver::rtp_sender::{
 use rtc::sdp::SessionDescription;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::{mpsc, Notify};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceCandidateType, RTCIceGatheringState, RTCPeerConnectionState,
-    Registry, SettingEngineBuilder,
+    RTCConfigurationBuilder, RTCIceCandidateType, RTCIceGatheringState, RTCPeerConnectionIceEvent,
+    RTCPeerConnectionState, Registry, SettingEngineBuilder,
 };
 
 /// RTP header extension carrying a microphone's level (RFC 6464), for speaker detection.
@@ -232,8 +233,29 @@ pub struct PeerHandler {
     pub track_ids: Arc<AtomicU64>,
     /// Signalled when ICE gathering is complete.
     pub gathered: Arc<Notify>,
-    /// What the hall's offer announced.
-    pub offered: Vec<OfferedTrack>,
+    /// What the hall's latest offer announced (a renegotiation replaces it).
+    pub offered: OfferedTracks,
+    /// Whether to report each gathered candidate to the owner task (trickle).
+    pub trickle: bool,
+}
+
+/// The tracks of a connection's latest offer, shared by its handler and its
+/// renegotiations; locked only briefly, never across an `.await`.
+pub type OfferedTracks = Arc<Mutex<Vec<OfferedTrack>>>;
+
+/// The offered tracks, even if a thread panicked while holding the lock.
+pub fn offered_now(offered: &OfferedTracks) -> std::sync::MutexGuard<'_, Vec<OfferedTrack>> {
+    offered
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The end-of-candidates marker, as a browser sends it.
+pub fn end_of_candidates() -> IceCandidate {
+    IceCandidate {
+        sdp_mline_index: Some(0),
+        ..IceCandidate::default()
+    }
 }
 
 #[async_trait::async_trait]
@@ -241,6 +263,32 @@ impl PeerConnectionEventHandler for PeerHandler {
     async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
         if state == RTCIceGatheringState::Complete {
             self.gathered.notify_one();
+            if self.trickle {
+                let end = Control::LocalCandidate(self.peer, end_of_candidates());
+                let _ = self.control.send(end);
+            }
+        }
+    }
+
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if !self.trickle {
+            return;
+        }
+        match event.candidate.to_json() {
+            // One BUNDLE transport: the first m-line's; `sdp_mid` is left to the index
+            // (the crate's own `""` matches no m-line in a browser).
+            Ok(init) => {
+                let candidate = IceCandidate {
+                    candidate: init.candidate,
+                    sdp_mid: None,
+                    sdp_mline_index: Some(0),
+                    username_fragment: None,
+                };
+                let _ = self
+                    .control
+                    .send(Control::LocalCandidate(self.peer, candidate));
+            }
+            Err(e) => tracing::debug!(peer = ?self.peer, error = %e, "unusable local candidate"),
         }
     }
 
@@ -255,8 +303,7 @@ impl PeerConnectionEventHandler for PeerHandler {
             _ => MediaKind::Video,
         };
         let track_id = track.track_id().await;
-        let rids = self
-            .offered
+        let rids = offered_now(&self.offered)
             .iter()
             .find(|t| t.track_id.as_deref() == Some(track_id.as_str()))
             .map(|t| t.rids.clone())

@@ -79,15 +79,24 @@ fn encoding(ssrc: u32, mime: &str, clock_rate: u32, channels: u16) -> RTCRtpEnco
     }
 }
 
-/// Adds `sendonly` transceivers to a fresh connection for the slots the offer asks for
-/// (`offered`: its `recvonly` video and audio m-lines), at most the configured numbers.
+/// Adds `sendonly` transceivers for the slots the offer asks for (`offered`: its
+/// `recvonly` video and audio m-lines) beyond the `existing` ones (video, audio) the
+/// connection already has, up to the configured numbers in all.
 pub async fn plan(
     pc: &Arc<dyn PeerConnection>,
     config: &SfuConfig,
     offered: (usize, usize),
+    existing: (usize, usize),
 ) -> Result<Vec<PlannedSlot>, SfuError> {
-    let video = offered.0.min(usize::from(config.video_slots));
-    let audio = offered.1.min(usize::from(config.audio_slots));
+    let video = offered
+        .0
+        .min(usize::from(config.video_slots))
+        .saturating_sub(existing.0);
+    let audio = offered
+        .1
+        .min(usize::from(config.audio_slots))
+        .saturating_sub(existing.1);
+    let first = existing.0 + existing.1;
     let kinds = std::iter::repeat_n(MediaKind::Video, video)
         .chain(std::iter::repeat_n(MediaKind::Audio, audio));
     let mut planned: Vec<PlannedSlot> = Vec::new();
@@ -109,7 +118,7 @@ pub async fn plan(
                 (RtpCodecKind::Video, codings)
             }
         };
-        let id = format!("hoinghi-slot-{i}");
+        let id = format!("hoinghi-slot-{}", first + i);
         let media = MediaStreamTrack::new(id.clone(), id.clone(), id, codec_kind, codings);
         let track = Arc::new(TrackLocalStaticRTP::new(media));
         let init = RTCRtpTransceiverInit {
@@ -131,9 +140,10 @@ pub async fn plan(
     Ok(planned)
 }
 
-/// The planned slots the applied offer/answer negotiated, numbered from 0.
-pub async fn negotiated(planned: Vec<PlannedSlot>) -> Vec<NegotiatedSlot> {
-    let mut slots = Vec::new();
+/// The planned slots the applied offer/answer negotiated, numbered from `first` (the
+/// connection's slots so far).
+pub async fn negotiated(planned: Vec<PlannedSlot>, first: usize) -> Vec<NegotiatedSlot> {
+    let mut slots: Vec<NegotiatedSlot> = Vec::new();
     for p in planned {
         let Ok(Some(mid)) = p.transceiver.mid().await else {
             continue; // the offer had no m-line for it
@@ -156,7 +166,7 @@ pub async fn negotiated(planned: Vec<PlannedSlot>) -> Vec<NegotiatedSlot> {
             })
             .filter(|(c, _)| *c != TrackCodec::Other)
             .collect();
-        let Ok(index) = u16::try_from(slots.len()) else {
+        let Ok(index) = u16::try_from(first + slots.len()) else {
             break; // cannot happen: at most 2 × MAX_SLOTS slots
         };
         slots.push(NegotiatedSlot {

@@ -19,6 +19,7 @@ mod hall;
 pub mod procstat;
 mod raw;
 mod receive;
+mod renegotiate;
 mod reports;
 mod simulcast;
 mod synthetic;

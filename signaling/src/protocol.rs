@@ -44,10 +44,15 @@ pub enum ClientMessage {
         resume: Option<String>,
     },
     /// The page's SDP offer: its camera and microphone (`sendonly`) and its receive
-    /// slots (`recvonly`). A new offer replaces the hall's media connection.
+    /// slots (`recvonly`). A new offer replaces the hall's media connection, unless it
+    /// says `renegotiate` and the hall's connection is up.
     Offer {
         /// The SDP text.
         sdp: String,
+        /// Apply the offer to the hall's existing connection (its tracks or slots
+        /// changed) instead of replacing it; without a connection, as if `false`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        renegotiate: bool,
     },
     /// The answer to a server-initiated renegotiation (`offer` from the server).
     Answer {
@@ -218,12 +223,12 @@ pub enum ServerMessage {
     },
     /// The SDP answer to the page's offer and its negotiated receive slots.
     Answer {
-        /// The SDP text (it carries all of the server's candidates).
+        /// The SDP text (it carries the server's candidates unless they are trickled).
         sdp: String,
         /// The receive slots, in m-line order.
         slots: Vec<Slot>,
     },
-    /// A server ICE candidate (the answer carries all of them in this version).
+    /// A server ICE candidate trickled after the answer (empty: end of candidates).
     Candidate(Candidate),
     /// Which hall now fills one of the page's receive slots (`null`: none, dark).
     Subscription {

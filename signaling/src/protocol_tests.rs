@@ -36,7 +36,14 @@ fn every_client_message_round_trips() {
             token: "ab".repeat(32),
             resume: Some("s-1".into()),
         },
-        ClientMessage::Offer { sdp: "v=0".into() },
+        ClientMessage::Offer {
+            sdp: "v=0".into(),
+            renegotiate: false,
+        },
+        ClientMessage::Offer {
+            sdp: "v=0".into(),
+            renegotiate: true,
+        },
         ClientMessage::Answer { sdp: "v=0".into() },
         ClientMessage::Candidate(candidate()),
         ClientMessage::Ping { ts: 1234.5 },
@@ -326,6 +333,7 @@ fn oversized_frames_are_refused_before_parsing() {
     );
     let fits = serde_json::to_string(&ClientMessage::Offer {
         sdp: "a".repeat(MAX_FRAME_BYTES - 100),
+        renegotiate: false,
     })
     .expect("serialises");
     assert!(parse_client(&fits).is_ok());
@@ -388,4 +396,26 @@ fn every_documented_server_message_parses() {
         let parsed = serde_json::from_str::<ServerMessage>(&line);
         assert!(parsed.is_ok(), "{line}: {parsed:?}");
     }
+}
+
+#[test]
+fn an_offer_renegotiates_only_when_it_says_so() {
+    let old = parse_client(r#"{"type":"offer","sdp":"v=0"}"#).expect("an old page's offer");
+    assert!(matches!(
+        old,
+        ClientMessage::Offer {
+            renegotiate: false,
+            ..
+        }
+    ));
+    let new = parse_client(r#"{"type":"offer","sdp":"v=0","renegotiate":true}"#);
+    assert!(matches!(
+        new,
+        Ok(ClientMessage::Offer {
+            renegotiate: true,
+            ..
+        })
+    ));
+    let bad = r#"{"type":"offer","sdp":"v=0","renegotiate":"yes"}"#;
+    assert_eq!(code_of(bad), ErrorCode::InvalidMessage);
 }

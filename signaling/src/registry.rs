@@ -291,7 +291,8 @@ async fn dispatch(
             | SfuEvent::PeerDisconnected(p, _)
             | SfuEvent::PeerFailed(p)
             | SfuEvent::TrackPublished { peer: p, .. }
-            | SfuEvent::TrackUnpublished { peer: p, .. } => Some(*p),
+            | SfuEvent::TrackUnpublished { peer: p, .. }
+            | SfuEvent::LocalCandidate { peer: p, .. } => Some(*p),
             SfuEvent::Stats(s) => Some(s.peer),
             SfuEvent::ActiveSpeakerChanged { peer, .. } => *peer,
             _ => None,

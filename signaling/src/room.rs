@@ -19,6 +19,7 @@ mod lifecycle;
 mod media;
 mod presence;
 mod refill;
+mod renegotiate;
 mod rollcall;
 
 pub(crate) use handle::{By, Command};
@@ -67,9 +68,14 @@ pub(crate) struct Member {
     pub ready: bool,
     /// Candidates that arrived before the answer.
     pub early_candidates: Vec<Candidate>,
-    /// Its published camera and microphone.
+    /// Its published camera and microphone: the latest track of each kind it publishes.
     pub video: Option<sfu::StreamId>,
     pub audio: Option<sfu::StreamId>,
+    /// Every track it publishes, in order (a shared screen after the camera); when the
+    /// latest of a kind ends, the one before it is shown again.
+    pub published: Vec<(sfu::MediaKind, sfu::StreamId)>,
+    /// Our ICE candidates trickled before the answer reached the page.
+    pub early_local: Vec<Candidate>,
     /// Its receive slots, from the answer.
     pub slots: Vec<SlotState>,
     pub stats: Option<PeerStats>,
@@ -220,7 +226,14 @@ impl Room {
                 let joined = self.join(admission, resume, link).await;
                 let _ = reply.send(joined);
             }
-            Command::Offer { session, sdp } => self.offer(&session, sdp).await,
+            Command::Offer {
+                session,
+                sdp,
+                renegotiate,
+            } => match renegotiate {
+                true => self.renegotiate(&session, sdp).await,
+                false => self.offer(&session, sdp).await,
+            },
             Command::Answer { session } => {
                 if let Some(m) = self.member_of(&session) {
                     m.tell(error(ErrorCode::OutOfOrder, "no server offer is pending"));
@@ -256,6 +269,11 @@ impl Room {
                 peer,
                 result,
             } => self.peer_ready(hall_id, peer, result).await,
+            Command::PeerRenegotiated {
+                hall_id,
+                peer,
+                result,
+            } => self.peer_renegotiated(hall_id, peer, result).await,
             Command::Invited(halls) => self.invited = Some(halls),
             Command::Readiness(reply) => {
                 let _ = reply.send(self.readiness());

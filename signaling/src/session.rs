@@ -202,7 +202,11 @@ impl<A: Admit> Reader<A> {
             State::Joined { room, session } => (room.clone(), session.clone()),
         };
         let command = match message {
-            ClientMessage::Offer { sdp } => Command::Offer { session, sdp },
+            ClientMessage::Offer { sdp, renegotiate } => Command::Offer {
+                session,
+                sdp,
+                renegotiate,
+            },
             ClientMessage::Answer { .. } => Command::Answer { session },
             ClientMessage::Candidate(candidate) => Command::Candidate { session, candidate },
             ClientMessage::SetLayer { slot, layer } => Command::SetLayer {

@@ -57,6 +57,39 @@ test("two halls join one meeting and each decodes the other's video and audio", 
   }
 });
 
+test("a hall that adds a track renegotiates on the same connection; nobody sees it leave", async () => {
+  const meeting = await suddenMeeting("Họp đột xuất: chia sẻ màn hình");
+  const [host, commune] = await Promise.all(meeting.halls.slice(0, 2).map(openRoom));
+  try {
+    const hostId = await hallIdOf(host);
+    await waitMedia(commune, { video: [hostId] });
+    // The host adds a second video track (a canvas standing in for getDisplayMedia, which
+    // needs a person to pick a screen) and offers again with `renegotiate: true`.
+    const before = await host.evaluate(() => {
+      const canvas = document.createElement("canvas");
+      canvas.width = 320;
+      canvas.height = 180;
+      const g = canvas.getContext("2d");
+      let n = 0;
+      setInterval(() => { g.fillStyle = `hsl(${(n += 7) % 360} 60% 50%)`; g.fillRect(0, 0, 320, 180); }, 50);
+      const stream = canvas.captureStream(20);
+      window.hoinghi._pc.addTransceiver(stream.getVideoTracks()[0], { direction: "sendonly", streams: [stream] });
+      window.__pcBefore = window.hoinghi._pc;
+      window.hoinghi.renegotiate();
+      return window.hoinghi.events.filter((e) => e === "answer").length;
+    });
+    await host.waitForFunction((n) => window.hoinghi.events.filter((e) => e === "answer").length > n, before, { timeout: 20_000 });
+    assert.ok(await host.evaluate(() => window.hoinghi._pc === window.__pcBefore), "the same connection");
+    // The commune now decodes the host's newest track (its slot's source never changed).
+    print("commune receives after renegotiation", await waitMedia(commune, { video: [hostId] }));
+    const left = await commune.evaluate(() => window.hoinghi.events.filter((e) => e.startsWith("participant_left") || e.startsWith("error")));
+    assert.deepEqual(left, [], "nobody left, nothing failed");
+    assert.deepEqual(await host.evaluate(() => window.hoinghi.events.filter((e) => e.startsWith("error"))), []);
+  } finally {
+    await Promise.all([host, commune].map((p) => p.context().close()));
+  }
+});
+
 // Four halls in one meeting, shared by the next tests (closing one, reconnecting one):
 // the host, commune A (given the floor), a district (spotlighted) and commune B.
 let four = null;

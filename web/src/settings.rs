@@ -43,6 +43,9 @@ pub struct Settings {
     /// publishes H.264, forwarded to the halls that can decode it. Off by default
     /// (pages publish simulcast VP8, which the SFU can adapt per hall).
     pub media_h264: bool,
+    /// Answer a hall's offer at once and send the SFU's ICE candidates as they are
+    /// gathered (trickle ICE), instead of answering once gathering is complete.
+    pub media_trickle: bool,
     /// How long a hall whose connection dropped stays present (and keeps one attendance
     /// interval if it comes back), in seconds.
     pub reconnect_grace_secs: u64,
@@ -80,6 +83,7 @@ impl Default for Settings {
             media_udp_port_min: None,
             media_udp_port_max: None,
             media_h264: false,
+            media_trickle: false,
             reconnect_grace_secs: 10,
             heartbeat_secs: 10,
             presence_secs: 15,
@@ -192,6 +196,7 @@ impl Settings {
             codecs: signaling::sfu::Codecs {
                 h264: self.media_h264,
             },
+            trickle_candidates: self.media_trickle,
             ..signaling::sfu::SfuConfig::default()
         };
         config.validate().map_err(|e| format!("settings: {e}"))?;
@@ -273,6 +278,12 @@ mod tests {
             "H.264 is opt-in"
         );
         assert!(codecs(true).sfu_config().unwrap().codecs.h264);
+        let trickle = Settings {
+            media_trickle: true,
+            ..Settings::default()
+        };
+        assert!(!Settings::default().sfu_config().unwrap().trickle_candidates);
+        assert!(trickle.sfu_config().unwrap().trickle_candidates);
     }
 
     #[test]

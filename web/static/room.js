@@ -36,6 +36,10 @@
   var audios = new Map();    // slot id -> <audio>
   var heartbeat = null, retry = null, attempts = 0;
   var offerPending = false, lastError = null, done = false, joined = false, wasConnected = false;
+  // The pending offer renegotiates the connection (its slots keep their halls), and
+  // whether another is due once it is answered (our tracks changed meanwhile).
+  var renegotiating = false, renegotiateAgain = false;
+  var screen = null;         // {stream, track, transceiver} while this hall shares its screen
   var events = [];           // the last server messages' types, for the tests
   // STUN/TURN servers with fresh TURN credentials from each welcome; `?ice=relay` forces
   // the TURN relay (a technician checking a hall's TURN path; the tests).
@@ -160,13 +164,20 @@
     answer: function (m) {
       if (!pc || !offerPending) return;
       var conn = pc;
-      // Slots are known now (mids were set with the offer); subscriptions follow.
+      // Slots are known now (mids were set with the offer); subscriptions follow. After a
+      // renegotiation the slots kept show what they showed (no subscription is resent).
+      var before = renegotiating ? new Map(slots) : new Map();
       offerPending = false;
+      renegotiating = false;
       attempts = 0;
       slots.clear();
-      m.slots.forEach(function (s) { slots.set(s.id, { kind: s.kind, mid: s.mid, hallId: null }); });
+      m.slots.forEach(function (s) {
+        var was = before.get(s.id);
+        slots.set(s.id, was && was.mid === s.mid ? was : { kind: s.kind, mid: s.mid, hallId: null });
+      });
       conn.setRemoteDescription({ type: "answer", sdp: m.sdp }).then(function () {
         if (conn !== pc) return;
+        if (renegotiateAgain) { renegotiateAgain = false; renegotiate(); }
         applySendLayers();
         setActive("audio", function () { return !muted; });
         render();
@@ -181,7 +192,7 @@
     },
     subscription: function (m) {
       var s = slots.get(m.slot);
-      if (!s || offerPending) return; // about a connection already replaced
+      if (!s || (offerPending && !renegotiating)) return; // about a connection already replaced
       if (s.hallId !== m.source_hall_id && s.cap !== undefined) {
         // A new source starts at the policy's layer again.
         delete s.cap;
@@ -199,6 +210,13 @@
     },
     error: function (m) {
       lastError = m.code;
+      if (renegotiating && /^(invalid_sdp|internal|out_of_order)$/.test(m.code)) {
+        // The connection stays as it was; take our offer back.
+        console.warn("renegotiation refused:", m.message);
+        offerPending = renegotiating = false;
+        if (pc) pc.setLocalDescription({ type: "rollback" }).catch(function (err) { console.warn("rollback", err); });
+        return;
+      }
       if (m.code === "media_failed" && !offerPending) newOffer();
       if (m.code === "invalid_sdp" || m.code === "internal") {
         console.warn("offer refused:", m.message);
@@ -282,6 +300,8 @@
       preferCodec(conn.addTransceiver(video, init));
     }
     if (audio) conn.addTransceiver(audio, { direction: "sendonly", streams: [local] });
+    renegotiating = renegotiateAgain = false;
+    if (screen) screen.transceiver = conn.addTransceiver(screen.track, { direction: "sendonly", streams: [screen.stream] });
     // A new connection sends every layer until the server says what is watched.
     sendLayers = null;
     var hosting = me && meeting && me.id === meeting.host_hall_id;
@@ -310,6 +330,50 @@
       });
     }).catch(function (err) { console.warn("offer", err); });
   }
+
+  // A new offer on the same connection after our tracks changed (`renegotiate: true`):
+  // the others see no one leave, our slots keep their halls. After media_failed a new
+  // connection replaces it instead (newOffer).
+  function renegotiate() {
+    if (!pc) return;
+    if (offerPending) { renegotiateAgain = true; return; }
+    var conn = pc;
+    offerPending = renegotiating = true;
+    conn.createOffer().then(function (offer) {
+      return conn.setLocalDescription(offer).then(function () {
+        if (conn === pc) send({ type: "offer", sdp: conn.localDescription.sdp, renegotiate: true });
+      });
+    }).catch(function (err) {
+      console.warn("renegotiate", err);
+      if (conn === pc) offerPending = renegotiating = false;
+    });
+  }
+
+  // ---- sharing the screen (Chia sẻ màn hình): a second video track, same connection ----
+  function shareScreen() {
+    if (screen) { stopScreen(); return; }
+    if (!pc || !navigator.mediaDevices || !navigator.mediaDevices.getDisplayMedia) return;
+    navigator.mediaDevices.getDisplayMedia({ video: true, audio: false }).then(function (stream) {
+      var track = stream.getVideoTracks()[0];
+      if (!track || !pc || screen) { stream.getTracks().forEach(function (t) { t.stop(); }); return; }
+      screen = { stream: stream, track: track, transceiver: pc.addTransceiver(track, { direction: "sendonly", streams: [stream] }) };
+      track.onended = stopScreen; // the browser's own "stop sharing"
+      $("share").setAttribute("aria-pressed", "true");
+      renegotiate();
+    }).catch(function (err) { console.warn("share", err); });
+  }
+  function stopScreen() {
+    if (!screen) return;
+    var s = screen;
+    screen = null;
+    s.track.onended = null;
+    s.track.stop();
+    $("share").setAttribute("aria-pressed", "false");
+    if (!pc || pc.getTransceivers().indexOf(s.transceiver) < 0) return;
+    try { pc.removeTrack(s.transceiver.sender); } catch (err) { console.warn("unshare", err); return; }
+    renegotiate();
+  }
+  if ($("share")) $("share").addEventListener("click", shareScreen);
 
   function receiverOf(mid) {
     if (!pc || mid === null) return null;
@@ -411,6 +475,7 @@
     events: events,
     listeners: [],  // functions called with every server message, after the room's own handling
     send: send,
+    renegotiate: renegotiate,  // a new offer on the same connection (as after sharing the screen)
     meeting: function () { return meeting; },
     _ws: null,
     _pc: null,
@@ -421,7 +486,7 @@
     sending: function () {
       var out = {};
       if (pc) pc.getSenders().forEach(function (x) {
-        if (x.track) out[x.track.kind] = x.getParameters().encodings.map(function (e) { return e.active !== false; });
+        if (x.track && !(x.track.kind in out)) out[x.track.kind] = x.getParameters().encodings.map(function (e) { return e.active !== false; });
       });
       return out;
     },

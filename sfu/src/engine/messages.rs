@@ -4,8 +4,10 @@
 
 use crate::error::SfuError;
 use crate::event::{MediaKind, PeerAnswer, PeerId, SlotId};
+use crate::handle::IceCandidate;
 use crate::linkquality::LinkReport;
 use crate::negotiate::Negotiation;
+use crate::renegotiate::Renegotiation;
 use crate::StreamId;
 use rtc::rtp;
 use std::sync::Arc;
@@ -62,6 +64,8 @@ impl TrackCodec {
 /// A request from the [`Sfu`](crate::Sfu) handle, with the channel for its answer.
 pub enum Command {
     AddPeer(PeerId, String, Reply<PeerAnswer>),
+    /// A new offer for a ready peer's existing connection.
+    Renegotiate(PeerId, String, Reply<PeerAnswer>),
     AddIceCandidate(PeerId, RTCIceCandidateInit, Reply<()>),
     Subscribe {
         peer: PeerId,
@@ -94,6 +98,14 @@ pub enum Control {
         Box<Result<Negotiation, SfuError>>,
         Reply<PeerAnswer>,
     ),
+    /// A renegotiation of a ready peer's connection was applied (or failed).
+    Renegotiated(
+        PeerId,
+        Box<Result<Renegotiation, SfuError>>,
+        Reply<PeerAnswer>,
+    ),
+    /// One of our ICE candidates for a peer (trickle); empty: gathering ended.
+    LocalCandidate(PeerId, IceCandidate),
     /// A hall started publishing a track (its first packet arrived).
     TrackAdded {
         peer: PeerId,

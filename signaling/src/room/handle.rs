@@ -35,8 +35,12 @@ pub(crate) enum Command {
     Readiness(oneshot::Sender<Readiness>),
     /// The chaired meeting's state now.
     State(oneshot::Sender<MeetingState>),
-    /// The page's SDP offer.
-    Offer { session: SessionId, sdp: String },
+    /// The page's SDP offer (`renegotiate`: on its existing connection).
+    Offer {
+        session: SessionId,
+        sdp: String,
+        renegotiate: bool,
+    },
     /// The page answered a server offer (none is ever pending in this version).
     Answer { session: SessionId },
     /// A trickled ICE candidate.
@@ -58,6 +62,12 @@ pub(crate) enum Command {
     Sfu(SfuEvent),
     /// `add_peer` finished.
     PeerReady {
+        hall_id: i64,
+        peer: PeerId,
+        result: Result<PeerAnswer, SfuError>,
+    },
+    /// `renegotiate` finished.
+    PeerRenegotiated {
         hall_id: i64,
         peer: PeerId,
         result: Result<PeerAnswer, SfuError>,

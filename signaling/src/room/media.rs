@@ -96,6 +96,9 @@ impl Room {
                 })
                 .collect(),
         });
+        for candidate in std::mem::take(&mut m.early_local) {
+            m.tell(ServerMessage::Candidate(candidate));
+        }
         for candidate in std::mem::take(&mut m.early_candidates) {
             self.candidate_now(i, peer, candidate).await;
         }
@@ -158,6 +161,8 @@ impl Room {
         m.ready = false;
         m.slots.clear();
         m.early_candidates.clear();
+        m.early_local.clear();
+        m.published.clear();
         let had_tracks = m.video.take().is_some() | m.audio.take().is_some();
         if let Some(peer) = m.peer.take() {
             if let Err(e) = self.shared.sfu.close_peer(peer).await {
@@ -183,6 +188,7 @@ impl Room {
                     let hall_id = self.members[i].hall.id;
                     self.forget_send_layers(hall_id);
                     let m = &mut self.members[i];
+                    m.published.push((kind, track));
                     match kind {
                         sfu::MediaKind::Video => m.video = Some(track),
                         sfu::MediaKind::Audio => m.audio = Some(track),
@@ -192,12 +198,7 @@ impl Room {
             }
             SfuEvent::TrackUnpublished { peer, track } => {
                 if let Some(i) = owner(self, peer) {
-                    let m = &mut self.members[i];
-                    for t in [&mut m.video, &mut m.audio] {
-                        if *t == Some(track) {
-                            *t = None;
-                        }
-                    }
+                    self.members[i].track_ended(track);
                     self.refill_all().await;
                 }
             }
@@ -225,6 +226,11 @@ impl Room {
                         self.spoke(h);
                         self.refill_all().await;
                     }
+                }
+            }
+            SfuEvent::LocalCandidate { peer, candidate } => {
+                if let Some(i) = owner(self, peer) {
+                    self.local_candidate(i, candidate);
                 }
             }
             SfuEvent::Stats(stats) => {

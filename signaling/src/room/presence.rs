@@ -99,6 +99,8 @@ impl Room {
                     early_candidates: Vec::new(),
                     video: None,
                     audio: None,
+                    published: Vec::new(),
+                    early_local: Vec::new(),
                     slots: Vec::new(),
                     stats: None,
                     grid_page: 0,
