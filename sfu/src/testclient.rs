@@ -22,6 +22,7 @@ mod receive;
 mod renegotiate;
 mod reports;
 mod simulcast;
+pub mod speaking;
 mod synthetic;
 
 pub use hall::{HallMedia, HallShape, LayerShape};

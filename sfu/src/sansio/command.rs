@@ -3,8 +3,8 @@
 use super::conn;
 use super::driver::Driver;
 use super::router::RouterStats;
-use crate::event::{PeerAnswer, PeerId, SlotId};
-use crate::{SfuError, StreamId};
+use crate::event::{DisconnectReason, PeerAnswer, PeerId, SfuEvent, SlotId};
+use crate::{SfuError, SlotChange, StreamId};
 use std::time::Instant;
 use tokio::sync::oneshot;
 
@@ -25,8 +25,31 @@ pub enum Command {
         max_layer: u8,
         reply: oneshot::Sender<Result<(), SfuError>>,
     },
-    /// Close a hall's connection.
+    /// Empty a receive slot.
+    Unsubscribe {
+        peer: PeerId,
+        slot: SlotId,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// Change the highest layer a slot may carry (same source, no keyframe restart).
+    SetLayer {
+        peer: PeerId,
+        slot: SlotId,
+        max_layer: u8,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// Several slot changes at once, each with its result, in order.
+    Apply {
+        changes: Vec<SlotChange>,
+        reply: oneshot::Sender<Vec<Result<(), SfuError>>>,
+    },
+    /// Close a hall's connection (fire and forget).
     RemovePeer { peer: PeerId },
+    /// Close a hall's connection: its tracks are unpublished, `PeerDisconnected` follows.
+    ClosePeer {
+        peer: PeerId,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
     /// Read the counters.
     Stats { reply: oneshot::Sender<SansioStats> },
 }
@@ -64,12 +87,45 @@ impl Driver {
                 max_layer,
                 reply,
             } => {
-                let _ = reply.send(self.subscribe(now, peer, slot, (track, max_layer)));
+                let change = SlotChange::Show {
+                    peer,
+                    slot,
+                    track,
+                    max_layer,
+                };
+                let _ = reply.send(self.apply_one(now, change));
+            }
+            Command::Unsubscribe { peer, slot, reply } => {
+                let _ = reply.send(self.apply_one(now, SlotChange::Clear { peer, slot }));
+            }
+            Command::SetLayer {
+                peer,
+                slot,
+                max_layer,
+                reply,
+            } => {
+                let change = SlotChange::Layer {
+                    peer,
+                    slot,
+                    max_layer,
+                };
+                let _ = reply.send(self.apply_one(now, change));
+            }
+            Command::Apply { changes, reply } => {
+                let results = changes.into_iter().map(|c| self.apply_one(now, c));
+                let results = results.collect();
+                let _ = reply.send(results);
             }
             Command::RemovePeer { peer } => {
-                if let Some(index) = self.table.index_of(peer) {
-                    self.doomed.push(index);
+                let _ = self.close_peer(peer);
+            }
+            Command::ClosePeer { peer, reply } => {
+                let result = self.close_peer(peer);
+                if result.is_ok() {
+                    let reason = DisconnectReason::ClosedByServer;
+                    self.emit(SfuEvent::PeerDisconnected(peer, reason));
                 }
+                let _ = reply.send(result);
             }
             Command::Stats { reply } => {
                 let mut stats = self.stats;
@@ -77,6 +133,60 @@ impl Driver {
                 stats.addresses = self.demux.addresses();
                 stats.router = self.router.stats;
                 let _ = reply.send(stats);
+            }
+        }
+    }
+
+    /// Removes a hall at the end of the turn; its tracks are unpublished now.
+    fn close_peer(&mut self, peer: PeerId) -> Result<(), SfuError> {
+        let index = self
+            .table
+            .index_of(peer)
+            .ok_or(SfuError::UnknownPeer(peer))?;
+        if self.doomed.contains(&index) {
+            return Err(SfuError::UnknownPeer(peer)); // already going
+        }
+        self.doom(index);
+        Ok(())
+    }
+
+    /// One slot change (`Sfu::apply`'s semantics): the slot must exist.
+    fn apply_one(&mut self, now: Instant, change: SlotChange) -> Result<(), SfuError> {
+        let (peer, slot) = match change {
+            SlotChange::Show { peer, slot, .. }
+            | SlotChange::Layer { peer, slot, .. }
+            | SlotChange::Clear { peer, slot } => (peer, slot),
+        };
+        let index = self
+            .table
+            .index_of(peer)
+            .filter(|i| !self.doomed.contains(i))
+            .ok_or(SfuError::UnknownPeer(peer))?;
+        let conn = self.table.get(index).ok_or(SfuError::UnknownPeer(peer))?;
+        let out = conn
+            .slots
+            .get(usize::from(slot.0))
+            .ok_or(SfuError::UnknownSlot(peer, slot))?
+            .clone();
+        match change {
+            SlotChange::Show {
+                track, max_layer, ..
+            } => {
+                let result = self
+                    .router
+                    .subscribe(now, (index, peer), &out, (track, max_layer));
+                // Sends the first keyframe request now rather than at the next timeout.
+                self.router.handle_timeout(now, &mut self.table);
+                result
+            }
+            SlotChange::Layer { max_layer, .. } => {
+                self.router.set_layer(now, index, slot, max_layer);
+                self.router.handle_timeout(now, &mut self.table);
+                Ok(())
+            }
+            SlotChange::Clear { .. } => {
+                self.router.unsubscribe(index, slot);
+                Ok(())
             }
         }
     }
@@ -102,28 +212,5 @@ impl Driver {
         }
         self.table.writes.mark(index);
         Ok(answer)
-    }
-
-    fn subscribe(
-        &mut self,
-        now: Instant,
-        peer: crate::PeerId,
-        slot: crate::SlotId,
-        track: (crate::StreamId, u8),
-    ) -> Result<(), SfuError> {
-        let index = self
-            .table
-            .index_of(peer)
-            .ok_or(SfuError::UnknownPeer(peer))?;
-        let conn = self.table.get(index).ok_or(SfuError::UnknownPeer(peer))?;
-        let out = conn
-            .slots
-            .get(usize::from(slot.0))
-            .ok_or(SfuError::UnknownSlot(peer, slot))?;
-        let out = out.clone();
-        self.router.subscribe(now, (index, peer), &out, track)?;
-        // Sends the first keyframe request now rather than at the next timeout.
-        self.router.handle_timeout(now, &mut self.table);
-        Ok(())
     }
 }

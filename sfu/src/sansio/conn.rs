@@ -9,9 +9,10 @@
 
 use super::stats::Outgoing;
 use crate::config::SfuConfig;
+use crate::engine::TrackCodec;
 use crate::event::{MediaKind, PeerAnswer, PeerId, SlotId, SlotInfo};
-use crate::negotiate::{receive_lines, MAX_OFFER_BYTES};
-use crate::peer::{self, OfferedTrack, MIME_OPUS, MIME_VP8};
+use crate::negotiate::{extmap_id, receive_lines, MAX_OFFER_BYTES};
+use crate::peer::{self, OfferedTrack, AUDIO_LEVEL_URI, MIME_OPUS, MIME_VP8};
 use crate::{SfuError, StreamId};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media_stream::MediaStreamTrack;
@@ -50,6 +51,8 @@ pub struct InTrack {
     pub stream: StreamId,
     /// Its simulcast layer (0 without simulcast), from the RID of its `OnOpen`.
     pub layer: u8,
+    /// The codec negotiated for it (from its receiver's codings at `OnOpen`).
+    pub codec: TrackCodec,
 }
 
 /// One hall's connection and what the driver keeps about it.
@@ -72,6 +75,8 @@ pub struct Conn {
     pub offered: Vec<OfferedTrack>,
     /// What we send it and what it reports about that.
     pub out: Outgoing,
+    /// The offer's id of the RFC 6464 audio level extension, read from its audio.
+    pub audio_level_id: Option<u8>,
 }
 
 impl Conn {
@@ -141,6 +146,7 @@ pub fn answer(
     }
     let (video, audio) = receive_lines(&parsed);
     let offered = peer::offered_tracks(&parsed);
+    let audio_level_id = extmap_id(&parsed, AUDIO_LEVEL_URI);
     let mut engine = peer::media_engine(config)?;
     let registry = peer::interceptors(&mut engine)?;
     let settings = SettingEngineBuilder::new()
@@ -253,6 +259,7 @@ pub fn answer(
         connected: false,
         offered,
         out: Outgoing::default(),
+        audio_level_id,
     };
     Ok((conn, answer))
 }

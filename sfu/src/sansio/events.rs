@@ -10,6 +10,7 @@
 use super::conn::InTrack;
 use super::demux::ConnIndex;
 use super::driver::Driver;
+use crate::engine::TrackCodec;
 use crate::event::{MediaKind, SfuEvent};
 use crate::peer::layer_of_rid;
 use crate::StreamId;
@@ -26,6 +27,7 @@ pub fn drain(driver: &mut Driver, index: ConnIndex) {
             return;
         };
         let Some(event) = conn.pc.poll_event() else {
+            driver.flush_router_events();
             return;
         };
         match event {
@@ -53,7 +55,7 @@ fn state_changed(driver: &mut Driver, index: ConnIndex, state: RTCPeerConnection
         }
         RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
             driver.emit(SfuEvent::PeerFailed(peer));
-            driver.doomed.push(index);
+            driver.doom(index);
         }
         _ => {}
     }
@@ -67,17 +69,27 @@ fn track_opened(driver: &mut Driver, index: ConnIndex, init: &RTCTrackEventInit)
     if conn.track(init.ssrc).is_some() {
         return;
     }
-    let Some(kind) = conn
-        .pc
-        .rtp_receiver(init.receiver_id)
-        .map(|r| r.track().kind())
-    else {
+    let Some((kind, mime)) = conn.pc.rtp_receiver(init.receiver_id).map(|r| {
+        let track = r.track();
+        let mime = track.codec(init.ssrc).map(|c| c.mime_type.clone());
+        (track.kind(), mime)
+    }) else {
         tracing::debug!(ssrc = init.ssrc, "sansio: track of no receiver");
         return;
     };
-    let kind = match kind {
-        RtpCodecKind::Audio => MediaKind::Audio,
-        _ => MediaKind::Video,
+    // What was negotiated, not assumed (as `routing::subscribe::track_added`).
+    let (kind, codec) = match (kind, mime.as_deref().map(TrackCodec::from_mime)) {
+        (RtpCodecKind::Audio, _) => (MediaKind::Audio, TrackCodec::Opus),
+        (_, Some(c @ (TrackCodec::Vp8 | TrackCodec::H264))) => (MediaKind::Video, c),
+        (_, None) => (MediaKind::Video, TrackCodec::Vp8), // the only video codec offered
+        (_, Some(other)) => {
+            tracing::warn!(
+                ssrc = init.ssrc,
+                ?other,
+                "sansio: video of an unknown codec"
+            );
+            (MediaKind::Video, TrackCodec::Other)
+        }
     };
     let rids = conn
         .offered
@@ -103,6 +115,7 @@ fn track_opened(driver: &mut Driver, index: ConnIndex, init: &RTCTrackEventInit)
         receiver: init.receiver_id,
         stream,
         layer,
+        codec,
     };
     tracing::debug!(
         ssrc = init.ssrc,
@@ -111,8 +124,10 @@ fn track_opened(driver: &mut Driver, index: ConnIndex, init: &RTCTrackEventInit)
         "sansio: layer open"
     );
     conn.tracks.push(track);
-    let peer = conn.id;
-    driver.router.open_layer(now, index, &track);
+    let (peer, level_id) = (conn.id, conn.audio_level_id);
+    driver
+        .router
+        .open_layer(now, (index, peer), &track, level_id);
     if known.is_none() {
         driver.emit(SfuEvent::TrackPublished {
             peer,
@@ -129,5 +144,22 @@ impl Driver {
         if self.events.try_send(event).is_err() {
             self.stats.events_dropped += 1;
         }
+    }
+
+    /// Hands the router's events (unpublished tracks, speaker changes) to the caller.
+    pub(super) fn flush_router_events(&mut self) {
+        while let Some(event) = self.router.poll_event() {
+            self.emit(event);
+        }
+    }
+
+    /// Removes connection `index` at the end of the turn; its tracks are unpublished
+    /// (their slots go dark) and its subscriptions end now.
+    pub(super) fn doom(&mut self, index: ConnIndex) {
+        if !self.doomed.contains(&index) {
+            self.doomed.push(index);
+        }
+        self.router.unpublish_conn(index);
+        self.flush_router_events();
     }
 }

@@ -6,7 +6,7 @@ use super::demux::ConnIndex;
 use super::publish::Route;
 use super::router::{Router, RouterStats};
 use super::table::Table;
-use crate::event::MediaKind;
+use crate::event::{MediaKind, SfuEvent};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use std::time::Instant;
 
@@ -50,6 +50,27 @@ impl Router {
             route.throttle.handle_timeout(now);
             Self::send_plis(now, route, table, &mut self.stats);
         }
+        self.speaker_timeout(now, table);
+    }
+
+    /// Evaluates the audio levels; a new active speaker becomes an event for the caller
+    /// (as `routing/timers.rs`). A connection is marked read so that the driver's drain
+    /// hands the event over this very turn.
+    fn speaker_timeout(&mut self, now: Instant, table: &mut Table) {
+        if self.speaker.poll_timeout().is_some_and(|t| t <= now) {
+            self.speaker.handle_timeout(now);
+        }
+        while let Some(change) = self.speaker.poll_output() {
+            let route = change.speaker.and_then(|t| self.routes.get(&t));
+            self.outbox.push_back(SfuEvent::ActiveSpeakerChanged {
+                peer: route.map(|r| r.owner),
+                track: change.speaker,
+            });
+            let first = table.iter_mut().next().map(|(index, _)| index);
+            if let Some(index) = first {
+                table.reads.mark(index);
+            }
+        }
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) next has work.
@@ -60,7 +81,8 @@ impl Router {
             .routes
             .values()
             .filter_map(|r| r.throttle.poll_timeout());
-        forwarders.chain(throttles).min()
+        let speaker = self.speaker.poll_timeout();
+        forwarders.chain(throttles).chain(speaker).min()
     }
 
     pub(super) fn send_plis(

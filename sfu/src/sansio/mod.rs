@@ -10,11 +10,12 @@
 //! [`Forwarder`](crate::Forwarder) (one per slot, choosing among the [`publish`]ed
 //! stream's simulcast layers), [`feedback`] carries keyframe requests back to the
 //! publisher's right layer, [`reports`] takes halls' receiver reports and REMBs into
-//! the forwarders, [`stats`] publishes per-peer statistics; [`table`] holds the
-//! connections.
+//! the forwarders, [`stats`] publishes per-peer statistics; [`slots`] changes what a
+//! slot shows (subscribe, unsubscribe, layer, unpublish); [`table`] holds the
+//! connections. Audio levels (RFC 6464) feed the shared
+//! [`SpeakerDetector`](crate::SpeakerDetector) in the router.
 //!
-//! Not yet: RTX/NACK relaying, TWCC, ICE-TCP, renegotiation, ICE restart, speaker
-//! detection.
+//! Not yet: RTX/NACK relaying, TWCC, ICE-TCP, renegotiation, ICE restart, H.264 slots.
 
 mod command;
 mod conn;
@@ -25,6 +26,7 @@ mod feedback;
 mod publish;
 mod reports;
 mod router;
+mod slots;
 mod stats;
 mod stun;
 mod table;
@@ -34,7 +36,7 @@ pub use router::RouterStats;
 
 use crate::config::SfuConfig;
 use crate::event::{PeerAnswer, PeerId, SfuEvent, SlotId};
-use crate::{SfuError, StreamId};
+use crate::{SfuError, SlotChange, StreamId};
 use command::Command;
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
@@ -108,9 +110,58 @@ impl SansioSfu {
         done.await.map_err(|_| SfuError::Stopped)?
     }
 
-    /// Closes a hall's connection.
+    /// Empties `slot` of `peer`: nothing more is sent on it (its numbering is kept for
+    /// its next subscription).
+    pub async fn unsubscribe(&self, peer: PeerId, slot: SlotId) -> Result<(), SfuError> {
+        let (reply, done) = oneshot::channel();
+        self.send(Command::Unsubscribe { peer, slot, reply })
+            .await?;
+        done.await.map_err(|_| SfuError::Stopped)?
+    }
+
+    /// Changes the highest simulcast layer `slot` of `peer` may carry; the slot keeps
+    /// its source and moves on the new layer's next keyframe.
+    pub async fn set_layer(
+        &self,
+        peer: PeerId,
+        slot: SlotId,
+        max_layer: u8,
+    ) -> Result<(), SfuError> {
+        let (reply, done) = oneshot::channel();
+        self.send(Command::SetLayer {
+            peer,
+            slot,
+            max_layer,
+            reply,
+        })
+        .await?;
+        done.await.map_err(|_| SfuError::Stopped)?
+    }
+
+    /// Applies slot changes in order, in one command (one turn of the driver); one
+    /// result per change, as [`Sfu::apply`](crate::Sfu::apply).
+    pub async fn apply(
+        &self,
+        changes: Vec<SlotChange>,
+    ) -> Result<Vec<Result<(), SfuError>>, SfuError> {
+        let (reply, done) = oneshot::channel();
+        self.send(Command::Apply { changes, reply }).await?;
+        done.await.map_err(|_| SfuError::Stopped)
+    }
+
+    /// Closes a hall's connection without waiting for the driver (no error for an
+    /// unknown peer); its tracks are unpublished.
     pub async fn remove_peer(&self, peer: PeerId) -> Result<(), SfuError> {
         self.send(Command::RemovePeer { peer }).await
+    }
+
+    /// Closes a hall's connection, as [`Sfu::close_peer`](crate::Sfu::close_peer): its
+    /// tracks are unpublished (`TrackUnpublished`, their slots go dark), then
+    /// `PeerDisconnected(ClosedByServer)`; `UnknownPeer` if it is not there.
+    pub async fn close_peer(&self, peer: PeerId) -> Result<(), SfuError> {
+        let (reply, done) = oneshot::channel();
+        self.send(Command::ClosePeer { peer, reply }).await?;
+        done.await.map_err(|_| SfuError::Stopped)?
     }
 
     /// The port's counters.

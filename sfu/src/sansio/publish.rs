@@ -8,7 +8,8 @@
 use super::conn::InTrack;
 use super::demux::ConnIndex;
 use super::router::Sub;
-use crate::event::MediaKind;
+use crate::engine::TrackCodec;
+use crate::event::{MediaKind, PeerId};
 use crate::forwarder::ForwarderOutput;
 use crate::routing::{LayerIn, LAYER_IDLE};
 use crate::{KeyframeThrottle, NUM_LAYERS};
@@ -19,8 +20,14 @@ use std::time::Instant;
 pub(super) struct Route {
     /// The publisher's connection.
     pub(super) publisher: ConnIndex,
+    /// The publishing hall, named in `TrackUnpublished` and `ActiveSpeakerChanged`.
+    pub(super) owner: PeerId,
     /// Audio or video.
     pub(super) kind: MediaKind,
+    /// The negotiated codec: which payloads start a keyframe, which slots can show it.
+    pub(super) codec: TrackCodec,
+    /// The id of the audio level extension in its packets (audio only; from the offer).
+    pub(super) audio_level_id: Option<u8>,
     /// Its receiver, through which PLIs go back to the hall.
     pub(super) receiver: RTCRtpReceiverId,
     /// Its layers, low to high; `None` until a layer's first packet.
@@ -34,13 +41,17 @@ pub(super) struct Route {
 impl Route {
     /// A route for the stream whose first layer is `track`.
     pub(super) fn new(
-        publisher: ConnIndex,
+        (publisher, owner): (ConnIndex, PeerId),
         track: &InTrack,
         throttle: KeyframeThrottle<u8>,
+        audio_level_id: Option<u8>,
     ) -> Self {
         Self {
             publisher,
+            owner,
             kind: track.kind,
+            codec: track.codec,
+            audio_level_id: audio_level_id.filter(|_| track.kind == MediaKind::Audio),
             receiver: track.receiver,
             layers: [None, None, None],
             throttle,
@@ -50,10 +61,7 @@ impl Route {
 
     /// Layer `track.layer` opened at `now`.
     pub(super) fn open_layer(&mut self, now: Instant, track: &InTrack) {
-        let clock_rate = match track.kind {
-            MediaKind::Audio => 48_000,
-            MediaKind::Video => 90_000,
-        };
+        let clock_rate = track.codec.clock_rate();
         if let Some(entry) = self.layers.get_mut(usize::from(track.layer)) {
             *entry = Some(LayerIn::new(now, track.ssrc, clock_rate));
         }

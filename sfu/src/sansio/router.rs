@@ -8,20 +8,21 @@
 //! `handle_write` (no socket, no task, no channel): the packet handed to `rtc` shares the
 //! publisher's payload `Bytes`, only its header is the subscriber's.
 
-use super::conn::{InTrack, OutSlot};
+use super::conn::InTrack;
 use super::demux::ConnIndex;
 use super::publish::Route;
 use super::table::Table;
-use crate::event::{MediaKind, SlotId};
-use crate::forwarder::{Forwarder, ForwarderConfig, ForwarderOutput, IncomingPacket};
+use crate::event::{MediaKind, PeerId, SfuEvent, SlotId};
+use crate::forwarder::{Forwarder, ForwarderOutput, IncomingPacket};
+use crate::hdrext::AudioLevel;
 use crate::rtp::RtpPacket;
 use crate::rtp::FIXED_HEADER_LEN;
-use crate::{is_keyframe_start, KeyframeThrottle, LayerConfig, SfuError, StreamId, MAX_LAYER};
+use crate::{KeyframeThrottle, SpeakerConfig, SpeakerDetector, StreamId};
 use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::rtp;
 use rtc::sansio::Protocol;
 use rtc::shared::marshal::{Marshal, MarshalSize};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// One subscriber slot on a route.
@@ -52,6 +53,14 @@ pub struct Router {
     scratch: Vec<u8>,
     /// Streams whose throttles have PLIs to send (reused, no allocation).
     pub(super) requests: Vec<StreamId>,
+    /// Forwarders of slots that went dark, kept so a later subscription continues
+    /// their numbering (see `Forwarder::continuing`).
+    pub(super) parked: HashMap<(ConnIndex, SlotId), Forwarder>,
+    /// The meeting's active-speaker detector, fed by the audio routes' levels.
+    pub(super) speaker: SpeakerDetector,
+    /// Events for the caller (unpublished tracks, speaker changes), drained by the
+    /// driver with [`poll_event`](Self::poll_event).
+    pub(super) outbox: VecDeque<SfuEvent>,
     pub stats: RouterStats,
 }
 
@@ -63,17 +72,27 @@ impl Router {
             throttle,
             scratch: vec![0; 1500],
             requests: Vec::new(),
+            parked: HashMap::new(),
+            speaker: SpeakerDetector::new(SpeakerConfig::default()),
+            outbox: VecDeque::new(),
             stats: RouterStats::default(),
         }
     }
 
     /// A layer of a publisher's stream opened (the first one creates the route).
-    pub fn open_layer(&mut self, now: Instant, publisher: ConnIndex, track: &InTrack) {
-        let throttle = self.throttle;
+    /// `audio_level_id`: the offer's id of the RFC 6464 extension (audio only).
+    pub fn open_layer(
+        &mut self,
+        now: Instant,
+        publisher: (ConnIndex, PeerId),
+        track: &InTrack,
+        audio_level_id: Option<u8>,
+    ) {
+        let throttle = KeyframeThrottle::new(self.throttle);
         let route = self
             .routes
             .entry(track.stream)
-            .or_insert_with(|| Route::new(publisher, track, KeyframeThrottle::new(throttle)));
+            .or_insert_with(|| Route::new(publisher, track, throttle, audio_level_id));
         route.open_layer(now, track);
         route.refresh_bitrates(now);
     }
@@ -84,72 +103,6 @@ impl Router {
             route.refresh_bitrates(now);
             Self::send_plis(now, route, table, &mut self.stats);
         }
-    }
-
-    /// Points `slot` of connection `conn` at `stream`, from its next keyframe on, on
-    /// the best of its layers up to `max_layer` that the link carries.
-    pub fn subscribe(
-        &mut self,
-        now: Instant,
-        (conn, peer): (ConnIndex, crate::PeerId),
-        slot: &OutSlot,
-        (stream, max_layer): (StreamId, u8),
-    ) -> Result<(), SfuError> {
-        let route = self
-            .routes
-            .get(&stream)
-            .ok_or(SfuError::UnknownTrack(stream))?;
-        if route.kind != slot.info.kind {
-            return Err(SfuError::Incompatible(
-                peer,
-                slot.info.id,
-                stream,
-                "other media kind",
-            ));
-        }
-        // The slot's numbering outlives its subscriptions (see `Forwarder::continuing`).
-        let mut previous = None;
-        for r in self.routes.values_mut() {
-            if let Some(i) = r
-                .subs
-                .iter()
-                .position(|s| (s.conn, s.slot) == (conn, slot.info.id))
-            {
-                previous = Some(r.subs.swap_remove(i).forwarder);
-            }
-        }
-        let clock_rate = match slot.info.kind {
-            MediaKind::Audio => 48_000,
-            MediaKind::Video => 90_000,
-        };
-        let config = ForwarderConfig {
-            ssrc: slot.info.ssrc,
-            payload_type: slot.payload_type,
-            clock_rate,
-            max_layer: match slot.info.kind {
-                MediaKind::Audio => 0,
-                MediaKind::Video => max_layer.min(MAX_LAYER),
-            },
-            layer: LayerConfig::default(),
-        };
-        let mut forwarder = match previous {
-            Some(p) => Forwarder::continuing(now, config, stream, &p),
-            None => Forwarder::new(now, config, stream),
-        };
-        let route = self
-            .routes
-            .get_mut(&stream)
-            .ok_or(SfuError::UnknownTrack(stream))?;
-        forwarder.set_layer_bitrates(now, route.bitrates(now));
-        route.subs.push(Sub {
-            conn,
-            slot: slot.info.id,
-            ssrc: slot.info.ssrc,
-            forwarder,
-        });
-        // Its first keyframe request; forwarding starts when the keyframe arrives.
-        route.drain_requests(now, route.subs.len() - 1);
-        Ok(())
     }
 
     /// Forwards one packet of layer `layer` of `stream` to its subscribers' connections.
@@ -176,12 +129,14 @@ impl Router {
         let media = !packet.payload.is_empty(); // padding is stripped from the payload
         let size = FIXED_HEADER_LEN + packet.payload.len();
         route.record(now, layer, (h.sequence_number, h.timestamp), size, media);
-        let keyframe = match route.kind {
-            MediaKind::Audio => true,
-            MediaKind::Video => is_keyframe_start(&packet.payload).unwrap_or(false),
-        };
+        let keyframe = route.codec.is_keyframe_start(&packet.payload);
         if keyframe && route.kind == MediaKind::Video {
             route.throttle.handle_keyframe(layer);
+        }
+        if let Some(id) = route.audio_level_id {
+            if let Some(level) = h.get_extension(id).and_then(|e| AudioLevel::parse(&e)) {
+                self.speaker.handle_level(now, stream, level);
+            }
         }
         let incoming = IncomingPacket {
             source: stream,
@@ -239,13 +194,5 @@ impl Router {
             }
         }
         Self::send_plis(now, route, table, &mut self.stats);
-    }
-
-    /// Forgets a connection: its published routes and its subscriptions.
-    pub fn remove_conn(&mut self, conn: ConnIndex) {
-        self.routes.retain(|_, r| r.publisher != conn);
-        for r in self.routes.values_mut() {
-            r.subs.retain(|s| s.conn != conn);
-        }
     }
 }

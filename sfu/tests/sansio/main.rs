@@ -2,6 +2,7 @@
 //! (one test binary; feature `sansio`). Bounded waits only; no assertion on speed.
 #![cfg(feature = "sansio")]
 
+mod commands;
 mod forwarding;
 mod helpers;
 mod simulcast;

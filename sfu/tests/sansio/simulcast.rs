@@ -15,17 +15,17 @@ const CAMERA: PeerId = PeerId(1);
 const VIEWER: PeerId = PeerId(100);
 
 /// The simulcast layer of a packet.
-fn layer(p: &ReceivedPacket) -> Option<u32> {
+pub(crate) fn layer(p: &ReceivedPacket) -> Option<u32> {
     p.number.map(|n| n / LAYER_NUMBERS)
 }
 
 /// The simulcast layer of the newest packet on `ssrc`.
-fn newest_layer(viewer: &TestClient, ssrc: u32) -> Option<u32> {
+pub(crate) fn newest_layer(viewer: &TestClient, ssrc: u32) -> Option<u32> {
     viewer.received().get(&ssrc)?.last().and_then(layer)
 }
 
 /// A sending simulcast camera and its video track.
-async fn camera(
+pub(crate) async fn camera(
     sfu: &SansioSfu,
     events: &mut mpsc::Receiver<SfuEvent>,
 ) -> (TestClient, SimulcastPublishing, StreamId) {
@@ -41,7 +41,12 @@ async fn camera(
 }
 
 /// A viewer with one video slot showing `video` up to `max_layer`.
-async fn viewer(sfu: &SansioSfu, peer: PeerId, video: StreamId, max: u8) -> (TestClient, SlotInfo) {
+pub(crate) async fn viewer(
+    sfu: &SansioSfu,
+    peer: PeerId,
+    video: StreamId,
+    max: u8,
+) -> (TestClient, SlotInfo) {
     let viewer = TestClient::subscriber(1, 0).await.expect("subscriber");
     let slot = connect(sfu, peer, &viewer).await.slots[0].clone();
     sfu.subscribe(peer, slot.id, video, max)
@@ -64,7 +69,7 @@ async fn stats_of<T>(
 }
 
 /// One contiguous stream from a keyframe, changing layers only on keyframes.
-fn check_switches(what: &str, packets: &[ReceivedPacket]) {
+pub(crate) fn check_switches(what: &str, packets: &[ReceivedPacket]) {
     assert!(packets[0].keyframe, "{what}: starts on a keyframe");
     for pair in packets.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);

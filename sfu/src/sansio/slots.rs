@@ -1,0 +1,200 @@
+//! What a receive slot shows, on the sans-IO media path: subscribe, unsubscribe, a new
+//! highest layer, and the slots that go dark when a publisher leaves.
+//!
+//! The rules are the async driver's (`routing/subscribe.rs`): a slot keeps its
+//! [`Forwarder`] while it shows the same codec, so a new source or a new highest layer
+//! goes on with continuous numbering and without restarting from a keyframe when the
+//! source is unchanged; a slot that goes dark parks its forwarder for the next
+//! subscription (`Forwarder::continuing`); a slot that cannot show a track goes dark
+//! and the caller gets [`SfuError::Incompatible`].
+
+use super::conn::OutSlot;
+use super::demux::ConnIndex;
+use super::router::{Router, Sub};
+use crate::engine::TrackCodec;
+use crate::event::{MediaKind, PeerId, SfuEvent, SlotId};
+use crate::forwarder::{Forwarder, ForwarderConfig};
+use crate::{LayerConfig, SfuError, StreamId, MAX_LAYER};
+use std::time::Instant;
+
+/// The codec a slot negotiated (its transceiver offers one: Opus or VP8).
+fn slot_codec(slot: &OutSlot) -> TrackCodec {
+    match slot.info.kind {
+        MediaKind::Audio => TrackCodec::Opus,
+        MediaKind::Video => TrackCodec::Vp8,
+    }
+}
+
+impl Router {
+    /// Takes the subscription of `slot` of `conn` off its route: (stream, subscriber).
+    fn take_sub(&mut self, conn: ConnIndex, slot: SlotId) -> Option<(StreamId, Sub)> {
+        self.routes.iter_mut().find_map(|(&stream, r)| {
+            let i = r
+                .subs
+                .iter()
+                .position(|s| (s.conn, s.slot) == (conn, slot))?;
+            Some((stream, r.subs.swap_remove(i)))
+        })
+    }
+
+    /// The slot goes dark; its forwarder is kept for its next subscription.
+    fn end_sub(&mut self, conn: ConnIndex, slot: SlotId) -> Option<StreamId> {
+        let (stream, sub) = self.take_sub(conn, slot)?;
+        self.parked.insert((conn, slot), sub.forwarder);
+        Some(stream)
+    }
+
+    /// Points `slot` of connection `conn` at `stream`, from its next keyframe on, on
+    /// the best of its layers up to `max_layer` that the link carries.
+    pub fn subscribe(
+        &mut self,
+        now: Instant,
+        (conn, peer): (ConnIndex, PeerId),
+        slot: &OutSlot,
+        (stream, max_layer): (StreamId, u8),
+    ) -> Result<(), SfuError> {
+        let id = slot.info.id;
+        let route = self
+            .routes
+            .get(&stream)
+            .ok_or(SfuError::UnknownTrack(stream))?;
+        let why = if route.kind != slot.info.kind {
+            Some("other media kind")
+        } else if route.codec != slot_codec(slot) {
+            Some("codec not negotiated")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            // It goes dark rather than keep showing a hall the room no longer puts there.
+            self.end_sub(conn, id);
+            return Err(SfuError::Incompatible(peer, id, stream, why));
+        }
+        let max_layer = match slot.info.kind {
+            MediaKind::Audio => 0,
+            MediaKind::Video => max_layer.min(MAX_LAYER),
+        };
+        let config = ForwarderConfig {
+            ssrc: slot.info.ssrc,
+            payload_type: slot.payload_type,
+            clock_rate: route.codec.clock_rate(),
+            max_layer,
+            layer: LayerConfig::default(),
+        };
+        let route = self
+            .routes
+            .get_mut(&stream)
+            .ok_or(SfuError::UnknownTrack(stream))?;
+        let bitrates = route.bitrates(now);
+        // Same source: only the highest layer changes (no keyframe restart).
+        if let Some(i) = route
+            .subs
+            .iter()
+            .position(|s| (s.conn, s.slot) == (conn, id))
+        {
+            route.subs[i].forwarder.set_max_layer(now, max_layer);
+            route.drain_requests(now, i);
+            return Ok(());
+        }
+        let forwarder = match self.take_sub(conn, id) {
+            // Same codec (slots have one): keep the forwarder, switch its source.
+            Some((_, mut sub)) => {
+                sub.forwarder.switch_source(now, stream, bitrates);
+                sub.forwarder.set_max_layer(now, max_layer);
+                sub.forwarder
+            }
+            None => {
+                let mut f = match self.parked.remove(&(conn, id)) {
+                    Some(p) => Forwarder::continuing(now, config, stream, &p),
+                    None => Forwarder::new(now, config, stream),
+                };
+                f.set_layer_bitrates(now, bitrates);
+                f
+            }
+        };
+        let route = self
+            .routes
+            .get_mut(&stream)
+            .ok_or(SfuError::UnknownTrack(stream))?;
+        route.subs.push(Sub {
+            conn,
+            slot: id,
+            ssrc: slot.info.ssrc,
+            forwarder,
+        });
+        // Its first keyframe request; forwarding starts when the keyframe arrives.
+        route.drain_requests(now, route.subs.len() - 1);
+        Ok(())
+    }
+
+    /// Empties `slot` of `conn` (nothing if it shows nothing).
+    pub fn unsubscribe(&mut self, conn: ConnIndex, slot: SlotId) {
+        self.end_sub(conn, slot);
+    }
+
+    /// A new highest layer for what `slot` of `conn` shows; the forwarder keeps its
+    /// source and switches on the new layer's next keyframe (nothing if it shows nothing).
+    pub fn set_layer(&mut self, now: Instant, conn: ConnIndex, slot: SlotId, max_layer: u8) {
+        for route in self.routes.values_mut() {
+            let Some(i) = route
+                .subs
+                .iter()
+                .position(|s| (s.conn, s.slot) == (conn, slot))
+            else {
+                continue;
+            };
+            let layer = match route.kind {
+                MediaKind::Audio => 0,
+                MediaKind::Video => max_layer.min(MAX_LAYER),
+            };
+            route.subs[i].forwarder.set_max_layer(now, layer);
+            route.drain_requests(now, i);
+            return;
+        }
+    }
+
+    /// A publisher's connection is going: its streams are unpublished (their slots go
+    /// dark, `TrackUnpublished` each) and its own subscriptions end.
+    pub fn unpublish_conn(&mut self, conn: ConnIndex) {
+        let mut gone: Vec<StreamId> = self
+            .routes
+            .iter()
+            .filter(|(_, r)| r.publisher == conn)
+            .map(|(&s, _)| s)
+            .collect();
+        gone.sort_unstable();
+        for stream in gone {
+            self.unpublish(stream);
+        }
+        self.remove_conn(conn);
+    }
+
+    /// Removes a published stream; the slots showing it go dark.
+    pub fn unpublish(&mut self, stream: StreamId) {
+        let Some(route) = self.routes.remove(&stream) else {
+            return;
+        };
+        for sub in route.subs {
+            self.parked.insert((sub.conn, sub.slot), sub.forwarder);
+        }
+        self.speaker.remove_stream(stream);
+        self.outbox.push_back(SfuEvent::TrackUnpublished {
+            peer: route.owner,
+            track: stream,
+        });
+    }
+
+    /// Forgets a connection everywhere: its routes, subscriptions and parked forwarders.
+    pub fn remove_conn(&mut self, conn: ConnIndex) {
+        self.routes.retain(|_, r| r.publisher != conn);
+        for r in self.routes.values_mut() {
+            r.subs.retain(|s| s.conn != conn);
+        }
+        self.parked.retain(|&(c, _), _| c != conn);
+    }
+
+    /// The next event for the caller.
+    pub fn poll_event(&mut self) -> Option<SfuEvent> {
+        self.outbox.pop_front()
+    }
+}
