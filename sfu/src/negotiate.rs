@@ -43,8 +43,9 @@ pub struct Negotiation {
 /// Upper bound on an offer's size; a real one is a few kilobytes per m-line.
 pub const MAX_OFFER_BYTES: usize = 256 * 1024;
 
-/// Applies `offer` on a new connection and answers it.
-pub async fn negotiate(ctx: Context, offer: String) -> Result<Negotiation, SfuError> {
+/// Checks a hall's offer — its size, its syntax, that it has media — and returns the
+/// description to apply with its parse. Every driver's first step with an offer.
+pub fn parse_offer(offer: String) -> Result<(RTCSessionDescription, SessionDescription), SfuError> {
     if offer.len() > MAX_OFFER_BYTES {
         return Err(SfuError::InvalidSdp(format!(
             "offer of {} bytes exceeds {MAX_OFFER_BYTES}",
@@ -57,6 +58,12 @@ pub async fn negotiate(ctx: Context, offer: String) -> Result<Negotiation, SfuEr
     if parsed.media_descriptions.is_empty() {
         return Err(SfuError::InvalidSdp("offer has no media".into()));
     }
+    Ok((description, parsed))
+}
+
+/// Applies `offer` on a new connection and answers it.
+pub async fn negotiate(ctx: Context, offer: String) -> Result<Negotiation, SfuError> {
+    let (description, parsed) = parse_offer(offer)?;
     let gathered = Arc::new(Notify::new());
     let offered = Arc::new(Mutex::new(peer::offered_tracks(&parsed)));
     let handler = Arc::new(PeerHandler {

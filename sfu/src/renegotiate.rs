@@ -14,14 +14,14 @@
 
 use crate::engine::{Control, Engine, Reply};
 use crate::event::{MediaKind, PeerAnswer, PeerId};
-use crate::negotiate::{extmap_id, receive_lines, MAX_OFFER_BYTES};
+use crate::negotiate::{extmap_id, receive_lines};
 use crate::peer::{self, offered_now, OfferedTracks, AUDIO_LEVEL_URI};
 use crate::routing::Slot;
 use crate::slot::{self, NegotiatedSlot};
 use crate::{SfuConfig, SfuError, StreamId};
 use std::sync::Arc;
 use webrtc::media_stream::track_remote::TrackRemote;
-use webrtc::peer_connection::{PeerConnection, RTCSessionDescription};
+use webrtc::peer_connection::PeerConnection;
 
 /// What a renegotiation changed, handed to the owner task.
 pub struct Renegotiation {
@@ -48,18 +48,8 @@ struct Input {
 
 /// Applies `offer` to the existing connection and answers it.
 async fn renegotiate(input: Input, offer: String) -> Result<Renegotiation, SfuError> {
-    if offer.len() > MAX_OFFER_BYTES {
-        return Err(SfuError::InvalidSdp(format!(
-            "offer of {} bytes exceeds {MAX_OFFER_BYTES}",
-            offer.len()
-        )));
-    }
+    let (description, parsed) = crate::negotiate::parse_offer(offer)?;
     let invalid = |e: rtc::shared::error::Error| SfuError::InvalidSdp(e.to_string());
-    let description = RTCSessionDescription::offer(offer).map_err(invalid)?;
-    let parsed = description.unmarshal().map_err(invalid)?;
-    if parsed.media_descriptions.is_empty() {
-        return Err(SfuError::InvalidSdp("offer has no media".into()));
-    }
     let pc = &input.pc;
     let wanted = receive_lines(&parsed);
     let planned = slot::plan(pc, &input.config, wanted, input.existing).await?;

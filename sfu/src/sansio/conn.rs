@@ -11,14 +11,13 @@ use super::stats::Outgoing;
 use crate::config::SfuConfig;
 use crate::engine::TrackCodec;
 use crate::event::{MediaKind, PeerAnswer, PeerId, SlotId, SlotInfo};
-use crate::negotiate::{extmap_id, receive_lines, MAX_OFFER_BYTES};
+use crate::negotiate::{extmap_id, receive_lines};
 use crate::peer::{self, OfferedTrack, AUDIO_LEVEL_URI, MIME_OPUS, MIME_VP8};
 use crate::{SfuError, StreamId};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp_transceiver::rtp_sender::{
@@ -132,18 +131,8 @@ pub fn answer(
     local: SocketAddr,
     now: Instant,
 ) -> Result<(Conn, PeerAnswer), SfuError> {
-    if offer.len() > MAX_OFFER_BYTES {
-        return Err(SfuError::InvalidSdp(format!(
-            "offer of {} bytes exceeds {MAX_OFFER_BYTES}",
-            offer.len()
-        )));
-    }
+    let (description, parsed) = crate::negotiate::parse_offer(offer)?;
     let invalid = |e: rtc::shared::error::Error| SfuError::InvalidSdp(e.to_string());
-    let description = RTCSessionDescription::offer(offer).map_err(invalid)?;
-    let parsed = description.unmarshal().map_err(invalid)?;
-    if parsed.media_descriptions.is_empty() {
-        return Err(SfuError::InvalidSdp("offer has no media".into()));
-    }
     let (video, audio) = receive_lines(&parsed);
     let offered = peer::offered_tracks(&parsed);
     let audio_level_id = extmap_id(&parsed, AUDIO_LEVEL_URI);

@@ -3,6 +3,9 @@
 #![cfg(feature = "sansio")]
 
 mod commands;
+#[allow(dead_code)] // the production driver's helpers are not used here
+#[path = "../common/mod.rs"]
+mod common;
 mod forwarding;
 mod helpers;
 mod simulcast;
