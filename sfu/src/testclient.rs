@@ -32,10 +32,11 @@ pub use simulcast::{SimulcastPublishing, LAYER_NUMBERS, SIMULCAST_RIDS, SIMULCAS
 pub use synthetic::{Publishing, SentCounters};
 
 use crate::config::SfuConfig;
-use crate::peer::{self, PortCursor, MIME_OPUS, MIME_VP8};
+use crate::peer::{self, MIME_OPUS, MIME_VP8};
 use crate::rtcpfwd::is_keyframe_request;
 use crate::SfuError;
 use receive::{lock, Handler, Received};
+use rtc::ice::mdns::MulticastDnsMode;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -43,6 +44,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 };
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -50,7 +52,10 @@ use tokio::sync::{watch, Notify};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::TrackRemote;
-use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState, RTCSessionDescription};
+use webrtc::peer_connection::{
+    MediaEngine, PeerConnection, PeerConnectionBuilder, RTCConfigurationBuilder,
+    RTCPeerConnectionState, RTCSessionDescription, SettingEngineBuilder,
+};
 use webrtc::rtp_transceiver::RtpTransceiver;
 
 /// One sending track of a publisher.
@@ -102,7 +107,16 @@ pub const VIDEO_SSRC: u32 = 0x0011_1111;
 pub const AUDIO_SSRC: u32 = 0x0022_2222;
 
 impl TestClient {
+    /// A client on 127.0.0.1 negotiating the SFU's default codecs.
     async fn new(observer: Option<PacketObserver>) -> Result<Self, SfuError> {
+        Self::with_engine(peer::media_engine(&SfuConfig::default())?, observer).await
+    }
+
+    /// A client on 127.0.0.1 whose connection negotiates `engine`'s codecs.
+    async fn with_engine(
+        mut engine: MediaEngine,
+        observer: Option<PacketObserver>,
+    ) -> Result<Self, SfuError> {
         let gathered = Arc::new(Notify::new());
         let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
         let received = Received::default();
@@ -114,10 +128,22 @@ impl TestClient {
             remotes: Arc::clone(&remotes),
             observer,
         });
-        let (config, ports) = (SfuConfig::default(), PortCursor::default());
-        let pc = peer::build_connection(&config, &ports, handler, SRTP_REPLAY_WINDOW).await?;
+        let registry = peer::interceptors(&mut engine)?;
+        let settings = SettingEngineBuilder::new()
+            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+            .with_srtp_replay_protection_window(SRTP_REPLAY_WINDOW);
+        let pc = PeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_media_engine(engine)
+            .with_setting_engine(settings.build())
+            .with_interceptor_registry(registry)
+            .with_handler(handler)
+            .with_udp_addrs(vec![SocketAddr::new(IpAddr::from([127, 0, 0, 1]), 0)])
+            .build()
+            .await
+            .map_err(SfuError::webrtc)?;
         Ok(Self {
-            pc,
+            pc: Arc::new(pc),
             gathered,
             state,
             received,

@@ -7,26 +7,20 @@
 //! non-IDR slice (a single NAL unit packet) otherwise. As in the VP8 streams, bytes 2..6
 //! of every payload hold the publisher's running packet number.
 
-use super::receive::{Handler, Received};
-use super::{PacketObserver, TestClient, SRTP_REPLAY_WINDOW};
+use super::{PacketObserver, TestClient};
 use crate::config::{Codecs, SfuConfig};
 use crate::peer::{self, MIME_H264};
 use crate::SfuError;
 use bytes::Bytes;
-use rtc::ice::mdns::MulticastDnsMode;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use webrtc::media_stream::track_local::TrackLocal;
-use webrtc::peer_connection::{
-    MediaEngine, PeerConnectionBuilder, RTCConfigurationBuilder, RTCPeerConnectionState,
-    SettingEngineBuilder,
-};
+use webrtc::peer_connection::MediaEngine;
 
 /// The H.264 camera's SSRC.
 pub const H264_SSRC: u32 = 0x0044_4440;
@@ -61,48 +55,6 @@ fn h264_only() -> Result<MediaEngine, SfuError> {
 }
 
 impl TestClient {
-    /// A client on 127.0.0.1 whose connection negotiates `engine`'s codecs.
-    async fn with_engine(
-        mut engine: MediaEngine,
-        observer: Option<PacketObserver>,
-    ) -> Result<Self, SfuError> {
-        let gathered = Arc::new(Notify::new());
-        let (state_tx, state) = watch::channel(RTCPeerConnectionState::New);
-        let received = Received::default();
-        let remotes = Arc::new(Mutex::new(Vec::new()));
-        let handler = Arc::new(Handler {
-            gathered: Arc::clone(&gathered),
-            state: state_tx,
-            received: Arc::clone(&received),
-            remotes: Arc::clone(&remotes),
-            observer,
-        });
-        let registry = peer::interceptors(&mut engine)?;
-        let settings = SettingEngineBuilder::new()
-            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-            .with_srtp_replay_protection_window(SRTP_REPLAY_WINDOW);
-        let pc = PeerConnectionBuilder::new()
-            .with_configuration(RTCConfigurationBuilder::new().build())
-            .with_media_engine(engine)
-            .with_setting_engine(settings.build())
-            .with_interceptor_registry(registry)
-            .with_handler(handler)
-            .with_udp_addrs(vec![SocketAddr::new(IpAddr::from([127, 0, 0, 1]), 0)])
-            .build()
-            .await
-            .map_err(SfuError::webrtc)?;
-        Ok(Self {
-            pc: Arc::new(pc),
-            gathered,
-            state,
-            received,
-            remotes,
-            outgoing: Vec::new(),
-            plis: Arc::default(),
-            want_keyframe: Arc::new(AtomicBool::new(true)),
-        })
-    }
-
     /// A hall publishing one H.264 camera (`sendonly`); start it with
     /// [`start_h264`](Self::start_h264).
     pub async fn h264_publisher() -> Result<Self, SfuError> {
