@@ -313,6 +313,12 @@ impl Room {
         self.members.iter().position(|m| &*m.session == session)
     }
 
+    /// The index of `session`'s member while its socket is up (not in its grace period).
+    pub(crate) fn linked_index(&self, session: &str) -> Option<usize> {
+        self.index_of(session)
+            .filter(|&i| self.members[i].link.is_some())
+    }
+
     /// The live member of `session`; `None` for a replaced or removed session.
     pub(crate) fn member_of(&mut self, session: &str) -> Option<&mut Member> {
         self.members

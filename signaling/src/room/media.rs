@@ -8,10 +8,7 @@ impl Room {
     /// A new offer: the hall's previous connection (if any) is closed and a new peer is
     /// created — an ICE restart by reconnection.
     pub(super) async fn offer(&mut self, session: &str, sdp: String) {
-        let Some(i) = self
-            .index_of(session)
-            .filter(|&i| self.members[i].link.is_some())
-        else {
+        let Some(i) = self.linked_index(session) else {
             return;
         };
         self.drop_media(i).await;
@@ -106,10 +103,7 @@ impl Room {
     }
 
     pub(super) async fn candidate(&mut self, session: &str, candidate: Candidate) {
-        let Some(i) = self
-            .index_of(session)
-            .filter(|&i| self.members[i].link.is_some())
-        else {
+        let Some(i) = self.linked_index(session) else {
             return;
         };
         let m = &mut self.members[i];
@@ -136,10 +130,7 @@ impl Room {
     }
 
     pub(super) async fn set_layer(&mut self, session: &str, slot: u16, layer: u8) {
-        let Some(i) = self
-            .index_of(session)
-            .filter(|&i| self.members[i].link.is_some())
-        else {
+        let Some(i) = self.linked_index(session) else {
             return;
         };
         let m = &mut self.members[i];

@@ -12,10 +12,7 @@ use sfu::{IceCandidate, MediaKind, PeerAnswer, PeerId, SfuError, StreamId, MAX_L
 impl Room {
     /// An offer for the hall's existing connection; a new connection if it has none.
     pub(super) async fn renegotiate(&mut self, session: &str, sdp: String) {
-        let Some(i) = self
-            .index_of(session)
-            .filter(|&i| self.members[i].link.is_some())
-        else {
+        let Some(i) = self.linked_index(session) else {
             return;
         };
         let m = &self.members[i];
