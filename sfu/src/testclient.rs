@@ -27,7 +27,7 @@ mod synthetic;
 
 pub use hall::{HallMedia, HallShape, LayerShape};
 pub use raw::{PacketObserver, RawSender, TrackSpec};
-pub use receive::ReceivedPacket;
+pub use receive::{payload_number, ReceivedPacket};
 pub use simulcast::{SimulcastPublishing, LAYER_NUMBERS, SIMULCAST_RIDS, SIMULCAST_SSRC};
 pub use synthetic::{Publishing, SentCounters};
 

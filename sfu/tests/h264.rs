@@ -47,10 +47,7 @@ fn recorder(log: &Log) -> PacketObserver {
             SLOT_H264_PT => sfu::h264::is_keyframe_start(payload).unwrap_or(false),
             _ => sfu::vp8::is_keyframe_start(payload).unwrap_or(false),
         };
-        let number = payload
-            .get(2..6)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_be_bytes);
+        let number = sfu::testclient::payload_number(payload);
         let seen = Seen {
             ssrc: p.header.ssrc,
             seq: p.header.sequence_number,

@@ -70,17 +70,22 @@ impl PeerConnectionEventHandler for Handler {
     }
 }
 
+/// The publisher's running packet number a synthetic payload carries (bytes 2..6, after
+/// the payload descriptor), `None` for a payload too short to be ours.
+pub fn payload_number(payload: &[u8]) -> Option<u32> {
+    payload
+        .get(2..6)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_be_bytes)
+}
+
 /// What the reader of one track makes of a packet.
 fn record(p: &rtp::Packet, observer: Option<&PacketObserver>, received: &Received) {
     if let Some(observe) = observer {
         observe(p);
         return;
     }
-    let number = p
-        .payload
-        .get(2..6)
-        .and_then(|b| b.try_into().ok())
-        .map(u32::from_be_bytes);
+    let number = payload_number(&p.payload);
     let packet = ReceivedPacket {
         seq: p.header.sequence_number,
         timestamp: p.header.timestamp,
