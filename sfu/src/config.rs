@@ -23,6 +23,11 @@ pub struct SfuConfig {
     /// `webrtc` 0.21 has no UDP mux, so every hall's connection needs its own port
     /// and the range must hold at least as many ports as concurrent halls.
     pub udp_ports: Option<RangeInclusive<u16>>,
+    /// One UDP port for every hall's media (`Some(0)`: an ephemeral one): the muxed-port
+    /// driver on the sans-IO `rtc` core ([`crate::sansio`]) — one socket and one task
+    /// for all connections, about half the CPU per forwarded packet. `None`: the
+    /// `webrtc` crate's driver with a socket per connection (`udp_ports`).
+    pub udp_mux_port: Option<u16>,
     /// At most this many video receive slots per peer: each offer's `recvonly` video
     /// m-lines up to this cap become slots (a commune's page asks for a few, the host's
     /// for its 5×5 monitoring grid plus the main picture: 26, the default).
@@ -68,6 +73,7 @@ impl Default for SfuConfig {
             bind_ip: IpAddr::from([127, 0, 0, 1]),
             announced_ips: Vec::new(),
             udp_ports: None,
+            udp_mux_port: None,
             video_slots: 26,
             audio_slots: 4,
             codecs: Codecs::default(),
@@ -94,6 +100,12 @@ pub enum ConfigError {
     /// `udp_ports` is empty or includes port 0.
     #[error("sfu.udp_ports must be a non-empty range of ports above 0")]
     BadPortRange,
+    /// Both a port range (one per connection) and one muxed port were given.
+    #[error("sfu.udp_ports and sfu.udp_mux_port exclude each other")]
+    PortsAndMux,
+    /// The muxed UDP port could not be bound.
+    #[error("sfu.udp_mux_port: cannot bind {0}")]
+    Bind(String),
     /// Too many slots for the SDP (and for any hall's screen).
     #[error("sfu.{0} must be at most {MAX_SLOTS}")]
     TooManySlots(&'static str),
@@ -112,6 +124,9 @@ impl SfuConfig {
             if ports.is_empty() || *ports.start() == 0 {
                 return Err(ConfigError::BadPortRange);
             }
+        }
+        if self.udp_ports.is_some() && self.udp_mux_port.is_some() {
+            return Err(ConfigError::PortsAndMux);
         }
         for (name, n) in [
             ("video_slots", self.video_slots),
@@ -174,6 +189,13 @@ mod tests {
         c.udp_ports = Some(40_000..=40_010);
         assert_eq!(c.validate(), Ok(()));
         assert_eq!(bad(|c| c.tick = Duration::ZERO), ConfigError::Zero("tick"));
+        assert_eq!(
+            bad(|c| {
+                c.udp_ports = Some(40_000..=40_010);
+                c.udp_mux_port = Some(40_000);
+            }),
+            ConfigError::PortsAndMux
+        );
         assert_eq!(
             bad(|c| c.video_slots = 65),
             ConfigError::TooManySlots("video_slots")

@@ -74,7 +74,6 @@ mod peer;
 mod renegotiate;
 mod routing;
 mod rtcpfwd;
-#[cfg(feature = "sansio")]
 pub mod sansio;
 mod slot;
 #[cfg(feature = "test-client")]

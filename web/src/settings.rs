@@ -39,6 +39,10 @@ pub struct Settings {
     pub media_udp_port_min: Option<u16>,
     /// Last UDP port for media (one port per connected hall).
     pub media_udp_port_max: Option<u16>,
+    /// One UDP port for every hall's media (0: any free one, printed at start-up): the
+    /// muxed-port media driver, one firewall rule for the whole province and about half
+    /// the CPU per forwarded packet. Excludes `media_udp_port_min`/`_max`.
+    pub media_udp_port: Option<u16>,
     /// Offer H.264 to halls besides VP8: a hall page opened with `?codec=h264` then
     /// publishes H.264, forwarded to the halls that can decode it. Off by default
     /// (pages publish simulcast VP8, which the SFU can adapt per hall).
@@ -82,6 +86,7 @@ impl Default for Settings {
             media_announced_ips: Vec::new(),
             media_udp_port_min: None,
             media_udp_port_max: None,
+            media_udp_port: None,
             media_h264: false,
             media_trickle: false,
             reconnect_grace_secs: 10,
@@ -189,10 +194,17 @@ impl Settings {
                     )
                 }
             };
+        if udp_ports.is_some() && self.media_udp_port.is_some() {
+            return Err(
+                "settings: media_udp_port (one port for all halls) excludes media_udp_port_min/_max"
+                    .into(),
+            );
+        }
         let config = signaling::sfu::SfuConfig {
             bind_ip: self.media_bind_ip,
             announced_ips: self.media_announced_ips.clone(),
             udp_ports,
+            udp_mux_port: self.media_udp_port,
             codecs: signaling::sfu::Codecs {
                 h264: self.media_h264,
             },
@@ -267,6 +279,18 @@ mod tests {
             s.media_announced_ips = vec![IpAddr::from([203, 0, 113, 7])];
         });
         assert!(ok.is_ok(), "{ok:?}");
+        let err = check(|s| {
+            s.media_udp_port_min = Some(40_000);
+            s.media_udp_port_max = Some(40_999);
+            s.media_udp_port = Some(40_000);
+        })
+        .unwrap_err();
+        assert!(err.contains("media_udp_port"), "{err}");
+        let muxed = Settings {
+            media_udp_port: Some(3479),
+            ..Settings::default()
+        };
+        assert_eq!(muxed.sfu_config().unwrap().udp_mux_port, Some(3479));
         let err = check(|s| s.media_announced_ips = vec![IpAddr::from([0, 0, 0, 0])]).unwrap_err();
         assert!(err.contains("media_announced_ips"), "{err}");
         let codecs = |h264| Settings {

@@ -1,6 +1,6 @@
 //! The SFU under test behind one face: the async `webrtc` driver ([`Sfu`], the default)
-//! or, with the crate's `sansio` feature, the sans-IO prototype ([`SansioSfu`], all halls
-//! on one UDP port; docs/sfu-sansio.md), so the measurement loop exists once.
+//! or the muxed-port sans-IO driver ([`SansioSfu`], all halls on one UDP port;
+//! docs/sfu-sansio.md), so the measurement loop exists once.
 //!
 //! Both drivers emit the same [`SfuEvent`]s; [`Hub`] pumps them into what the loop
 //! waits for (published tracks, connected peers, rounds of per-peer statistics).
@@ -25,7 +25,6 @@ pub enum DriverKind {
     /// `sfu::Sfu` on the async `webrtc` crate: a socket per hall.
     Webrtc,
     /// `sfu::sansio::SansioSfu`: every hall on one UDP port.
-    #[cfg(feature = "sansio")]
     Sansio,
 }
 
@@ -34,13 +33,7 @@ impl DriverKind {
     pub fn parse(s: &str) -> Result<Self, String> {
         match s {
             "webrtc" => Ok(Self::Webrtc),
-            #[cfg(feature = "sansio")]
             "sansio" => Ok(Self::Sansio),
-            #[cfg(not(feature = "sansio"))]
-            "sansio" => Err("--driver sansio needs the crate's `sansio` feature: \
-                 cargo bench -p sfu --features sansio,test-client --bench sfu_bench -- \
-                 --driver sansio"
-                .into()),
             other => Err(format!("--driver {other:?}: expected webrtc or sansio")),
         }
     }
@@ -50,7 +43,6 @@ impl DriverKind {
 #[derive(Clone)]
 pub enum Driver {
     Webrtc(Sfu),
-    #[cfg(feature = "sansio")]
     Sansio(sfu::sansio::SansioSfu),
 }
 
@@ -63,7 +55,6 @@ impl Driver {
                 let (sfu, events) = Sfu::start(config).map_err(|e| e.to_string())?;
                 (Self::Webrtc(sfu), events)
             }
-            #[cfg(feature = "sansio")]
             DriverKind::Sansio => {
                 let (sfu, events) = sfu::sansio::SansioSfu::start(config, 0)
                     .await
@@ -80,7 +71,6 @@ impl Driver {
     pub async fn add_peer(&self, peer: PeerId, offer: String) -> Result<PeerAnswer, SfuError> {
         match self {
             Self::Webrtc(sfu) => sfu.add_peer(peer, offer).await,
-            #[cfg(feature = "sansio")]
             Self::Sansio(sfu) => sfu.add_peer(peer, offer).await,
         }
     }
@@ -95,7 +85,6 @@ impl Driver {
     ) -> Result<(), SfuError> {
         match self {
             Self::Webrtc(sfu) => sfu.subscribe(peer, slot, track, max_layer).await,
-            #[cfg(feature = "sansio")]
             Self::Sansio(sfu) => sfu.subscribe(peer, slot, track, max_layer).await,
         }
     }
@@ -106,7 +95,6 @@ impl Driver {
     pub async fn counters(&self, hub: &Hub, subscribers: &[PeerId]) -> Result<(u64, u64), String> {
         match self {
             Self::Webrtc(_) => Ok(hub.next_stats_round(subscribers).await),
-            #[cfg(feature = "sansio")]
             Self::Sansio(sfu) => {
                 let router = sfu.stats().await.map_err(|e| e.to_string())?.router;
                 Ok((router.forwarded, router.dropped))

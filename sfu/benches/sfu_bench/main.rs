@@ -12,13 +12,12 @@
 //! cargo bench -p sfu --features test-client --bench sfu_bench
 //! cargo bench -p sfu --features test-client --bench sfu_bench -- --pin
 //! cargo bench -p sfu --features test-client --bench sfu_bench -- --sizes 10,50 --window 5
-//! cargo bench -p sfu --features sansio,test-client --bench sfu_bench -- --driver sansio --pin
+//! cargo bench -p sfu --features test-client --bench sfu_bench -- --driver sansio --pin
 //! ```
 //!
 //! `--driver webrtc` (the default) measures `sfu::Sfu` on the async `webrtc` crate;
-//! `--driver sansio` the sans-IO prototype `sfu::sansio::SansioSfu` (one UDP port for
-//! all halls; docs/sfu-sansio.md), only when the crate is built with its `sansio`
-//! feature. Same load, same clients, same table.
+//! `--driver sansio` the muxed-port driver `sfu::sansio::SansioSfu` (one UDP port for
+//! all halls; docs/sfu-sansio.md). Same load, same clients, same table.
 //!
 //! `--pin` re-runs the SFU process under `taskset -c 0` and the clients under
 //! `taskset -c 1`. A benchmark that prints figures, never a timed test: without
@@ -116,7 +115,6 @@ fn print_table(opts: &Options, rows: &[Row]) {
     };
     let driver = match opts.driver {
         DriverKind::Webrtc => "",
-        #[cfg(feature = "sansio")]
         DriverKind::Sansio => ", sans-IO driver",
     };
     println!(

@@ -4,7 +4,7 @@ use super::conn;
 use super::driver::Driver;
 use super::router::RouterStats;
 use crate::event::{DisconnectReason, PeerAnswer, PeerId, SfuEvent, SlotId};
-use crate::{SfuError, SlotChange, StreamId};
+use crate::{IceCandidate, SfuError, SlotChange, StreamId};
 use std::time::Instant;
 use tokio::sync::oneshot;
 
@@ -15,6 +15,24 @@ pub enum Command {
         peer: PeerId,
         offer: String,
         reply: oneshot::Sender<Result<PeerAnswer, SfuError>>,
+    },
+    /// Apply a connected hall's new offer to its connection.
+    Renegotiate {
+        peer: PeerId,
+        offer: String,
+        reply: oneshot::Sender<Result<PeerAnswer, SfuError>>,
+    },
+    /// A remote candidate the hall trickled.
+    AddIceCandidate {
+        peer: PeerId,
+        candidate: IceCandidate,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// Ask a publisher for a keyframe of one layer of its stream (throttled).
+    RequestKeyframe {
+        track: StreamId,
+        layer: u8,
+        reply: oneshot::Sender<Result<(), SfuError>>,
     },
     /// Show a published stream in a receive slot (from its next keyframe).
     Subscribe {
@@ -67,6 +85,8 @@ pub struct SansioStats {
     pub datagrams_out: u64,
     /// Datagrams dropped because no connection claimed them.
     pub unrouted: u64,
+    /// Datagrams dropped on the way out (send queue full, or refused by the kernel).
+    pub send_dropped: u64,
     /// Events dropped because the caller's event queue was full.
     pub events_dropped: u64,
     /// The media path's counters.
@@ -79,6 +99,26 @@ impl Driver {
         match command {
             Command::AddPeer { peer, offer, reply } => {
                 let _ = reply.send(self.add_peer(now, peer, offer));
+            }
+            Command::Renegotiate { peer, offer, reply } => {
+                let _ = reply.send(self.renegotiate(now, peer, offer));
+            }
+            Command::AddIceCandidate {
+                peer,
+                candidate,
+                reply,
+            } => {
+                let _ = reply.send(self.add_ice_candidate(peer, candidate));
+            }
+            Command::RequestKeyframe {
+                track,
+                layer,
+                reply,
+            } => {
+                let result = self
+                    .router
+                    .request_keyframe(now, track, layer, &mut self.table);
+                let _ = reply.send(result);
             }
             Command::Subscribe {
                 peer,
@@ -132,6 +172,7 @@ impl Driver {
                 stats.connections = self.table.len();
                 stats.addresses = self.demux.addresses();
                 stats.router = self.router.stats;
+                stats.send_dropped = self.send_dropped();
                 let _ = reply.send(stats);
             }
         }
@@ -157,11 +198,7 @@ impl Driver {
             | SlotChange::Layer { peer, slot, .. }
             | SlotChange::Clear { peer, slot } => (peer, slot),
         };
-        let index = self
-            .table
-            .index_of(peer)
-            .filter(|i| !self.doomed.contains(i))
-            .ok_or(SfuError::UnknownPeer(peer))?;
+        let index = self.live_index(peer)?;
         let conn = self.table.get(index).ok_or(SfuError::UnknownPeer(peer))?;
         let out = conn
             .slots
@@ -200,8 +237,9 @@ impl Driver {
         if self.table.contains(peer) {
             return Err(SfuError::DuplicatePeer(peer));
         }
-        let (conn, answer) = conn::answer(peer, offer, &self.config, self.local, now)?;
+        let (conn, answer) = conn::answer(peer, offer, &self.config, &self.advertised, now)?;
         let ufrag = conn.ufrag.clone();
+        tracing::debug!(peer = peer.0, %ufrag, "sansio: peer answered");
         let index = self
             .table
             .insert(conn)

@@ -3,28 +3,24 @@
 //!
 //! The codecs and interceptors are the async driver's ([`crate::peer::media_engine`],
 //! [`crate::peer::interceptors`]), so both drivers negotiate the same answer. As there,
-//! the slots' `sendonly` transceivers are added before the offer is applied, so the
-//! offer's `recvonly` m-lines bind to them in order. Nothing here touches a socket: the
+//! the slots' `sendonly` transceivers ([`plan`]) are added before the offer is applied,
+//! so the offer's `recvonly` m-lines bind to them in order. Nothing here touches a socket: the
 //! connection's datagrams come and go through the driver.
 
+use super::plan;
 use super::stats::Outgoing;
 use crate::config::SfuConfig;
 use crate::engine::TrackCodec;
-use crate::event::{MediaKind, PeerAnswer, PeerId, SlotId, SlotInfo};
+use crate::event::{MediaKind, PeerAnswer, PeerId, SlotInfo};
 use crate::negotiate::{extmap_id, receive_lines};
-use crate::peer::{self, OfferedTrack, AUDIO_LEVEL_URI, MIME_OPUS, MIME_VP8};
+use crate::peer::{self, OfferedTrack, AUDIO_LEVEL_URI};
 use crate::{SfuError, StreamId};
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
-use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
-use std::hash::{BuildHasher, Hasher};
+use rtc::rtp_transceiver::RTCRtpReceiverId;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -33,8 +29,8 @@ use std::time::Instant;
 pub struct OutSlot {
     /// What the hall knows of it.
     pub info: SlotInfo,
-    /// The payload type the answer gave the slot's codec (VP8 or Opus).
-    pub payload_type: u8,
+    /// The payload type the answer gave each of the slot's codecs (Opus; VP8, H.264).
+    pub payload_types: Vec<(TrackCodec, u8)>,
 }
 
 /// A stream the hall publishes, known from its first packet (`OnOpen`).
@@ -70,6 +66,9 @@ pub struct Conn {
     pub timeout: Option<Instant>,
     /// Whether the connection reached `Connected`.
     pub connected: bool,
+    /// Its published streams' track ids (from their `OnOpen`), to tell which ones a
+    /// renegotiation removed.
+    pub track_ids: Vec<(StreamId, String)>,
     /// The tracks its offer announced (msid and simulcast RIDs, low to high).
     pub offered: Vec<OfferedTrack>,
     /// What we send it and what it reports about that.
@@ -85,55 +84,80 @@ impl Conn {
     }
 }
 
-/// A random non-zero SSRC (std's per-process random hash keys; no extra dependency).
-fn random_ssrc(salt: u64) -> u32 {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(salt);
-    let v = h.finish();
-    ((v >> 32) as u32 ^ v as u32).max(1)
-}
-
-/// The sending track of a slot: one encoding with the slot's SSRC.
-fn slot_track(index: usize, kind: MediaKind, ssrc: u32) -> MediaStreamTrack {
-    let (codec_kind, mime, clock_rate, channels) = match kind {
-        MediaKind::Audio => (RtpCodecKind::Audio, MIME_OPUS, 48_000, 2),
-        MediaKind::Video => (RtpCodecKind::Video, MIME_VP8, 90_000, 0),
-    };
-    let coding = RTCRtpEncodingParameters {
-        rtp_coding_parameters: RTCRtpCodingParameters {
-            ssrc: Some(ssrc),
-            ..Default::default()
-        },
-        codec: RTCRtpCodec {
-            mime_type: mime.to_owned(),
-            clock_rate,
-            channels,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let id = format!("hoinghi-slot-{index}");
-    MediaStreamTrack::new(id.clone(), id.clone(), id, codec_kind, vec![coding])
-}
-
 /// The `a=ice-ufrag` of an SDP (the first one; a bundled answer has one value).
-fn ice_ufrag(sdp: &str) -> Option<&str> {
+pub(super) fn ice_ufrag(sdp: &str) -> Option<&str> {
     sdp.lines()
         .find_map(|l| l.trim_end().strip_prefix("a=ice-ufrag:"))
 }
 
-/// Builds the hall's connection from `offer` and answers it with the muxed port `local`
-/// as the only candidate.
+impl OutSlot {
+    /// The payload type of `codec` on this slot, if its m-line negotiated it.
+    pub fn payload_type(&self, codec: TrackCodec) -> Option<u8> {
+        self.payload_types
+            .iter()
+            .find(|(c, _)| *c == codec)
+            .map(|&(_, pt)| pt)
+    }
+}
+
+/// The host candidates of the muxed port: one per `advertised` address (`bind_ip`, or
+/// the announced public addresses), all on the port's number.
+fn add_host_candidates(
+    pc: &mut RTCPeerConnection,
+    advertised: &[SocketAddr],
+) -> Result<(), SfuError> {
+    for addr in advertised {
+        let host = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: "udp".to_owned(),
+                address: addr.ip().to_string(),
+                port: addr.port(),
+                component: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .new_candidate_host()
+        .map_err(SfuError::webrtc)?;
+        let candidate = RTCIceCandidate::from(&host)
+            .to_json()
+            .map_err(SfuError::webrtc)?;
+        pc.add_local_candidate(candidate)
+            .map_err(SfuError::webrtc)?;
+    }
+    Ok(())
+}
+
+/// Answers the offer already applied to `pc`; returns the answer's SDP and ufrag.
+pub fn create_answer(
+    pc: &mut RTCPeerConnection,
+    now: Instant,
+) -> Result<(String, String), SfuError> {
+    let invalid = |e: rtc::shared::error::Error| SfuError::InvalidSdp(e.to_string());
+    let answer = pc.create_answer(None).map_err(invalid)?;
+    pc.set_local_description(now, answer)
+        .map_err(SfuError::webrtc)?;
+    let sdp = pc
+        .local_description()
+        .ok_or_else(|| SfuError::Webrtc("no local description after answering".into()))?
+        .sdp;
+    let ufrag = ice_ufrag(&sdp)
+        .ok_or_else(|| SfuError::Webrtc("answer has no ice-ufrag".into()))?
+        .to_owned();
+    Ok((sdp, ufrag))
+}
+
+/// Builds the hall's connection from `offer` and answers it with the muxed port's
+/// `advertised` addresses as the only candidates.
 pub fn answer(
     id: PeerId,
     offer: String,
     config: &SfuConfig,
-    local: SocketAddr,
+    advertised: &[SocketAddr],
     now: Instant,
 ) -> Result<(Conn, PeerAnswer), SfuError> {
     let (description, parsed) = crate::negotiate::parse_offer(offer)?;
-    let invalid = |e: rtc::shared::error::Error| SfuError::InvalidSdp(e.to_string());
-    let (video, audio) = receive_lines(&parsed);
+    let wanted = receive_lines(&parsed);
     let offered = peer::offered_tracks(&parsed);
     let audio_level_id = extmap_id(&parsed, AUDIO_LEVEL_URI);
     let mut engine = peer::media_engine(config)?;
@@ -150,90 +174,12 @@ pub fn answer(
         .build(now)
         .map_err(SfuError::webrtc)?;
 
-    let kinds =
-        std::iter::repeat_n(MediaKind::Video, video.min(usize::from(config.video_slots))).chain(
-            std::iter::repeat_n(MediaKind::Audio, audio.min(usize::from(config.audio_slots))),
-        );
-    let mut planned = Vec::new();
-    for (i, kind) in kinds.enumerate() {
-        let mut ssrc = random_ssrc(i as u64);
-        while planned.iter().any(|&(_, _, s)| s == ssrc) {
-            ssrc = random_ssrc(i as u64 + 1);
-        }
-        let init = RTCRtpTransceiverInit {
-            direction: RTCRtpTransceiverDirection::Sendonly,
-            streams: Vec::new(),
-            send_encodings: Vec::new(),
-        };
-        let transceiver = pc
-            .add_transceiver_from_track(slot_track(i, kind, ssrc), Some(init))
-            .map_err(SfuError::webrtc)?;
-        planned.push((transceiver, kind, ssrc));
-    }
-
+    let planned = plan::plan(&mut pc, config, wanted, (0, 0), &[])?;
     pc.set_remote_description(now, description)
-        .map_err(invalid)?;
-    let host = CandidateHostConfig {
-        base_config: CandidateConfig {
-            network: "udp".to_owned(),
-            address: local.ip().to_string(),
-            port: local.port(),
-            component: 1,
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-    .new_candidate_host()
-    .map_err(SfuError::webrtc)?;
-    let candidate = RTCIceCandidate::from(&host)
-        .to_json()
-        .map_err(SfuError::webrtc)?;
-    pc.add_local_candidate(candidate)
-        .map_err(SfuError::webrtc)?;
-    let answer = pc.create_answer(None).map_err(invalid)?;
-    pc.set_local_description(now, answer)
-        .map_err(SfuError::webrtc)?;
-    let sdp = pc
-        .local_description()
-        .ok_or_else(|| SfuError::Webrtc("no local description after answering".into()))?
-        .sdp;
-    let ufrag = ice_ufrag(&sdp)
-        .ok_or_else(|| SfuError::Webrtc("answer has no ice-ufrag".into()))?
-        .to_owned();
-
-    let mut slots = Vec::new();
-    for (transceiver, kind, ssrc) in planned {
-        let Some(t) = pc.rtp_transceiver(transceiver) else {
-            continue;
-        };
-        let (Some(mid), Some(sender)) = (t.mid().clone(), t.sender()) else {
-            continue; // the offer had no m-line for it
-        };
-        let mime = match kind {
-            MediaKind::Audio => MIME_OPUS,
-            MediaKind::Video => MIME_VP8,
-        };
-        let payload_type = pc.rtp_sender(sender).and_then(|mut s| {
-            s.get_parameters()
-                .rtp_parameters
-                .codecs
-                .iter()
-                .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime))
-                .map(|c| c.payload_type)
-        });
-        let (Some(payload_type), Ok(index)) = (payload_type, u16::try_from(slots.len())) else {
-            continue; // codec not negotiated on that m-line
-        };
-        slots.push(OutSlot {
-            info: SlotInfo {
-                id: SlotId(index),
-                kind,
-                mid,
-                ssrc,
-            },
-            payload_type,
-        });
-    }
+        .map_err(|e| SfuError::InvalidSdp(e.to_string()))?;
+    add_host_candidates(&mut pc, advertised)?;
+    let (sdp, ufrag) = create_answer(&mut pc, now)?;
+    let slots = plan::negotiated(&mut pc, planned, 0);
     let answer = PeerAnswer {
         sdp,
         slots: slots.iter().map(|s| s.info.clone()).collect(),
@@ -244,6 +190,7 @@ pub fn answer(
         ufrag,
         slots,
         tracks: Vec::new(),
+        track_ids: Vec::new(),
         timeout: None,
         connected: false,
         offered,
@@ -274,7 +221,7 @@ mod tests {
             "garbage",
             "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n",
         ] {
-            let result = answer(PeerId(1), offer.into(), &config, local, Instant::now());
+            let result = answer(PeerId(1), offer.into(), &config, &[local], Instant::now());
             assert!(matches!(result, Err(SfuError::InvalidSdp(_))), "{offer:?}");
         }
     }

@@ -7,7 +7,8 @@
 //! bound only when the agent answers it with a Binding success response
 //! ([`confirm`](Demux::confirm)): `rtc`'s agent answers a request only after its
 //! integrity check passed, so a spoofed check (right ufrag, no password) binds nothing.
-//! A connection keeps at most [`MAX_ADDRESSES`] addresses.
+//! A connection keeps at most [`MAX_ADDRESSES`] addresses. A STUN response (no
+//! USERNAME) from an unbound address goes to the connection that sent a check there.
 
 use super::stun::{self, DatagramClass};
 use std::collections::HashMap;
@@ -22,6 +23,8 @@ pub const MAX_ADDRESSES: usize = 8;
 
 /// A STUN Binding success response starts with these two bytes (RFC 5389 §6).
 const BINDING_SUCCESS: [u8; 2] = [0x01, 0x01];
+/// A STUN Binding request starts with these two bytes.
+const BINDING_REQUEST: [u8; 2] = [0x00, 0x01];
 
 /// Remote address and ufrag maps of the muxed port.
 #[derive(Debug, Default)]
@@ -30,6 +33,11 @@ pub struct Demux {
     by_addr: HashMap<SocketAddr, ConnIndex>,
     /// Local ICE ufrag of each connection (unique per driver).
     by_ufrag: HashMap<String, ConnIndex>,
+    /// Unbound addresses a connection sent a check to: their STUN responses (which
+    /// carry no USERNAME) go to it, so its agent can validate the pair. A browser that
+    /// nominates at once (USE-CANDIDATE on its first check) gets its success response
+    /// only once our own check of the pair succeeded.
+    checked: HashMap<SocketAddr, ConnIndex>,
 }
 
 /// Why a datagram was not routed.
@@ -55,6 +63,7 @@ impl Demux {
     pub fn remove(&mut self, conn: ConnIndex) {
         self.by_ufrag.retain(|_, c| *c != conn);
         self.by_addr.retain(|_, c| *c != conn);
+        self.checked.retain(|_, c| *c != conn);
     }
 
     /// The connection `datagram` from `from` belongs to.
@@ -66,8 +75,11 @@ impl Demux {
         if class != DatagramClass::Stun {
             return Err(Unrouted::UnknownAddress(class));
         }
+        let is_response = datagram.first().is_some_and(|b| b & 0x01 == 0x01);
+        let checked = is_response.then(|| self.checked.get(&from)).flatten();
         stun::local_ufrag(datagram)
             .and_then(|ufrag| self.by_ufrag.get(ufrag))
+            .or(checked)
             .copied()
             .ok_or(Unrouted::UnknownUfrag)
     }
@@ -76,14 +88,32 @@ impl Demux {
     /// to it (its agent accepted a check from there). Anything else binds nothing; the
     /// test is one byte compare for media, so it costs nothing per packet.
     pub fn confirm(&mut self, conn: ConnIndex, to: SocketAddr, datagram: &[u8]) {
-        if datagram.get(..2) != Some(&BINDING_SUCCESS[..]) || self.by_addr.contains_key(&to) {
+        let head = datagram.get(..2);
+        if head == Some(&BINDING_REQUEST[..]) && !self.by_addr.contains_key(&to) {
+            self.check_sent(conn, to);
             return;
         }
+        if head != Some(&BINDING_SUCCESS[..]) || self.by_addr.contains_key(&to) {
+            return;
+        }
+        self.checked.remove(&to);
         if self.by_addr.values().filter(|&&c| c == conn).count() >= MAX_ADDRESSES {
             tracing::debug!(%to, conn, "sansio: address not bound, connection has enough");
             return;
         }
         self.by_addr.insert(to, conn);
+    }
+
+    /// Connection `conn` checks unbound address `to` (at most [`MAX_ADDRESSES`] × 2
+    /// such addresses per connection: a hall trickling many candidates gets no more).
+    fn check_sent(&mut self, conn: ConnIndex, to: SocketAddr) {
+        if self.checked.get(&to) == Some(&conn) {
+            return;
+        }
+        if self.checked.values().filter(|&&c| c == conn).count() >= 2 * MAX_ADDRESSES {
+            return;
+        }
+        self.checked.insert(to, conn);
     }
 
     /// How many remote addresses are bound (for statistics).
@@ -138,6 +168,29 @@ mod tests {
         assert!(d.route(a, &srtp).is_err());
         assert_eq!(d.route(a, &check("hallA:y")), Err(Unrouted::UnknownUfrag));
         assert_eq!(d.route(b, &srtp), Ok(1));
+    }
+
+    #[test]
+    fn a_response_goes_to_the_connection_that_checked_its_address() {
+        let mut d = Demux::default();
+        assert!(d.add("hallA", 0));
+        let (a, c): (SocketAddr, SocketAddr) = (
+            "127.0.0.1:5000".parse().unwrap(),
+            "127.0.0.1:5001".parse().unwrap(),
+        );
+        let success = [0x01, 0x01, 0, 0, 0x21, 0x12, 0xA4, 0x42];
+        assert_eq!(d.route(a, &success), Err(Unrouted::UnknownUfrag));
+        d.confirm(0, a, &[0x00, 0x01, 0, 0]); // connection 0 checks a
+        assert_eq!(d.route(a, &success), Ok(0));
+        assert_eq!(d.route(c, &success), Err(Unrouted::UnknownUfrag));
+        let srtp = [0x80, 96, 0, 1];
+        assert!(d.route(a, &srtp).is_err(), "a check sent binds nothing");
+        assert!(
+            d.route(a, &check("nobody:x")).is_err(),
+            "a request from there still needs its ufrag"
+        );
+        d.remove(0);
+        assert_eq!(d.route(a, &success), Err(Unrouted::UnknownUfrag));
     }
 
     #[test]

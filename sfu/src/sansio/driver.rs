@@ -47,7 +47,10 @@ const IDLE: Duration = Duration::from_secs(3600);
 /// The owner of the muxed port.
 pub struct Driver {
     pub(super) socket: UdpSocket,
-    pub(super) local: SocketAddr,
+    /// The addresses announced as host candidates: the port on `bind_ip`, or on each
+    /// of `announced_ips` (1:1 NAT). Datagrams are handed to `rtc` as received on the
+    /// first, so its ICE agent finds its local candidate.
+    pub(super) advertised: Vec<SocketAddr>,
     pub(super) config: SfuConfig,
     pub(super) table: Table,
     pub(super) demux: Demux,
@@ -77,11 +80,21 @@ impl Driver {
         events: mpsc::Sender<SfuEvent>,
     ) -> Self {
         let router = Router::new(config.keyframe_throttle);
+        let advertised = if config.announced_ips.is_empty() {
+            vec![local]
+        } else {
+            let port = local.port();
+            config
+                .announced_ips
+                .iter()
+                .map(|&ip| SocketAddr::new(ip, port))
+                .collect()
+        };
         let next_stats = Instant::now() + config.stats_interval;
         Self {
             next_stats,
             socket,
-            local,
+            advertised,
             config,
             table: Table::default(),
             demux: Demux::default(),
@@ -161,7 +174,9 @@ impl Driver {
         let index = match self.demux.route(from, &datagram) {
             Ok(i) => i,
             Err(why) => {
-                tracing::debug!(%from, ?why, "sansio: datagram dropped");
+                let ufrag = super::stun::local_ufrag(&datagram);
+                let head = datagram.get(..2).map(|h| u16::from_be_bytes([h[0], h[1]]));
+                tracing::debug!(%from, ?why, ?ufrag, ?head, "sansio: datagram dropped");
                 self.stats.unrouted += 1;
                 return;
             }
@@ -170,7 +185,7 @@ impl Driver {
             return;
         };
         let transport = TransportContext {
-            local_addr: self.local,
+            local_addr: self.advertised[0],
             peer_addr: from,
             transport_protocol: TransportProtocol::UDP,
             ecn: None,
@@ -284,7 +299,6 @@ impl Driver {
 
     /// Datagrams dropped on the way out: queue full while the send buffer was, or
     /// refused by the kernel (for `SansioStats`, which lives in `command.rs`).
-    #[allow(dead_code)]
     pub(super) fn send_dropped(&self) -> u64 {
         self.out.dropped + self.out.failed
     }

@@ -129,6 +129,7 @@ fn track_opened(driver: &mut Driver, index: ConnIndex, init: &RTCTrackEventInit)
         .router
         .open_layer(now, (index, peer), &track, level_id);
     if known.is_none() {
+        conn.track_ids.push((stream, init.track_id.clone()));
         driver.emit(SfuEvent::TrackPublished {
             peer,
             track: stream,

@@ -7,6 +7,7 @@ use super::publish::Route;
 use super::router::{Router, RouterStats};
 use super::table::Table;
 use crate::event::{MediaKind, SfuEvent};
+use crate::{SfuError, StreamId, MAX_LAYER};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use std::time::Instant;
 
@@ -35,6 +36,23 @@ impl Router {
                 Self::send_plis(now, route, table, &mut self.stats);
             }
         }
+    }
+
+    /// The caller asks `stream`'s publisher for a keyframe on `layer` (throttled).
+    pub fn request_keyframe(
+        &mut self,
+        now: Instant,
+        stream: StreamId,
+        layer: u8,
+        table: &mut Table,
+    ) -> Result<(), SfuError> {
+        let route = self
+            .routes
+            .get_mut(&stream)
+            .ok_or(SfuError::UnknownTrack(stream))?;
+        route.throttle.handle_request(now, layer.min(MAX_LAYER));
+        Self::send_plis(now, route, table, &mut self.stats);
+        Ok(())
     }
 
     /// Repeats unanswered keyframe requests and releases throttled ones.

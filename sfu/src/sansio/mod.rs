@@ -1,5 +1,5 @@
-//! A prototype SFU driver on the sans-IO `rtc` core: every hall's connection on ONE UDP
-//! port, one task for all of them (feature `sansio`; see docs/sfu-sansio.md).
+//! The muxed-port SFU driver on the sans-IO `rtc` core: every hall's connection on ONE
+//! UDP port, one task for all of them (`SfuConfig::udp_mux_port`; docs/sfu-sansio.md).
 //!
 //! [`SansioSfu::start`] binds the port and spawns the [`driver`] task, which owns the
 //! socket, every `RTCPeerConnection` and the media path; the handle's methods send it
@@ -15,7 +15,9 @@
 //! connections. Audio levels (RFC 6464) feed the shared
 //! [`SpeakerDetector`](crate::SpeakerDetector) in the router.
 //!
-//! Not yet: RTX/NACK relaying, TWCC, ICE-TCP, renegotiation, ICE restart, H.264 slots.
+//! A hall's new offer on its connection is [`renegotiate`]d in place.
+//!
+//! Not yet: RTX towards subscribers, TWCC, ICE-TCP.
 
 mod command;
 mod conn;
@@ -23,7 +25,9 @@ mod demux;
 mod driver;
 mod events;
 mod feedback;
+mod plan;
 mod publish;
+mod renegotiate;
 mod reports;
 mod router;
 mod slots;
@@ -36,7 +40,7 @@ pub use router::RouterStats;
 
 use crate::config::SfuConfig;
 use crate::event::{PeerAnswer, PeerId, SfuEvent, SlotId};
-use crate::{SfuError, SlotChange, StreamId};
+use crate::{IceCandidate, SfuError, SlotChange, StreamId};
 use command::Command;
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
@@ -64,12 +68,20 @@ impl SansioSfu {
         config
             .validate()
             .map_err(|e| SfuError::Webrtc(e.to_string()))?;
-        let socket = tokio::net::UdpSocket::bind(SocketAddr::new(config.bind_ip, port))
-            .await
-            .map_err(|e| SfuError::NoPort(e.to_string()))?;
-        let local = socket
-            .local_addr()
-            .map_err(|e| SfuError::NoPort(e.to_string()))?;
+        Self::spawn(config, port).map_err(SfuError::NoPort)
+    }
+
+    /// [`start`](Self::start) without waiting (the caller is inside a tokio runtime and
+    /// has validated `config`); the error says which address could not be bound.
+    pub fn spawn(config: SfuConfig, port: u16) -> Result<(Self, mpsc::Receiver<SfuEvent>), String> {
+        let addr = SocketAddr::new(config.bind_ip, port);
+        let bind = || {
+            let socket = std::net::UdpSocket::bind(addr)?;
+            socket.set_nonblocking(true)?;
+            let local = socket.local_addr()?;
+            Ok::<_, std::io::Error>((tokio::net::UdpSocket::from_std(socket)?, local))
+        };
+        let (socket, local) = bind().map_err(|e| format!("{addr}: {e}"))?;
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
         let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
         let driver = driver::Driver::new(socket, local, config, events_tx);
@@ -84,9 +96,29 @@ impl SansioSfu {
 
     /// Answers a hall's offer; its connection comes up when the hall applies the answer.
     pub async fn add_peer(&self, peer: PeerId, offer: String) -> Result<PeerAnswer, SfuError> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Command::AddPeer { peer, offer, reply }).await?;
-        answer.await.map_err(|_| SfuError::Stopped)?
+        self.call(|reply| Command::AddPeer { peer, offer, reply })
+            .await?
+    }
+
+    /// Applies a connected hall's new offer to its connection (tracks added or removed,
+    /// slots added; the existing slots keep what they show); the answer lists every slot.
+    pub async fn renegotiate(&self, peer: PeerId, offer: String) -> Result<PeerAnswer, SfuError> {
+        self.call(|reply| Command::Renegotiate { peer, offer, reply })
+            .await?
+    }
+
+    /// Adds a candidate the hall trickled (the end-of-candidates marker is accepted).
+    pub async fn add_ice_candidate(
+        &self,
+        peer: PeerId,
+        candidate: IceCandidate,
+    ) -> Result<(), SfuError> {
+        self.call(|reply| Command::AddIceCandidate {
+            peer,
+            candidate,
+            reply,
+        })
+        .await?
     }
 
     /// Shows `track` in `slot` of `peer` from the track's next keyframe, on the best of
@@ -98,25 +130,21 @@ impl SansioSfu {
         track: StreamId,
         max_layer: u8,
     ) -> Result<(), SfuError> {
-        let (reply, done) = oneshot::channel();
-        self.send(Command::Subscribe {
+        self.call(|reply| Command::Subscribe {
             peer,
             slot,
             track,
             max_layer,
             reply,
         })
-        .await?;
-        done.await.map_err(|_| SfuError::Stopped)?
+        .await?
     }
 
     /// Empties `slot` of `peer`: nothing more is sent on it (its numbering is kept for
     /// its next subscription).
     pub async fn unsubscribe(&self, peer: PeerId, slot: SlotId) -> Result<(), SfuError> {
-        let (reply, done) = oneshot::channel();
-        self.send(Command::Unsubscribe { peer, slot, reply })
-            .await?;
-        done.await.map_err(|_| SfuError::Stopped)?
+        self.call(|reply| Command::Unsubscribe { peer, slot, reply })
+            .await?
     }
 
     /// Changes the highest simulcast layer `slot` of `peer` may carry; the slot keeps
@@ -127,15 +155,13 @@ impl SansioSfu {
         slot: SlotId,
         max_layer: u8,
     ) -> Result<(), SfuError> {
-        let (reply, done) = oneshot::channel();
-        self.send(Command::SetLayer {
+        self.call(|reply| Command::SetLayer {
             peer,
             slot,
             max_layer,
             reply,
         })
-        .await?;
-        done.await.map_err(|_| SfuError::Stopped)?
+        .await?
     }
 
     /// Applies slot changes in order, in one command (one turn of the driver); one
@@ -144,9 +170,17 @@ impl SansioSfu {
         &self,
         changes: Vec<SlotChange>,
     ) -> Result<Vec<Result<(), SfuError>>, SfuError> {
-        let (reply, done) = oneshot::channel();
-        self.send(Command::Apply { changes, reply }).await?;
-        done.await.map_err(|_| SfuError::Stopped)
+        self.call(|reply| Command::Apply { changes, reply }).await
+    }
+
+    /// Asks the publisher of `track` for a keyframe on `layer` (throttled per layer).
+    pub async fn request_keyframe(&self, track: StreamId, layer: u8) -> Result<(), SfuError> {
+        self.call(|reply| Command::RequestKeyframe {
+            track,
+            layer,
+            reply,
+        })
+        .await?
     }
 
     /// Closes a hall's connection without waiting for the driver (no error for an
@@ -159,16 +193,22 @@ impl SansioSfu {
     /// tracks are unpublished (`TrackUnpublished`, their slots go dark), then
     /// `PeerDisconnected(ClosedByServer)`; `UnknownPeer` if it is not there.
     pub async fn close_peer(&self, peer: PeerId) -> Result<(), SfuError> {
-        let (reply, done) = oneshot::channel();
-        self.send(Command::ClosePeer { peer, reply }).await?;
-        done.await.map_err(|_| SfuError::Stopped)?
+        self.call(|reply| Command::ClosePeer { peer, reply })
+            .await?
     }
 
     /// The port's counters.
     pub async fn stats(&self) -> Result<SansioStats, SfuError> {
-        let (reply, stats) = oneshot::channel();
-        self.send(Command::Stats { reply }).await?;
-        stats.await.map_err(|_| SfuError::Stopped)
+        self.call(|reply| Command::Stats { reply }).await
+    }
+
+    async fn call<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, SfuError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(command(reply)).await?;
+        answer.await.map_err(|_| SfuError::Stopped)
     }
 
     async fn send(&self, command: Command) -> Result<(), SfuError> {

@@ -2,7 +2,8 @@
 //! highest layer, and the slots that go dark when a publisher leaves.
 //!
 //! The rules are the async driver's (`routing/subscribe.rs`): a slot keeps its
-//! [`Forwarder`] while it shows the same codec, so a new source or a new highest layer
+//! [`Forwarder`] while it shows the same codec (a video slot negotiates VP8 and, when
+//! configured, H.264), so a new source or a new highest layer
 //! goes on with continuous numbering and without restarting from a keyframe when the
 //! source is unchanged; a slot that goes dark parks its forwarder for the next
 //! subscription (`Forwarder::continuing`); a slot that cannot show a track goes dark
@@ -11,19 +12,10 @@
 use super::conn::OutSlot;
 use super::demux::ConnIndex;
 use super::router::{Router, Sub};
-use crate::engine::TrackCodec;
 use crate::event::{MediaKind, PeerId, SfuEvent, SlotId};
 use crate::forwarder::{Forwarder, ForwarderConfig};
 use crate::{LayerConfig, SfuError, StreamId, MAX_LAYER};
 use std::time::Instant;
-
-/// The codec a slot negotiated (its transceiver offers one: Opus or VP8).
-fn slot_codec(slot: &OutSlot) -> TrackCodec {
-    match slot.info.kind {
-        MediaKind::Audio => TrackCodec::Opus,
-        MediaKind::Video => TrackCodec::Vp8,
-    }
-}
 
 impl Router {
     /// Takes the subscription of `slot` of `conn` off its route: (stream, subscriber).
@@ -58,25 +50,26 @@ impl Router {
             .routes
             .get(&stream)
             .ok_or(SfuError::UnknownTrack(stream))?;
-        let why = if route.kind != slot.info.kind {
-            Some("other media kind")
-        } else if route.codec != slot_codec(slot) {
-            Some("codec not negotiated")
-        } else {
-            None
+        let payload_type = match (route.kind == slot.info.kind, slot.payload_type(route.codec)) {
+            (true, Some(pt)) => pt,
+            (same_kind, _) => {
+                let why = if same_kind {
+                    "codec not negotiated"
+                } else {
+                    "other media kind"
+                };
+                // It goes dark rather than keep showing a hall the room no longer puts there.
+                self.end_sub(conn, id);
+                return Err(SfuError::Incompatible(peer, id, stream, why));
+            }
         };
-        if let Some(why) = why {
-            // It goes dark rather than keep showing a hall the room no longer puts there.
-            self.end_sub(conn, id);
-            return Err(SfuError::Incompatible(peer, id, stream, why));
-        }
         let max_layer = match slot.info.kind {
             MediaKind::Audio => 0,
             MediaKind::Video => max_layer.min(MAX_LAYER),
         };
         let config = ForwarderConfig {
             ssrc: slot.info.ssrc,
-            payload_type: slot.payload_type,
+            payload_type,
             clock_rate: route.codec.clock_rate(),
             max_layer,
             layer: LayerConfig::default(),
@@ -96,15 +89,18 @@ impl Router {
             route.drain_requests(now, i);
             return Ok(());
         }
-        let forwarder = match self.take_sub(conn, id) {
-            // Same codec (slots have one): keep the forwarder, switch its source.
-            Some((_, mut sub)) => {
-                sub.forwarder.switch_source(now, stream, bitrates);
-                sub.forwarder.set_max_layer(now, max_layer);
-                sub.forwarder
+        let previous = self.take_sub(conn, id).map(|(_, sub)| sub.forwarder);
+        let forwarder = match previous {
+            // Same codec: keep the forwarder, switch its source.
+            Some(mut f) if f.config().payload_type == payload_type => {
+                f.switch_source(now, stream, bitrates);
+                f.set_max_layer(now, max_layer);
+                f
             }
-            None => {
-                let mut f = match self.parked.remove(&(conn, id)) {
+            previous => {
+                // The slot's numbering outlives its subscriptions and codecs.
+                let previous = previous.or_else(|| self.parked.remove(&(conn, id)));
+                let mut f = match previous {
                     Some(p) => Forwarder::continuing(now, config, stream, &p),
                     None => Forwarder::new(now, config, stream),
                 };

@@ -1,6 +1,5 @@
-//! The sans-IO prototype driver over real UDP on 127.0.0.1, every hall through ONE port
-//! (one test binary; feature `sansio`). Bounded waits only; no assertion on speed.
-#![cfg(feature = "sansio")]
+//! The muxed-port (sans-IO) driver over real UDP on 127.0.0.1, every hall through ONE port
+//! (one test binary). Bounded waits only; no assertion on speed.
 
 mod commands;
 #[allow(dead_code)] // the production driver's helpers are not used here
