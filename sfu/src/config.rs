@@ -19,14 +19,15 @@ pub struct SfuConfig {
     /// Public addresses announced as host candidates instead of `bind_ip` (1:1 NAT,
     /// e.g. the province data centre's public address). Empty: announce `bind_ip`.
     pub announced_ips: Vec<IpAddr>,
-    /// UDP ports for peer connections. `None`: an ephemeral port per connection.
+    /// UDP ports for peer connections of the `webrtc` driver (`udp_mux_port: None`).
+    /// `None`: an ephemeral port per connection.
     /// `webrtc` 0.21 has no UDP mux, so every hall's connection needs its own port
     /// and the range must hold at least as many ports as concurrent halls.
     pub udp_ports: Option<RangeInclusive<u16>>,
-    /// One UDP port for every hall's media (`Some(0)`: an ephemeral one): the muxed-port
-    /// driver on the sans-IO `rtc` core ([`crate::sansio`]) — one socket and one task
-    /// for all connections, about half the CPU per forwarded packet. `None`: the
-    /// `webrtc` crate's driver with a socket per connection (`udp_ports`).
+    /// One UDP port for every hall's media (`Some(0)`, the default: an ephemeral one):
+    /// the muxed-port driver on the sans-IO `rtc` core ([`crate::sansio`]) — one socket
+    /// and one task for all connections, about half the CPU per forwarded packet.
+    /// `None`: the `webrtc` crate's driver with a socket per connection (`udp_ports`).
     pub udp_mux_port: Option<u16>,
     /// At most this many video receive slots per peer: each offer's `recvonly` video
     /// m-lines up to this cap become slots (a commune's page asks for a few, the host's
@@ -73,7 +74,7 @@ impl Default for SfuConfig {
             bind_ip: IpAddr::from([127, 0, 0, 1]),
             announced_ips: Vec::new(),
             udp_ports: None,
-            udp_mux_port: None,
+            udp_mux_port: Some(0),
             video_slots: 26,
             audio_slots: 4,
             codecs: Codecs::default(),
@@ -178,11 +179,15 @@ mod tests {
         #[allow(clippy::reversed_empty_ranges)] // the point of the test
         let empty = 10..=9;
         assert_eq!(
-            bad(|c| c.udp_ports = Some(0..=10)),
+            bad(|c| {
+                c.udp_ports = Some(0..=10);
+                c.udp_mux_port = None;
+            }),
             ConfigError::BadPortRange
         );
         let mut c = SfuConfig {
             udp_ports: Some(empty),
+            udp_mux_port: None,
             ..SfuConfig::default()
         };
         assert_eq!(c.validate(), Err(ConfigError::BadPortRange));

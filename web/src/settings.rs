@@ -35,13 +35,15 @@ pub struct Settings {
     pub media_bind_ip: IpAddr,
     /// Addresses announced to halls instead of `media_bind_ip` (1:1 NAT); empty: none.
     pub media_announced_ips: Vec<IpAddr>,
-    /// First UDP port for media; with `media_udp_port_max`, or neither (ephemeral ports).
+    /// First UDP port of a range, one port per hall (the older media driver); with
+    /// `media_udp_port_max`. Unset: every hall on `media_udp_port`.
     pub media_udp_port_min: Option<u16>,
     /// Last UDP port for media (one port per connected hall).
     pub media_udp_port_max: Option<u16>,
-    /// One UDP port for every hall's media (0: any free one, printed at start-up): the
-    /// muxed-port media driver, one firewall rule for the whole province and about half
-    /// the CPU per forwarded packet. Excludes `media_udp_port_min`/`_max`.
+    /// One UDP port for every hall's media (unset or 0: any free one, logged at
+    /// start-up): the muxed-port media driver, one firewall rule for the whole province
+    /// and about half the CPU per forwarded packet. `media_udp_port_min`/`_max` instead
+    /// select the older driver with a port per hall.
     pub media_udp_port: Option<u16>,
     /// Offer H.264 to halls besides VP8: a hall page opened with `?codec=h264` then
     /// publishes H.264, forwarded to the halls that can decode it. Off by default
@@ -203,8 +205,12 @@ impl Settings {
         let config = signaling::sfu::SfuConfig {
             bind_ip: self.media_bind_ip,
             announced_ips: self.media_announced_ips.clone(),
-            udp_ports,
-            udp_mux_port: self.media_udp_port,
+            udp_ports: udp_ports.clone(),
+            // The muxed port unless a port range asks for the socket-per-hall driver.
+            udp_mux_port: match &udp_ports {
+                Some(_) => None,
+                None => Some(self.media_udp_port.unwrap_or(0)),
+            },
             codecs: signaling::sfu::Codecs {
                 h264: self.media_h264,
             },
@@ -291,6 +297,22 @@ mod tests {
             ..Settings::default()
         };
         assert_eq!(muxed.sfu_config().unwrap().udp_mux_port, Some(3479));
+        let default = Settings::default().sfu_config().unwrap();
+        assert_eq!(
+            default.udp_mux_port,
+            Some(0),
+            "every hall on one port by default"
+        );
+        let range = Settings {
+            media_udp_port_min: Some(40_000),
+            media_udp_port_max: Some(40_999),
+            ..Settings::default()
+        };
+        let range = range.sfu_config().unwrap();
+        assert_eq!(
+            (range.udp_mux_port, range.udp_ports),
+            (None, Some(40_000..=40_999))
+        );
         let err = check(|s| s.media_announced_ips = vec![IpAddr::from([0, 0, 0, 0])]).unwrap_err();
         assert!(err.contains("media_announced_ips"), "{err}");
         let codecs = |h264| Settings {

@@ -240,6 +240,21 @@ impl Driver {
         let (conn, answer) = conn::answer(peer, offer, &self.config, &self.advertised, now)?;
         let ufrag = conn.ufrag.clone();
         tracing::debug!(peer = peer.0, %ufrag, "sansio: peer answered");
+        if self.config.trickle_candidates {
+            // The answer carries them; trickled as well for a caller that expects them.
+            let first_mid = answer.sdp.lines().find_map(|l| l.strip_prefix("a=mid:"));
+            let mid = first_mid.map(|m| m.trim_end().to_owned());
+            let ends = std::iter::once(String::new());
+            for candidate in conn.candidates.iter().cloned().chain(ends) {
+                let candidate = IceCandidate {
+                    candidate,
+                    sdp_mid: mid.clone(),
+                    sdp_mline_index: Some(0),
+                    username_fragment: Some(ufrag.clone()),
+                };
+                self.emit(SfuEvent::LocalCandidate { peer, candidate });
+            }
+        }
         let index = self
             .table
             .insert(conn)

@@ -69,6 +69,8 @@ pub struct Conn {
     /// Its published streams' track ids (from their `OnOpen`), to tell which ones a
     /// renegotiation removed.
     pub track_ids: Vec<(StreamId, String)>,
+    /// Our candidates (`candidate:…`), for trickling them too.
+    pub candidates: Vec<String>,
     /// The tracks its offer announced (msid and simulcast RIDs, low to high).
     pub offered: Vec<OfferedTrack>,
     /// What we send it and what it reports about that.
@@ -105,7 +107,8 @@ impl OutSlot {
 fn add_host_candidates(
     pc: &mut RTCPeerConnection,
     advertised: &[SocketAddr],
-) -> Result<(), SfuError> {
+) -> Result<Vec<String>, SfuError> {
+    let mut added = Vec::new();
     for addr in advertised {
         let host = CandidateHostConfig {
             base_config: CandidateConfig {
@@ -122,10 +125,11 @@ fn add_host_candidates(
         let candidate = RTCIceCandidate::from(&host)
             .to_json()
             .map_err(SfuError::webrtc)?;
+        added.push(candidate.candidate.clone());
         pc.add_local_candidate(candidate)
             .map_err(SfuError::webrtc)?;
     }
-    Ok(())
+    Ok(added)
 }
 
 /// Answers the offer already applied to `pc`; returns the answer's SDP and ufrag.
@@ -141,8 +145,9 @@ pub fn create_answer(
         .local_description()
         .ok_or_else(|| SfuError::Webrtc("no local description after answering".into()))?
         .sdp;
+    // No ufrag: the offer left nothing to negotiate (no usable m-line).
     let ufrag = ice_ufrag(&sdp)
-        .ok_or_else(|| SfuError::Webrtc("answer has no ice-ufrag".into()))?
+        .ok_or_else(|| SfuError::InvalidSdp("the offer has no usable media section".into()))?
         .to_owned();
     Ok((sdp, ufrag))
 }
@@ -177,7 +182,7 @@ pub fn answer(
     let planned = plan::plan(&mut pc, config, wanted, (0, 0), &[])?;
     pc.set_remote_description(now, description)
         .map_err(|e| SfuError::InvalidSdp(e.to_string()))?;
-    add_host_candidates(&mut pc, advertised)?;
+    let candidates = add_host_candidates(&mut pc, advertised)?;
     let (sdp, ufrag) = create_answer(&mut pc, now)?;
     let slots = plan::negotiated(&mut pc, planned, 0);
     let answer = PeerAnswer {
@@ -191,6 +196,7 @@ pub fn answer(
         slots,
         tracks: Vec::new(),
         track_ids: Vec::new(),
+        candidates,
         timeout: None,
         connected: false,
         offered,

@@ -3,15 +3,17 @@
 //! A publisher's stream becomes known on `OnOpen` (its first packet): it gets an SFU-wide
 //! [`StreamId`], a route, and a [`SfuEvent::TrackPublished`] (with the offer's RIDs) for
 //! the caller, as the async driver reports it. Each simulcast layer opens on its own
-//! `OnOpen` with its RID, mapped to a layer with [`layer_of_rid`], on the same stream. `Connected` and `Failed`/`Closed` become
-//! [`SfuEvent::PeerConnected`] and [`SfuEvent::PeerFailed`]; a failed connection is removed
-//! at the end of the turn.
+//! `OnOpen` with its RID, mapped to a layer with [`layer_of_rid`], on the same stream.
+//! `Connected` becomes [`SfuEvent::PeerConnected`] (again after a recovery),
+//! `Disconnected` `PeerDisconnected(ConnectionLost)`, `Failed` [`SfuEvent::PeerFailed`]
+//! and `Closed` `PeerDisconnected(Closed)`; a failed or closed connection is removed at
+//! the end of the turn.
 
 use super::conn::InTrack;
 use super::demux::ConnIndex;
 use super::driver::Driver;
 use crate::engine::TrackCodec;
-use crate::event::{MediaKind, SfuEvent};
+use crate::event::{DisconnectReason, MediaKind, SfuEvent};
 use crate::peer::layer_of_rid;
 use crate::StreamId;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent, RTCTrackEventInit};
@@ -53,8 +55,19 @@ fn state_changed(driver: &mut Driver, index: ConnIndex, state: RTCPeerConnection
             conn.connected = true;
             driver.emit(SfuEvent::PeerConnected(peer));
         }
-        RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+        // ICE may still recover it (then `PeerConnected` again), as the async driver says.
+        RTCPeerConnectionState::Disconnected if conn.connected => {
+            conn.connected = false;
+            let reason = DisconnectReason::ConnectionLost;
+            driver.emit(SfuEvent::PeerDisconnected(peer, reason));
+        }
+        RTCPeerConnectionState::Failed => {
             driver.emit(SfuEvent::PeerFailed(peer));
+            driver.doom(index);
+        }
+        RTCPeerConnectionState::Closed => {
+            let reason = DisconnectReason::Closed;
+            driver.emit(SfuEvent::PeerDisconnected(peer, reason));
             driver.doom(index);
         }
         _ => {}
