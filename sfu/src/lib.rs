@@ -28,21 +28,24 @@
 //!
 //! # The driver
 //!
-//! Around this core sits a thin async driver on the `webrtc` crate 0.21 (tokio):
-//! [`Sfu::start`] spawns one owner task per SFU instance that owns every peer's
-//! forwarding state and takes commands ([`Sfu::add_peer`], [`Sfu::subscribe`], …) over
-//! a channel; what happens comes back as [`SfuEvent`]s. `config` holds the settings,
-//! `peer` builds a connection and reads its tracks, `negotiate` applies an offer,
+//! Around this core sits a thin driver: [`Sfu::start`] spawns one task per SFU instance
+//! that owns every hall's connection and the forwarding state, and takes commands
+//! ([`Sfu::add_peer`], [`Sfu::subscribe`], …) over a channel; what happens comes back as
+//! [`SfuEvent`]s. By default that task is the muxed-port driver ([`sansio`]): every
+//! hall's ICE, DTLS and SRTP on ONE UDP port, run by the sans-IO `rtc` core from that
+//! single task (`docs/sfu-sansio.md`). With a port range instead (`udp_ports`,
+//! `udp_mux_port: None`) it is the older driver on the async `webrtc` crate, a socket per
+//! hall: `peer` builds a connection and reads its tracks, `negotiate` applies an offer,
 //! `slot` owns the receive slots, `engine` is the owner task and `routing` its media
-//! path; `rtcpfwd` is the interceptor that lets a hall's feedback through (keyframe
-//! requests, receiver reports, REMB).
+//! path. `config` holds the settings; `rtcpfwd` is the interceptor that lets a hall's
+//! feedback through (keyframe requests, receiver reports, REMB) in both.
 //!
 //! **One connection per hall, fixed receive slots.** A hall publishes and subscribes
 //! over a single peer connection (one ICE/DTLS handshake, one port, one congestion
-//! context per hall — with 220 halls a second connection each would double the ports,
-//! which `webrtc` 0.21 cannot mux). Its offer carries its own tracks (`sendonly`) and
-//! a fixed number of `recvonly` m-lines; the SFU answers each with a `sendonly` slot: a
-//! `TrackLocalStaticRTP` with an SSRC of its own, chosen once. Which hall a slot shows
+//! context per hall — with 220 halls a second connection each would double the
+//! connections and handshakes). Its offer carries its own tracks (`sendonly`) and
+//! a fixed number of `recvonly` m-lines; the SFU answers each with a `sendonly` slot
+//! with an SSRC of its own, chosen once. Which hall a slot shows
 //! is then only forwarding state: the core [`Forwarder`] of the slot rewrites SSRC,
 //! payload type, sequence numbers and timestamps, and switches on a keyframe, so the
 //! floor passing from hall to hall never renegotiates — renegotiating 220 connections

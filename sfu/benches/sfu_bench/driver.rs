@@ -22,9 +22,10 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Which driver `--driver` chose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DriverKind {
-    /// `sfu::Sfu` on the async `webrtc` crate: a socket per hall.
+    /// `sfu::Sfu` on the async `webrtc` crate (`udp_mux_port: None`): a socket per hall.
     Webrtc,
-    /// `sfu::sansio::SansioSfu`: every hall on one UDP port.
+    /// The muxed-port driver `Sfu` runs by default (`sfu::sansio::SansioSfu`, measured
+    /// through its own handle for its exact counters): every hall on one UDP port.
     Sansio,
 }
 
@@ -33,8 +34,8 @@ impl DriverKind {
     pub fn parse(s: &str) -> Result<Self, String> {
         match s {
             "webrtc" => Ok(Self::Webrtc),
-            "sansio" => Ok(Self::Sansio),
-            other => Err(format!("--driver {other:?}: expected webrtc or sansio")),
+            "muxed" | "sansio" => Ok(Self::Sansio),
+            other => Err(format!("--driver {other:?}: expected muxed or webrtc")),
         }
     }
 }
@@ -52,6 +53,10 @@ impl Driver {
         let config = SfuConfig::default();
         let (driver, events) = match kind {
             DriverKind::Webrtc => {
+                let config = SfuConfig {
+                    udp_mux_port: None,
+                    ..config
+                };
                 let (sfu, events) = Sfu::start(config).map_err(|e| e.to_string())?;
                 (Self::Webrtc(sfu), events)
             }
@@ -59,7 +64,7 @@ impl Driver {
                 let (sfu, events) = sfu::sansio::SansioSfu::start(config, 0)
                     .await
                     .map_err(|e| e.to_string())?;
-                eprintln!("[sfu] sans-IO driver, muxed port {}", sfu.local_addr());
+                eprintln!("[sfu] muxed-port driver on {}", sfu.local_addr());
                 (Self::Sansio(sfu), events)
             }
         };

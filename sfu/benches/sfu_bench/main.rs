@@ -12,12 +12,13 @@
 //! cargo bench -p sfu --features test-client --bench sfu_bench
 //! cargo bench -p sfu --features test-client --bench sfu_bench -- --pin
 //! cargo bench -p sfu --features test-client --bench sfu_bench -- --sizes 10,50 --window 5
-//! cargo bench -p sfu --features test-client --bench sfu_bench -- --driver sansio --pin
+//! cargo bench -p sfu --features test-client --bench sfu_bench -- --driver webrtc --pin
 //! ```
 //!
-//! `--driver webrtc` (the default) measures `sfu::Sfu` on the async `webrtc` crate;
-//! `--driver sansio` the muxed-port driver `sfu::sansio::SansioSfu` (one UDP port for
-//! all halls; docs/sfu-sansio.md). Same load, same clients, same table.
+//! `--driver muxed` (the default; `sansio` is the same) measures the muxed-port driver
+//! that `sfu::Sfu` runs by default (one UDP port for all halls; docs/sfu-sansio.md);
+//! `--driver webrtc` the older driver on the async `webrtc` crate (a socket per hall).
+//! Same load, same clients, same table.
 //!
 //! `--pin` re-runs the SFU process under `taskset -c 0` and the clients under
 //! `taskset -c 1`. A benchmark that prints figures, never a timed test: without
@@ -54,7 +55,7 @@ fn parse_args() -> Result<(Options, Mode), String> {
         window: Duration::from_secs(10),
         settle: Duration::from_secs(2),
         pin: false,
-        driver: DriverKind::Webrtc,
+        driver: DriverKind::Sansio,
     };
     let (mut clients, mut bench) = (false, false);
     let mut args = std::env::args().skip(1);
@@ -114,8 +115,8 @@ fn print_table(opts: &Options, rows: &[Row]) {
         "not pinned"
     };
     let driver = match opts.driver {
-        DriverKind::Webrtc => "",
-        DriverKind::Sansio => ", sans-IO driver",
+        DriverKind::Webrtc => ", webrtc driver",
+        DriverKind::Sansio => ", muxed-port driver",
     };
     println!(
         "\nsfu-bench ({pin}{driver}; window {:?} per N)\n",

@@ -51,6 +51,33 @@ const COMMAND_QUEUE: usize = 1024;
 /// (`SansioStats::events_dropped`), statistics first.
 const EVENT_QUEUE: usize = 4096;
 
+/// Kernel buffer asked for each direction of the muxed socket. Every hall's media
+/// arrives on this one socket, read by one task between turns of forwarding; the
+/// default (~208 KiB, ~100 datagrams on loopback) overflowed in the 221-hall meeting
+/// (a quarter of the halls' packets dropped at the socket). Linux caps the request at
+/// `net.core.rmem_max` / `wmem_max`.
+const SOCKET_BUFFER: usize = 8 << 20;
+
+/// Asks for [`SOCKET_BUFFER`] both ways; says so when the system gives much less.
+fn size_buffers(socket: &std::net::UdpSocket) {
+    let s = socket2::SockRef::from(socket);
+    let _ = s.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = s.set_send_buffer_size(SOCKET_BUFFER);
+    let (recv, send) = (s.recv_buffer_size(), s.send_buffer_size());
+    let (recv, send) = (recv.unwrap_or(0), send.unwrap_or(0));
+    // Linux reports twice what it grants (bookkeeping included).
+    if recv < SOCKET_BUFFER / 4 || send < SOCKET_BUFFER / 4 {
+        tracing::warn!(
+            recv,
+            send,
+            "sfu: small UDP buffers on the media port; raise net.core.rmem_max and \
+             net.core.wmem_max to 4194304 or more"
+        );
+    } else {
+        tracing::info!(recv, send, "sfu: media port buffers");
+    }
+}
+
 /// Handle to a running muxed-port SFU; cheap to clone.
 #[derive(Clone)]
 pub struct SansioSfu {
@@ -78,6 +105,7 @@ impl SansioSfu {
         let bind = || {
             let socket = std::net::UdpSocket::bind(addr)?;
             socket.set_nonblocking(true)?;
+            size_buffers(&socket);
             let local = socket.local_addr()?;
             Ok::<_, std::io::Error>((tokio::net::UdpSocket::from_std(socket)?, local))
         };
