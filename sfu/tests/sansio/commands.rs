@@ -1,8 +1,9 @@
 //! The slot commands and what follows a publisher through the muxed port: `apply`'s
 //! results, `unsubscribe` darkening one slot only, `set_layer` moving a simulcast viewer
 //! between layers on keyframes in one continuous stream, a publisher's departure
-//! (`TrackUnpublished`, its viewers' slots stop), and the louder of two halls becoming
-//! the active speaker.
+//! (`TrackUnpublished`, its viewers' slots stop), the louder of two halls becoming
+//! the active speaker, the caller's keyframe requests (throttled) and the announced
+//! address in the answer.
 
 use crate::helpers::{connect, wait_event, wait_until};
 use crate::simulcast::{camera, check_switches, newest_layer, viewer};
@@ -267,4 +268,64 @@ async fn the_louder_of_two_halls_becomes_the_active_speaker() {
     for (_, speaking) in mics {
         speaking.stop().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyframe_request_reaches_the_publisher_once_per_throttle_interval() {
+    let config = SfuConfig::default();
+    let throttle = config.keyframe_throttle;
+    let (sfu, mut events) = SansioSfu::start(config, 0).await.expect("binds");
+    let (client, _publishing, video, audio) = publisher(&sfu, &mut events, PUBLISHER).await;
+    let unknown = StreamId(999);
+    assert_eq!(
+        sfu.request_keyframe(unknown, 0).await,
+        Err(SfuError::UnknownTrack(unknown))
+    );
+    // The first subscriber-less seconds: no earlier request is still throttled.
+    tokio::time::sleep(throttle * 2).await;
+    let before = client.plis().len();
+    for _ in 0..10 {
+        sfu.request_keyframe(video, 0).await.expect("a known track");
+        tokio::time::sleep(throttle / 10).await;
+    }
+    tokio::time::sleep(throttle + Duration::from_millis(200)).await;
+    let plis = client.plis();
+    let relayed = &plis[before..];
+    println!("10 requests over {throttle:?}: {} PLIs", relayed.len());
+    assert!(!relayed.is_empty(), "the publisher is asked for a keyframe");
+    assert!(relayed.len() <= 3, "throttled, not one PLI per request");
+    for pair in relayed.windows(2) {
+        assert!(pair[1] - pair[0] >= throttle * 8 / 10, "{relayed:?}");
+    }
+    // Audio has no keyframes: accepted, nothing sent.
+    sfu.request_keyframe(audio, 0).await.expect("a known track");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_answer_announces_the_public_address_on_the_port() {
+    let public: std::net::IpAddr = [203, 0, 113, 7].into();
+    let config = SfuConfig {
+        announced_ips: vec![public],
+        ..SfuConfig::default()
+    };
+    let (sfu, _events) = SansioSfu::start(config, 0).await.expect("binds");
+    let client = TestClient::subscriber(1, 0).await.expect("viewer");
+    let offer = client.offer().await.expect("offer");
+    let answer = sfu.add_peer(VIEWER, offer).await.expect("answer");
+    let candidates: Vec<&str> = answer
+        .sdp
+        .lines()
+        .filter(|l| l.starts_with("a=candidate:"))
+        .collect();
+    let port = sfu.local_addr().port();
+    assert!(
+        candidates
+            .iter()
+            .any(|c| c.contains(&format!(" {public} {port} typ host"))),
+        "{candidates:?}"
+    );
+    assert!(
+        candidates.iter().all(|c| !c.contains("127.0.0.1")),
+        "the bound address stays private: {candidates:?}"
+    );
 }
