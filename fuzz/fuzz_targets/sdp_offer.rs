@@ -1,5 +1,5 @@
 //! Fuzzes the SFU's offer handling: any text a page sends as its SDP offer →
-//! `Sfu::add_peer` on a running SFU (the `webrtc` SDP parser, `offered_tracks`,
+//! `Sfu::add_peer` on a running SFU (the `rtc` SDP parser, `offered_tracks`,
 //! `extmap_id`, slot planning, `set_remote_description`, `create_answer`).
 //!
 //! Property: `add_peer` never panics (libFuzzer's panic hook aborts on a panic in any
@@ -37,11 +37,7 @@ fn harness() -> &'static Harness {
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        let config = SfuConfig {
-            // Only 127.0.0.1 host candidates are gathered; do not wait 5 s for more.
-            gathering_timeout: Duration::from_millis(200),
-            ..SfuConfig::default()
-        };
+        let config = SfuConfig::default();
         let sfu = runtime.block_on(async {
             let (sfu, mut events) = Sfu::start(config).expect("the default config is valid");
             // The caller must keep draining events.

@@ -4,7 +4,7 @@ use crate::event::{PeerId, SlotId};
 use crate::StreamId;
 
 /// Why a command to the SFU failed. Each variant is a distinct answer for the hall's
-/// client (bad offer, unknown peer) or for us (the engine stopped, `webrtc` failed).
+/// client (bad offer, unknown peer) or for us (the media task stopped, `rtc` failed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SfuError {
@@ -20,9 +20,6 @@ pub enum SfuError {
     /// No such peer (never added, closed, or failed).
     #[error("no peer {0:?}")]
     UnknownPeer(PeerId),
-    /// The peer is still negotiating its offer.
-    #[error("peer {0:?} is still negotiating")]
-    NotReady(PeerId),
     /// The peer has no such receive slot (its offer did not negotiate it).
     #[error("peer {0:?} has no slot {1:?}")]
     UnknownSlot(PeerId, SlotId),
@@ -32,19 +29,19 @@ pub enum SfuError {
     /// The slot cannot carry the track: other kind, or its codec was not negotiated.
     #[error("slot {1:?} of peer {0:?} cannot carry track {2:?}: {3}")]
     Incompatible(PeerId, SlotId, StreamId, &'static str),
-    /// No UDP port of the configured range could be bound.
-    #[error("no free UDP port: {0}")]
+    /// The media port could not be bound.
+    #[error("cannot bind the media port: {0}")]
     NoPort(String),
-    /// The `webrtc` stack failed on our side.
+    /// The WebRTC stack (`rtc`) failed on our side.
     #[error("webrtc: {0}")]
     Webrtc(String),
-    /// The SFU's owner task has stopped.
+    /// The SFU's media task has stopped.
     #[error("the SFU has stopped")]
     Stopped,
 }
 
 impl SfuError {
-    /// Wraps a `webrtc` error that is our fault, not the client's.
+    /// Wraps a WebRTC stack error that is our fault, not the client's.
     pub(crate) fn webrtc(e: impl std::fmt::Display) -> Self {
         Self::Webrtc(e.to_string())
     }

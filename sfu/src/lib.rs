@@ -1,7 +1,8 @@
 //! Hoinghi media plane: the sans-IO core of selective forwarding of halls' WebRTC media.
 //!
 //! Nothing here touches a socket, a thread or a clock. Each piece is a plain struct that
-//! the network driver at the edge (the `webrtc` crate, tokio) feeds and drains:
+//! the network driver at the edge (the `rtc` core's connections, one UDP socket, tokio)
+//! feeds and drains:
 //!
 //! - `handle_…(now, input)` — an RTP packet, an audio level, a keyframe request, a
 //!   bandwidth or loss report — with the wall time `now: Instant` at which it arrived;
@@ -28,17 +29,14 @@
 //!
 //! # The driver
 //!
-//! Around this core sits a thin driver: [`Sfu::start`] spawns one task per SFU instance
-//! that owns every hall's connection and the forwarding state, and takes commands
-//! ([`Sfu::add_peer`], [`Sfu::subscribe`], …) over a channel; what happens comes back as
-//! [`SfuEvent`]s. By default that task is the muxed-port driver ([`sansio`]): every
-//! hall's ICE, DTLS and SRTP on ONE UDP port, run by the sans-IO `rtc` core from that
-//! single task (`docs/sfu-sansio.md`). With a port range instead (`udp_ports`,
-//! `udp_mux_port: None`) it is the older driver on the async `webrtc` crate, a socket per
-//! hall: `peer` builds a connection and reads its tracks, `negotiate` applies an offer,
-//! `slot` owns the receive slots, `engine` is the owner task and `routing` its media
-//! path. `config` holds the settings; `rtcpfwd` is the interceptor that lets a hall's
-//! feedback through (keyframe requests, receiver reports, REMB) in both.
+//! Around this core sits a thin driver ([`sansio`], `docs/sfu-sansio.md`): [`Sfu::start`]
+//! binds ONE UDP port for every hall's media and spawns one task that owns the socket,
+//! every hall's connection (ICE, DTLS, SRTP, interceptors: the sans-IO `rtc` core) and
+//! the forwarding state; it takes commands ([`Sfu::add_peer`], [`Sfu::subscribe`], …)
+//! over a channel, and what happens comes back as [`SfuEvent`]s. `config` holds the
+//! settings, `peer` what every connection negotiates, `negotiate` reads offers, and
+//! `rtcpfwd` is the interceptor that lets a hall's feedback through (keyframe requests,
+//! receiver reports, REMB).
 //!
 //! **One connection per hall, fixed receive slots.** A hall publishes and subscribes
 //! over a single peer connection (one ICE/DTLS handshake, one port, one congestion
@@ -68,17 +66,13 @@ pub mod switch;
 pub mod vp8;
 
 pub mod config;
-mod engine;
 mod error;
 mod event;
 mod handle;
 mod negotiate;
 mod peer;
-mod renegotiate;
-mod routing;
 mod rtcpfwd;
 pub mod sansio;
-mod slot;
 #[cfg(feature = "test-client")]
 pub mod testclient;
 

@@ -1,47 +1,28 @@
-//! One hall's peer connection: codecs, interceptors, sockets, and reading what it publishes.
+//! What every hall's connection negotiates: codecs, header extensions and interceptors,
+//! the codecs as forwarding sees them, and the tracks an offer announces.
 //!
 //! Every connection gets the same [`MediaEngine`] (Opus and VP8, H.264 if configured,
 //! with RTX, NACK, FIR and PLI feedback, the simulcast and audio-level header
-//! extensions) and the same interceptor chain: the crate's defaults (NACK generator and
-//! responder, sender and receiver reports, TWCC receiver) plus
-//! [`FeedbackForwarder`], without which a subscriber's PLI, receiver reports and REMB
-//! never reach us. mDNS is disabled, sockets bind the configured concrete address.
-//!
-//! [`PeerHandler`] receives the connection's events on the `webrtc` driver task and only
-//! forwards them: state changes to the owner task's control channel, each remote track
-//! to a reader task of its own ([`read_track`]) that turns `TrackRemote::poll` into
-//! `MediaIn` messages, layer by layer (one `OnOpen` per simulcast RID).
+//! extensions) and the same interceptor chain: `rtc`'s defaults (NACK generator and
+//! responder, sender and receiver reports, TWCC receiver) plus [`FeedbackForwarder`],
+//! without which a subscriber's PLI, receiver reports and REMB never reach us.
 
 use crate::config::SfuConfig;
-use crate::engine::{Control, MediaIn, TrackCodec};
-use crate::event::{MediaKind, PeerId};
-use crate::handle::IceCandidate;
 use crate::rtcpfwd::{self, FeedbackForwarder};
-use crate::{SfuError, StreamId, MAX_LAYER};
-use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, Slot};
+use crate::{SfuError, MAX_LAYER};
+use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, Registry, Slot};
 use rtc::peer_connection::configuration::interceptor_registry::{
     configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
 };
+use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use rtc::sdp::SessionDescription;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
-use tokio::sync::{mpsc, Notify};
-use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
-use webrtc::peer_connection::{
-    MediaEngine, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
-    RTCConfigurationBuilder, RTCIceCandidateType, RTCIceGatheringState, RTCPeerConnectionIceEvent,
-    RTCPeerConnectionState, Registry, SettingEngineBuilder,
-};
 
 /// RTP header extension carrying a microphone's level (RFC 6464), for speaker detection.
 pub const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
-/// MIME types as `webrtc` spells them.
+/// MIME types as `rtc` spells them.
 pub const MIME_OPUS: &str = "audio/opus";
 /// VP8.
 pub const MIME_VP8: &str = "video/VP8";
@@ -95,11 +76,11 @@ pub fn media_engine(config: &SfuConfig) -> Result<MediaEngine, SfuError> {
 
 /// Packets of each outgoing stream kept for retransmission on a NACK: ~4 s of a
 /// 500 kbit/s picture, ~1.7 s at 1.5 Mbit/s — ample for a NACK, which is only worth
-/// answering within a few round trips. webrtc's default keeps 1,024 per stream, which
+/// answering within a few round trips. `rtc`'s default keeps 1,024 per stream, which
 /// with 200+ halls and their receive slots was most of the server's memory.
 pub const NACK_BUFFER: u16 = 256;
 
-/// webrtc's default interceptors (NACK generator and responder, RR/SR, simulcast header
+/// `rtc`'s default interceptors (NACK generator and responder, RR/SR, simulcast header
 /// extensions, TWCC receiver; they also register NACK/PLI feedback and the extensions on
 /// `engine`) with a smaller retransmission buffer, plus our feedback forwarder.
 pub fn interceptors(engine: &mut MediaEngine) -> Result<Registry, SfuError> {
@@ -122,59 +103,49 @@ pub fn interceptors(engine: &mut MediaEngine) -> Result<Registry, SfuError> {
     Ok(registry.with(Slot::from(rtcpfwd::SLOT), FeedbackForwarder::default()))
 }
 
-/// Round-robin position in the configured port range, shared by all connections.
-#[derive(Debug, Default)]
-pub struct PortCursor(AtomicUsize);
+/// A codec of a published track or a slot, as far as forwarding cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrackCodec {
+    /// Opus audio.
+    Opus,
+    /// VP8 video: keyframes recognised by [`crate::vp8`].
+    Vp8,
+    /// H.264 video (packetization mode 1): keyframes recognised by [`crate::h264`].
+    H264,
+    /// Anything else (RTX, FEC, …): never forwarded by itself.
+    Other,
+}
 
-/// Builds a connection bound to `config.bind_ip` (a port of the range, or ephemeral)
-/// with `handler` receiving its events; `srtp_replay_window` packets of SRTP replay
-/// protection on what it receives (0: none; the test client uses a browser's).
-pub async fn build_connection(
-    config: &SfuConfig,
-    ports: &PortCursor,
-    handler: Arc<dyn PeerConnectionEventHandler>,
-    srtp_replay_window: usize,
-) -> Result<Arc<dyn PeerConnection>, SfuError> {
-    let candidates: Vec<u16> = match &config.udp_ports {
-        None => vec![0],
-        Some(range) => {
-            let len = range.clone().count();
-            let start = ports.0.fetch_add(1, Ordering::Relaxed);
-            (0..len)
-                .filter_map(|i| range.clone().nth((start + i) % len))
-                .collect()
-        }
-    };
-    let mut last_error = String::from("empty port range");
-    for port in candidates {
-        let mut engine = media_engine(config)?;
-        let registry = interceptors(&mut engine)?;
-        let mut settings = SettingEngineBuilder::new()
-            .with_multicast_dns_mode(MulticastDnsMode::Disabled)
-            .with_srtp_replay_protection_window(srtp_replay_window);
-        if !config.announced_ips.is_empty() {
-            let ips = config
-                .announced_ips
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            settings = settings.with_nat_1to1_ips(ips, RTCIceCandidateType::Host);
-        }
-        let built = PeerConnectionBuilder::new()
-            .with_configuration(RTCConfigurationBuilder::new().build())
-            .with_media_engine(engine)
-            .with_setting_engine(settings.build())
-            .with_interceptor_registry(registry)
-            .with_handler(Arc::clone(&handler))
-            .with_udp_addrs(vec![SocketAddr::new(config.bind_ip, port)])
-            .build()
-            .await;
-        match built {
-            Ok(pc) => return Ok(Arc::new(pc)),
-            Err(e) => last_error = format!("{}:{port}: {e}", config.bind_ip),
+impl TrackCodec {
+    /// The codec of a MIME type such as `video/VP8`.
+    pub fn from_mime(mime: &str) -> Self {
+        match mime.to_ascii_lowercase().as_str() {
+            "audio/opus" => Self::Opus,
+            "video/vp8" => Self::Vp8,
+            "video/h264" => Self::H264,
+            _ => Self::Other,
         }
     }
-    Err(SfuError::NoPort(last_error))
+
+    /// Whether an RTP payload of this codec starts a keyframe, where a subscriber may
+    /// start or switch to the stream. Every audio packet does; a malformed video payload
+    /// does not (it is forwarded in order but never switched on).
+    pub fn is_keyframe_start(self, payload: &[u8]) -> bool {
+        match self {
+            Self::Opus => true,
+            Self::Vp8 => crate::vp8::is_keyframe_start(payload).unwrap_or(false),
+            Self::H264 => crate::h264::is_keyframe_start(payload).unwrap_or(false),
+            Self::Other => false,
+        }
+    }
+
+    /// The RTP clock rate.
+    pub fn clock_rate(self) -> u32 {
+        match self {
+            Self::Opus => 48_000,
+            _ => 90_000,
+        }
+    }
 }
 
 /// A track the offer announces: its `msid` track id and its simulcast RIDs.
@@ -219,167 +190,6 @@ pub fn layer_of_rid(rid: Option<&str>, rids: &[String]) -> u8 {
     };
     let position = rids.iter().position(|r| r == rid).unwrap_or(0);
     u8::try_from(position).unwrap_or(MAX_LAYER).min(MAX_LAYER)
-}
-
-/// Receives one connection's events on the `webrtc` driver task and hands them off.
-pub struct PeerHandler {
-    /// The hall.
-    pub peer: PeerId,
-    /// To the owner task: state changes and new tracks.
-    pub control: mpsc::UnboundedSender<Control>,
-    /// To the owner task: media, in order per track.
-    pub media: mpsc::Sender<MediaIn>,
-    /// Allocates track ids, unique per SFU.
-    pub track_ids: Arc<AtomicU64>,
-    /// Signalled when ICE gathering is complete.
-    pub gathered: Arc<Notify>,
-    /// What the hall's latest offer announced (a renegotiation replaces it).
-    pub offered: OfferedTracks,
-    /// Whether to report each gathered candidate to the owner task (trickle).
-    pub trickle: bool,
-}
-
-/// The tracks of a connection's latest offer, shared by its handler and its
-/// renegotiations; locked only briefly, never across an `.await`.
-pub type OfferedTracks = Arc<Mutex<Vec<OfferedTrack>>>;
-
-/// The offered tracks, even if a thread panicked while holding the lock.
-pub fn offered_now(offered: &OfferedTracks) -> std::sync::MutexGuard<'_, Vec<OfferedTrack>> {
-    offered
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// The end-of-candidates marker, as a browser sends it.
-pub fn end_of_candidates() -> IceCandidate {
-    IceCandidate {
-        sdp_mline_index: Some(0),
-        ..IceCandidate::default()
-    }
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for PeerHandler {
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        if state == RTCIceGatheringState::Complete {
-            self.gathered.notify_one();
-            if self.trickle {
-                let end = Control::LocalCandidate(self.peer, end_of_candidates());
-                let _ = self.control.send(end);
-            }
-        }
-    }
-
-    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
-        if !self.trickle {
-            return;
-        }
-        match event.candidate.to_json() {
-            // One BUNDLE transport: the first m-line's; `sdp_mid` is left to the index
-            // (the crate's own `""` matches no m-line in a browser).
-            Ok(init) => {
-                let candidate = IceCandidate {
-                    candidate: init.candidate,
-                    sdp_mid: None,
-                    sdp_mline_index: Some(0),
-                    username_fragment: None,
-                };
-                let _ = self
-                    .control
-                    .send(Control::LocalCandidate(self.peer, candidate));
-            }
-            Err(e) => tracing::debug!(peer = ?self.peer, error = %e, "unusable local candidate"),
-        }
-    }
-
-    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        let _ = self.control.send(Control::State(self.peer, state));
-    }
-
-    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        let id = StreamId(self.track_ids.fetch_add(1, Ordering::Relaxed));
-        let kind = match track.kind().await {
-            RtpCodecKind::Audio => MediaKind::Audio,
-            _ => MediaKind::Video,
-        };
-        let track_id = track.track_id().await;
-        let rids = offered_now(&self.offered)
-            .iter()
-            .find(|t| t.track_id.as_deref() == Some(track_id.as_str()))
-            .map(|t| t.rids.clone())
-            .unwrap_or_default();
-        let added = Control::TrackAdded {
-            peer: self.peer,
-            id,
-            kind,
-            codec: negotiated_codec(track.as_ref()).await,
-            rids: rids.clone(),
-            remote: Arc::clone(&track),
-        };
-        if self.control.send(added).is_ok() {
-            tokio::spawn(read_track(id, track, rids, self.media.clone()));
-        }
-    }
-}
-
-/// The codec of a remote track, as its first packet's payload type resolved it (the
-/// `webrtc` driver fills the track's codings before `on_track`); `Other` if unknown.
-async fn negotiated_codec(track: &dyn TrackRemote) -> TrackCodec {
-    track
-        .codings()
-        .await
-        .iter()
-        .map(|c| TrackCodec::from_mime(&c.codec.mime_type))
-        .find(|&c| c != TrackCodec::Other)
-        .unwrap_or(TrackCodec::Other)
-}
-
-/// Reads one remote track until it ends, sending its layers' packets to the owner task.
-pub async fn read_track(
-    id: StreamId,
-    track: Arc<dyn TrackRemote>,
-    rids: Vec<String>,
-    media: mpsc::Sender<MediaIn>,
-) {
-    let mut layers: Vec<(u32, u8)> = Vec::new(); // (ssrc, layer): at most three
-    while let Some(event) = track.poll().await {
-        let message = match event {
-            TrackRemoteEvent::OnOpen(init) => {
-                let layer = layer_of_rid(init.rid.as_deref(), &rids);
-                layers.retain(|&(s, _)| s != init.ssrc);
-                layers.push((init.ssrc, layer));
-                let codec = match track.codec(init.ssrc).await {
-                    Some(c) => TrackCodec::from_mime(&c.mime_type),
-                    None => TrackCodec::Other,
-                };
-                MediaIn::LayerOpen {
-                    track: id,
-                    layer,
-                    ssrc: init.ssrc,
-                    codec,
-                }
-            }
-            TrackRemoteEvent::OnRtpPacket(packet) => {
-                let ssrc = packet.header.ssrc;
-                let layer = layers
-                    .iter()
-                    .find(|&&(s, _)| s == ssrc)
-                    .map_or(0, |&(_, l)| l);
-                MediaIn::Packet {
-                    track: id,
-                    layer,
-                    at: Instant::now(),
-                    packet,
-                }
-            }
-            TrackRemoteEvent::OnEnded => break,
-            _ => continue,
-        };
-        if media.send(message).await.is_err() {
-            return; // the owner task stopped
-        }
-    }
-    let _ = media.send(MediaIn::Ended { track: id }).await;
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! An interceptor that hands a hall's feedback on what we send it to the application:
 //! keyframe requests (PLI, FIR), receiver report blocks and REMB — and the reading of
-//! that feedback on the slot task.
+//! that feedback.
 //!
-//! Inbound RTCP stops at the end of `webrtc`'s interceptor chain unless an interceptor
+//! Inbound RTCP stops at the end of `rtc`'s interceptor chain unless an interceptor
 //! marks it for the application (pitfall 3 of the 0.21 notes). This interceptor, placed
 //! last (application-most, after the report and NACK interceptors have seen everything),
 //! keeps PLI, FIR, receiver report blocks (of RRs and of SRs) and REMB, and marks them;

@@ -5,7 +5,7 @@
 //! bits of the NTP time of the last sender report we sent on that slot) and `DLSR` (how
 //! long the hall held it before reporting, in 1/65536 s). With the NTP time at which the
 //! report arrived, RFC 3550 §6.4.1 gives the round trip: `now − LSR − DLSR`, modulo
-//! 2^32. Our sender reports come from `webrtc`'s default sender-report interceptor, which
+//! 2^32. Our sender reports come from `rtc`'s default sender-report interceptor, which
 //! stamps them with wall-clock time (`rtc`'s `SystemInstant::ntp`), so `now` is the wall
 //! clock too ([`ntp_compact`] of `SystemTime::now()`).
 

@@ -1,7 +1,6 @@
-//! The SFU over real UDP on 127.0.0.1: a Rust publisher, Rust subscribers, the real
-//! WebRTC stacks in between (the muxed-port driver by default; the older `webrtc`
-//! driver in one fan-out test while it remains selectable). Bounded waits only; no
-//! assertion on speed.
+//! The SFU over real UDP on 127.0.0.1: a Rust publisher and Rust subscribers (the
+//! `webrtc` crate) and the SFU's one media port (the `rtc` core) in between. Bounded
+//! waits only; no assertion on speed.
 
 mod common;
 
@@ -33,11 +32,7 @@ struct Meeting {
 }
 
 async fn meeting() -> Meeting {
-    meeting_with(config()).await
-}
-
-async fn meeting_with(config: SfuConfig) -> Meeting {
-    let (sfu, mut events) = Sfu::start(config).expect("valid config");
+    let (sfu, mut events) = Sfu::start(config()).expect("valid config");
     let publisher = TestClient::publisher().await.expect("publisher");
     let answer = connect(&sfu, PUBLISHER, &publisher).await;
     assert!(answer.slots.is_empty(), "a send-only hall gets no slots");
@@ -117,8 +112,8 @@ fn check_stream(what: &str, packets: &[ReceivedPacket], video: bool) -> (usize, 
     (packets.len(), lost)
 }
 
-async fn fan_out(config: SfuConfig, subscribers: u64) {
-    let mut m = meeting_with(config).await;
+async fn fan_out(subscribers: u64) {
+    let mut m = meeting().await;
     let mut subs = Vec::new();
     for i in 0..subscribers {
         let peer = PeerId(100 + i);
@@ -176,21 +171,12 @@ async fn fan_out(config: SfuConfig, subscribers: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_publisher_three_subscribers_receive_everything_in_order() {
-    fan_out(config(), 3).await;
+    fan_out(3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_publisher_twenty_subscribers() {
-    fan_out(config(), 20).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_socket_per_hall_driver_still_carries_three_subscribers() {
-    let webrtc = SfuConfig {
-        udp_mux_port: None,
-        ..config()
-    };
-    fan_out(webrtc, 3).await;
+    fan_out(20).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -35,22 +35,15 @@ pub struct Settings {
     pub media_bind_ip: IpAddr,
     /// Addresses announced to halls instead of `media_bind_ip` (1:1 NAT); empty: none.
     pub media_announced_ips: Vec<IpAddr>,
-    /// First UDP port of a range, one port per hall (the older media driver); with
-    /// `media_udp_port_max`. Unset: every hall on `media_udp_port`.
-    pub media_udp_port_min: Option<u16>,
-    /// Last UDP port for media (one port per connected hall).
-    pub media_udp_port_max: Option<u16>,
-    /// One UDP port for every hall's media (unset or 0: any free one, logged at
-    /// start-up): the muxed-port media driver, one firewall rule for the whole province
-    /// and about half the CPU per forwarded packet. `media_udp_port_min`/`_max` instead
-    /// select the older driver with a port per hall.
-    pub media_udp_port: Option<u16>,
+    /// The one UDP port every hall's media uses (0: any free one, logged at start-up):
+    /// one firewall rule for the whole province.
+    pub media_udp_port: u16,
     /// Offer H.264 to halls besides VP8: a hall page opened with `?codec=h264` then
     /// publishes H.264, forwarded to the halls that can decode it. Off by default
     /// (pages publish simulcast VP8, which the SFU can adapt per hall).
     pub media_h264: bool,
-    /// Answer a hall's offer at once and send the SFU's ICE candidates as they are
-    /// gathered (trickle ICE), instead of answering once gathering is complete.
+    /// Also send the SFU's ICE candidates to pages as trickled candidates (the answer
+    /// carries them in any case).
     pub media_trickle: bool,
     /// How long a hall whose connection dropped stays present (and keeps one attendance
     /// interval if it comes back), in seconds.
@@ -86,9 +79,7 @@ impl Default for Settings {
             log: "info,sqlx=warn".into(),
             media_bind_ip: IpAddr::from([127, 0, 0, 1]),
             media_announced_ips: Vec::new(),
-            media_udp_port_min: None,
-            media_udp_port_max: None,
-            media_udp_port: None,
+            media_udp_port: 0,
             media_h264: false,
             media_trickle: false,
             reconnect_grace_secs: 10,
@@ -182,35 +173,10 @@ impl Settings {
         {
             return Err("settings: media_announced_ips must be concrete addresses".into());
         }
-        let udp_ports =
-            match (self.media_udp_port_min, self.media_udp_port_max) {
-                (None, None) => None,
-                (Some(min), Some(max)) if min > 0 && min <= max => Some(min..=max),
-                (Some(_), Some(_)) => return Err(
-                    "settings: media_udp_port_min must be above 0 and at most media_udp_port_max"
-                        .into(),
-                ),
-                _ => {
-                    return Err(
-                        "settings: media_udp_port_min and media_udp_port_max go together".into(),
-                    )
-                }
-            };
-        if udp_ports.is_some() && self.media_udp_port.is_some() {
-            return Err(
-                "settings: media_udp_port (one port for all halls) excludes media_udp_port_min/_max"
-                    .into(),
-            );
-        }
         let config = signaling::sfu::SfuConfig {
             bind_ip: self.media_bind_ip,
             announced_ips: self.media_announced_ips.clone(),
-            udp_ports: udp_ports.clone(),
-            // The muxed port unless a port range asks for the socket-per-hall driver.
-            udp_mux_port: match &udp_ports {
-                Some(_) => None,
-                None => Some(self.media_udp_port.unwrap_or(0)),
-            },
+            udp_port: self.media_udp_port,
             codecs: signaling::sfu::Codecs {
                 h264: self.media_h264,
             },
@@ -271,48 +237,17 @@ mod tests {
             .is_loopback());
         let err = check(|s| s.media_bind_ip = IpAddr::from([0, 0, 0, 0])).unwrap_err();
         assert!(err.contains("media_bind_ip"), "{err}");
-        let err = check(|s| s.media_udp_port_min = Some(40_000)).unwrap_err();
-        assert!(err.contains("media_udp_port_max"), "{err}");
-        let err = check(|s| {
-            s.media_udp_port_min = Some(41_000);
-            s.media_udp_port_max = Some(40_000);
-        })
-        .unwrap_err();
-        assert!(err.contains("media_udp_port_min"), "{err}");
         let ok = check(|s| {
-            s.media_udp_port_min = Some(40_000);
-            s.media_udp_port_max = Some(40_999);
+            s.media_udp_port = 3479;
             s.media_announced_ips = vec![IpAddr::from([203, 0, 113, 7])];
         });
         assert!(ok.is_ok(), "{ok:?}");
-        let err = check(|s| {
-            s.media_udp_port_min = Some(40_000);
-            s.media_udp_port_max = Some(40_999);
-            s.media_udp_port = Some(40_000);
-        })
-        .unwrap_err();
-        assert!(err.contains("media_udp_port"), "{err}");
-        let muxed = Settings {
-            media_udp_port: Some(3479),
+        let one_port = Settings {
+            media_udp_port: 3479,
             ..Settings::default()
         };
-        assert_eq!(muxed.sfu_config().unwrap().udp_mux_port, Some(3479));
-        let default = Settings::default().sfu_config().unwrap();
-        assert_eq!(
-            default.udp_mux_port,
-            Some(0),
-            "every hall on one port by default"
-        );
-        let range = Settings {
-            media_udp_port_min: Some(40_000),
-            media_udp_port_max: Some(40_999),
-            ..Settings::default()
-        };
-        let range = range.sfu_config().unwrap();
-        assert_eq!(
-            (range.udp_mux_port, range.udp_ports),
-            (None, Some(40_000..=40_999))
-        );
+        assert_eq!(one_port.sfu_config().unwrap().udp_port, 3479);
+        assert_eq!(Settings::default().sfu_config().unwrap().udp_port, 0);
         let err = check(|s| s.media_announced_ips = vec![IpAddr::from([0, 0, 0, 0])]).unwrap_err();
         assert!(err.contains("media_announced_ips"), "{err}");
         let codecs = |h264| Settings {

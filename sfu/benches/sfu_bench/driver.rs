@@ -1,13 +1,12 @@
-//! The SFU under test behind one face: the async `webrtc` driver ([`Sfu`], the default)
-//! or the muxed-port sans-IO driver ([`SansioSfu`], all halls on one UDP port;
-//! docs/sfu-sansio.md), so the measurement loop exists once.
+//! The SFU under test ([`Sfu`]: every hall on one UDP port, docs/sfu-sansio.md) and the
+//! pump of its events.
 //!
-//! Both drivers emit the same [`SfuEvent`]s; [`Hub`] pumps them into what the loop
-//! waits for (published tracks, connected peers, rounds of per-peer statistics).
+//! [`Hub`] pumps its [`SfuEvent`]s into what the loop waits for (published tracks,
+//! connected peers).
 
-use sfu::{MediaKind, PeerAnswer, PeerId, PeerStats, Sfu, SfuConfig, SfuError, SfuEvent};
+use sfu::{MediaKind, PeerAnswer, PeerId, Sfu, SfuConfig, SfuError, SfuEvent};
 use sfu::{SlotId, StreamId};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
@@ -19,65 +18,22 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Which driver `--driver` chose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DriverKind {
-    /// `sfu::Sfu` on the async `webrtc` crate (`udp_mux_port: None`): a socket per hall.
-    Webrtc,
-    /// The muxed-port driver `Sfu` runs by default (`sfu::sansio::SansioSfu`, measured
-    /// through its own handle for its exact counters): every hall on one UDP port.
-    Sansio,
-}
-
-impl DriverKind {
-    /// Parses the value of `--driver`.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        match s {
-            "webrtc" => Ok(Self::Webrtc),
-            "muxed" | "sansio" => Ok(Self::Sansio),
-            other => Err(format!("--driver {other:?}: expected muxed or webrtc")),
-        }
-    }
-}
-
-/// A running SFU of either driver; cheap to clone.
+/// The SFU under test (the production handle); cheap to clone.
 #[derive(Clone)]
-pub enum Driver {
-    Webrtc(Sfu),
-    Sansio(sfu::sansio::SansioSfu),
-}
+pub struct Driver(Sfu);
 
 impl Driver {
     /// Starts the SFU and the pump of its events.
-    pub async fn start(kind: DriverKind) -> Result<(Self, Arc<Hub>, Tracks), String> {
-        let config = SfuConfig::default();
-        let (driver, events) = match kind {
-            DriverKind::Webrtc => {
-                let config = SfuConfig {
-                    udp_mux_port: None,
-                    ..config
-                };
-                let (sfu, events) = Sfu::start(config).map_err(|e| e.to_string())?;
-                (Self::Webrtc(sfu), events)
-            }
-            DriverKind::Sansio => {
-                let (sfu, events) = sfu::sansio::SansioSfu::start(config, 0)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                eprintln!("[sfu] muxed-port driver on {}", sfu.local_addr());
-                (Self::Sansio(sfu), events)
-            }
-        };
+    pub async fn start() -> Result<(Self, Arc<Hub>, Tracks), String> {
+        let (sfu, events) = Sfu::start(SfuConfig::default()).map_err(|e| e.to_string())?;
+        eprintln!("[sfu] media port {}", sfu.local_addr());
         let (hub, tracks) = Hub::pump(events);
-        Ok((driver, hub, tracks))
+        Ok((Self(sfu), hub, tracks))
     }
 
     /// Answers a hall's offer.
     pub async fn add_peer(&self, peer: PeerId, offer: String) -> Result<PeerAnswer, SfuError> {
-        match self {
-            Self::Webrtc(sfu) => sfu.add_peer(peer, offer).await,
-            Self::Sansio(sfu) => sfu.add_peer(peer, offer).await,
-        }
+        self.0.add_peer(peer, offer).await
     }
 
     /// Shows `track` in `slot` of `peer`, up to simulcast layer `max_layer`.
@@ -88,23 +44,17 @@ impl Driver {
         track: StreamId,
         max_layer: u8,
     ) -> Result<(), SfuError> {
-        match self {
-            Self::Webrtc(sfu) => sfu.subscribe(peer, slot, track, max_layer).await,
-            Self::Sansio(sfu) => sfu.subscribe(peer, slot, track, max_layer).await,
-        }
+        self.0.subscribe(peer, slot, track, max_layer).await
     }
 
-    /// Packets handed to the subscribers so far and packets the SFU dropped on the way
-    /// out: for the async driver Σ(`packets_out`, `dropped_out`) of `subscribers` at
-    /// their next round of statistics, for the sans-IO one its router's counters now.
-    pub async fn counters(&self, hub: &Hub, subscribers: &[PeerId]) -> Result<(u64, u64), String> {
-        match self {
-            Self::Webrtc(_) => Ok(hub.next_stats_round(subscribers).await),
-            Self::Sansio(sfu) => {
-                let router = sfu.stats().await.map_err(|e| e.to_string())?.router;
-                Ok((router.forwarded, router.dropped))
-            }
-        }
+    /// Packets handed to the subscribers' connections so far and packets the SFU
+    /// dropped on the way out (the media port's counters, read now).
+    pub async fn counters(&self) -> Result<(u64, u64), String> {
+        let stats = self.0.port_stats().await.map_err(|e| e.to_string())?;
+        Ok((
+            stats.router.forwarded,
+            stats.router.dropped + stats.send_dropped,
+        ))
     }
 }
 
@@ -115,8 +65,6 @@ pub type Tracks = mpsc::UnboundedReceiver<(MediaKind, StreamId)>;
 #[derive(Default)]
 pub struct Hub {
     connected: Mutex<HashSet<PeerId>>,
-    /// Latest statistics per peer, with a count of rounds seen.
-    stats: Mutex<HashMap<PeerId, (u64, PeerStats)>>,
     changed: Notify,
 }
 
@@ -134,11 +82,6 @@ impl Hub {
                     }
                     SfuEvent::PeerConnected(p) => {
                         lock(&pump.connected).insert(p);
-                    }
-                    SfuEvent::Stats(s) => {
-                        let mut stats = lock(&pump.stats);
-                        let round = stats.get(&s.peer).map_or(0, |x| x.0) + 1;
-                        stats.insert(s.peer, (round, s));
                     }
                     SfuEvent::PeerFailed(p) => eprintln!("[sfu] {p:?} failed"),
                     _ => continue,
@@ -169,28 +112,5 @@ impl Hub {
         let what = format!("{peer:?} to connect");
         self.wait_until(&what, |s| lock(&s.connected).contains(&peer))
             .await
-    }
-
-    /// Waits for a new round of statistics of all `peers`; returns Σ(packets_out, dropped_out).
-    async fn next_stats_round(&self, peers: &[PeerId]) -> (u64, u64) {
-        let seen = |s: &Self| -> Vec<u64> {
-            let stats = lock(&s.stats);
-            peers
-                .iter()
-                .map(|p| stats.get(p).map_or(0, |x| x.0))
-                .collect()
-        };
-        let before = seen(self);
-        self.wait_until("a round of statistics", |s| {
-            seen(s).iter().zip(&before).all(|(now, was)| now > was)
-        })
-        .await;
-        let stats = lock(&self.stats);
-        peers
-            .iter()
-            .filter_map(|p| stats.get(p))
-            .fold((0, 0), |(o, d), (_, s)| {
-                (o + s.packets_out, d + s.dropped_out)
-            })
     }
 }

@@ -12,13 +12,11 @@
 //! cargo bench -p sfu --features test-client --bench sfu_bench
 //! cargo bench -p sfu --features test-client --bench sfu_bench -- --pin
 //! cargo bench -p sfu --features test-client --bench sfu_bench -- --sizes 10,50 --window 5
-//! cargo bench -p sfu --features test-client --bench sfu_bench -- --driver webrtc --pin
 //! ```
 //!
-//! `--driver muxed` (the default; `sansio` is the same) measures the muxed-port driver
-//! that `sfu::Sfu` runs by default (one UDP port for all halls; docs/sfu-sansio.md);
-//! `--driver webrtc` the older driver on the async `webrtc` crate (a socket per hall).
-//! Same load, same clients, same table.
+//! It measures `sfu::Sfu` as the server runs it: every hall on one UDP port, the `rtc`
+//! core driven by one task (docs/sfu-sansio.md). Until 2026-11-25 the crate also had a
+//! driver on the async `webrtc` crate (a socket per hall); BENCHMARKS.md compares them.
 //!
 //! `--pin` re-runs the SFU process under `taskset -c 0` and the clients under
 //! `taskset -c 1`. A benchmark that prints figures, never a timed test: without
@@ -32,7 +30,6 @@ mod proto;
 mod publisher;
 mod server;
 
-use driver::DriverKind;
 use server::{Options, Row};
 use std::time::Duration;
 
@@ -55,7 +52,6 @@ fn parse_args() -> Result<(Options, Mode), String> {
         window: Duration::from_secs(10),
         settle: Duration::from_secs(2),
         pin: false,
-        driver: DriverKind::Sansio,
     };
     let (mut clients, mut bench) = (false, false);
     let mut args = std::env::args().skip(1);
@@ -64,7 +60,6 @@ fn parse_args() -> Result<(Options, Mode), String> {
         match arg.as_str() {
             "--clients" => clients = true,
             "--pin" => opts.pin = true,
-            "--driver" => opts.driver = DriverKind::parse(&value()?)?,
             "--sizes" => {
                 let v = value()?;
                 let sizes: Result<Vec<u32>, _> = v.split(',').map(str::parse).collect();
@@ -114,14 +109,8 @@ fn print_table(opts: &Options, rows: &[Row]) {
     } else {
         "not pinned"
     };
-    let driver = match opts.driver {
-        DriverKind::Webrtc => ", webrtc driver",
-        DriverKind::Sansio => ", muxed-port driver",
-    };
-    println!(
-        "\nsfu-bench ({pin}{driver}; window {:?} per N)\n",
-        opts.window
-    );
+
+    println!("\nsfu-bench ({pin}; window {:?} per N)\n", opts.window);
     println!(
         "| N | forwarded pkt/s | received pkt/s | SFU CPU (cores) | CPU s / 1000 pkts | \
          CPU µs / pkt | SFU RSS MiB | dropped by SFU | loss (gaps) | loss (vs sent) | \

@@ -1,14 +1,14 @@
-//! The SFU process: runs the SFU (either [`Driver`]), spawns the clients process, points
+//! The SFU process: runs the SFU ([`Driver`]), spawns the clients process, points
 //! the subscribers at the top layer and the audio, and measures itself per step of N.
 //!
 //! A measured window runs between two readings of the driver's count of packets handed
 //! to the subscribers ([`Driver::counters`]) and of this process's CPU time
 //! (`/proc/self/stat`), so both cover the same stretch of time.
 
-use crate::driver::{lock, Driver, DriverKind, WAIT};
-use crate::link::{subscriber_peer, Clients, TopAudio};
+use crate::driver::{lock, Driver, WAIT};
+use crate::link::{Clients, TopAudio};
 use crate::proto;
-use sfu::{MediaKind, PeerId};
+use sfu::MediaKind;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -23,8 +23,6 @@ pub struct Options {
     pub settle: Duration,
     /// SFU on CPU 0, clients on CPU 1.
     pub pin: bool,
-    /// The SFU under test.
-    pub driver: DriverKind,
 }
 
 /// One reading of both processes.
@@ -45,7 +43,7 @@ pub struct Row {
 /// Runs every step; returns one row per N.
 pub async fn run(opts: Options) -> Result<Vec<Row>, String> {
     let ticks = proto::clock_ticks();
-    let (driver, hub, mut tracks) = Driver::start(opts.driver).await?;
+    let (driver, hub, mut tracks) = Driver::start().await?;
     // Offers are answered as they come; subscribers get these once they are known.
     let top_audio = TopAudio::default();
     let mut clients = Clients::spawn(opts.pin, &driver, &hub, &top_audio)?;
@@ -78,8 +76,8 @@ pub async fn run(opts: Options) -> Result<Vec<Row>, String> {
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let me = std::process::id();
-    let sample = async |peers: &[PeerId]| -> Result<Sample, String> {
-        let (packets_out, dropped_out) = driver.counters(&hub, peers).await?;
+    let sample = async || -> Result<Sample, String> {
+        let (packets_out, dropped_out) = driver.counters().await?;
         Ok(Sample {
             at: Instant::now(),
             sfu_cpu: proto::cpu_seconds(me, ticks).unwrap_or(0.0),
@@ -98,11 +96,10 @@ pub async fn run(opts: Options) -> Result<Vec<Row>, String> {
         let mut values = clients.reply("JOINED").await?;
         joined = n;
         tokio::time::sleep(opts.settle).await;
-        let peers: Vec<PeerId> = (1..=n).map(subscriber_peer).collect();
-        let a = sample(&peers).await?;
+        let a = sample().await?;
         clients.to.send("MARK");
         tokio::time::sleep(opts.window).await;
-        let b = sample(&peers).await?;
+        let b = sample().await?;
         clients.to.send("REPORT");
         values.extend(clients.reply("REPORT").await?);
         figures(&mut values, &a, &b, me, child_pid);

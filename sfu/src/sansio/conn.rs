@@ -1,18 +1,17 @@
 //! One hall's sans-IO peer connection on the muxed port: built from its offer, answered
 //! with the port's single host candidate, and the receive slots the answer negotiated.
 //!
-//! The codecs and interceptors are the async driver's ([`crate::peer::media_engine`],
-//! [`crate::peer::interceptors`]), so both drivers negotiate the same answer. As there,
-//! the slots' `sendonly` transceivers ([`plan`]) are added before the offer is applied,
+//! The codecs and interceptors are [`crate::peer::media_engine`] and
+//! [`crate::peer::interceptors`]. The slots' `sendonly` transceivers ([`plan`]) are added before the offer is applied,
 //! so the offer's `recvonly` m-lines bind to them in order. Nothing here touches a socket: the
 //! connection's datagrams come and go through the driver.
 
 use super::plan;
 use super::stats::Outgoing;
 use crate::config::SfuConfig;
-use crate::engine::TrackCodec;
 use crate::event::{MediaKind, PeerAnswer, PeerId, SlotInfo};
 use crate::negotiate::{extmap_id, receive_lines};
+use crate::peer::TrackCodec;
 use crate::peer::{self, OfferedTrack, AUDIO_LEVEL_URI};
 use crate::{SfuError, StreamId};
 use rtc::ice::mdns::MulticastDnsMode;

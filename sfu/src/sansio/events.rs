@@ -2,7 +2,7 @@
 //!
 //! A publisher's stream becomes known on `OnOpen` (its first packet): it gets an SFU-wide
 //! [`StreamId`], a route, and a [`SfuEvent::TrackPublished`] (with the offer's RIDs) for
-//! the caller, as the async driver reports it. Each simulcast layer opens on its own
+//! the caller. Each simulcast layer opens on its own
 //! `OnOpen` with its RID, mapped to a layer with [`layer_of_rid`], on the same stream.
 //! `Connected` becomes [`SfuEvent::PeerConnected`] (again after a recovery),
 //! `Disconnected` `PeerDisconnected(ConnectionLost)`, `Failed` [`SfuEvent::PeerFailed`]
@@ -12,9 +12,9 @@
 use super::conn::InTrack;
 use super::demux::ConnIndex;
 use super::driver::Driver;
-use crate::engine::TrackCodec;
 use crate::event::{DisconnectReason, MediaKind, SfuEvent};
 use crate::peer::layer_of_rid;
+use crate::peer::TrackCodec;
 use crate::StreamId;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent, RTCTrackEventInit};
 use rtc::peer_connection::state::RTCPeerConnectionState;
@@ -55,7 +55,7 @@ fn state_changed(driver: &mut Driver, index: ConnIndex, state: RTCPeerConnection
             conn.connected = true;
             driver.emit(SfuEvent::PeerConnected(peer));
         }
-        // ICE may still recover it (then `PeerConnected` again), as the async driver says.
+        // ICE may still recover it (then `PeerConnected` again).
         RTCPeerConnectionState::Disconnected if conn.connected => {
             conn.connected = false;
             let reason = DisconnectReason::ConnectionLost;
@@ -90,7 +90,7 @@ fn track_opened(driver: &mut Driver, index: ConnIndex, init: &RTCTrackEventInit)
         tracing::debug!(ssrc = init.ssrc, "sansio: track of no receiver");
         return;
     };
-    // What was negotiated, not assumed (as `routing::subscribe::track_added`).
+    // What was negotiated, not assumed.
     let (kind, codec) = match (kind, mime.as_deref().map(TrackCodec::from_mime)) {
         (RtpCodecKind::Audio, _) => (MediaKind::Audio, TrackCodec::Opus),
         (_, Some(c @ (TrackCodec::Vp8 | TrackCodec::H264))) => (MediaKind::Video, c),

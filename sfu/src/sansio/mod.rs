@@ -1,5 +1,5 @@
 //! The muxed-port SFU driver on the sans-IO `rtc` core: every hall's connection on ONE
-//! UDP port, one task for all of them (`SfuConfig::udp_mux_port`; docs/sfu-sansio.md).
+//! UDP port, one task for all of them (`SfuConfig::udp_port`; docs/sfu-sansio.md).
 //!
 //! [`SansioSfu::start`] binds the port and spawns the [`driver`] task, which owns the
 //! socket, every `RTCPeerConnection` and the media path; the handle's methods send it

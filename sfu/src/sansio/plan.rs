@@ -1,14 +1,14 @@
 //! A hall's receive slots on the muxed port: the `sendonly` transceivers added before
 //! its offer is applied (first offer or renegotiation), and what the answer made of them.
 //!
-//! As `slot::plan` for the async driver: a video slot offers VP8 and, when configured,
+//! A video slot offers VP8 and, when configured,
 //! H.264 on one SSRC, so it can show a hall of either codec; an audio slot offers Opus.
 //! The offer's `recvonly` m-lines bind to these transceivers in order.
 
 use super::conn::OutSlot;
 use crate::config::SfuConfig;
-use crate::engine::TrackCodec;
 use crate::event::{MediaKind, SlotId, SlotInfo};
+use crate::peer::TrackCodec;
 use crate::peer::{MIME_H264, MIME_OPUS, MIME_VP8};
 use crate::SfuError;
 use rtc::media_stream::MediaStreamTrack;

@@ -2,19 +2,52 @@
 //! (SSRC, rate/loss/jitter estimator, last media), which of them the layer selectors may
 //! count on, and the keyframe requests a subscriber's forwarder makes of them.
 //!
-//! The layer bookkeeping is the async driver's [`LayerIn`] (same idle rule,
-//! [`LAYER_IDLE`]); a stream without simulcast is layer 0.
+//! A layer is a [`LayerIn`]; it stops counting after [`LAYER_IDLE`] without media. A
+//! stream without simulcast is layer 0.
 
 use super::conn::InTrack;
 use super::demux::ConnIndex;
 use super::router::Sub;
-use crate::engine::TrackCodec;
 use crate::event::{MediaKind, PeerId};
 use crate::forwarder::ForwarderOutput;
-use crate::routing::{LayerIn, LAYER_IDLE};
-use crate::{KeyframeThrottle, NUM_LAYERS};
+use crate::peer::TrackCodec;
+use crate::{KeyframeThrottle, StreamEstimator, NUM_LAYERS};
 use rtc::rtp_transceiver::RTCRtpReceiverId;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long a layer may carry no media (padding does not count) before layer selectors
+/// stop counting on it: a browser drops its top layer under CPU load, and a subscriber
+/// aimed at it must fall back to the next one.
+pub const LAYER_IDLE: Duration = Duration::from_millis(1500);
+
+/// One layer of a published track as it arrives.
+pub struct LayerIn {
+    /// Its SSRC, the target of PLIs.
+    pub ssrc: u32,
+    /// Rate, loss and jitter.
+    pub estimator: StreamEstimator,
+    /// When it last carried media (or opened): whether it still counts as arriving.
+    pub last_media: Instant,
+}
+
+impl LayerIn {
+    /// A layer that opened at `now`.
+    pub fn new(now: Instant, ssrc: u32, clock_rate: u32) -> Self {
+        Self {
+            ssrc,
+            estimator: StreamEstimator::new(clock_rate),
+            last_media: now,
+        }
+    }
+
+    /// A packet of `size` bytes arrived at `at`; `media`: not padding only.
+    pub fn record(&mut self, at: Instant, seq: u16, ts: u32, size: usize, media: bool) {
+        self.estimator.handle_packet(at, seq, ts, size);
+        if media {
+            self.last_media = self.last_media.max(at);
+        }
+    }
+}
 
 /// A published stream and who receives it.
 pub(super) struct Route {

@@ -1,8 +1,7 @@
 //! A hall's reports on what we send it, on the sans-IO path: each report block's loss
 //! goes into its slot's layer choice, loss and round trip into the hall's
 //! [`LinkQuality`](crate::LinkQuality), and its bandwidth estimate (REMB) is shared among
-//! its video slots as layer caps — the async driver's rules (`routing/feedback.rs`),
-//! with [`crate::linkquality`]'s pieces.
+//! its video slots as layer caps, with [`crate::linkquality`]'s pieces.
 
 use super::demux::ConnIndex;
 use super::router::Router;

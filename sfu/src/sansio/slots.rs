@@ -1,7 +1,7 @@
 //! What a receive slot shows, on the sans-IO media path: subscribe, unsubscribe, a new
 //! highest layer, and the slots that go dark when a publisher leaves.
 //!
-//! The rules are the async driver's (`routing/subscribe.rs`): a slot keeps its
+//! A slot keeps its
 //! [`Forwarder`] while it shows the same codec (a video slot negotiates VP8 and, when
 //! configured, H.264), so a new source or a new highest layer
 //! goes on with continuous numbering and without restarting from a keyframe when the

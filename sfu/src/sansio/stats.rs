@@ -1,9 +1,9 @@
 //! Per-peer statistics of the sans-IO driver: what we send each hall, what it reports
 //! about that, and the [`SfuEvent::Stats`] published every `stats_interval` — the same
-//! figures as the async driver's (`routing/timers.rs`), from the same pieces.
+//! figures from the core's pieces.
 //!
 //! The stats tick also refreshes the layer selectors' bitrates (a layer that stopped
-//! goes idle after [`LAYER_IDLE`](crate::routing::LAYER_IDLE)) and shares each hall's
+//! goes idle after [`LAYER_IDLE`](super::publish::LAYER_IDLE)) and shares each hall's
 //! bandwidth estimate among its video slots again (estimates age).
 
 use super::driver::Driver;

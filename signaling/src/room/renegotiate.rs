@@ -55,7 +55,6 @@ impl Room {
             Err(e) => {
                 let code = match e {
                     SfuError::InvalidSdp(_) => ErrorCode::InvalidSdp,
-                    SfuError::NotReady(_) => ErrorCode::OutOfOrder,
                     ref other => {
                         tracing::error!(hall = hall_id, error = %other, "renegotiate failed");
                         ErrorCode::Internal
