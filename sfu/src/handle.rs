@@ -22,6 +22,18 @@ pub struct IceCandidate {
     pub username_fragment: Option<String>,
 }
 
+impl From<IceCandidate> for rtc::peer_connection::transport::RTCIceCandidateInit {
+    fn from(c: IceCandidate) -> Self {
+        Self {
+            candidate: c.candidate,
+            sdp_mid: c.sdp_mid,
+            sdp_mline_index: c.sdp_mline_index,
+            username_fragment: c.username_fragment,
+            ..Default::default()
+        }
+    }
+}
+
 /// One change of a receive slot, for [`Sfu::apply`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlotChange {

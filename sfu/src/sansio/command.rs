@@ -237,7 +237,12 @@ impl Driver {
         if self.table.contains(peer) {
             return Err(SfuError::DuplicatePeer(peer));
         }
-        let (conn, answer) = conn::answer(peer, offer, &self.config, &self.advertised, now)?;
+        let local = conn::Local {
+            config: &self.config,
+            advertised: &self.advertised,
+            certificate: &self.certificate,
+        };
+        let (conn, answer) = conn::answer(peer, offer, &local, now)?;
         let ufrag = conn.ufrag.clone();
         tracing::debug!(peer = peer.0, %ufrag, "sansio: peer answered");
         if self.config.trickle_candidates {

@@ -14,7 +14,9 @@ use crate::negotiate::{extmap_id, receive_lines};
 use crate::peer::TrackCodec;
 use crate::peer::{self, OfferedTrack, AUDIO_LEVEL_URI};
 use crate::{SfuError, StreamId};
+use rtc::crypto::SignatureScheme;
 use rtc::ice::mdns::MulticastDnsMode;
+use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
@@ -151,15 +153,34 @@ pub fn create_answer(
     Ok((sdp, ufrag))
 }
 
+/// The DTLS certificate every connection of the port presents: one per SFU instance,
+/// as Janus and mediasoup do, instead of a key pair generated on the media task for
+/// each hall that joins.
+pub fn certificate() -> Result<RTCCertificate, SfuError> {
+    let provider = rtc::crypto::default_provider().map_err(SfuError::webrtc)?;
+    let params =
+        CertificateParams::new(vec!["hoinghi-sfu".to_owned()]).map_err(SfuError::webrtc)?;
+    let scheme = SignatureScheme::EcdsaP256Sha256;
+    RTCCertificate::generate(provider.crypto(), scheme, params).map_err(SfuError::webrtc)
+}
+
+/// Where a hall's connection is answered from: the configuration, the port's
+/// `advertised` addresses (its only candidates) and its certificate.
+pub struct Local<'a> {
+    pub config: &'a SfuConfig,
+    pub advertised: &'a [SocketAddr],
+    pub certificate: &'a RTCCertificate,
+}
+
 /// Builds the hall's connection from `offer` and answers it with the muxed port's
-/// `advertised` addresses as the only candidates.
+/// addresses as the only candidates.
 pub fn answer(
     id: PeerId,
     offer: String,
-    config: &SfuConfig,
-    advertised: &[SocketAddr],
+    local: &Local<'_>,
     now: Instant,
 ) -> Result<(Conn, PeerAnswer), SfuError> {
+    let config = local.config;
     let (description, parsed) = crate::negotiate::parse_offer(offer)?;
     let wanted = receive_lines(&parsed);
     let offered = peer::offered_tracks(&parsed);
@@ -171,7 +192,11 @@ pub fn answer(
         .with_srtp_replay_protection_window(0)
         .build();
     let mut pc = RTCPeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_configuration(
+            RTCConfigurationBuilder::new()
+                .with_certificates(vec![local.certificate.clone()])
+                .build(),
+        )
         .with_media_engine(engine)
         .with_setting_engine(settings)
         .with_interceptor_registry(registry)
@@ -181,7 +206,7 @@ pub fn answer(
     let planned = plan::plan(&mut pc, config, wanted, (0, 0), &[])?;
     pc.set_remote_description(now, description)
         .map_err(|e| SfuError::InvalidSdp(e.to_string()))?;
-    let candidates = add_host_candidates(&mut pc, advertised)?;
+    let candidates = add_host_candidates(&mut pc, local.advertised)?;
     let (sdp, ufrag) = create_answer(&mut pc, now)?;
     let slots = plan::negotiated(&mut pc, planned, 0);
     let answer = PeerAnswer {
@@ -219,14 +244,20 @@ mod tests {
 
     #[test]
     fn rejects_bad_offers_with_an_sdp_error() {
-        let local: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
         let config = SfuConfig::default();
+        let certificate = certificate().expect("a certificate");
+        let local = Local {
+            config: &config,
+            advertised: &[addr],
+            certificate: &certificate,
+        };
         for offer in [
             "",
             "garbage",
             "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n",
         ] {
-            let result = answer(PeerId(1), offer.into(), &config, &[local], Instant::now());
+            let result = answer(PeerId(1), offer.into(), &local, Instant::now());
             assert!(matches!(result, Err(SfuError::InvalidSdp(_))), "{offer:?}");
         }
     }

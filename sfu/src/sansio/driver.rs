@@ -21,6 +21,7 @@ use crate::config::SfuConfig;
 use crate::event::SfuEvent;
 use batch::SendQueue;
 use bytes::BytesMut;
+use rtc::peer_connection::certificate::RTCCertificate;
 use rtc::peer_connection::message::RTCMessage;
 use rtc::rtcp;
 use rtc::sansio::Protocol;
@@ -51,6 +52,8 @@ pub struct Driver {
     /// of `announced_ips` (1:1 NAT). Datagrams are handed to `rtc` as received on the
     /// first, so its ICE agent finds its local candidate.
     pub(super) advertised: Vec<SocketAddr>,
+    /// The DTLS certificate of every connection ([`conn::certificate`](super::conn::certificate)).
+    pub(super) certificate: RTCCertificate,
     pub(super) config: SfuConfig,
     pub(super) table: Table,
     pub(super) demux: Demux,
@@ -75,7 +78,7 @@ impl Driver {
     /// A driver owning `socket` (already bound to `local`).
     pub fn new(
         socket: UdpSocket,
-        local: SocketAddr,
+        (local, certificate): (SocketAddr, RTCCertificate),
         config: SfuConfig,
         events: mpsc::Sender<SfuEvent>,
     ) -> Self {
@@ -95,6 +98,7 @@ impl Driver {
             next_stats,
             socket,
             advertised,
+            certificate,
             config,
             table: Table::default(),
             demux: Demux::default(),

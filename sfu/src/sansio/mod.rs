@@ -108,9 +108,10 @@ impl SansioSfu {
             Ok::<_, std::io::Error>((tokio::net::UdpSocket::from_std(socket)?, local))
         };
         let (socket, local) = bind().map_err(|e| format!("{addr}: {e}"))?;
+        let certificate = conn::certificate().map_err(|e| e.to_string())?;
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
         let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
-        let driver = driver::Driver::new(socket, local, config, events_tx);
+        let driver = driver::Driver::new(socket, (local, certificate), config, events_tx);
         tokio::spawn(driver.run(commands_rx));
         Ok((Self { commands, local }, events))
     }

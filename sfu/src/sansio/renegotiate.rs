@@ -16,7 +16,6 @@ use crate::event::{MediaKind, PeerAnswer, PeerId};
 use crate::negotiate::{extmap_id, parse_offer, receive_lines};
 use crate::peer::{self, AUDIO_LEVEL_URI};
 use crate::{IceCandidate, SfuError, StreamId};
-use rtc::peer_connection::transport::RTCIceCandidateInit;
 use std::time::Instant;
 
 impl Driver {
@@ -97,15 +96,8 @@ impl Driver {
                 return Ok(()); // of an earlier ICE generation: nothing to check
             }
         }
-        let init = RTCIceCandidateInit {
-            candidate: candidate.candidate,
-            sdp_mid: candidate.sdp_mid,
-            sdp_mline_index: candidate.sdp_mline_index,
-            username_fragment: candidate.username_fragment,
-            ..Default::default()
-        };
         conn.pc
-            .add_remote_candidate(init)
+            .add_remote_candidate(candidate.into())
             .map_err(|e| SfuError::InvalidCandidate(e.to_string()))?;
         self.table.writes.mark(index);
         Ok(())

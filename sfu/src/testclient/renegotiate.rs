@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use webrtc::media_stream::track_local::TrackLocal;
-use webrtc::peer_connection::RTCIceCandidateInit;
 
 impl TestClient {
     /// Adds a `sendonly` VP8 track (a shared screen) with its own SSRC; send on it with
@@ -63,15 +62,8 @@ impl TestClient {
         if c.candidate.is_empty() {
             return Ok(());
         }
-        let init = RTCIceCandidateInit {
-            candidate: c.candidate,
-            sdp_mid: c.sdp_mid,
-            sdp_mline_index: c.sdp_mline_index,
-            username_fragment: c.username_fragment,
-            ..Default::default()
-        };
         self.pc
-            .add_ice_candidate(init)
+            .add_ice_candidate(c.into())
             .await
             .map_err(|e| SfuError::InvalidCandidate(e.to_string()))
     }
