@@ -246,14 +246,14 @@ impl Driver {
         let ufrag = conn.ufrag.clone();
         tracing::debug!(peer = peer.0, %ufrag, "sansio: peer answered");
         if self.config.trickle_candidates {
-            // The answer carries them; trickled as well for a caller that expects them.
-            let first_mid = answer.sdp.lines().find_map(|l| l.strip_prefix("a=mid:"));
-            let mid = first_mid.map(|m| m.trim_end().to_owned());
+            // The answer carries them; trickled as well for a caller that expects them
+            // (docs/protocol.md, "Trickle ICE both ways").
             let ends = std::iter::once(String::new());
             for candidate in conn.candidates.iter().cloned().chain(ends) {
                 let candidate = IceCandidate {
                     candidate,
-                    sdp_mid: mid.clone(),
+                    sdp_mid: None, // one bundled transport: the first m-line
+
                     sdp_mline_index: Some(0),
                     username_fragment: Some(ufrag.clone()),
                 };
