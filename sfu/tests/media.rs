@@ -354,6 +354,19 @@ async fn mangled_offers_and_candidates_never_panic() {
     }
     println!("mangled offers: {accepted} accepted, {rejected} rejected with InvalidSdp");
     assert!(rejected > 0);
+    // Sending m-lines that name no SSRC (and no RID) are the hall's error, not ours.
+    let publisher = TestClient::publisher().await.expect("publisher");
+    let offer = publisher.offer().await.expect("offer");
+    let no_ssrc: String = offer
+        .split_inclusive("\r\n")
+        .filter(|l| !l.starts_with("a=ssrc"))
+        .collect();
+    assert!(
+        no_ssrc.len() < offer.len(),
+        "the test client's offer names SSRCs"
+    );
+    let result = sfu.add_peer(PeerId(3), no_ssrc).await;
+    assert!(matches!(result, Err(SfuError::InvalidSdp(_))), "{result:?}");
     let bad = sfu::IceCandidate {
         candidate: "candidate:garbage".into(),
         ..Default::default()

@@ -140,8 +140,9 @@ pub fn create_answer(
 ) -> Result<(String, String), SfuError> {
     let invalid = |e: rtc::shared::error::Error| SfuError::InvalidSdp(e.to_string());
     let answer = pc.create_answer(None).map_err(invalid)?;
-    pc.set_local_description(now, answer)
-        .map_err(SfuError::webrtc)?;
+    // Applying our answer starts the offer's tracks: an offer whose sending m-lines
+    // name no SSRC and no RID fails here (found by the sdp_offer fuzz target).
+    pc.set_local_description(now, answer).map_err(invalid)?;
     let sdp = pc
         .local_description()
         .ok_or_else(|| SfuError::Webrtc("no local description after answering".into()))?
