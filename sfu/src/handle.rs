@@ -4,10 +4,10 @@
 use crate::config::{ConfigError, SfuConfig};
 use crate::error::SfuError;
 use crate::event::{PeerAnswer, PeerId, SfuEvent, SlotId};
-use crate::sansio::SansioSfu;
+use crate::sansio::{self, Command, SansioStats};
 use crate::StreamId;
 use std::net::SocketAddr;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 /// A remote ICE candidate as a browser's `RTCIceCandidate.toJSON()` gives it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -70,12 +70,13 @@ pub enum SlotChange {
 /// peer connection) when the last handle is dropped.
 #[derive(Clone)]
 pub struct Sfu {
-    muxed: SansioSfu,
+    commands: mpsc::Sender<Command>,
+    local: SocketAddr,
 }
 
 impl std::fmt::Debug for Sfu {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Sfu({})", self.muxed.local_addr())
+        write!(f, "Sfu({})", self.local)
     }
 }
 
@@ -86,40 +87,50 @@ impl Sfu {
     pub fn start(config: SfuConfig) -> Result<(Self, mpsc::Receiver<SfuEvent>), ConfigError> {
         config.validate()?;
         let port = config.udp_port;
-        let (muxed, events) = SansioSfu::spawn(config, port).map_err(ConfigError::Bind)?;
-        tracing::info!(addr = %muxed.local_addr(), "sfu: every hall's media on one UDP port");
-        Ok((Self { muxed }, events))
+        let (commands, local, events) = sansio::spawn(config, port).map_err(ConfigError::Bind)?;
+        tracing::info!(addr = %local, "sfu: every hall's media on one UDP port");
+        Ok((Self { commands, local }, events))
     }
 
     /// The UDP port every hall's media uses.
     pub fn local_addr(&self) -> SocketAddr {
-        self.muxed.local_addr()
+        self.local
     }
 
     /// Adds a hall from its SDP offer (its sending tracks and `recvonly` m-lines for the
-    /// slots it wants); returns the answer and the negotiated slots.
+    /// slots it wants); returns the answer and the negotiated slots. Its connection
+    /// comes up when the hall applies the answer.
     pub async fn add_peer(&self, peer: PeerId, offer: String) -> Result<PeerAnswer, SfuError> {
-        self.muxed.add_peer(peer, offer).await
+        self.call(|reply| Command::AddPeer { peer, offer, reply })
+            .await?
     }
 
     /// Applies a new offer from a connected hall to its existing connection (tracks
     /// added or removed, receive slots added, an ICE restart): no new DTLS handshake, its
     /// slots keep what they show. The answer lists all its slots, old ones first.
     pub async fn renegotiate(&self, peer: PeerId, offer: String) -> Result<PeerAnswer, SfuError> {
-        self.muxed.renegotiate(peer, offer).await
+        self.call(|reply| Command::Renegotiate { peer, offer, reply })
+            .await?
     }
 
-    /// Adds a candidate the hall trickled.
+    /// Adds a candidate the hall trickled (the end-of-candidates marker is accepted).
     pub async fn add_ice_candidate(
         &self,
         peer: PeerId,
         candidate: IceCandidate,
     ) -> Result<(), SfuError> {
-        self.muxed.add_ice_candidate(peer, candidate).await
+        self.call(|reply| Command::AddIceCandidate {
+            peer,
+            candidate,
+            reply,
+        })
+        .await?
     }
 
-    /// Shows `track` in `slot` of `peer`, up to simulcast layer `max_layer` (0 lowest).
-    /// Switching a slot to another track keeps its SSRC and numbering: no renegotiation.
+    /// Shows `track` in `slot` of `peer` from the track's next keyframe, on the best of
+    /// its simulcast layers up to `max_layer` (0 lowest) that arrives and the link
+    /// carries. Switching a slot to another track keeps its SSRC and numbering: no
+    /// renegotiation.
     pub async fn subscribe(
         &self,
         peer: PeerId,
@@ -127,22 +138,38 @@ impl Sfu {
         track: StreamId,
         max_layer: u8,
     ) -> Result<(), SfuError> {
-        self.muxed.subscribe(peer, slot, track, max_layer).await
+        self.call(|reply| Command::Subscribe {
+            peer,
+            slot,
+            track,
+            max_layer,
+            reply,
+        })
+        .await?
     }
 
-    /// Empties a slot.
+    /// Empties a slot: nothing more is sent on it (its numbering is kept for its next
+    /// subscription).
     pub async fn unsubscribe(&self, peer: PeerId, slot: SlotId) -> Result<(), SfuError> {
-        self.muxed.unsubscribe(peer, slot).await
+        self.call(|reply| Command::Unsubscribe { peer, slot, reply })
+            .await?
     }
 
-    /// Changes the highest layer a slot may show (the hall's role changed).
+    /// Changes the highest layer a slot may show (the hall's role changed); the slot
+    /// keeps its source and moves on the new layer's next keyframe.
     pub async fn set_layer(
         &self,
         peer: PeerId,
         slot: SlotId,
         max_layer: u8,
     ) -> Result<(), SfuError> {
-        self.muxed.set_layer(peer, slot, max_layer).await
+        self.call(|reply| Command::SetLayer {
+            peer,
+            slot,
+            max_layer,
+            reply,
+        })
+        .await?
     }
 
     /// Applies many slot changes in one round trip to the media task, in order; one
@@ -152,21 +179,41 @@ impl Sfu {
         &self,
         changes: Vec<SlotChange>,
     ) -> Result<Vec<Result<(), SfuError>>, SfuError> {
-        self.muxed.apply(changes).await
+        self.call(|reply| Command::Apply { changes, reply }).await
     }
 
-    /// Asks the publisher of `track` for a keyframe on `layer` (throttled).
+    /// Asks the publisher of `track` for a keyframe on `layer` (throttled per layer).
     pub async fn request_keyframe(&self, track: StreamId, layer: u8) -> Result<(), SfuError> {
-        self.muxed.request_keyframe(track, layer).await
+        self.call(|reply| Command::RequestKeyframe {
+            track,
+            layer,
+            reply,
+        })
+        .await?
     }
 
-    /// Closes a hall's connection; its tracks are unpublished.
+    /// Closes a hall's connection: its tracks are unpublished (`TrackUnpublished`, their
+    /// slots go dark), then `PeerDisconnected(ClosedByServer)`; `UnknownPeer` if it is
+    /// not there.
     pub async fn close_peer(&self, peer: PeerId) -> Result<(), SfuError> {
-        self.muxed.close_peer(peer).await
+        self.call(|reply| Command::ClosePeer { peer, reply })
+            .await?
     }
 
     /// The media port's counters (datagrams, drops, forwarded packets).
-    pub async fn port_stats(&self) -> Result<crate::sansio::SansioStats, SfuError> {
-        self.muxed.stats().await
+    pub async fn port_stats(&self) -> Result<SansioStats, SfuError> {
+        self.call(|reply| Command::Stats { reply }).await
+    }
+
+    async fn call<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, SfuError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(command(reply))
+            .await
+            .map_err(|_| SfuError::Stopped)?;
+        answer.await.map_err(|_| SfuError::Stopped)
     }
 }

@@ -61,8 +61,6 @@ pub enum Command {
         changes: Vec<SlotChange>,
         reply: oneshot::Sender<Vec<Result<(), SfuError>>>,
     },
-    /// Close a hall's connection (fire and forget).
-    RemovePeer { peer: PeerId },
     /// Close a hall's connection: its tracks are unpublished, `PeerDisconnected` follows.
     ClosePeer {
         peer: PeerId,
@@ -155,9 +153,6 @@ impl Driver {
                 let results = changes.into_iter().map(|c| self.apply_one(now, c));
                 let results = results.collect();
                 let _ = reply.send(results);
-            }
-            Command::RemovePeer { peer } => {
-                let _ = self.close_peer(peer);
             }
             Command::ClosePeer { peer, reply } => {
                 let result = self.close_peer(peer);

@@ -7,8 +7,8 @@
 
 use crate::helpers::{connect, wait_event, wait_until};
 use crate::simulcast::{camera, check_switches, newest_layer, viewer};
-use sfu::sansio::SansioSfu;
 use sfu::testclient::TestClient;
+use sfu::Sfu;
 use sfu::{MediaKind, PeerId, SfuConfig, SfuError, SfuEvent, SlotChange, SlotId, StreamId};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,7 +19,7 @@ const VIEWER: PeerId = PeerId(100);
 
 /// A publishing hall (VP8 + Opus) and its two tracks, (video, audio).
 async fn publisher(
-    sfu: &SansioSfu,
+    sfu: &Sfu,
     events: &mut mpsc::Receiver<SfuEvent>,
     peer: PeerId,
 ) -> (TestClient, sfu::testclient::Publishing, StreamId, StreamId) {
@@ -59,9 +59,7 @@ async fn counts_twice(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsubscribe_darkens_one_slot_and_keeps_the_others() {
-    let (sfu, mut events) = SansioSfu::start(SfuConfig::default(), 0)
-        .await
-        .expect("binds");
+    let (sfu, mut events) = Sfu::start(SfuConfig::default()).expect("binds");
     let (_pub, publishing, video, audio) = publisher(&sfu, &mut events, PUBLISHER).await;
     let client = TestClient::subscriber(2, 1).await.expect("viewer");
     let slots = connect(&sfu, VIEWER, &client).await.slots;
@@ -136,9 +134,7 @@ async fn unsubscribe_darkens_one_slot_and_keeps_the_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_layer_moves_a_viewer_between_layers_on_keyframes() {
-    let (sfu, mut events) = SansioSfu::start(SfuConfig::default(), 0)
-        .await
-        .expect("binds");
+    let (sfu, mut events) = Sfu::start(SfuConfig::default()).expect("binds");
     let (_camera, layers, video) = camera(&sfu, &mut events).await;
     let (client, slot) = viewer(&sfu, VIEWER, video, 0).await;
     wait_until("layer 0 arrives", || client.count(slot.ssrc) >= 20).await;
@@ -172,9 +168,7 @@ async fn set_layer_moves_a_viewer_between_layers_on_keyframes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publisher_leaving_unpublishes_its_tracks_and_darkens_the_slots() {
-    let (sfu, mut events) = SansioSfu::start(SfuConfig::default(), 0)
-        .await
-        .expect("binds");
+    let (sfu, mut events) = Sfu::start(SfuConfig::default()).expect("binds");
     let (_pub, _publishing, video, audio) = publisher(&sfu, &mut events, PUBLISHER).await;
     let client = TestClient::subscriber(1, 1).await.expect("viewer");
     let slots = connect(&sfu, VIEWER, &client).await.slots;
@@ -217,7 +211,7 @@ async fn a_publisher_leaving_unpublishes_its_tracks_and_darkens_the_slots() {
         sfu.subscribe(VIEWER, slots[0].id, video, 2).await,
         Err(SfuError::UnknownTrack(t)) if t == video
     ));
-    assert_eq!(sfu.stats().await.expect("stats").connections, 1);
+    assert_eq!(sfu.port_stats().await.expect("stats").connections, 1);
 }
 
 /// Waits for the next announced speaker that is a hall (not "nobody").
@@ -234,9 +228,7 @@ async fn next_speaker(events: &mut mpsc::Receiver<SfuEvent>) -> (PeerId, StreamI
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_louder_of_two_halls_becomes_the_active_speaker() {
-    let (sfu, mut events) = SansioSfu::start(SfuConfig::default(), 0)
-        .await
-        .expect("binds");
+    let (sfu, mut events) = Sfu::start(SfuConfig::default()).expect("binds");
     let (quiet, loud) = (PeerId(1), PeerId(2));
     let mut mics = Vec::new();
     let mut tracks = HashMap::new();
@@ -274,7 +266,7 @@ async fn the_louder_of_two_halls_becomes_the_active_speaker() {
 async fn a_keyframe_request_reaches_the_publisher_once_per_throttle_interval() {
     let config = SfuConfig::default();
     let throttle = config.keyframe_throttle;
-    let (sfu, mut events) = SansioSfu::start(config, 0).await.expect("binds");
+    let (sfu, mut events) = Sfu::start(config).expect("binds");
     let (client, _publishing, video, audio) = publisher(&sfu, &mut events, PUBLISHER).await;
     let unknown = StreamId(999);
     assert_eq!(
@@ -308,7 +300,7 @@ async fn the_answer_announces_the_public_address_on_the_port() {
         announced_ips: vec![public],
         ..SfuConfig::default()
     };
-    let (sfu, _events) = SansioSfu::start(config, 0).await.expect("binds");
+    let (sfu, _events) = Sfu::start(config).expect("binds");
     let client = TestClient::subscriber(1, 0).await.expect("viewer");
     let offer = client.offer().await.expect("offer");
     let answer = sfu.add_peer(VIEWER, offer).await.expect("answer");

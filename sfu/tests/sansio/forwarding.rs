@@ -2,8 +2,8 @@
 //! publisher's video and audio in order, with its slots' SSRCs; bad input gets errors.
 
 use crate::helpers::{connect, wait_event, WAIT};
-use sfu::sansio::SansioSfu;
 use sfu::testclient::{ReceivedPacket, TestClient};
+use sfu::Sfu;
 use sfu::{MediaKind, PeerAnswer, PeerId, SfuConfig, SfuEvent, SlotInfo, StreamId};
 use std::time::{Duration, Instant};
 
@@ -41,9 +41,7 @@ fn slot(answer: &PeerAnswer, kind: MediaKind) -> SlotInfo {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_port_carries_a_publisher_to_five_subscribers() {
-    let (sfu, mut events) = SansioSfu::start(SfuConfig::default(), 0)
-        .await
-        .expect("binds");
+    let (sfu, mut events) = Sfu::start(SfuConfig::default()).expect("binds");
     let publisher = TestClient::publisher().await.expect("publisher");
     connect(&sfu, PeerId(1), &publisher).await;
     let publishing = publisher.start_publishing().await.expect("publishing");
@@ -90,7 +88,7 @@ async fn one_port_carries_a_publisher_to_five_subscribers() {
     }
     publishing.stop().await;
 
-    let stats = sfu.stats().await.expect("stats");
+    let stats = sfu.port_stats().await.expect("stats");
     assert_eq!(stats.connections, 1 + SUBSCRIBERS as usize);
     assert!(stats.router.forwarded > 0);
     for (peer, client, v, a) in &subs {
@@ -114,9 +112,7 @@ async fn one_port_carries_a_publisher_to_five_subscribers() {
 
 #[tokio::test]
 async fn bad_offers_and_unknown_peers_get_errors() {
-    let (sfu, _events) = SansioSfu::start(SfuConfig::default(), 0)
-        .await
-        .expect("binds");
+    let (sfu, _events) = Sfu::start(SfuConfig::default()).expect("binds");
     let err = sfu.add_peer(PeerId(1), "not sdp".into()).await.unwrap_err();
     assert!(matches!(err, sfu::SfuError::InvalidSdp(_)), "{err}");
     let err = sfu
@@ -132,7 +128,7 @@ async fn bad_offers_and_unknown_peers_get_errors() {
         probe.send_to(junk, sfu.local_addr()).await.expect("sent");
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let stats = sfu.stats().await.expect("driver still answers");
+    let stats = sfu.port_stats().await.expect("driver still answers");
     assert_eq!(stats.unrouted, 4);
 }
 
@@ -151,9 +147,7 @@ fn unsigned_check(username: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_check_without_the_password_binds_no_address() {
-    let (sfu, _events) = SansioSfu::start(SfuConfig::default(), 0)
-        .await
-        .expect("binds");
+    let (sfu, _events) = Sfu::start(SfuConfig::default()).expect("binds");
     let client = TestClient::subscriber(1, 1).await.expect("subscriber");
     let offer = client.offer().await.expect("offer");
     let answer = sfu.add_peer(PeerId(1), offer).await.expect("answers");
@@ -178,7 +172,7 @@ async fn a_check_without_the_password_binds_no_address() {
         .await
         .expect("sent");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let stats = sfu.stats().await.expect("stats");
+    let stats = sfu.port_stats().await.expect("stats");
     assert_eq!(stats.addresses, 0, "the check bound no address");
     assert_eq!(stats.unrouted, 1, "media from it is dropped");
     client.close().await;

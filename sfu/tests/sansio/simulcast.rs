@@ -5,8 +5,8 @@
 //! the estimate.
 
 use crate::helpers::{connect, wait_event, wait_until, WAIT};
-use sfu::sansio::SansioSfu;
 use sfu::testclient::{ReceivedPacket, SimulcastPublishing, TestClient, LAYER_NUMBERS};
+use sfu::Sfu;
 use sfu::{PeerId, PeerStats, SfuConfig, SfuEvent, SlotInfo, StreamId};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -26,7 +26,7 @@ pub(crate) fn newest_layer(viewer: &TestClient, ssrc: u32) -> Option<u32> {
 
 /// A sending simulcast camera and its video track.
 pub(crate) async fn camera(
-    sfu: &SansioSfu,
+    sfu: &Sfu,
     events: &mut mpsc::Receiver<SfuEvent>,
 ) -> (TestClient, SimulcastPublishing, StreamId) {
     let camera = TestClient::simulcast_publisher().await.expect("camera");
@@ -42,7 +42,7 @@ pub(crate) async fn camera(
 
 /// A viewer with one video slot showing `video` up to `max_layer`.
 pub(crate) async fn viewer(
-    sfu: &SansioSfu,
+    sfu: &Sfu,
     peer: PeerId,
     video: StreamId,
     max: u8,
@@ -87,9 +87,7 @@ pub(crate) fn check_switches(what: &str, packets: &[ReceivedPacket]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_subscription_gets_its_layer_and_falls_back_when_the_top_stops() {
-    let (sfu, mut events) = SansioSfu::start(SfuConfig::default(), 0)
-        .await
-        .expect("binds");
+    let (sfu, mut events) = Sfu::start(SfuConfig::default()).expect("binds");
     let (_camera, layers, video) = camera(&sfu, &mut events).await;
     let (low, low_slot) = viewer(&sfu, VIEWER, video, 0).await;
     let (high, high_slot) = viewer(&sfu, PeerId(101), video, 2).await;
@@ -129,13 +127,13 @@ async fn each_subscription_gets_its_layer_and_falls_back_when_the_top_stops() {
     let high_packets = high.received()[&high_slot.ssrc].clone();
     assert!(high_packets.iter().any(|p| layer(p) == Some(2)));
     check_switches("uncapped", &high_packets);
-    let stats = sfu.stats().await.expect("stats");
+    let stats = sfu.port_stats().await.expect("stats");
     assert!(stats.router.plis > 0, "keyframes were asked of the camera");
 }
 
 /// A camera and a viewer at layer 2, statistics every 300 ms.
 async fn reporting_viewer() -> (
-    SansioSfu,
+    Sfu,
     mpsc::Receiver<SfuEvent>,
     (TestClient, SimulcastPublishing),
     (TestClient, SlotInfo),
@@ -144,7 +142,7 @@ async fn reporting_viewer() -> (
         stats_interval: Duration::from_millis(300),
         ..SfuConfig::default()
     };
-    let (sfu, mut events) = SansioSfu::start(config, 0).await.expect("binds");
+    let (sfu, mut events) = Sfu::start(config).expect("binds");
     let (camera, layers, video) = camera(&sfu, &mut events).await;
     let (viewer, slot) = viewer(&sfu, VIEWER, video, 2).await;
     wait_until("layer 2 arrives", || {
