@@ -240,21 +240,7 @@ impl Driver {
         let (conn, answer) = conn::answer(peer, offer, &local, now)?;
         let ufrag = conn.ufrag.clone();
         tracing::debug!(peer = peer.0, %ufrag, "sansio: peer answered");
-        if self.config.trickle_candidates {
-            // The answer carries them; trickled as well for a caller that expects them
-            // (docs/protocol.md, "Trickle ICE both ways").
-            let ends = std::iter::once(String::new());
-            for candidate in conn.candidates.iter().cloned().chain(ends) {
-                let candidate = IceCandidate {
-                    candidate,
-                    sdp_mid: None, // one bundled transport: the first m-line
-
-                    sdp_mline_index: Some(0),
-                    username_fragment: Some(ufrag.clone()),
-                };
-                self.emit(SfuEvent::LocalCandidate { peer, candidate });
-            }
-        }
+        let candidates = conn.candidates.clone();
         let index = self
             .table
             .insert(conn)
@@ -264,6 +250,24 @@ impl Driver {
             return Err(SfuError::Webrtc("ICE ufrag collision; offer again".into()));
         }
         self.table.writes.mark(index);
+        if self.config.trickle_candidates {
+            self.trickle(peer, &ufrag, candidates);
+        }
         Ok(answer)
+    }
+
+    /// Sends a new hall's candidates as events too, then the end marker. The answer
+    /// carries them; this is for a caller that expects them trickled (docs/protocol.md,
+    /// "Trickle ICE both ways").
+    fn trickle(&mut self, peer: PeerId, ufrag: &str, candidates: Vec<String>) {
+        for candidate in candidates.into_iter().chain([String::new()]) {
+            let candidate = IceCandidate {
+                candidate,
+                sdp_mid: None, // one bundled transport: the first m-line
+                sdp_mline_index: Some(0),
+                username_fragment: Some(ufrag.to_owned()),
+            };
+            self.emit(SfuEvent::LocalCandidate { peer, candidate });
+        }
     }
 }
