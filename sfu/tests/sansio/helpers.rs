@@ -1,5 +1,5 @@
-//! Helpers of the sans-IO driver's tests: bounded waits and connecting a test client
-//! to the muxed port.
+//! Helpers of the muxed-port driver's tests: bounded waits and connecting a test client
+//! to the one media port.
 
 use sfu::testclient::TestClient;
 use sfu::Sfu;
@@ -7,19 +7,14 @@ use sfu::{PeerAnswer, PeerId};
 
 pub use crate::common::{wait_event, wait_until, WAIT};
 
-/// Offers, answers and waits until the client's connection is up.
+/// Connects as `common::connect` does, and checks the answer's only candidate is the
+/// media port.
 pub async fn connect(sfu: &Sfu, peer: PeerId, client: &TestClient) -> PeerAnswer {
-    let offer = client.offer().await.expect("offer");
-    let answer = sfu.add_peer(peer, offer).await.expect("SFU answers");
+    let answer = crate::common::connect(sfu, peer, client).await;
     let port = format!(" {} typ host", sfu.local_addr().port());
     assert!(
         answer.sdp.contains(&port),
         "the answer's only candidate is the muxed port"
     );
-    client
-        .accept(answer.sdp.clone())
-        .await
-        .expect("answer applies");
-    assert!(client.wait_connected(WAIT).await, "{peer:?} connects");
     answer
 }

@@ -2,7 +2,7 @@
 //! (one test binary). Bounded waits only; no assertion on speed.
 
 mod commands;
-#[allow(dead_code)] // the production driver's helpers are not used here
+#[allow(dead_code)] // not every shared helper is used by these tests
 #[path = "../common/mod.rs"]
 mod common;
 mod forwarding;
