@@ -20,7 +20,7 @@ pub struct SfuConfig {
     pub announced_ips: Vec<IpAddr>,
     /// The one UDP port every hall's media uses (0: an ephemeral one): one socket and
     /// one task for all connections, demultiplexed by ICE username and address
-    /// ([`crate::sansio`]).
+    /// ([`crate::driver`]).
     pub udp_port: u16,
     /// At most this many video receive slots per peer: each offer's `recvonly` video
     /// m-lines up to this cap become slots (a commune's page asks for a few, the host's

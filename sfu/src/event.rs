@@ -1,6 +1,6 @@
 //! What the SFU tells its owner: identifiers, negotiated slots, events and statistics.
 
-use crate::handle::IceCandidate;
+use crate::driver::handle::IceCandidate;
 use crate::StreamId;
 use std::time::Duration;
 

@@ -29,7 +29,7 @@
 //!
 //! # The driver
 //!
-//! Around this core sits a thin driver ([`sansio`], `docs/sfu-sansio.md`): [`Sfu::start`]
+//! Around this core sits a thin driver ([`driver`], `docs/sfu-driver.md`): [`Sfu::start`]
 //! binds ONE UDP port for every hall's media and spawns one task that owns the socket,
 //! every hall's connection (ICE, DTLS, SRTP, interceptors: the sans-IO `rtc` core) and
 //! the forwarding state; it takes commands ([`Sfu::add_peer`], [`Sfu::subscribe`], …)
@@ -66,22 +66,18 @@ pub mod switch;
 pub mod vp8;
 
 pub mod config;
+pub mod driver;
 mod error;
 mod event;
-mod handle;
-mod negotiate;
-mod peer;
-mod rtcpfwd;
-pub mod sansio;
 #[cfg(feature = "test-client")]
 pub mod testclient;
 
 pub use config::{Codecs, ConfigError, SfuConfig};
+pub use driver::handle::{IceCandidate, Sfu, SlotChange};
 pub use error::SfuError;
 pub use event::{
     DisconnectReason, MediaKind, PeerAnswer, PeerId, PeerStats, SfuEvent, SlotId, SlotInfo,
 };
-pub use handle::{IceCandidate, Sfu, SlotChange};
 
 pub use estimator::{LossTracker, RateEstimator, StreamEstimator, StreamStats};
 pub use forwarder::{Forwarder, ForwarderConfig, ForwarderOutput, ForwarderState, IncomingPacket};

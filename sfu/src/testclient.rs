@@ -32,8 +32,8 @@ pub use simulcast::{SimulcastPublishing, LAYER_NUMBERS, SIMULCAST_RIDS, SIMULCAS
 pub use synthetic::{Publishing, SentCounters};
 
 use crate::config::SfuConfig;
-use crate::peer::{self, MIME_OPUS, MIME_VP8};
-use crate::rtcpfwd::is_keyframe_request;
+use crate::driver::peer::{self, MIME_OPUS, MIME_VP8};
+use crate::driver::rtcpfwd::is_keyframe_request;
 use crate::SfuError;
 use receive::{lock, Handler, Received};
 use rtc::ice::mdns::MulticastDnsMode;

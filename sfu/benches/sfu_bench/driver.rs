@@ -1,4 +1,4 @@
-//! The SFU under test ([`Sfu`]: every hall on one UDP port, docs/sfu-sansio.md) and the
+//! The SFU under test ([`Sfu`]: every hall on one UDP port, docs/sfu-driver.md) and the
 //! pump of its events.
 //!
 //! [`Hub`] pumps its [`SfuEvent`]s into what the loop waits for (published tracks,

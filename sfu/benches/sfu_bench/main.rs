@@ -15,7 +15,7 @@
 //! ```
 //!
 //! It measures `sfu::Sfu` as the server runs it: every hall on one UDP port, the `rtc`
-//! core driven by one task (docs/sfu-sansio.md). Until 2026-11-25 the crate also had a
+//! core driven by one task (docs/sfu-driver.md). Until 2026-11-25 the crate also had a
 //! driver on the async `webrtc` crate (a socket per hall); BENCHMARKS.md compares them.
 //!
 //! `--pin` re-runs the SFU process under `taskset -c 0` and the clients under

@@ -9,7 +9,7 @@
 
 use super::{PacketObserver, TestClient};
 use crate::config::{Codecs, SfuConfig};
-use crate::peer::{self, MIME_H264};
+use crate::driver::peer::{self, MIME_H264};
 use crate::SfuError;
 use bytes::Bytes;
 use rtc::rtp;

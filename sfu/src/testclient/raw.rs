@@ -3,8 +3,8 @@
 //! callback instead of recording it.
 
 use super::TestClient;
+use crate::driver::peer::{MIME_OPUS, MIME_VP8};
 use crate::event::MediaKind;
-use crate::peer::{MIME_OPUS, MIME_VP8};
 use crate::SfuError;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;

@@ -4,7 +4,7 @@
 
 use super::synthetic::Stream;
 use super::TestClient;
-use crate::peer::{AUDIO_LEVEL_URI, MIME_OPUS};
+use crate::driver::peer::{AUDIO_LEVEL_URI, MIME_OPUS};
 use crate::SfuError;
 use bytes::Bytes;
 use std::sync::atomic::{AtomicU8, Ordering};

@@ -7,9 +7,9 @@
 
 use super::conn::OutSlot;
 use crate::config::SfuConfig;
+use crate::driver::peer::TrackCodec;
+use crate::driver::peer::{MIME_H264, MIME_OPUS, MIME_VP8};
 use crate::event::{MediaKind, SlotId, SlotInfo};
-use crate::peer::TrackCodec;
-use crate::peer::{MIME_H264, MIME_OPUS, MIME_VP8};
 use crate::SfuError;
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::RTCPeerConnection;

@@ -1,7 +1,7 @@
 //! The muxed-port SFU driver on the sans-IO `rtc` core: every hall's connection on ONE
-//! UDP port, one task for all of them (`SfuConfig::udp_port`; docs/sfu-sansio.md).
+//! UDP port, one task for all of them (`SfuConfig::udp_port`; docs/sfu-driver.md).
 //!
-//! [`Sfu::start`](crate::Sfu::start) binds the port and spawns the [`driver`] task, which owns the
+//! [`Sfu::start`](crate::Sfu::start) binds the port and spawns the [`port`] task, which owns the
 //! socket, every `RTCPeerConnection` and the media path; the handle's methods send it
 //! [`command`]s. A datagram finds its connection through [`demux`] (remote address, or
 //! the STUN USERNAME of a first check — [`stun`]); [`conn`] answers an offer with the
@@ -22,20 +22,24 @@
 mod command;
 mod conn;
 mod demux;
-mod driver;
 mod events;
 mod feedback;
+pub(crate) mod handle;
+pub(crate) mod negotiate;
+pub(crate) mod peer;
 mod plan;
+mod port;
 mod publish;
 mod renegotiate;
 mod reports;
 mod router;
+pub(crate) mod rtcpfwd;
 mod slots;
 mod stats;
 mod stun;
 mod table;
 
-pub use command::SansioStats;
+pub use command::PortStats;
 pub use router::RouterStats;
 
 pub(crate) use command::Command;
@@ -48,7 +52,7 @@ use tokio::sync::mpsc;
 /// Commands waiting for the driver at most; callers wait (`await`) beyond that.
 const COMMAND_QUEUE: usize = 1024;
 /// Events waiting for the caller at most; beyond that they are dropped and counted
-/// (`SansioStats::events_dropped`), statistics first.
+/// (`PortStats::events_dropped`), statistics first.
 const EVENT_QUEUE: usize = 4096;
 
 /// Kernel receive buffer asked for the muxed socket. Every hall's media arrives on this
@@ -95,7 +99,7 @@ pub(crate) fn spawn(
     let certificate = conn::certificate().map_err(|e| e.to_string())?;
     let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
     let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
-    let driver = driver::Driver::new(socket, (local, certificate), config, events_tx);
+    let driver = port::Driver::new(socket, (local, certificate), config, events_tx);
     tokio::spawn(driver.run(commands_rx));
     Ok((commands, local, events))
 }

@@ -98,7 +98,7 @@ impl Demux {
         }
         self.checked.remove(&to);
         if self.by_addr.values().filter(|&&c| c == conn).count() >= MAX_ADDRESSES {
-            tracing::debug!(%to, conn, "sansio: address not bound, connection has enough");
+            tracing::debug!(%to, conn, "sfu: address not bound, connection has enough");
             return;
         }
         self.by_addr.insert(to, conn);

@@ -10,11 +10,11 @@
 //! candidates are kept.
 
 use super::conn::{create_answer, ice_ufrag};
-use super::driver::Driver;
 use super::plan;
+use super::port::Driver;
+use crate::driver::negotiate::{extmap_id, parse_offer, receive_lines};
+use crate::driver::peer::{self, AUDIO_LEVEL_URI};
 use crate::event::{MediaKind, PeerAnswer, PeerId};
-use crate::negotiate::{extmap_id, parse_offer, receive_lines};
-use crate::peer::{self, AUDIO_LEVEL_URI};
 use crate::{IceCandidate, SfuError, StreamId};
 use std::time::Instant;
 
@@ -61,7 +61,7 @@ impl Driver {
             slots: conn.slots.iter().map(|s| s.info.clone()).collect(),
         };
         if ufrag != conn.ufrag {
-            tracing::debug!(peer = peer.0, "sansio: ICE restart");
+            tracing::debug!(peer = peer.0, "sfu: ICE restart");
             if !self.demux.add(&ufrag, index) {
                 return Err(SfuError::Webrtc("ICE ufrag collision; offer again".into()));
             }

@@ -12,7 +12,7 @@
 
 mod batch;
 
-use super::command::{Command, SansioStats};
+use super::command::{Command, PortStats};
 use super::demux::{ConnIndex, Demux};
 use super::events;
 use super::router::Router;
@@ -63,7 +63,7 @@ pub struct Driver {
     pub(super) next_stream: u64,
     /// Connections to remove at the end of the turn (failed or closed).
     pub(super) doomed: Vec<ConnIndex>,
-    pub(super) stats: SansioStats,
+    pub(super) stats: PortStats,
     /// When the next [`SfuEvent::Stats`] round (and layer-rate refresh) is due.
     next_stats: Instant,
     pool: BytesMut,
@@ -106,7 +106,7 @@ impl Driver {
             events,
             next_stream: 1,
             doomed: Vec::new(),
-            stats: SansioStats::default(),
+            stats: PortStats::default(),
             pool: BytesMut::zeroed(POOL),
             out: SendQueue::new(SEND_QUEUE),
             list: Vec::new(),
@@ -166,7 +166,7 @@ impl Driver {
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) => {
-                    tracing::debug!(error = %e, "sansio: recv failed");
+                    tracing::debug!(error = %e, "sfu: recv failed");
                     break;
                 }
             }
@@ -180,7 +180,7 @@ impl Driver {
             Err(why) => {
                 let ufrag = super::stun::local_ufrag(&datagram);
                 let head = datagram.get(..2).map(|h| u16::from_be_bytes([h[0], h[1]]));
-                tracing::debug!(%from, ?why, ?ufrag, ?head, "sansio: datagram dropped");
+                tracing::debug!(%from, ?why, ?ufrag, ?head, "sfu: datagram dropped");
                 self.stats.unrouted += 1;
                 return;
             }
@@ -200,7 +200,7 @@ impl Driver {
             message: datagram,
         };
         if let Err(e) = conn.pc.handle_read(message) {
-            tracing::debug!(error = %e, peer = conn.id.0, "sansio: datagram refused");
+            tracing::debug!(error = %e, peer = conn.id.0, "sfu: datagram refused");
         }
         self.table.reads.mark(index);
         self.table.writes.mark(index);
@@ -211,7 +211,7 @@ impl Driver {
             if conn.timeout.is_some_and(|t| t <= now) {
                 conn.timeout = None;
                 if let Err(e) = conn.pc.handle_timeout(now) {
-                    tracing::debug!(error = %e, peer = conn.id.0, "sansio: timeout failed");
+                    tracing::debug!(error = %e, peer = conn.id.0, "sfu: timeout failed");
                 }
                 self.list.push(index);
             }
@@ -243,10 +243,7 @@ impl Driver {
                 match message.message {
                     RTCMessage::RtpPacket(_, packet) => {
                         let Some(&track) = conn.track(packet.header.ssrc) else {
-                            tracing::debug!(
-                                ssrc = packet.header.ssrc,
-                                "sansio: RTP of no open track"
-                            );
+                            tracing::debug!(ssrc = packet.header.ssrc, "sfu: RTP of no open track");
                             continue;
                         };
                         let key = (track.stream, track.layer);
@@ -267,7 +264,7 @@ impl Driver {
         self.router
             .link_reports(now, index, packets, &mut self.table);
         for p in packets {
-            if crate::rtcpfwd::is_keyframe_request(p.as_ref()) {
+            if crate::driver::rtcpfwd::is_keyframe_request(p.as_ref()) {
                 for ssrc in p.destination_ssrc() {
                     self.router
                         .keyframe_request(now, index, ssrc, &mut self.table);
@@ -285,7 +282,7 @@ impl Driver {
                 let to = out.transport.peer_addr;
                 self.demux.confirm(index, to, &out.message);
                 if !self.out.push(to, out.message) && self.out.dropped.is_power_of_two() {
-                    tracing::warn!(dropped = self.out.dropped, "sansio: send queue full");
+                    tracing::warn!(dropped = self.out.dropped, "sfu: send queue full");
                 }
                 if self.out.len() >= batch::PER_CALL {
                     self.out.flush(&self.socket);
@@ -302,7 +299,7 @@ impl Driver {
     }
 
     /// Datagrams dropped on the way out: queue full while the send buffer was, or
-    /// refused by the kernel (for `SansioStats`, which lives in `command.rs`).
+    /// refused by the kernel (for `PortStats`, which lives in `command.rs`).
     pub(super) fn send_dropped(&self) -> u64 {
         self.out.dropped + self.out.failed
     }

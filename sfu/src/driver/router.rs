@@ -146,7 +146,7 @@ impl Router {
         };
         for sub in &mut route.subs {
             if let Err(e) = sub.forwarder.handle_packet(now, incoming) {
-                tracing::debug!(error = %e, "sansio: unforwardable packet dropped");
+                tracing::debug!(error = %e, "sfu: unforwardable packet dropped");
                 self.stats.dropped += 1;
                 continue;
             }
@@ -180,7 +180,7 @@ impl Router {
                                 conn.out.sent(now, buf.len());
                             }
                             Err(e) => {
-                                tracing::debug!(error = %e, "sansio: rtc refused a packet");
+                                tracing::debug!(error = %e, "sfu: rtc refused a packet");
                                 self.stats.dropped += 1;
                             }
                         }

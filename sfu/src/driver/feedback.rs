@@ -128,7 +128,7 @@ impl Router {
             };
             match receiver.write_rtcp(now, vec![Box::new(pli)]) {
                 Ok(()) => stats.plis += 1,
-                Err(e) => tracing::debug!(error = %e, "sansio: PLI not sent"),
+                Err(e) => tracing::debug!(error = %e, "sfu: PLI not sent"),
             }
             table.writes.mark(route.publisher);
         }

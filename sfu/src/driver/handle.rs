@@ -2,9 +2,9 @@
 //! methods send it commands.
 
 use crate::config::{ConfigError, SfuConfig};
+use crate::driver::{self, Command, PortStats};
 use crate::error::SfuError;
 use crate::event::{PeerAnswer, PeerId, SfuEvent, SlotId};
-use crate::sansio::{self, Command, SansioStats};
 use crate::StreamId;
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
@@ -87,7 +87,7 @@ impl Sfu {
     pub fn start(config: SfuConfig) -> Result<(Self, mpsc::Receiver<SfuEvent>), ConfigError> {
         config.validate()?;
         let port = config.udp_port;
-        let (commands, local, events) = sansio::spawn(config, port).map_err(ConfigError::Bind)?;
+        let (commands, local, events) = driver::spawn(config, port).map_err(ConfigError::Bind)?;
         tracing::info!(addr = %local, "sfu: every hall's media on one UDP port");
         Ok((Self { commands, local }, events))
     }
@@ -201,7 +201,7 @@ impl Sfu {
     }
 
     /// The media port's counters (datagrams, drops, forwarded packets).
-    pub async fn port_stats(&self) -> Result<SansioStats, SfuError> {
+    pub async fn port_stats(&self) -> Result<PortStats, SfuError> {
         self.call(|reply| Command::Stats { reply }).await
     }
 

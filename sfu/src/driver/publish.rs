@@ -8,9 +8,9 @@
 use super::conn::InTrack;
 use super::demux::ConnIndex;
 use super::router::Sub;
+use crate::driver::peer::TrackCodec;
 use crate::event::{MediaKind, PeerId};
 use crate::forwarder::ForwarderOutput;
-use crate::peer::TrackCodec;
 use crate::{KeyframeThrottle, StreamEstimator, NUM_LAYERS};
 use rtc::rtp_transceiver::RTCRtpReceiverId;
 use std::time::{Duration, Instant};
@@ -157,7 +157,7 @@ impl Route {
                     self.throttle.handle_request(now, feed.layer);
                 }
                 ForwarderOutput::Switched { from, to } => {
-                    tracing::debug!(?from, ?to, "sansio: slot switched feed");
+                    tracing::debug!(?from, ?to, "sfu: slot switched feed");
                 }
                 ForwarderOutput::Packet(_) => {}
             }

@@ -6,9 +6,9 @@
 use super::demux::ConnIndex;
 use super::router::Router;
 use super::table::Table;
+use crate::driver::rtcpfwd;
 use crate::event::MediaKind;
 use crate::linkquality::{split_bandwidth, LinkReport, SlotDemand};
-use crate::rtcpfwd;
 use crate::rtt::ntp_compact;
 use rtc::rtcp;
 use std::cmp::Reverse;

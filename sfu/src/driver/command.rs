@@ -1,7 +1,7 @@
 //! What the handle asks of the driver task, how the driver answers, and its counters.
 
 use super::conn;
-use super::driver::Driver;
+use super::port::Driver;
 use super::router::RouterStats;
 use crate::event::{DisconnectReason, PeerAnswer, PeerId, SfuEvent, SlotId};
 use crate::{IceCandidate, SfuError, SlotChange, StreamId};
@@ -67,12 +67,12 @@ pub enum Command {
         reply: oneshot::Sender<Result<(), SfuError>>,
     },
     /// Read the counters.
-    Stats { reply: oneshot::Sender<SansioStats> },
+    Stats { reply: oneshot::Sender<PortStats> },
 }
 
 /// Counters of the muxed port since start.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct SansioStats {
+pub struct PortStats {
     /// Connections on the port.
     pub connections: usize,
     /// Remote addresses bound to connections.
@@ -239,7 +239,7 @@ impl Driver {
         };
         let (conn, answer) = conn::answer(peer, offer, &local, now)?;
         let ufrag = conn.ufrag.clone();
-        tracing::debug!(peer = peer.0, %ufrag, "sansio: peer answered");
+        tracing::debug!(peer = peer.0, %ufrag, "sfu: peer answered");
         let candidates = conn.candidates.clone();
         let index = self
             .table

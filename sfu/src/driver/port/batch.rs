@@ -78,7 +78,7 @@ impl SendQueue {
                     // address): drop it and go on with the rest.
                     self.failed += 1;
                     if let Some((to, _)) = self.queue.pop_front() {
-                        tracing::debug!(error = %e, %to, "sansio: send failed");
+                        tracing::debug!(error = %e, %to, "sfu: send failed");
                     }
                 }
             }

@@ -6,7 +6,7 @@
 //! goes idle after [`LAYER_IDLE`](super::publish::LAYER_IDLE)) and shares each hall's
 //! bandwidth estimate among its video slots again (estimates age).
 
-use super::driver::Driver;
+use super::port::Driver;
 use crate::event::{PeerStats, SfuEvent};
 use crate::{LinkQuality, RateEstimator};
 use std::time::{Duration, Instant};

@@ -8,7 +8,7 @@
 //! without which a subscriber's PLI, receiver reports and REMB never reach us.
 
 use crate::config::SfuConfig;
-use crate::rtcpfwd::{self, FeedbackForwarder};
+use crate::driver::rtcpfwd::{self, FeedbackForwarder};
 use crate::{SfuError, MAX_LAYER};
 use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, Registry, Slot};
 use rtc::peer_connection::configuration::interceptor_registry::{

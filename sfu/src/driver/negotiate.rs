@@ -61,7 +61,7 @@ pub fn extmap_id(sdp: &SessionDescription, uri: &str) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::peer::AUDIO_LEVEL_URI;
+    use crate::driver::peer::AUDIO_LEVEL_URI;
 
     #[test]
     fn finds_the_audio_level_extension_id() {

@@ -1,18 +1,18 @@
 //! One hall's sans-IO peer connection on the muxed port: built from its offer, answered
 //! with the port's single host candidate, and the receive slots the answer negotiated.
 //!
-//! The codecs and interceptors are [`crate::peer::media_engine`] and
-//! [`crate::peer::interceptors`]. The slots' `sendonly` transceivers ([`plan`]) are added before the offer is applied,
+//! The codecs and interceptors are [`crate::driver::peer::media_engine`] and
+//! [`crate::driver::peer::interceptors`]. The slots' `sendonly` transceivers ([`plan`]) are added before the offer is applied,
 //! so the offer's `recvonly` m-lines bind to them in order. Nothing here touches a socket: the
 //! connection's datagrams come and go through the driver.
 
 use super::plan;
 use super::stats::Outgoing;
 use crate::config::SfuConfig;
+use crate::driver::negotiate::{extmap_id, receive_lines};
+use crate::driver::peer::TrackCodec;
+use crate::driver::peer::{self, OfferedTrack, AUDIO_LEVEL_URI};
 use crate::event::{MediaKind, PeerAnswer, PeerId, SlotInfo};
-use crate::negotiate::{extmap_id, receive_lines};
-use crate::peer::TrackCodec;
-use crate::peer::{self, OfferedTrack, AUDIO_LEVEL_URI};
 use crate::{SfuError, StreamId};
 use rtc::crypto::SignatureScheme;
 use rtc::ice::mdns::MulticastDnsMode;
@@ -182,7 +182,7 @@ pub fn answer(
     now: Instant,
 ) -> Result<(Conn, PeerAnswer), SfuError> {
     let config = local.config;
-    let (description, parsed) = crate::negotiate::parse_offer(offer)?;
+    let (description, parsed) = crate::driver::negotiate::parse_offer(offer)?;
     let wanted = receive_lines(&parsed);
     let offered = peer::offered_tracks(&parsed);
     let audio_level_id = extmap_id(&parsed, AUDIO_LEVEL_URI);

@@ -11,10 +11,10 @@
 
 use super::conn::InTrack;
 use super::demux::ConnIndex;
-use super::driver::Driver;
+use super::port::Driver;
+use crate::driver::peer::layer_of_rid;
+use crate::driver::peer::TrackCodec;
 use crate::event::{DisconnectReason, MediaKind, SfuEvent};
-use crate::peer::layer_of_rid;
-use crate::peer::TrackCodec;
 use crate::StreamId;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent, RTCTrackEventInit};
 use rtc::peer_connection::state::RTCPeerConnectionState;
@@ -39,7 +39,7 @@ pub fn drain(driver: &mut Driver, index: ConnIndex) {
             RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
                 track_opened(driver, index, &init);
             }
-            other => tracing::trace!(?other, "sansio: event"),
+            other => tracing::trace!(?other, "sfu: event"),
         }
     }
 }
@@ -48,7 +48,7 @@ fn state_changed(driver: &mut Driver, index: ConnIndex, state: RTCPeerConnection
     let Some(conn) = driver.table.get_mut(index) else {
         return;
     };
-    tracing::debug!(peer = conn.id.0, %state, "sansio: connection state");
+    tracing::debug!(peer = conn.id.0, %state, "sfu: connection state");
     let peer = conn.id;
     match state {
         RTCPeerConnectionState::Connected if !conn.connected => {
@@ -87,7 +87,7 @@ fn track_opened(driver: &mut Driver, index: ConnIndex, init: &RTCTrackEventInit)
         let mime = track.codec(init.ssrc).map(|c| c.mime_type.clone());
         (track.kind(), mime)
     }) else {
-        tracing::debug!(ssrc = init.ssrc, "sansio: track of no receiver");
+        tracing::debug!(ssrc = init.ssrc, "sfu: track of no receiver");
         return;
     };
     // What was negotiated, not assumed.
@@ -96,11 +96,7 @@ fn track_opened(driver: &mut Driver, index: ConnIndex, init: &RTCTrackEventInit)
         (_, Some(c @ (TrackCodec::Vp8 | TrackCodec::H264))) => (MediaKind::Video, c),
         (_, None) => (MediaKind::Video, TrackCodec::Vp8), // the only video codec offered
         (_, Some(other)) => {
-            tracing::warn!(
-                ssrc = init.ssrc,
-                ?other,
-                "sansio: video of an unknown codec"
-            );
+            tracing::warn!(ssrc = init.ssrc, ?other, "sfu: video of an unknown codec");
             (MediaKind::Video, TrackCodec::Other)
         }
     };
@@ -134,7 +130,7 @@ fn track_opened(driver: &mut Driver, index: ConnIndex, init: &RTCTrackEventInit)
         ssrc = init.ssrc,
         stream = stream.0,
         layer,
-        "sansio: layer open"
+        "sfu: layer open"
     );
     conn.tracks.push(track);
     let (peer, level_id) = (conn.id, conn.audio_level_id);
