@@ -29,9 +29,6 @@ pub enum SfuError {
     /// The slot cannot carry the track: other kind, or its codec was not negotiated.
     #[error("slot {1:?} of peer {0:?} cannot carry track {2:?}: {3}")]
     Incompatible(PeerId, SlotId, StreamId, &'static str),
-    /// The media port could not be bound.
-    #[error("cannot bind the media port: {0}")]
-    NoPort(String),
     /// The WebRTC stack (`rtc`) failed on our side.
     #[error("webrtc: {0}")]
     Webrtc(String),

@@ -75,8 +75,6 @@ pub struct PeerStats {
     pub jitter_in: Duration,
     /// Packets sent to the hall since it joined.
     pub packets_out: u64,
-    /// Packets for the hall dropped because its queue was full, since it joined.
-    pub dropped_out: u64,
     /// Smoothed round trip to the hall, from its receiver reports on our sender reports
     /// (`None` until it reported one, or when it stopped reporting).
     pub rtt: Option<Duration>,
@@ -98,7 +96,6 @@ impl PeerStats {
             loss_in: 0.0,
             jitter_in: Duration::ZERO,
             packets_out: 0,
-            dropped_out: 0,
             rtt: None,
             loss_out: 0.0,
             bandwidth_out_bps: None,

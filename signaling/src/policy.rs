@@ -2,8 +2,8 @@
 //!
 //! A pure function of the meeting (who is present, who hosts, who has the floor, who is
 //! in the spotlight, who is muted, who spoke last) and of one viewer (its slots, its grid
-//! page) — the room applies what it returns as a diff of SFU subscriptions. Following the
-//! media principles of DESIGN.md, a hall never receives every other hall:
+//! page) — the room applies what it returns as a diff of SFU subscriptions. A hall never
+//! receives every other hall:
 //!
 //! - a hall's video slots: 0 = the host, 1 = the floor holder (else the spotlight),
 //!   2 = the spotlight when someone else has the floor; all at the high layer; the rest

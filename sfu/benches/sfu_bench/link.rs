@@ -1,8 +1,9 @@
 //! The SFU side's end of the line protocol with the clients process: spawning it, writing
 //! it lines, answering its `OFFER`s as they come and waiting for its other replies.
 
-use crate::driver::{lock, Driver, Hub, WAIT};
+use crate::hub::{lock, Hub, WAIT};
 use crate::proto::{self, escape, now_ns, parse_pairs};
+use sfu::Sfu;
 use sfu::{MediaKind, PeerId, StreamId};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -42,13 +43,8 @@ pub struct Clients {
 
 impl Clients {
     /// Starts this executable again with `--clients` (under `taskset -c 1` with `pin`);
-    /// a thread reads its lines, answering each `OFFER` through `driver` on the runtime.
-    pub fn spawn(
-        pin: bool,
-        driver: &Driver,
-        hub: &Arc<Hub>,
-        tracks: &TopAudio,
-    ) -> Result<Self, String> {
+    /// a thread reads its lines, answering each `OFFER` through `sfu` on the runtime.
+    pub fn spawn(pin: bool, sfu: &Sfu, hub: &Arc<Hub>, tracks: &TopAudio) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| format!("spawning clients: {e}"))?;
         let mut command = if pin {
             let mut c = Command::new("taskset");
@@ -70,12 +66,7 @@ impl Clients {
         let stdout = child.stdout.take().ok_or("no stdout of the clients")?;
         let (lines_tx, replies) = tokio::sync::mpsc::unbounded_channel();
         let rt = tokio::runtime::Handle::current();
-        let (d, h, tc, ta) = (
-            driver.clone(),
-            Arc::clone(hub),
-            to.clone(),
-            Arc::clone(tracks),
-        );
+        let (d, h, tc, ta) = (sfu.clone(), Arc::clone(hub), to.clone(), Arc::clone(tracks));
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
@@ -127,7 +118,7 @@ impl Clients {
 
 /// Answers one offer; for a subscriber, subscribes its slots once it is connected.
 async fn join(
-    driver: Driver,
+    sfu: Sfu,
     hub: Arc<Hub>,
     to_clients: ToClients,
     id: u32,
@@ -140,7 +131,7 @@ async fn join(
         subscriber_peer(id)
     };
     let t0 = now_ns();
-    let answer = match driver.add_peer(peer, sdp).await {
+    let answer = match sfu.add_peer(peer, sdp).await {
         Ok(a) => a,
         Err(e) => return to_clients.send(&format!("FAIL {id} {e}")),
     };
@@ -156,7 +147,7 @@ async fn join(
             eprintln!("[sfu] {peer:?} has no {kind:?} slot");
             continue;
         };
-        if let Err(e) = driver.subscribe(peer, slot.id, track, layer).await {
+        if let Err(e) = sfu.subscribe(peer, slot.id, track, layer).await {
             eprintln!("[sfu] subscribing {peer:?}: {e}");
         }
     }

@@ -15,8 +15,7 @@
 //! ```
 //!
 //! It measures `sfu::Sfu` as the server runs it: every hall on one UDP port, the `rtc`
-//! core driven by one task (docs/sfu-driver.md). Until 2026-11-25 the crate also had a
-//! driver on the async `webrtc` crate (a socket per hall); BENCHMARKS.md compares them.
+//! core driven by one task (docs/sfu-driver.md).
 //!
 //! `--pin` re-runs the SFU process under `taskset -c 0` and the clients under
 //! `taskset -c 1`. A benchmark that prints figures, never a timed test: without
@@ -24,7 +23,7 @@
 //! at once.
 
 mod clients;
-mod driver;
+mod hub;
 mod link;
 mod proto;
 mod publisher;

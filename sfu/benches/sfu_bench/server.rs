@@ -1,11 +1,11 @@
-//! The SFU process: runs the SFU ([`Driver`]), spawns the clients process, points
+//! The SFU process: runs the SFU ([`sfu::Sfu`]), spawns the clients process, points
 //! the subscribers at the top layer and the audio, and measures itself per step of N.
 //!
-//! A measured window runs between two readings of the driver's count of packets handed
-//! to the subscribers ([`Driver::counters`]) and of this process's CPU time
+//! A measured window runs between two readings of the SFU's count of packets handed
+//! to the subscribers ([`hub::counters`]) and of this process's CPU time
 //! (`/proc/self/stat`), so both cover the same stretch of time.
 
-use crate::driver::{lock, Driver, WAIT};
+use crate::hub::{self, lock, WAIT};
 use crate::link::{Clients, TopAudio};
 use crate::proto;
 use sfu::MediaKind;
@@ -43,10 +43,10 @@ pub struct Row {
 /// Runs every step; returns one row per N.
 pub async fn run(opts: Options) -> Result<Vec<Row>, String> {
     let ticks = proto::clock_ticks();
-    let (driver, hub, mut tracks) = Driver::start().await?;
+    let (sfu, hub, mut tracks) = hub::start().await?;
     // Offers are answered as they come; subscribers get these once they are known.
     let top_audio = TopAudio::default();
-    let mut clients = Clients::spawn(opts.pin, &driver, &hub, &top_audio)?;
+    let mut clients = Clients::spawn(opts.pin, &sfu, &hub, &top_audio)?;
     let child_pid = clients.child.id();
 
     // The publisher: the top layer and the audio first, so they can be told apart.
@@ -77,7 +77,7 @@ pub async fn run(opts: Options) -> Result<Vec<Row>, String> {
 
     let me = std::process::id();
     let sample = async || -> Result<Sample, String> {
-        let (packets_out, dropped_out) = driver.counters().await?;
+        let (packets_out, dropped_out) = hub::counters(&sfu).await?;
         Ok(Sample {
             at: Instant::now(),
             sfu_cpu: proto::cpu_seconds(me, ticks).unwrap_or(0.0),

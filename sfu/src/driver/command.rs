@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 
 /// A request to the driver task; each carries its reply channel.
 pub enum Command {
-    /// Answer a hall's offer on the muxed port.
+    /// Answer a hall's offer on the media port.
     AddPeer {
         peer: PeerId,
         offer: String,
@@ -70,7 +70,7 @@ pub enum Command {
     Stats { reply: oneshot::Sender<PortStats> },
 }
 
-/// Counters of the muxed port since start.
+/// Counters of the media port since start.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PortStats {
     /// Connections on the port.

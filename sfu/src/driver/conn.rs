@@ -1,4 +1,4 @@
-//! One hall's sans-IO peer connection on the muxed port: built from its offer, answered
+//! One hall's sans-IO peer connection on the media port: built from its offer, answered
 //! with the port's single host candidate, and the receive slots the answer negotiated.
 //!
 //! The codecs and interceptors are [`crate::driver::peer::media_engine`] and
@@ -103,7 +103,7 @@ impl OutSlot {
     }
 }
 
-/// The host candidates of the muxed port: one per `advertised` address (`bind_ip`, or
+/// The host candidates of the media port: one per `advertised` address (`bind_ip`, or
 /// the announced public addresses), all on the port's number.
 fn add_host_candidates(
     pc: &mut RTCPeerConnection,
@@ -173,7 +173,7 @@ pub struct Local<'a> {
     pub certificate: &'a RTCCertificate,
 }
 
-/// Builds the hall's connection from `offer` and answers it with the muxed port's
+/// Builds the hall's connection from `offer` and answers it with the media port's
 /// addresses as the only candidates.
 pub fn answer(
     id: PeerId,

@@ -1,4 +1,4 @@
-//! Which peer connection a datagram on the muxed port belongs to.
+//! Which peer connection a datagram on the media port belongs to.
 //!
 //! A remote address bound before maps straight to its connection. From a new one only
 //! a STUN message whose USERNAME starts with the local ufrag of a connection we answered
@@ -26,7 +26,7 @@ const BINDING_SUCCESS: [u8; 2] = [0x01, 0x01];
 /// A STUN Binding request starts with these two bytes.
 const BINDING_REQUEST: [u8; 2] = [0x00, 0x01];
 
-/// Remote address and ufrag maps of the muxed port.
+/// Remote address and ufrag maps of the media port.
 #[derive(Debug, Default)]
 pub struct Demux {
     /// Remote addresses whose check the connection's agent accepted.

@@ -71,8 +71,8 @@ impl Router {
         self.speaker_timeout(now, table);
     }
 
-    /// Evaluates the audio levels; a new active speaker becomes an event for the caller
-    /// (as `routing/timers.rs`). A connection is marked read so that the driver's drain
+    /// Evaluates the audio levels; a new active speaker becomes an event for the caller.
+    /// A connection is marked read so that the driver's drain
     /// hands the event over this very turn.
     fn speaker_timeout(&mut self, now: Instant, table: &mut Table) {
         if self.speaker.poll_timeout().is_some_and(|t| t <= now) {

@@ -1,4 +1,4 @@
-//! The muxed-port SFU driver on the sans-IO `rtc` core: every hall's connection on ONE
+//! The SFU driver on the sans-IO `rtc` core: every hall's connection on ONE
 //! UDP port, one task for all of them (`SfuConfig::udp_port`; docs/sfu-driver.md).
 //!
 //! [`Sfu::start`](crate::Sfu::start) binds the port and spawns the [`port`] task, which owns the
@@ -55,7 +55,7 @@ const COMMAND_QUEUE: usize = 1024;
 /// (`PortStats::events_dropped`), statistics first.
 const EVENT_QUEUE: usize = 4096;
 
-/// Kernel receive buffer asked for the muxed socket. Every hall's media arrives on this
+/// Kernel receive buffer asked for the media socket. Every hall's media arrives on this
 /// one socket, read by one task between turns of forwarding; the default (~208 KiB,
 /// ~100 datagrams on loopback) overflowed in the 221-hall meeting (a quarter of the
 /// halls' packets dropped at the socket). Linux caps the request at

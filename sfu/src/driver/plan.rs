@@ -1,4 +1,4 @@
-//! A hall's receive slots on the muxed port: the `sendonly` transceivers added before
+//! A hall's receive slots on the media port: the `sendonly` transceivers added before
 //! its offer is applied (first offer or renegotiation), and what the answer made of them.
 //!
 //! A video slot offers VP8 and, when configured,

@@ -1,4 +1,4 @@
-//! The event loop of the muxed port: one task owns the socket, every connection and the
+//! The event loop of the media port: one task owns the socket, every connection and the
 //! media path, and runs turns driven by `now`.
 //!
 //! A turn: wait for a command, a readable socket or the earliest timeout → read a batch
@@ -45,7 +45,7 @@ const SEND_QUEUE: usize = 4096;
 /// Sleep when nothing at all is scheduled.
 const IDLE: Duration = Duration::from_secs(3600);
 
-/// The owner of the muxed port.
+/// The owner of the media port.
 pub struct Driver {
     pub(super) socket: UdpSocket,
     /// The addresses announced as host candidates: the port on `bind_ip`, or on each

@@ -1,4 +1,4 @@
-//! A connected hall's new offer on its muxed-port connection: tracks added or removed,
+//! A connected hall's new offer on its connection: tracks added or removed,
 //! receive slots added, an ICE restart — without a new connection or DTLS handshake.
 //!
 //! `rtc` treats a second `set_remote_description` as a renegotiation (m-lines found by

@@ -3,7 +3,7 @@
 //! that feedback.
 //!
 //! Inbound RTCP stops at the end of `rtc`'s interceptor chain unless an interceptor
-//! marks it for the application (pitfall 3 of the 0.21 notes). This interceptor, placed
+//! marks it for the application. This interceptor, placed
 //! last (application-most, after the report and NACK interceptors have seen everything),
 //! keeps PLI, FIR, receiver report blocks (of RRs and of SRs) and REMB, and marks them;
 //! everything else (NACKs, SDES, TWCC, a publisher's bare SR) ends here. After the
@@ -11,7 +11,7 @@
 //!
 //! `rtc` routes an inbound compound packet to one track by the *first* destination SSRC
 //! of its first packet, so a compound RR with blocks about three slots would reach only
-//! the first slot's task. The interceptor therefore re-emits each kept item on its own:
+//! the first slot. The interceptor therefore re-emits each kept item on its own:
 //! one RR per report block, each PLI/FIR/REMB alone — every item then reaches the slot
 //! it is about.
 

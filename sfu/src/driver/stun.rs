@@ -1,12 +1,12 @@
 //! Reading just enough of a datagram to demultiplex it: its class (RFC 7983) and, for a
 //! STUN binding request, the local ICE username fragment in its USERNAME attribute.
 //!
-//! On a muxed port a datagram from an address we have not seen yet can only be an ICE
+//! On the one media port a datagram from an address we have not seen yet can only be an ICE
 //! connectivity check; its USERNAME is `<our ufrag>:<their ufrag>` (RFC 8445 §7.2.2), so
 //! the part before the colon names the peer connection it belongs to. Nothing here
 //! allocates or panics; the ICE agent of that connection checks the message integrity.
 
-/// What a datagram on the muxed port is, by its first byte (RFC 7983 §7).
+/// What a datagram on the media port is, by its first byte (RFC 7983 §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatagramClass {
     /// 0–3: STUN (ICE checks and consent).

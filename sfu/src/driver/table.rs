@@ -40,7 +40,7 @@ impl Marks {
     }
 }
 
-/// All connections of the muxed port.
+/// All connections of the media port.
 #[derive(Default)]
 pub struct Table {
     conns: Vec<Option<Conn>>,

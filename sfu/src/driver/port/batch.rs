@@ -1,4 +1,4 @@
-//! The muxed port's send queue: a turn's outgoing datagrams leave in batches, with
+//! The media port's send queue: a turn's outgoing datagrams leave in batches, with
 //! `sendmmsg(2)` on Linux (one `send_to` per datagram elsewhere), and wait here, bounded,
 //! while the socket's send buffer is full instead of stalling the loop.
 

@@ -1,11 +1,9 @@
-//! The SFU under test ([`Sfu`]: every hall on one UDP port, docs/sfu-driver.md) and the
-//! pump of its events.
+//! The SFU under test ([`Sfu`], docs/sfu-driver.md) and the pump of its events.
 //!
 //! [`Hub`] pumps its [`SfuEvent`]s into what the loop waits for (published tracks,
 //! connected peers).
 
-use sfu::{MediaKind, PeerAnswer, PeerId, Sfu, SfuConfig, SfuError, SfuEvent};
-use sfu::{SlotId, StreamId};
+use sfu::{MediaKind, PeerId, Sfu, SfuConfig, SfuEvent, StreamId};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -18,44 +16,22 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The SFU under test (the production handle); cheap to clone.
-#[derive(Clone)]
-pub struct Driver(Sfu);
+/// Starts the SFU under test (the production handle) and the pump of its events.
+pub async fn start() -> Result<(Sfu, Arc<Hub>, Tracks), String> {
+    let (sfu, events) = Sfu::start(SfuConfig::default()).map_err(|e| e.to_string())?;
+    eprintln!("[sfu] media port {}", sfu.local_addr());
+    let (hub, tracks) = Hub::pump(events);
+    Ok((sfu, hub, tracks))
+}
 
-impl Driver {
-    /// Starts the SFU and the pump of its events.
-    pub async fn start() -> Result<(Self, Arc<Hub>, Tracks), String> {
-        let (sfu, events) = Sfu::start(SfuConfig::default()).map_err(|e| e.to_string())?;
-        eprintln!("[sfu] media port {}", sfu.local_addr());
-        let (hub, tracks) = Hub::pump(events);
-        Ok((Self(sfu), hub, tracks))
-    }
-
-    /// Answers a hall's offer.
-    pub async fn add_peer(&self, peer: PeerId, offer: String) -> Result<PeerAnswer, SfuError> {
-        self.0.add_peer(peer, offer).await
-    }
-
-    /// Shows `track` in `slot` of `peer`, up to simulcast layer `max_layer`.
-    pub async fn subscribe(
-        &self,
-        peer: PeerId,
-        slot: SlotId,
-        track: StreamId,
-        max_layer: u8,
-    ) -> Result<(), SfuError> {
-        self.0.subscribe(peer, slot, track, max_layer).await
-    }
-
-    /// Packets handed to the subscribers' connections so far and packets the SFU
-    /// dropped on the way out (the media port's counters, read now).
-    pub async fn counters(&self) -> Result<(u64, u64), String> {
-        let stats = self.0.port_stats().await.map_err(|e| e.to_string())?;
-        Ok((
-            stats.router.forwarded,
-            stats.router.dropped + stats.send_dropped,
-        ))
-    }
+/// Packets handed to the subscribers' connections so far and packets the SFU dropped
+/// on the way out (the media port's counters, read now).
+pub async fn counters(sfu: &Sfu) -> Result<(u64, u64), String> {
+    let stats = sfu.port_stats().await.map_err(|e| e.to_string())?;
+    Ok((
+        stats.router.forwarded,
+        stats.router.dropped + stats.send_dropped,
+    ))
 }
 
 /// Tracks as they are published: their kind and id, in order.
