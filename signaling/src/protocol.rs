@@ -54,11 +54,6 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         renegotiate: bool,
     },
-    /// The answer to a server-initiated renegotiation (`offer` from the server).
-    Answer {
-        /// The SDP text.
-        sdp: String,
-    },
     /// A trickled ICE candidate (`RTCIceCandidate.toJSON()`).
     Candidate(Candidate),
     /// Keep-alive; the server answers `pong` with the same `ts`.
@@ -215,11 +210,6 @@ pub enum ServerMessage {
         /// The page's `RTCConfiguration.iceTransportPolicy` (`all` or `relay`).
         #[serde(default)]
         ice_transport_policy: crate::ice::IceTransportPolicy,
-    },
-    /// A server-initiated renegotiation (not used by this version's server yet).
-    Offer {
-        /// The SDP text.
-        sdp: String,
     },
     /// The SDP answer to the page's offer and its negotiated receive slots.
     Answer {

@@ -234,11 +234,6 @@ impl Room {
                 true => self.renegotiate(&session, sdp).await,
                 false => self.offer(&session, sdp).await,
             },
-            Command::Answer { session } => {
-                if let Some(m) = self.member_of(&session) {
-                    m.tell(error(ErrorCode::OutOfOrder, "no server offer is pending"));
-                }
-            }
             Command::Candidate { session, candidate } => self.candidate(&session, candidate).await,
             Command::SetLayer {
                 session,

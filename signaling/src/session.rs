@@ -207,7 +207,6 @@ impl<A: Admit> Reader<A> {
                 sdp,
                 renegotiate,
             },
-            ClientMessage::Answer { .. } => Command::Answer { session },
             ClientMessage::Candidate(candidate) => Command::Candidate { session, candidate },
             ClientMessage::SetLayer { slot, layer } => Command::SetLayer {
                 session,

@@ -5,10 +5,9 @@ use super::{
 };
 
 /// The `type`s a page may send.
-const CLIENT_TYPES: [&str; 26] = [
+const CLIENT_TYPES: [&str; 25] = [
     "join",
     "offer",
-    "answer",
     "candidate",
     "ping",
     "leave",

@@ -41,8 +41,6 @@ pub(crate) enum Command {
         sdp: String,
         renegotiate: bool,
     },
-    /// The page answered a server offer (none is ever pending in this version).
-    Answer { session: SessionId },
     /// A trickled ICE candidate.
     Candidate {
         session: SessionId,
