@@ -22,6 +22,7 @@
 mod command;
 mod conn;
 mod demux;
+#[path = "machine/events.rs"]
 mod events;
 mod feedback;
 pub(crate) mod handle;
@@ -30,6 +31,7 @@ pub(crate) mod peer;
 mod plan;
 mod port;
 mod publish;
+#[path = "machine/renegotiate.rs"]
 mod renegotiate;
 mod reports;
 mod router;
