@@ -1,6 +1,6 @@
-//! What the SFU tells its owner: identifiers, negotiated slots, events and statistics.
+//! What the SFU and its owner tell each other: identifiers, negotiated slots, candidates,
+//! slot changes, events and statistics.
 
-use crate::driver::handle::IceCandidate;
 use crate::StreamId;
 use std::time::Duration;
 
@@ -43,6 +43,63 @@ pub struct PeerAnswer {
     /// The receive slots the offer negotiated, in m-line order; the offer's
     /// `recvonly` m-lines beyond the configured slot counts are rejected.
     pub slots: Vec<SlotInfo>,
+}
+
+/// A remote ICE candidate as a browser's `RTCIceCandidate.toJSON()` gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IceCandidate {
+    /// The `candidate:…` attribute.
+    pub candidate: String,
+    /// The m-line's media id.
+    pub sdp_mid: Option<String>,
+    /// The m-line's index.
+    pub sdp_mline_index: Option<u16>,
+    /// The ICE username fragment.
+    pub username_fragment: Option<String>,
+}
+
+impl From<IceCandidate> for rtc::peer_connection::transport::RTCIceCandidateInit {
+    fn from(c: IceCandidate) -> Self {
+        Self {
+            candidate: c.candidate,
+            sdp_mid: c.sdp_mid,
+            sdp_mline_index: c.sdp_mline_index,
+            username_fragment: c.username_fragment,
+            ..Default::default()
+        }
+    }
+}
+
+/// One change of a receive slot, for [`Sfu::apply`](crate::Sfu::apply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotChange {
+    /// Shows `track` in the slot, up to `max_layer` (as [`Sfu::subscribe`](crate::Sfu::subscribe)).
+    Show {
+        /// The viewing peer.
+        peer: PeerId,
+        /// Its slot.
+        slot: SlotId,
+        /// The track shown.
+        track: StreamId,
+        /// The highest simulcast layer.
+        max_layer: u8,
+    },
+    /// Changes the highest layer of what the slot shows (as [`Sfu::set_layer`](crate::Sfu::set_layer)).
+    Layer {
+        /// The viewing peer.
+        peer: PeerId,
+        /// Its slot.
+        slot: SlotId,
+        /// The highest simulcast layer.
+        max_layer: u8,
+    },
+    /// Empties the slot (as [`Sfu::unsubscribe`](crate::Sfu::unsubscribe)).
+    Clear {
+        /// The viewing peer.
+        peer: PeerId,
+        /// Its slot.
+        slot: SlotId,
+    },
 }
 
 /// Why a peer went away.

@@ -73,10 +73,11 @@ mod event;
 pub mod testclient;
 
 pub use config::{Codecs, ConfigError, SfuConfig};
-pub use driver::handle::{IceCandidate, Sfu, SlotChange};
+pub use driver::handle::Sfu;
 pub use error::SfuError;
 pub use event::{
-    DisconnectReason, MediaKind, PeerAnswer, PeerId, PeerStats, SfuEvent, SlotId, SlotInfo,
+    DisconnectReason, IceCandidate, MediaKind, PeerAnswer, PeerId, PeerStats, SfuEvent, SlotChange,
+    SlotId, SlotInfo,
 };
 
 pub use estimator::{LossTracker, RateEstimator, StreamEstimator, StreamStats};

@@ -4,67 +4,10 @@
 use crate::config::{ConfigError, SfuConfig};
 use crate::driver::{self, Command, PortStats};
 use crate::error::SfuError;
-use crate::event::{PeerAnswer, PeerId, SfuEvent, SlotId};
+use crate::event::{IceCandidate, PeerAnswer, PeerId, SfuEvent, SlotChange, SlotId};
 use crate::StreamId;
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
-
-/// A remote ICE candidate as a browser's `RTCIceCandidate.toJSON()` gives it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct IceCandidate {
-    /// The `candidate:…` attribute.
-    pub candidate: String,
-    /// The m-line's media id.
-    pub sdp_mid: Option<String>,
-    /// The m-line's index.
-    pub sdp_mline_index: Option<u16>,
-    /// The ICE username fragment.
-    pub username_fragment: Option<String>,
-}
-
-impl From<IceCandidate> for rtc::peer_connection::transport::RTCIceCandidateInit {
-    fn from(c: IceCandidate) -> Self {
-        Self {
-            candidate: c.candidate,
-            sdp_mid: c.sdp_mid,
-            sdp_mline_index: c.sdp_mline_index,
-            username_fragment: c.username_fragment,
-            ..Default::default()
-        }
-    }
-}
-
-/// One change of a receive slot, for [`Sfu::apply`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SlotChange {
-    /// Shows `track` in the slot, up to `max_layer` (as [`Sfu::subscribe`]).
-    Show {
-        /// The viewing peer.
-        peer: PeerId,
-        /// Its slot.
-        slot: SlotId,
-        /// The track shown.
-        track: StreamId,
-        /// The highest simulcast layer.
-        max_layer: u8,
-    },
-    /// Changes the highest layer of what the slot shows (as [`Sfu::set_layer`]).
-    Layer {
-        /// The viewing peer.
-        peer: PeerId,
-        /// Its slot.
-        slot: SlotId,
-        /// The highest simulcast layer.
-        max_layer: u8,
-    },
-    /// Empties the slot (as [`Sfu::unsubscribe`]).
-    Clear {
-        /// The viewing peer.
-        peer: PeerId,
-        /// Its slot.
-        slot: SlotId,
-    },
-}
 
 /// A handle to one SFU instance; cheap to clone. The instance stops (closing every
 /// peer connection) when the last handle is dropped.

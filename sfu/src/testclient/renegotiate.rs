@@ -4,7 +4,7 @@
 
 use super::synthetic::Stream;
 use super::{TestClient, MIME_VP8};
-use crate::driver::handle::IceCandidate;
+use crate::event::IceCandidate;
 use crate::SfuError;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use std::sync::atomic::AtomicBool;
