@@ -68,13 +68,11 @@ impl Router {
             route.throttle.handle_timeout(now);
             Self::send_plis(now, route, table, &mut self.stats);
         }
-        self.speaker_timeout(now, table);
+        self.speaker_timeout(now);
     }
 
     /// Evaluates the audio levels; a new active speaker becomes an event for the caller.
-    /// A connection is marked read so that the driver's drain
-    /// hands the event over this very turn.
-    fn speaker_timeout(&mut self, now: Instant, table: &mut Table) {
+    fn speaker_timeout(&mut self, now: Instant) {
         if self.speaker.poll_timeout().is_some_and(|t| t <= now) {
             self.speaker.handle_timeout(now);
         }
@@ -84,10 +82,6 @@ impl Router {
                 peer: route.map(|r| r.owner),
                 track: change.speaker,
             });
-            let first = table.iter_mut().next().map(|(index, _)| index);
-            if let Some(index) = first {
-                table.reads.mark(index);
-            }
         }
     }
 

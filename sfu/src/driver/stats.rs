@@ -1,13 +1,14 @@
-//! Per-peer statistics of the sans-IO driver: what we send each hall, what it reports
-//! about that, and the [`SfuEvent::Stats`] published every `stats_interval` — the same
-//! figures from the core's pieces.
+//! Per-peer statistics of the driver: what we send each hall, what it reports about
+//! that, and the figures of the [`SfuEvent::Stats`](crate::SfuEvent::Stats) published
+//! every `stats_interval`, from the core's pieces.
 //!
 //! The stats tick also refreshes the layer selectors' bitrates (a layer that stopped
 //! goes idle after [`LAYER_IDLE`](super::publish::LAYER_IDLE)) and shares each hall's
 //! bandwidth estimate among its video slots again (estimates age).
 
-use super::port::Driver;
-use crate::event::{PeerStats, SfuEvent};
+use super::router::Router;
+use super::table::Table;
+use crate::event::PeerStats;
 use crate::{LinkQuality, RateEstimator};
 use std::time::{Duration, Instant};
 
@@ -38,57 +39,54 @@ struct Incoming {
     jitter: Duration,
 }
 
-impl Driver {
-    /// Publishes every connected hall's statistics and refreshes the layer selectors.
-    pub(super) fn publish_stats(&mut self, now: Instant) {
-        self.router.refresh_bitrates(now, &mut self.table);
-        // Once per interval: allocating here costs nothing per packet.
-        let conns: Vec<usize> = self.table.iter_mut().map(|(i, _)| i).collect();
-        for &index in &conns {
-            self.router.share_bandwidth(now, index, &mut self.table);
-        }
-        let mut incoming: Vec<(usize, Incoming)> = Vec::new();
-        for route in self.router.routes.values_mut() {
-            for l in route.layers.iter_mut().flatten() {
-                let s = l.estimator.stats(now);
-                let entry = match incoming.iter_mut().find(|x| x.0 == route.publisher) {
-                    Some(e) => e,
-                    None => {
-                        incoming.push((route.publisher, Incoming::default()));
-                        let last = incoming.len() - 1;
-                        &mut incoming[last]
-                    }
-                };
-                entry.1.bitrate_bps += s.bitrate_bps;
-                entry.1.loss = entry.1.loss.max(s.loss_fraction);
-                entry.1.jitter = entry.1.jitter.max(s.jitter);
-            }
-        }
-        // Statistics are the first thing dropped when the consumer falls behind.
-        let room = self.events.capacity() > self.events.max_capacity() / 4;
-        for &index in &conns {
-            let Some(conn) = self.table.get_mut(index) else {
-                continue;
+/// Every connected hall's statistics at `now`, after refreshing the layer selectors'
+/// bitrates and sharing each hall's bandwidth estimate among its video slots again.
+pub fn collect(now: Instant, table: &mut Table, router: &mut Router) -> Vec<PeerStats> {
+    router.refresh_bitrates(now, table);
+    // Once per interval: allocating here costs nothing per packet.
+    let conns: Vec<usize> = table.iter_mut().map(|(i, _)| i).collect();
+    for &index in &conns {
+        router.share_bandwidth(now, index, table);
+    }
+    let mut incoming: Vec<(usize, Incoming)> = Vec::new();
+    for route in router.routes.values_mut() {
+        for l in route.layers.iter_mut().flatten() {
+            let s = l.estimator.stats(now);
+            let entry = match incoming.iter_mut().find(|x| x.0 == route.publisher) {
+                Some(e) => e,
+                None => {
+                    incoming.push((route.publisher, Incoming::default()));
+                    let last = incoming.len() - 1;
+                    &mut incoming[last]
+                }
             };
-            if !conn.connected {
-                continue;
-            }
-            let inc = incoming
-                .iter()
-                .find(|x| x.0 == index)
-                .map_or_else(Incoming::default, |x| x.1);
-            let mut stats = PeerStats::new(conn.id);
-            stats.bitrate_in_bps = inc.bitrate_bps;
-            stats.loss_in = inc.loss;
-            stats.jitter_in = inc.jitter;
-            stats.bitrate_out_bps = conn.out.rate.bitrate_bps(now);
-            stats.packets_out = conn.out.packets;
-            stats.rtt = conn.out.link.rtt(now);
-            stats.loss_out = conn.out.link.loss_out(now);
-            stats.bandwidth_out_bps = conn.out.link.bandwidth(now);
-            if room {
-                self.emit(SfuEvent::Stats(stats));
-            }
+            entry.1.bitrate_bps += s.bitrate_bps;
+            entry.1.loss = entry.1.loss.max(s.loss_fraction);
+            entry.1.jitter = entry.1.jitter.max(s.jitter);
         }
     }
+    let mut out = Vec::new();
+    for &index in &conns {
+        let Some(conn) = table.get_mut(index) else {
+            continue;
+        };
+        if !conn.connected {
+            continue;
+        }
+        let inc = incoming
+            .iter()
+            .find(|x| x.0 == index)
+            .map_or_else(Incoming::default, |x| x.1);
+        let mut stats = PeerStats::new(conn.id);
+        stats.bitrate_in_bps = inc.bitrate_bps;
+        stats.loss_in = inc.loss;
+        stats.jitter_in = inc.jitter;
+        stats.bitrate_out_bps = conn.out.rate.bitrate_bps(now);
+        stats.packets_out = conn.out.packets;
+        stats.rtt = conn.out.link.rtt(now);
+        stats.loss_out = conn.out.link.loss_out(now);
+        stats.bandwidth_out_bps = conn.out.link.bandwidth(now);
+        out.push(stats);
+    }
+    out
 }

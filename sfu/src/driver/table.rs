@@ -1,10 +1,9 @@
 //! The driver's connections: a slab indexed by [`ConnIndex`], the caller's [`PeerId`]s,
 //! and which connections the current turn of the loop touched.
 //!
-//! A turn must drain what it fed: a connection that was given a datagram or a timeout
-//! has events and media to read; one that was given packets to send has datagrams to
-//! write. Marking them here, rather than polling every connection every turn, keeps a
-//! turn's cost proportional to the connections it touched.
+//! A turn must send what it fed: a connection that was given a datagram, a timeout or
+//! packets to send has datagrams to write. Marking them here, rather than polling every
+//! connection every turn, keeps a turn's cost proportional to the connections it touched.
 
 use super::conn::Conn;
 use super::demux::ConnIndex;
@@ -30,6 +29,11 @@ impl Marks {
         }
     }
 
+    /// Whether nothing is marked.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
     /// Takes the list, unmarking everything; `into` is reused to avoid allocating.
     pub fn take(&mut self, into: &mut Vec<ConnIndex>) {
         into.clear();
@@ -45,9 +49,8 @@ impl Marks {
 pub struct Table {
     conns: Vec<Option<Conn>>,
     by_id: HashMap<PeerId, ConnIndex>,
-    /// Fed a datagram or a timeout: events and media to read.
-    pub reads: Marks,
-    /// Fed something to send (or read): datagrams to write, timeout to refresh.
+    /// Fed something (a datagram, a timeout, packets to send): datagrams to write,
+    /// timeout to refresh.
     pub writes: Marks,
 }
 

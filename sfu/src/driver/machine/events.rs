@@ -9,9 +9,9 @@
 //! and `Closed` `PeerDisconnected(Closed)`; a failed or closed connection is removed at
 //! the end of the turn.
 
-use super::conn::InTrack;
-use super::demux::ConnIndex;
-use super::port::Driver;
+use super::Driver;
+use crate::driver::conn::InTrack;
+use crate::driver::demux::ConnIndex;
 use crate::driver::peer::layer_of_rid;
 use crate::driver::peer::TrackCodec;
 use crate::event::{DisconnectReason, MediaKind, SfuEvent};
@@ -22,154 +22,126 @@ use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::sansio::Protocol;
 use std::time::Instant;
 
-/// Handles every pending event of connection `index`.
-pub fn drain(driver: &mut Driver, index: ConnIndex) {
-    loop {
-        let Some(conn) = driver.table.get_mut(index) else {
-            return;
-        };
-        let Some(event) = conn.pc.poll_event() else {
-            driver.flush_router_events();
-            return;
-        };
-        match event {
-            RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
-                state_changed(driver, index, state);
-            }
-            RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
-                track_opened(driver, index, &init);
-            }
-            other => tracing::trace!(?other, "sfu: event"),
-        }
-    }
-}
-
-fn state_changed(driver: &mut Driver, index: ConnIndex, state: RTCPeerConnectionState) {
-    let Some(conn) = driver.table.get_mut(index) else {
-        return;
-    };
-    tracing::debug!(peer = conn.id.0, %state, "sfu: connection state");
-    let peer = conn.id;
-    match state {
-        RTCPeerConnectionState::Connected if !conn.connected => {
-            conn.connected = true;
-            driver.emit(SfuEvent::PeerConnected(peer));
-        }
-        // ICE may still recover it (then `PeerConnected` again).
-        RTCPeerConnectionState::Disconnected if conn.connected => {
-            conn.connected = false;
-            let reason = DisconnectReason::ConnectionLost;
-            driver.emit(SfuEvent::PeerDisconnected(peer, reason));
-        }
-        RTCPeerConnectionState::Failed => {
-            driver.emit(SfuEvent::PeerFailed(peer));
-            driver.doom(index);
-        }
-        RTCPeerConnectionState::Closed => {
-            let reason = DisconnectReason::Closed;
-            driver.emit(SfuEvent::PeerDisconnected(peer, reason));
-            driver.doom(index);
-        }
-        _ => {}
-    }
-}
-
-fn track_opened(driver: &mut Driver, index: ConnIndex, init: &RTCTrackEventInit) {
-    let now = Instant::now();
-    let Some(conn) = driver.table.get_mut(index) else {
-        return;
-    };
-    if conn.track(init.ssrc).is_some() {
-        return;
-    }
-    let Some((kind, mime)) = conn.pc.rtp_receiver(init.receiver_id).map(|r| {
-        let track = r.track();
-        let mime = track.codec(init.ssrc).map(|c| c.mime_type.clone());
-        (track.kind(), mime)
-    }) else {
-        tracing::debug!(ssrc = init.ssrc, "sfu: track of no receiver");
-        return;
-    };
-    // What was negotiated, not assumed.
-    let (kind, codec) = match (kind, mime.as_deref().map(TrackCodec::from_mime)) {
-        (RtpCodecKind::Audio, _) => (MediaKind::Audio, TrackCodec::Opus),
-        (_, Some(c @ (TrackCodec::Vp8 | TrackCodec::H264))) => (MediaKind::Video, c),
-        (_, None) => (MediaKind::Video, TrackCodec::Vp8), // the only video codec offered
-        (_, Some(other)) => {
-            tracing::warn!(ssrc = init.ssrc, ?other, "sfu: video of an unknown codec");
-            (MediaKind::Video, TrackCodec::Other)
-        }
-    };
-    let rids = conn
-        .offered
-        .iter()
-        .find(|t| t.track_id.as_deref() == Some(init.track_id.as_str()))
-        .map(|t| t.rids.clone())
-        .unwrap_or_default();
-    let layer = layer_of_rid(init.rid.as_deref(), &rids);
-    // Another layer of a track already published keeps the track's id.
-    let known = conn
-        .tracks
-        .iter()
-        .find(|t| t.receiver == init.receiver_id)
-        .map(|t| t.stream);
-    let stream = known.unwrap_or_else(|| {
-        let s = StreamId(driver.next_stream);
-        driver.next_stream += 1;
-        s
-    });
-    let track = InTrack {
-        ssrc: init.ssrc,
-        kind,
-        receiver: init.receiver_id,
-        stream,
-        layer,
-        codec,
-    };
-    tracing::debug!(
-        ssrc = init.ssrc,
-        stream = stream.0,
-        layer,
-        "sfu: layer open"
-    );
-    conn.tracks.push(track);
-    let (peer, level_id) = (conn.id, conn.audio_level_id);
-    driver
-        .router
-        .open_layer(now, (index, peer), &track, level_id);
-    if known.is_none() {
-        conn.track_ids.push((stream, init.track_id.clone()));
-        driver.emit(SfuEvent::TrackPublished {
-            peer,
-            track: stream,
-            kind,
-            rids,
-        });
-    }
-}
-
 impl Driver {
-    /// Hands an event to the caller; dropped (and counted) if the caller is behind.
-    pub(super) fn emit(&mut self, event: SfuEvent) {
-        if self.events.try_send(event).is_err() {
-            self.stats.events_dropped += 1;
+    /// Handles every pending event of connection `index` at `now`.
+    pub(super) fn drain_events(&mut self, now: Instant, index: ConnIndex) {
+        loop {
+            let Some(conn) = self.table.get_mut(index) else {
+                return;
+            };
+            let Some(event) = conn.pc.poll_event() else {
+                return;
+            };
+            match event {
+                RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+                    self.state_changed(index, state);
+                }
+                RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+                    self.track_opened(now, index, &init);
+                }
+                other => tracing::trace!(?other, "sfu: event"),
+            }
         }
     }
 
-    /// Hands the router's events (unpublished tracks, speaker changes) to the caller.
-    pub(super) fn flush_router_events(&mut self) {
-        while let Some(event) = self.router.poll_event() {
-            self.emit(event);
+    fn state_changed(&mut self, index: ConnIndex, state: RTCPeerConnectionState) {
+        let Some(conn) = self.table.get_mut(index) else {
+            return;
+        };
+        tracing::debug!(peer = conn.id.0, %state, "sfu: connection state");
+        let peer = conn.id;
+        match state {
+            RTCPeerConnectionState::Connected if !conn.connected => {
+                conn.connected = true;
+                self.emit(SfuEvent::PeerConnected(peer));
+            }
+            // ICE may still recover it (then `PeerConnected` again).
+            RTCPeerConnectionState::Disconnected if conn.connected => {
+                conn.connected = false;
+                let reason = DisconnectReason::ConnectionLost;
+                self.emit(SfuEvent::PeerDisconnected(peer, reason));
+            }
+            RTCPeerConnectionState::Failed => {
+                self.emit(SfuEvent::PeerFailed(peer));
+                self.doom(index);
+            }
+            RTCPeerConnectionState::Closed => {
+                let reason = DisconnectReason::Closed;
+                self.emit(SfuEvent::PeerDisconnected(peer, reason));
+                self.doom(index);
+            }
+            _ => {}
         }
     }
 
-    /// Removes connection `index` at the end of the turn; its tracks are unpublished
-    /// (their slots go dark) and its subscriptions end now.
-    pub(super) fn doom(&mut self, index: ConnIndex) {
-        if !self.doomed.contains(&index) {
-            self.doomed.push(index);
+    fn track_opened(&mut self, now: Instant, index: ConnIndex, init: &RTCTrackEventInit) {
+        let Some(conn) = self.table.get_mut(index) else {
+            return;
+        };
+        if conn.track(init.ssrc).is_some() {
+            return;
         }
-        self.router.unpublish_conn(index);
-        self.flush_router_events();
+        let Some((kind, mime)) = conn.pc.rtp_receiver(init.receiver_id).map(|r| {
+            let track = r.track();
+            let mime = track.codec(init.ssrc).map(|c| c.mime_type.clone());
+            (track.kind(), mime)
+        }) else {
+            tracing::debug!(ssrc = init.ssrc, "sfu: track of no receiver");
+            return;
+        };
+        // What was negotiated, not assumed.
+        let (kind, codec) = match (kind, mime.as_deref().map(TrackCodec::from_mime)) {
+            (RtpCodecKind::Audio, _) => (MediaKind::Audio, TrackCodec::Opus),
+            (_, Some(c @ (TrackCodec::Vp8 | TrackCodec::H264))) => (MediaKind::Video, c),
+            (_, None) => (MediaKind::Video, TrackCodec::Vp8), // the only video codec offered
+            (_, Some(other)) => {
+                tracing::warn!(ssrc = init.ssrc, ?other, "sfu: video of an unknown codec");
+                (MediaKind::Video, TrackCodec::Other)
+            }
+        };
+        let rids = conn
+            .offered
+            .iter()
+            .find(|t| t.track_id.as_deref() == Some(init.track_id.as_str()))
+            .map(|t| t.rids.clone())
+            .unwrap_or_default();
+        let layer = layer_of_rid(init.rid.as_deref(), &rids);
+        // Another layer of a track already published keeps the track's id.
+        let known = conn
+            .tracks
+            .iter()
+            .find(|t| t.receiver == init.receiver_id)
+            .map(|t| t.stream);
+        let stream = known.unwrap_or_else(|| {
+            let s = StreamId(self.next_stream);
+            self.next_stream += 1;
+            s
+        });
+        let track = InTrack {
+            ssrc: init.ssrc,
+            kind,
+            receiver: init.receiver_id,
+            stream,
+            layer,
+            codec,
+        };
+        tracing::debug!(
+            ssrc = init.ssrc,
+            stream = stream.0,
+            layer,
+            "sfu: layer open"
+        );
+        conn.tracks.push(track);
+        let (peer, level_id) = (conn.id, conn.audio_level_id);
+        self.router.open_layer(now, (index, peer), &track, level_id);
+        if known.is_none() {
+            conn.track_ids.push((stream, init.track_id.clone()));
+            self.emit(SfuEvent::TrackPublished {
+                peer,
+                track: stream,
+                kind,
+                rids,
+            });
+        }
     }
 }

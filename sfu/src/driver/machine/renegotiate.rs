@@ -9,13 +9,14 @@
 //! in the answer, with new local ones, which the demultiplexer learns; the port's host
 //! candidates are kept.
 
-use super::conn::{create_answer, ice_ufrag};
-use super::plan;
-use super::port::Driver;
+use super::Driver;
+use crate::driver::conn::{create_answer, ice_ufrag};
 use crate::driver::negotiate::{extmap_id, parse_offer, receive_lines};
 use crate::driver::peer::{self, AUDIO_LEVEL_URI};
+use crate::driver::plan;
+use crate::event::IceCandidate;
 use crate::event::{MediaKind, PeerAnswer, PeerId};
-use crate::{IceCandidate, SfuError, StreamId};
+use crate::{SfuError, StreamId};
 use std::time::Instant;
 
 impl Driver {

@@ -1,0 +1,325 @@
+//! The driver as a state machine, in str0m's shape: datagrams, commands and time go in
+//! with the `now` at which they happen; datagrams to send, events for the caller and
+//! the next deadline come out. No socket, task or clock here: [`port`](super::port)
+//! runs it over UDP, the tests in memory.
+//!
+//! A turn: [`handle_datagram`](Driver::handle_datagram),
+//! [`handle_command`](Driver::handle_command) or [`handle_timeout`](Driver::handle_timeout),
+//! then [`poll_transmit`](Driver::poll_transmit) until `None`,
+//! [`poll_event`](Driver::poll_event) until `None`, and
+//! [`poll_timeout`](Driver::poll_timeout) for when to call `handle_timeout` next.
+//!
+//! An input is carried through at once: a datagram goes into its connection (found by
+//! [`Demux`]), which is then drained of its events and media, its RTP forwarded through
+//! the [`Router`] straight into the subscribers' connections. Which connections have
+//! something to send is marked in the [`Table`]; `poll_transmit` drains them one by one
+//! and refreshes each one's cached timeout when it is empty. Connections that failed or
+//! closed are removed once the turn's datagrams are out.
+
+mod commands;
+mod events;
+mod renegotiate;
+
+use super::command::PortStats;
+use super::demux::{ConnIndex, Demux};
+use super::router::Router;
+use super::table::Table;
+use crate::config::SfuConfig;
+use crate::event::SfuEvent;
+use bytes::BytesMut;
+use rtc::peer_connection::certificate::RTCCertificate;
+use rtc::peer_connection::message::RTCMessage;
+use rtc::rtcp;
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// A datagram to send.
+#[derive(Debug)]
+pub struct Transmit {
+    /// The hall's address.
+    pub to: SocketAddr,
+    /// The datagram.
+    pub contents: BytesMut,
+}
+
+/// Every hall's connection and the media path between them, driven by `now`.
+pub struct Driver {
+    /// The addresses announced as host candidates: the port on `bind_ip`, or on each
+    /// of `announced_ips` (1:1 NAT). Datagrams are handed to `rtc` as received on the
+    /// first, so its ICE agent finds its local candidate.
+    advertised: Vec<SocketAddr>,
+    /// The DTLS certificate of every connection ([`conn::certificate`](super::conn::certificate)).
+    certificate: RTCCertificate,
+    config: SfuConfig,
+    table: Table,
+    demux: Demux,
+    router: Router,
+    /// Next published stream id.
+    next_stream: u64,
+    /// Connections to remove at the end of the turn (failed or closed).
+    doomed: Vec<ConnIndex>,
+    /// Datagrams in and unrouted (the port adds what it counts itself).
+    stats: PortStats,
+    /// When the next [`SfuEvent::Stats`] round (and layer-rate refresh) is due.
+    next_stats: Instant,
+    /// Events for the caller, oldest first.
+    events: VecDeque<SfuEvent>,
+    /// Connections `poll_transmit` is draining, and how far it got.
+    writing: Vec<ConnIndex>,
+    cursor: usize,
+    /// Connections whose timeout is due (reused, no allocation per turn).
+    due: Vec<ConnIndex>,
+    /// The `now` of the latest input.
+    now: Instant,
+}
+
+impl Driver {
+    /// A driver whose connections announce `local` (or the configured public
+    /// addresses on its port) and present `certificate`, starting at `now`.
+    pub fn new(
+        (local, certificate): (SocketAddr, RTCCertificate),
+        config: SfuConfig,
+        now: Instant,
+    ) -> Self {
+        let router = Router::new(config.keyframe_throttle);
+        let advertised = if config.announced_ips.is_empty() {
+            vec![local]
+        } else {
+            let port = local.port();
+            config
+                .announced_ips
+                .iter()
+                .map(|&ip| SocketAddr::new(ip, port))
+                .collect()
+        };
+        Self {
+            next_stats: now + config.stats_interval,
+            advertised,
+            certificate,
+            config,
+            table: Table::default(),
+            demux: Demux::default(),
+            router,
+            next_stream: 1,
+            doomed: Vec::new(),
+            stats: PortStats::default(),
+            events: VecDeque::new(),
+            writing: Vec::new(),
+            cursor: 0,
+            due: Vec::new(),
+            now,
+        }
+    }
+
+    /// A datagram from `from` arrived at `now`.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: BytesMut) {
+        self.now = now;
+        self.stats.datagrams_in += 1;
+        let index = match self.demux.route(from, &datagram) {
+            Ok(i) => i,
+            Err(why) => {
+                let ufrag = super::stun::local_ufrag(&datagram);
+                let head = datagram.get(..2).map(|h| u16::from_be_bytes([h[0], h[1]]));
+                tracing::debug!(%from, ?why, ?ufrag, ?head, "sfu: datagram dropped");
+                self.stats.unrouted += 1;
+                return;
+            }
+        };
+        let Some(conn) = self.table.get_mut(index) else {
+            return;
+        };
+        let transport = TransportContext {
+            local_addr: self.advertised[0],
+            peer_addr: from,
+            transport_protocol: TransportProtocol::UDP,
+            ecn: None,
+        };
+        let message = TaggedBytesMut {
+            now,
+            transport,
+            message: datagram,
+        };
+        if let Err(e) = conn.pc.handle_read(message) {
+            tracing::debug!(error = %e, peer = conn.id.0, "sfu: datagram refused");
+        }
+        self.drain(now, index);
+        self.table.writes.mark(index);
+    }
+
+    /// Time is `now`: connections, keyframe requests, speaker detection and statistics
+    /// that are due. Cheap when nothing is.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        let mut due = std::mem::take(&mut self.due);
+        for (index, conn) in self.table.iter_mut() {
+            if conn.timeout.is_some_and(|t| t <= now) {
+                conn.timeout = None;
+                if let Err(e) = conn.pc.handle_timeout(now) {
+                    tracing::debug!(error = %e, peer = conn.id.0, "sfu: timeout failed");
+                }
+                due.push(index);
+            }
+        }
+        for &index in &due {
+            self.drain(now, index);
+            self.table.writes.mark(index);
+        }
+        due.clear();
+        self.due = due;
+        if self.router.poll_timeout().is_some_and(|t| t <= now) {
+            self.router.handle_timeout(now, &mut self.table);
+        }
+        if self.next_stats <= now {
+            self.next_stats = now + self.config.stats_interval;
+            self.publish_stats(now);
+        }
+    }
+
+    /// The next datagram to send; `None` once everything of this turn is out (the
+    /// connections that failed or closed are then removed).
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        loop {
+            if self.cursor >= self.writing.len() {
+                self.table.writes.take(&mut self.writing);
+                self.cursor = 0;
+                if self.writing.is_empty() {
+                    self.reap();
+                    return None;
+                }
+            }
+            let index = self.writing[self.cursor];
+            let Some(conn) = self.table.get_mut(index) else {
+                self.cursor += 1;
+                continue;
+            };
+            if let Some(out) = conn.pc.poll_write() {
+                let to = out.transport.peer_addr;
+                self.demux.confirm(index, to, &out.message);
+                return Some(Transmit {
+                    to,
+                    contents: out.message,
+                });
+            }
+            conn.timeout = conn.pc.poll_timeout();
+            self.cursor += 1;
+        }
+    }
+
+    /// The next event for the caller.
+    pub fn poll_event(&mut self) -> Option<SfuEvent> {
+        self.flush_router_events();
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) is next due (the latest `now` while
+    /// datagrams wait for [`poll_transmit`](Self::poll_transmit)).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.cursor < self.writing.len() || !self.table.writes.is_empty() {
+            return Some(self.now);
+        }
+        let conns = self.table.next_timeout();
+        let media = self.router.poll_timeout();
+        conns
+            .into_iter()
+            .chain(media)
+            .chain([self.next_stats])
+            .min()
+    }
+
+    /// The counters of the state machine: connections, addresses, datagrams in and
+    /// unrouted, the media path (the port adds what it sent and dropped).
+    pub fn stats(&self) -> PortStats {
+        let mut stats = self.stats;
+        stats.connections = self.table.len();
+        stats.addresses = self.demux.addresses();
+        stats.router = self.router.stats;
+        stats
+    }
+
+    /// Closes every connection (the SFU stops).
+    pub fn close(&mut self) {
+        for (_, conn) in self.table.iter_mut() {
+            let _ = conn.pc.close();
+        }
+    }
+
+    /// Events and media of connection `index`, just fed.
+    fn drain(&mut self, now: Instant, index: ConnIndex) {
+        self.drain_events(now, index);
+        while let Some(conn) = self.table.get_mut(index) {
+            let Some(message) = conn.pc.poll_read() else {
+                break;
+            };
+            match message.message {
+                RTCMessage::RtpPacket(_, packet) => {
+                    let Some(&track) = conn.track(packet.header.ssrc) else {
+                        tracing::debug!(ssrc = packet.header.ssrc, "sfu: RTP of no open track");
+                        continue;
+                    };
+                    let key = (track.stream, track.layer);
+                    self.router.forward(now, key, &packet, &mut self.table);
+                }
+                RTCMessage::RtcpPacket(_, packets) => self.feedback(now, index, &packets),
+                _ => {}
+            }
+        }
+    }
+
+    /// A hall's RTCP that reached the application: keyframe requests for its slots,
+    /// report blocks and REMBs for their layer choice and its statistics.
+    fn feedback(&mut self, now: Instant, index: ConnIndex, packets: &[Box<dyn rtcp::Packet>]) {
+        self.router
+            .link_reports(now, index, packets, &mut self.table);
+        for p in packets {
+            if crate::driver::rtcpfwd::is_keyframe_request(p.as_ref()) {
+                for ssrc in p.destination_ssrc() {
+                    self.router
+                        .keyframe_request(now, index, ssrc, &mut self.table);
+                }
+            }
+        }
+    }
+
+    /// Publishes every connected hall's statistics and refreshes the layer selectors.
+    fn publish_stats(&mut self, now: Instant) {
+        for stats in super::stats::collect(now, &mut self.table, &mut self.router) {
+            self.emit(SfuEvent::Stats(stats));
+        }
+    }
+
+    /// Hands an event to the caller.
+    fn emit(&mut self, event: SfuEvent) {
+        self.events.push_back(event);
+    }
+
+    /// Hands the router's events (unpublished tracks, speaker changes) to the caller.
+    fn flush_router_events(&mut self) {
+        while let Some(event) = self.router.poll_event() {
+            self.events.push_back(event);
+        }
+    }
+
+    /// Removes connection `index` at the end of the turn; its tracks are unpublished
+    /// (their slots go dark) and its subscriptions end now.
+    fn doom(&mut self, index: ConnIndex) {
+        if !self.doomed.contains(&index) {
+            self.doomed.push(index);
+        }
+        self.router.unpublish_conn(index);
+        self.flush_router_events();
+    }
+
+    /// Removes the connections that failed or closed this turn.
+    fn reap(&mut self) {
+        for index in std::mem::take(&mut self.doomed) {
+            if let Some(mut conn) = self.table.remove(index) {
+                let _ = conn.pc.close();
+            }
+            self.demux.remove(index);
+            self.router.remove_conn(index);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Forwarding between two halls, in memory: a viewer's slots show a publisher's camera
+//! and microphone from a keyframe on, on the slots' SSRCs, gap-free and in order.
+
+use super::client::{Hall, Received};
+use super::connect::addr;
+use super::net::Net;
+use crate::config::SfuConfig;
+use crate::driver::command::Command;
+use crate::event::{MediaKind, PeerId, SfuEvent, SlotChange};
+use crate::StreamId;
+use std::time::Duration;
+
+const PUBLISHER: PeerId = PeerId(1);
+const VIEWER: PeerId = PeerId(2);
+
+/// The running number a test payload ends with.
+fn number(r: &Received) -> u32 {
+    let tail = r.payload.len().saturating_sub(4);
+    let bytes: [u8; 4] = r.payload[tail..].try_into().expect("4 bytes");
+    u32::from_be_bytes(bytes)
+}
+
+/// Checks one slot's packets: one payload type, consecutive sequence numbers, the
+/// publisher's packets in their order.
+fn check_run(what: &str, run: &[&Received]) {
+    assert!(run.len() >= 40, "{what}: {} packets", run.len());
+    for pair in run.windows(2) {
+        assert_eq!(pair[1].seq, pair[0].seq.wrapping_add(1), "{what}: gap-free");
+        assert_eq!(number(pair[1]), number(pair[0]) + 1, "{what}: in order");
+        assert_eq!(
+            pair[1].payload_type, pair[0].payload_type,
+            "{what}: one codec"
+        );
+    }
+}
+
+#[test]
+fn a_viewer_sees_and_hears_a_publisher_through_its_slots() {
+    let mut net = Net::new(SfuConfig::default());
+    net.join(PUBLISHER, Hall::new(net.now, addr(1), true, (0, 0)));
+    let answer = net.join(VIEWER, Hall::new(net.now, addr(2), false, (1, 1)));
+    net.connect_all();
+    let mut n = 0;
+    let send = |net: &mut Net, n: &mut u32, keyframe: bool| {
+        let now = net.now;
+        net.hall(PUBLISHER).send_media(now, *n, keyframe);
+        *n += 1;
+        net.advance(Duration::from_millis(20));
+    };
+    let tracks = |net: &Net| -> Vec<(MediaKind, StreamId)> {
+        let published = net.events.iter().filter_map(|e| match e {
+            SfuEvent::TrackPublished { kind, track, .. } => Some((*kind, *track)),
+            _ => None,
+        });
+        published.collect()
+    };
+    while tracks(&net).len() < 2 {
+        assert!(n < 50, "the publisher's tracks open");
+        send(&mut net, &mut n, false);
+    }
+    let changes = answer
+        .slots
+        .iter()
+        .map(|slot| {
+            let (_, track) = tracks(&net)
+                .into_iter()
+                .find(|(kind, _)| *kind == slot.kind)
+                .expect("a track of the slot's kind");
+            SlotChange::Show {
+                peer: VIEWER,
+                slot: slot.id,
+                track,
+                max_layer: 2,
+            }
+        })
+        .collect();
+    let results = net.ask(|reply| Command::Apply { changes, reply });
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let asked = net.hall(PUBLISHER).keyframe_requests;
+    assert!(
+        asked > 0,
+        "the new subscription asks the publisher for a keyframe"
+    );
+    for i in 0..60 {
+        send(&mut net, &mut n, i == 0);
+    }
+    let viewer = net.hall(VIEWER);
+    for slot in &answer.slots {
+        let run = viewer.received_on(slot.ssrc);
+        check_run(&format!("{:?} slot", slot.kind), &run);
+        if slot.kind == MediaKind::Video {
+            assert_eq!(run[0].payload[1] & 0x01, 0, "video starts on a keyframe");
+        }
+    }
+    let stray = viewer
+        .received
+        .iter()
+        .filter(|r| !answer.slots.iter().any(|s| s.ssrc == r.ssrc));
+    assert_eq!(stray.count(), 0, "only the slots' SSRCs reach the viewer");
+    let stats = net.ask(|reply| Command::Stats { reply });
+    assert!(stats.router.forwarded >= 80, "{stats:?}");
+}

@@ -1,0 +1,174 @@
+//! The simulated network of the in-memory tests: the [`Driver`] at one address, halls at
+//! others, datagrams carried between them at once, and a clock that moves only when
+//! told, from one deadline to the next.
+
+use super::client::Hall;
+use crate::config::SfuConfig;
+use crate::driver::command::Command;
+use crate::driver::conn;
+use crate::driver::machine::Driver;
+use crate::event::{PeerAnswer, PeerId, SfuEvent};
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// The SFU's address (no socket is bound: it only names the port in the SDP).
+pub const SFU: SocketAddr = SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(198, 18, 0, 1)),
+    3478,
+);
+
+/// The longest simulated time a test waits for anything.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The SFU, the halls and the clock.
+pub struct Net {
+    /// Simulated time.
+    pub now: Instant,
+    pub sfu: Driver,
+    /// Halls by peer id.
+    pub halls: Vec<(PeerId, Hall)>,
+    /// Everything the SFU told its caller, in order.
+    pub events: Vec<SfuEvent>,
+}
+
+impl Net {
+    /// An SFU with `config` and no halls.
+    pub fn new(config: SfuConfig) -> Self {
+        let now = Instant::now();
+        let certificate = conn::certificate().expect("a certificate");
+        Self {
+            now,
+            sfu: Driver::new((SFU, certificate), config, now),
+            halls: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Gives the SFU `command` and returns its answer.
+    pub fn ask<T>(&mut self, command: impl FnOnce(oneshot::Sender<T>) -> Command) -> T {
+        let (reply, mut answer) = oneshot::channel();
+        self.sfu.handle_command(self.now, command(reply));
+        self.carry();
+        answer
+            .try_recv()
+            .expect("a command is answered in its turn")
+    }
+
+    /// Adds `hall` as `peer`: its offer, the SFU's answer, applied; not yet connected.
+    pub fn join(&mut self, peer: PeerId, mut hall: Hall) -> PeerAnswer {
+        let offer = hall.offer(self.now);
+        let answer = self
+            .ask(|reply| Command::AddPeer { peer, offer, reply })
+            .expect("the SFU answers");
+        hall.accept(self.now, answer.sdp.clone());
+        self.halls.push((peer, hall));
+        self.carry();
+        answer
+    }
+
+    /// The hall of `peer`.
+    pub fn hall(&mut self, peer: PeerId) -> &mut Hall {
+        let (_, hall) = self
+            .halls
+            .iter_mut()
+            .find(|(p, _)| *p == peer)
+            .expect("a hall of the test");
+        hall
+    }
+
+    /// Carries datagrams both ways until nobody has anything to send, and collects the
+    /// SFU's events; no time passes.
+    pub fn carry(&mut self) {
+        loop {
+            let mut moved = false;
+            for (_, hall) in &mut self.halls {
+                while let Some(out) = hall.pc.poll_write() {
+                    self.sfu.handle_datagram(self.now, hall.addr, out.message);
+                    moved = true;
+                }
+            }
+            while let Some(t) = self.sfu.poll_transmit() {
+                let Some((_, hall)) = self.halls.iter_mut().find(|(_, h)| h.addr == t.to) else {
+                    continue; // a hall that left: the datagram is lost
+                };
+                let transport = TransportContext {
+                    local_addr: hall.addr,
+                    peer_addr: SFU,
+                    transport_protocol: TransportProtocol::UDP,
+                    ecn: None,
+                };
+                let message = TaggedBytesMut {
+                    now: self.now,
+                    transport,
+                    message: t.contents,
+                };
+                let _ = hall.pc.handle_read(message);
+                moved = true;
+            }
+            for (_, hall) in &mut self.halls {
+                hall.drain();
+            }
+            while let Some(event) = self.sfu.poll_event() {
+                self.events.push(event);
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Lets `span` of simulated time pass, stopping at every deadline of the SFU and the
+    /// halls on the way.
+    pub fn advance(&mut self, span: Duration) {
+        let until = self.now + span;
+        loop {
+            self.carry();
+            let halls = self
+                .halls
+                .iter_mut()
+                .filter_map(|(_, h)| h.pc.poll_timeout());
+            let next = halls.chain(self.sfu.poll_timeout()).min();
+            // At least a millisecond a step, so nothing due "now" again stalls the clock.
+            let next = next.map_or(until, |t| t.max(self.now + Duration::from_millis(1)));
+            self.now = next.min(until);
+            self.sfu.handle_timeout(self.now);
+            for (_, hall) in &mut self.halls {
+                let _ = hall.pc.handle_timeout(self.now);
+            }
+            if self.now >= until {
+                self.carry();
+                return;
+            }
+        }
+    }
+
+    /// Advances time in steps of 10 ms until `done` holds; false after [`PATIENCE`].
+    pub fn run_until(&mut self, mut done: impl FnMut(&mut Self) -> bool) -> bool {
+        let give_up = self.now + PATIENCE;
+        while self.now < give_up {
+            if done(self) {
+                return true;
+            }
+            self.advance(Duration::from_millis(10));
+        }
+        done(self)
+    }
+
+    /// Runs until every hall and the SFU say the halls are connected.
+    pub fn connect_all(&mut self) {
+        let peers: Vec<PeerId> = self.halls.iter().map(|(p, _)| *p).collect();
+        let up = self.run_until(|net| {
+            net.halls.iter().all(|(_, h)| h.connected)
+                && peers
+                    .iter()
+                    .all(|p| net.events.contains(&SfuEvent::PeerConnected(*p)))
+        });
+        assert!(
+            up,
+            "every hall connects within {PATIENCE:?} of simulated time"
+        );
+    }
+}
