@@ -12,7 +12,6 @@
 //!   cargo test -p sfu --all-features --test chromium_feedback -- --ignored --nocapture'
 //! ```
 
-#[allow(dead_code)] // only some of the shared helpers are used here
 mod common;
 
 use common::{wait_event, WAIT};

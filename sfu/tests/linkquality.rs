@@ -6,20 +6,14 @@
 
 mod common;
 
+use common::simulcast::{camera, check_switches, newest_layer, viewer, CAMERA};
 use common::{connect, wait_event, wait_until, WAIT};
-use sfu::testclient::{SimulcastPublishing, TestClient, LAYER_NUMBERS};
+use sfu::testclient::{SimulcastPublishing, TestClient};
 use sfu::{MediaKind, PeerId, Sfu, SfuConfig, SfuEvent, SlotInfo};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 const VIEWER: PeerId = PeerId(100);
-
-/// The simulcast layer of the newest packet on `ssrc`.
-fn newest_layer(viewer: &TestClient, ssrc: u32) -> Option<u32> {
-    let received = viewer.received();
-    let number = received.get(&ssrc)?.last()?.number?;
-    Some(number / LAYER_NUMBERS)
-}
 
 /// Waits for the viewer's next statistics matching `want`.
 async fn viewer_stats<T>(
@@ -64,6 +58,10 @@ async fn the_round_trip_to_a_hall_appears_in_its_statistics() {
     );
     assert!(rtt < Duration::from_millis(50), "loopback: {rtt:?}");
     assert_eq!(stats.loss_out, 0.0, "nothing is lost on loopback");
+    assert!(
+        stats.bitrate_out_bps > 0 && stats.packets_out > 0,
+        "{stats:?}"
+    );
     let host_stats = wait_event(&mut events, |e| match e {
         SfuEvent::Stats(s) if s.peer == PeerId(1) => Some(*s),
         _ => None,
@@ -73,6 +71,10 @@ async fn the_round_trip_to_a_hall_appears_in_its_statistics() {
         host_stats.rtt, None,
         "the host receives nothing: no reports"
     );
+    assert!(
+        host_stats.bitrate_in_bps > 0,
+        "the host's media arrives: {host_stats:?}"
+    );
 }
 
 /// A sending simulcast camera, and a viewer with one video slot showing its layer 2.
@@ -80,19 +82,8 @@ async fn simulcast_viewer(
     sfu: &Sfu,
     events: &mut mpsc::Receiver<SfuEvent>,
 ) -> (TestClient, SimulcastPublishing, TestClient, SlotInfo) {
-    let camera = TestClient::simulcast_publisher().await.expect("camera");
-    connect(sfu, PeerId(1), &camera).await;
-    let layers = camera.start_simulcast().await.expect("simulcast");
-    let video = wait_event(events, |e| match e {
-        SfuEvent::TrackPublished { track, rids, .. } if rids.len() == 3 => Some(*track),
-        _ => None,
-    })
-    .await;
-    let viewer = TestClient::subscriber(1, 0).await.expect("subscriber");
-    let slot = connect(sfu, VIEWER, &viewer).await.slots[0].clone();
-    sfu.subscribe(VIEWER, slot.id, video, 2)
-        .await
-        .expect("subscribe");
+    let (camera, layers, video) = camera(sfu, events).await;
+    let (viewer, slot) = viewer(sfu, VIEWER, video, 2).await;
     wait_until("layer 2 arrives", || {
         newest_layer(&viewer, slot.ssrc) == Some(2)
     })
@@ -128,7 +119,17 @@ async fn a_hall_reporting_heavy_loss_steps_down_a_layer() {
         .expect("report sent");
     let loss = viewer_stats(&mut events, |s| (s.loss_out > 0.0).then_some(s.loss_out)).await;
     assert!((loss - 77.0 / 256.0).abs() < 1e-6, "loss out {loss}");
+    let cam = wait_event(&mut events, |e| match e {
+        SfuEvent::Stats(s) if s.peer == CAMERA => Some(*s),
+        _ => None,
+    })
+    .await;
+    assert!(
+        cam.bitrate_in_bps > 0,
+        "the camera's layers arrive: {cam:?}"
+    );
     layers.stop().await;
+    check_switches("lossy", &viewer.received()[&slot.ssrc]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,4 +151,5 @@ async fn a_small_bandwidth_estimate_caps_the_layer() {
     let remb = viewer_stats(&mut events, |s| s.bandwidth_out_bps).await;
     assert_eq!(remb, 10_000, "the estimate is in the statistics");
     layers.stop().await;
+    check_switches("capped by REMB", &viewer.received()[&slot.ssrc]);
 }

@@ -1,6 +1,8 @@
 //! The SFU over real UDP on 127.0.0.1: a Rust publisher and Rust subscribers (the
-//! `webrtc` crate) and the SFU's one media port (the `rtc` core) in between. Bounded
-//! waits only; no assertion on speed.
+//! `webrtc` crate) and the SFU's one media port (the `rtc` core) in between — fan-out
+//! in order, keyframe requests merged upstream, a publisher that leaves. Bounded waits
+//! only; no assertion on speed. (Bad offers and commands are tested in memory,
+//! `src/driver/tests/`.)
 
 mod common;
 
@@ -112,7 +114,9 @@ fn check_stream(what: &str, packets: &[ReceivedPacket], video: bool) -> (usize, 
     (packets.len(), lost)
 }
 
-async fn fan_out(subscribers: u64) {
+/// One publisher and `subscribers` viewers; with `lossless`, nothing may be lost end to
+/// end (on loopback, with few enough subscribers for a loaded 2-core machine).
+async fn fan_out(subscribers: u64, lossless: bool) {
     let mut m = meeting().await;
     let mut subs = Vec::new();
     for i in 0..subscribers {
@@ -135,6 +139,9 @@ async fn fan_out(subscribers: u64) {
     let sent = std::sync::Arc::clone(&m.publishing.sent);
     m.publishing.stop().await;
     tokio::time::sleep(Duration::from_millis(300)).await; // in-flight packets land
+    let port = m.sfu.port_stats().await.expect("stats");
+    assert_eq!(port.connections, 1 + subscribers as usize);
+    assert!(port.router.forwarded > 0);
     let (mut total, mut total_lost) = (0, 0);
     for (peer, (client, video, audio)) in &subs {
         let received = client.received();
@@ -147,6 +154,13 @@ async fn fan_out(subscribers: u64) {
         let (a, a_lost) = check_stream(&format!("{peer:?} audio"), &received[&audio.ssrc], false);
         assert_ne!(video.ssrc, VIDEO_SSRC, "rewritten to the slot's SSRC");
         assert_ne!(audio.ssrc, AUDIO_SSRC, "rewritten to the slot's SSRC");
+        if lossless {
+            assert_eq!(
+                (v_lost, a_lost),
+                (0, 0),
+                "{peer:?}: nothing lost on loopback"
+            );
+        }
         total += v + a;
         total_lost += v_lost + a_lost;
     }
@@ -171,12 +185,12 @@ async fn fan_out(subscribers: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_publisher_three_subscribers_receive_everything_in_order() {
-    fan_out(3).await;
+    fan_out(3, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_publisher_twenty_subscribers() {
-    fan_out(20).await;
+    fan_out(20, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -260,130 +274,11 @@ async fn closing_the_publisher_disconnects_it_and_silences_its_slots() {
         Err(SfuError::UnknownTrack(m.video)),
         "its tracks are unpublished"
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_offers_and_commands_get_typed_errors() {
-    let (sfu, _events) = Sfu::start(config()).expect("valid config");
-    for offer in [
-        "",
-        "garbage",
-        "v=0\r\n",
-        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n",
-    ] {
-        let result = sfu.add_peer(PeerId(7), offer.to_owned()).await;
-        assert!(
-            matches!(result, Err(SfuError::InvalidSdp(_))),
-            "{offer:?}: {result:?}"
-        );
-    }
-    let huge = "a".repeat(1 << 20);
-    assert!(matches!(
-        sfu.add_peer(PeerId(7), huge).await,
-        Err(SfuError::InvalidSdp(_))
-    ));
-    let client = TestClient::subscriber(1, 1).await.expect("subscriber");
-    let offer = client.offer().await.expect("offer");
-    sfu.add_peer(PeerId(7), offer.clone())
-        .await
-        .expect("good offer");
     assert_eq!(
-        sfu.add_peer(PeerId(7), offer).await,
-        Err(SfuError::DuplicatePeer(PeerId(7)))
+        m.sfu.close_peer(PUBLISHER).await,
+        Err(SfuError::UnknownPeer(PUBLISHER)),
+        "it is gone"
     );
-    assert_eq!(
-        sfu.subscribe(PeerId(7), SlotId(0), StreamId(99), 0).await,
-        Err(SfuError::UnknownTrack(StreamId(99)))
-    );
-    assert_eq!(
-        sfu.unsubscribe(PeerId(8), SlotId(0)).await,
-        Err(SfuError::UnknownPeer(PeerId(8)))
-    );
-    assert_eq!(
-        sfu.unsubscribe(PeerId(7), SlotId(9)).await,
-        Err(SfuError::UnknownSlot(PeerId(7), SlotId(9)))
-    );
-    assert_eq!(sfu.close_peer(PeerId(7)).await, Ok(()));
-    assert_eq!(
-        sfu.close_peer(PeerId(7)).await,
-        Err(SfuError::UnknownPeer(PeerId(7)))
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mangled_offers_and_candidates_never_panic() {
-    let (sfu, _events) = Sfu::start(config()).expect("valid config");
-    let client = TestClient::subscriber(1, 1).await.expect("subscriber");
-    let offer = client.offer().await.expect("offer");
-    let mut seed = 0x2545_F491_4F6C_DD1Du64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    let (mut accepted, mut rejected) = (0, 0);
-    for i in 0..40u64 {
-        let mut bytes = offer.clone().into_bytes();
-        match i % 3 {
-            0 => bytes.truncate((next() as usize) % bytes.len()),
-            1 => {
-                for _ in 0..4 {
-                    let at = (next() as usize) % bytes.len();
-                    bytes[at] = b"0:= \r\na-x"[(next() % 9) as usize];
-                }
-            }
-            _ => {
-                let lines: Vec<&str> = offer.split("\r\n").collect();
-                let drop = (next() as usize) % lines.len();
-                let kept: Vec<&str> = lines
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| *j != drop)
-                    .map(|(_, l)| *l)
-                    .collect();
-                bytes = kept.join("\r\n").into_bytes();
-            }
-        }
-        let mangled = String::from_utf8_lossy(&bytes).into_owned();
-        match sfu.add_peer(PeerId(1000 + i), mangled).await {
-            Ok(_) => accepted += 1,
-            Err(SfuError::InvalidSdp(_)) => rejected += 1,
-            Err(e) => panic!("mangled offer {i}: unexpected {e:?}"),
-        }
-    }
-    println!("mangled offers: {accepted} accepted, {rejected} rejected with InvalidSdp");
-    assert!(rejected > 0);
-    // Sending m-lines that name no SSRC (and no RID) are the hall's error, not ours.
-    let publisher = TestClient::publisher().await.expect("publisher");
-    let offer = publisher.offer().await.expect("offer");
-    let no_ssrc: String = offer
-        .split_inclusive("\r\n")
-        .filter(|l| !l.starts_with("a=ssrc"))
-        .collect();
-    assert!(
-        no_ssrc.len() < offer.len(),
-        "the test client's offer names SSRCs"
-    );
-    let result = sfu.add_peer(PeerId(3), no_ssrc).await;
-    assert!(matches!(result, Err(SfuError::InvalidSdp(_))), "{result:?}");
-    let bad = sfu::IceCandidate {
-        candidate: "candidate:garbage".into(),
-        ..Default::default()
-    };
-    let result = sfu.add_ice_candidate(PeerId(1000 + 39), bad.clone()).await;
-    assert!(
-        matches!(
-            result,
-            Err(SfuError::InvalidCandidate(_)) | Err(SfuError::UnknownPeer(_))
-        ),
-        "{result:?}"
-    );
-    let good = client.offer().await.expect("offer");
-    sfu.add_peer(PeerId(2), good).await.expect("good offer");
-    let result = sfu.add_ice_candidate(PeerId(2), bad).await;
-    assert!(
-        matches!(result, Err(SfuError::InvalidCandidate(_))),
-        "{result:?}"
-    );
+    let port = m.sfu.port_stats().await.expect("stats");
+    assert_eq!(port.connections, 1, "only the subscriber is left");
 }

@@ -6,7 +6,7 @@ mod common;
 
 use common::{connect, wait_event, wait_until, WAIT};
 use sfu::testclient::TestClient;
-use sfu::{MediaKind, PeerId, Sfu, SfuConfig, SfuError, SfuEvent, StreamId};
+use sfu::{MediaKind, PeerId, Sfu, SfuConfig, SfuEvent, StreamId};
 use tokio::sync::mpsc;
 
 const PUBLISHER: PeerId = PeerId(1);
@@ -127,22 +127,6 @@ async fn tracks_and_slots_change_on_the_same_connection() {
     })
     .await;
     publishing.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn renegotiation_needs_a_ready_peer_and_a_valid_offer() {
-    let (sfu, _events) = Sfu::start(config()).expect("valid config");
-    let err = sfu.renegotiate(PeerId(9), "v=0".into()).await;
-    assert!(matches!(err, Err(SfuError::UnknownPeer(_))), "{err:?}");
-    let viewer = TestClient::subscriber(1, 0).await.expect("viewer");
-    connect(&sfu, VIEWER, &viewer).await;
-    let err = sfu.renegotiate(VIEWER, "not sdp".into()).await;
-    assert!(matches!(err, Err(SfuError::InvalidSdp(_))), "{err:?}");
-    // The connection survives a bad offer, and a good one still works.
-    viewer.add_slots(0, 1).await.expect("slot");
-    let offer = viewer.reoffer().await.expect("offer");
-    let answer = sfu.renegotiate(VIEWER, offer).await.expect("answer");
-    assert_eq!(answer.slots.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

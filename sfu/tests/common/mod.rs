@@ -1,4 +1,10 @@
-//! Helpers shared by the SFU's real-UDP tests: bounded waits and connecting a test client.
+//! Helpers shared by the SFU's real-UDP tests: bounded waits, connecting a test client,
+//! and a simulcast camera with its viewers ([`simulcast`]).
+
+// Each test binary uses its share of these.
+#![allow(dead_code)]
+
+pub mod simulcast;
 
 use sfu::testclient::TestClient;
 use sfu::{PeerAnswer, PeerId, Sfu, SfuEvent};
@@ -34,10 +40,20 @@ pub async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-/// Adds `client` to the SFU as `peer` and waits until its connection is up.
+/// Adds `client` to the SFU as `peer` and waits until its connection is up; the
+/// answer's candidates are the media port.
 pub async fn connect(sfu: &Sfu, peer: PeerId, client: &TestClient) -> PeerAnswer {
     let offer = client.offer().await.expect("offer");
     let answer = sfu.add_peer(peer, offer).await.expect("SFU answers");
+    let port = format!(" {} typ host", sfu.local_addr().port());
+    assert!(
+        answer
+            .sdp
+            .lines()
+            .filter(|l| l.starts_with("a=candidate:"))
+            .all(|l| l.contains(&port)),
+        "the answer's only candidate is the media port"
+    );
     client
         .accept(answer.sdp.clone())
         .await

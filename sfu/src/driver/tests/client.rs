@@ -43,8 +43,8 @@ pub struct Hall {
     pub connected: bool,
     /// RTP that reached it, in order.
     pub received: Vec<Received>,
-    /// Keyframe requests (PLI, FIR) that reached it.
-    pub keyframe_requests: usize,
+    /// When keyframe requests (PLI, FIR) reached it.
+    pub keyframe_requests: Vec<Instant>,
     /// Its camera and microphone senders, once it publishes.
     senders: Vec<(RtpCodecKind, RTCRtpTransceiverId)>,
     /// Sequence numbers of its camera and microphone.
@@ -129,7 +129,7 @@ impl Hall {
             pc,
             connected: false,
             received: Vec::new(),
-            keyframe_requests: 0,
+            keyframe_requests: Vec::new(),
             senders,
             seq: [1000, 5000],
         }
@@ -203,8 +203,8 @@ impl Hall {
         self.pc.rtp_transceiver(transceiver)?.sender()
     }
 
-    /// Reads what its connection has for the application.
-    pub fn drain(&mut self) {
+    /// Reads what its connection has for the application at `now`.
+    pub fn drain(&mut self, now: Instant) {
         while let Some(event) = self.pc.poll_event() {
             if let RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) = event {
                 self.connected = state == RTCPeerConnectionState::Connected;
@@ -219,10 +219,10 @@ impl Hall {
                     payload: p.payload.to_vec(),
                 }),
                 RTCMessage::RtcpPacket(_, packets) => {
-                    self.keyframe_requests += packets
+                    let requests = packets
                         .iter()
-                        .filter(|p| crate::driver::rtcpfwd::is_keyframe_request(p.as_ref()))
-                        .count();
+                        .filter(|p| crate::driver::rtcpfwd::is_keyframe_request(p.as_ref()));
+                    self.keyframe_requests.extend(requests.map(|_| now));
                 }
                 _ => {}
             }

@@ -1,5 +1,6 @@
 //! Forwarding between two halls, in memory: a viewer's slots show a publisher's camera
-//! and microphone from a keyframe on, on the slots' SSRCs, gap-free and in order.
+//! and microphone from a keyframe on, on the slots' SSRCs, gap-free and in order; the
+//! caller's keyframe requests reach the publisher throttled.
 
 use super::client::{Hall, Received};
 use super::connect::addr;
@@ -76,7 +77,7 @@ fn a_viewer_sees_and_hears_a_publisher_through_its_slots() {
         .collect();
     let results = net.ask(|reply| Command::Apply { changes, reply });
     assert!(results.iter().all(Result::is_ok), "{results:?}");
-    let asked = net.hall(PUBLISHER).keyframe_requests;
+    let asked = net.hall(PUBLISHER).keyframe_requests.len();
     assert!(
         asked > 0,
         "the new subscription asks the publisher for a keyframe"
@@ -99,4 +100,68 @@ fn a_viewer_sees_and_hears_a_publisher_through_its_slots() {
     assert_eq!(stray.count(), 0, "only the slots' SSRCs reach the viewer");
     let stats = net.ask(|reply| Command::Stats { reply });
     assert!(stats.router.forwarded >= 80, "{stats:?}");
+}
+
+#[test]
+fn the_callers_keyframe_requests_reach_the_publisher_once_per_throttle_interval() {
+    let config = SfuConfig::default();
+    let throttle = config.keyframe_throttle;
+    let mut net = Net::new(config);
+    net.join(PUBLISHER, Hall::new(net.now, addr(1), true, (0, 0)));
+    net.connect_all();
+    let mut n = 0;
+    let mut tracks = Vec::new();
+    while tracks.len() < 2 {
+        assert!(n < 50, "the publisher's tracks open");
+        let now = net.now;
+        net.hall(PUBLISHER).send_media(now, n, false);
+        n += 1;
+        net.advance(Duration::from_millis(20));
+        tracks = net
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                SfuEvent::TrackPublished { kind, track, .. } => Some((*kind, *track)),
+                _ => None,
+            })
+            .collect();
+    }
+    let track = |kind| tracks.iter().find(|t| t.0 == kind).map(|t| t.1);
+    let (video, audio) = (track(MediaKind::Video), track(MediaKind::Audio));
+    let (video, audio) = (video.expect("video"), audio.expect("audio"));
+    let request = |net: &mut Net, track| {
+        net.ask(|reply| Command::RequestKeyframe {
+            track,
+            layer: 0,
+            reply,
+        })
+    };
+    let unknown = StreamId(999);
+    assert_eq!(
+        request(&mut net, unknown),
+        Err(crate::SfuError::UnknownTrack(unknown))
+    );
+    let before = net.hall(PUBLISHER).keyframe_requests.len();
+    let start = net.now;
+    for _ in 0..10 {
+        request(&mut net, video).expect("a known track");
+        net.advance(throttle / 10);
+    }
+    net.advance(throttle * 2);
+    let plis = net.hall(PUBLISHER).keyframe_requests[before..].to_vec();
+    // The first at once, the nine others merged into one a throttle interval later.
+    assert_eq!(plis.len(), 2, "{plis:?}");
+    assert!(
+        plis[0] - start < throttle / 10,
+        "the first is not held back"
+    );
+    assert!(
+        plis[1] - plis[0] >= throttle,
+        "{:?} apart",
+        plis[1] - plis[0]
+    );
+    // Audio has no keyframes: accepted, nothing sent.
+    request(&mut net, audio).expect("a known track");
+    net.advance(throttle * 2);
+    assert_eq!(net.hall(PUBLISHER).keyframe_requests.len(), before + 2);
 }

@@ -109,7 +109,7 @@ impl Net {
                 moved = true;
             }
             for (_, hall) in &mut self.halls {
-                hall.drain();
+                hall.drain(self.now);
             }
             while let Some(event) = self.sfu.poll_event() {
                 self.events.push(event);
