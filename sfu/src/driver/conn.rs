@@ -19,7 +19,9 @@ use rtc::ice::mdns::MulticastDnsMode;
 use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
-use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
+use rtc::peer_connection::transport::{
+    CandidateConfig, CandidateHostConfig, RTCIceCandidate, RTCIceCandidateInit,
+};
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp_transceiver::RTCRtpReceiverId;
 use std::net::SocketAddr;
@@ -103,6 +105,25 @@ impl OutSlot {
     }
 }
 
+/// A host candidate on `addr` (UDP), as `add_local_candidate` takes it.
+pub(crate) fn host_candidate(addr: SocketAddr) -> Result<RTCIceCandidateInit, SfuError> {
+    let host = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "udp".to_owned(),
+            address: addr.ip().to_string(),
+            port: addr.port(),
+            component: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .new_candidate_host()
+    .map_err(SfuError::webrtc)?;
+    RTCIceCandidate::from(&host)
+        .to_json()
+        .map_err(SfuError::webrtc)
+}
+
 /// The host candidates of the media port: one per `advertised` address (`bind_ip`, or
 /// the announced public addresses), all on the port's number.
 fn add_host_candidates(
@@ -110,22 +131,8 @@ fn add_host_candidates(
     advertised: &[SocketAddr],
 ) -> Result<Vec<String>, SfuError> {
     let mut added = Vec::new();
-    for addr in advertised {
-        let host = CandidateHostConfig {
-            base_config: CandidateConfig {
-                network: "udp".to_owned(),
-                address: addr.ip().to_string(),
-                port: addr.port(),
-                component: 1,
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-        .new_candidate_host()
-        .map_err(SfuError::webrtc)?;
-        let candidate = RTCIceCandidate::from(&host)
-            .to_json()
-            .map_err(SfuError::webrtc)?;
+    for &addr in advertised {
+        let candidate = host_candidate(addr)?;
         added.push(candidate.candidate.clone());
         pc.add_local_candidate(candidate)
             .map_err(SfuError::webrtc)?;

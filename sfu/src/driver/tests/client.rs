@@ -3,13 +3,13 @@
 //! for receive slots, and what it received.
 
 use crate::config::SfuConfig;
+use crate::driver::conn;
 use crate::driver::peer::{self, MIME_OPUS, MIME_VP8};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::event::RTCPeerConnectionEvent;
 use rtc::peer_connection::message::RTCMessage;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::state::RTCPeerConnectionState;
-use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate};
 use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -110,19 +110,7 @@ impl Hall {
             pc.add_transceiver_from_kind(kind, Some(init))
                 .expect("a receiving transceiver");
         }
-        let host = CandidateHostConfig {
-            base_config: CandidateConfig {
-                network: "udp".to_owned(),
-                address: addr.ip().to_string(),
-                port: addr.port(),
-                component: 1,
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-        .new_candidate_host()
-        .expect("a host candidate");
-        let candidate = RTCIceCandidate::from(&host).to_json().expect("its JSON");
+        let candidate = conn::host_candidate(addr).expect("a host candidate");
         pc.add_local_candidate(candidate).expect("the candidate");
         Self {
             addr,
