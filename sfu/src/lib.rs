@@ -1,8 +1,9 @@
-//! Hoinghi media plane: the sans-IO core of selective forwarding of halls' WebRTC media.
+//! Hoinghi media plane: selective forwarding of halls' WebRTC media.
 //!
-//! Nothing here touches a socket, a thread or a clock. Each piece is a plain struct that
-//! the network driver at the edge (the `rtc` core's connections, one UDP socket, tokio)
-//! feeds and drains:
+//! The modules at the root of the crate are the sans-IO forwarding core (besides
+//! [`driver`], `config` and, with the `test-client` feature, a WebRTC client for tests):
+//! nothing there touches a socket, a thread or a clock. Each piece is a plain struct
+//! fed and drained by the driver:
 //!
 //! - `handle_…(now, input)` — an RTP packet, an audio level, a keyframe request, a
 //!   bandwidth or loss report — with the wall time `now: Instant` at which it arrived;
@@ -29,14 +30,13 @@
 //!
 //! # The driver
 //!
-//! Around this core sits a thin driver ([`driver`], `docs/sfu-driver.md`): [`Sfu::start`]
-//! binds ONE UDP port for every hall's media and spawns one task that owns the socket,
-//! every hall's connection (ICE, DTLS, SRTP, interceptors: the sans-IO `rtc` core) and
-//! the forwarding state; it takes commands ([`Sfu::add_peer`], [`Sfu::subscribe`], …)
-//! over a channel, and what happens comes back as [`SfuEvent`]s. `config` holds the
-//! settings, `peer` what every connection negotiates, `negotiate` reads offers, and
-//! `rtcpfwd` is the interceptor that lets a hall's feedback through (keyframe requests,
-//! receiver reports, REMB).
+//! Around this core sits the driver ([`driver`], `docs/sfu-driver.md`), the crate's one
+//! network edge: a state machine of the same shape over every hall's connection (ICE,
+//! DTLS, SRTP, interceptors: the sans-IO `rtc` core) and the forwarding state, and a
+//! small IO loop that owns ONE UDP port for every hall's media. [`Sfu::start`] binds the
+//! port and spawns that loop; it takes commands ([`Sfu::add_peer`], [`Sfu::subscribe`],
+//! …) over a channel, and what happens comes back as [`SfuEvent`]s. `config` holds the
+//! settings.
 //!
 //! **One connection per hall, fixed receive slots.** A hall publishes and subscribes
 //! over a single peer connection (one ICE/DTLS handshake, one port, one congestion

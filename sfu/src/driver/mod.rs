@@ -1,23 +1,23 @@
 //! The SFU driver on the sans-IO `rtc` core: every hall's connection on ONE UDP port,
 //! one task for all of them (`SfuConfig::udp_port`; docs/sfu-driver.md).
 //!
-//! In str0m's shape: the [`machine`] is a state machine — datagrams, commands and time
+//! In str0m's shape: the `machine` is a state machine — datagrams, commands and time
 //! in, datagrams, events and its next deadline out, no socket, task or clock — and the
-//! [`port`] is the small IO loop that owns the socket and runs it. [`Sfu::start`]
-//! (crate::Sfu::start) binds the port and spawns that loop; the [`handle`]'s methods send
-//! it [`command`]s.
+//! `port` is the small IO loop that owns the socket and runs it.
+//! [`Sfu::start`](crate::Sfu::start) binds the port and spawns that loop; the
+//! `handle`'s methods send it `command`s.
 //!
-//! Inside the machine, a datagram finds its connection through [`demux`] (remote
-//! address, or the STUN USERNAME of a first check — [`stun`]); [`conn`] answers an offer
-//! with the port's host candidates, [`plan`] adds the receive slots, [`negotiate`] reads
-//! offers and [`peer`] says what every connection negotiates; the machine's `events`
+//! Inside the machine, a datagram finds its connection through `demux` (remote
+//! address, or the STUN USERNAME of a first check — `stun`); `conn` answers an offer
+//! with the port's host candidates, `plan` adds the receive slots, `negotiate` reads
+//! offers and `peer` says what every connection negotiates; the machine's `events`
 //! turn connection events into [`SfuEvent`]s and its `renegotiate` applies a hall's new
-//! offer in place. The [`router`] forwards a publisher's RTP into subscribers'
+//! offer in place. The `router` forwards a publisher's RTP into subscribers'
 //! connections with the core [`Forwarder`](crate::Forwarder) (one per slot, choosing
-//! among the [`publish`]ed stream's simulcast layers); [`feedback`] carries keyframe
-//! requests back to the publisher's right layer, [`reports`] takes halls' receiver
-//! reports and REMBs (let through by [`rtcpfwd`]) into the forwarders, [`slots`]
-//! changes what a slot shows; [`stats`] gathers per-peer statistics; [`table`] holds
+//! among the simulcast layers of the stream `publish` describes); `feedback` carries keyframe
+//! requests back to the publisher's right layer, `reports` takes halls' receiver
+//! reports and REMBs (let through by `rtcpfwd`) into the forwarders, `slots`
+//! changes what a slot shows; `stats` gathers per-peer statistics; `table` holds
 //! the connections. Audio levels (RFC 6464) feed the
 //! [`SpeakerDetector`](crate::SpeakerDetector) in the router.
 //!
