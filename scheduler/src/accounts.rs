@@ -148,10 +148,13 @@ impl Store {
     pub async fn create_account(&self, new: NewAccount, password_hash: &str) -> Result<Account> {
         let username = parse_username(&new.username)?;
         let display_name = new.display_name.trim();
-        if display_name.is_empty() || display_name.chars().count() > 200 {
+        if display_name.is_empty()
+            || display_name.chars().count() > 200
+            || display_name.chars().any(char::is_control)
+        {
             return Err(Error::invalid(
                 "display_name",
-                "must be 1 to 200 characters",
+                "must be 1 to 200 characters, without control characters",
             ));
         }
         let (unit_id, hall_id) = match new.role {
@@ -242,34 +245,60 @@ impl Store {
     }
 
     /// Checks a user name and password; on success opens a session of `ttl_secs`
-    /// and returns its token (shown once, stored only as a hash).
+    /// and returns its token (shown once, stored only as a hash). As [`Store::login_from`]
+    /// without a client address.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         ttl_secs: i64,
     ) -> Result<(String, Principal)> {
-        let row = sqlx::query("SELECT id, password_hash, active FROM accounts WHERE username = $1")
-            .bind(username.trim().to_ascii_lowercase())
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else {
-            // Spend the same effort as a real check so timing does not reveal user names.
-            let _ = tokio::task::spawn_blocking(|| verify_password("x", DUMMY_HASH)).await;
-            return Err(Error::BadCredentials);
-        };
-        let id: i64 = row.try_get("id")?;
-        let hash: String = row.try_get("password_hash")?;
-        let active: i64 = row.try_get("active")?;
-        let password = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        if !ok || active != 1 {
+        self.login_from(username, password, ttl_secs, None).await
+    }
+
+    /// A login from `address` (the client's IP, when known): refused without checking the
+    /// password while the account name or the address waits after failed logins
+    /// ([`Error::TooManyAttempts`]); the password check waits for a hashing slot
+    /// ([`Error::Busy`] when none frees in time). A failure counts against both; success
+    /// forgets the account name's failures.
+    pub async fn login_from(
+        &self,
+        username: &str,
+        password: &str,
+        ttl_secs: i64,
+        address: Option<&str>,
+    ) -> Result<(String, Principal)> {
+        let name = username.trim().to_ascii_lowercase();
+        if name.len() > 64 || password.len() > 1024 {
+            // No account has such a name; nothing that long is hashed.
             return Err(Error::BadCredentials);
         }
-        let token = random_token();
         let now = time::now();
+        self.check_throttle(&name, address, now).await?;
+        let row = sqlx::query("SELECT id, password_hash, active FROM accounts WHERE username = $1")
+            .bind(&name)
+            .fetch_optional(&self.pool)
+            .await?;
+        // Unknown names spend the same effort as a real check, so timing does not reveal them.
+        let (id, hash, active) = match &row {
+            Some(row) => (
+                row.try_get::<i64, _>("id")?,
+                row.try_get::<String, _>("password_hash")?,
+                row.try_get::<i64, _>("active")?,
+            ),
+            None => (0, DUMMY_HASH.to_string(), 0),
+        };
+        let password = password.to_string();
+        let ok = self
+            .login_guard
+            .hashing(move || verify_password(&password, &hash))
+            .await?;
+        if !ok || active != 1 || row.is_none() {
+            self.record_failure(&name, address, now).await?;
+            return Err(Error::BadCredentials);
+        }
+        self.clear_lockout(crate::LockKind::Account, &name).await?;
+        let token = random_token();
         sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash(&token))
             .bind(id)

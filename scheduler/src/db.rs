@@ -34,6 +34,8 @@ pub struct Store {
     /// scheduling the same halls at once cannot both pass the check (one process;
     /// several nodes on one PostgreSQL would need an advisory lock as well).
     pub(crate) scheduling: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Bounded password hashing and login throttling (see [`crate::login_guard`]).
+    pub(crate) login_guard: crate::login_guard::LoginGuard,
 }
 
 impl Store {
@@ -87,6 +89,7 @@ impl Store {
             pool,
             backend,
             scheduling: Default::default(),
+            login_guard: Default::default(),
         })
     }
 

@@ -43,6 +43,13 @@ pub enum Error {
     /// Migrations failed at start-up.
     #[error("migration error")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Too many failed logins for this account name or from this address: no password
+    /// is checked before `until`.
+    #[error("too many failed logins; try again after {}", crate::time::display_local(*until))]
+    TooManyAttempts { until: crate::time::Timestamp },
+    /// Too many password checks are running; try again in a moment.
+    #[error("the server is busy checking passwords; try again in a moment")]
+    Busy,
     /// Anything else of ours.
     #[error("internal error: {0}")]
     Internal(String),
@@ -60,6 +67,8 @@ pub enum JoinRefusal {
     Cancelled,
     /// The token belongs to another hall than the one presenting it.
     ForeignHall,
+    /// The hall, or every room account it has, was disabled by an administrator.
+    HallDisabled,
 }
 
 impl std::fmt::Display for JoinRefusal {
@@ -69,6 +78,7 @@ impl std::fmt::Display for JoinRefusal {
             JoinRefusal::Expired => "the meeting has ended; the token has expired",
             JoinRefusal::Cancelled => "the meeting was cancelled",
             JoinRefusal::ForeignHall => "the token belongs to another hall",
+            JoinRefusal::HallDisabled => "this hall has been disabled",
         })
     }
 }

@@ -39,11 +39,18 @@ pub(crate) fn hall_from_row(r: &AnyRow) -> Result<Hall> {
     })
 }
 
-/// Checks a hall name: 1 to 200 characters after trimming.
+/// Checks a hall name: 1 to 200 characters after trimming, on one line (control
+/// characters would break calendar feeds and exports).
 pub fn parse_hall_name(name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(Error::invalid("name", "must be 1 to 200 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "name",
+            "must not contain control characters (line breaks, tabs)",
+        ));
     }
     Ok(name.to_string())
 }
@@ -98,14 +105,32 @@ impl Store {
         Ok(row.try_get("feed_token")?)
     }
 
-    /// The hall whose calendar feed secret is `token`.
+    /// The hall whose calendar feed secret is `token`, unless it was disabled (or its
+    /// room accounts were): a disabled hall's feed is gone.
     pub async fn hall_by_feed_token(&self, token: &str) -> Result<Hall> {
-        let row = sqlx::query(&format!("{HALL_SELECT} WHERE h.feed_token = $1"))
-            .bind(token)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound("calendar"))?;
+        let row = sqlx::query(&format!(
+            "{HALL_SELECT} WHERE h.feed_token = $1 AND {} = 1",
+            crate::invitations::HALL_ENABLED
+        ))
+        .bind(token)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound("calendar"))?;
         hall_from_row(&row)
+    }
+
+    /// Whether a hall may take part in meetings: it is active, and has no room account or
+    /// at least one active one.
+    pub async fn hall_enabled(&self, id: i64) -> Result<bool> {
+        let row = sqlx::query(&format!(
+            "SELECT {} AS enabled FROM halls h WHERE h.id = $1",
+            crate::invitations::HALL_ENABLED
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound("hall"))?;
+        Ok(row.try_get::<i64, _>("enabled")? == 1)
     }
 
     /// Renames a hall or (de)activates it.

@@ -101,9 +101,10 @@ impl Store {
         if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::NotFound("join token"));
         }
-        let row = sqlx::query(
-            "SELECT i.meeting_id, i.hall_id, h.name FROM invitations i JOIN halls h ON h.id = i.hall_id WHERE i.join_token = $1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT i.meeting_id, i.hall_id, h.name, {HALL_ENABLED} AS enabled
+             FROM invitations i JOIN halls h ON h.id = i.hall_id WHERE i.join_token = $1"
+        ))
         .bind(token)
         .fetch_optional(&self.pool)
         .await?
@@ -116,16 +117,11 @@ impl Store {
                 }
             }
         }
+        if row.try_get::<i64, _>("enabled")? != 1 {
+            return Err(Error::JoinRefused(JoinRefusal::HallDisabled));
+        }
         let meeting = self.meeting_row(row.try_get("meeting_id")?).await?.meeting;
-        if meeting.status == MeetingStatus::Cancelled {
-            return Err(Error::JoinRefused(JoinRefusal::Cancelled));
-        }
-        if now < meeting.starts_at - JOIN_OPENS_BEFORE_SECS {
-            return Err(Error::JoinRefused(JoinRefusal::TooEarly));
-        }
-        if now >= meeting.ends_at {
-            return Err(Error::JoinRefused(JoinRefusal::Expired));
-        }
+        meeting.open_at(now)?;
         Ok(JoinGrant {
             meeting,
             hall_id,
@@ -154,6 +150,37 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+/// SQL: 1 when hall `h` may take part: it is active, and it has no room account or at
+/// least one active one (disabling a hall's only account shuts the hall out too).
+pub(crate) const HALL_ENABLED: &str = "(CASE WHEN h.active = 1 AND (NOT EXISTS (SELECT 1 FROM accounts a WHERE a.hall_id = h.id)
+       OR EXISTS (SELECT 1 FROM accounts a WHERE a.hall_id = h.id AND a.active = 1)) THEN 1 ELSE 0 END)";
+
+impl Meeting {
+    /// Whether halls may join at `now`: not cancelled, and within the meeting's window
+    /// (from [`JOIN_OPENS_BEFORE_SECS`] before the start to the planned end).
+    pub fn open_at(&self, now: Timestamp) -> Result<()> {
+        if self.status == MeetingStatus::Cancelled {
+            return Err(Error::JoinRefused(JoinRefusal::Cancelled));
+        }
+        if now < self.starts_at - JOIN_OPENS_BEFORE_SECS {
+            return Err(Error::JoinRefused(JoinRefusal::TooEarly));
+        }
+        if now >= self.ends_at {
+            return Err(Error::JoinRefused(JoinRefusal::Expired));
+        }
+        Ok(())
+    }
+
+    /// Whether staff may run the meeting's live controls at `now`: never once cancelled;
+    /// while it is live (even past its planned end); otherwise only within its window.
+    pub fn controllable_at(&self, now: Timestamp) -> Result<()> {
+        match self.status {
+            MeetingStatus::Live => Ok(()),
+            _ => self.open_at(now),
+        }
     }
 }
 

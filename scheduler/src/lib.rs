@@ -5,11 +5,13 @@
 
 pub mod access;
 pub mod accounts;
+mod conflicts;
 pub mod db;
 pub mod error;
 pub mod halls;
 pub mod import;
 pub mod invitations;
+pub mod login_guard;
 pub mod meetings;
 pub mod recurrence;
 pub mod schedule;
@@ -23,6 +25,7 @@ pub use error::{Error, JoinRefusal, Result};
 pub use halls::Hall;
 pub use import::{ImportOptions, ImportReport};
 pub use invitations::{Invitation, JoinGrant, MeetingEvent};
+pub use login_guard::{LockKind, Lockout, LoginPolicy};
 pub use meetings::{Conflict, Meeting, MeetingFilter, MeetingKind, MeetingStatus};
 pub use schedule::{MeetingChange, MeetingDraft};
 pub use scope::{Scope, ScopePreview};

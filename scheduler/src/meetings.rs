@@ -111,7 +111,9 @@ pub struct Meeting {
 /// A meeting that blocks scheduling because some halls are already invited to it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Conflict {
-    pub meeting_id: i64,
+    /// The other meeting; `None` when the caller may not see it (then `title` says only
+    /// that another unit's meeting holds the halls).
+    pub meeting_id: Option<i64>,
     pub title: String,
     pub starts_at: Timestamp,
     pub ends_at: Timestamp,
@@ -124,16 +126,15 @@ pub struct Conflict {
 pub(crate) const MEETING_SELECT: &str =
     "SELECT m.id, m.series_id, m.title, m.description, m.kind, m.status,
        m.host_hall_id, h.name AS host_hall_name, m.starts_at, m.ends_at, m.scope_root_unit_id,
-       u.name AS scope_root_name, u.path AS scope_root_path, hu.path AS host_path, m.scope_levels,
+       u.name AS scope_root_name, u.path AS scope_root_path, m.scope_levels,
        m.recurrence, m.override_reason, m.sequence, m.created_by, m.updated_at,
        (SELECT COUNT(*) FROM invitations i WHERE i.meeting_id = m.id) AS invited
-     FROM meetings m JOIN halls h ON h.id = m.host_hall_id JOIN units hu ON hu.id = h.unit_id
+     FROM meetings m JOIN halls h ON h.id = m.host_hall_id
      JOIN units u ON u.id = m.scope_root_unit_id";
 
 pub(crate) struct MeetingRow {
     pub meeting: Meeting,
     pub scope_root_path: String,
-    pub host_path: String,
 }
 
 pub(crate) fn meeting_from_row(r: &AnyRow) -> Result<MeetingRow> {
@@ -168,7 +169,6 @@ pub(crate) fn meeting_from_row(r: &AnyRow) -> Result<MeetingRow> {
     Ok(MeetingRow {
         meeting,
         scope_root_path: r.try_get("scope_root_path")?,
-        host_path: r.try_get("host_path")?,
     })
 }
 
@@ -214,11 +214,12 @@ impl Store {
     }
 
     /// True when `who` may see meeting `m`: the admin; a secretariat whose subtree holds
-    /// its scope root or host; a hall invited to it.
+    /// its scope root (the unit the meeting belongs to: where its host hall sits gives
+    /// no right to it); a hall invited to it or hosting it.
     pub(crate) async fn may_see(&self, who: &Principal, m: &MeetingRow) -> Result<bool> {
         Ok(match who.account.role {
             Role::Admin => true,
-            Role::Secretariat { .. } => who.covers(&m.scope_root_path) || who.covers(&m.host_path),
+            Role::Secretariat { .. } => who.covers(&m.scope_root_path),
             Role::Hall { hall_id } => {
                 m.meeting.host_hall_id == hall_id
                     || sqlx::query(
@@ -255,9 +256,8 @@ impl Store {
         match who.account.role {
             Role::Admin => {}
             Role::Secretariat { .. } => sql.push_str(&format!(
-                " AND (({}) OR ({}))",
-                crate::units::in_subtree("u.path", 3),
-                crate::units::in_subtree("hu.path", 3)
+                " AND {}",
+                crate::units::in_subtree("u.path", 3)
             )),
             Role::Hall { .. } => sql.push_str(
                 " AND (m.host_hall_id = $3 OR EXISTS (SELECT 1 FROM invitations i WHERE i.meeting_id = m.id AND i.hall_id = $3))",

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use sqlx::{Any, Row, Transaction};
 
 use crate::accounts::{random_token, Principal};
-use crate::meetings::{Conflict, Meeting, MeetingKind, MeetingStatus};
+use crate::meetings::{Meeting, MeetingKind, MeetingStatus};
 use crate::scope::Scope;
 use crate::time::{self, local_date, Timestamp};
 use crate::{recurrence, Error, Result, Store};
@@ -15,6 +15,11 @@ use crate::{recurrence, Error, Result, Store};
 const MAX_DURATION_SECS: i64 = 24 * 3600;
 /// How far in the past a new meeting may start (clock skew, a form left open).
 const PAST_GRACE_SECS: i64 = 10 * 60;
+/// How far back an edit may move a meeting's start (correcting the record of one held
+/// today; never into another year).
+const MOVE_BACK_SECS: i64 = 24 * 3600;
+/// How far ahead a meeting may be scheduled.
+const MAX_AHEAD_SECS: i64 = 3 * 366 * 24 * 3600;
 
 /// What a secretariat fills in to schedule a meeting (or a series).
 #[derive(Debug, Clone)]
@@ -43,11 +48,18 @@ pub struct MeetingChange {
     pub scope: Option<Scope>,
 }
 
-/// Checks a title: 1 to 300 characters.
+/// Checks a title: 1 to 300 characters, on one line (no control characters, which
+/// would break calendar feeds and exports).
 pub fn parse_title(title: &str) -> Result<String> {
     let t = title.trim();
     if t.is_empty() || t.chars().count() > 300 {
         return Err(Error::invalid("title", "must be 1 to 300 characters"));
+    }
+    if t.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "title",
+            "must not contain control characters (line breaks, tabs)",
+        ));
     }
     Ok(t.to_string())
 }
@@ -65,20 +77,43 @@ fn check_times(starts_at: Timestamp, ends_at: Timestamp) -> Result<()> {
     Ok(())
 }
 
+/// Checks a start: not before `earliest`, not more than [`MAX_AHEAD_SECS`] ahead.
+fn check_start(starts_at: Timestamp, earliest: Timestamp) -> Result<()> {
+    if starts_at < earliest {
+        return Err(Error::invalid("starts_at", "is in the past"));
+    }
+    if starts_at > time::now() + MAX_AHEAD_SECS {
+        return Err(Error::invalid(
+            "starts_at",
+            "is more than three years ahead",
+        ));
+    }
+    Ok(())
+}
+
 fn check_description(d: &str) -> Result<String> {
     if d.chars().count() > 5000 {
         return Err(Error::invalid("description", "at most 5000 characters"));
     }
-    Ok(d.trim().to_string())
+    if d.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(Error::invalid(
+            "description",
+            "must not contain control characters",
+        ));
+    }
+    Ok(d.trim().replace("\r\n", "\n").replace('\r', "\n"))
 }
 
 impl Store {
-    /// Checks that `who` may schedule `scope` hosted by `host_hall_id`.
-    async fn authorize_scope(
+    /// Checks that `who` may schedule `scope` hosted by `host_hall_id` (if given): the
+    /// scope root, the host hall and every added hall inside the caller's unit.
+    pub async fn authorize_scope(
         &self,
         who: &Principal,
         scope: &Scope,
-        host_hall_id: i64,
+        host_hall_id: Option<i64>,
     ) -> Result<()> {
         who.require_staff()?;
         let root = self
@@ -88,12 +123,14 @@ impl Store {
         if !who.covers(&root.path) {
             return Err(Error::Forbidden("the scope is outside your unit"));
         }
-        let host = self
-            .hall(host_hall_id)
-            .await
-            .map_err(|_| Error::invalid("host_hall_id", "no such hall"))?;
-        if !who.covers(&host.unit_path) {
-            return Err(Error::Forbidden("the host hall is outside your unit"));
+        if let Some(host_hall_id) = host_hall_id {
+            let host = self
+                .hall(host_hall_id)
+                .await
+                .map_err(|_| Error::invalid("host_hall_id", "no such hall"))?;
+            if !who.covers(&host.unit_path) {
+                return Err(Error::Forbidden("the host hall is outside your unit"));
+            }
         }
         for id in &scope.include_halls {
             let hall = self
@@ -105,70 +142,6 @@ impl Store {
             }
         }
         Ok(())
-    }
-
-    /// Meetings (other than `except`) overlapping any of `slots` that invite any of `halls`.
-    pub async fn find_conflicts(
-        &self,
-        halls: &[i64],
-        slots: &[(Timestamp, Timestamp)],
-        except: &[i64],
-    ) -> Result<Vec<Conflict>> {
-        let (Some(lo), Some(hi)) = (
-            slots.iter().map(|s| s.0).min(),
-            slots.iter().map(|s| s.1).max(),
-        ) else {
-            return Ok(Vec::new());
-        };
-        let rows = sqlx::query(
-            "SELECT id, title, starts_at, ends_at FROM meetings WHERE status <> 'cancelled' AND starts_at < $1 AND ends_at > $2",
-        )
-        .bind(hi)
-        .bind(lo)
-        .fetch_all(&self.pool)
-        .await?;
-        let wanted: HashSet<i64> = halls.iter().copied().collect();
-        let mut out = Vec::new();
-        for r in rows {
-            let (id, s, e): (i64, i64, i64) = (
-                r.try_get("id")?,
-                r.try_get("starts_at")?,
-                r.try_get("ends_at")?,
-            );
-            if except.contains(&id) || !slots.iter().any(|&(a, b)| s < b && e > a) {
-                continue;
-            }
-            let inv = sqlx::query(
-                "SELECT i.hall_id, h.name, u.name AS unit_name FROM invitations i JOIN halls h ON h.id = i.hall_id
-                 JOIN units u ON u.id = h.unit_id WHERE i.meeting_id = $1 ORDER BY u.path",
-            )
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
-            let mut count = 0;
-            let mut names = Vec::new();
-            for i in &inv {
-                if wanted.contains(&i.try_get::<i64, _>("hall_id")?) {
-                    count += 1;
-                    if names.len() < 5 {
-                        let hall: String = i.try_get("name")?;
-                        let unit: String = i.try_get("unit_name")?;
-                        names.push(format!("{hall} — {unit}"));
-                    }
-                }
-            }
-            if count > 0 {
-                out.push(Conflict {
-                    meeting_id: id,
-                    title: r.try_get("title")?,
-                    starts_at: s,
-                    ends_at: e,
-                    halls: count,
-                    hall_names: names,
-                });
-            }
-        }
-        Ok(out)
     }
 
     /// Schedules a meeting, or a series when `draft.recurrence` is set. Overlaps with
@@ -184,10 +157,8 @@ impl Store {
         let title = parse_title(&draft.title)?;
         let description = check_description(&draft.description)?;
         check_times(draft.starts_at, draft.ends_at)?;
-        if draft.starts_at < time::now() - PAST_GRACE_SECS {
-            return Err(Error::invalid("starts_at", "is in the past"));
-        }
-        self.authorize_scope(who, &draft.scope, draft.host_hall_id)
+        check_start(draft.starts_at, time::now() - PAST_GRACE_SECS)?;
+        self.authorize_scope(who, &draft.scope, Some(draft.host_hall_id))
             .await?;
         let duration = draft.ends_at - draft.starts_at;
         let starts = match &draft.recurrence {
@@ -223,7 +194,7 @@ impl Store {
         let conflicts = self.find_conflicts(&all_halls, &slots, &[]).await?;
         let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
         if !conflicts.is_empty() && override_reason.is_none() {
-            return Err(Error::Conflict(conflicts));
+            return Err(Error::Conflict(self.conflicts_for(who, conflicts).await?));
         }
         let series_id = rule.as_ref().map(|_| uuid::Uuid::new_v4().to_string());
         let now = time::now();
@@ -309,7 +280,14 @@ impl Store {
         let ends_at = change.ends_at.unwrap_or(current.ends_at);
         let scope = change.scope.clone().unwrap_or(current.scope.clone());
         check_times(starts_at, ends_at)?;
-        self.authorize_scope(who, &scope, host).await?;
+        if starts_at != current.starts_at {
+            check_start(starts_at, time::now() - MOVE_BACK_SECS)?;
+        }
+        // Both the meeting as it is and as it would be must be the caller's to schedule:
+        // nobody edits a meeting into or out of a unit that is not theirs.
+        self.authorize_scope(who, &current.scope, Some(current.host_hall_id))
+            .await?;
+        self.authorize_scope(who, &scope, Some(host)).await?;
         let halls = self
             .resolve_scope(&scope, Some(host), local_date(starts_at))
             .await?
@@ -319,7 +297,7 @@ impl Store {
             .await?;
         let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
         if !conflicts.is_empty() && override_reason.is_none() {
-            return Err(Error::Conflict(conflicts));
+            return Err(Error::Conflict(self.conflicts_for(who, conflicts).await?));
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query(
@@ -385,7 +363,7 @@ impl Store {
     /// Cancels a meeting; invited halls see it cancelled and its tokens stop working.
     pub async fn cancel_meeting(&self, who: &Principal, id: i64, reason: &str) -> Result<Meeting> {
         let current = self.meeting_for(who, id).await?;
-        self.authorize_scope(who, &current.scope, current.host_hall_id)
+        self.authorize_scope(who, &current.scope, Some(current.host_hall_id))
             .await?;
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE meetings SET status = 'cancelled', sequence = sequence + 1, updated_at = $1 WHERE id = $2")

@@ -1,6 +1,6 @@
 //! Time helpers: UTC storage as Unix seconds, display in Asia/Ho_Chi_Minh.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// The time zone every time is shown in (Việt Nam, UTC+7, no DST).
@@ -39,12 +39,16 @@ pub fn from_local(naive: NaiveDateTime) -> Timestamp {
         .unwrap_or_else(|| naive.and_utc().timestamp() - 7 * 3600)
 }
 
+/// The years anything is scheduled or reported in: input outside them is refused at the
+/// edge (a year such as -262143 overflows date arithmetic; 9999 is a typing mistake).
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
 /// Parses an instant given either with an offset (RFC 3339) or as a local
-/// Việt Nam wall-clock time without offset (`2026-11-30T08:00`).
+/// Việt Nam wall-clock time without offset (`2026-11-30T08:00`), in [`YEARS`].
 pub fn parse_instant(s: &str) -> Option<Timestamp> {
     let s = s.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
-        return Some(d.timestamp());
+        return YEARS.contains(&d.year()).then(|| d.timestamp());
     }
     for fmt in [
         "%Y-%m-%dT%H:%M:%S",
@@ -53,10 +57,17 @@ pub fn parse_instant(s: &str) -> Option<Timestamp> {
         "%Y-%m-%d %H:%M",
     ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(from_local(n));
+            return YEARS.contains(&n.year()).then(|| from_local(n));
         }
     }
     None
+}
+
+/// Parses a calendar date `YYYY-MM-DD` in [`YEARS`].
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+        .ok()
+        .filter(|d| YEARS.contains(&d.year()))
 }
 
 /// RFC 3339 in UTC, as the API returns instants.
@@ -86,5 +97,9 @@ mod tests {
         assert_eq!(parse_instant("2026-11-30T01:00:00Z"), Some(ts));
         assert_eq!(display_local(ts), "08:00 30/11/2026");
         assert_eq!(parse_instant("next monday"), None);
+        assert_eq!(parse_instant("-262143-03-01T08:00"), None);
+        assert_eq!(parse_instant("9999-12-31T08:00:00Z"), None);
+        assert_eq!(parse_date("+262142-01-01"), None);
+        assert!(parse_date("2026-03-01").is_some());
     }
 }

@@ -134,6 +134,9 @@ pub struct UnitNode {
     pub halls: i64,
 }
 
+/// Longest unit search accepted.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
 impl Store {
     /// One unit by id.
     pub async fn unit(&self, id: i64) -> Result<Unit> {
@@ -204,6 +207,14 @@ impl Store {
         within: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Unit>> {
+        // A unit name is short; a long pattern only costs the database (SQLite refuses
+        // LIKE patterns over 50,000 bytes).
+        if query.chars().count() > MAX_SEARCH_CHARS {
+            return Err(Error::invalid(
+                "q",
+                format!("at most {MAX_SEARCH_CHARS} characters"),
+            ));
+        }
         let key = search_key(query).replace(['%', '_'], "");
         if key.trim().is_empty() {
             return Ok(Vec::new());

@@ -79,6 +79,7 @@ pub fn refusal(error: &scheduler::Error) -> ProtocolError {
         Error::JoinRefused(JoinRefusal::TooEarly) => ErrorCode::TokenTooEarly,
         Error::JoinRefused(JoinRefusal::Cancelled) => ErrorCode::MeetingCancelled,
         Error::JoinRefused(JoinRefusal::ForeignHall) => ErrorCode::TokenForeignHall,
+        Error::JoinRefused(JoinRefusal::HallDisabled) => ErrorCode::JoinRefused,
         other => {
             tracing::error!(error = %other, "join token check failed");
             return ProtocolError::new(ErrorCode::Internal, "the join could not be checked");
@@ -115,6 +116,10 @@ mod tests {
             (
                 Error::JoinRefused(JoinRefusal::ForeignHall),
                 ErrorCode::TokenForeignHall,
+            ),
+            (
+                Error::JoinRefused(JoinRefusal::HallDisabled),
+                ErrorCode::JoinRefused,
             ),
             (Error::Internal("disk".into()), ErrorCode::Internal),
         ] {

@@ -240,6 +240,23 @@ impl Signaling {
         Err(Gone)
     }
 
+    /// Closes the sockets of a hall that was disabled (or whose room account was), in
+    /// every live room: it is out at once, not at its next join.
+    pub async fn shut_out_hall(&self, hall_id: i64) {
+        let rooms: Vec<RoomHandle> = self
+            .shared
+            .rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for room in rooms {
+            // A room that ended meanwhile has nobody to shut out.
+            let _ = room.send(Command::ShutOut { hall_id }).await;
+        }
+    }
+
     /// A secretariat or administrator acts on a live meeting (start, end, roll call,
     /// floor, mute…), opening its room if needed. The caller checked who may.
     pub async fn act(

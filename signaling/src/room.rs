@@ -270,6 +270,7 @@ impl Room {
                 result,
             } => self.peer_renegotiated(hall_id, peer, result).await,
             Command::Invited(halls) => self.invited = Some(halls),
+            Command::ShutOut { hall_id } => self.shut_out(hall_id).await,
             Command::Readiness(reply) => {
                 let _ = reply.send(self.readiness());
             }

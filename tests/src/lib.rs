@@ -10,6 +10,39 @@ use web::{Application, Settings};
 
 pub use scheduler::testing::{demo_hash, DEMO_PASSWORD as PASSWORD};
 
+use futures::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+
+/// A client's meeting socket.
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// What the server says next on a socket: a JSON message (`Ok`), or how it ended
+/// (`Err(Some((code, reason)))` for a close frame, `Err(None)` when it just stopped).
+/// Gives up after 20 s (a test that waits longer is broken, not slow).
+pub async fn next_event(ws: &mut Socket) -> Result<Value, Option<(u16, String)>> {
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(20), ws.next())
+            .await
+            .expect("the server answers in time");
+        match frame {
+            Some(Ok(Message::Text(t))) => {
+                return Ok(serde_json::from_str(&t).expect("the server speaks JSON"))
+            }
+            Some(Ok(Message::Close(f))) => {
+                return Err(f.map(|f| (u16::from(f.code), f.reason.as_str().to_owned())))
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return Err(None),
+        }
+    }
+}
+
+/// The next JSON message on a socket, if it sends one before closing.
+pub async fn next_message(ws: &mut Socket) -> Option<Value> {
+    next_event(ws).await.ok()
+}
+
 fn init_test_tracing() {
     if std::env::var_os("TEST_LOG").is_some() {
         web::cli::init_tracing("info");
@@ -139,6 +172,31 @@ impl TestApp {
         let res = req.send().await.expect("request sent");
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// DELETE with a bearer token.
+    pub async fn delete(&self, path: &str, token: &str) -> (u16, Value) {
+        self.send(reqwest::Method::DELETE, path, Some(token), &Value::Null)
+            .await
+    }
+
+    /// The meeting socket's URL.
+    pub fn ws_url(&self) -> String {
+        format!("{}/ws", self.base.replace("http://", "ws://"))
+    }
+
+    /// Opens the meeting socket and sends `join` with `token`; returns the socket and the
+    /// server's first answer (`welcome` or `error`).
+    pub async fn ws_join(&self, token: &str) -> (Socket, Value) {
+        let (mut ws, _) = tokio_tungstenite::connect_async(self.ws_url())
+            .await
+            .expect("socket opens");
+        let join = serde_json::json!({ "type": "join", "v": 1, "token": token });
+        ws.send(Message::text(join.to_string()))
+            .await
+            .expect("join sent");
+        let first = next_message(&mut ws).await.expect("an answer to join");
+        (ws, first)
     }
 
     /// POST a raw body with a content type.

@@ -99,8 +99,35 @@ impl IntoResponse for ApiError {
                     JoinRefusal::ForeignHall => (StatusCode::FORBIDDEN, "join_foreign_hall"),
                     JoinRefusal::Expired => (StatusCode::GONE, "join_expired"),
                     JoinRefusal::Cancelled => (StatusCode::GONE, "meeting_cancelled"),
+                    JoinRefusal::HallDisabled => (StatusCode::FORBIDDEN, "hall_disabled"),
                 };
                 body(status, code, message, json!({}))
+            }
+            Error::TooManyAttempts { until } => {
+                let wait = (until - scheduler::time::now()).max(1);
+                let mut r = body(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    too_many_attempts(until),
+                    json!({ "retry_after": wait }),
+                );
+                if let Ok(v) = axum::http::HeaderValue::from_str(&wait.to_string()) {
+                    r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+                }
+                r
+            }
+            Error::Busy => {
+                let mut r = body(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "Máy chủ đang bận, vui lòng thử lại sau giây lát. (The server is busy; try again in a moment.)".into(),
+                    json!({}),
+                );
+                r.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("2"),
+                );
+                r
             }
             Error::Import {
                 line,
@@ -129,6 +156,15 @@ impl IntoResponse for ApiError {
             }
         }
     }
+}
+
+/// What a locked-out login is told, in Vietnamese: when it may try again.
+pub fn too_many_attempts(until: scheduler::time::Timestamp) -> String {
+    let minutes = ((until - scheduler::time::now()).max(1) + 59) / 60;
+    format!(
+        "Đăng nhập sai quá nhiều lần. Thử lại sau {} (khoảng {minutes} phút nữa).",
+        scheduler::time::to_local(until).format("%H:%M %d/%m/%Y")
+    )
 }
 
 /// The handlers' result type.

@@ -118,3 +118,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             .map_err(|e| ApiError::Body(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))
     }
 }
+
+/// The client's IP address, when the server knows it (the TCP peer; proxies are not
+/// believed): logins are throttled per address.
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl ClientAddr {
+    /// The address as text, for the throttle.
+    pub fn key(&self) -> Option<String> {
+        self.0.map(|ip| ip.to_canonical().to_string())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}

@@ -10,6 +10,18 @@ use scheduler::{MeetingFilter, MeetingStatus};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
+/// A text value as a calendar may carry it: line breaks become `\n` (which the crate
+/// escapes), other control characters (a bare CR starts a new property line in some
+/// readers) are dropped. Names and titles refuse them at input; older rows may have them.
+fn text(value: &str) -> String {
+    value
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .chars()
+        .filter(|c| *c == '\n' || !c.is_control())
+        .collect()
+}
+
 /// `GET /calendar/{feed_token}.ics`: the hall's meetings from 30 days ago on, cancelled ones marked.
 pub async fn feed(
     State(state): State<AppState>,
@@ -33,17 +45,22 @@ pub async fn feed(
         include_cancelled: true,
     };
     let mut cal = Calendar::new();
-    cal.name(&format!("Hội nghị — {}", hall.name));
+    // `Calendar::name` writes NAME unescaped; as TEXT the crate escapes it (RFC 5545 3.3.11).
+    let name = text(&format!("Hội nghị — {}", hall.name));
+    let mut name_property = Property::new("NAME", &name);
+    name_property.add_parameter("VALUE", "TEXT");
+    cal.append_property(name_property);
+    cal.append_property(Property::new("X-WR-CALNAME", &name));
     cal.append_property(Property::new("X-WR-TIMEZONE", "Asia/Ho_Chi_Minh"));
     for m in state.store.meetings_for(&who, filter).await? {
         let mut event = Event::new();
         event
             .uid(&format!("meeting-{}@hoinghi", m.id))
-            .summary(&m.title)
-            .description(&m.description)
+            .summary(&text(&m.title))
+            .description(&text(&m.description))
             .starts(to_utc(m.starts_at))
             .ends(to_utc(m.ends_at))
-            .location(&m.host_hall_name)
+            .location(&text(&m.host_hall_name))
             .sequence(u32::try_from(m.sequence).unwrap_or(0))
             .timestamp(to_utc(m.updated_at));
         event.status(if m.status == MeetingStatus::Cancelled {
@@ -67,4 +84,29 @@ pub async fn feed(
         [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
         cal.done().to_string(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_never_start_a_property_line() {
+        let mut cal = Calendar::new();
+        let mut name = Property::new("NAME", text("Hội nghị — Phòng\r\nNAME:giả"));
+        name.add_parameter("VALUE", "TEXT");
+        cal.append_property(name);
+        let summary = text("Giao ban\rSUMMARY:giả\u{7}");
+        cal.push(Event::new().uid("x").summary(&summary).done());
+        let ics = cal.done().to_string().replace("\r\n ", "");
+        let lines: Vec<&str> = ics.split("\r\n").collect();
+        assert!(
+            lines.contains(&"NAME;VALUE=TEXT:Hội nghị — Phòng\\nNAME:giả"),
+            "{ics}"
+        );
+        assert!(lines.contains(&"SUMMARY:Giao ban\\nSUMMARY:giả"), "{ics}");
+        assert!(!ics.contains('\u{7}'), "{ics}");
+        assert_eq!(lines.iter().filter(|l| l.starts_with("NAME")).count(), 1);
+        assert_eq!(lines.iter().filter(|l| l.starts_with("SUMMARY")).count(), 1);
+    }
 }

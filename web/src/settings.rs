@@ -64,6 +64,19 @@ pub struct Settings {
     pub turn_credential_hours: u64,
     /// `all` (direct first, TURN when that fails) or `relay` (every hall through TURN).
     pub ice_transport_policy: IceTransportPolicy,
+    /// Password checks running at once (each holds ~19 MiB); 0: one per CPU core.
+    /// Logins beyond them wait up to `login_hash_wait_ms`, then get 503 `busy`.
+    pub login_hash_slots: usize,
+    /// How long a login waits for a password-check slot, in milliseconds.
+    pub login_hash_wait_ms: u64,
+    /// Failed logins of one account name before it must wait.
+    pub login_account_free_attempts: u32,
+    /// Failed logins from one address (any account) before it must wait.
+    pub login_address_free_attempts: u32,
+    /// The first wait after the free attempts, in seconds; doubled with each further failure.
+    pub login_lock_base_secs: i64,
+    /// The longest wait, in seconds.
+    pub login_lock_max_secs: i64,
 }
 
 impl Default for Settings {
@@ -89,6 +102,12 @@ impl Default for Settings {
             turn_secret: None,
             turn_credential_hours: 12,
             ice_transport_policy: IceTransportPolicy::All,
+            login_hash_slots: 0,
+            login_hash_wait_ms: 10_000,
+            login_account_free_attempts: 5,
+            login_address_free_attempts: 30,
+            login_lock_base_secs: 5,
+            login_lock_max_secs: 15 * 60,
         }
     }
 }
@@ -130,7 +149,36 @@ impl Settings {
         }
         self.sfu_config()?;
         self.signaling_config()?;
+        self.login_policy()?;
         Ok(())
+    }
+
+    /// How logins are guarded (bounded hashing, throttling), checked by name.
+    pub fn login_policy(&self) -> Result<scheduler::LoginPolicy, String> {
+        if self.login_account_free_attempts == 0 || self.login_address_free_attempts == 0 {
+            return Err(
+                "settings: login_account_free_attempts and login_address_free_attempts must be at least 1"
+                    .into(),
+            );
+        }
+        if !(1..=3600).contains(&self.login_lock_base_secs)
+            || !(self.login_lock_base_secs..=7 * 86400).contains(&self.login_lock_max_secs)
+        {
+            return Err("settings: login_lock_base_secs must be 1 to 3600 and login_lock_max_secs from it to 604800".into());
+        }
+        let defaults = scheduler::LoginPolicy::default();
+        Ok(scheduler::LoginPolicy {
+            hash_slots: match self.login_hash_slots {
+                0 => defaults.hash_slots,
+                n => n,
+            },
+            hash_wait: std::time::Duration::from_millis(self.login_hash_wait_ms),
+            account_free_attempts: self.login_account_free_attempts,
+            address_free_attempts: self.login_address_free_attempts,
+            lock_base_secs: self.login_lock_base_secs,
+            lock_max_secs: self.login_lock_max_secs,
+            ..defaults
+        })
     }
 
     /// The timings of live meetings.

@@ -56,6 +56,8 @@ impl Application {
 
     /// Binds the listener over an already connected store.
     pub async fn with_store(settings: Settings, store: Store) -> anyhow::Result<Application> {
+        let store =
+            store.with_login_policy(settings.login_policy().map_err(|e| anyhow::anyhow!(e))?);
         // Attendance left open by a crash is closed at each hall's last heartbeat first;
         // halls that reconnect then open new intervals.
         store
@@ -84,11 +86,13 @@ impl Application {
         let ws = crate::ws::WsState {
             store: store.clone(),
             signaling: signaling.clone(),
+            origins: crate::ws::allowed_origins(settings.public_url.as_deref()),
         };
         let state = AppState {
             store,
             settings: Arc::new(settings),
             public_base,
+            signaling: Some(signaling.clone()),
         };
         Ok(Application {
             listener,
@@ -128,7 +132,11 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
+        // Logins are throttled per client address: handlers read it from ConnectInfo.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;
         self.state.store.close().await;

@@ -7,14 +7,15 @@
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures::{SinkExt, StreamExt};
 use scheduler::{Principal, Store};
 use signaling::protocol::MAX_FRAME_BYTES;
 use signaling::{Signaling, StoreAdmit, WsMessage};
+use std::sync::Arc;
 
 use crate::extract::session_token;
 
@@ -29,6 +30,49 @@ pub struct WsState {
     pub store: Store,
     /// The live rooms.
     pub signaling: Signaling,
+    /// Page origins besides the request's own host that may open the socket (the
+    /// configured `public_url`'s).
+    pub origins: Arc<[String]>,
+}
+
+/// The origin (`scheme://host[:port]`) of the configured public URL, if any.
+pub fn allowed_origins(public_url: Option<&str>) -> Arc<[String]> {
+    public_url
+        .and_then(|u| {
+            let (scheme, rest) = u.split_once("://")?;
+            let host = rest.split('/').next()?;
+            Some(format!(
+                "{}://{}",
+                scheme.to_ascii_lowercase(),
+                host.to_ascii_lowercase()
+            ))
+        })
+        .into_iter()
+        .collect()
+}
+
+/// Whether a browser page of `origin` may open the socket: our own host (the request's
+/// `Host`, over http or https) or the public URL's. Browsers always send `Origin` on a
+/// WebSocket; clients that send none (halls' test tools, not pages) are not browsers and
+/// gain nothing a page's cookie would give them.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = origin.to_ascii_lowercase();
+    if allowed.contains(&origin) {
+        return true;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    host.is_some_and(|host| {
+        origin == format!("http://{host}") || origin == format!("https://{host}")
+    })
 }
 
 /// The `/ws` route over its own state (merged into the server's router at start-up).
@@ -36,12 +80,18 @@ pub fn router(state: WsState) -> Router {
     Router::new().route("/ws", get(upgrade)).with_state(state)
 }
 
-/// Upgrades the connection; the page sends `join` first.
+/// Upgrades the connection (pages of our own origin only); the page sends `join` first.
 async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<WsState>,
     headers: HeaderMap,
 ) -> Response {
+    // A page of another site must not ride on a hall's session cookie (cross-site
+    // WebSocket hijacking).
+    if !origin_allowed(&headers, &state.origins) {
+        tracing::warn!(origin = ?headers.get(header::ORIGIN), "socket refused: foreign origin");
+        return (StatusCode::FORBIDDEN, "forbidden: foreign origin").into_response();
+    }
     let presenter = match session_token(&headers) {
         Some(token) => state.store.authenticate(&token).await.ok(),
         None => None,

@@ -235,7 +235,7 @@ pub async fn overlapping_meetings_conflict_unless_overridden(backend: Backend) {
     match s.schedule(&admin, overlapping.clone(), None).await {
         Err(Error::Conflict(c)) => {
             assert_eq!(c.len(), 1);
-            assert_eq!(c[0].meeting_id, first.id);
+            assert_eq!(c[0].meeting_id, Some(first.id));
             assert_eq!(c[0].halls, 18);
             assert_eq!(c[0].title, "Giao ban trực tuyến");
         }

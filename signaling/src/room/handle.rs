@@ -74,6 +74,8 @@ pub(crate) enum Command {
     Participants(oneshot::Sender<Vec<Participant>>),
     /// The latest media statistics per hall.
     Stats(oneshot::Sender<Vec<HallStats>>),
+    /// An administrator disabled the hall (or its room account): out at once.
+    ShutOut { hall_id: i64 },
 }
 
 /// Who sends an [`Command::Act`].

@@ -114,4 +114,17 @@ impl Room {
         self.announce(Action::Remove, Some(hall_id), by, true);
         Ok(())
     }
+
+    /// An administrator disabled the hall (or its room account): its socket is told and
+    /// closed, and it leaves the meeting (its token is refused from now on by the store).
+    pub(super) async fn shut_out(&mut self, hall_id: i64) {
+        let Some(i) = self.members.iter().position(|m| m.hall.id == hall_id) else {
+            return;
+        };
+        if let Some(link) = self.members[i].link.take() {
+            link.send(error(ErrorCode::JoinRefused, "this hall has been disabled"));
+            link.close(close::POLICY, ErrorCode::JoinRefused.as_str());
+        }
+        self.remove(i, Reason::Removed).await;
+    }
 }

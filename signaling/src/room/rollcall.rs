@@ -111,6 +111,16 @@ impl Room {
             .roll_call
             .or(self.chair.ended_roll_call)
             .ok_or_else(no_roll_call)?;
+        let invited = self
+            .invited
+            .as_deref()
+            .is_some_and(|halls| halls.iter().any(|h| h.hall_id == hall_id));
+        if !invited && self.member_by_hall(hall_id).is_none() {
+            return Err(ProtocolError::new(
+                ErrorCode::UnknownHall,
+                "the hall is not invited to this meeting",
+            ));
+        }
         let reason = reason.trim().to_owned();
         if reason.chars().count() > 500 {
             return Err(ProtocolError::new(

@@ -27,13 +27,6 @@ pub struct NewAccountBody {
     hall_id: Option<i64>,
 }
 
-async fn hash(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || scheduler::hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Domain(scheduler::Error::Internal(e.to_string())))?
-        .map_err(ApiError::from)
-}
-
 /// `POST /accounts`: `role` is `admin`, `secretariat` (with `unit_id`) or `hall` (with `hall_id`).
 pub async fn create(
     State(state): State<AppState>,
@@ -70,7 +63,7 @@ pub async fn create(
             ))
         }
     };
-    let hash = hash(body.password).await?;
+    let hash = state.store.hash_password(body.password).await?;
     let account = state
         .store
         .create_account(
@@ -101,12 +94,15 @@ pub async fn update(
 ) -> ApiResult<Json<Value>> {
     who.require_admin()?;
     let hash = match body.password {
-        Some(p) => Some(hash(p).await?),
+        Some(p) => Some(state.store.hash_password(p).await?),
         None => None,
     };
     let account = state
         .store
         .update_account(id, hash.as_deref(), body.active)
         .await?;
+    if let Role::Hall { hall_id } = account.role {
+        state.enforce_hall_access(hall_id).await?;
+    }
     Ok(Json(json!({ "account": account })))
 }

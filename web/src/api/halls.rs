@@ -73,5 +73,6 @@ pub async fn update(
         .store
         .update_hall(id, body.name.as_deref(), body.active)
         .await?;
+    state.enforce_hall_access(hall.id).await?;
     Ok(Json(json!({ "hall": hall })))
 }

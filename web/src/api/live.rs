@@ -113,6 +113,14 @@ async fn act(
             "this message is sent by a hall's page, not over HTTP".into(),
         ));
     }
+    // Controls only while the meeting is live or within its join window; never once
+    // cancelled (ending one would make it `not_held` and bring it back).
+    let now = scheduler::time::now();
+    state
+        .store
+        .meeting_for(&who, id)
+        .await?
+        .controllable_at(now)?;
     state
         .signaling
         .act(&meeting, who.account.id, message)

@@ -135,15 +135,11 @@ pub async fn preview(
     Auth(who): Auth,
     ApiJson(body): ApiJson<PreviewBody>,
 ) -> ApiResult<Json<Value>> {
-    who.require_staff()?;
-    let root = state
+    // The root, the host and every added hall must be the caller's, as when scheduling.
+    state
         .store
-        .unit(body.scope.root_unit_id)
-        .await
-        .map_err(|_| ApiError::field("scope.root_unit_id", "no such unit"))?;
-    if !who.covers(&root.path) {
-        return Err(scheduler::Error::Forbidden("the scope is outside your unit").into());
-    }
+        .authorize_scope(&who, &body.scope, body.host_hall_id)
+        .await?;
     let at = match body.starts_at.as_deref() {
         None | Some("now") => now(),
         Some(s) => {

@@ -3,6 +3,7 @@
 mod accounts;
 mod halls;
 pub(crate) mod live;
+pub(crate) mod lockouts;
 mod meetings;
 mod my;
 mod reports;
@@ -10,7 +11,7 @@ pub(crate) mod session;
 mod units;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 
 use crate::error::ApiError;
@@ -32,6 +33,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/halls/{id}", patch(halls::update))
         .route("/accounts", get(accounts::list).post(accounts::create))
         .route("/accounts/{id}", patch(accounts::update))
+        .route("/lockouts", get(lockouts::list))
+        .route("/lockouts/{kind}/{key}", delete(lockouts::clear))
         .route("/scope/preview", post(meetings::preview))
         .route("/meetings", get(meetings::list).post(meetings::create))
         .route(

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiResult;
-use crate::extract::{session_token, ApiJson, Auth, SESSION_COOKIE};
+use crate::extract::{session_token, ApiJson, Auth, ClientAddr, SESSION_COOKIE};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -31,12 +31,18 @@ pub fn session_cookie(state: &AppState, token: &str, max_age: i64) -> String {
 /// `POST /auth/login`: a bearer token for API clients and an HttpOnly cookie for pages.
 pub async fn login(
     State(state): State<AppState>,
+    address: ClientAddr,
     ApiJson(body): ApiJson<Login>,
 ) -> ApiResult<impl IntoResponse> {
     let ttl = state.settings.session_ttl_hours * 3600;
     let (token, who) = state
         .store
-        .login(&body.username, &body.password, ttl)
+        .login_from(
+            &body.username,
+            &body.password,
+            ttl,
+            address.key().as_deref(),
+        )
         .await?;
     let expires = scheduler::time::rfc3339_utc(scheduler::time::now() + ttl);
     let cookie = session_cookie(&state, &token, ttl);

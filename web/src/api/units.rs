@@ -65,10 +65,11 @@ pub async fn search(
     Ok(Json(json!({ "units": units })))
 }
 
-/// `GET /units/{id}`: a unit, the chain above it and its children.
+/// `GET /units/{id}`: a unit, the chain above it and its children; its halls only for
+/// staff whose unit holds it (as `GET /halls?unit=`).
 pub async fn show(
     State(state): State<AppState>,
-    Auth(_): Auth,
+    Auth(who): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
     let unit = state.store.unit(id).await?;
@@ -80,13 +81,17 @@ pub async fn show(
         .store
         .unit_children(Some(id), date.unwrap_or_default())
         .await?;
-    let halls = state
-        .store
-        .halls_in(&unit.path)
-        .await?
-        .into_iter()
-        .filter(|h| h.unit_id == id)
-        .collect::<Vec<_>>();
+    let halls = if who.require_staff().is_ok() && who.covers(&unit.path) {
+        state
+            .store
+            .halls_in(&unit.path)
+            .await?
+            .into_iter()
+            .filter(|h| h.unit_id == id)
+            .collect::<Vec<_>>()
+    } else {
+        Vec::new()
+    };
     Ok(Json(
         json!({ "unit": unit, "ancestry": ancestry, "children": children, "halls": halls }),
     ))

@@ -1,5 +1,6 @@
 //! Administration of accounts (`/admin/accounts`): list, create with a role, reset a
-//! password, disable or re-enable. Passwords are hashed off the async threads.
+//! password, disable or re-enable, and see and clear login lockouts. Passwords are
+//! hashed off the async threads, within the store's bounded hashing slots.
 
 use std::collections::HashMap;
 
@@ -80,7 +81,22 @@ async fn render(
         .filter(|h| h.active)
         .map(|h| context! { id => h.id, name => h.name })
         .collect();
+    let lockouts: Vec<Value> = state
+        .store
+        .lockouts(now())
+        .await?
+        .iter()
+        .map(|l| {
+            context! {
+                kind => l.kind,
+                key => l.key,
+                failures => l.failures,
+                until => scheduler::time::display_local(l.locked_until),
+            }
+        })
+        .collect();
     let ctx = context! {
+        lockouts => lockouts,
         accounts => rows,
         halls => hall_options,
         notice => notice,
@@ -97,7 +113,7 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> PageResult {
     let notice = match q.done.as_deref() {
-        Some("created" | "password" | "disabled" | "enabled") => q.done,
+        Some("created" | "password" | "disabled" | "enabled" | "unlocked") => q.done,
         _ => None,
     };
     let form = NewAccountForm {
@@ -105,12 +121,6 @@ pub async fn list(
         ..NewAccountForm::default()
     };
     render(&state, &who, lang, StatusCode::OK, notice, None, &form).await
-}
-
-async fn hash(password: String) -> scheduler::Result<String> {
-    tokio::task::spawn_blocking(move || scheduler::hash_password(&password))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
 }
 
 /// The role the form asks for.
@@ -141,7 +151,7 @@ pub async fn create(
 ) -> PageResult {
     let created = async {
         let role = role_of(&state, &f).await?;
-        let hash = hash(f.password.clone()).await?;
+        let hash = state.store.hash_password(f.password.clone()).await?;
         let new = NewAccount {
             username: f.username.clone(),
             display_name: f.display_name.clone(),
@@ -183,13 +193,17 @@ pub async fn update(
     };
     let changed = async {
         let hash = match f.password {
-            Some(p) => Some(hash(p).await?),
+            Some(p) => Some(state.store.hash_password(p).await?),
             None => None,
         };
-        state
+        let account = state
             .store
             .update_account(id, hash.as_deref(), active)
-            .await
+            .await?;
+        if let Role::Hall { hall_id } = account.role {
+            state.enforce_hall_access(hall_id).await?;
+        }
+        Ok(account)
     }
     .await;
     match changed {
@@ -201,4 +215,25 @@ pub async fn update(
         }
         Err(e) => Err(PageError::Store(e)),
     }
+}
+
+#[derive(Deserialize)]
+pub struct LockoutForm {
+    /// `account` or `address`.
+    kind: String,
+    /// The account name or the address.
+    key: String,
+}
+
+/// `POST /admin/lockouts/clear`: lets an account name or address log in again at once.
+pub async fn clear_lockout(
+    State(state): State<AppState>,
+    Admin { who, .. }: Admin,
+    Form(f): Form<LockoutForm>,
+) -> PageResult {
+    let kind = scheduler::LockKind::parse(&f.kind)
+        .ok_or_else(|| Error::invalid("kind", "must be account or address"))?;
+    state.store.clear_lockout(kind, &f.key).await?;
+    tracing::info!(?kind, key = f.key, by = who.account.id, "lockout cleared");
+    Ok(see_other("/admin/accounts?done=unlocked"))
 }

@@ -142,7 +142,11 @@ pub async fn update(
         (Some(false), _) => "deactivated",
         _ => "renamed",
     };
-    match state.store.update_hall(id, f.name.as_deref(), active).await {
+    let changed = match state.store.update_hall(id, f.name.as_deref(), active).await {
+        Ok(hall) => state.enforce_hall_access(hall.id).await.map(|()| hall),
+        Err(e) => Err(e),
+    };
+    match changed {
         Ok(_) => Ok(see_other(&format!(
             "/admin/halls?unit={}&done={done}",
             f.back

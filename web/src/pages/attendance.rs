@@ -73,8 +73,9 @@ pub struct ReportQuery {
     to: Option<String>,
 }
 
+/// A date from the query; out-of-range years (which overflow date arithmetic) count as none.
 fn date(s: Option<&str>) -> Option<NaiveDate> {
-    s.and_then(|s| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok())
+    s.and_then(scheduler::time::parse_date)
 }
 
 /// `GET /reports?q=&unit=&from=&to=`: the per-unit-period table.

@@ -102,6 +102,7 @@ pub async fn show(
                 JoinRefusal::Expired => (StatusCode::GONE, "join.ended"),
                 JoinRefusal::Cancelled => (StatusCode::GONE, "join.cancelled"),
                 JoinRefusal::ForeignHall => (StatusCode::FORBIDDEN, "join.foreign"),
+                JoinRefusal::HallDisabled => (StatusCode::FORBIDDEN, "join.disabled"),
             };
             let meeting = own_meeting(&state, who.as_ref(), &token).await;
             (status, key, meeting, None)

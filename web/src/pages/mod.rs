@@ -71,6 +71,7 @@ pub fn router() -> Router<AppState> {
             get(admin_accounts::list).post(admin_accounts::create),
         )
         .route("/admin/accounts/{id}", post(admin_accounts::update))
+        .route("/admin/lockouts/clear", post(admin_accounts::clear_lockout))
         .route("/static/{file}", get(assets::serve))
         .fallback(layer::not_found)
         .layer(axum::middleware::from_fn(layer::guard))

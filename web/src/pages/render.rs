@@ -247,6 +247,12 @@ impl IntoResponse for PageError {
             Error::JoinRefused(JoinRefusal::ForeignHall) => {
                 (StatusCode::FORBIDDEN, "join.foreign", None)
             }
+            Error::TooManyAttempts { until } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "err.invalid",
+                Some(crate::error::too_many_attempts(*until)),
+            ),
+            Error::Busy => (StatusCode::SERVICE_UNAVAILABLE, "err.internal", None),
             Error::JoinRefused(_) | Error::Conflict(_) | Error::BadCredentials => {
                 (StatusCode::CONFLICT, "err.invalid", Some(e.to_string()))
             }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::auth::Visitor;
 use super::render::{page, page_with, see_other, PageResult};
 use crate::api::session::session_cookie;
-use crate::extract::session_token;
+use crate::extract::{session_token, ClientAddr};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -19,11 +19,20 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Only our own paths are followed after login (never `//host` or `https://…`).
+/// Only our own paths are followed after login: an absolute path of visible ASCII that
+/// parses as a path (never `//host`, `/\\host`, `https://…`, nor a tab or line break that
+/// browsers strip into `//host` or that cannot be a `Location` header).
 fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => "/",
+    let Some(n) = next else { return "/" };
+    let visible = n.bytes().all(|b| b.is_ascii_graphic());
+    let own_path = n.starts_with('/') && !n.starts_with("//") && !n.contains('\\');
+    let parses = n
+        .parse::<axum::http::uri::PathAndQuery>()
+        .is_ok_and(|p| p.as_str() == n);
+    if visible && own_path && parses && n.len() <= 2048 {
+        n
+    } else {
+        "/"
     }
 }
 
@@ -52,26 +61,36 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     Visitor { lang, .. }: Visitor,
+    address: ClientAddr,
     Form(f): Form<LoginForm>,
 ) -> PageResult {
     let ttl = state.settings.session_ttl_hours * 3600;
-    match state.store.login(&f.username, &f.password, ttl).await {
-        Ok((token, _)) => {
-            let cookie = session_cookie(&state, &token, ttl);
-            let to = safe_next(f.next.as_deref());
-            Ok((AppendHeaders([(SET_COOKIE, cookie)]), see_other(to)).into_response())
-        }
-        Err(scheduler::Error::BadCredentials) => page_with(
-            StatusCode::UNAUTHORIZED,
+    // Where to go is settled before any session exists.
+    let to = safe_next(f.next.as_deref());
+    let again = |status, notice: Option<String>| {
+        page_with(
+            status,
             lang,
             None,
             "login.html",
-            context! {
-                next => safe_next(f.next.as_deref()),
-                username => f.username,
-                error => true,
-            },
-        ),
+            context! { next => to, username => f.username, error => notice.is_none(), notice => notice },
+        )
+    };
+    let address = address.key();
+    match state
+        .store
+        .login_from(&f.username, &f.password, ttl, address.as_deref())
+        .await
+    {
+        Ok((token, _)) => {
+            let cookie = session_cookie(&state, &token, ttl);
+            Ok((AppendHeaders([(SET_COOKIE, cookie)]), see_other(to)).into_response())
+        }
+        Err(scheduler::Error::BadCredentials) => again(StatusCode::UNAUTHORIZED, None),
+        Err(scheduler::Error::TooManyAttempts { until }) => {
+            let notice = crate::error::too_many_attempts(until);
+            again(StatusCode::TOO_MANY_REQUESTS, Some(notice))
+        }
         Err(e) => Err(e.into()),
     }
 }

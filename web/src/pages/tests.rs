@@ -28,6 +28,7 @@ async fn app() -> (TestDb, Router) {
         store: db.store.clone(),
         settings: Arc::new(Settings::default()),
         public_base: "http://hoinghi.test".into(),
+        signaling: None,
     };
     (db, crate::startup::router(state))
 }

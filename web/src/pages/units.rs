@@ -33,13 +33,15 @@ pub async fn browse(
     let (unit, ancestry, halls) = match id {
         Some(id) => {
             let unit = state.store.unit(id).await?;
-            let halls: Vec<_> = state
-                .store
-                .halls_in(&unit.path)
-                .await?
-                .into_iter()
-                .filter(|h| h.unit_id == id)
-                .collect();
+            // Halls only inside the caller's own unit (as `GET /halls?unit=`).
+            let halls: Vec<_> = if who.covers(&unit.path) {
+                state.store.halls_in(&unit.path).await?
+            } else {
+                Vec::new()
+            }
+            .into_iter()
+            .filter(|h| h.unit_id == id)
+            .collect();
             (Some(unit), state.store.unit_ancestry(id).await?, halls)
         }
         None => (None, Vec::new(), Vec::new()),

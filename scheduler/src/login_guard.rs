@@ -1,0 +1,267 @@
+//! Guards around password logins: a bounded number of argon2 checks at once (each takes
+//! ~19 MiB; the rest wait a little, then get [`Error::Busy`]), and throttling per account
+//! name and per client address with a growing delay ([`Error::TooManyAttempts`]).
+//!
+//! Failures are rows of `login_failures`, so a lockout survives a restart and holds on
+//! every node sharing the database; an administrator lists ([`Store::lockouts`]) and
+//! clears ([`Store::clear_lockout`]) them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::Row;
+use tokio::sync::Semaphore;
+
+use crate::time::Timestamp;
+use crate::{Error, Result, Store};
+
+/// How logins are guarded.
+#[derive(Debug, Clone)]
+pub struct LoginPolicy {
+    /// Password checks (and hashes) running at once.
+    pub hash_slots: usize,
+    /// How long a login waits for a slot before [`Error::Busy`].
+    pub hash_wait: Duration,
+    /// Failures of one account name before it waits.
+    pub account_free_attempts: u32,
+    /// Failures from one address (whatever the account) before it waits.
+    pub address_free_attempts: u32,
+    /// The first wait, doubled with every further failure.
+    pub lock_base_secs: i64,
+    /// The longest wait.
+    pub lock_max_secs: i64,
+    /// Failures older than this are forgotten.
+    pub forget_after_secs: i64,
+}
+
+impl Default for LoginPolicy {
+    fn default() -> Self {
+        LoginPolicy {
+            hash_slots: std::thread::available_parallelism().map_or(2, usize::from),
+            hash_wait: Duration::from_secs(10),
+            account_free_attempts: 5,
+            address_free_attempts: 30,
+            lock_base_secs: 5,
+            lock_max_secs: 15 * 60,
+            forget_after_secs: 24 * 3600,
+        }
+    }
+}
+
+/// The policy and the hashing slots a store's logins share.
+#[derive(Debug, Clone)]
+pub(crate) struct LoginGuard {
+    pub policy: LoginPolicy,
+    slots: Arc<Semaphore>,
+}
+
+impl Default for LoginGuard {
+    fn default() -> Self {
+        LoginGuard::new(LoginPolicy::default())
+    }
+}
+
+impl LoginGuard {
+    fn new(policy: LoginPolicy) -> Self {
+        let slots = Arc::new(Semaphore::new(policy.hash_slots.max(1)));
+        LoginGuard { policy, slots }
+    }
+
+    /// Runs `work` (an argon2 check or hash) on a blocking thread once a slot is free;
+    /// [`Error::Busy`] if none frees within the policy's wait.
+    pub async fn hashing<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let permit =
+            tokio::time::timeout(self.policy.hash_wait, self.slots.clone().acquire_owned())
+                .await
+                .map_err(|_| Error::Busy)?
+                .map_err(|_| Error::Busy)?;
+        tokio::task::spawn_blocking(move || {
+            let _slot = permit;
+            work()
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("password check: {e}")))
+    }
+}
+
+/// What is throttled: an account name or a client address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockKind {
+    Account,
+    Address,
+}
+
+impl LockKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            LockKind::Account => "account",
+            LockKind::Address => "address",
+        }
+    }
+
+    /// `account` or `address`.
+    pub fn parse(s: &str) -> Option<LockKind> {
+        [LockKind::Account, LockKind::Address]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// An account name or address that must wait before its next login.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lockout {
+    pub kind: LockKind,
+    /// The account name or the address.
+    pub key: String,
+    /// Failures counted (forgotten a day after the last).
+    pub failures: i64,
+    pub last_failure: Timestamp,
+    /// No login is checked before this.
+    pub locked_until: Timestamp,
+}
+
+impl Store {
+    /// Guards this store's logins with `policy` (the server's settings).
+    pub fn with_login_policy(mut self, policy: LoginPolicy) -> Self {
+        self.login_guard = LoginGuard::new(policy);
+        self
+    }
+
+    /// Hashes a new password within the bounded hashing slots.
+    pub async fn hash_password(&self, password: String) -> Result<String> {
+        self.login_guard
+            .hashing(move || crate::accounts::hash_password(&password))
+            .await?
+    }
+
+    /// The throttled subjects of a login attempt.
+    fn subjects<'a>(account: &'a str, address: Option<&'a str>) -> Vec<(LockKind, &'a str)> {
+        let mut out = vec![(LockKind::Account, account)];
+        out.extend(address.map(|a| (LockKind::Address, a)));
+        out
+    }
+
+    /// Fails with [`Error::TooManyAttempts`] while the account name or the address waits.
+    pub(crate) async fn check_throttle(
+        &self,
+        account: &str,
+        address: Option<&str>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut until = 0;
+        for (kind, subject) in Self::subjects(account, address) {
+            let row = sqlx::query(
+                "SELECT locked_until FROM login_failures WHERE kind = $1 AND subject = $2",
+            )
+            .bind(kind.as_str())
+            .bind(subject)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                until = until.max(row.try_get::<i64, _>("locked_until")?);
+            }
+        }
+        if until > now {
+            return Err(Error::TooManyAttempts { until });
+        }
+        Ok(())
+    }
+
+    /// Counts a failed login against the account name and the address; past their free
+    /// attempts each waits `base × 2^(extra failures)`, at most the policy's maximum.
+    pub(crate) async fn record_failure(
+        &self,
+        account: &str,
+        address: Option<&str>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let p = &self.login_guard.policy;
+        sqlx::query("DELETE FROM login_failures WHERE last_failure < $1 AND locked_until < $2")
+            .bind(now - p.forget_after_secs)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        for (kind, subject) in Self::subjects(account, address) {
+            let free = i64::from(match kind {
+                LockKind::Account => p.account_free_attempts,
+                LockKind::Address => p.address_free_attempts,
+            });
+            let before: i64 =
+                sqlx::query("SELECT failures FROM login_failures WHERE kind = $1 AND subject = $2")
+                    .bind(kind.as_str())
+                    .bind(subject)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|r| r.try_get("failures"))
+                    .transpose()?
+                    .unwrap_or(0);
+            let failures = before + 1;
+            let locked_until = if failures >= free {
+                let doublings = u32::try_from((failures - free).min(30)).unwrap_or(30);
+                now + p
+                    .lock_base_secs
+                    .saturating_mul(1i64 << doublings)
+                    .min(p.lock_max_secs)
+            } else {
+                0
+            };
+            sqlx::query(
+                "INSERT INTO login_failures (kind, subject, failures, last_failure, locked_until)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (kind, subject) DO UPDATE
+                 SET failures = $3, last_failure = $4, locked_until = $5",
+            )
+            .bind(kind.as_str())
+            .bind(subject)
+            .bind(failures)
+            .bind(now)
+            .bind(locked_until)
+            .execute(&self.pool)
+            .await?;
+        }
+        if let Some(address) = address {
+            tracing::warn!(account, address, "failed login");
+        }
+        Ok(())
+    }
+
+    /// Who waits now, longest wait first (administrators).
+    pub async fn lockouts(&self, now: Timestamp) -> Result<Vec<Lockout>> {
+        let rows = sqlx::query(
+            "SELECT kind, subject, failures, last_failure, locked_until FROM login_failures
+             WHERE locked_until > $1 ORDER BY locked_until DESC, kind, subject",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                Ok(Lockout {
+                    kind: LockKind::parse(&kind)
+                        .ok_or_else(|| Error::Internal(format!("lock kind {kind}")))?,
+                    key: r.try_get("subject")?,
+                    failures: r.try_get("failures")?,
+                    last_failure: r.try_get("last_failure")?,
+                    locked_until: r.try_get("locked_until")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Forgets the failures of an account name or address (an administrator, or a
+    /// successful login of that account). Returns whether there were any.
+    pub async fn clear_lockout(&self, kind: LockKind, key: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM login_failures WHERE kind = $1 AND subject = $2")
+            .bind(kind.as_str())
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}

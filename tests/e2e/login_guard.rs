@@ -1,0 +1,151 @@
+//! Logins under abuse (issue 11 F2, F3, F5, F19): bounded password hashing, throttling per
+//! account and per address that an administrator can see and clear, and `next` that only
+//! ever leads back into Hoinghi.
+
+use futures::future::join_all;
+use hoinghi_tests::{spawn_app_with, TestApp, PASSWORD};
+use scheduler::Backend;
+use serde_json::{json, Value};
+
+async fn attempt(app: &TestApp, username: &str, password: &str) -> (u16, Value) {
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        &json!({ "username": username, "password": password }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn wrong_passwords_lock_the_account_until_it_waits_or_an_administrator_clears_it() {
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.login_account_free_attempts = 3;
+        s.login_address_free_attempts = 1000;
+        s.login_lock_base_secs = 600;
+    })
+    .await;
+    let admin = app.login("admin").await;
+    for _ in 0..3 {
+        let (status, body) = attempt(&app, "vp.tinh", "sai-mat-khau").await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("bad_credentials"))
+        );
+    }
+    // Locked: even the right password waits, and the message says until when.
+    let (status, body) = attempt(&app, "vp.tinh", PASSWORD).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("too_many_attempts")),
+        "{body}"
+    );
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("Thử lại sau"), "{message}");
+    let wait = body["error"]["retry_after"].as_i64().unwrap();
+    assert!((1..=600).contains(&wait), "{body}");
+    // Another account from the same address is not affected.
+    assert_eq!(attempt(&app, "vp.tanson", PASSWORD).await.0, 200);
+
+    // The administrator sees the lockout and clears it.
+    let (status, list) = app.get("/api/v1/lockouts", Some(&admin)).await;
+    assert_eq!(status, 200, "{list}");
+    let locked: Vec<&Value> = list["lockouts"].as_array().unwrap().iter().collect();
+    assert_eq!(locked.len(), 1, "{list}");
+    assert_eq!(
+        (locked[0]["kind"].as_str(), locked[0]["key"].as_str()),
+        (Some("account"), Some("vp.tinh"))
+    );
+    assert_eq!(locked[0]["failures"], 3);
+    let vp = app.login("vp.tanson").await;
+    assert_eq!(app.get("/api/v1/lockouts", Some(&vp)).await.0, 403);
+    let (status, _) = app.delete("/api/v1/lockouts/account/vp.tinh", &admin).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.get("/api/v1/lockouts", Some(&admin)).await.1["lockouts"],
+        json!([])
+    );
+    assert_eq!(attempt(&app, "vp.tinh", PASSWORD).await.0, 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn one_address_guessing_many_accounts_is_slowed_down() {
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.login_account_free_attempts = 1000;
+        s.login_address_free_attempts = 3;
+        s.login_lock_base_secs = 600;
+    })
+    .await;
+    for user in ["dc.240", "dc.08578", "khong.co.ai"] {
+        assert_eq!(attempt(&app, user, "sai-mat-khau").await.0, 401);
+    }
+    let (status, body) = attempt(&app, "vp.tinh", PASSWORD).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("too_many_attempts")),
+        "{body}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn password_hashing_is_bounded_and_the_excess_is_told_busy() {
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.login_hash_slots = 1;
+        s.login_hash_wait_ms = 0;
+        s.login_account_free_attempts = 1000;
+        s.login_address_free_attempts = 1000;
+    })
+    .await;
+    let flood = (0..12).map(|i| {
+        let app = &app;
+        async move { attempt(app, &format!("khach.{i}"), "sai-mat-khau").await }
+    });
+    let answers = join_all(flood).await;
+    let busy = answers
+        .iter()
+        .filter(|(status, body)| *status == 503 && body["error"]["code"] == "busy")
+        .count();
+    let refused = answers.iter().filter(|(status, _)| *status == 401).count();
+    assert!(
+        busy >= 1,
+        "one hashing slot cannot take 12 logins at once: {answers:?}"
+    );
+    assert_eq!(busy + refused, 12, "{answers:?}");
+    // Once the flood is over, a real login goes through.
+    assert_eq!(attempt(&app, "vp.tinh", PASSWORD).await.0, 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn after_login_next_only_leads_back_into_hoinghi() {
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (next, expected) in [
+        ("/meetings/7", "/meetings/7"),
+        ("/\t/evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("//evil.example", "/"),
+        ("/x\ny", "/"),
+        ("/%0d%0aSet-Cookie:x", "/%0d%0aSet-Cookie:x"),
+        ("https://evil.example/", "/"),
+    ] {
+        let res = client
+            .post(format!("{}/login", app.base))
+            .header("origin", &app.base)
+            .form(&[
+                ("username", "vp.tinh"),
+                ("password", PASSWORD),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 303, "next={next:?}");
+        assert_eq!(res.headers()["location"], expected, "next={next:?}");
+    }
+    app.stop().await;
+}
