@@ -20,7 +20,7 @@ after(async () => {
 const videoStreams = (page, type) =>
   page.evaluate(
     (type) =>
-      window.hoinghi._pc.getStats().then((report) => {
+      window.hoinghi.pc.getStats().then((report) => {
         const out = [];
         report.forEach((r) => {
           if (r.type !== type || r.kind !== "video") return;

@@ -42,7 +42,8 @@ export async function openRoom(browser, hall, query = "") {
     if (m.type() === "warning" || m.type() === "error") console.log(`[${hall.hall_name}] ${m.text()}`);
   });
   // 360p keeps four pages' encoders within a 2-core machine, so Chrome never drops a
-  // simulcast layer it had started (see repro/layer-stops.repro.mjs for what happens then).
+  // simulcast layer it had started (the page's frozen-tile watchdog, room.js, would then
+  // ask for a lower layer).
   await page.addInitScript(() => {
     window.HOINGHI_CAMERA = { width: 640, height: 360 };
   });

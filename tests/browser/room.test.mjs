@@ -73,13 +73,13 @@ test("a hall that adds a track renegotiates on the same connection; nobody sees 
       let n = 0;
       setInterval(() => { g.fillStyle = `hsl(${(n += 7) % 360} 60% 50%)`; g.fillRect(0, 0, 320, 180); }, 50);
       const stream = canvas.captureStream(20);
-      window.hoinghi._pc.addTransceiver(stream.getVideoTracks()[0], { direction: "sendonly", streams: [stream] });
-      window.__pcBefore = window.hoinghi._pc;
+      window.hoinghi.pc.addTransceiver(stream.getVideoTracks()[0], { direction: "sendonly", streams: [stream] });
+      window.__pcBefore = window.hoinghi.pc;
       window.hoinghi.renegotiate();
       return window.hoinghi.events.filter((e) => e === "answer").length;
     });
     await host.waitForFunction((n) => window.hoinghi.events.filter((e) => e === "answer").length > n, before, { timeout: 20_000 });
-    assert.ok(await host.evaluate(() => window.hoinghi._pc === window.__pcBefore), "the same connection");
+    assert.ok(await host.evaluate(() => window.hoinghi.pc === window.__pcBefore), "the same connection");
     // The commune now decodes the host's newest track (its slot's source never changed).
     print("commune receives after renegotiation", await waitMedia(commune, { video: [hostId] }));
     const left = await commune.evaluate(() => window.hoinghi.events.filter((e) => e.startsWith("participant_left") || e.startsWith("error")));
@@ -164,7 +164,7 @@ test("a hall that loses its socket reconnects and its media resumes", async () =
   // Commune B: in the host's grid; it sees the host and commune A, who holds the floor.
   const [host, , commune] = pages;
   const [hostId, floorId, communeId] = ids;
-  await commune.evaluate(() => window.hoinghi._ws.close());
+  await commune.evaluate(() => window.hoinghi.ws.close());
   await waitState(commune, "reconnecting", 5_000);
   assert.equal((await commune.textContent("#join-state")).trim(), "Mất kết nối — đang kết nối lại…");
   await waitState(commune, "connected", 30_000);

@@ -21,7 +21,7 @@ const print = (label, figures) => console.log(label, JSON.stringify(figures));
 /** The page's RTCConfiguration (from `welcome`) and its selected candidate pair. */
 function route(page) {
   return page.evaluate(async () => {
-    const pc = window.hoinghi._pc;
+    const pc = window.hoinghi.pc;
     const config = pc.getConfiguration();
     const report = await pc.getStats();
     let pair = null;
@@ -89,11 +89,11 @@ test("two halls whose UDP is blocked meet through the TURN server over TCP", asy
     await commune.screenshot({ path: `${OUT}turn-commune.png` });
 
     // A kiosk that reconnects gets fresh credentials in its new welcome and relays again.
-    const oldPc = await commune.evaluateHandle(() => window.hoinghi._pc);
-    await commune.evaluate(() => window.hoinghi._ws.close());
+    const oldPc = await commune.evaluateHandle(() => window.hoinghi.pc);
+    await commune.evaluate(() => window.hoinghi.ws.close());
     await waitState(commune, "reconnecting", 5_000);
     await waitState(commune, "connected", 30_000);
-    assert.ok(await commune.evaluate((old) => window.hoinghi._pc !== old, oldPc), "a new peer connection");
+    assert.ok(await commune.evaluate((old) => window.hoinghi.pc !== old, oldPc), "a new peer connection");
     const after = await assertRelayedOverTcp(commune, communeId, "commune after reconnecting");
     assert.ok(after.expiry >= before.expiry, "credentials from the new welcome");
     print("after reconnecting, commune receives through TURN", await waitMedia(commune, { video: [districtId], audio: [districtId] }));

@@ -1,28 +1,22 @@
 // The host console: phases, floor, hands queue, mute, spotlight, remove, lock, the
 // monitoring grid's pages, the roll call and the readiness board (docs/protocol.md,
 // "The chaired meeting"). Two transports, one view:
-// - data-mode="room": inside the host hall's room page (room.js), over its WebSocket;
-//   shown only when this page's hall is the meeting's host.
+// - data-mode="room": inside the host hall's room page, over its protocol client (hn.room,
+//   protocol.js); shown only when this page's hall is the meeting's host.
 // - data-mode="http": the secretariat's /meetings/{id}/console, no media: POST actions to
 //   /api/v1/meetings/{id}/live and GET its state and readiness every 2 s.
 (function () {
   "use strict";
-  var root = document.getElementById("console");
+  var hn = window.hn, $ = hn.$, esc = hn.esc;
+  var root = $("console");
   if (!root) return;
-  var T = JSON.parse(document.getElementById("console-texts").textContent);
+  var t = hn.texts("console-texts");
   var mode = root.dataset.mode, meetingId = root.dataset.meeting;
-  var $ = function (id) { return document.getElementById(id); };
   var st = null, board = null, gridPage = null, names = new Map(), hostId = null;
   // The roll call last seen in progress: when the state drops it, it was ended.
   var lastRollCall = null, rollCallOver = false;
   var lastHtml = "";
 
-  function t(k) { return T[k] || k; }
-  function esc(s) {
-    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
   function nameOf(id) { return names.get(id) || (t("con.hall") + " " + id); }
   function note(text, bad) {
     var el = $("con-note");
@@ -33,7 +27,7 @@
 
   // ---- sending a control ----
   function act(msg) {
-    if (mode === "room") { window.hoinghi.send(msg); return; }
+    if (mode === "room") { hn.room.send(msg); return; }
     fetch("/api/v1/meetings/" + meetingId + "/live", {
       method: "POST", credentials: "same-origin",
       headers: { "content-type": "application/json", accept: "application/json" },
@@ -179,7 +173,7 @@
 
   // ---- room mode: the host hall's own page ----
   if (mode === "room") {
-    window.hoinghi.listeners.push(function (m) {
+    hn.room.on("*", function (m) {
       switch (m.type) {
         case "welcome":
           hostId = m.meeting.host_hall_id;
@@ -213,5 +207,4 @@
     setInterval(poll, 2000);
   }
   setInterval(function () { if (st && st.floor && st.floor.until) $("con-time").textContent = t("con.remaining") + ": " + remaining(); }, 1000);
-  window.hoinghiConsole = { state: function () { return st; }, board: function () { return board; }, grid: function () { return gridPage; } };
 })();

@@ -1,15 +1,14 @@
 // A hall's own controls in the room (every hall but the host): raise and lower its hand,
 // report how many people are in the room, answer the roll call, and see its speaking
-// time while it holds the floor. Listens to room.js's messages (window.hoinghi).
+// time while it holds the floor. Listens to the room's protocol client (hn.room, protocol.js).
 (function () {
   "use strict";
-  var root = document.getElementById("hall-controls");
-  if (!root || !window.hoinghi) return;
-  var T = JSON.parse(document.getElementById("console-texts").textContent);
-  var $ = function (id) { return document.getElementById(id); };
+  var hn = window.hn, $ = hn.$, room = hn.room;
+  var root = $("hall-controls");
+  if (!root || !room) return;
+  var t = hn.texts("console-texts");
   var me = null, hand = false, rollCall = null, answered = null, until = null, holds = false;
-  var t = function (k) { return T[k] || k; };
-  var send = function (m) { window.hoinghi.send(m); };
+  var send = room.send;
 
   function render() {
     $("hall-hand").textContent = t(hand ? "hall.lower" : "hall.raise");
@@ -37,7 +36,7 @@
     until = holds ? s.floor.until : null;
   }
 
-  window.hoinghi.listeners.push(function (m) {
+  room.on("*", function (m) {
     switch (m.type) {
       case "welcome":
         me = m.hall.id;

@@ -1,13 +1,23 @@
 // The hall kiosk (/kiosk): a big clock, the hall's next meeting, and joining by itself.
 // Polls /api/v1/my/meetings every 30 s; once a meeting's join window is open (30 minutes
-// before its start until its end) the page goes into the room (/j/{token}?kiosk=1), which
-// comes back here (?done={id}) when the meeting ends.
+// before its start until its end) the page goes into the room (/j/{token}?kiosk=1). In
+// that room this script watches the protocol client (hn.room) and comes back here
+// (?done={id}) when the meeting ends.
 (function () {
   "use strict";
-  var root = document.getElementById("kiosk");
+  var hn = window.hn, $ = hn.$;
+  // ---- in the room opened by the kiosk: back to the kiosk page once the meeting is over ----
+  if (hn.room && /[?&]kiosk=1/.test(location.search)) {
+    hn.room.on("state", function (s) {
+      if (s !== "ended") return;
+      var meeting = hn.room.meeting;
+      setTimeout(function () { location.href = "/kiosk" + (meeting ? "?done=" + meeting.id : ""); }, 4000);
+    });
+    return;
+  }
+  var root = $("kiosk");
   if (!root) return;
-  var T = JSON.parse(document.getElementById("kiosk-texts").textContent);
-  var $ = function (id) { return document.getElementById(id); };
+  var T = hn.texts("kiosk-texts").all;
   var OPENS_BEFORE = 30 * 60 * 1000, ENTER_AFTER = 3000;
   var TZ = "Asia/Ho_Chi_Minh";
   var lang = document.documentElement.lang === "en" ? "en-GB" : "vi-VN";
@@ -17,7 +27,6 @@
   if (doneNow && done.indexOf(Number(doneNow[1])) < 0) done.push(Number(doneNow[1]));
   sessionStorage.setItem("hoinghi.kiosk.done", JSON.stringify(done));
   var entering = null;
-  var kiosk = window.hoinghiKiosk = { state: "loading", next: null };
 
   function fmt(date, opts) {
     opts.timeZone = TZ;
@@ -29,7 +38,6 @@
     $("kiosk-date").textContent = fmt(now, { weekday: "long", day: "2-digit", month: "2-digit", year: "numeric" });
   }
   function setState(s, text) {
-    kiosk.state = s;
     root.dataset.state = s;
     $("kiosk-state").textContent = text;
   }
@@ -40,7 +48,6 @@
       return m.status !== "cancelled" && Date.parse(m.ends_at) > now && done.indexOf(m.id) < 0;
     }).sort(function (a, b) { return Date.parse(a.starts_at) - Date.parse(b.starts_at); });
     var next = open[0] || null;
-    kiosk.next = next;
     $("kiosk-next").hidden = !next;
     if (!next) { setState("idle", T["kiosk.none"]); return; }
     var starts = new Date(next.starts_at), ends = new Date(next.ends_at);

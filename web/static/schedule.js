@@ -3,10 +3,10 @@
 // with field errors (422) and conflicts (409, "schedule anyway" with a reason).
 (function () {
   "use strict";
-  var $ = function (id) { return document.getElementById(id); };
+  var $ = window.hn.$;
   var form = $("schedule-form");
   if (!form) return;
-  var T = JSON.parse($("texts").textContent);
+  var T = window.hn.texts("texts").all;
   var include = [];
   var exclude = [];
   var previewSeq = 0;
