@@ -34,10 +34,14 @@ export async function suddenMeeting(title) {
   return { id: meetings[0].id, token, host, halls: halls4 };
 }
 
-/** Opens a hall's join link in a context of its own and waits until it is connected. */
-export async function openRoom(browser, hall, query = "") {
+/**
+ * Opens a hall's join link in a context of its own and waits until it is connected;
+ * `prepare(page)`, if given, runs before the page loads (e.g. to route its WebSocket).
+ */
+export async function openRoom(browser, hall, query = "", prepare = null) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "vi-VN" });
   const page = await context.newPage();
+  if (prepare) await prepare(page);
   page.on("console", (m) => {
     if (m.type() === "warning" || m.type() === "error") console.log(`[${hall.hall_name}] ${m.text()}`);
   });

@@ -1,6 +1,6 @@
 // The host console: phases, floor, hands queue, mute, spotlight, remove, lock, the
-// monitoring grid's pages, the roll call and the readiness board (docs/protocol.md,
-// "The chaired meeting"). Two transports, one view:
+// monitoring grid's pages, the roll call, the readiness board and who speaks now
+// (docs/protocol.md, "The chaired meeting"). Two transports, one view:
 // - data-mode="room": inside the host hall's room page, over its protocol client (hn.room,
 //   protocol.js); shown only when this page's hall is the meeting's host.
 // - data-mode="http": the secretariat's /meetings/{id}/console, no media: POST actions to
@@ -18,6 +18,8 @@
   var lastHtml = "";
 
   function nameOf(id) { return names.get(id) || (t("con.hall") + " " + id); }
+  // The hall speaking now (the server's active_speaker, known in room mode), or null.
+  function speaker() { return mode === "room" && hn.room.speaker != null ? hn.room.speaker : null; }
   function note(text, bad) {
     var el = $("con-note");
     el.textContent = text || "";
@@ -73,6 +75,9 @@
     $("con-time").textContent = f && f.until ? t("con.remaining") + ": " + remaining() : "";
     $("con-take").hidden = !f;
     $("con-spot").textContent = st.spotlight ? nameOf(st.spotlight) : "—";
+    var talking = speaker();
+    $("con-speaker-line").hidden = talking === null;
+    $("con-speaker").textContent = talking === null ? "" : nameOf(talking);
     // The hands queue, first raised first.
     var q = st.hands.map(function (id, i) {
       return '<li data-hall="' + id + '"><span class="con-n">' + (i + 1) + ".</span> <strong>" + esc(nameOf(id)) +
@@ -117,8 +122,10 @@
           btn("spotlight", id, t("con.spotlight")) + btn("remove", id, t("con.remove"));
       }
       if (st && st.roll_call && id !== hostId) acts += btn("mark_present", id, t("rc.present")) + btn("mark_absent", id, t("rc.absent"));
-      return '<tr data-hall="' + id + '" class="hs-' + h.state + '"><td>' + esc(h.name) + (id === hostId ? " · " + esc(t("con.host")) : "") +
+      var talking = id === speaker();
+      return '<tr data-hall="' + id + '" class="hs-' + h.state + (talking ? " speaking" : "") + '"><td>' + esc(h.name) + (id === hostId ? " · " + esc(t("con.host")) : "") +
         '</td><td class="hs">' + esc(t("hs." + h.state)) + esc(link) + (muted.has(id) && here ? " · " + esc(t("con.muted")) : "") +
+        (talking ? ' · <strong class="talking">' + esc(t("con.speaking")) + "</strong>" : "") +
         '</td><td class="rc">' + (h.roll_call ? esc(t("rc." + h.roll_call)) : "") + '</td><td class="num">' + (h.people == null ? "" : h.people) +
         '</td><td class="acts">' + acts + "</td></tr>";
     }).join("");
@@ -189,6 +196,7 @@
         case "grid": gridPage = m; break;
         case "readiness": board = m; learn(m); break;
         case "participant_joined": names.set(m.hall_id, m.name); break;
+        case "active_speaker": case "participant_left": break;
         case "error": if (m.code === "forbidden" || m.code === "unknown_hall") note(t("con.refused") + " (" + m.code + ")", true); return;
         default: return;
       }

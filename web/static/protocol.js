@@ -14,7 +14,7 @@
 //                   the client's own handling; and the client's own events:
 //                   "state"  fn(state, textKey): connecting | connected | reconnecting,
 //                            or final: left | ended | replaced | removed
-//                   "change" fn(): halls, slots, floor or received tracks changed
+//                   "change" fn(): halls, slots, floor, speaker or received tracks changed
 //                   "muted"  fn(muted): the server opened or closed this hall's microphone
 //   room.send(msg)  sends if the socket is open (host controls, hand, roll call, headcount)
 //   room.leave()    the explicit leave: `leave`, then everything stops
@@ -23,7 +23,7 @@
 //   room.receiverOf(mid)          the RTCRtpReceiver of a slot's m-line, or null
 //   read only: state, done (in a final state), me {id, name}, meeting (welcome.meeting),
 //   halls (Map hall id → name, every hall present), slots (Map slot id → {kind, mid,
-//   hallId}), floor (hall id or null), muted, sendLayers, simulcast, pc, ws
+//   hallId}), floor and speaker (hall ids or null), muted, sendLayers, simulcast, pc, ws
 // Reconnecting: with a doubling backoff from 0.5 s up to 15 s.
 (function () {
   "use strict";
@@ -50,7 +50,7 @@
     var listeners = {};
     var room = {
       state: "connecting", done: false, me: null, meeting: null, halls: new Map(), slots: new Map(),
-      floor: null, muted: false, sendLayers: null,
+      floor: null, speaker: null, muted: false, sendLayers: null,
       simulcast: opts.simulcast !== false, pc: null, ws: null,
     };
     var local = null; // the camera and microphone (MediaStream)
@@ -136,6 +136,7 @@
         room.meeting = m.meeting;
         joined = true;
         room.halls.clear();
+        room.speaker = null;
         m.participants.forEach(function (p) { room.halls.set(p.hall_id, p.name); });
         clearInterval(heartbeat);
         heartbeat = setInterval(function () { send({ type: "ping", ts: performance.now() }); }, m.heartbeat_ms || 10000);
@@ -147,6 +148,7 @@
       },
       meeting_state: function (m) { applyState(m); changed(); },
       floor: function (m) { room.floor = m.hall_id; changed(); },
+      active_speaker: function (m) { room.speaker = m.hall_id == null ? null : m.hall_id; changed(); },
       muted: function (m) { setMuted(m.muted); },
       send_layers: function (m) { room.sendLayers = m.layers; applySendLayers(); },
       answer: function (m) {
@@ -193,6 +195,7 @@
       participant_joined: function (m) { room.halls.set(m.hall_id, m.name); changed(); },
       participant_left: function (m) {
         room.halls.delete(m.hall_id);
+        if (room.speaker === m.hall_id) room.speaker = null;
         room.slots.forEach(function (s) { if (s.hallId === m.hall_id) s.hallId = null; });
         changed();
       },

@@ -1,7 +1,7 @@
 // The room page's tiles: one per hall the server shows in this page's receive slots (the
 // host large on the stage, the others in the grid), labelled with the hall's name and
-// whether it is the host or holds the floor; the audio slots play through hidden <audio>
-// elements. Draws what the protocol client (protocol.js) knows.
+// whether it is the host, holds the floor or is speaking now; the audio slots play
+// through hidden <audio> elements. Draws what the protocol client (protocol.js) knows.
 (function () {
   "use strict";
   var hn = window.hn;
@@ -26,11 +26,12 @@
       return tile;
     }
 
-    /** What a hall's caption says: host, name, floor, no picture. */
+    /** What a hall's caption says: host, name, floor, speaking, no picture. */
     function caption(hallId, hasVideo) {
       var host = room.meeting ? room.meeting.host_hall_id : null;
       return (hallId === host ? t("room.host") + ": " : "") + room.halls.get(hallId) +
         (hallId === room.floor ? " · " + t("room.floor") : "") +
+        (hallId === room.speaker ? " · " + t("room.speaking") : "") +
         (hasVideo ? "" : " · " + t("room.no_video"));
     }
 
@@ -57,6 +58,7 @@
         }
         tile.slot = want.slot;
         tile.el.classList.toggle("no-video", !track);
+        tile.el.classList.toggle("speaking", hallId === room.speaker);
         tile.label.textContent = caption(hallId, !!track);
         // Large: the host; on the host's own page, the hall holding the floor.
         var large = hallId === host || (me === host && hallId === room.floor);
@@ -71,6 +73,12 @@
         var track = receiver ? receiver.track : null;
         if (!el.srcObject || el.srcObject.getTracks()[0] !== track) el.srcObject = track ? new MediaStream([track]) : null;
       });
+      // Who speaks now, in the room's bar (also when no tile shows that hall), and on
+      // this hall's own picture when it is this hall.
+      var speaking = room.speaker !== null && room.halls.has(room.speaker);
+      $("speaker").hidden = !speaking;
+      $("speaker").textContent = speaking ? t("room.speaking") + ": " + room.halls.get(room.speaker) : "";
+      $("self-tile").classList.toggle("speaking", speaking && room.speaker === me);
     }
 
     /** The halls shown in slots: [{hallId, name, slot, kind}], one entry per slot. */

@@ -49,6 +49,7 @@ fn room_texts(lang: Lang) -> serde_json::Value {
         "room.removed",
         "room.locked",
         "room.floor",
+        "room.speaking",
         "room.mic_on",
         "room.mic_off",
         "join.ended",
