@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { OUT, api, launch } from "./helpers.mjs";
-import { openRoom, sleep, suddenMeeting, waitMedia, waitState } from "./media.mjs";
+import { openRoom, suddenMeeting, waitMedia, waitState } from "./media.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -73,11 +73,13 @@ test("the host pages its grid, spotlights, mutes all, removes and readmits, lock
     await waitState(b, "connected");
     print("B is back and decodes the host", await waitMedia(b, { video: [meeting.host.id] }));
 
-    // Lock: a hall that leaves cannot come back while the meeting is locked.
+    // Lock: a hall that leaves (its leave button; closing the page is not leaving)
+    // cannot come back while the meeting is locked.
     await host.click("#con-lock");
     await host.waitForFunction(() => document.getElementById("con-lock").textContent === "Mở khóa cuộc họp", null, { timeout: 10_000 });
+    await c.click("#leave");
+    await host.waitForFunction((id) => !document.querySelector(`#con-halls tr[data-hall="${id}"] button[data-act="give"]`), cId, { timeout: 10_000 });
     await c.close();
-    await sleep(1500);
     const again = await c.context().newPage();
     await again.goto(meeting.halls[3].join_url);
     await again.waitForFunction(() => window.hoinghi?.state === "ended", null, { timeout: 15_000 });

@@ -17,14 +17,19 @@
 //                   "change" fn(): halls, slots, floor, speaker or received tracks changed
 //                   "muted"  fn(muted): the server opened or closed this hall's microphone
 //   room.send(msg)  sends if the socket is open (host controls, hand, roll call, headcount)
-//   room.leave()    the explicit leave: `leave`, then everything stops
+//   room.leave()    the explicit leave (the button): `leave`, then everything stops. Closing
+//                   or reloading the page is not a leave: the server keeps the hall for its
+//                   grace period and the reloaded page's join replaces the old session.
 //   room.renegotiate()            a new offer on the same connection (tracks changed)
 //   room.setScreen(track, stream) shares a screen track (null: stops sharing)
 //   room.receiverOf(mid)          the RTCRtpReceiver of a slot's m-line, or null
 //   read only: state, done (in a final state), me {id, name}, meeting (welcome.meeting),
 //   halls (Map hall id → name, every hall present), slots (Map slot id → {kind, mid,
 //   hallId}), floor and speaker (hall ids or null), muted, sendLayers, simulcast, pc, ws
-// Reconnecting: with a doubling backoff from 0.5 s up to 15 s.
+// Reconnecting: the first retry follows at once (≤ 250 ms), then after ~0.5, 1, 2 and 4 s,
+// then every 2.5–5 s (each delay jittered so that 200 halls do not come back in step); a
+// close with code 1012 (the server restarts) starts again at once. After a reload the
+// page's last session id (sessionStorage) is sent as `resume`.
 (function () {
   "use strict";
   var hn = window.hn;
@@ -40,11 +45,15 @@
     meeting_cancelled: "join.cancelled", unsupported_version: "room.refused",
     meeting_ended: "join.ended", removed: "room.removed", meeting_locked: "room.locked",
   };
+  var SERVICE_RESTART = 1012, BACKOFF_CAP = 5000;
 
-  /** Milliseconds before reconnect attempt `n` (1, 2, …). */
+  /** Milliseconds before reconnect attempt `n` (1, 2, …): 125–250 ms, doubling to 2.5–5 s
+   *  (hn.reconnectDelay, for tests/browser/backoff.test.mjs). */
   function backoff(n) {
-    return Math.min(15000, 500 * Math.pow(2, Math.min(n - 1, 5))) + Math.random() * 300;
+    var base = Math.min(BACKOFF_CAP, 250 * Math.pow(2, Math.min(n - 1, 5)));
+    return base / 2 + Math.random() * base / 2;
   }
+  hn.reconnectDelay = backoff;
 
   hn.roomClient = function (opts) {
     var listeners = {};
@@ -54,7 +63,9 @@
       simulcast: opts.simulcast !== false, pc: null, ws: null,
     };
     var local = null; // the camera and microphone (MediaStream)
-    var sessionId = null; // the session to resume
+    // The session to resume: this socket's, or (after a reload) the page's last one.
+    var resumeKey = "hoinghi.session." + opts.token;
+    var sessionId = sessionStorage.getItem(resumeKey);
     var heartbeat = null, retry = null, attempts = 0;
     var offerPending = false, lastError = null, done = false, joined = false, wasConnected = false;
     // The pending offer renegotiates the connection (its slots keep their halls), and
@@ -111,7 +122,8 @@
         if (done) return;
         var code = lastError || e.reason;
         if (FINAL[code]) return finish(code === "replaced" || code === "removed" ? code : "ended", FINAL[code]);
-        // Anything else (network, heartbeat, server restart): come back with backoff.
+        // Anything else (network, heartbeat, a server restart): come back, fast at first.
+        if (e.code === SERVICE_RESTART) attempts = 0;
         attempts += 1;
         setState("reconnecting", "room.reconnecting");
         retry = setTimeout(connect, backoff(attempts));
@@ -122,6 +134,7 @@
       done = room.done = true;
       clearInterval(heartbeat);
       clearTimeout(retry);
+      sessionStorage.removeItem(resumeKey);
       if (room.pc) room.pc.close();
       room.pc = null;
       room.slots.clear();
@@ -132,6 +145,7 @@
     var handlers = {
       welcome: function (m) {
         sessionId = m.session_id;
+        sessionStorage.setItem(resumeKey, sessionId);
         room.me = m.hall;
         room.meeting = m.meeting;
         joined = true;

@@ -116,10 +116,9 @@
     });
   }, 2000);
 
-  // ---- leaving ----
+  // ---- leaving: only the button leaves; closing or reloading the page does not ----
   $("leave").addEventListener("click", function () { room.leave(); });
   $("rejoin").addEventListener("click", function () { location.reload(); });
-  window.addEventListener("pagehide", function () { if (!room.done) room.send({ type: "leave" }); });
 
   showState("connecting", "room.connecting");
   openMedia().then(room.connect);

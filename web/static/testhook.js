@@ -8,9 +8,12 @@
   if (!room) return;
   // The last server messages as "type[:code][:reason]", oldest first.
   var events = [];
+  // Every participant_joined / participant_left since the page opened: {type, hallId, reason}.
+  var presence = [];
   room.on("*", function (m) {
     events.push(m.type + (m.code ? ":" + m.code : "") + (m.reason ? ":" + m.reason : ""));
     if (events.length > 200) events.shift();
+    if (/^participant_/.test(m.type)) presence.push({ type: m.type, hallId: m.hall_id, reason: m.reason });
   });
 
   /** getStats of one receiver: the inbound-rtp figures the tests judge media by. */
@@ -38,6 +41,7 @@
     get ws() { return room.ws; },
     get simulcast() { return room.simulcast; },
     events: events,
+    presence: presence,
     renegotiate: room.renegotiate,
     hallId: function () { return room.me ? room.me.id : null; },
     muted: function () { return room.muted; },
