@@ -123,6 +123,31 @@ test("a hall that reloads its page stays in the meeting: one interval, one recon
   }
 });
 
+// docs/protocol.md: close code 1012 (service restart) is not final; the page comes back.
+// Playwright passes the page's socket through and closes the page's side with 1012, as
+// a server that restarts gracefully would.
+test("a page whose socket closes with 1012 (the server restarts) comes back by itself", async () => {
+  const meeting = await suddenMeeting("Họp đột xuất: máy chủ khởi động lại");
+  let socket = null;
+  let sockets = 0;
+  const page = await openRoomIn(browser, meeting.halls[1], "", (p) => p.routeWebSocket(/\/ws$/, (ws) => {
+    sockets += 1;
+    socket = ws;
+    ws.connectToServer();
+  }));
+  try {
+    await socket.close({ code: 1012, reason: "service restart" });
+    await page.waitForFunction(() => window.hoinghi.events.filter((e) => e === "welcome").length === 2, null, { timeout: 20_000 }).catch(() => {});
+    await waitState(page, "connected", 30_000);
+    assert.equal(sockets, 2, "one new socket");
+    assert.equal(await page.evaluate(() => window.hoinghi.events.filter((e) => e === "welcome").length), 2, "welcomed again");
+    assert.equal((await page.textContent("#join-state")).trim(), "Đã kết nối");
+  } finally {
+    await page.context().close();
+    await live(meeting, { type: "set_phase", phase: "ended" }).catch(() => {});
+  }
+});
+
 // Four halls in one meeting, shared by the next tests (closing one, reconnecting one):
 // the host, commune A (given the floor), a district (spotlighted) and commune B.
 let four = null;

@@ -47,13 +47,16 @@
   };
   var SERVICE_RESTART = 1012, BACKOFF_CAP = 5000;
 
-  /** Milliseconds before reconnect attempt `n` (1, 2, …): 125–250 ms, doubling to 2.5–5 s
-   *  (hn.reconnectDelay, for tests/browser/backoff.test.mjs). */
+  /** Milliseconds before reconnect attempt `n` (1, 2, …): 125–250 ms, doubling to 2.5–5 s. */
   function backoff(n) {
     var base = Math.min(BACKOFF_CAP, 250 * Math.pow(2, Math.min(n - 1, 5)));
     return base / 2 + Math.random() * base / 2;
   }
-  hn.reconnectDelay = backoff;
+  /** The attempt after a close with `code` that followed `attempts` failed ones: a restart
+   *  notice (1012) starts again from the first, immediate retry. */
+  function nextAttempt(attempts, code) { return code === SERVICE_RESTART ? 1 : attempts + 1; }
+  // The schedule, for tests/browser/backoff.test.mjs.
+  hn.reconnect = { delay: backoff, next: nextAttempt };
 
   hn.roomClient = function (opts) {
     var listeners = {};
@@ -123,8 +126,7 @@
         var code = lastError || e.reason;
         if (FINAL[code]) return finish(code === "replaced" || code === "removed" ? code : "ended", FINAL[code]);
         // Anything else (network, heartbeat, a server restart): come back, fast at first.
-        if (e.code === SERVICE_RESTART) attempts = 0;
-        attempts += 1;
+        attempts = nextAttempt(attempts, e.code);
         setState("reconnecting", "room.reconnecting");
         retry = setTimeout(connect, backoff(attempts));
       };
