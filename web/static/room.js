@@ -121,5 +121,10 @@
   $("rejoin").addEventListener("click", function () { location.reload(); });
 
   showState("connecting", "room.connecting");
-  openMedia().then(room.connect);
+  // Connect once every script of the page has run: hall.js, console.js, kiosk.js and
+  // testhook.js listen from the first message on (the welcome could otherwise arrive
+  // while the parser still waits for one of them).
+  function start() { openMedia().then(room.connect); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
