@@ -12,6 +12,13 @@ pub struct PeerId(pub u64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SlotId(pub u16);
 
+/// Halls that hear each other (a meeting's): the SFU finds one active speaker per
+/// group. A peer is in the default group (0) until
+/// [`Sfu::set_speaker_group`](crate::Sfu::set_speaker_group) places it, so an owner
+/// that never groups its peers gets one speaker for all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct SpeakerGroup(pub u64);
+
 /// Audio or video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MediaKind {
@@ -188,8 +195,10 @@ pub enum SfuEvent {
         /// The track.
         track: StreamId,
     },
-    /// The loudest hall changed (`None`: nobody speaks).
+    /// The loudest hall of a speaker group changed (`None`: nobody in it speaks).
     ActiveSpeakerChanged {
+        /// The group (meeting) whose speaker it is.
+        group: SpeakerGroup,
         /// The speaking hall.
         peer: Option<PeerId>,
         /// Its audio track.

@@ -25,8 +25,9 @@
 //!
 //! A typical wiring: per publisher track, one [`StreamEstimator`] per layer and one
 //! [`KeyframeThrottle`] keyed by layer; per subscriber slot, one [`Forwarder`]; per
-//! meeting, one [`SpeakerDetector`]. A slot's [`ForwarderOutput::RequestKeyframe`]
-//! goes into the publisher's throttle, whose `poll_output` yields the PLIs to send.
+//! meeting (a [`SpeakerGroup`]), one [`SpeakerDetector`]. A slot's
+//! [`ForwarderOutput::RequestKeyframe`] goes into the publisher's throttle, whose
+//! `poll_output` yields the PLIs to send.
 //!
 //! # The driver
 //!
@@ -77,7 +78,7 @@ pub use driver::handle::Sfu;
 pub use error::SfuError;
 pub use event::{
     DisconnectReason, IceCandidate, MediaKind, PeerAnswer, PeerId, PeerStats, SfuEvent, SlotChange,
-    SlotId, SlotInfo,
+    SlotId, SlotInfo, SpeakerGroup,
 };
 
 pub use estimator::{LossTracker, RateEstimator, StreamEstimator, StreamStats};

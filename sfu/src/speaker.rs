@@ -101,6 +101,12 @@ impl SpeakerDetector {
         self.current
     }
 
+    /// Whether it has nothing left to do: no streams, no speaker, nothing to announce
+    /// (its owner may drop it).
+    pub fn is_idle(&self) -> bool {
+        self.streams.is_empty() && self.current.is_none() && self.output.is_empty()
+    }
+
     /// Records the level of a packet of stream `id` that arrived at `now`.
     pub fn handle_level(&mut self, now: Instant, id: StreamId, level: AudioLevel) {
         let loudness = 127 - level.level.min(127);

@@ -1,8 +1,8 @@
 //! The slot commands over real UDP on 127.0.0.1: `apply`'s results, `unsubscribe`
 //! darkening one slot only, `set_layer` moving a simulcast viewer between layers on
-//! keyframes in one continuous stream, and the louder of two halls becoming the active
-//! speaker. (A publisher's departure is in `media.rs`; the caller's keyframe requests
-//! and the announced address are tested in memory, `src/driver/tests/`.)
+//! keyframes in one continuous stream. (A publisher's departure is in `media.rs`, the
+//! active speaker in `speaker.rs`; the caller's keyframe requests and the announced
+//! address are tested in memory, `src/driver/tests/`.)
 
 mod common;
 
@@ -165,52 +165,4 @@ async fn set_layer_moves_a_viewer_between_layers_on_keyframes() {
     ));
     layers.stop().await;
     check_switches("set_layer", &client.received()[&slot.ssrc]);
-}
-
-/// Waits for the next announced speaker that is a hall (not "nobody").
-async fn next_speaker(events: &mut mpsc::Receiver<SfuEvent>) -> (PeerId, StreamId) {
-    wait_event(events, |e| match e {
-        SfuEvent::ActiveSpeakerChanged {
-            peer: Some(p),
-            track: Some(t),
-        } => Some((*p, *t)),
-        _ => None,
-    })
-    .await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_louder_of_two_halls_becomes_the_active_speaker() {
-    let (sfu, mut events) = Sfu::start(SfuConfig::default()).expect("binds");
-    let (quiet, loud) = (PeerId(1), PeerId(2));
-    let mut mics = Vec::new();
-    let mut tracks = HashMap::new();
-    for peer in [quiet, loud] {
-        let client = TestClient::publisher().await.expect("publisher");
-        connect(&sfu, peer, &client).await;
-        // -40 dBov (quiet but above the silence floor) and -10 dBov (loud).
-        let level = if peer == quiet { 40 } else { 10 };
-        let speaking = client.start_speaking(level).await.expect("speaking");
-        let track = wait_event(&mut events, |e| match e {
-            SfuEvent::TrackPublished {
-                peer: p,
-                track,
-                kind: MediaKind::Audio,
-                ..
-            } if *p == peer => Some(*track),
-            _ => None,
-        })
-        .await;
-        tracks.insert(peer, track);
-        mics.push((client, speaking));
-    }
-    assert_eq!(next_speaker(&mut events).await, (loud, tracks[&loud]));
-
-    // The loud hall falls silent and the other speaks up: it takes the floor.
-    mics[1].1.set_level(127);
-    mics[0].1.set_level(5);
-    assert_eq!(next_speaker(&mut events).await, (quiet, tracks[&quiet]));
-    for (_, speaking) in mics {
-        speaking.stop().await;
-    }
 }

@@ -325,10 +325,16 @@ async fn dispatch(
             }
             continue;
         };
-        if let SfuEvent::ActiveSpeakerChanged { peer: Some(_), .. } = &event {
+        if let SfuEvent::ActiveSpeakerChanged {
+            group,
+            peer: Some(_),
+            ..
+        } = &event
+        {
             if let Some(old) = speaker_room.replace(room.downgrade()) {
                 if let Some(old) = old.upgrade().filter(|o| !o.same_channel(&room)) {
                     let none = SfuEvent::ActiveSpeakerChanged {
+                        group: *group,
                         peer: None,
                         track: None,
                     };

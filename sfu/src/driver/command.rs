@@ -2,7 +2,7 @@
 //! port's counters.
 
 use super::router::RouterStats;
-use crate::event::{IceCandidate, PeerAnswer, PeerId, SlotChange, SlotId};
+use crate::event::{IceCandidate, PeerAnswer, PeerId, SlotChange, SlotId, SpeakerGroup};
 use crate::{SfuError, StreamId};
 use tokio::sync::oneshot;
 
@@ -58,6 +58,12 @@ pub enum Command {
     Apply {
         changes: Vec<SlotChange>,
         reply: oneshot::Sender<Vec<Result<(), SfuError>>>,
+    },
+    /// Put a hall in the speaker group (meeting) whose active speaker it may become.
+    SetSpeakerGroup {
+        peer: PeerId,
+        group: SpeakerGroup,
+        reply: oneshot::Sender<Result<(), SfuError>>,
     },
     /// Close a hall's connection: its tracks are unpublished, `PeerDisconnected` follows.
     ClosePeer {

@@ -6,7 +6,7 @@ use super::demux::ConnIndex;
 use super::publish::Route;
 use super::router::{Router, RouterStats};
 use super::table::Table;
-use crate::event::{MediaKind, SfuEvent};
+use crate::event::MediaKind;
 use crate::{SfuError, StreamId, MAX_LAYER};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use std::time::Instant;
@@ -71,20 +71,6 @@ impl Router {
         self.speaker_timeout(now);
     }
 
-    /// Evaluates the audio levels; a new active speaker becomes an event for the caller.
-    fn speaker_timeout(&mut self, now: Instant) {
-        if self.speaker.poll_timeout().is_some_and(|t| t <= now) {
-            self.speaker.handle_timeout(now);
-        }
-        while let Some(change) = self.speaker.poll_output() {
-            let route = change.speaker.and_then(|t| self.routes.get(&t));
-            self.outbox.push_back(SfuEvent::ActiveSpeakerChanged {
-                peer: route.map(|r| r.owner),
-                track: change.speaker,
-            });
-        }
-    }
-
     /// When [`handle_timeout`](Self::handle_timeout) next has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let subs = self.routes.values().flat_map(|r| r.subs.iter());
@@ -93,7 +79,7 @@ impl Router {
             .routes
             .values()
             .filter_map(|r| r.throttle.poll_timeout());
-        let speaker = self.speaker.poll_timeout();
+        let speaker = self.speakers.poll_timeout();
         forwarders.chain(throttles).chain(speaker).min()
     }
 

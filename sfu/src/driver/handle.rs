@@ -4,7 +4,7 @@
 use crate::config::{ConfigError, SfuConfig};
 use crate::driver::{self, Command, PortStats};
 use crate::error::SfuError;
-use crate::event::{IceCandidate, PeerAnswer, PeerId, SfuEvent, SlotChange, SlotId};
+use crate::event::{IceCandidate, PeerAnswer, PeerId, SfuEvent, SlotChange, SlotId, SpeakerGroup};
 use crate::StreamId;
 use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
@@ -133,6 +133,19 @@ impl Sfu {
             reply,
         })
         .await?
+    }
+
+    /// Puts a hall in a speaker group, e.g. one per meeting: the SFU finds one active
+    /// speaker per group and names the group in `ActiveSpeakerChanged`. A hall is in the
+    /// default group until placed; moved while speaking, its old group announces
+    /// nobody. Place it right after `add_peer`, before its media flows.
+    pub async fn set_speaker_group(
+        &self,
+        peer: PeerId,
+        group: SpeakerGroup,
+    ) -> Result<(), SfuError> {
+        self.call(|reply| Command::SetSpeakerGroup { peer, group, reply })
+            .await?
     }
 
     /// Closes a hall's connection: its tracks are unpublished (`TrackUnpublished`, their

@@ -18,8 +18,8 @@
 //! requests back to the publisher's right layer, `reports` takes halls' receiver
 //! reports and REMBs (let through by `rtcpfwd`) into the forwarders, `slots`
 //! changes what a slot shows; `stats` gathers per-peer statistics; `table` holds
-//! the connections. Audio levels (RFC 6464) feed the
-//! [`SpeakerDetector`](crate::SpeakerDetector) in the router.
+//! the connections. Audio levels (RFC 6464) feed the router's `speakers`: one
+//! [`SpeakerDetector`](crate::SpeakerDetector) per speaker group (a meeting).
 //!
 //! Not yet: RTX towards subscribers, TWCC, ICE-TCP.
 
@@ -38,6 +38,7 @@ mod reports;
 mod router;
 pub(crate) mod rtcpfwd;
 mod slots;
+mod speakers;
 mod stats;
 mod stun;
 mod table;

@@ -11,13 +11,14 @@
 use super::conn::InTrack;
 use super::demux::ConnIndex;
 use super::publish::Route;
+use super::speakers::Speakers;
 use super::table::Table;
 use crate::event::{MediaKind, PeerId, SfuEvent, SlotId};
 use crate::forwarder::{Forwarder, ForwarderOutput, IncomingPacket};
 use crate::hdrext::AudioLevel;
 use crate::rtp::RtpPacket;
 use crate::rtp::FIXED_HEADER_LEN;
-use crate::{KeyframeThrottle, SpeakerConfig, SpeakerDetector, StreamId};
+use crate::{KeyframeThrottle, StreamId};
 use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::rtp;
 use rtc::sansio::Protocol;
@@ -56,8 +57,9 @@ pub struct Router {
     /// Forwarders of slots that went dark, kept so a later subscription continues
     /// their numbering (see `Forwarder::continuing`).
     pub(super) parked: HashMap<(ConnIndex, SlotId), Forwarder>,
-    /// The meeting's active-speaker detector, fed by the audio routes' levels.
-    pub(super) speaker: SpeakerDetector,
+    /// One active-speaker detector per speaker group (meeting), fed by the audio
+    /// routes' levels.
+    pub(super) speakers: Speakers,
     /// Events for the caller (unpublished tracks, speaker changes), drained by the
     /// driver with [`poll_event`](Self::poll_event).
     pub(super) outbox: VecDeque<SfuEvent>,
@@ -73,7 +75,7 @@ impl Router {
             scratch: vec![0; 1500],
             requests: Vec::new(),
             parked: HashMap::new(),
-            speaker: SpeakerDetector::new(SpeakerConfig::default()),
+            speakers: Speakers::default(),
             outbox: VecDeque::new(),
             stats: RouterStats::default(),
         }
@@ -135,7 +137,8 @@ impl Router {
         }
         if let Some(id) = route.audio_level_id {
             if let Some(level) = h.get_extension(id).and_then(|e| AudioLevel::parse(&e)) {
-                self.speaker.handle_level(now, stream, level);
+                self.speakers
+                    .handle_level(now, route.publisher, stream, level);
             }
         }
         let incoming = IncomingPacket {

@@ -173,7 +173,7 @@ impl Router {
         for sub in route.subs {
             self.parked.insert((sub.conn, sub.slot), sub.forwarder);
         }
-        self.speaker.remove_stream(stream);
+        self.speakers.remove_stream(stream);
         self.outbox.push_back(SfuEvent::TrackUnpublished {
             peer: route.owner,
             track: stream,
@@ -187,6 +187,7 @@ impl Router {
             r.subs.retain(|s| s.conn != conn);
         }
         self.parked.retain(|&(c, _), _| c != conn);
+        self.speakers.remove_conn(conn);
     }
 
     /// The next event for the caller.

@@ -71,6 +71,11 @@ impl Driver {
                 let results = results.collect();
                 let _ = reply.send(results);
             }
+            Command::SetSpeakerGroup { peer, group, reply } => {
+                let index = self.live_index(peer);
+                let result = index.map(|i| self.router.set_speaker_group(i, group));
+                let _ = reply.send(result);
+            }
             Command::ClosePeer { peer, reply } => {
                 let result = self.close_peer(peer);
                 if result.is_ok() {
