@@ -1,8 +1,10 @@
 //! The signaling service: the live rooms by meeting, and the dispatcher of the SFU's events.
 //!
-//! The SFU has one event channel for all peers; the dispatcher task owns it and a map
-//! from peer to room, filled by rooms as they create peers (before `add_peer`, so no
-//! event can arrive for an unknown peer), and forwards each event to its room.
+//! The SFU has one event channel for all peers; the dispatcher task owns it and maps
+//! from peer to room and from speaker group to room, filled by rooms as they create
+//! peers (before `add_peer`, so no event can arrive for an unknown peer), and forwards
+//! each event to its room. A room's peers are one speaker group (the room's id), so the
+//! SFU finds an active speaker per meeting and each room hears only its own.
 
 use crate::link::SessionLink;
 use crate::protocol::{ClientMessage, ErrorCode, MeetingInfo, ProtocolError};
@@ -10,7 +12,7 @@ use crate::ratelimit::RateLimit;
 use crate::recorder::{PresenceChange, PresenceKind, Recorder};
 use crate::room::{Command, Gone, Room, RoomHandle, SessionId};
 use crate::Admission;
-use sfu::{ConfigError, DisconnectReason, PeerId, Sfu, SfuConfig, SfuEvent};
+use sfu::{ConfigError, DisconnectReason, PeerId, Sfu, SfuConfig, SfuEvent, SpeakerGroup};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -65,7 +67,7 @@ pub(crate) struct Shared {
     rooms: Mutex<HashMap<i64, RoomHandle>>,
     next_peer: AtomicU64,
     next_room: AtomicU64,
-    routes: mpsc::UnboundedSender<(PeerId, mpsc::WeakSender<Command>)>,
+    routes: mpsc::UnboundedSender<Route>,
     /// Where presence changes go; nothing is recorded until one is set.
     recorder: OnceLock<Arc<dyn Recorder>>,
     /// Where rooms look up their invited halls (the readiness board).
@@ -105,10 +107,11 @@ impl Shared {
         self.next_roll_call.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// A new peer id, routed to `room` from now on.
-    pub fn new_peer(&self, room: mpsc::WeakSender<Command>) -> PeerId {
+    /// A new peer id of `room`, whose speaker group is `group`: the peer's events and
+    /// the group's are routed to the room from now on.
+    pub fn new_peer(&self, room: mpsc::WeakSender<Command>, group: SpeakerGroup) -> PeerId {
         let peer = PeerId(self.next_peer.fetch_add(1, Ordering::Relaxed));
-        let _ = self.routes.send((peer, room));
+        let _ = self.routes.send((peer, group, room));
         peer
     }
 
@@ -279,19 +282,60 @@ impl Signaling {
     }
 }
 
-/// Routes each SFU event to the room of its peer.
+/// A room's new peer, the room's speaker group, and the room.
+type Route = (PeerId, SpeakerGroup, mpsc::WeakSender<Command>);
+
+/// What an SFU event is about, and so which room it goes to.
+#[derive(Clone, Copy)]
+enum About {
+    Peer(PeerId),
+    Group(SpeakerGroup),
+}
+
+/// The dispatcher's tables: which room each peer's and each speaker group's events go to.
+#[derive(Default)]
+struct Routes {
+    peers: HashMap<PeerId, mpsc::WeakSender<Command>>,
+    /// One group per room; a group of a room that ended goes at the next new group.
+    groups: HashMap<SpeakerGroup, mpsc::WeakSender<Command>>,
+}
+
+impl Routes {
+    fn add(&mut self, (peer, group, room): Route) {
+        if !self.groups.contains_key(&group) {
+            self.groups.retain(|_, r| r.strong_count() > 0);
+            self.groups.insert(group, room.clone());
+        }
+        self.peers.insert(peer, room);
+    }
+
+    fn get(&self, about: About) -> Option<mpsc::Sender<Command>> {
+        let room = match about {
+            About::Peer(p) => self.peers.get(&p),
+            About::Group(g) => self.groups.get(&g),
+        };
+        room.and_then(mpsc::WeakSender::upgrade)
+    }
+
+    fn remove(&mut self, about: About) {
+        match about {
+            About::Peer(p) => self.peers.remove(&p),
+            About::Group(g) => self.groups.remove(&g),
+        };
+    }
+}
+
+/// Routes each SFU event to the room of its peer or speaker group.
 async fn dispatch(
     mut events: mpsc::Receiver<SfuEvent>,
-    mut routes_rx: mpsc::UnboundedReceiver<(PeerId, mpsc::WeakSender<Command>)>,
+    mut routes_rx: mpsc::UnboundedReceiver<Route>,
 ) {
-    let mut routes: HashMap<PeerId, mpsc::WeakSender<Command>> = HashMap::new();
-    // The SFU detects one speaker for all its peers; "nobody" goes to the last room told.
-    let mut speaker_room: Option<mpsc::WeakSender<Command>> = None;
+    let mut routes = Routes::default();
     loop {
         let event = tokio::select! {
             biased;
-            Some((peer, room)) = routes_rx.recv() => {
-                routes.insert(peer, room);
+            Some(route) = routes_rx.recv() => {
+                routes.add(route);
                 continue;
             }
             event = events.recv() => match event {
@@ -300,48 +344,24 @@ async fn dispatch(
             },
         };
         // Routes were queued before their peer was added: take them all first.
-        while let Ok((peer, room)) = routes_rx.try_recv() {
-            routes.insert(peer, room);
+        while let Ok(route) = routes_rx.try_recv() {
+            routes.add(route);
         }
-        let peer = match &event {
+        let about = match &event {
             SfuEvent::PeerConnected(p)
             | SfuEvent::PeerDisconnected(p, _)
             | SfuEvent::PeerFailed(p)
             | SfuEvent::TrackPublished { peer: p, .. }
             | SfuEvent::TrackUnpublished { peer: p, .. }
-            | SfuEvent::LocalCandidate { peer: p, .. } => Some(*p),
-            SfuEvent::Stats(s) => Some(s.peer),
-            SfuEvent::ActiveSpeakerChanged { peer, .. } => *peer,
-            _ => None,
+            | SfuEvent::LocalCandidate { peer: p, .. } => About::Peer(*p),
+            SfuEvent::Stats(s) => About::Peer(s.peer),
+            SfuEvent::ActiveSpeakerChanged { group, .. } => About::Group(*group),
+            _ => continue,
         };
-        let target = match (&event, peer) {
-            (SfuEvent::ActiveSpeakerChanged { .. }, None) => speaker_room.take(),
-            (_, Some(p)) => routes.get(&p).cloned(),
-            _ => None,
-        };
-        let Some(room) = target.as_ref().and_then(mpsc::WeakSender::upgrade) else {
-            if let Some(p) = peer {
-                routes.remove(&p);
-            }
+        let Some(room) = routes.get(about) else {
+            routes.remove(about);
             continue;
         };
-        if let SfuEvent::ActiveSpeakerChanged {
-            group,
-            peer: Some(_),
-            ..
-        } = &event
-        {
-            if let Some(old) = speaker_room.replace(room.downgrade()) {
-                if let Some(old) = old.upgrade().filter(|o| !o.same_channel(&room)) {
-                    let none = SfuEvent::ActiveSpeakerChanged {
-                        group: *group,
-                        peer: None,
-                        track: None,
-                    };
-                    let _ = old.send(Command::Sfu(none)).await;
-                }
-            }
-        }
         let ends = matches!(
             event,
             SfuEvent::PeerFailed(_)
@@ -360,9 +380,7 @@ async fn dispatch(
             room.send(Command::Sfu(event)).await.is_ok()
         };
         if !sent || ends {
-            if let Some(p) = peer {
-                routes.remove(&p);
-            }
+            routes.remove(about);
         }
     }
 }

@@ -2,9 +2,17 @@
 
 use super::{error, Command, Room, SlotState};
 use crate::protocol::{Candidate, ErrorCode, ServerMessage, Slot};
-use sfu::{DisconnectReason, IceCandidate, PeerAnswer, PeerId, SfuError, SfuEvent, MAX_LAYER};
+use sfu::{
+    DisconnectReason, IceCandidate, PeerAnswer, PeerId, SfuError, SfuEvent, SpeakerGroup, MAX_LAYER,
+};
 
 impl Room {
+    /// The room's halls are one speaker group in the SFU: the meeting's active speaker
+    /// is found among them only. Room ids start at 1, never the SFU's default group 0.
+    fn speaker_group(&self) -> SpeakerGroup {
+        SpeakerGroup(self.id)
+    }
+
     /// A new offer: the hall's previous connection (if any) is closed and a new peer is
     /// created — an ICE restart by reconnection.
     pub(super) async fn offer(&mut self, session: &str, sdp: String) {
@@ -12,13 +20,18 @@ impl Room {
             return;
         };
         self.drop_media(i).await;
-        let peer = self.shared.new_peer(self.me.clone());
+        let group = self.speaker_group();
+        let peer = self.shared.new_peer(self.me.clone(), group);
         let m = &mut self.members[i];
         m.peer = Some(peer);
         m.ready = false;
         let (hall_id, sfu, me) = (m.hall.id, self.shared.sfu.clone(), self.me.clone());
         tokio::spawn(async move {
-            let result = sfu.add_peer(peer, sdp).await;
+            // In its meeting's speaker group before the answer lets media flow.
+            let result = match sfu.add_peer(peer, sdp).await {
+                Ok(answer) => sfu.set_speaker_group(peer, group).await.map(|()| answer),
+                Err(e) => Err(e),
+            };
             match me.upgrade() {
                 Some(room) => {
                     let _ = room
