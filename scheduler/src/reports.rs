@@ -50,6 +50,22 @@ impl HallRef {
     }
 }
 
+/// One presence interval of a hall at a meeting: from a join to the leave that ended it
+/// (a reconnect within the grace period continues the same interval).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AttendanceInterval {
+    /// When the hall joined.
+    pub joined_at: Timestamp,
+    /// When it ended (the leave, or the drop it has not come back from yet); none while
+    /// the hall is connected.
+    pub left_at: Option<Timestamp>,
+    /// Why it ended, as stored (`LeaveReason::as_str`: `left`, `removed`, `network_lost`,
+    /// `server_restart`, `meeting_ended`); none while open or within the grace period.
+    pub end_reason: Option<String>,
+    /// Reconnects within the grace period during this interval.
+    pub reconnects: i64,
+}
+
 /// One invited hall's attendance at one meeting.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct MeetingAttendance {
@@ -67,6 +83,9 @@ pub struct MeetingAttendance {
     pub intervals: i64,
     /// Reconnects within the grace period.
     pub reconnects: i64,
+    /// Every interval, oldest first, each with why it ended: a `server_restart` in the
+    /// middle shows here even when the last interval ended normally.
+    pub timeline: Vec<AttendanceInterval>,
     /// The hall's latest roll-call answer (or the secretariat's mark) and reason.
     pub roll_call: Option<RollCallStatus>,
     pub roll_call_reason: String,
@@ -101,25 +120,21 @@ pub struct HallPeriodAttendance {
 /// Each hall's latest roll-call answer and reason.
 type RollCallAnswers = HashMap<i64, (RollCallStatus, String)>;
 
-struct Interval {
-    joined_at: i64,
-    end: Option<i64>,
-    reason: Option<String>,
-    reconnects: i64,
-}
-
 /// Seconds of `spans` inside `[from, until]` (an open interval runs to `until`).
-fn seconds_within(spans: &[Interval], from: Timestamp, until: Timestamp) -> i64 {
+fn seconds_within(spans: &[AttendanceInterval], from: Timestamp, until: Timestamp) -> i64 {
     spans
         .iter()
-        .map(|s| (s.end.unwrap_or(until).min(until) - s.joined_at.max(from)).max(0))
+        .map(|s| (s.left_at.unwrap_or(until).min(until) - s.joined_at.max(from)).max(0))
         .sum()
 }
 
 impl Store {
     /// Intervals per hall for a set of meetings: `(meeting, hall) → intervals`.
-    async fn intervals(&self, meeting_ids: &[i64]) -> Result<HashMap<(i64, i64), Vec<Interval>>> {
-        let mut out: HashMap<(i64, i64), Vec<Interval>> = HashMap::new();
+    async fn intervals(
+        &self,
+        meeting_ids: &[i64],
+    ) -> Result<HashMap<(i64, i64), Vec<AttendanceInterval>>> {
+        let mut out: HashMap<(i64, i64), Vec<AttendanceInterval>> = HashMap::new();
         for batch in meeting_ids.chunks(500) {
             let placeholders: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
@@ -136,10 +151,10 @@ impl Store {
                 let dropped: Option<i64> = r.try_get("disconnected_at")?;
                 out.entry((r.try_get("meeting_id")?, r.try_get("hall_id")?))
                     .or_default()
-                    .push(Interval {
+                    .push(AttendanceInterval {
                         joined_at: r.try_get("joined_at")?,
-                        end: left.or(dropped),
-                        reason: r.try_get("leave_reason")?,
+                        left_at: left.or(dropped),
+                        end_reason: r.try_get("leave_reason")?,
                         reconnects: r.try_get("reconnects")?,
                     });
             }
@@ -208,11 +223,12 @@ impl Store {
             rows.push(MeetingAttendance {
                 hall: HallRef::from_row(r, "id")?,
                 first_join,
-                last_leave: last.and_then(|s| s.end),
-                last_leave_reason: last.and_then(|s| s.reason.clone()),
+                last_leave: last.and_then(|s| s.left_at),
+                last_leave_reason: last.and_then(|s| s.end_reason.clone()),
                 minutes_present: seconds / 60,
                 intervals: spans.len() as i64,
                 reconnects: spans.iter().map(|s| s.reconnects).sum(),
+                timeline: spans.to_vec(),
                 roll_call,
                 roll_call_reason: reason,
                 roll_call_unanswered: unanswered,

@@ -2,7 +2,7 @@
 
 use scheduler::attendance::{JoinKind, LeaveReason, RollCallStatus};
 use scheduler::export;
-use scheduler::reports::Presence;
+use scheduler::reports::{MeetingAttendance, Presence};
 use scheduler::time::now;
 use scheduler::{Backend, Level, MeetingDraft, MeetingKind, MeetingStatus, Scope};
 
@@ -21,6 +21,21 @@ fn draft(host: i64, scope: Scope, start: i64) -> MeetingDraft {
         scope,
         recurrence: None,
     }
+}
+
+/// A hall's intervals as (joined, left, why it ended, reconnects).
+fn timeline(r: &MeetingAttendance) -> Vec<(i64, Option<i64>, Option<&str>, i64)> {
+    r.timeline
+        .iter()
+        .map(|i| {
+            (
+                i.joined_at,
+                i.left_at,
+                i.end_reason.as_deref(),
+                i.reconnects,
+            )
+        })
+        .collect()
 }
 
 pub async fn a_scripted_meeting_gives_exactly_the_expected_rows(backend: Backend) {
@@ -158,6 +173,20 @@ pub async fn a_scripted_meeting_gives_exactly_the_expected_rows(backend: Backend
         (rc.minutes_present, rc.intervals, rc.reconnects, rc.presence),
         (23, 2, 0, Presence::Late)
     );
+    assert_eq!(
+        timeline(&rb),
+        [(start + 60, Some(start + 1800), Some("removed"), 1)],
+        "a reconnect within the grace period stays one interval"
+    );
+    assert_eq!(
+        timeline(&rc),
+        [
+            (start + 900, Some(start + 1200), Some("network_lost"), 0),
+            (start + 1300, Some(start + 2400), Some("meeting_ended"), 0),
+        ],
+        "every interval with why it ended"
+    );
+    assert!(row(d).timeline.is_empty(), "never connected");
     let rd = row(d);
     assert_eq!(
         (
@@ -280,6 +309,19 @@ pub async fn a_crash_closes_intervals_at_the_last_heartbeat(backend: Backend) {
         (rc.intervals, rc.minutes_present),
         (2, 1 + 10),
         "60 s before the crash, 600 s after"
+    );
+    assert_eq!(
+        timeline(rc),
+        [
+            (start + 100, Some(start + 160), Some("server_restart"), 0),
+            (start + 400, Some(start + 1000), Some("meeting_ended"), 0),
+        ],
+        "the restart in the middle is reported, not only the last leave"
+    );
+    assert_eq!(
+        rc.last_leave_reason.as_deref(),
+        Some("meeting_ended"),
+        "the last leave alone hides the restart"
     );
     let re = rows.iter().find(|r| r.hall.hall_id == e).unwrap();
     assert_eq!(
