@@ -32,7 +32,6 @@ pub use scope::{Scope, ScopePreview};
 pub use units::{Level, Unit, UnitNode};
 pub mod attendance;
 pub mod demo;
-pub mod export;
 pub mod live;
 pub mod reports;
 pub mod testing;

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod ice;
 pub mod ics;
 pub mod pages;
+pub mod report;
 pub mod settings;
 pub mod startup;
 pub mod state;

@@ -1,7 +1,7 @@
-//! Attendance: a scripted meeting gives exactly the expected report; crash recovery; exports.
+//! Attendance: a scripted meeting gives exactly the expected report; crash recovery; the
+//! report's data (its words and files are `web`'s: web/src/report).
 
 use scheduler::attendance::{JoinKind, LeaveReason, RollCallStatus};
-use scheduler::export;
 use scheduler::reports::{MeetingAttendance, Presence};
 use scheduler::time::now;
 use scheduler::{Backend, Level, MeetingDraft, MeetingKind, MeetingStatus, Scope};
@@ -341,7 +341,7 @@ pub async fn a_crash_closes_intervals_at_the_last_heartbeat(backend: Backend) {
     db.cleanup().await;
 }
 
-pub async fn exports_keep_vietnamese_text(backend: Backend) {
+pub async fn the_report_names_each_hall_with_its_unit_code(backend: Backend) {
     let db = demo_db(backend).await;
     let s = &db.store;
     let admin = who(s, "admin").await;
@@ -364,41 +364,26 @@ pub async fn exports_keep_vietnamese_text(backend: Backend) {
         .id;
     s.record_join(m, c, start + 60, GRACE).await.unwrap();
     s.meeting_ended(m, start + 3660, None).await.unwrap();
-    let table = export::meeting_table(&s.meeting_attendance(&admin, m).await.unwrap());
-
-    let csv = export::to_csv(&table).unwrap();
-    assert_eq!(&csv[..3], &[0xEF, 0xBB, 0xBF], "BOM first");
-    let text = String::from_utf8(csv[3..].to_vec()).unwrap();
-    assert!(
-        text.starts_with("Mã đơn vị,Đơn vị,Cấp,Điểm cầu,Vào lần đầu"),
-        "{text}"
+    let rows = s.meeting_attendance(&admin, m).await.unwrap();
+    assert_eq!(
+        rows.len(),
+        18,
+        "every invited hall of Tân Sơn, one row each"
     );
-    assert!(
-        text.contains("08578,Xã Tân Sơn,Xã,Điểm cầu UBND xã Tân Sơn"),
-        "{text}"
-    );
-    assert!(text.contains(",60,1,0,"), "60 minutes, 1 interval: {text}");
-
-    let xlsx = export::to_xlsx(&table, "Điểm danh", "Giao ban").unwrap();
-    use calamine::{Reader, Xlsx};
-    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(xlsx)).expect("a valid XLSX file");
-    let sheet = book.worksheet_range("Điểm danh").expect("the sheet");
-    let cells: Vec<String> = sheet
-        .rows()
-        .flat_map(|r| r.iter().map(|c| c.to_string()))
-        .collect();
-    assert!(
-        cells.contains(&"Điểm cầu UBND xã Tân Sơn".to_string()),
-        "{cells:?}"
-    );
-    assert!(
-        cells.contains(&"08578".to_string()),
-        "codes keep their zeros"
+    let row = rows.iter().find(|r| r.hall.hall_id == c).unwrap();
+    assert_eq!(
+        (
+            row.hall.unit_code.as_str(),
+            row.hall.unit_name.as_str(),
+            row.hall.level.as_str(),
+            row.hall.hall_name.as_str()
+        ),
+        ("08578", "Xã Tân Sơn", "commune", "Điểm cầu UBND xã Tân Sơn"),
+        "codes keep their zeros; names their diacritics"
     );
     assert_eq!(
-        sheet.rows().count(),
-        3 + 18,
-        "title, blank, header, 18 halls"
+        (row.minutes_present, row.intervals, row.reconnects),
+        (60, 1, 0)
     );
     db.cleanup().await;
 }

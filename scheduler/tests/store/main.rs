@@ -21,7 +21,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     attendance::a_scripted_meeting_gives_exactly_the_expected_rows,
     attendance::a_crash_closes_intervals_at_the_last_heartbeat,
-    attendance::exports_keep_vietnamese_text,
+    attendance::the_report_names_each_hall_with_its_unit_code,
     live::the_recorded_phase_follows_test_start_and_end,
     live::an_ended_roll_call_counts_halls_without_an_answer_absent,
     import::the_2024_file_gives_the_real_counts_and_reimport_changes_nothing,

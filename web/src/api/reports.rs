@@ -1,4 +1,5 @@
 //! Attendance reports: per meeting and per unit over a period, as JSON, CSV (BOM) or XLSX.
+//! The columns and their Vietnamese headers come from [`crate::report::columns`].
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -10,9 +11,15 @@ use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, Auth};
+use crate::pages::i18n::{text, Lang};
+use crate::report::columns::{self, IntervalRow};
+use crate::report::xlsx::{self, Sheet};
+use crate::report::{csv, Audience, Table};
 use crate::state::AppState;
-use scheduler::export::{self, Table};
 use scheduler::time::parse_instant;
+
+/// Downloads are in Vietnamese: they are the unit's records.
+const LANG: Lang = Lang::Vi;
 
 /// The formats a report comes in.
 #[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
@@ -24,16 +31,30 @@ pub enum Format {
     Xlsx,
 }
 
-fn download(table: &Table, format: Format, name: &str, title: &str) -> ApiResult<Response> {
-    let (bytes, mime, ext) = match format {
-        Format::Csv => (export::to_csv(table)?, "text/csv; charset=utf-8", "csv"),
+/// Which table of the meeting report a CSV holds (a workbook holds both as sheets).
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    /// One row per invited hall.
+    #[default]
+    Summary,
+    /// One row per attendance interval, with why it ended.
+    Intervals,
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    scheduler::Error::Internal(format!("export: {e}")).into()
+}
+
+fn download(bytes: Vec<u8>, format: Format, name: &str) -> Response {
+    let (mime, ext) = match format {
+        Format::Csv => ("text/csv; charset=utf-8", "csv"),
         _ => (
-            export::to_xlsx(table, "Điểm danh", title)?,
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             "xlsx",
         ),
     };
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, mime.to_string()),
             (
@@ -43,7 +64,7 @@ fn download(table: &Table, format: Format, name: &str, title: &str) -> ApiResult
         ],
         Body::from(bytes),
     )
-        .into_response())
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -51,18 +72,46 @@ fn download(table: &Table, format: Format, name: &str, title: &str) -> ApiResult
 pub struct MeetingQuery {
     #[serde(default)]
     format: Format,
+    #[serde(default)]
+    part: Part,
 }
 
-/// `GET /meetings/{id}/attendance?format=json|csv|xlsx` (staff): each invited hall's attendance.
+/// `GET /meetings/{id}/attendance?format=json|csv|xlsx[&part=intervals]` (staff): each
+/// invited hall's attendance; `part=intervals` makes the CSV one row per interval.
 pub async fn meeting(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
     ApiQuery(q): ApiQuery<MeetingQuery>,
 ) -> ApiResult<Response> {
+    if q.part == Part::Intervals && q.format != Format::Csv {
+        return Err(ApiError::Body(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "part=intervals is for format=csv (the XLSX holds both sheets, the JSON each hall's timeline)".into(),
+        ));
+    }
     let rows = state.store.meeting_attendance(&who, id).await?;
     if q.format == Format::Json {
         return Ok(Json(json!({ "total": rows.len(), "rows": rows })).into_response());
+    }
+    let summary = Table::build(LANG, &columns::meeting(), &rows, Audience::Download);
+    let intervals = Table::build(
+        LANG,
+        &columns::intervals(),
+        &IntervalRow::all(&rows),
+        Audience::Download,
+    );
+    let name = format!("diem-danh-cuoc-hop-{id}");
+    if q.format == Format::Csv {
+        return Ok(match q.part {
+            Part::Summary => download(csv::to_csv(&summary).map_err(internal)?, q.format, &name),
+            Part::Intervals => download(
+                csv::to_csv(&intervals).map_err(internal)?,
+                q.format,
+                &format!("{name}-cac-lan-vao"),
+            ),
+        });
     }
     let meeting = state.store.meeting_for(&who, id).await?;
     let title = format!(
@@ -70,12 +119,22 @@ pub async fn meeting(
         meeting.title,
         scheduler::time::display_local(meeting.starts_at)
     );
-    download(
-        &export::meeting_table(&rows),
-        q.format,
-        &format!("diem-danh-cuoc-hop-{id}"),
-        &title,
-    )
+    let (summary_name, intervals_name) =
+        (text(LANG, "att.sheet"), text(LANG, "att.sheet_intervals"));
+    let bytes = xlsx::to_xlsx(&[
+        Sheet {
+            name: &summary_name,
+            title: &title,
+            table: &summary,
+        },
+        Sheet {
+            name: &intervals_name,
+            title: &title,
+            table: &intervals,
+        },
+    ])
+    .map_err(internal)?;
+    Ok(download(bytes, q.format, &name))
 }
 
 #[derive(Deserialize)]
@@ -101,17 +160,26 @@ pub async fn unit(
     if q.format == Format::Json {
         return Ok(Json(json!({ "total": rows.len(), "rows": rows })).into_response());
     }
+    let table = Table::build(LANG, &columns::period(), &rows, Audience::Download);
     let unit = state.store.unit(id).await?;
-    let title = format!(
-        "{} — {} đến {}",
-        unit.name,
-        scheduler::time::display_local(from),
-        scheduler::time::display_local(to)
-    );
-    download(
-        &export::period_table(&rows),
-        q.format,
-        &format!("diem-danh-{}", unit.code),
-        &title,
-    )
+    let name = format!("diem-danh-{}", unit.code);
+    let bytes = match q.format {
+        Format::Csv => csv::to_csv(&table).map_err(internal)?,
+        _ => {
+            let title = format!(
+                "{} — {} đến {}",
+                unit.name,
+                scheduler::time::display_local(from),
+                scheduler::time::display_local(to)
+            );
+            let sheet = text(LANG, "att.sheet");
+            xlsx::to_xlsx(&[Sheet {
+                name: &sheet,
+                title: &title,
+                table: &table,
+            }])
+            .map_err(internal)?
+        }
+    };
+    Ok(download(bytes, q.format, &name))
 }

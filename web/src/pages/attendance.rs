@@ -4,13 +4,15 @@
 
 use axum::extract::{Path, Query, State};
 use chrono::{Duration, NaiveDate};
-use minijinja::{context, Value};
-use scheduler::time::{display_local, local_date, now};
+use minijinja::context;
+use scheduler::reports::Presence;
+use scheduler::time::{local_date, now};
 use serde::Deserialize;
 
 use super::auth::Staff;
 use super::home::summary;
 use super::render::{page, PageResult};
+use crate::report::{columns, Audience, Table};
 use crate::state::AppState;
 
 /// `GET /meetings/{id}/attendance`: each invited hall's attendance.
@@ -21,43 +23,26 @@ pub async fn meeting(
 ) -> PageResult {
     let m = state.store.meeting_for(&who, id).await?;
     let rows = state.store.meeting_attendance(&who, id).await?;
-    let count = |p: &str| {
-        rows.iter()
-            .filter(|r| {
-                serde_json::to_value(r.presence)
-                    .ok()
-                    .as_ref()
-                    .and_then(|v| v.as_str())
-                    == Some(p)
-            })
-            .count()
-    };
-    let (present, late, absent) = (count("present"), count("late"), count("absent"));
-    let code = |v: serde_json::Value| v.as_str().map(str::to_string);
-    let rows: Vec<Value> = rows
+    let count = |p: Presence| rows.iter().filter(|r| r.presence == p).count();
+    let (present, late, absent) = (
+        count(Presence::Present),
+        count(Presence::Late),
+        count(Presence::Absent),
+    );
+    let table = Table::build(lang, &columns::meeting(), &rows, Audience::Page);
+    // A row's presence colours its last cell, the presence (`presence-late` …).
+    let row_classes: Vec<String> = rows
         .iter()
-        .map(|r| {
-            context! {
-                hall => r.hall.hall_name,
-                unit => r.hall.unit_name,
-                first_join => r.first_join.map(display_local),
-                last_leave => r.last_leave.map(display_local),
-                reason => r.last_leave_reason,
-                minutes => r.minutes_present,
-                reconnects => r.reconnects,
-                roll_call => if r.roll_call_unanswered {
-                    Some("no_answer".to_string())
-                } else {
-                    r.roll_call.and_then(|s| serde_json::to_value(s).ok().and_then(code))
-                },
-                roll_call_reason => r.roll_call_reason,
-                headcount => r.headcount,
-                presence => serde_json::to_value(r.presence).ok().and_then(code),
-            }
+        .map(|r| match r.presence {
+            Presence::Present => "presence-present",
+            Presence::Late => "presence-late",
+            Presence::Absent => "presence-absent",
         })
+        .map(str::to_string)
         .collect();
     let ctx = context! {
-        m => summary(&m), rows => rows, present => present, late => late, absent => absent,
+        m => summary(&m), table => table, row_classes => row_classes,
+        present => present, late => late, absent => absent, total => rows.len(),
     };
     page(lang, Some(&who), "attendance.html", ctx)
 }
@@ -100,7 +85,7 @@ pub async fn reports(
         scheduler::Role::Secretariat { unit_id } if q.trim().is_empty() => Some(unit_id),
         _ => None,
     });
-    let (unit, rows, api) = match unit_id {
+    let (unit, table, api) = match unit_id {
         Some(id) => {
             let unit = state.store.unit(id).await?;
             let start = format!("{from}T00:00");
@@ -112,13 +97,14 @@ pub async fn reports(
                 return Err(scheduler::Error::Internal("period".into()).into());
             };
             let rows = state.store.unit_attendance(&who, id, a, b).await?;
+            let table = Table::build(lang, &columns::period(), &rows, Audience::Page);
             let api = format!("/api/v1/reports/units/{id}?from={start}&to={end}");
-            (Some(unit), rows, Some(api))
+            (Some(unit), Some(table), Some(api))
         }
-        None => (None, Vec::new(), None),
+        None => (None, None, None),
     };
     let ctx = context! {
-        q => q, results => results, unit => unit, rows => rows, api => api,
+        q => q, results => results, unit => unit, table => table, api => api,
         from => from.to_string(), to => to.to_string(),
     };
     page(lang, Some(&who), "reports.html", ctx)

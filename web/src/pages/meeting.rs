@@ -15,6 +15,8 @@ use super::auth::{Staff, Viewer};
 use super::home::{kind_code, time_range};
 use super::i18n::Lang;
 use super::render::{page_with, see_other, PageResult};
+use crate::report::columns::{self, IntervalRow};
+use crate::report::{Audience, Table};
 use crate::state::AppState;
 
 /// What went wrong with a form on the page, shown above it.
@@ -69,6 +71,10 @@ async fn render(
             context! { at => display_local(e.at), kind => e.kind, detail => e.detail, by => by },
         );
     }
+    let timeline = match who.require_staff() {
+        Ok(()) => Some(timeline(state, who, lang, id).await?),
+        Err(_) => None,
+    };
     let local = |ts| to_local(ts).format("%Y-%m-%dT%H:%M").to_string();
     let ctx = context! {
         m => context! {
@@ -87,6 +93,7 @@ async fn render(
         invited => invitations.len(),
         groups => groups,
         events => events,
+        timeline => timeline,
         starts_at => notice.starts_at.unwrap_or_else(|| local(m.starts_at)),
         ends_at => notice.ends_at.unwrap_or_else(|| local(m.ends_at)),
         notice => notice.key,
@@ -96,6 +103,28 @@ async fn render(
         is_staff => who.require_staff().is_ok(),
     };
     page_with(status, lang, Some(who), "meeting.html", ctx)
+}
+
+/// Each hall's attendance intervals (joined, left, why it ended), halls that never joined
+/// left out: the columns of the intervals download, grouped by hall.
+async fn timeline(state: &AppState, who: &Principal, lang: Lang, id: i64) -> Result<Value, Error> {
+    let report = state.store.meeting_attendance(who, id).await?;
+    let table = Table::build(
+        lang,
+        &columns::intervals(),
+        &IntervalRow::all(&report),
+        Audience::Page,
+    );
+    let mut cells = table.rows.into_iter();
+    let halls: Vec<Value> = report
+        .iter()
+        .filter(|r| !r.timeline.is_empty())
+        .map(|r| {
+            let rows: Vec<_> = cells.by_ref().take(r.timeline.len()).collect();
+            context! { hall => r.hall.hall_name, unit => r.hall.unit_name, rows => rows }
+        })
+        .collect();
+    Ok(context! { header => table.header, numeric => table.numeric, halls => halls })
 }
 
 /// `GET /meetings/{id}`.

@@ -36,6 +36,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("reports.html", include_str!("../../templates/reports.html")),
     (
+        "report_table.html",
+        include_str!("../../templates/report_table.html"),
+    ),
+    (
         "admin_units.html",
         include_str!("../../templates/admin_units.html"),
     ),

@@ -322,10 +322,11 @@ async fn live_pages_console_kiosk_and_attendance() {
     let html = body_text(res).await;
     for header in [
         "Điểm danh",
-        "Vào lúc",
-        "Rời lúc",
-        "Số phút dự",
-        "Kết nối lại",
+        "Vào lần đầu",
+        "Rời lần cuối",
+        "Lý do rời",
+        "Số phút tham dự",
+        "Số lần kết nối lại",
         "Số người",
         "Kết quả",
     ] {
@@ -333,6 +334,7 @@ async fn live_pages_console_kiosk_and_attendance() {
     }
     assert!(html.contains("/api/v1/meetings/1/attendance?format=csv"));
     assert!(html.contains("/api/v1/meetings/1/attendance?format=xlsx"));
+    assert!(html.contains("/api/v1/meetings/1/attendance?format=csv&amp;part=intervals"));
     let res = app
         .clone()
         .oneshot(get("/meetings/1/attendance", Some(&hall)))
@@ -368,5 +370,81 @@ async fn live_pages_console_kiosk_and_attendance() {
         .await
         .expect("response");
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn meeting_page_shows_every_interval_with_why_it_ended() {
+    use scheduler::time::display_local;
+    let (db, app) = app().await;
+    let store = &db.store;
+    let staff = store
+        .principal_by_username("vp.tinh")
+        .await
+        .expect("vp.tinh");
+    let m = store.meeting_for(&staff, 1).await.expect("meeting 1");
+    let hall = store
+        .invitations(&staff, 1)
+        .await
+        .expect("invitations")
+        .into_iter()
+        .find(|i| i.hall_id != m.host_hall_id)
+        .expect("an invited hall");
+    let (id, t0) = (hall.hall_id, m.starts_at);
+    store.meeting_started(1, t0, None).await.expect("started");
+    store.record_join(1, id, t0 + 60, 30).await.expect("join");
+    store
+        .record_heartbeats(1, &[id], t0 + 600)
+        .await
+        .expect("seen");
+    // The server dies; at start-up the open interval is closed, then the hall comes back.
+    store.recover_open_sessions().await.expect("recovery");
+    store
+        .record_join(1, id, t0 + 660, 30)
+        .await
+        .expect("join again");
+    store
+        .meeting_ended(1, t0 + 3600, None)
+        .await
+        .expect("ended");
+
+    let cookie = login(&app, "vp.tinh").await;
+    let res = app
+        .clone()
+        .oneshot(get("/meetings/1", Some(&cookie)))
+        .await
+        .expect("response");
+    let html = body_text(res).await;
+    let timeline = html
+        .split("id=\"attendance-timeline\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("the timeline table");
+    for header in ["Điểm cầu", "Vào lúc", "Rời lúc", "Lý do rời"] {
+        assert!(timeline.contains(header), "{header}: {timeline}");
+    }
+    let row = |from: i64, until: i64, why: &str| {
+        format!(
+            "<td>{}</td><td>{}</td><td>{why}</td>",
+            display_local(from),
+            display_local(until)
+        )
+    };
+    let restart = row(t0 + 60, t0 + 600, "Máy chủ khởi động lại");
+    let ended = row(t0 + 660, t0 + 3600, "Cuộc họp kết thúc");
+    let (Some(a), Some(b)) = (timeline.find(&restart), timeline.find(&ended)) else {
+        panic!("both intervals, {restart} and {ended}: {timeline}");
+    };
+    assert!(a < b, "oldest first");
+    assert!(timeline.contains(&hall.hall_name));
+    assert!(html.contains("/api/v1/meetings/1/attendance?format=csv&amp;part=intervals"));
+    // A hall's own account sees the meeting, not the others' attendance.
+    let hall_cookie = login(&app, "dc.25").await;
+    let res = app
+        .oneshot(get("/meetings/1", Some(&hall_cookie)))
+        .await
+        .expect("response");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(!body_text(res).await.contains("attendance-timeline"));
     db.cleanup().await;
 }

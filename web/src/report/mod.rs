@@ -1,0 +1,159 @@
+//! Report tables: each report's columns are defined once ([`columns`]), their headers keyed
+//! by the words in `pages/words.tsv`, and the same [`Table`] feeds the HTML page, the CSV
+//! download ([`csv`]) and the XLSX download ([`xlsx`]).
+//!
+//! The store ([`scheduler::reports`]) returns data; the words people read — headers,
+//! levels, leave reasons, roll-call answers, presence — come from the dictionary here, so
+//! a page and a spreadsheet can no longer disagree on a label.
+
+pub mod columns;
+pub mod csv;
+pub mod xlsx;
+
+use scheduler::time::{display_local, Timestamp};
+use serde::Serialize;
+
+use crate::pages::i18n::{lookup, Lang};
+
+/// What a column reads from a report row, before it is put into words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// Text from the records (a name, a code, a reason typed by someone): shown as is.
+    Text(String),
+    /// A dictionary key (`presence.late`), shown in the reader's language.
+    Word(String),
+    /// A count or a number of minutes: a number in a spreadsheet.
+    Number(i64),
+    /// An instant, shown in Việt Nam time.
+    Time(Timestamp),
+    /// Nothing to show.
+    Empty,
+}
+
+impl Value {
+    /// `Time` if there is an instant, else `Empty`.
+    pub fn time(ts: Option<Timestamp>) -> Value {
+        ts.map_or(Value::Empty, Value::Time)
+    }
+
+    /// `Number` if there is a number, else `Empty`.
+    pub fn number(n: Option<i64>) -> Value {
+        n.map_or(Value::Empty, Value::Number)
+    }
+
+    /// The dictionary word `{prefix}.{code}`.
+    pub fn word(prefix: &str, code: &str) -> Value {
+        Value::Word(format!("{prefix}.{code}"))
+    }
+}
+
+/// One column of a report over rows of type `R`.
+pub struct Column<R> {
+    /// The header's key in `words.tsv`.
+    pub key: &'static str,
+    /// The cell of a row.
+    pub value: fn(&R) -> Value,
+    /// Only in the downloads (codes and levels a spreadsheet sorts by; the page has the
+    /// names, or groups by the column).
+    pub export_only: bool,
+}
+
+impl<R> Column<R> {
+    /// A column shown everywhere.
+    pub fn new(key: &'static str, value: fn(&R) -> Value) -> Column<R> {
+        Column {
+            key,
+            value,
+            export_only: false,
+        }
+    }
+
+    /// The same column, in the downloads only.
+    pub fn export_only(self) -> Column<R> {
+        Column {
+            export_only: true,
+            ..self
+        }
+    }
+}
+
+/// A finished cell: text, or a number a spreadsheet can add up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Cell {
+    Number(i64),
+    Text(String),
+}
+
+impl Cell {
+    fn of(lang: Lang, value: Value) -> Cell {
+        match value {
+            Value::Text(s) => Cell::Text(s),
+            // A code the dictionary does not know yet shows as the code, never as an error.
+            Value::Word(key) => Cell::Text(match lookup(lang, &key) {
+                Some(text) => text.to_string(),
+                None => key.rsplit('.').next().unwrap_or_default().to_string(),
+            }),
+            Value::Number(n) => Cell::Number(n),
+            Value::Time(ts) => Cell::Text(display_local(ts)),
+            Value::Empty => Cell::Text(String::new()),
+        }
+    }
+}
+
+/// Which columns a table is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// The HTML page: columns marked `export_only` are left out.
+    Page,
+    /// CSV and XLSX: every column.
+    Download,
+}
+
+/// A report in one language: headers and rows of cells.
+#[derive(Debug, Clone, Serialize)]
+pub struct Table {
+    /// The column headers.
+    pub header: Vec<&'static str>,
+    /// Per column, whether it holds numbers (aligned right on the page).
+    pub numeric: Vec<bool>,
+    /// One row of cells per report row.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    /// `rows` through `columns` in `lang`, for `audience`.
+    pub fn build<R>(lang: Lang, columns: &[Column<R>], rows: &[R], audience: Audience) -> Table {
+        let columns: Vec<&Column<R>> = columns
+            .iter()
+            .filter(|c| audience == Audience::Download || !c.export_only)
+            .collect();
+        let header = columns
+            .iter()
+            .map(|c| lookup(lang, c.key).unwrap_or(c.key))
+            .collect();
+        let rows: Vec<Vec<Cell>> = rows
+            .iter()
+            .map(|r| {
+                columns
+                    .iter()
+                    .map(|c| Cell::of(lang, (c.value)(r)))
+                    .collect()
+            })
+            .collect();
+        let numeric = (0..columns.len())
+            .map(|i| {
+                rows.iter()
+                    .any(|r| matches!(r.get(i), Some(Cell::Number(_))))
+            })
+            .collect();
+        Table {
+            header,
+            numeric,
+            rows,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
