@@ -170,21 +170,25 @@ fn csv_rows(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-/// A hall named `1e5`, a server restart in the middle of a meeting: the downloads show
-/// every interval with why it ended, and text stays text in the XLSX.
+/// A hall whose name is a formula, one named `1e5`, a server restart in the middle of a
+/// meeting: the downloads show every interval with why it ended, no cell runs as a
+/// formula in a spreadsheet, and text stays text in the XLSX.
 async fn exports_show_every_interval_and_keep_text_as_text(backend: Backend) {
     let app = spawn_app_on(backend).await;
     let admin = app.login("admin").await;
     let vp = app.login("vp.tanson").await;
     let (formula, number) = (app.hall_id("08578").await, app.hall_id("08545").await);
-    let (status, _) = app
-        .patch(
-            &format!("/api/v1/halls/{number}"),
-            &admin,
-            &json!({ "name": "1e5" }),
-        )
-        .await;
-    assert_eq!(status, 200);
+    let evil = "=HYPERLINK(\"http://evil.example\",\"Xem\")";
+    for (hall, name) in [(formula, evil), (number, "1e5")] {
+        let (status, _) = app
+            .patch(
+                &format!("/api/v1/halls/{hall}"),
+                &admin,
+                &json!({ "name": name }),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
     let body = json!({
         "title": "Họp giao ban huyện Tân Sơn",
         "kind": "routine",
@@ -214,7 +218,14 @@ async fn exports_show_every_interval_and_keep_text_as_text(backend: Backend) {
     assert_eq!(status, 200);
     let (header, rows) = csv_rows(&bytes);
     assert_eq!(header[3], "Điểm cầu");
-    assert!(rows.iter().any(|r| r[0] == "08578"));
+    let row = rows.iter().find(|r| r[0] == "08578").unwrap();
+    assert_eq!(row[3], format!("'{evil}"), "a formula stays text");
+    assert!(
+        rows.iter()
+            .flatten()
+            .all(|cell| !cell.starts_with(['=', '+', '-', '@'])),
+        "no cell starts like a formula"
+    );
 
     let (status, disposition, bytes) =
         download(&app, &format!("{api}?format=csv&part=intervals"), &vp).await;
@@ -293,7 +304,10 @@ async fn exports_show_every_interval_and_keep_text_as_text(backend: Backend) {
         ]
     );
     let row = rows.iter().find(|r| r[0] == "08578").unwrap();
-    assert_eq!(row[5], "1", "attended once");
+    assert_eq!(
+        (row[3].as_str(), row[5].as_str()),
+        (format!("'{evil}").as_str(), "1")
+    );
     app.stop().await;
 }
 

@@ -1,4 +1,5 @@
-//! Report tables: the words come from the dictionary, XLSX text stays text.
+//! Report tables: the words come from the dictionary, CSV cells cannot run as formulas,
+//! XLSX text stays text.
 
 use calamine::{Data, Reader, Xlsx};
 use scheduler::attendance::RollCallStatus;
@@ -6,7 +7,7 @@ use scheduler::reports::{AttendanceInterval, HallRef, MeetingAttendance, Presenc
 
 use super::columns::{self, IntervalRow};
 use super::xlsx::{to_xlsx, Sheet};
-use super::{Audience, Cell, Table};
+use super::{csv::to_csv, Audience, Cell, Table};
 use crate::pages::i18n::Lang;
 
 /// 2026-03-02 08:00 in Việt Nam.
@@ -169,6 +170,34 @@ fn the_intervals_table_names_a_restart_in_the_middle() {
         ends,
         ["Đang kết nối", "Mất kết nối, còn chờ vào lại", "power_cut"]
     );
+}
+
+#[test]
+fn csv_cells_that_start_like_a_formula_stay_text() {
+    // OWASP "CSV Injection": = + - @, and tab or CR before one.
+    let names = [
+        "=HYPERLINK(\"http://evil.example\",\"Bấm vào\")",
+        "+1+1",
+        "-2+3",
+        "@SUM(A1:A9)",
+        "\t=1+1",
+        "\r=1+1",
+    ];
+    let rows: Vec<_> = names
+        .iter()
+        .map(|n| restarted(n, "=cmd|' /C calc'!A0"))
+        .collect();
+    let t = Table::build(Lang::Vi, &columns::meeting(), &rows, Audience::Download);
+    let csv = to_csv(&t).expect("csv");
+    assert_eq!(&csv[..3], &[0xEF, 0xBB, 0xBF], "BOM first");
+    let mut reader = csv::ReaderBuilder::new().from_reader(&csv[3..]);
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
+    assert_eq!(records.len(), names.len());
+    for (record, name) in records.iter().zip(names) {
+        assert_eq!(&record[3], format!("'{name}"), "the hall's name");
+        assert_eq!(&record[11], "'=cmd|' /C calc'!A0", "the roll-call reason");
+        assert_eq!(&record[7], "59", "numbers are left alone");
+    }
 }
 
 #[test]
