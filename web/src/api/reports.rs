@@ -95,23 +95,22 @@ pub async fn meeting(
     if q.format == Format::Json {
         return Ok(Json(json!({ "total": rows.len(), "rows": rows })).into_response());
     }
-    let summary = Table::build(LANG, &columns::meeting(), &rows, Audience::Download);
-    let intervals = Table::build(
-        LANG,
-        &columns::intervals(),
-        &IntervalRow::all(&rows),
-        Audience::Download,
-    );
+    let summary = || Table::build(LANG, &columns::meeting(), &rows, Audience::Download);
+    let intervals = || {
+        let rows = IntervalRow::all(&rows);
+        Table::build(LANG, &columns::intervals(), &rows, Audience::Download)
+    };
     let name = format!("diem-danh-cuoc-hop-{id}");
     if q.format == Format::Csv {
-        return Ok(match q.part {
-            Part::Summary => download(csv::to_csv(&summary).map_err(internal)?, q.format, &name),
-            Part::Intervals => download(
-                csv::to_csv(&intervals).map_err(internal)?,
-                q.format,
-                &format!("{name}-cac-lan-vao"),
-            ),
-        });
+        let (table, name) = match q.part {
+            Part::Summary => (summary(), name),
+            Part::Intervals => (intervals(), format!("{name}-cac-lan-vao")),
+        };
+        return Ok(download(
+            csv::to_csv(&table).map_err(internal)?,
+            q.format,
+            &name,
+        ));
     }
     let meeting = state.store.meeting_for(&who, id).await?;
     let title = format!(
@@ -125,12 +124,12 @@ pub async fn meeting(
         Sheet {
             name: &summary_name,
             title: &title,
-            table: &summary,
+            table: &summary(),
         },
         Sheet {
             name: &intervals_name,
             title: &title,
-            table: &intervals,
+            table: &intervals(),
         },
     ])
     .map_err(internal)?;
