@@ -7,5 +7,6 @@
 mod client;
 mod commands;
 mod connect;
+mod cost;
 mod forward;
 mod net;
