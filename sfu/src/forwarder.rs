@@ -4,14 +4,22 @@
 //! payload type. What it carries changes — layer, hall, muted — without renegotiation:
 //! the [`LayerSelector`] decides which packets pass, [`SeqMap`] and [`TimestampMap`]
 //! make the result look like one continuous stream to the browser.
+//!
+//! Nothing is copied per slot: a packet comes in as its header fields and a shared
+//! payload ([`IncomingPacket`]), and goes out as the slot's header on that same payload
+//! ([`OutgoingPacket`]), which the driver hands to its connection without re-parsing.
 
 use crate::layer::{LayerConfig, LayerSelector, NUM_LAYERS};
 use crate::packetmap::{SeqMap, TimestampMap};
-use crate::rtp::{rewrite_header, RtpError, RtpHeader, RtpPacket};
+use crate::rtp::RtpHeader;
 use crate::switch::{Feed, LayerEvent, LayerState, PacketAction};
 use crate::StreamId;
 use std::collections::VecDeque;
 use std::time::Instant;
+
+mod packet;
+
+pub use packet::{IncomingPacket, OutgoingPacket};
 
 /// What the subscriber side negotiated for the slot.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -28,24 +36,11 @@ pub struct ForwarderConfig {
     pub layer: LayerConfig,
 }
 
-/// A packet of one of the publisher's streams, classified once by the publisher side.
-#[derive(Debug, Clone, Copy)]
-pub struct IncomingPacket<'a> {
-    /// The publisher track it belongs to.
-    pub source: StreamId,
-    /// Its simulcast layer (0 for audio and non-simulcast video).
-    pub layer: u8,
-    /// Whether it starts a keyframe (always `true` for audio).
-    pub keyframe: bool,
-    /// The RTP packet as received.
-    pub data: &'a [u8],
-}
-
 /// What the slot's owner must do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ForwarderOutput {
-    /// Send this rewritten RTP packet to the subscriber.
-    Packet(Vec<u8>),
+    /// Send this packet to the subscriber: the slot's header on the publisher's payload.
+    Packet(OutgoingPacket),
     /// Ask the publisher for a keyframe on this feed (through its throttle).
     RequestKeyframe(Feed),
     /// The slot now carries another layer or source (for logs and the dashboard).
@@ -128,17 +123,11 @@ impl Forwarder {
         }
     }
 
-    /// Handles one packet of a publisher stream arriving at `now`; an error means the
-    /// packet was malformed and was dropped.
-    pub fn handle_packet(
-        &mut self,
-        now: Instant,
-        packet: IncomingPacket<'_>,
-    ) -> Result<(), RtpError> {
+    /// Handles one packet of a publisher stream arriving at `now`.
+    pub fn handle_packet(&mut self, now: Instant, packet: &IncomingPacket) {
         if self.paused {
-            return Ok(());
+            return;
         }
-        let rtp = RtpPacket::parse(packet.data)?;
         let feed = Feed {
             source: packet.source,
             layer: packet.layer,
@@ -148,12 +137,11 @@ impl Forwarder {
             PacketAction::SwitchAndForward => {
                 self.seq.switch_source();
                 self.ts.switch_source();
-                self.forward(now, &rtp)?;
+                self.forward(now, packet);
             }
-            PacketAction::Forward => self.forward(now, &rtp)?,
+            PacketAction::Forward => self.forward(now, packet),
         }
         self.drain_layer_events();
-        Ok(())
     }
 
     /// Carries another publisher track from its next keyframe on, keeping the slot's SSRC;
@@ -247,27 +235,30 @@ impl Forwarder {
         self.output.pop_front()
     }
 
-    fn forward(&mut self, now: Instant, rtp: &RtpPacket<'_>) -> Result<(), RtpError> {
-        let h = rtp.header;
-        if rtp.payload().is_empty() {
+    /// Queues `packet` with the slot's header: its SSRC and payload type, the next
+    /// sequence number and the mapped timestamp; the payload is shared, not copied.
+    fn forward(&mut self, now: Instant, packet: &IncomingPacket) {
+        let h = packet.header;
+        if packet.payload.is_empty() {
             // Padding-only (bandwidth probe): not worth sending on; close its gap.
             self.seq.skip(h.sequence_number);
-            return Ok(());
+            return;
         }
         let Some(sequence_number) = self.seq.map(h.sequence_number) else {
-            return Ok(());
+            return;
         };
-        let out = RtpHeader {
+        let header = RtpHeader {
             marker: h.marker,
             payload_type: self.config.payload_type,
             sequence_number,
             timestamp: self.ts.map(now, h.timestamp),
             ssrc: self.config.ssrc,
         };
-        let mut buf = rtp.as_bytes().to_vec();
-        rewrite_header(&mut buf, &out)?;
-        self.output.push_back(ForwarderOutput::Packet(buf));
-        Ok(())
+        self.output
+            .push_back(ForwarderOutput::Packet(OutgoingPacket {
+                header,
+                payload: packet.payload.clone(),
+            }));
     }
 
     fn drain_layer_events(&mut self) {

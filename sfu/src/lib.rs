@@ -82,7 +82,9 @@ pub use event::{
 };
 
 pub use estimator::{LossTracker, RateEstimator, StreamEstimator, StreamStats};
-pub use forwarder::{Forwarder, ForwarderConfig, ForwarderOutput, ForwarderState, IncomingPacket};
+pub use forwarder::{
+    Forwarder, ForwarderConfig, ForwarderOutput, ForwarderState, IncomingPacket, OutgoingPacket,
+};
 pub use hdrext::{AudioLevel, ExtensionForm, Extensions};
 pub use keyframe::{KeyframeThrottle, DEFAULT_THROTTLE};
 pub use layer::{LayerConfig, LayerSelector, MAX_LAYER, NUM_LAYERS};

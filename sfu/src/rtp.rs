@@ -1,8 +1,10 @@
 //! Minimal RTP packet view (RFC 3550, RFC 8285 header extensions) and in-place header rewriting.
 //!
 //! The SFU reads only what forwarding needs — sequence number, timestamp, SSRC, payload
-//! type, marker, extensions — and rewrites those fields in a copy of the buffer for
-//! each subscriber. Parsing never panics: every malformed input is an [`RtpError`].
+//! type, marker, extensions. A subscriber's packet is [`RtpHeader`] fields on the shared
+//! payload (`forwarder::OutgoingPacket`); [`rewrite_header`] rewrites the same fields in
+//! a buffer for callers that hold raw RTP. Parsing never panics: every malformed input
+//! is an [`RtpError`].
 
 use crate::hdrext::{AudioLevel, ExtensionForm, Extensions};
 use std::fmt;
@@ -166,6 +168,11 @@ impl<'a> RtpPacket<'a> {
     /// The media payload, without header, extensions or padding.
     pub fn payload(&self) -> &'a [u8] {
         &self.buf[self.payload.0..self.payload.1]
+    }
+
+    /// Where [`payload`](Self::payload) lies in the packet's bytes, as `(start, end)`.
+    pub fn payload_range(&self) -> (usize, usize) {
+        self.payload
     }
 
     /// The whole packet as received.

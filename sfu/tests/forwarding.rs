@@ -1,6 +1,7 @@
 //! Forwarding scenarios over the public API: simulated simulcast publishers, subscriber
 //! slots, PLI throttling, layer and source switches — all with simulated time.
 
+use bytes::Bytes;
 use sfu::{
     is_keyframe_start, Feed, Forwarder, ForwarderConfig, ForwarderOutput, IncomingPacket,
     KeyframeThrottle, LayerConfig, RtpHeader, RtpPacket, StreamId, DEFAULT_THROTTLE,
@@ -136,7 +137,7 @@ impl Node {
         for sub in &mut self.subs {
             while let Some(out) = sub.fwd.poll_output() {
                 match out {
-                    ForwarderOutput::Packet(p) => sub.received.push(p),
+                    ForwarderOutput::Packet(p) => sub.received.push(p.to_vec()),
                     ForwarderOutput::RequestKeyframe(Feed { source, layer }) => {
                         let publisher = self
                             .pubs
@@ -159,24 +160,16 @@ impl Node {
         self.now += FRAME;
         for p in 0..self.pubs.len() {
             for (layer, data) in self.pubs[p].frame() {
-                let payload = RtpPacket::parse(&data)
-                    .expect("well-formed")
-                    .payload()
-                    .to_vec();
-                let keyframe = is_keyframe_start(&payload).expect("VP8 payload");
+                let data = Bytes::from(data);
+                let parsed = RtpPacket::parse(&data).expect("well-formed");
+                let keyframe = is_keyframe_start(parsed.payload()).expect("VP8 payload");
                 if keyframe {
                     self.pubs[p].throttle.handle_keyframe(layer);
                 }
-                let packet = IncomingPacket {
-                    source: self.pubs[p].id,
-                    layer,
-                    keyframe,
-                    data: &data,
-                };
+                let packet = IncomingPacket::parse(self.pubs[p].id, layer, keyframe, &data)
+                    .expect("well-formed");
                 for sub in &mut self.subs {
-                    sub.fwd
-                        .handle_packet(self.now, packet)
-                        .expect("well-formed");
+                    sub.fwd.handle_packet(self.now, &packet);
                 }
             }
         }

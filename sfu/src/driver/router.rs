@@ -5,8 +5,9 @@
 //! start on a keyframe, layer choice up to the subscription's highest layer), and a
 //! [`KeyframeThrottle`] that merges their keyframe requests into PLIs to the requested
 //! layer's SSRC. A packet is written into every subscriber's connection with
-//! `handle_write` (no socket, no task, no channel): the packet handed to `rtc` shares the
-//! publisher's payload `Bytes`, only its header is the subscriber's.
+//! `handle_write` (no socket, no task, no channel): per subscriber the forwarder makes
+//! only a header, and the packet handed to `rtc` shares the publisher's payload `Bytes`
+//! — nothing is marshalled, parsed or copied before `rtc` encrypts it.
 
 use super::conn::InTrack;
 use super::demux::ConnIndex;
@@ -14,15 +15,13 @@ use super::publish::Route;
 use super::speakers::Speakers;
 use super::table::Table;
 use crate::event::{MediaKind, PeerId, SfuEvent, SlotId};
-use crate::forwarder::{Forwarder, ForwarderOutput, IncomingPacket};
+use crate::forwarder::{Forwarder, ForwarderOutput, IncomingPacket, OutgoingPacket};
 use crate::hdrext::AudioLevel;
-use crate::rtp::RtpPacket;
-use crate::rtp::FIXED_HEADER_LEN;
+use crate::rtp::{RtpHeader, FIXED_HEADER_LEN};
 use crate::{KeyframeThrottle, StreamId};
 use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::rtp;
 use rtc::sansio::Protocol;
-use rtc::shared::marshal::{Marshal, MarshalSize};
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -40,7 +39,7 @@ pub(super) struct Sub {
 pub struct RouterStats {
     /// Packets handed to subscribers' connections.
     pub forwarded: u64,
-    /// Packets `rtc` refused or the forwarder could not parse.
+    /// Packets `rtc` refused.
     pub dropped: u64,
     /// PLIs sent to publishers.
     pub plis: u64,
@@ -50,8 +49,6 @@ pub struct RouterStats {
 pub struct Router {
     pub(super) routes: HashMap<StreamId, Route>,
     throttle: Duration,
-    /// The incoming packet marshalled once for the forwarders (reused, no allocation).
-    scratch: Vec<u8>,
     /// Streams whose throttles have PLIs to send (reused, no allocation).
     pub(super) requests: Vec<StreamId>,
     /// Forwarders of slots that went dark, kept so a later subscription continues
@@ -72,7 +69,6 @@ impl Router {
         Self {
             routes: HashMap::new(),
             throttle,
-            scratch: vec![0; 1500],
             requests: Vec::new(),
             parked: HashMap::new(),
             speakers: Speakers::default(),
@@ -118,15 +114,6 @@ impl Router {
         let Some(route) = self.routes.get_mut(&stream) else {
             return;
         };
-        let size = packet.marshal_size();
-        if self.scratch.len() < size {
-            self.scratch.resize(size, 0);
-        }
-        let Ok(n) = packet.marshal_to(&mut self.scratch[..size]) else {
-            self.stats.dropped += 1;
-            return;
-        };
-        let data = &self.scratch[..n];
         let h = &packet.header;
         let media = !packet.payload.is_empty(); // padding is stripped from the payload
         let size = FIXED_HEADER_LEN + packet.payload.len();
@@ -145,42 +132,31 @@ impl Router {
             source: stream,
             layer,
             keyframe,
-            data,
+            header: RtpHeader {
+                marker: h.marker,
+                payload_type: h.payload_type,
+                sequence_number: h.sequence_number,
+                timestamp: h.timestamp,
+                ssrc: h.ssrc,
+            },
+            payload: packet.payload.clone(),
         };
         for sub in &mut route.subs {
-            if let Err(e) = sub.forwarder.handle_packet(now, incoming) {
-                tracing::debug!(error = %e, "sfu: unforwardable packet dropped");
-                self.stats.dropped += 1;
-                continue;
-            }
+            sub.forwarder.handle_packet(now, &incoming);
             while let Some(out) = sub.forwarder.poll_output() {
                 match out {
-                    ForwarderOutput::Packet(buf) => {
+                    ForwarderOutput::Packet(out) => {
                         let Some(conn) = table.get_mut(sub.conn) else {
                             continue;
                         };
-                        let Ok(h) = RtpPacket::parse(&buf).map(|p| p.header) else {
-                            continue;
-                        };
-                        let out = rtp::Packet {
-                            header: rtp::header::Header {
-                                version: 2,
-                                marker: h.marker,
-                                payload_type: h.payload_type,
-                                sequence_number: h.sequence_number,
-                                timestamp: h.timestamp,
-                                ssrc: h.ssrc,
-                                ..Default::default()
-                            },
-                            payload: packet.payload.clone(),
-                        };
+                        let len = out.len();
                         // The track id is not read on the write path; SSRC and payload
                         // type are the slot's, checked once at negotiation.
-                        let message = RTCMessage::RtpPacket(String::new(), out);
+                        let message = RTCMessage::RtpPacket(String::new(), to_rtc(out));
                         match conn.pc.handle_write(TaggedRTCMessage { now, message }) {
                             Ok(()) => {
                                 self.stats.forwarded += 1;
-                                conn.out.sent(now, buf.len());
+                                conn.out.sent(now, len);
                             }
                             Err(e) => {
                                 tracing::debug!(error = %e, "sfu: rtc refused a packet");
@@ -197,5 +173,23 @@ impl Router {
             }
         }
         Self::send_plis(now, route, table, &mut self.stats);
+    }
+}
+
+/// The slot's packet as `rtc` takes it: the fixed header and the shared payload (no
+/// CSRCs, extensions or padding, so `rtc` has no vectors to clone or marshal).
+fn to_rtc(out: OutgoingPacket) -> rtp::Packet {
+    let h = out.header;
+    rtp::Packet {
+        header: rtp::header::Header {
+            version: 2,
+            marker: h.marker,
+            payload_type: h.payload_type,
+            sequence_number: h.sequence_number,
+            timestamp: h.timestamp,
+            ssrc: h.ssrc,
+            ..Default::default()
+        },
+        payload: out.payload,
     }
 }

@@ -1,6 +1,8 @@
 //! Tests of the slot forwarder: starting, pausing, padding, and continuing a slot's numbering.
 
 use super::*;
+use crate::rtp::RtpPacket;
+use bytes::Bytes;
 use std::time::Duration;
 
 const HALL: StreamId = StreamId(3);
@@ -19,7 +21,7 @@ fn config() -> ForwarderConfig {
     }
 }
 
-fn packet(seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
+fn header(seq: u16, ts: u32) -> RtpHeader {
     RtpHeader {
         marker: false,
         payload_type: 96,
@@ -27,7 +29,6 @@ fn packet(seq: u16, ts: u32, payload: &[u8]) -> Vec<u8> {
         timestamp: ts,
         ssrc: 1,
     }
-    .write(payload)
 }
 
 fn push(f: &mut Forwarder, now: Instant, seq: u16, keyframe: bool, payload: &[u8]) {
@@ -42,15 +43,14 @@ fn push_from(
     keyframe: bool,
     payload: &[u8],
 ) {
-    let data = packet(seq, u32::from(seq) * 3000, payload);
-    let layer = 0;
     let incoming = IncomingPacket {
         source,
-        layer,
+        layer: 0,
         keyframe,
-        data: &data,
+        header: header(seq, u32::from(seq) * 3000),
+        payload: Bytes::copy_from_slice(payload),
     };
-    f.handle_packet(now, incoming).unwrap(); // well-formed: built just above
+    f.handle_packet(now, &incoming);
 }
 
 /// (seq, ts, ssrc, pt) of a packet sent to the subscriber.
@@ -62,7 +62,11 @@ fn drain(f: &mut Forwarder) -> (Vec<Sent>, Vec<ForwarderOutput>) {
     while let Some(o) = f.poll_output() {
         match o {
             ForwarderOutput::Packet(p) => {
-                let h = RtpPacket::parse(&p).unwrap().header;
+                // What goes on the wire, read back as a browser would.
+                let wire = p.to_vec();
+                let read = RtpPacket::parse(&wire).unwrap(); // written just above
+                assert_eq!(read.payload(), &p.payload[..]);
+                let h = read.header;
                 sent.push((h.sequence_number, h.timestamp, h.ssrc, h.payload_type));
             }
             o => other.push(o),
@@ -124,14 +128,50 @@ fn padding_only_packets_are_skipped_without_a_gap_and_garbage_is_an_error() {
     push(&mut f, t0, 3, false, b"d");
     let seqs: Vec<u16> = drain(&mut f).0.into_iter().map(|p| p.0).collect();
     assert_eq!(seqs, [1, 2]);
-    let (source, layer, keyframe) = (HALL, 0, false);
-    let bad = IncomingPacket {
-        source,
-        layer,
-        keyframe,
-        data: &[0x80, 1, 2],
+    // Garbage never becomes an `IncomingPacket`: reading it is the error.
+    let bad = Bytes::from_static(&[0x80, 1, 2]);
+    assert!(IncomingPacket::parse(HALL, 0, false, &bad).is_err());
+}
+
+#[test]
+fn every_slot_shares_the_publishers_payload_under_its_own_header() {
+    let t0 = Instant::now();
+    let other = ForwarderConfig {
+        ssrc: 0x7777,
+        payload_type: 120,
+        ..config()
     };
-    assert!(f.handle_packet(t0, bad).is_err());
+    let (mut a, mut b) = (
+        Forwarder::new(t0, config(), HALL),
+        Forwarder::new(t0, other, HALL),
+    );
+    let incoming = IncomingPacket {
+        source: HALL,
+        layer: 0,
+        keyframe: true,
+        header: RtpHeader {
+            marker: true,
+            ..header(500, 1_500_000)
+        },
+        payload: Bytes::from_static(b"one frame"),
+    };
+    a.handle_packet(t0, &incoming);
+    b.handle_packet(t0, &incoming);
+    let sent = |f: &mut Forwarder| {
+        std::iter::from_fn(|| f.poll_output())
+            .find_map(|o| match o {
+                ForwarderOutput::Packet(p) => Some(p),
+                _ => None,
+            })
+            .expect("the keyframe is forwarded")
+    };
+    let (pa, pb) = (sent(&mut a), sent(&mut b));
+    assert_eq!(pa.payload.as_ptr(), incoming.payload.as_ptr(), "not copied");
+    assert_eq!(pb.payload.as_ptr(), incoming.payload.as_ptr(), "not copied");
+    assert_eq!((pa.header.ssrc, pa.header.payload_type), (0xABCD, 100));
+    assert_eq!((pb.header.ssrc, pb.header.payload_type), (0x7777, 120));
+    assert!(pa.header.marker && pb.header.marker, "the marker is kept");
+    assert_eq!(pa.header.sequence_number, pb.header.sequence_number);
 }
 
 #[test]
