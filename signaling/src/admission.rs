@@ -14,16 +14,8 @@ pub struct Admission {
 
 impl From<scheduler::JoinGrant> for Admission {
     fn from(grant: scheduler::JoinGrant) -> Self {
-        let m = grant.meeting;
         Admission {
-            meeting: MeetingInfo {
-                id: m.id,
-                title: m.title,
-                host_hall_id: m.host_hall_id,
-                host_hall_name: m.host_hall_name,
-                starts_at: m.starts_at,
-                ends_at: m.ends_at,
-            },
+            meeting: MeetingInfo::from(grant.meeting),
             hall: HallInfo {
                 id: grant.hall_id,
                 name: grant.hall_name,

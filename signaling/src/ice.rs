@@ -8,37 +8,12 @@
 //! are computed per hall on every `welcome`, so a kiosk that runs all day gets fresh
 //! ones each time it (re)connects.
 
-use crate::protocol::HallInfo;
+use crate::protocol::{HallInfo, IceServer, IceTransportPolicy};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// One entry of the page's `RTCConfiguration.iceServers`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IceServer {
-    /// `stun:…`, `turn:…?transport=tcp`, `turns:…` URLs sharing these credentials.
-    pub urls: Vec<String>,
-    /// TURN user name: `<unix expiry>:<hall id>` (absent for STUN).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// TURN password: base64(HMAC-SHA1(secret, username)) (absent for STUN).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credential: Option<String>,
-}
-
-/// Which candidates a page may use (`RTCConfiguration.iceTransportPolicy`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IceTransportPolicy {
-    /// Any candidate: direct UDP to the SFU first, the TURN relay when that fails.
-    #[default]
-    All,
-    /// Only the TURN relay (an operator forcing every hall through the TURN server).
-    Relay,
-}
 
 /// Produces the ICE servers of one hall's page, at `now` (UTC Unix seconds).
 pub trait IceProvider: Send + Sync {

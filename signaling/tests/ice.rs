@@ -5,10 +5,8 @@ mod common;
 
 use common::{Page, Tokens};
 use sfu::SfuConfig;
-use signaling::ice::{
-    turn_rest_credential, IceConfig, IceServer, IceTransportPolicy, IceUrl, TurnRest,
-};
-use signaling::protocol::ServerMessage;
+use signaling::ice::{turn_rest_credential, IceConfig, IceUrl, TurnRest};
+use signaling::protocol::{IceServer, IceTransportPolicy, ServerMessage};
 use signaling::{Signaling, SignalingConfig};
 use std::sync::Arc;
 use std::time::Duration;

@@ -38,15 +38,7 @@ async fn province_meeting() -> (TestDb, MeetingInfo, [Hall; 3]) {
         .iter()
         .find(|h| h.unit_path.starts_with(&district.unit_path) && h.id != district.id)
         .expect("a commune of that district");
-    let info = MeetingInfo {
-        id: m.id,
-        title: m.title,
-        host_hall_id: m.host_hall_id,
-        host_hall_name: m.host_hall_name,
-        starts_at: m.starts_at,
-        ends_at: m.ends_at,
-    };
-    (db, info, [host, district, commune.clone()])
+    (db, MeetingInfo::from(m), [host, district, commune.clone()])
 }
 
 fn start(store: &Store) -> Signaling {

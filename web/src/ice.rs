@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use signaling::ice::{IceConfig, IceTransportPolicy, IceUrl, TurnRest};
+use signaling::ice::{IceConfig, IceUrl, TurnRest};
+use signaling::protocol::IceTransportPolicy;
 
 /// A secret setting: kept as given, never printed (`Debug` shows `***`).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
-use signaling::ice::IceTransportPolicy;
+use signaling::protocol::IceTransportPolicy;
 
 use crate::ice::{IceSettings, Secret};
 

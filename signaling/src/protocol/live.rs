@@ -57,7 +57,9 @@ impl Actor {
     }
 }
 
-/// A host control or hall action, as announced in `control` and logged.
+/// A host control or hall action, as announced in `control` and logged. Its names come
+/// from serde (see [`Action::as_str`]): variants keep their declaration order as
+/// discriminants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -110,33 +112,11 @@ pub enum Action {
 }
 
 impl Action {
-    /// The name on the wire and in the log's `kind`.
+    /// The name on the wire and in the log's `kind`: serde's own name for it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Action::TestStarted => "test_started",
-            Action::MeetingStarted => "meeting_started",
-            Action::MeetingEnded => "meeting_ended",
-            Action::GiveFloor => "give_floor",
-            Action::TakeFloor => "take_floor",
-            Action::FloorExpired => "floor_expired",
-            Action::Mute => "mute",
-            Action::Unmute => "unmute",
-            Action::AllowUnmute => "allow_unmute",
-            Action::DisallowUnmute => "disallow_unmute",
-            Action::MuteAll => "mute_all",
-            Action::Spotlight => "spotlight",
-            Action::Remove => "remove",
-            Action::Readmit => "readmit",
-            Action::Lock => "lock",
-            Action::Unlock => "unlock",
-            Action::RaiseHand => "raise_hand",
-            Action::LowerHand => "lower_hand",
-            Action::RollCallStarted => "roll_call_started",
-            Action::RollCallEnded => "roll_call_ended",
-            Action::RollCallAnswer => "roll_call_answer",
-            Action::RollCallMark => "roll_call_mark",
-            Action::Headcount => "headcount",
-        }
+        // A fieldless enum without explicit discriminants: `self as usize` is the index of
+        // its declaration, which is the index of its name (the unit tests check each).
+        super::names::plain::<Action>()[self as usize]
     }
 }
 

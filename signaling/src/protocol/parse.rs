@@ -4,35 +4,6 @@ use super::{
     ClientMessage, ErrorCode, ProtocolError, ServerMessage, MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
 
-/// The `type`s a page may send.
-const CLIENT_TYPES: [&str; 25] = [
-    "join",
-    "offer",
-    "candidate",
-    "ping",
-    "leave",
-    "set_layer",
-    "set_phase",
-    "give_floor",
-    "take_floor",
-    "mute",
-    "allow_unmute",
-    "mute_all",
-    "spotlight",
-    "remove",
-    "readmit",
-    "lock",
-    "raise_hand",
-    "lower_hand",
-    "grid_page",
-    "start_roll_call",
-    "end_roll_call",
-    "roll_call_answer",
-    "mark_roll_call",
-    "headcount",
-    "readiness",
-];
-
 /// Turns one text frame into a message: size, then JSON, then `type`, then fields,
 /// then the version of a `join`.
 pub fn parse_client(text: &str) -> Result<ClientMessage, ProtocolError> {
@@ -56,7 +27,7 @@ pub fn parse_client(text: &str) -> Result<ClientMessage, ProtocolError> {
             ))
         }
     };
-    if !CLIENT_TYPES.contains(&kind) {
+    if !ClientMessage::types().contains(&kind) {
         let shown: String = kind.chars().take(40).collect();
         return Err(ProtocolError::new(
             ErrorCode::UnknownType,

@@ -1,4 +1,5 @@
-//! The plain data inside messages: halls, the meeting, participants, slots, reasons.
+//! The plain data inside messages: halls, the meeting, participants, slots, reasons, ICE
+//! candidates and the ICE servers a page is told to use.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,19 @@ pub struct MeetingInfo {
     pub starts_at: i64,
     /// Planned end, UTC Unix seconds.
     pub ends_at: i64,
+}
+
+impl From<scheduler::Meeting> for MeetingInfo {
+    fn from(m: scheduler::Meeting) -> Self {
+        MeetingInfo {
+            id: m.id,
+            title: m.title,
+            host_hall_id: m.host_hall_id,
+            host_hall_name: m.host_hall_name,
+            starts_at: m.starts_at,
+            ends_at: m.ends_at,
+        }
+    }
 }
 
 /// A hall present in the meeting.
@@ -83,4 +97,44 @@ pub enum Reason {
     Removed,
     /// The meeting ended.
     MeetingEnded,
+}
+
+/// An ICE candidate in the browser's own shape, both directions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// The `candidate:…` line; empty marks the end of candidates.
+    pub candidate: String,
+    /// The m-line's media id.
+    #[serde(default)]
+    pub sdp_mid: Option<String>,
+    /// The m-line's index.
+    #[serde(default)]
+    pub sdp_mline_index: Option<u16>,
+    /// The ICE username fragment.
+    #[serde(default)]
+    pub username_fragment: Option<String>,
+}
+
+/// One entry of the page's `RTCConfiguration.iceServers`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    /// `stun:…`, `turn:…?transport=tcp`, `turns:…` URLs sharing these credentials.
+    pub urls: Vec<String>,
+    /// TURN user name: `<unix expiry>:<hall id>` (absent for STUN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// TURN password: base64(HMAC-SHA1(secret, username)) (absent for STUN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// Which candidates a page may use (`RTCConfiguration.iceTransportPolicy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IceTransportPolicy {
+    /// Any candidate: direct UDP to the SFU first, the TURN relay when that fails.
+    #[default]
+    All,
+    /// Only the TURN relay (an operator forcing every hall through the TURN server).
+    Relay,
 }

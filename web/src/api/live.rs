@@ -17,7 +17,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use scheduler::{Principal, Store};
 use serde_json::{json, Value};
-use signaling::protocol::{parse_client, ClientMessage, ErrorCode, MeetingInfo};
+use signaling::protocol::{parse_client, ErrorCode, MeetingInfo};
 use signaling::Signaling;
 
 use crate::error::{ApiError, ApiResult};
@@ -49,15 +49,7 @@ async fn staff_meeting(
     let who = state.store.authenticate(&token).await?;
     who.require_staff()?;
     let m = state.store.meeting_for(&who, id).await?;
-    let info = MeetingInfo {
-        id: m.id,
-        title: m.title,
-        host_hall_id: m.host_hall_id,
-        host_hall_name: m.host_hall_name,
-        starts_at: m.starts_at,
-        ends_at: m.ends_at,
-    };
-    Ok((who, info))
+    Ok((who, MeetingInfo::from(m)))
 }
 
 async fn show(
@@ -75,27 +67,6 @@ async fn show(
     }
 }
 
-/// The messages staff may send; the others belong to a hall's page.
-fn staff_may(message: &ClientMessage) -> bool {
-    matches!(
-        message,
-        ClientMessage::SetPhase { .. }
-            | ClientMessage::GiveFloor { .. }
-            | ClientMessage::TakeFloor
-            | ClientMessage::Mute { .. }
-            | ClientMessage::AllowUnmute { .. }
-            | ClientMessage::MuteAll
-            | ClientMessage::Spotlight { .. }
-            | ClientMessage::Remove { .. }
-            | ClientMessage::Readmit { .. }
-            | ClientMessage::Lock { .. }
-            | ClientMessage::LowerHand { hall_id: Some(_) }
-            | ClientMessage::StartRollCall
-            | ClientMessage::EndRollCall
-            | ClientMessage::MarkRollCall { .. }
-    )
-}
-
 async fn act(
     State(state): State<LiveState>,
     headers: HeaderMap,
@@ -106,7 +77,7 @@ async fn act(
     let message = parse_client(&body.to_string()).map_err(|e| {
         ApiError::Body(StatusCode::UNPROCESSABLE_ENTITY, e.code.as_str(), e.message)
     })?;
-    if !staff_may(&message) {
+    if !message.staff_may_send() {
         return Err(ApiError::Body(
             StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::InvalidMessage.as_str(),

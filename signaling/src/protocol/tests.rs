@@ -116,12 +116,12 @@ fn every_server_message_round_trips() {
             }],
             heartbeat_ms: 10_000,
             state: Box::default(),
-            ice_servers: vec![crate::ice::IceServer {
+            ice_servers: vec![IceServer {
                 urls: vec!["turn:turn.example.vn:3478?transport=tcp".into()],
                 username: Some("1800043200:7".into()),
                 credential: Some("c2VjcmV0".into()),
             }],
-            ice_transport_policy: crate::ice::IceTransportPolicy::Relay,
+            ice_transport_policy: IceTransportPolicy::Relay,
         },
         ServerMessage::Answer {
             sdp: "v=0".into(),
@@ -275,7 +275,7 @@ fn error_codes_on_the_wire_match_as_str() {
         );
         let row = format!("| `{}` |", code.as_str());
         assert!(
-            include_str!("../../docs/protocol.md").contains(&row),
+            include_str!("../../../docs/protocol.md").contains(&row),
             "docs/protocol.md's error table lacks {row}"
         );
     }
@@ -365,7 +365,7 @@ fn deep_nesting_and_odd_bytes_never_panic() {
 
 /// The JSON lines of the fenced blocks of `docs/protocol.md` under `heading`.
 fn documented(heading: &str) -> Vec<String> {
-    let doc = include_str!("../../docs/protocol.md");
+    let doc = include_str!("../../../docs/protocol.md");
     let section = doc
         .split("\n## ")
         .find(|s| s.starts_with(heading))
@@ -422,4 +422,86 @@ fn an_offer_renegotiates_only_when_it_says_so() {
     ));
     let bad = r#"{"type":"offer","sdp":"v=0","renegotiate":"yes"}"#;
     assert_eq!(code_of(bad), ErrorCode::InvalidMessage);
+}
+
+/// The `` `name` `` spans of `docs/protocol.md`'s paragraph that begins with `start`.
+fn documented_names(start: &str) -> String {
+    let doc = include_str!("../../../docs/protocol.md");
+    let at = doc.find(start).expect("the paragraph exists");
+    doc[at..]
+        .split("\n\n")
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn every_client_type_is_the_enums_parses_and_is_documented() {
+    let types = ClientMessage::types();
+    assert_eq!(types.first(), Some(&"join"));
+    assert!(types.contains(&"end_roll_call") && types.contains(&"readiness"));
+    let page = documented("Messages from the page").join("\n");
+    for name in types {
+        // Known: a bare object of the type is judged by its fields, never unknown.
+        let bare = json!({ "type": name }).to_string();
+        assert_ne!(
+            parse_client(&bare).map_err(|e| e.code),
+            Err(ErrorCode::UnknownType),
+            "{name}"
+        );
+        let example = format!(r#"{{"type": "{name}""#);
+        assert!(page.contains(&example), "docs/protocol.md has no {name}");
+    }
+}
+
+#[test]
+fn every_action_name_is_serdes_and_is_documented() {
+    let documented = documented_names("`control.action` is");
+    for &name in names::plain::<Action>() {
+        let action: Action = serde_json::from_value(json!(name)).expect("a known action");
+        assert_eq!(action.as_str(), name);
+        assert_eq!(
+            serde_json::to_value(action).expect("serialises"),
+            json!(name)
+        );
+        let listed = format!("`{name}`");
+        assert!(
+            documented.contains(&listed),
+            "docs/protocol.md lacks {listed}"
+        );
+    }
+    assert_eq!(Action::Headcount.as_str(), "headcount");
+    assert_eq!(Action::RollCallEnded.as_str(), "roll_call_ended");
+}
+
+#[test]
+fn every_error_code_name_is_serdes_and_is_documented() {
+    let names = names::plain::<ErrorCode>();
+    assert_eq!(names.first(), Some(&"invalid_json"));
+    for &name in names {
+        let code: ErrorCode = serde_json::from_value(json!(name)).expect("a known code");
+        assert_eq!(code.as_str(), name);
+        assert_eq!(serde_json::to_value(code).expect("serialises"), json!(name));
+        let row = format!("| `{name}` |");
+        assert!(
+            include_str!("../../../docs/protocol.md").contains(&row),
+            "docs/protocol.md's error table lacks {row}"
+        );
+    }
+}
+
+#[test]
+fn staff_send_host_controls_over_http_and_not_a_halls_own_messages() {
+    let staff = |text: &str| parse_client(text).expect(text).staff_may_send();
+    assert!(staff(r#"{"type":"set_phase","phase":"started"}"#));
+    assert!(staff(r#"{"type":"end_roll_call"}"#));
+    assert!(staff(r#"{"type":"lower_hand","hall_id":7}"#));
+    assert!(!staff(r#"{"type":"lower_hand"}"#), "staff have no hand");
+    assert!(!staff(r#"{"type":"raise_hand"}"#));
+    assert!(!staff(r#"{"type":"roll_call_answer","status":"present"}"#));
+    assert!(!staff(r#"{"type":"join","v":1,"token":"t"}"#));
+    assert!(
+        !staff(r#"{"type":"readiness"}"#),
+        "the board is the host page's view"
+    );
 }
