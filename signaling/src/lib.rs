@@ -15,6 +15,11 @@
 //!
 //! The web server's `/ws` route checks nothing itself: it adapts axum's socket and calls
 //! [`serve`] with an [`Admit`] that asks the store.
+//!
+//! Tests: unit tests sit in the module (`mod tests { … }`) or, when long, beside it in
+//! `foo/tests.rs`, declared `#[cfg(test)] mod tests;` in `foo.rs` (as in `sfu`); the
+//! suites in `tests/` share their harness in `tests/common/` (pages over channels, the
+//! token table, waits, media and the real store).
 
 pub mod admission;
 pub mod ice;

@@ -198,5 +198,4 @@ pub fn keep_places(current: &[Fill], wanted: Vec<Fill>) -> Vec<Fill> {
 }
 
 #[cfg(test)]
-#[path = "policy_tests.rs"]
 mod tests;

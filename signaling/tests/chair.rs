@@ -4,64 +4,22 @@
 
 mod common;
 
-use common::{Log, Page, Tokens};
+use common::{joined, Log, Page, Tokens};
 use serde_json::json;
-use sfu::SfuConfig;
-use signaling::protocol::{Action, Actor, ErrorCode, MeetingState, Phase, Reason, ServerMessage};
-use signaling::{PresenceKind, Signaling, SignalingConfig};
+use signaling::protocol::{Action, Actor, ErrorCode, Phase, Reason, ServerMessage};
+use signaling::{PresenceKind, Signaling};
 use std::sync::Arc;
 use std::time::Duration;
 
 fn start() -> (Signaling, Tokens, Arc<Log>) {
-    // Pages here do not ping: a heartbeat longer than any test.
-    let config = SignalingConfig {
-        heartbeat: Duration::from_secs(3600),
-        ..SignalingConfig::default()
-    };
     let log = Arc::new(Log::default());
-    let signaling = Signaling::start(SfuConfig::default(), config)
-        .expect("valid config")
-        .record_with(log.clone());
+    let signaling = common::start_quiet().record_with(log.clone());
     (signaling, Tokens::default(), log)
-}
-
-/// The host (hall 1) and halls 2 and 3, joined.
-async fn meeting(signaling: &Signaling, tokens: &Tokens) -> (Page, Page, Page) {
-    let mut pages = Vec::new();
-    for token in ["tok-1", "tok-2", "tok-3"] {
-        let mut page = Page::open(signaling, tokens);
-        page.join(token).await;
-        pages.push(page);
-    }
-    let mut pages = pages.into_iter();
-    let mut next = || pages.next().expect("three pages");
-    (next(), next(), next())
-}
-
-async fn state(page: &mut Page) -> MeetingState {
-    page.expect("meeting_state", |m| match m {
-        ServerMessage::MeetingState(s) => Some((**s).clone()),
-        _ => None,
-    })
-    .await
 }
 
 async fn floor(page: &mut Page) -> (Option<i64>, Option<i64>) {
     page.expect("floor", |m| match m {
         ServerMessage::Floor { hall_id, until } => Some((*hall_id, *until)),
-        _ => None,
-    })
-    .await
-}
-
-async fn control(page: &mut Page) -> (Action, Option<i64>, Actor) {
-    page.expect("control", |m| match m {
-        ServerMessage::Control {
-            action,
-            hall_id,
-            by,
-            ..
-        } => Some((*action, *hall_id, *by)),
         _ => None,
     })
     .await
@@ -76,11 +34,13 @@ async fn muted(page: &mut Page) -> (bool, Actor) {
 }
 
 const HOST: Actor = Actor::Hall { hall_id: 1 };
+/// The host (hall 1) and halls 2 and 3.
+const HALLS: [&str; 3] = ["tok-1", "tok-2", "tok-3"];
 
 #[tokio::test(start_paused = true)]
 async fn only_the_host_gives_the_floor_and_every_page_sees_who_speaks() {
     let (signaling, tokens, log) = start();
-    let (mut host, mut b, mut c) = meeting(&signaling, &tokens).await;
+    let [mut host, mut b, mut c] = joined(&signaling, &tokens, HALLS).await;
     c.send(json!({"type": "give_floor", "hall_id": 3}));
     assert_eq!(c.error().await, ErrorCode::Forbidden);
     c.send(json!({"type": "lock", "locked": true}));
@@ -96,8 +56,8 @@ async fn only_the_host_gives_the_floor_and_every_page_sees_who_speaks() {
     );
     for page in [&mut host, &mut b, &mut c] {
         assert_eq!(floor(page).await, (Some(2), None));
-        assert_eq!(control(page).await, (Action::GiveFloor, Some(2), HOST));
-        let s = state(page).await;
+        assert_eq!(page.control().await, (Action::GiveFloor, Some(2), HOST));
+        let s = page.state().await;
         assert_eq!(s.floor.map(|f| f.hall_id), Some(2));
         assert_eq!(
             s.muted,
@@ -129,7 +89,7 @@ async fn only_the_host_gives_the_floor_and_every_page_sees_who_speaks() {
 #[tokio::test(start_paused = true)]
 async fn hands_queue_in_order_and_the_floor_lowers_a_hand() {
     let (signaling, tokens, _) = start();
-    let (mut host, mut b, mut c) = meeting(&signaling, &tokens).await;
+    let [mut host, mut b, mut c] = joined(&signaling, &tokens, HALLS).await;
     let mut d = Page::open(&signaling, &tokens);
     d.join("tok-4").await;
     c.send(json!({"type": "raise_hand"}));
@@ -139,12 +99,12 @@ async fn hands_queue_in_order_and_the_floor_lowers_a_hand() {
     b.ping(1.0).await;
     let mut hands = Vec::new();
     while hands != vec![3, 4, 2] {
-        hands = state(&mut host).await.hands;
+        hands = host.state().await.hands;
     }
     host.send(json!({"type": "give_floor", "hall_id": 4}));
-    assert_eq!(state(&mut host).await.hands, vec![3, 2]);
+    assert_eq!(host.state().await.hands, vec![3, 2]);
     c.send(json!({"type": "lower_hand"}));
-    assert_eq!(state(&mut host).await.hands, vec![2]);
+    assert_eq!(host.state().await.hands, vec![2]);
     c.send(json!({"type": "lower_hand", "hall_id": 2}));
     assert_eq!(
         c.error().await,
@@ -152,7 +112,7 @@ async fn hands_queue_in_order_and_the_floor_lowers_a_hand() {
         "only the host lowers another's"
     );
     host.send(json!({"type": "lower_hand", "hall_id": 2}));
-    assert_eq!(state(&mut host).await.hands, Vec::<i64>::new());
+    assert_eq!(host.state().await.hands, Vec::<i64>::new());
     host.send(json!({"type": "raise_hand"}));
     assert_eq!(host.error().await, ErrorCode::Forbidden);
 }
@@ -160,7 +120,7 @@ async fn hands_queue_in_order_and_the_floor_lowers_a_hand() {
 #[tokio::test(start_paused = true)]
 async fn a_speaking_limit_runs_out_and_the_server_takes_the_floor_back() {
     let (signaling, tokens, log) = start();
-    let (mut host, mut b, mut c) = meeting(&signaling, &tokens).await;
+    let [mut host, mut b, mut c] = joined(&signaling, &tokens, HALLS).await;
     host.send(json!({"type": "give_floor", "hall_id": 2, "speaking_limit_secs": 120}));
     let (holder, until) = floor(&mut c).await;
     assert_eq!(holder, Some(2));
@@ -173,7 +133,7 @@ async fn a_speaking_limit_runs_out_and_the_server_takes_the_floor_back() {
     tokio::time::advance(Duration::from_secs(2)).await;
     assert_eq!(floor(&mut c).await, (None, None));
     let taken = (Action::FloorExpired, Some(2), Actor::Server);
-    assert_eq!(control(&mut host).await, taken);
+    assert_eq!(host.control().await, taken);
     assert_eq!(muted(&mut b).await, (true, Actor::Server));
     assert!(
         until >= scheduler::time::now() - 5,
@@ -190,34 +150,34 @@ async fn a_speaking_limit_runs_out_and_the_server_takes_the_floor_back() {
 #[tokio::test(start_paused = true)]
 async fn a_hall_unmutes_itself_only_when_allowed() {
     let (signaling, tokens, _) = start();
-    let (mut host, mut b, _c) = meeting(&signaling, &tokens).await;
+    let [mut host, mut b, _c] = joined(&signaling, &tokens, HALLS).await;
     b.send(json!({"type": "mute", "hall_id": 2, "muted": false}));
     assert_eq!(b.error().await, ErrorCode::Forbidden);
     b.send(json!({"type": "mute", "hall_id": 3, "muted": true}));
     assert_eq!(b.error().await, ErrorCode::Forbidden, "not another hall");
     host.send(json!({"type": "allow_unmute", "hall_id": 2, "allowed": true}));
-    assert_eq!(state(&mut host).await.may_unmute, vec![2]);
+    assert_eq!(host.state().await.may_unmute, vec![2]);
     b.send(json!({"type": "mute", "hall_id": 2, "muted": false}));
     assert_eq!(muted(&mut b).await, (false, Actor::Hall { hall_id: 2 }));
     assert_eq!(
-        control(&mut host).await,
+        host.control().await,
         (Action::Unmute, Some(2), Actor::Hall { hall_id: 2 })
     );
     host.send(json!({"type": "mute_all"}));
     assert_eq!(muted(&mut b).await, (true, HOST));
-    assert_eq!(control(&mut host).await, (Action::MuteAll, None, HOST));
-    let s = state(&mut host).await;
+    assert_eq!(host.control().await, (Action::MuteAll, None, HOST));
+    let s = host.state().await;
     assert_eq!(s.muted, vec![2, 3]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_locked_meeting_refuses_new_halls_but_lets_present_ones_reconnect() {
     let (signaling, tokens, _) = start();
-    let (mut host, _b, c) = meeting(&signaling, &tokens).await;
+    let [mut host, _b, c] = joined(&signaling, &tokens, HALLS).await;
     host.send(json!({"type": "lock", "locked": true}));
-    assert!(state(&mut host).await.locked);
+    assert!(host.state().await.locked);
     let mut newcomer = Page::open(&signaling, &tokens);
-    newcomer.send(json!({"type": "join", "v": 1, "token": "tok-4"}));
+    newcomer.send_join("tok-4");
     assert_eq!(newcomer.error().await, ErrorCode::MeetingLocked);
     assert_eq!(
         newcomer.close_frame().await,
@@ -237,7 +197,7 @@ async fn a_locked_meeting_refuses_new_halls_but_lets_present_ones_reconnect() {
 #[tokio::test(start_paused = true)]
 async fn a_removed_hall_is_closed_recorded_and_refused_until_readmitted() {
     let (signaling, tokens, log) = start();
-    let (mut host, mut b, mut c) = meeting(&signaling, &tokens).await;
+    let [mut host, mut b, mut c] = joined(&signaling, &tokens, HALLS).await;
     c.send(json!({"type": "remove", "hall_id": 2}));
     assert_eq!(c.error().await, ErrorCode::Forbidden);
     host.send(json!({"type": "remove", "hall_id": 1}));
@@ -254,13 +214,13 @@ async fn a_removed_hall_is_closed_recorded_and_refused_until_readmitted() {
         })
         .await;
     assert_eq!(left, (3, Reason::Removed));
-    assert_eq!(state(&mut host).await.removed, vec![3]);
+    assert_eq!(host.state().await.removed, vec![3]);
     let mut again = Page::open(&signaling, &tokens);
-    again.send(json!({"type": "join", "v": 1, "token": "tok-3"}));
+    again.send_join("tok-3");
     assert_eq!(again.error().await, ErrorCode::Removed);
     assert_eq!(again.close_frame().await, (1008, "removed".into()));
     host.send(json!({"type": "readmit", "hall_id": 3}));
-    assert_eq!(control(&mut host).await, (Action::Readmit, Some(3), HOST));
+    assert_eq!(host.control().await, (Action::Readmit, Some(3), HOST));
     let mut readmitted = Page::open(&signaling, &tokens);
     readmitted.join("tok-3").await;
     assert!(log.kinds().contains(&PresenceKind::Left {
@@ -272,13 +232,13 @@ async fn a_removed_hall_is_closed_recorded_and_refused_until_readmitted() {
 #[tokio::test(start_paused = true)]
 async fn the_host_runs_the_phases_and_ending_closes_every_hall() {
     let (signaling, tokens, log) = start();
-    let (mut host, mut b, mut c) = meeting(&signaling, &tokens).await;
+    let [mut host, mut b, mut c] = joined(&signaling, &tokens, HALLS).await;
     b.send(json!({"type": "set_phase", "phase": "started"}));
     assert_eq!(b.error().await, ErrorCode::Forbidden);
     host.send(json!({"type": "set_phase", "phase": "test"}));
-    assert_eq!(state(&mut c).await.phase, Phase::Test);
+    assert_eq!(c.state().await.phase, Phase::Test);
     host.send(json!({"type": "set_phase", "phase": "started"}));
-    assert_eq!(state(&mut c).await.phase, Phase::Started);
+    assert_eq!(c.state().await.phase, Phase::Started);
     host.send(json!({"type": "set_phase", "phase": "test"}));
     assert_eq!(host.error().await, ErrorCode::OutOfOrder, "no going back");
     host.send(json!({"type": "set_phase", "phase": "ended"}));
@@ -287,7 +247,7 @@ async fn the_host_runs_the_phases_and_ending_closes_every_hall() {
         assert_eq!(page.close_frame().await, (4004, "meeting_ended".into()));
     }
     let mut late = Page::open(&signaling, &tokens);
-    late.send(json!({"type": "join", "v": 1, "token": "tok-2"}));
+    late.send_join("tok-2");
     assert_eq!(late.error().await, ErrorCode::MeetingEnded);
     let logged = log.kinds();
     let started = logged

@@ -36,7 +36,7 @@ fn turn() -> IceConfig {
 
 /// Joins with `token` and returns the welcome's ICE servers and policy.
 async fn welcome_ice(page: &mut Page, token: &str) -> (Vec<IceServer>, IceTransportPolicy) {
-    page.send(serde_json::json!({"type": "join", "v": 1, "token": token}));
+    page.send_join(token);
     page.expect("welcome", |m| match m {
         ServerMessage::Welcome {
             ice_servers,

@@ -4,15 +4,12 @@
 
 mod common;
 
-use common::{negotiate, Page, Tokens};
+use common::{negotiate, Page, Tokens, WAIT};
 use serde_json::json;
 use sfu::testclient::{HallMedia, HallShape, TestClient, LAYER_NUMBERS};
-use sfu::SfuConfig;
 use signaling::protocol::ServerMessage;
-use signaling::{Signaling, SignalingConfig};
+use signaling::Signaling;
 use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(20);
 
 /// A hall with camera, microphone and 2 + 2 receive slots, joined and sending.
 async fn hall(
@@ -68,11 +65,7 @@ fn layers_seen(client: &TestClient, except: Option<u32>, skip: usize) -> Vec<u32
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_watched_layers_are_sent_and_the_floor_holder_sends_all() {
-    let config = SignalingConfig {
-        heartbeat: Duration::from_secs(600),
-        ..SignalingConfig::default()
-    };
-    let signaling = Signaling::start(SfuConfig::default(), config).expect("valid config");
+    let signaling = common::start_quiet();
     let tokens = Tokens::default();
 
     // The host (hall 1) is watched large by everyone: all three layers.

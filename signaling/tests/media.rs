@@ -5,16 +5,13 @@
 
 mod common;
 
-use common::{negotiate, Page, Tokens};
+use common::{left, negotiate, publishing, wait_until, Page, Tokens, WAIT};
 use serde_json::json;
 use sfu::testclient::TestClient;
-use sfu::SfuConfig;
 use signaling::protocol::{Actor, Kind, Reason, ServerMessage};
-use signaling::{Signaling, SignalingConfig};
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(20);
 
 /// Reads `subscription` messages until every slot shows what `want` says (slot → hall).
 async fn wait_slots(page: &mut Page, want: &BTreeMap<u16, Option<i64>>) {
@@ -37,15 +34,6 @@ async fn wait_slots(page: &mut Page, want: &BTreeMap<u16, Option<i64>>) {
     }
 }
 
-/// Waits until `done` holds, polling; panics with `what` after `WAIT`.
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Packets received per SSRC.
 fn counts(client: &TestClient) -> BTreeMap<u32, usize> {
     client
@@ -65,25 +53,13 @@ fn growing(before: &BTreeMap<u32, usize>, after: &BTreeMap<u32, usize>) -> usize
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_floor_holder_reaches_a_hall_a_muted_hall_reaches_no_one_and_a_rejoin_replaces() {
-    // Pages here do not ping: a heartbeat longer than the test.
-    let config = SignalingConfig {
-        heartbeat: Duration::from_secs(600),
-        ..SignalingConfig::default()
-    };
-    let signaling = Signaling::start(SfuConfig::default(), config).expect("valid config");
+    let signaling = common::start_quiet();
     let tokens = Tokens::default();
 
     // The host (hall 1) and a commune (hall 2) publish camera and microphone.
-    let mut host = Page::open(&signaling, &tokens);
-    host.join("tok-1").await;
-    let host_media = TestClient::publisher().await.expect("publisher");
-    assert!(negotiate(&mut host, &host_media).await.is_empty());
-    let _host_sending = host_media.start_publishing().await.expect("sending");
-    let mut commune = Page::open(&signaling, &tokens);
-    commune.join("tok-2").await;
-    let commune_media = TestClient::publisher().await.expect("publisher");
-    negotiate(&mut commune, &commune_media).await;
-    let _commune_sending = commune_media.start_publishing().await.expect("sending");
+    let (mut host, _host_media, _host_sending) = publishing(&signaling, &tokens, "tok-1").await;
+    let (mut commune, _commune_media, _commune_sending) =
+        publishing(&signaling, &tokens, "tok-2").await;
 
     // A third hall watches with 2 video and 2 audio slots. Hall 2 has no floor and
     // joined muted: the viewer gets the host's video and audio only.
@@ -145,12 +121,6 @@ async fn the_floor_holder_reaches_a_hall_a_muted_hall_reaches_no_one_and_a_rejoi
 
     // Hall 2 leaves: the others are told, its slots go dark, the host's keep flowing.
     commune.send(json!({"type": "leave"}));
-    let left = |m: &ServerMessage| match m {
-        ServerMessage::ParticipantLeft {
-            hall_id, reason, ..
-        } => Some((*hall_id, *reason)),
-        _ => None,
-    };
     assert_eq!(
         viewer.expect("participant_left", left).await,
         (2, Reason::Left)

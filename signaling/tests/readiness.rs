@@ -4,31 +4,19 @@
 
 mod common;
 
-use common::{negotiate, Page, Tokens};
+use common::{negotiate, publishing, Page, Tokens, WAIT};
 use serde_json::json;
 use sfu::testclient::TestClient;
-use sfu::SfuConfig;
 use signaling::protocol::{HallReadiness, LinkState, ServerMessage};
-use signaling::{Signaling, SignalingConfig};
-use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(20);
+use std::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_board_shows_a_receiving_halls_round_trip() {
-    let config = SignalingConfig {
-        heartbeat: Duration::from_secs(600), // pages here do not ping
-        ..SignalingConfig::default()
-    };
-    let signaling = Signaling::start(SfuConfig::default(), config).expect("valid config");
+    let signaling = common::start_quiet();
     let tokens = Tokens::default();
 
     // The host (hall 1) publishes; commune hall 3 receives it.
-    let mut host = Page::open(&signaling, &tokens);
-    host.join("tok-1").await;
-    let host_media = TestClient::publisher().await.expect("publisher");
-    negotiate(&mut host, &host_media).await;
-    let _sending = host_media.start_publishing().await.expect("sending");
+    let (mut host, _host_media, _sending) = publishing(&signaling, &tokens, "tok-1").await;
     let mut commune = Page::open(&signaling, &tokens);
     commune.join("tok-3").await;
     let commune_media = TestClient::subscriber(1, 1).await.expect("subscriber");

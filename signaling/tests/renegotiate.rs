@@ -5,37 +5,20 @@
 
 mod common;
 
-use common::{negotiate, Page, Tokens};
+use common::{negotiate, publishing, wait_until, Page, Tokens, WAIT};
 use serde_json::json;
 use sfu::testclient::TestClient;
 use sfu::{IceCandidate, SfuConfig};
 use signaling::protocol::{ServerMessage, Slot};
-use signaling::{Signaling, SignalingConfig};
-use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(20);
+use signaling::Signaling;
 
 fn signaling(sfu: SfuConfig) -> Signaling {
-    // Pages here do not ping: a heartbeat longer than the test.
-    let config = SignalingConfig {
-        heartbeat: Duration::from_secs(600),
-        ..SignalingConfig::default()
-    };
-    Signaling::start(sfu, config).expect("valid config")
+    Signaling::start(sfu, common::quiet()).expect("valid config")
 }
 
 /// Packets received so far, all SSRCs together.
 fn total(client: &TestClient) -> usize {
     client.received().values().map(Vec::len).sum()
-}
-
-/// Waits until `done` holds, polling; panics with `what` after `WAIT`.
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Sends a renegotiating offer from `client` and applies the answer; its slots.
@@ -73,11 +56,7 @@ fn assert_nobody_left(messages: &[ServerMessage]) {
 async fn a_renegotiating_hall_never_appears_to_leave() {
     let signaling = signaling(SfuConfig::default());
     let tokens = Tokens::default();
-    let mut host = Page::open(&signaling, &tokens);
-    host.join("tok-1").await;
-    let mut host_media = TestClient::publisher().await.expect("publisher");
-    negotiate(&mut host, &host_media).await;
-    let _sending = host_media.start_publishing().await.expect("sending");
+    let (mut host, mut host_media, _sending) = publishing(&signaling, &tokens, "tok-1").await;
 
     let mut viewer = Page::open(&signaling, &tokens);
     viewer.join("tok-2").await;

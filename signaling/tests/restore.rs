@@ -5,13 +5,12 @@
 
 mod common;
 
+use common::store::{invited, logged, rows, server};
 use common::Page;
 use scheduler::testing::{demo_db, province_meeting_now, TestDb};
-use scheduler::{Backend, Level, Store};
+use scheduler::{Backend, Level};
 use serde_json::json;
-use sfu::SfuConfig;
 use signaling::protocol::{ErrorCode, Phase, ServerMessage};
-use signaling::{Signaling, SignalingConfig, StoreAdmit, StoreRecorder};
 use std::time::Duration;
 
 /// A seeded store with a province meeting open now: the meeting and its host hall.
@@ -23,30 +22,6 @@ async fn province_meeting() -> (TestDb, i64, i64) {
     (db, m.id, m.host_hall_id)
 }
 
-/// A fresh server run over `store`.
-fn server(store: &Store) -> Signaling {
-    let config = SignalingConfig {
-        heartbeat: Duration::from_secs(3600),
-        ..SignalingConfig::default()
-    };
-    Signaling::start(SfuConfig::default(), config)
-        .expect("valid config")
-        .record_with(StoreRecorder::spawn(store.clone(), 10))
-        .with_roster(store.clone())
-}
-
-/// Opens a page of `hall` and sends `join`.
-async fn open(signaling: &Signaling, store: &Store, meeting: i64, hall: i64) -> Page {
-    let token = store
-        .join_token_of(meeting, hall)
-        .await
-        .expect("query")
-        .expect("invited");
-    let mut page = Page::open_with(signaling, StoreAdmit::new(store.clone()));
-    page.send(json!({"type": "join", "v": 1, "token": token}));
-    page
-}
-
 /// The phase in the page's `welcome`.
 async fn welcome_phase(page: &mut Page) -> Phase {
     page.expect("welcome", |m| match m {
@@ -56,28 +31,12 @@ async fn welcome_phase(page: &mut Page) -> Phase {
     .await
 }
 
-async fn kinds(store: &Store, meeting: i64, kind: &str) -> usize {
-    let events = store.live_events(meeting).await.expect("log");
-    events.iter().filter(|e| e.kind == kind).count()
-}
-
-/// Waits until the log has `n` rows of `kind`.
-async fn logged(store: &Store, meeting: i64, kind: &str, n: usize) {
-    for _ in 0..400 {
-        if kinds(store, meeting, kind).await == n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("not {n} {kind} rows");
-}
-
 #[tokio::test]
 async fn a_started_meeting_comes_back_started_without_a_second_start() {
     let (db, meeting, host) = province_meeting().await;
     let store = &db.store;
     let first = server(store);
-    let mut page = open(&first, store, meeting, host).await;
+    let mut page = invited(&first, store, meeting, host).await;
     assert_eq!(welcome_phase(&mut page).await, Phase::Waiting);
     page.send(json!({"type": "set_phase", "phase": "started"}));
     logged(store, meeting, "meeting_started", 1).await;
@@ -86,7 +45,7 @@ async fn a_started_meeting_comes_back_started_without_a_second_start() {
 
     // The next run: the first page to join sees the meeting started.
     let second = server(store);
-    let mut page = open(&second, store, meeting, host).await;
+    let mut page = invited(&second, store, meeting, host).await;
     assert_eq!(welcome_phase(&mut page).await, Phase::Started);
     page.send(json!({"type": "set_phase", "phase": "started"}));
     page.send(json!({"type": "set_phase", "phase": "test"}));
@@ -97,7 +56,7 @@ async fn a_started_meeting_comes_back_started_without_a_second_start() {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
-        kinds(store, meeting, "meeting_started").await,
+        rows(store, meeting, "meeting_started").await,
         1,
         "no second start (the store keeps the first start time)"
     );
@@ -109,7 +68,7 @@ async fn a_tested_meeting_comes_back_in_the_test_and_an_ended_one_refuses_joins(
     let (db, meeting, host) = province_meeting().await;
     let store = &db.store;
     let first = server(store);
-    let mut page = open(&first, store, meeting, host).await;
+    let mut page = invited(&first, store, meeting, host).await;
     welcome_phase(&mut page).await;
     page.send(json!({"type": "set_phase", "phase": "test"}));
     logged(store, meeting, "test_started", 1).await;
@@ -117,7 +76,7 @@ async fn a_tested_meeting_comes_back_in_the_test_and_an_ended_one_refuses_joins(
     drop(first);
 
     let second = server(store);
-    let mut page = open(&second, store, meeting, host).await;
+    let mut page = invited(&second, store, meeting, host).await;
     assert_eq!(welcome_phase(&mut page).await, Phase::Test);
     page.send(json!({"type": "set_phase", "phase": "ended"}));
     logged(store, meeting, "meeting_ended", 1).await;
@@ -125,7 +84,7 @@ async fn a_tested_meeting_comes_back_in_the_test_and_an_ended_one_refuses_joins(
     drop(second);
 
     let third = server(store);
-    let mut page = open(&third, store, meeting, host).await;
+    let mut page = invited(&third, store, meeting, host).await;
     assert_eq!(page.error().await, ErrorCode::MeetingEnded);
     db.cleanup().await;
 }

@@ -4,54 +4,20 @@
 
 mod common;
 
-use common::{Log, Page, Tokens};
+use common::{joined, Log, Page, Tokens};
 use serde_json::json;
-use sfu::SfuConfig;
-use signaling::protocol::{
-    Action, Actor, ClientMessage, ErrorCode, MeetingState, RollCallStatus, ServerMessage,
-};
-use signaling::{PresenceKind, Signaling, SignalingConfig};
+use signaling::protocol::{Action, Actor, ClientMessage, ErrorCode, RollCallStatus, ServerMessage};
+use signaling::{PresenceKind, Signaling};
 use std::sync::Arc;
-use std::time::Duration;
 
 const HOST: Actor = Actor::Hall { hall_id: 1 };
 
 /// The host (hall 1) and halls 2 and 3, joined, over a recording service.
 async fn meeting() -> (Signaling, Arc<Log>, [Page; 3]) {
-    let config = SignalingConfig {
-        heartbeat: Duration::from_secs(3600),
-        ..SignalingConfig::default()
-    };
     let log = Arc::new(Log::default());
-    let signaling = Signaling::start(SfuConfig::default(), config)
-        .expect("valid config")
-        .record_with(log.clone());
-    let tokens = Tokens::default();
-    let mut pages = [
-        Page::open(&signaling, &tokens),
-        Page::open(&signaling, &tokens),
-        Page::open(&signaling, &tokens),
-    ];
-    for (page, token) in pages.iter_mut().zip(["tok-1", "tok-2", "tok-3"]) {
-        page.join(token).await;
-    }
+    let signaling = common::start_quiet().record_with(log.clone());
+    let pages = joined(&signaling, &Tokens::default(), ["tok-1", "tok-2", "tok-3"]).await;
     (signaling, log, pages)
-}
-
-async fn state(page: &mut Page) -> MeetingState {
-    page.expect("meeting_state", |m| match m {
-        ServerMessage::MeetingState(s) => Some((**s).clone()),
-        _ => None,
-    })
-    .await
-}
-
-async fn control(page: &mut Page, want: Action) -> Actor {
-    page.expect("control", |m| match m {
-        ServerMessage::Control { action, by, .. } if *action == want => Some(*by),
-        _ => None,
-    })
-    .await
 }
 
 #[tokio::test(start_paused = true)]
@@ -77,15 +43,15 @@ async fn the_host_ends_the_roll_call_and_later_answers_are_refused() {
         .await;
     b.send(json!({"type": "roll_call_answer", "status": "present"}));
     assert_eq!(
-        control(&mut host, Action::RollCallAnswer).await,
+        host.control_of(Action::RollCallAnswer).await,
         Actor::Hall { hall_id: 2 }
     );
 
     host.send(json!({"type": "end_roll_call"}));
     for page in [&mut host, &mut b, &mut c] {
-        assert_eq!(control(page, Action::RollCallEnded).await, HOST);
+        assert_eq!(page.control_of(Action::RollCallEnded).await, HOST);
         assert_eq!(
-            state(page).await.roll_call,
+            page.state().await.roll_call,
             None,
             "no roll call in progress"
         );
@@ -97,7 +63,7 @@ async fn the_host_ends_the_roll_call_and_later_answers_are_refused() {
         json!({"type": "mark_roll_call", "hall_id": 3, "status": "absent", "reason": "mất điện"}),
     );
     assert_eq!(
-        control(&mut host, Action::RollCallMark).await,
+        host.control_of(Action::RollCallMark).await,
         HOST,
         "ending twice is no error; a mark is still taken"
     );
@@ -147,12 +113,12 @@ async fn the_secretariat_ends_the_roll_call_over_http_and_a_new_one_takes_answer
         .act(&meeting, 5, ClientMessage::StartRollCall)
         .await
         .expect("started");
-    assert_eq!(control(&mut b, Action::RollCallStarted).await, staff);
+    assert_eq!(b.control_of(Action::RollCallStarted).await, staff);
     signaling
         .act(&meeting, 5, ClientMessage::EndRollCall)
         .await
         .expect("ended");
-    assert_eq!(control(&mut host, Action::RollCallEnded).await, staff);
+    assert_eq!(host.control_of(Action::RollCallEnded).await, staff);
     b.send(json!({"type": "roll_call_answer", "status": "present"}));
     assert_eq!(b.error().await, ErrorCode::RollCallEnded);
 
@@ -160,10 +126,10 @@ async fn the_secretariat_ends_the_roll_call_over_http_and_a_new_one_takes_answer
         .act(&meeting, 5, ClientMessage::StartRollCall)
         .await
         .expect("a new one");
-    assert!(state(&mut b).await.roll_call.is_some());
+    assert!(b.state().await.roll_call.is_some());
     b.send(json!({"type": "roll_call_answer", "status": "present"}));
     assert_eq!(
-        control(&mut host, Action::RollCallAnswer).await,
+        host.control_of(Action::RollCallAnswer).await,
         Actor::Hall { hall_id: 2 }
     );
     assert!(log

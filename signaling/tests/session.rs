@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Page, Tokens};
+use common::{left, Page, Tokens};
 use serde_json::json;
 use sfu::SfuConfig;
 use signaling::protocol::{ErrorCode, Reason, ServerMessage};
@@ -32,15 +32,6 @@ fn start() -> (Signaling, Tokens) {
     (signaling, Tokens::default())
 }
 
-fn left(m: &ServerMessage) -> Option<(i64, Reason)> {
-    match m {
-        ServerMessage::ParticipantLeft {
-            hall_id, reason, ..
-        } => Some((*hall_id, *reason)),
-        _ => None,
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn messages_before_join_are_out_of_order_and_the_socket_stays_open() {
     let (signaling, tokens) = start();
@@ -52,7 +43,7 @@ async fn messages_before_join_are_out_of_order_and_the_socket_stays_open() {
     page.ping(1.0).await;
     let (_, present) = page.join("tok-2").await;
     assert_eq!(present, vec![2]);
-    page.send(json!({"type": "join", "v": 1, "token": "tok-2"}));
+    page.send_join("tok-2");
     assert_eq!(page.error().await, ErrorCode::OutOfOrder, "already joined");
     page.send(json!({"type": "answer", "sdp": "v=0"}));
     assert_eq!(
@@ -108,7 +99,7 @@ async fn a_wrong_version_or_refused_token_closes_with_its_code() {
         ("tok-expired", ErrorCode::TokenExpired),
     ] {
         let mut page = Page::open(&signaling, &tokens);
-        page.send(json!({"type": "join", "v": 1, "token": token}));
+        page.send_join(token);
         assert_eq!(page.error().await, code);
         assert_eq!(page.close_frame().await, (1008, code.as_str().into()));
     }

@@ -4,16 +4,16 @@
 
 mod common;
 
+use common::store::{invited, logged, server};
 use common::Page;
 use scheduler::live::LiveEvent;
 use scheduler::testing::{demo_db, province_meeting_now, TestDb};
 use scheduler::{Backend, Hall, Level, Store};
 use serde_json::json;
-use sfu::SfuConfig;
 use signaling::protocol::ServerMessage;
 use signaling::protocol::{ClientMessage, LinkState, MeetingInfo, Phase, Readiness};
-use signaling::{Signaling, SignalingConfig, StoreAdmit, StoreRecorder};
-use std::time::{Duration, Instant};
+use signaling::Signaling;
+use std::time::Duration;
 
 /// A seeded store with a meeting of the whole province open now; the meeting, its host
 /// hall, a district hall and a commune hall of that district.
@@ -41,41 +41,11 @@ async fn province_meeting() -> (TestDb, MeetingInfo, [Hall; 3]) {
     (db, MeetingInfo::from(m), [host, district, commune.clone()])
 }
 
-fn start(store: &Store) -> Signaling {
-    let config = SignalingConfig {
-        heartbeat: Duration::from_secs(3600),
-        ..SignalingConfig::default()
-    };
-    let recorder = StoreRecorder::spawn(store.clone(), 10);
-    Signaling::start(SfuConfig::default(), config)
-        .expect("valid config")
-        .record_with(recorder)
-        .with_roster(store.clone())
-}
-
+/// A page of invited `hall`, joined.
 async fn join(signaling: &Signaling, store: &Store, meeting: i64, hall: i64) -> Page {
-    let token = store
-        .join_token_of(meeting, hall)
-        .await
-        .expect("query")
-        .expect("invited");
-    let admit = StoreAdmit::new(store.clone());
-    let mut page = Page::open_with(signaling, admit);
-    page.join(&token).await;
+    let mut page = invited(signaling, store, meeting, hall).await;
+    page.welcome().await;
     page
-}
-
-/// Waits until the meeting's log has a row of `kind`; returns the log.
-async fn log_until(store: &Store, meeting: i64, kind: &str) -> Vec<LiveEvent> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let events = store.live_events(meeting).await.expect("log");
-        if events.iter().any(|e| e.kind == kind) {
-            return events;
-        }
-        assert!(Instant::now() < deadline, "no {kind} in {events:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 fn row<'a>(events: &'a [LiveEvent], kind: &str, hall: Option<i64>) -> Option<&'a LiveEvent> {
@@ -86,7 +56,7 @@ fn row<'a>(events: &'a [LiveEvent], kind: &str, hall: Option<i64>) -> Option<&'a
 async fn readiness_counts_per_district_and_the_roll_call_reaches_the_store() {
     let (db, meeting, [host_hall, district, commune]) = province_meeting().await;
     let store = &db.store;
-    let signaling = start(store);
+    let signaling = server(store);
     let mut host = join(&signaling, store, meeting.id, host_hall.id).await;
     let mut d = join(&signaling, store, meeting.id, district.id).await;
     let mut c = join(&signaling, store, meeting.id, commune.id).await;
@@ -185,7 +155,7 @@ async fn readiness_counts_per_district_and_the_roll_call_reaches_the_store() {
     host.send(json!({"type": "set_phase", "phase": "ended"}));
     assert_eq!(d.close_frame().await, (4004, "meeting_ended".into()));
 
-    let events = log_until(store, meeting.id, "meeting_ended").await;
+    let events = logged(store, meeting.id, "meeting_ended", 1).await;
     let c_id = Some(commune.id);
     assert!(
         row(&events, "meeting_started", None).is_some(),
@@ -229,7 +199,7 @@ async fn readiness_counts_per_district_and_the_roll_call_reaches_the_store() {
 async fn a_secretariat_ends_a_meeting_no_hall_attended_and_it_is_recorded_as_not_held() {
     let (db, meeting, _) = province_meeting().await;
     let store = &db.store;
-    let signaling = start(store);
+    let signaling = server(store);
     let vp = store
         .principal_by_username("vp.tinh")
         .await
@@ -239,7 +209,7 @@ async fn a_secretariat_ends_a_meeting_no_hall_attended_and_it_is_recorded_as_not
         .act(&meeting, vp.account.id, act(Phase::Ended))
         .await
         .expect("ended");
-    let events = log_until(store, meeting.id, "meeting_ended").await;
+    let events = logged(store, meeting.id, "meeting_ended", 1).await;
     let ended = row(&events, "meeting_ended", None).expect("logged");
     assert_eq!(ended.detail, "not_held");
     assert_eq!(ended.account_id, Some(vp.account.id), "who ended it");

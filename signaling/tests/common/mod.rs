@@ -1,14 +1,23 @@
-//! Test harness: a hall's page as two channels into [`signaling::serve`], and a token table.
+//! Test harness: a hall's page as two channels into [`signaling::serve`], a token table,
+//! the messages tests wait for, a recorder that keeps what it is given, media through
+//! `sfu::testclient`, and ([`store`]) a live meeting over a real store.
 #![allow(dead_code)] // each test binary uses part of it
+
+pub mod store;
 
 use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
-use signaling::protocol::{ErrorCode, HallInfo, MeetingInfo, ProtocolError, ServerMessage};
-use signaling::{Admission, Admit, Signaling, WsMessage};
+use sfu::testclient::{Publishing, TestClient};
+use sfu::SfuConfig;
+use signaling::protocol::{
+    Action, Actor, ErrorCode, HallInfo, MeetingInfo, MeetingState, ProtocolError, Reason,
+    ServerMessage, Slot,
+};
+use signaling::{Admission, Admit, Signaling, SignalingConfig, WsMessage};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The meeting of these tests; hall 1 hosts.
 pub fn meeting() -> MeetingInfo {
@@ -20,6 +29,19 @@ pub fn meeting() -> MeetingInfo {
         starts_at: 1_800_000_000,
         ends_at: 1_800_007_200,
     }
+}
+
+/// The service's settings when pages do not ping: a heartbeat longer than any test.
+pub fn quiet() -> SignalingConfig {
+    SignalingConfig {
+        heartbeat: Duration::from_secs(3600),
+        ..SignalingConfig::default()
+    }
+}
+
+/// A service over a default SFU with [`quiet`] settings.
+pub fn start_quiet() -> Signaling {
+    Signaling::start(SfuConfig::default(), quiet()).expect("valid config")
 }
 
 /// Join tokens and what they grant (`tok-1` → hall 1, the host; `tok-2` … `tok-4`).
@@ -69,8 +91,41 @@ pub struct Page {
     pub closed: Option<(u16, String)>,
 }
 
-/// How long a page waits for an expected message (virtual time in paused tests).
+/// How long a page waits for an expected message (virtual time in paused tests), and
+/// [`wait_until`] for a condition (real time).
 pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Pages that opened and joined with `tokens` (e.g. the host and halls 2 and 3).
+pub async fn joined<const N: usize>(
+    signaling: &Signaling,
+    tokens: &Tokens,
+    joins: [&str; N],
+) -> [Page; N] {
+    let mut pages = joins.map(|_| Page::open(signaling, tokens));
+    for (page, token) in pages.iter_mut().zip(joins) {
+        page.join(token).await;
+    }
+    pages
+}
+
+/// Waits until `done` holds, polling in real time; panics with `what` after [`WAIT`].
+pub async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Who left and why, if `m` is a `participant_left`.
+pub fn left(m: &ServerMessage) -> Option<(i64, Reason)> {
+    match m {
+        ServerMessage::ParticipantLeft {
+            hall_id, reason, ..
+        } => Some((*hall_id, *reason)),
+        _ => None,
+    }
+}
 
 impl Page {
     /// Opens a socket to `signaling`.
@@ -178,7 +233,17 @@ impl Page {
 
     /// Sends `join` and returns the `welcome`'s session id and participant hall ids.
     pub async fn join(&mut self, token: &str) -> (String, Vec<i64>) {
+        self.send_join(token);
+        self.welcome().await
+    }
+
+    /// Sends `join` without waiting for the answer.
+    pub fn send_join(&mut self, token: &str) {
         self.send(serde_json::json!({"type": "join", "v": 1, "token": token}));
+    }
+
+    /// The `welcome`'s session id and participant hall ids.
+    pub async fn welcome(&mut self) -> (String, Vec<i64>) {
         self.expect("welcome", |m| match m {
             ServerMessage::Welcome {
                 session_id,
@@ -201,6 +266,38 @@ impl Page {
             _ => None,
         })
         .await;
+    }
+
+    /// The next `meeting_state`.
+    pub async fn state(&mut self) -> MeetingState {
+        self.expect("meeting_state", |m| match m {
+            ServerMessage::MeetingState(s) => Some((**s).clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    /// The next `control`: what, to which hall, by whom.
+    pub async fn control(&mut self) -> (Action, Option<i64>, Actor) {
+        self.expect("control", |m| match m {
+            ServerMessage::Control {
+                action,
+                hall_id,
+                by,
+                ..
+            } => Some((*action, *hall_id, *by)),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Who did `want`, from the next `control` announcing it.
+    pub async fn control_of(&mut self, want: Action) -> Actor {
+        self.expect("control", |m| match m {
+            ServerMessage::Control { action, by, .. } if *action == want => Some(*by),
+            _ => None,
+        })
+        .await
     }
 
     /// Whether nothing is waiting from the server right now.
@@ -232,12 +329,24 @@ impl Log {
     }
 }
 
+/// A page joined with `token` that publishes a synthetic camera and microphone: the page,
+/// its media client and what keeps the media flowing (drop it to stop).
+pub async fn publishing(
+    signaling: &Signaling,
+    tokens: &Tokens,
+    token: &str,
+) -> (Page, TestClient, Publishing) {
+    let mut page = Page::open(signaling, tokens);
+    page.join(token).await;
+    let media = TestClient::publisher().await.expect("publisher");
+    assert!(negotiate(&mut page, &media).await.is_empty(), "no slots");
+    let sending = media.start_publishing().await.expect("sending");
+    (page, media, sending)
+}
+
 /// Offers `client`'s media through `page`, applies the answer, waits (bounded) until
 /// connected; returns the negotiated receive slots.
-pub async fn negotiate(
-    page: &mut Page,
-    client: &sfu::testclient::TestClient,
-) -> Vec<signaling::protocol::Slot> {
+pub async fn negotiate(page: &mut Page, client: &TestClient) -> Vec<Slot> {
     let offer = client.offer().await.expect("offer");
     page.send(serde_json::json!({"type": "offer", "sdp": offer}));
     let (sdp, slots) = page
@@ -247,9 +356,6 @@ pub async fn negotiate(
         })
         .await;
     client.accept(sdp).await.expect("the answer applies");
-    assert!(
-        client.wait_connected(Duration::from_secs(20)).await,
-        "media connects"
-    );
+    assert!(client.wait_connected(WAIT).await, "media connects");
     slots
 }
