@@ -43,12 +43,21 @@ fn counts(client: &TestClient) -> BTreeMap<u32, usize> {
         .collect()
 }
 
-/// SSRCs whose count grew between two snapshots.
-fn growing(before: &BTreeMap<u32, usize>, after: &BTreeMap<u32, usize>) -> usize {
-    after
+/// How many SSRCs keep arriving: after `settle` (packets in flight land), those whose
+/// count grows over the next 700 ms.
+async fn still_arriving(client: &TestClient, settle: Duration) -> usize {
+    tokio::time::sleep(settle).await;
+    let before = counts(client);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    counts(client)
         .iter()
         .filter(|(ssrc, n)| before.get(ssrc).is_none_or(|b| *n > b))
         .count()
+}
+
+/// How many SSRCs have brought at least 20 packets.
+fn carrying(client: &TestClient) -> usize {
+    client.received().values().filter(|p| p.len() >= 20).count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,12 +95,7 @@ async fn the_floor_holder_reaches_a_hall_a_muted_hall_reaches_no_one_and_a_rejoi
     let floor = BTreeMap::from([(ids[1], Some(2)), (ids[3], Some(2))]);
     wait_slots(&mut viewer, &floor).await;
     wait_until("all four slots carry media", || {
-        viewer_media
-            .received()
-            .values()
-            .filter(|p| p.len() >= 20)
-            .count()
-            == 4
+        carrying(&viewer_media) == 4
     })
     .await;
 
@@ -110,11 +114,8 @@ async fn the_floor_holder_reaches_a_hall_a_muted_hall_reaches_no_one_and_a_rejoi
         "told it is muted, by the host"
     );
     wait_slots(&mut viewer, &BTreeMap::from([(ids[3], None)])).await;
-    tokio::time::sleep(Duration::from_millis(300)).await; // packets in flight land
-    let before = counts(&viewer_media);
-    tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(
-        growing(&before, &counts(&viewer_media)),
+        still_arriving(&viewer_media, Duration::from_millis(300)).await,
         3,
         "the host's video and audio and hall 2's video arrive; hall 2's audio does not"
     );
@@ -131,11 +132,8 @@ async fn the_floor_holder_reaches_a_hall_a_muted_hall_reaches_no_one_and_a_rejoi
     );
     let dark = BTreeMap::from([(ids[1], None)]);
     wait_slots(&mut viewer, &dark).await;
-    tokio::time::sleep(Duration::from_millis(300)).await; // packets in flight land
-    let before = counts(&viewer_media);
-    tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(
-        growing(&before, &counts(&viewer_media)),
+        still_arriving(&viewer_media, Duration::from_millis(300)).await,
         2,
         "only the host's video and audio still arrive"
     );
@@ -151,18 +149,11 @@ async fn the_floor_holder_reaches_a_hall_a_muted_hall_reaches_no_one_and_a_rejoi
     let host_only = BTreeMap::from([(slots[0].id, Some(1)), (slots[2].id, Some(1))]);
     wait_slots(&mut reloaded, &host_only).await;
     wait_until("the reloaded page receives the host", || {
-        new_media
-            .received()
-            .values()
-            .filter(|p| p.len() >= 20)
-            .count()
-            == 2
+        carrying(&new_media) == 2
     })
     .await;
-    let old = counts(&viewer_media);
-    tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(
-        growing(&old, &counts(&viewer_media)),
+        still_arriving(&viewer_media, Duration::ZERO).await,
         0,
         "the old connection is closed"
     );

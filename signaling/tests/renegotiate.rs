@@ -131,12 +131,7 @@ async fn server_candidates_are_trickled_after_the_answer() {
                     break; // end of candidates
                 }
                 candidates += 1;
-                let c = IceCandidate {
-                    candidate: c.candidate,
-                    sdp_mid: c.sdp_mid,
-                    sdp_mline_index: c.sdp_mline_index,
-                    username_fragment: c.username_fragment,
-                };
+                let c = IceCandidate::from(c);
                 client.add_remote_candidate(c).await.expect("applies");
             }
             ServerMessage::Error { code, message } => panic!("{code:?}: {message}"),

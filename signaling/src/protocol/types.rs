@@ -64,6 +64,16 @@ pub struct Slot {
     pub mid: String,
 }
 
+impl From<&sfu::SlotInfo> for Slot {
+    fn from(s: &sfu::SlotInfo) -> Self {
+        Slot {
+            id: s.id.0,
+            kind: s.kind.into(),
+            mid: s.mid.clone(),
+        }
+    }
+}
+
 /// Audio or video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -113,6 +123,28 @@ pub struct Candidate {
     /// The ICE username fragment.
     #[serde(default)]
     pub username_fragment: Option<String>,
+}
+
+impl From<sfu::IceCandidate> for Candidate {
+    fn from(c: sfu::IceCandidate) -> Self {
+        Candidate {
+            candidate: c.candidate,
+            sdp_mid: c.sdp_mid,
+            sdp_mline_index: c.sdp_mline_index,
+            username_fragment: c.username_fragment,
+        }
+    }
+}
+
+impl From<Candidate> for sfu::IceCandidate {
+    fn from(c: Candidate) -> Self {
+        sfu::IceCandidate {
+            candidate: c.candidate,
+            sdp_mid: c.sdp_mid,
+            sdp_mline_index: c.sdp_mline_index,
+            username_fragment: c.username_fragment,
+        }
+    }
 }
 
 /// One entry of the page's `RTCConfiguration.iceServers`.

@@ -2,9 +2,7 @@
 
 use super::{error, Command, Room, SlotState};
 use crate::protocol::{Candidate, ErrorCode, ServerMessage, Slot};
-use sfu::{
-    DisconnectReason, IceCandidate, PeerAnswer, PeerId, SfuError, SfuEvent, SpeakerGroup, MAX_LAYER,
-};
+use sfu::{DisconnectReason, PeerAnswer, PeerId, SfuError, SfuEvent, SpeakerGroup, MAX_LAYER};
 
 impl Room {
     /// The room's halls are one speaker group in the SFU: the meeting's active speaker
@@ -56,34 +54,22 @@ impl Room {
         peer: PeerId,
         result: Result<PeerAnswer, SfuError>,
     ) {
-        let current = self
-            .members
-            .iter()
-            .position(|m| m.hall.id == hall_id && m.peer == Some(peer));
-        let Some(i) = current else {
+        let Some(i) = self.peer_index(hall_id, peer) else {
             // Replaced or gone meanwhile.
             if result.is_ok() {
                 let _ = self.shared.sfu.close_peer(peer).await;
             }
             return;
         };
+        let m = &mut self.members[i];
         let answer = match result {
             Ok(answer) => answer,
             Err(e) => {
-                let m = &mut self.members[i];
                 m.peer = None;
-                let code = match e {
-                    SfuError::InvalidSdp(_) => ErrorCode::InvalidSdp,
-                    ref other => {
-                        tracing::error!(hall = hall_id, error = %other, "add_peer failed");
-                        ErrorCode::Internal
-                    }
-                };
-                m.tell(error(code, e.to_string()));
+                m.tell(refusal(hall_id, e, "add_peer failed"));
                 return;
             }
         };
-        let m = &mut self.members[i];
         m.ready = true;
         m.slots = answer
             .slots
@@ -94,18 +80,7 @@ impl Room {
                 max_layer: MAX_LAYER,
             })
             .collect();
-        m.tell(ServerMessage::Answer {
-            sdp: answer.sdp,
-            slots: answer
-                .slots
-                .iter()
-                .map(|s| Slot {
-                    id: s.id.0,
-                    kind: s.kind.into(),
-                    mid: s.mid.clone(),
-                })
-                .collect(),
-        });
+        m.tell(answer_message(answer));
         for candidate in std::mem::take(&mut m.early_local) {
             m.tell(ServerMessage::Candidate(candidate));
         }
@@ -113,6 +88,13 @@ impl Room {
             self.candidate_now(i, peer, candidate).await;
         }
         self.refill(i).await;
+    }
+
+    /// The member whose connection `peer` is, if it is still `hall_id`'s.
+    pub(super) fn peer_index(&self, hall_id: i64, peer: PeerId) -> Option<usize> {
+        self.members
+            .iter()
+            .position(|m| m.hall.id == hall_id && m.peer == Some(peer))
     }
 
     pub(super) async fn candidate(&mut self, session: &str, candidate: Candidate) {
@@ -131,13 +113,7 @@ impl Room {
         if c.candidate.is_empty() {
             return; // end of candidates
         }
-        let candidate = IceCandidate {
-            candidate: c.candidate,
-            sdp_mid: c.sdp_mid,
-            sdp_mline_index: c.sdp_mline_index,
-            username_fragment: c.username_fragment,
-        };
-        if let Err(e) = self.shared.sfu.add_ice_candidate(peer, candidate).await {
+        if let Err(e) = self.shared.sfu.add_ice_candidate(peer, c.into()).await {
             self.members[i].tell(error(ErrorCode::InvalidCandidate, e.to_string()));
         }
     }
@@ -244,5 +220,26 @@ impl Room {
             }
             other => tracing::debug!(?other, "SFU event"),
         }
+    }
+}
+
+/// The `error` for an offer the SFU did not take: the page's SDP, or our fault (logged
+/// with what failed).
+pub(super) fn refusal(hall_id: i64, e: SfuError, failed: &str) -> ServerMessage {
+    let code = match e {
+        SfuError::InvalidSdp(_) => ErrorCode::InvalidSdp,
+        ref other => {
+            tracing::error!(hall = hall_id, error = %other, "{failed}");
+            ErrorCode::Internal
+        }
+    };
+    error(code, e.to_string())
+}
+
+/// The `answer` message for an SFU answer.
+pub(super) fn answer_message(answer: PeerAnswer) -> ServerMessage {
+    ServerMessage::Answer {
+        slots: answer.slots.iter().map(Slot::from).collect(),
+        sdp: answer.sdp,
     }
 }

@@ -5,8 +5,9 @@
 //! keeps its connection: the others see no one leave and its slots keep what they
 //! show. Without a ready connection such an offer is treated as an ordinary one.
 
-use super::{error, Command, Member, Room, SlotState};
-use crate::protocol::{Candidate, ErrorCode, ServerMessage, Slot};
+use super::media::{answer_message, refusal};
+use super::{Command, Member, Room, SlotState};
+use crate::protocol::{Candidate, ServerMessage};
 use sfu::{IceCandidate, MediaKind, PeerAnswer, PeerId, SfuError, StreamId, MAX_LAYER};
 
 impl Room {
@@ -42,25 +43,14 @@ impl Room {
         peer: PeerId,
         result: Result<PeerAnswer, SfuError>,
     ) {
-        let Some(i) = self
-            .members
-            .iter()
-            .position(|m| m.hall.id == hall_id && m.peer == Some(peer))
-        else {
+        let Some(i) = self.peer_index(hall_id, peer) else {
             return; // replaced or gone meanwhile; that closed the peer
         };
         let m = &mut self.members[i];
         let answer = match result {
             Ok(answer) => answer,
             Err(e) => {
-                let code = match e {
-                    SfuError::InvalidSdp(_) => ErrorCode::InvalidSdp,
-                    ref other => {
-                        tracing::error!(hall = hall_id, error = %other, "renegotiate failed");
-                        ErrorCode::Internal
-                    }
-                };
-                m.tell(error(code, e.to_string()));
+                m.tell(refusal(hall_id, e, "renegotiate failed"));
                 return;
             }
         };
@@ -86,34 +76,12 @@ impl Room {
     /// One of our candidates for member `i`'s connection: to its page once the page
     /// has the answer it belongs to.
     pub(super) fn local_candidate(&mut self, i: usize, c: IceCandidate) {
-        let candidate = Candidate {
-            candidate: c.candidate,
-            sdp_mid: c.sdp_mid,
-            sdp_mline_index: c.sdp_mline_index,
-            username_fragment: c.username_fragment,
-        };
+        let candidate = Candidate::from(c);
         let m = &mut self.members[i];
         match m.ready {
             true => m.tell(ServerMessage::Candidate(candidate)),
             false => m.early_local.push(candidate),
         }
-    }
-}
-
-/// The `answer` message for an SFU answer.
-fn answer_message(answer: PeerAnswer) -> ServerMessage {
-    let slots = answer
-        .slots
-        .iter()
-        .map(|s| Slot {
-            id: s.id.0,
-            kind: s.kind.into(),
-            mid: s.mid.clone(),
-        })
-        .collect();
-    ServerMessage::Answer {
-        sdp: answer.sdp,
-        slots,
     }
 }
 
