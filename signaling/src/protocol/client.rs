@@ -187,3 +187,24 @@ impl ClientMessage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse_client;
+
+    #[test]
+    fn staff_send_host_controls_over_http_and_not_a_halls_own_messages() {
+        let staff = |text: &str| parse_client(text).expect(text).staff_may_send();
+        assert!(staff(r#"{"type":"set_phase","phase":"started"}"#));
+        assert!(staff(r#"{"type":"end_roll_call"}"#));
+        assert!(staff(r#"{"type":"lower_hand","hall_id":7}"#));
+        assert!(!staff(r#"{"type":"lower_hand"}"#), "staff have no hand");
+        assert!(!staff(r#"{"type":"raise_hand"}"#));
+        assert!(!staff(r#"{"type":"roll_call_answer","status":"present"}"#));
+        assert!(!staff(r#"{"type":"join","v":1,"token":"t"}"#));
+        assert!(
+            !staff(r#"{"type":"readiness"}"#),
+            "the board is the host page's view"
+        );
+    }
+}

@@ -63,3 +63,6 @@ pub(crate) fn plain<T: DeserializeOwned>() -> &'static [&'static str] {
     let string: StrDeserializer<'_, Probe> = NO_NAME.into_deserializer();
     names(T::deserialize(string))
 }
+
+#[cfg(test)]
+mod tests;
