@@ -98,6 +98,19 @@ impl Store {
         self.backend
     }
 
+    /// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the write
+    /// lock is taken at the start (waiting up to the busy timeout behind another writer),
+    /// so a transaction that reads before it writes cannot fail half-way with "database is
+    /// locked" because another connection wrote in between (a deferred transaction cannot
+    /// upgrade its stale read snapshot, and SQLite returns busy at once, without waiting).
+    /// PostgreSQL's row locking needs nothing special.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(&self) {
         self.pool.close().await;

@@ -280,7 +280,7 @@ impl Store {
         let valid_to = options.valid_to.map(|d| d.to_string());
         let total = rows.len() as u64;
 
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // What this version of the tree already holds, by code.
         let existing = sqlx::query(
             "SELECT id, code, parent_id, level, division_type, name, valid_to FROM units WHERE valid_from = $1",

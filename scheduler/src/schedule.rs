@@ -198,7 +198,7 @@ impl Store {
         }
         let series_id = rule.as_ref().map(|_| uuid::Uuid::new_v4().to_string());
         let now = time::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut ids = Vec::new();
         for (s, e, date) in plans {
             let row = sqlx::query(
@@ -299,7 +299,7 @@ impl Store {
         if !conflicts.is_empty() && override_reason.is_none() {
             return Err(Error::Conflict(self.conflicts_for(who, conflicts).await?));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE meetings SET title = $1, description = $2, kind = $3, host_hall_id = $4, starts_at = $5, ends_at = $6,
                scope_root_unit_id = $7, scope_levels = $8, override_reason = COALESCE($9, override_reason),
@@ -365,7 +365,7 @@ impl Store {
         let current = self.meeting_for(who, id).await?;
         self.authorize_scope(who, &current.scope, Some(current.host_hall_id))
             .await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE meetings SET status = 'cancelled', sequence = sequence + 1, updated_at = $1 WHERE id = $2")
             .bind(time::now())
             .bind(id)

@@ -114,3 +114,61 @@ pub async fn search_finds_names_without_diacritics(backend: Backend) {
         .is_empty());
     db.cleanup().await;
 }
+
+/// A unit import while a live meeting's attendance is being written: both succeed (the
+/// import's transaction waits for the write lock instead of failing "database is locked").
+pub async fn an_import_while_attendance_is_written_succeeds(backend: Backend) {
+    use scheduler::{Level, MeetingDraft, MeetingKind};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let db = crate::support::demo_db(backend).await;
+    let s = db.store.clone();
+    let admin = crate::support::who(&s, "admin").await;
+    let province = crate::support::unit_id(&s, "25").await;
+    let host = crate::support::hall_of(&s, "25").await.id;
+    let start = scheduler::time::now() + 3600;
+    let draft = MeetingDraft {
+        title: "Giao ban".into(),
+        description: String::new(),
+        kind: MeetingKind::Routine,
+        host_hall_id: host,
+        starts_at: start,
+        ends_at: start + 3600,
+        scope: crate::support::scope(province, &[Level::Province]),
+        recurrence: None,
+    };
+    let m = s.schedule(&admin, draft, None).await.unwrap().remove(0).id;
+    // Hà Nội's first 600 units: a tree of its own (province, its districts, their communes).
+    let text = String::from_utf8(UNITS_2024_CSV.to_vec()).unwrap();
+    let slice: Vec<&str> = text.lines().take(601).collect();
+    let slice = slice.join("\n");
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = tokio::spawn({
+        let (s, stop) = (s.clone(), stop.clone());
+        async move {
+            let mut written = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                s.record_headcount(m, host, 40, start).await.unwrap();
+                written += 1;
+            }
+            written
+        }
+    });
+    let mut reports = Vec::new();
+    for _ in 0..3 {
+        let report = s
+            .import_units(slice.as_bytes(), ImportOptions::default(), |_, _| {})
+            .await;
+        reports.push(report.map(|r| r.inserted + r.unchanged));
+        tokio::task::yield_now().await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let headcounts = writer.await.unwrap();
+    assert!(headcounts > 0, "attendance was written meanwhile");
+    for r in reports {
+        assert_eq!(r.unwrap(), 600, "every import went through");
+    }
+    db.cleanup().await;
+}

@@ -27,6 +27,7 @@ on_both_backends!(
     import::the_2024_file_gives_the_real_counts_and_reimport_changes_nothing,
     import::a_broken_file_changes_nothing_and_names_the_line,
     import::search_finds_names_without_diacritics,
+    import::an_import_while_attendance_is_written_succeeds,
     scheduling::phu_tho_scopes_invite_the_right_halls,
     scheduling::district_secretariat_stays_in_its_district,
     scheduling::hall_accounts_see_only_their_meetings,
