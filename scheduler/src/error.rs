@@ -93,5 +93,33 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Whether trying the same thing again later may succeed: the database was away,
+    /// busy, full or failing — not a refusal of the data itself (a constraint, a
+    /// validation, a missing row), which no retry changes.
+    pub fn is_transient(&self) -> bool {
+        use sqlx::error::ErrorKind;
+        match self {
+            Error::Database(sqlx::Error::Database(e)) => !matches!(
+                e.kind(),
+                ErrorKind::UniqueViolation
+                    | ErrorKind::ForeignKeyViolation
+                    | ErrorKind::NotNullViolation
+                    | ErrorKind::CheckViolation
+            ),
+            Error::Database(e) => matches!(
+                e,
+                sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// The scheduler's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

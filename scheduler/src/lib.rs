@@ -31,6 +31,7 @@ pub use schedule::{MeetingChange, MeetingDraft};
 pub use scope::{Scope, ScopePreview};
 pub use units::{Level, Unit, UnitNode};
 pub mod attendance;
+pub mod changes;
 pub mod demo;
 pub mod live;
 pub mod reports;

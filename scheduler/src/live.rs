@@ -9,6 +9,7 @@
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::attendance::{in_write, write};
 use crate::time::Timestamp;
 use crate::{Result, Store};
 
@@ -95,27 +96,13 @@ impl Store {
         by: Option<i64>,
         detail: &str,
     ) -> Result<bool> {
-        let meeting_id: i64 = sqlx::query("SELECT meeting_id FROM roll_calls WHERE id = $1")
-            .bind(roll_call_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(crate::Error::NotFound("roll call"))?
-            .try_get("meeting_id")?;
-        let closed = sqlx::query(
-            "UPDATE roll_calls SET ended_at = $1, ended_by = $2 WHERE id = $3 AND ended_at IS NULL",
-        )
-        .bind(at)
-        .bind(by)
-        .bind(roll_call_id)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        if closed == 0 {
-            return Ok(false);
-        }
-        self.record_live_event(meeting_id, None, at, "roll_call_ended", detail, by)
-            .await?;
-        Ok(true)
+        in_write!(self, |c| write::end_roll_call(
+            c,
+            roll_call_id,
+            at,
+            by,
+            detail
+        ))
     }
 
     /// The halls invited to a meeting with their board group, by unit path.
@@ -158,16 +145,9 @@ impl Store {
         detail: &str,
         account_id: Option<i64>,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO attendance_events (meeting_id, hall_id, at, kind, detail, account_id) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(meeting_id)
-            .bind(hall_id)
-            .bind(at)
-            .bind(kind)
-            .bind(detail)
-            .bind(account_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        in_write!(self, |c| write::live_event(
+            c, meeting_id, hall_id, at, kind, detail, account_id
+        ))
     }
 
     /// The meeting's live log in the order it was written.

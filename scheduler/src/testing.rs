@@ -68,6 +68,15 @@ impl TestDb {
         }
     }
 
+    /// Runs `sql` on a connection of its own (a test's way to change the database under
+    /// a running store, e.g. to make writes fail).
+    pub async fn execute(&self, sql: &str) -> Result<()> {
+        let mut conn = AnyConnection::connect(&self.url).await?;
+        conn.execute(sql).await?;
+        conn.close().await?;
+        Ok(())
+    }
+
     /// Closes the store and drops a PostgreSQL test database.
     pub async fn cleanup(self) {
         self.store.close().await;

@@ -3,19 +3,31 @@
 //! order through the scheduler's store, off the rooms' own loops.
 //!
 //! A room never waits for the database: it hands each change to [`Recorder::record`] and
-//! goes on. The [`StoreRecorder`] writes them one after another (so a hall's join is
-//! always written before its leave). What is queued but not yet written when the process
-//! dies is at most the last few milliseconds; intervals left open by a crash are closed
-//! at their last heartbeat on the next start (`Store::recover_open_sessions`).
+//! goes on. The [`StoreRecorder`] gives each an id and writes them one after another (so
+//! a hall's join is always written before its leave, a roll call before its answers):
+//! journaled to disk first ([`journal`]), then written to the store exactly once
+//! ([`writer`]); while the database is away they wait in the journal and the oldest is
+//! retried with backoff. At start-up the journal left by the previous run is written
+//! first; intervals still open after that are closed at their last heartbeat
+//! (`Store::recover_open_sessions`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use crate::protocol::{Action, Actor, RollCallStatus};
 use scheduler::attendance::LeaveReason;
+use scheduler::changes::{Change, RecordedChange};
 use scheduler::time::Timestamp;
 use scheduler::Store;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
+
+pub mod journal;
+pub mod writer;
+
+pub use writer::{WriterHealth, WriterReport};
 
 /// One presence change of a meeting.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,100 +92,159 @@ impl Recorder for NoRecorder {
     fn record(&self, _change: PresenceChange) {}
 }
 
-/// Writes presence changes to the store, in order, from its own task.
+/// Where the attendance writer keeps its journal, and how large it may grow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalConfig {
+    /// The journal file (by default `attendance.journal` in the data directory).
+    pub path: PathBuf,
+    /// The most bytes it may hold (a long outage); beyond it changes wait in memory.
+    pub max_bytes: u64,
+}
+
+/// Writes presence changes to the store, in order and exactly once, from its own task.
 #[derive(Debug)]
 pub struct StoreRecorder {
-    queue: mpsc::UnboundedSender<PresenceChange>,
+    queue: mpsc::UnboundedSender<writer::Msg>,
+    health: Arc<WriterHealth>,
+    /// This run's prefix of change ids (unique per start of the server).
+    run: String,
+    next: AtomicU64,
+    grace_secs: i64,
+    /// The rooms' roll-call numbers → the id of the change that started each.
+    roll_calls: Mutex<HashMap<u64, String>>,
 }
 
 impl StoreRecorder {
-    /// Spawns the writer. `grace_secs` must match the rooms' grace period: a join that
-    /// soon after a drop continues the same attendance interval.
+    /// Spawns the writer with its journal: changes the previous run left in it are
+    /// written first. `grace_secs` must match the rooms' grace period (a join that soon
+    /// after a drop continues the same attendance interval).
+    pub fn start(
+        store: Store,
+        grace_secs: i64,
+        journal: &JournalConfig,
+    ) -> std::io::Result<Arc<StoreRecorder>> {
+        let (journal, replay) = journal::Journal::open(&journal.path, journal.max_bytes)?;
+        Ok(Self::spawn_writer(
+            writer::Writer::new(store, Some(journal), replay),
+            grace_secs,
+        ))
+    }
+
+    /// Spawns the writer without a journal: changes wait for the database in memory only
+    /// (tests, and tools that run no server).
     pub fn spawn(store: Store, grace_secs: i64) -> Arc<StoreRecorder> {
-        let (queue, mut changes) = mpsc::unbounded_channel::<PresenceChange>();
-        tokio::spawn(async move {
-            let mut roll_calls = HashMap::new();
-            while let Some(change) = changes.recv().await {
-                if let Err(e) = write(&store, &change, grace_secs, &mut roll_calls).await {
-                    tracing::error!(error = ?e, ?change, "attendance change not written");
+        Self::spawn_writer(writer::Writer::new(store, None, Vec::new()), grace_secs)
+    }
+
+    fn spawn_writer(writer: writer::Writer, grace_secs: i64) -> Arc<StoreRecorder> {
+        let (queue, rx) = mpsc::unbounded_channel();
+        let health = writer.health.clone();
+        tokio::spawn(writer.run(rx));
+        Arc::new(StoreRecorder {
+            queue,
+            health,
+            run: uuid::Uuid::new_v4().simple().to_string(),
+            next: AtomicU64::new(1),
+            grace_secs,
+            roll_calls: Mutex::default(),
+        })
+    }
+
+    /// The writer's state (for `/healthz`).
+    pub fn health(&self) -> WriterReport {
+        self.health.report()
+    }
+
+    /// Waits until every change recorded so far is in the database, at most `within`.
+    /// Returns false if the time ran out (what is left stays in the journal).
+    pub async fn flush(&self, within: Duration) -> bool {
+        let (tx, rx) = oneshot::channel();
+        if self.queue.send(writer::Msg::Flush(tx)).is_err() {
+            return false;
+        }
+        matches!(tokio::time::timeout(within, rx).await, Ok(Ok(())))
+    }
+
+    /// The change in the store's terms, with a new id.
+    fn stored(&self, change: PresenceChange) -> Option<RecordedChange> {
+        let id = format!("{}-{}", self.run, self.next.fetch_add(1, Ordering::Relaxed));
+        let mut roll_calls = self
+            .roll_calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let roll_call = |roll_calls: &HashMap<u64, String>, n: u64| {
+            let key = roll_calls.get(&n).cloned();
+            if key.is_none() {
+                tracing::error!(roll_call = n, "a change of a roll call never started");
+            }
+            key
+        };
+        let stored = match change.kind {
+            PresenceKind::Joined { hall_id } => Change::Join {
+                hall_id,
+                grace_secs: self.grace_secs,
+            },
+            PresenceKind::Lost { hall_id } => Change::Disconnect { hall_id },
+            PresenceKind::Left { hall_id, reason } => Change::Leave { hall_id, reason },
+            PresenceKind::Heartbeat { hall_ids } => Change::Heartbeat { hall_ids },
+            PresenceKind::MeetingStarted { by } => Change::MeetingStarted {
+                by: by.account_id(),
+            },
+            PresenceKind::MeetingEnded { by } => Change::MeetingEnded {
+                by: by.account_id(),
+            },
+            PresenceKind::RollCallStarted { roll_call: n, by } => {
+                roll_calls.insert(n, id.clone());
+                Change::RollCallStarted {
+                    by: by.account_id(),
                 }
             }
-        });
-        Arc::new(StoreRecorder { queue })
+            PresenceKind::RollCallEnded { roll_call: n, by } => Change::RollCallEnded {
+                roll_call: roll_call(&roll_calls, n)?,
+                by: by.account_id(),
+                detail: by.describe(),
+            },
+            PresenceKind::RollCallAnswered {
+                roll_call: n,
+                hall_id,
+                status,
+                reason,
+                by,
+            } => Change::RollCallAnswered {
+                roll_call: roll_call(&roll_calls, n)?,
+                hall_id,
+                status,
+                reason,
+                by: by.account_id(),
+            },
+            PresenceKind::Headcount { hall_id, people } => Change::Headcount { hall_id, people },
+            PresenceKind::Control {
+                action,
+                hall_id,
+                by,
+            } => Change::LiveEvent {
+                hall_id,
+                kind: action.as_str().to_string(),
+                detail: by.describe(),
+                by: by.account_id(),
+            },
+        };
+        Some(RecordedChange {
+            id,
+            meeting_id: change.meeting_id,
+            at: change.at,
+            change: stored,
+        })
     }
 }
 
 impl Recorder for StoreRecorder {
     fn record(&self, change: PresenceChange) {
-        if self.queue.send(change).is_err() {
+        let Some(change) = self.stored(change) else {
+            return;
+        };
+        if self.queue.send(writer::Msg::Change(change)).is_err() {
             tracing::error!("the attendance writer has stopped");
-        }
-    }
-}
-
-/// Writes one change; `roll_calls` maps the rooms' roll-call numbers to the store's ids.
-async fn write(
-    store: &Store,
-    change: &PresenceChange,
-    grace_secs: i64,
-    roll_calls: &mut HashMap<u64, i64>,
-) -> scheduler::Result<()> {
-    let (m, at) = (change.meeting_id, change.at);
-    match &change.kind {
-        PresenceKind::Joined { hall_id } => store
-            .record_join(m, *hall_id, at, grace_secs)
-            .await
-            .map(drop),
-        PresenceKind::Lost { hall_id } => store.record_disconnect(m, *hall_id, at).await,
-        PresenceKind::Left { hall_id, reason } => {
-            store.record_leave(m, *hall_id, at, *reason).await
-        }
-        PresenceKind::Heartbeat { hall_ids } => store.record_heartbeats(m, hall_ids, at).await,
-        PresenceKind::MeetingStarted { by } => store.meeting_started(m, at, by.account_id()).await,
-        PresenceKind::MeetingEnded { by } => {
-            store.meeting_ended(m, at, by.account_id()).await.map(drop)
-        }
-        PresenceKind::RollCallStarted { roll_call, by } => {
-            let id = store.start_roll_call(m, at, by.account_id()).await?;
-            roll_calls.insert(*roll_call, id);
-            Ok(())
-        }
-        PresenceKind::RollCallEnded { roll_call, by } => {
-            let Some(&id) = roll_calls.get(roll_call) else {
-                return Err(scheduler::Error::NotFound("roll call"));
-            };
-            store
-                .end_roll_call(id, at, by.account_id(), &by.describe())
-                .await
-                .map(drop)
-        }
-        PresenceKind::RollCallAnswered {
-            roll_call,
-            hall_id,
-            status,
-            reason,
-            by,
-        } => {
-            let Some(&id) = roll_calls.get(roll_call) else {
-                return Err(scheduler::Error::NotFound("roll call"));
-            };
-            let marked_by = by.account_id();
-            store
-                .answer_roll_call(id, *hall_id, *status, reason, at, marked_by)
-                .await
-        }
-        PresenceKind::Headcount { hall_id, people } => {
-            store.record_headcount(m, *hall_id, *people, at).await
-        }
-        PresenceKind::Control {
-            action,
-            hall_id,
-            by,
-        } => {
-            let detail = by.describe();
-            store
-                .record_live_event(m, *hall_id, at, action.as_str(), &detail, by.account_id())
-                .await
         }
     }
 }

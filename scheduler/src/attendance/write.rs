@@ -1,0 +1,355 @@
+//! The SQL of each attendance step, on one connection: the store's methods and the
+//! attendance writer run them inside one write transaction per change, so a change is
+//! written whole or not at all.
+
+use sqlx::{AnyConnection, Row};
+
+use super::{JoinKind, LeaveReason, RollCallStatus};
+use crate::time::Timestamp;
+use crate::{Error, Result};
+
+/// Marks the meeting started (the first start counts) and logs who started it.
+pub(crate) async fn meeting_started(
+    c: &mut AnyConnection,
+    meeting_id: i64,
+    at: Timestamp,
+    by: Option<i64>,
+) -> Result<()> {
+    sqlx::query("UPDATE meetings SET started_at = COALESCE(started_at, $1), status = 'live' WHERE id = $2 AND status <> 'cancelled'")
+        .bind(at)
+        .bind(meeting_id)
+        .execute(&mut *c)
+        .await?;
+    live_event(c, meeting_id, None, at, "meeting_started", "", by).await
+}
+
+/// Ends the meeting: open presences close as ended; returns whether any hall attended.
+pub(crate) async fn meeting_ended(
+    c: &mut AnyConnection,
+    meeting_id: i64,
+    at: Timestamp,
+    by: Option<i64>,
+) -> Result<bool> {
+    let open = sqlx::query(
+        "SELECT hall_id FROM attendance_sessions WHERE meeting_id = $1 AND left_at IS NULL",
+    )
+    .bind(meeting_id)
+    .fetch_all(&mut *c)
+    .await?;
+    for r in open {
+        let hall_id: i64 = r.try_get("hall_id")?;
+        leave(c, meeting_id, hall_id, at, LeaveReason::MeetingEnded).await?;
+    }
+    let attended: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM attendance_sessions WHERE meeting_id = $1")
+            .bind(meeting_id)
+            .fetch_one(&mut *c)
+            .await?
+            .try_get("n")?;
+    let status = if attended > 0 { "ended" } else { "not_held" };
+    sqlx::query("UPDATE meetings SET ended_at = $1, status = $2 WHERE id = $3")
+        .bind(at)
+        .bind(status)
+        .bind(meeting_id)
+        .execute(&mut *c)
+        .await?;
+    live_event(c, meeting_id, None, at, "meeting_ended", status, by).await?;
+    Ok(attended > 0)
+}
+
+/// A hall connected: within `grace_secs` of a drop its open interval goes on; otherwise
+/// a stale open interval is closed where it was last seen and a new one opens.
+pub(crate) async fn join(
+    c: &mut AnyConnection,
+    meeting_id: i64,
+    hall_id: i64,
+    at: Timestamp,
+    grace_secs: i64,
+) -> Result<JoinKind> {
+    let open = sqlx::query(
+        "SELECT id, last_seen_at, disconnected_at FROM attendance_sessions
+         WHERE meeting_id = $1 AND hall_id = $2 AND left_at IS NULL ORDER BY id DESC",
+    )
+    .bind(meeting_id)
+    .bind(hall_id)
+    .fetch_optional(&mut *c)
+    .await?;
+    if let Some(open) = open {
+        let id: i64 = open.try_get("id")?;
+        let dropped: Option<i64> = open.try_get("disconnected_at")?;
+        let last_seen: i64 = open.try_get("last_seen_at")?;
+        let away_since = dropped.unwrap_or(last_seen);
+        if at - away_since <= grace_secs {
+            sqlx::query("UPDATE attendance_sessions SET disconnected_at = NULL, last_seen_at = $1, reconnects = reconnects + 1 WHERE id = $2")
+                .bind(at)
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+            live_event(c, meeting_id, Some(hall_id), at, "reconnect", "", None).await?;
+            return Ok(JoinKind::Reconnected);
+        }
+        close_session(
+            c,
+            id,
+            meeting_id,
+            hall_id,
+            away_since,
+            LeaveReason::NetworkLost,
+        )
+        .await?;
+    }
+    sqlx::query("INSERT INTO attendance_sessions (meeting_id, hall_id, joined_at, last_seen_at) VALUES ($1, $2, $3, $3)")
+        .bind(meeting_id)
+        .bind(hall_id)
+        .bind(at)
+        .execute(&mut *c)
+        .await?;
+    live_event(c, meeting_id, Some(hall_id), at, "join", "", None).await?;
+    Ok(JoinKind::New)
+}
+
+/// Closes interval `id` at `at` for `reason`, and logs it.
+pub(crate) async fn close_session(
+    c: &mut AnyConnection,
+    id: i64,
+    meeting_id: i64,
+    hall_id: i64,
+    at: Timestamp,
+    reason: LeaveReason,
+) -> Result<()> {
+    sqlx::query("UPDATE attendance_sessions SET left_at = $1, leave_reason = $2, disconnected_at = NULL WHERE id = $3")
+        .bind(at)
+        .bind(reason.as_str())
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    live_event(
+        c,
+        meeting_id,
+        Some(hall_id),
+        at,
+        "leave",
+        reason.as_str(),
+        None,
+    )
+    .await
+}
+
+/// A hall's link dropped: its interval stays open for the grace period.
+pub(crate) async fn disconnect(
+    c: &mut AnyConnection,
+    meeting_id: i64,
+    hall_id: i64,
+    at: Timestamp,
+) -> Result<()> {
+    sqlx::query("UPDATE attendance_sessions SET disconnected_at = $1, last_seen_at = $1 WHERE meeting_id = $2 AND hall_id = $3 AND left_at IS NULL AND disconnected_at IS NULL")
+        .bind(at)
+        .bind(meeting_id)
+        .bind(hall_id)
+        .execute(&mut *c)
+        .await?;
+    live_event(c, meeting_id, Some(hall_id), at, "disconnect", "", None).await
+}
+
+/// A hall's presence ended for `reason` (a hall already gone left when it dropped).
+pub(crate) async fn leave(
+    c: &mut AnyConnection,
+    meeting_id: i64,
+    hall_id: i64,
+    at: Timestamp,
+    reason: LeaveReason,
+) -> Result<()> {
+    let open = sqlx::query("SELECT id, disconnected_at FROM attendance_sessions WHERE meeting_id = $1 AND hall_id = $2 AND left_at IS NULL")
+        .bind(meeting_id)
+        .bind(hall_id)
+        .fetch_all(&mut *c)
+        .await?;
+    for r in open {
+        let end = r
+            .try_get::<Option<i64>, _>("disconnected_at")?
+            .unwrap_or(at)
+            .min(at);
+        close_session(c, r.try_get("id")?, meeting_id, hall_id, end, reason).await?;
+    }
+    Ok(())
+}
+
+/// Connected halls are still there.
+pub(crate) async fn heartbeats(
+    c: &mut AnyConnection,
+    meeting_id: i64,
+    hall_ids: &[i64],
+    at: Timestamp,
+) -> Result<()> {
+    for batch in hall_ids.chunks(500) {
+        let placeholders: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "UPDATE attendance_sessions SET last_seen_at = $1 WHERE meeting_id = $2 AND left_at IS NULL
+             AND disconnected_at IS NULL AND hall_id IN ({})",
+            placeholders.join(",")
+        );
+        let mut q = sqlx::query(&sql).bind(at).bind(meeting_id);
+        for h in batch {
+            q = q.bind(*h);
+        }
+        q.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+/// Starts a roll call (with the id of the change that started it, if a room did).
+pub(crate) async fn start_roll_call(
+    c: &mut AnyConnection,
+    meeting_id: i64,
+    at: Timestamp,
+    by: Option<i64>,
+    change_id: Option<&str>,
+) -> Result<i64> {
+    let row = sqlx::query("INSERT INTO roll_calls (meeting_id, started_at, started_by, change_id) VALUES ($1, $2, $3, $4) RETURNING id")
+        .bind(meeting_id)
+        .bind(at)
+        .bind(by)
+        .bind(change_id)
+        .fetch_one(&mut *c)
+        .await?;
+    live_event(c, meeting_id, None, at, "roll_call_started", "", by).await?;
+    Ok(row.try_get("id")?)
+}
+
+/// The roll call a room's change started.
+pub(crate) async fn roll_call_by_change(c: &mut AnyConnection, change_id: &str) -> Result<i64> {
+    Ok(
+        sqlx::query("SELECT id FROM roll_calls WHERE change_id = $1")
+            .bind(change_id)
+            .fetch_optional(&mut *c)
+            .await?
+            .ok_or(Error::NotFound("roll call"))?
+            .try_get("id")?,
+    )
+}
+
+async fn meeting_of_roll_call(c: &mut AnyConnection, roll_call_id: i64) -> Result<i64> {
+    Ok(
+        sqlx::query("SELECT meeting_id FROM roll_calls WHERE id = $1")
+            .bind(roll_call_id)
+            .fetch_optional(&mut *c)
+            .await?
+            .ok_or(Error::NotFound("roll call"))?
+            .try_get("meeting_id")?,
+    )
+}
+
+/// An answer to a roll call; a later answer replaces an earlier one.
+pub(crate) async fn answer_roll_call(
+    c: &mut AnyConnection,
+    roll_call_id: i64,
+    hall_id: i64,
+    status: RollCallStatus,
+    reason: &str,
+    at: Timestamp,
+    marked_by: Option<i64>,
+) -> Result<()> {
+    let meeting_id = meeting_of_roll_call(c, roll_call_id).await?;
+    let reason = reason.trim();
+    if reason.chars().count() > 500 {
+        return Err(Error::invalid("reason", "at most 500 characters"));
+    }
+    sqlx::query("DELETE FROM roll_call_answers WHERE roll_call_id = $1 AND hall_id = $2")
+        .bind(roll_call_id)
+        .bind(hall_id)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query("INSERT INTO roll_call_answers (roll_call_id, hall_id, status, reason, answered_at, marked_by) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(roll_call_id)
+        .bind(hall_id)
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(at)
+        .bind(marked_by)
+        .execute(&mut *c)
+        .await?;
+    let detail = if reason.is_empty() {
+        status.as_str().to_string()
+    } else {
+        format!("{}: {reason}", status.as_str())
+    };
+    live_event(
+        c,
+        meeting_id,
+        Some(hall_id),
+        at,
+        "roll_call_answer",
+        &detail,
+        marked_by,
+    )
+    .await
+}
+
+/// Closes a roll call; returns whether it was open (closing twice logs nothing).
+pub(crate) async fn end_roll_call(
+    c: &mut AnyConnection,
+    roll_call_id: i64,
+    at: Timestamp,
+    by: Option<i64>,
+    detail: &str,
+) -> Result<bool> {
+    let meeting_id = meeting_of_roll_call(c, roll_call_id).await?;
+    let closed = sqlx::query(
+        "UPDATE roll_calls SET ended_at = $1, ended_by = $2 WHERE id = $3 AND ended_at IS NULL",
+    )
+    .bind(at)
+    .bind(by)
+    .bind(roll_call_id)
+    .execute(&mut *c)
+    .await?
+    .rows_affected();
+    if closed == 0 {
+        return Ok(false);
+    }
+    live_event(c, meeting_id, None, at, "roll_call_ended", detail, by).await?;
+    Ok(true)
+}
+
+/// A hall reports how many people are in the room.
+pub(crate) async fn headcount(
+    c: &mut AnyConnection,
+    meeting_id: i64,
+    hall_id: i64,
+    people: i64,
+    at: Timestamp,
+) -> Result<()> {
+    if !(0..=10_000).contains(&people) {
+        return Err(Error::invalid("people", "must be 0 to 10000"));
+    }
+    sqlx::query("INSERT INTO headcounts (meeting_id, hall_id, at, people) VALUES ($1, $2, $3, $4)")
+        .bind(meeting_id)
+        .bind(hall_id)
+        .bind(at)
+        .bind(people)
+        .execute(&mut *c)
+        .await?;
+    let detail = people.to_string();
+    live_event(c, meeting_id, Some(hall_id), at, "headcount", &detail, None).await
+}
+
+/// Appends a row to the meeting's live log.
+pub(crate) async fn live_event(
+    c: &mut AnyConnection,
+    meeting_id: i64,
+    hall_id: Option<i64>,
+    at: Timestamp,
+    kind: &str,
+    detail: &str,
+    account_id: Option<i64>,
+) -> Result<()> {
+    sqlx::query("INSERT INTO attendance_events (meeting_id, hall_id, at, kind, detail, account_id) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(meeting_id)
+        .bind(hall_id)
+        .bind(at)
+        .bind(kind)
+        .bind(detail)
+        .bind(account_id)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,294 @@
+//! The attendance writer task: takes the rooms' changes in order, journals them (one
+//! fsync per batch), writes each to the store exactly once, and while the database is
+//! away keeps them — retrying the oldest with backoff, never skipping it — until it is
+//! back. Its state is shared with `/healthz` through [`WriterHealth`].
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use scheduler::changes::RecordedChange;
+use scheduler::Store;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::journal::Journal;
+
+/// What the rooms (and the server's shutdown) send the writer.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    /// A change to write.
+    Change(RecordedChange),
+    /// Answer once every change sent before this one is written.
+    Flush(oneshot::Sender<()>),
+}
+
+/// The writer's state, for `/healthz` and tests.
+#[derive(Debug, Default)]
+pub struct WriterHealth {
+    degraded: AtomicBool,
+    journal_full: AtomicBool,
+    pending: AtomicU64,
+    written: AtomicU64,
+    failed_attempts: AtomicU64,
+    journal_bytes: AtomicU64,
+}
+
+/// A snapshot of [`WriterHealth`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct WriterReport {
+    /// Writes are failing, or changes from a failure or a previous run are still waiting.
+    pub degraded: bool,
+    /// The journal reached its size limit: newer changes are held in memory only.
+    pub journal_full: bool,
+    /// Changes taken but not yet in the database.
+    pub pending: u64,
+    /// Changes written since start-up.
+    pub written: u64,
+    /// Write attempts that failed since start-up.
+    pub failed_attempts: u64,
+    /// Bytes in the journal.
+    pub journal_bytes: u64,
+}
+
+impl WriterHealth {
+    /// The state now.
+    pub fn report(&self) -> WriterReport {
+        WriterReport {
+            degraded: self.degraded.load(Ordering::Relaxed),
+            journal_full: self.journal_full.load(Ordering::Relaxed),
+            pending: self.pending.load(Ordering::Relaxed),
+            written: self.written.load(Ordering::Relaxed),
+            failed_attempts: self.failed_attempts.load(Ordering::Relaxed),
+            journal_bytes: self.journal_bytes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The first wait after a failed write; doubled up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The most changes taken from the queue into one journal append.
+const BATCH: usize = 512;
+
+pub(crate) struct Writer {
+    pub store: Store,
+    pub journal: Option<Journal>,
+    /// Taken, journaled (if it fit), not yet written; the front is the next to write.
+    pub backlog: VecDeque<RecordedChange>,
+    pub health: Arc<WriterHealth>,
+    /// Flushes waiting, with the number of changes that must be done first.
+    flushes: Vec<(u64, oneshot::Sender<()>)>,
+    /// Changes taken so far, and changes done (written, or refused for good).
+    taken: u64,
+    done: u64,
+    backoff: Duration,
+}
+
+impl Writer {
+    pub fn new(store: Store, journal: Option<Journal>, replay: Vec<RecordedChange>) -> Writer {
+        let health = Arc::new(WriterHealth::default());
+        let bytes = journal.as_ref().map_or(0, Journal::bytes);
+        health.journal_bytes.store(bytes, Ordering::Relaxed);
+        if !replay.is_empty() {
+            // Left by a previous run: degraded until they are written.
+            health.degraded.store(true, Ordering::Relaxed);
+            tracing::warn!(
+                changes = replay.len(),
+                journal_bytes = bytes,
+                "attendance changes from a previous run are being written"
+            );
+        }
+        let taken = replay.len() as u64;
+        health.pending.store(taken, Ordering::Relaxed);
+        Writer {
+            store,
+            journal,
+            backlog: replay.into(),
+            health,
+            flushes: Vec::new(),
+            taken,
+            done: 0,
+            backoff: FIRST_BACKOFF,
+        }
+    }
+
+    /// Runs until the queue closes and everything taken is written.
+    pub async fn run(mut self, mut queue: mpsc::UnboundedReceiver<Msg>) {
+        let mut open = true;
+        let mut retry_at: Option<Instant> = None;
+        loop {
+            // Take what is queued: wait for it only when there is nothing else to do.
+            let mut fresh = Vec::new();
+            if open && self.backlog.is_empty() {
+                match queue.recv().await {
+                    Some(m) => self.take(m, &mut fresh),
+                    None => open = false,
+                }
+            } else if let Some(at) = retry_at {
+                if open {
+                    tokio::select! {
+                        () = tokio::time::sleep_until(at) => retry_at = None,
+                        m = queue.recv() => match m {
+                            Some(m) => self.take(m, &mut fresh),
+                            None => open = false,
+                        },
+                    }
+                } else {
+                    tokio::time::sleep_until(at).await;
+                    retry_at = None;
+                }
+            }
+            while open && fresh.len() < BATCH {
+                match queue.try_recv() {
+                    Ok(m) => self.take(m, &mut fresh),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => open = false,
+                }
+            }
+            self.journal_append(fresh).await;
+            if retry_at.is_none() {
+                retry_at = self.write_backlog().await;
+            }
+            if self.backlog.is_empty() {
+                self.journal_clear().await;
+            }
+            self.answer_flushes();
+            if self.backlog.is_empty() && !open {
+                return;
+            }
+        }
+    }
+
+    fn take(&mut self, m: Msg, fresh: &mut Vec<RecordedChange>) {
+        match m {
+            Msg::Change(c) => {
+                self.taken += 1;
+                self.health.pending.fetch_add(1, Ordering::Relaxed);
+                fresh.push(c);
+            }
+            Msg::Flush(answer) => {
+                if self.done >= self.taken {
+                    let _ = answer.send(());
+                } else {
+                    self.flushes.push((self.taken, answer));
+                }
+            }
+        }
+    }
+
+    /// Writes the backlog front to back; on a failure that may pass, returns when to retry.
+    /// At most [`BATCH`] at a time, so the queue's newer changes reach the journal soon.
+    async fn write_backlog(&mut self) -> Option<Instant> {
+        for _ in 0..BATCH {
+            let Some(change) = self.backlog.front() else {
+                break;
+            };
+            match self.store.write_change(change).await {
+                Ok(_) => {
+                    self.health.written.fetch_add(1, Ordering::Relaxed);
+                    self.finish_one();
+                }
+                Err(e) if e.is_transient() => {
+                    self.health.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                    if !self.health.degraded.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(error = ?e, pending = self.backlog.len(),
+                            "attendance writes failing: changes are kept in the journal and retried");
+                    }
+                    let at = Instant::now() + self.backoff;
+                    self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                    return Some(at);
+                }
+                Err(e) => {
+                    // The database refuses this change itself (a hall or meeting that no
+                    // longer exists, an invalid value): no retry can write it.
+                    tracing::error!(error = ?e, ?change, "attendance change refused by the database");
+                    self.finish_one();
+                }
+            }
+        }
+        self.backoff = FIRST_BACKOFF;
+        if self.backlog.is_empty() && self.health.degraded.swap(false, Ordering::Relaxed) {
+            tracing::info!(
+                written = self.health.written.load(Ordering::Relaxed),
+                "attendance writes recovered: every kept change is written"
+            );
+        }
+        None
+    }
+
+    fn finish_one(&mut self) {
+        self.backlog.pop_front();
+        self.done += 1;
+        self.health.pending.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Answers the flushes whose changes are all done (after the journal was emptied,
+    /// when it could be).
+    fn answer_flushes(&mut self) {
+        let done = self.done;
+        let (ready, waiting) = std::mem::take(&mut self.flushes)
+            .into_iter()
+            .partition::<Vec<_>, _>(|(until, _)| *until <= done);
+        self.flushes = waiting;
+        for (_, answer) in ready {
+            let _ = answer.send(());
+        }
+    }
+
+    async fn journal_append(&mut self, fresh: Vec<RecordedChange>) {
+        if fresh.is_empty() {
+            return;
+        }
+        let Some(mut journal) = self.journal.take() else {
+            self.backlog.extend(fresh);
+            return;
+        };
+        {
+            let (journal, fresh, result) = tokio::task::spawn_blocking(move || {
+                let result = journal.append(&fresh);
+                (journal, fresh, result)
+            })
+            .await
+            .expect("the journal append does not panic"); // plain file IO; a panic is a bug
+            let full = match result {
+                Ok(fit) => !fit,
+                Err(e) => {
+                    tracing::error!(error = %e, path = %journal.path().display(), "attendance journal not written");
+                    true
+                }
+            };
+            if self.health.journal_full.swap(full, Ordering::Relaxed) != full && full {
+                tracing::error!(path = %journal.path().display(), bytes = journal.bytes(),
+                    "attendance journal full: newer changes are held in memory only");
+            }
+            self.health
+                .journal_bytes
+                .store(journal.bytes(), Ordering::Relaxed);
+            self.journal = Some(journal);
+            self.backlog.extend(fresh);
+        }
+    }
+
+    async fn journal_clear(&mut self) {
+        let Some(mut journal) = self.journal.take() else {
+            return;
+        };
+        if journal.bytes() > 0 {
+            journal = tokio::task::spawn_blocking(move || {
+                if let Err(e) = journal.clear() {
+                    tracing::error!(error = %e, path = %journal.path().display(), "attendance journal not emptied");
+                }
+                journal
+            })
+            .await
+            .expect("the journal clear does not panic"); // plain file IO; a panic is a bug
+        }
+        self.health.journal_full.store(false, Ordering::Relaxed);
+        self.health
+            .journal_bytes
+            .store(journal.bytes(), Ordering::Relaxed);
+        self.journal = Some(journal);
+    }
+}
