@@ -14,6 +14,8 @@ pub mod close {
     pub const POLICY: u16 = 1008;
     /// Our fault.
     pub const INTERNAL: u16 = 1011;
+    /// The server is restarting (a graceful stop): come back at once.
+    pub const SERVICE_RESTART: u16 = 1012;
     /// The same hall joined from another socket.
     pub const REPLACED: u16 = 4001;
     /// No message for three heartbeat intervals.
@@ -99,6 +101,11 @@ impl SessionLink {
             tracing::warn!("a hall's socket is not reading; closing it");
             self.cut.notify_one();
         }
+    }
+
+    /// Resolves once the socket's writer has ended (its close frame sent, or the socket gone).
+    pub async fn closed(&self) {
+        self.outbox.closed().await;
     }
 
     /// Queues a message, waiting for room in the queue (the session's own replies).

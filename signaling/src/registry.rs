@@ -76,6 +76,8 @@ pub(crate) struct Shared {
     ended: Mutex<HashSet<i64>>,
     /// Roll-call numbers, unique per server.
     next_roll_call: AtomicU64,
+    /// The server is stopping: no hall may join any more.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -88,6 +90,11 @@ impl Shared {
                 kind,
             });
         }
+    }
+
+    /// Whether the server is stopping (joins are refused).
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
     }
 
     /// Whether the meeting was ended on this server.
@@ -160,6 +167,7 @@ impl Signaling {
             roster: OnceLock::new(),
             ended: Mutex::default(),
             next_roll_call: AtomicU64::new(1),
+            stopping: Default::default(),
         });
         Self { shared }
     }
@@ -178,6 +186,39 @@ impl Signaling {
             tracing::warn!("a roster was already set; keeping the first");
         }
         self
+    }
+
+    /// Whether the server is stopping: joins are refused with close code 1012.
+    pub fn is_stopping(&self) -> bool {
+        self.shared.is_stopping()
+    }
+
+    /// A graceful stop: refuses joins from now on, ends every present hall's interval
+    /// as `server_restart` (recorded now), tells each page with close code 1012 and
+    /// waits until their close frames are sent. The caller bounds the time.
+    pub async fn stop(&self) {
+        self.shared.stopping.store(true, Ordering::Relaxed);
+        let rooms: Vec<RoomHandle> = self
+            .shared
+            .rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        let mut links = Vec::new();
+        for room in rooms {
+            if let Ok(closed) = room.stop().await {
+                links.extend(closed);
+            }
+        }
+        tracing::info!(
+            halls = links.len(),
+            "stopping: every hall was told the server restarts"
+        );
+        for link in links {
+            link.closed().await;
+        }
     }
 
     /// The service's timings and limits.

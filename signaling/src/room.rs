@@ -223,8 +223,19 @@ impl Room {
                 link,
                 reply,
             } => {
-                let joined = self.join(admission, resume, link).await;
+                let joined = if self.shared.is_stopping() {
+                    Err(crate::protocol::ProtocolError::new(
+                        ErrorCode::Internal,
+                        "the server is restarting",
+                    ))
+                } else {
+                    self.join(admission, resume, link).await
+                };
                 let _ = reply.send(joined);
+            }
+            Command::Stop(reply) => {
+                let closed = self.stop_for_restart().await;
+                let _ = reply.send(closed);
             }
             Command::Offer {
                 session,

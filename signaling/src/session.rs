@@ -247,11 +247,14 @@ impl<A: Admit> Reader<A> {
     }
 
     async fn join(&mut self, token: &str, resume: Option<String>) -> Flow {
+        if self.signaling.is_stopping() {
+            return self.restarting().await;
+        }
         let admission = match self.admit.admit(token).await {
             Ok(admission) => admission,
             Err(e) => {
                 tracing::info!(code = e.code.as_str(), "join refused");
-                self.fail(e.code, e.message, close::POLICY).await;
+                self.fail(e.code, e.message, refused_close(e.code)).await;
                 return Flow::Closing;
             }
         };
@@ -264,10 +267,11 @@ impl<A: Admit> Reader<A> {
                 self.state = State::Joined { room, session };
                 Flow::Continue
             }
+            Ok(Err(_)) if self.signaling.is_stopping() => self.restarting().await,
             Ok(Err(refused)) => {
                 tracing::info!(code = refused.code.as_str(), "join refused by the room");
-                self.fail(refused.code, refused.message, close::POLICY)
-                    .await;
+                let close_code = refused_close(refused.code);
+                self.fail(refused.code, refused.message, close_code).await;
                 Flow::Closing
             }
             Err(_) => {
@@ -280,6 +284,16 @@ impl<A: Admit> Reader<A> {
                 Flow::Closing
             }
         }
+    }
+
+    /// The server is stopping: close 1012, the page comes back at once.
+    async fn restarting(&mut self) -> Flow {
+        let restart = Outgoing::Close {
+            code: close::SERVICE_RESTART,
+            reason: "server_restart".into(),
+        };
+        self.link.send_wait(restart).await;
+        Flow::Closing
     }
 
     async fn reply(&self, message: ServerMessage) {
@@ -295,6 +309,15 @@ impl<A: Admit> Reader<A> {
                 reason: code.as_str().to_owned(),
             })
             .await;
+    }
+}
+
+/// The close code of a refused join: 1011 when it was our fault (the database could not
+/// check the token), else 1008.
+fn refused_close(code: ErrorCode) -> u16 {
+    match code {
+        ErrorCode::Internal => close::INTERNAL,
+        _ => close::POLICY,
     }
 }
 

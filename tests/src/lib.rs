@@ -59,6 +59,8 @@ pub struct TestApp {
     pub db: TestDb,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Holds the server's own attendance journal (never shared between tests).
+    _journal: tempfile::TempDir,
 }
 
 /// Starts the server on port 0 over a fresh SQLite database with the demo tree, halls and accounts.
@@ -85,9 +87,11 @@ pub async fn spawn_app_with(backend: Backend, tune: impl FnOnce(&mut Settings)) 
     )
     .await
     .expect("demo data loads");
+    let journal = tempfile::tempdir().expect("a temporary directory");
     let mut settings = Settings {
         addr: "127.0.0.1:0".parse().expect("a literal address"),
         database_url: db.url.clone(),
+        attendance_journal: Some(journal.path().join("attendance.journal")),
         ..Settings::default()
     };
     tune(&mut settings);
@@ -105,6 +109,7 @@ pub async fn spawn_app_with(backend: Backend, tune: impl FnOnce(&mut Settings)) 
         db,
         shutdown: Some(tx),
         server: Some(server),
+        _journal: journal,
     }
 }
 

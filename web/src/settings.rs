@@ -1,7 +1,7 @@
 //! Server settings: defaults, then an optional TOML file, then `HOINGHI_*` variables, then flags.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -77,6 +77,16 @@ pub struct Settings {
     pub login_lock_base_secs: i64,
     /// The longest wait, in seconds.
     pub login_lock_max_secs: i64,
+    /// The attendance writer's journal: changes written to disk first and kept there
+    /// while the database does not take them (an outage, a full disk), written at the
+    /// next start after a crash. Default: `attendance.journal` beside the SQLite file,
+    /// or in `hoinghi-data/` with PostgreSQL.
+    pub attendance_journal: Option<PathBuf>,
+    /// The most the journal may hold, in MiB; beyond it changes wait in memory only.
+    pub attendance_journal_max_mb: u64,
+    /// On a stop (SIGTERM, Ctrl-C): the most seconds spent writing what the rooms
+    /// recorded before exiting (what is left stays in the journal for the next start).
+    pub drain_secs: u64,
 }
 
 impl Default for Settings {
@@ -108,6 +118,9 @@ impl Default for Settings {
             login_address_free_attempts: 30,
             login_lock_base_secs: 5,
             login_lock_max_secs: 15 * 60,
+            attendance_journal: None,
+            attendance_journal_max_mb: 256,
+            drain_secs: 10,
         }
     }
 }
@@ -147,6 +160,12 @@ impl Settings {
         if self.max_body_bytes < 1024 {
             return Err("settings: max_body_bytes must be at least 1024".into());
         }
+        if !(1..=65_536).contains(&self.attendance_journal_max_mb) {
+            return Err("settings: attendance_journal_max_mb must be 1 to 65536".into());
+        }
+        if !(1..=600).contains(&self.drain_secs) {
+            return Err("settings: drain_secs must be 1 to 600".into());
+        }
         self.sfu_config()?;
         self.signaling_config()?;
         self.login_policy()?;
@@ -179,6 +198,28 @@ impl Settings {
             lock_max_secs: self.login_lock_max_secs,
             ..defaults
         })
+    }
+
+    /// Where the attendance writer's journal is, and its limit.
+    pub fn journal_config(&self) -> signaling::recorder::JournalConfig {
+        let path = self.attendance_journal.clone().unwrap_or_else(|| {
+            let file = self
+                .database_url
+                .strip_prefix("sqlite://")
+                .or_else(|| self.database_url.strip_prefix("sqlite:"))
+                .map(|rest| rest.split('?').next().unwrap_or(rest))
+                .filter(|f| !f.is_empty() && !f.contains(":memory:"));
+            let dir = match file.map(Path::new).and_then(Path::parent) {
+                Some(dir) => dir.to_path_buf(),
+                None if file.is_some() => PathBuf::from("."),
+                None => PathBuf::from("hoinghi-data"),
+            };
+            dir.join("attendance.journal")
+        });
+        signaling::recorder::JournalConfig {
+            path,
+            max_bytes: self.attendance_journal_max_mb * 1024 * 1024,
+        }
     }
 
     /// The timings of live meetings.
@@ -343,6 +384,40 @@ mod tests {
         .unwrap();
         let err = Settings::load(Some(&path), Figment::new()).unwrap_err();
         assert!(err.contains("ice_transport_policy"), "{err}");
+    }
+
+    #[test]
+    fn the_journal_sits_beside_the_database_unless_set() {
+        let at = |url: &str| {
+            Settings {
+                database_url: url.into(),
+                ..Settings::default()
+            }
+            .journal_config()
+            .path
+        };
+        assert_eq!(
+            at("sqlite:///var/lib/hoinghi/hoinghi.db?mode=rwc"),
+            Path::new("/var/lib/hoinghi/attendance.journal")
+        );
+        assert_eq!(at("sqlite://x.db"), Path::new("attendance.journal"));
+        assert_eq!(
+            at("postgres://h/db"),
+            Path::new("hoinghi-data/attendance.journal")
+        );
+        let set = Settings {
+            attendance_journal: Some("/srv/j".into()),
+            ..Settings::default()
+        };
+        assert_eq!(set.journal_config().path, Path::new("/srv/j"));
+        assert_eq!(set.journal_config().max_bytes, 256 << 20);
+        let err = Settings {
+            drain_secs: 0,
+            ..Settings::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(err.contains("drain_secs"), "{err}");
     }
 
     fn tempfile_dir() -> std::path::PathBuf {

@@ -1,7 +1,14 @@
 //! Building and running the server: bind (port 0 allowed), serve, stop gracefully.
+//!
+//! A stop (SIGTERM, Ctrl-C) drains before it exits: joins are refused, every present
+//! hall's interval ends as `server_restart` and its page is told (close 1012, come back
+//! at once), the attendance writer writes what the rooms recorded, and only then is the
+//! store closed — all within `drain_secs`; what is left stays in the writer's journal
+//! and is written at the next start.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::routing::get;
 use axum::{Json, Router};
@@ -19,12 +26,12 @@ pub struct Application {
     router: Router,
     state: AppState,
     signaling: signaling::Signaling,
+    recorder: Arc<signaling::StoreRecorder>,
 }
 
 /// Every route of the server over `state`.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(healthz))
         .route("/calendar/{file}", get(crate::ics::feed))
         .nest("/api/v1", crate::api::router(&state))
         .merge(crate::pages::router())
@@ -32,16 +39,31 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// What `/healthz` looks at: the database, and the attendance writer.
+#[derive(Clone)]
+struct Health {
+    store: Store,
+    recorder: Arc<signaling::StoreRecorder>,
+}
+
+/// 200 `ok`; 503 `degraded` while attendance writes fail or changes wait in the journal
+/// (the server still runs meetings: nothing is lost, but the operator must look), 503
+/// `database unavailable` when the database does not answer.
 async fn healthz(
-    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::State(health): axum::extract::State<Health>,
 ) -> (axum::http::StatusCode, Json<serde_json::Value>) {
-    if state.store.healthy().await {
-        (axum::http::StatusCode::OK, Json(json!({ "status": "ok" })))
-    } else {
+    let writer = health.recorder.health();
+    let unavailable = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+    if !health.store.healthy().await {
+        let body = json!({ "status": "database unavailable", "attendance": writer });
+        (unavailable, Json(body))
+    } else if writer.degraded || writer.journal_full {
         (
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "database unavailable" })),
+            unavailable,
+            Json(json!({ "status": "degraded", "attendance": writer })),
         )
+    } else {
+        (axum::http::StatusCode::OK, Json(json!({ "status": "ok" })))
     }
 }
 
@@ -58,8 +80,27 @@ impl Application {
     pub async fn with_store(settings: Settings, store: Store) -> anyhow::Result<Application> {
         let store =
             store.with_login_policy(settings.login_policy().map_err(|e| anyhow::anyhow!(e))?);
-        // Attendance left open by a crash is closed at each hall's last heartbeat first;
-        // halls that reconnect then open new intervals.
+        let signaling_config = settings
+            .signaling_config()
+            .map_err(|e| anyhow::anyhow!(e))?;
+        // Presence changes become attendance rows, with the same grace period as the
+        // rooms. Changes the previous run left in the journal are written first…
+        let grace = i64::try_from(signaling_config.grace.as_secs()).unwrap_or(i64::MAX);
+        let journal = settings.journal_config();
+        let recorder =
+            signaling::StoreRecorder::start(store.clone(), grace, &journal).map_err(|e| {
+                anyhow::anyhow!(
+                    "attendance journal {} (setting attendance_journal): {e}",
+                    journal.path.display()
+                )
+            })?;
+        let drain = Duration::from_secs(settings.drain_secs);
+        if !recorder.flush(drain).await {
+            tracing::warn!(pending = recorder.health().pending,
+                "attendance changes of the previous run not all written yet; they stay in the journal");
+        }
+        // …then attendance still open (a crash) is closed at each hall's last heartbeat;
+        // halls that reconnect open new intervals.
         store
             .recover_open_sessions()
             .await
@@ -70,14 +111,8 @@ impl Application {
         let bound = listener.local_addr()?;
         let public_base: Arc<str> = settings.public_base(bound).into();
         let sfu_config = settings.sfu_config().map_err(|e| anyhow::anyhow!(e))?;
-        let signaling_config = settings
-            .signaling_config()
-            .map_err(|e| anyhow::anyhow!(e))?;
-        // Presence changes become attendance rows, with the same grace period as the rooms.
-        let grace = i64::try_from(signaling_config.grace.as_secs()).unwrap_or(i64::MAX);
-        let recorder = signaling::StoreRecorder::spawn(store.clone(), grace);
         let signaling = signaling::Signaling::start(sfu_config, signaling_config)?
-            .record_with(recorder)
+            .record_with(recorder.clone())
             .with_roster(store.clone());
         let live = crate::api::live::LiveState {
             store: store.clone(),
@@ -88,6 +123,12 @@ impl Application {
             signaling: signaling.clone(),
             origins: crate::ws::allowed_origins(settings.public_url.as_deref()),
         };
+        let health = Router::new()
+            .route("/healthz", get(healthz))
+            .with_state(Health {
+                store: store.clone(),
+                recorder: recorder.clone(),
+            });
         let state = AppState {
             store,
             settings: Arc::new(settings),
@@ -99,9 +140,11 @@ impl Application {
             // `/ws` has its own state, so `router(state)` stays buildable in tests.
             router: router(state.clone())
                 .merge(crate::ws::router(ws))
-                .merge(crate::api::live::router(live)),
+                .merge(crate::api::live::router(live))
+                .merge(health),
             state,
             signaling,
+            recorder,
         })
     }
 
@@ -127,17 +170,45 @@ impl Application {
         &self.state.public_base
     }
 
-    /// Serves until `shutdown` resolves, then lets requests in flight finish.
+    /// The attendance writer (its state, and a flush for tests).
+    pub fn recorder(&self) -> &Arc<signaling::StoreRecorder> {
+        &self.recorder
+    }
+
+    /// Serves until `shutdown` resolves, then drains (see the module's notes): joins
+    /// refused, halls told and their intervals ended, attendance written, requests in
+    /// flight finished, the store closed.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let drain = Duration::from_secs(self.state.settings.drain_secs);
+        let (signaling, recorder) = (self.signaling.clone(), self.recorder.clone());
+        let stop = async move {
+            shutdown.await;
+            let until = tokio::time::Instant::now() + drain;
+            if tokio::time::timeout_at(until, signaling.stop())
+                .await
+                .is_err()
+            {
+                tracing::warn!("stopping: not every hall's page could be told in time");
+            }
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            if recorder.flush(left).await {
+                tracing::info!("stopping: every attendance change is written");
+            } else {
+                tracing::warn!(
+                    pending = recorder.health().pending,
+                    "stopping: drain time over; unwritten attendance changes stay in the journal for the next start"
+                );
+            }
+        };
         // Logins are throttled per client address: handlers read it from ConnectInfo.
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(stop)
             .await?;
         self.state.store.close().await;
         Ok(())

@@ -2,54 +2,17 @@
 //! halls; after a restart the halls reconnect by themselves, find the meeting still
 //! started, and no attendance is lost.
 
-use std::net::TcpListener;
-use std::process::Stdio;
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::process::{Child, Command};
 use tokio_tungstenite::tungstenite::Message;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start(dir: &std::path::Path, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_hoinghi"))
-        .args([
-            "demo",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-            dir.to_str().unwrap(),
-        ])
-        .env("HOINGHI_PRESENCE_SECS", "1")
-        .env("HOINGHI_RECONNECT_GRACE_SECS", "5")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the server starts");
-    let health = format!("http://127.0.0.1:{port}/healthz");
-    for _ in 0..600 {
-        if reqwest::get(&health)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the server did not become healthy");
-}
+use common::{free_port, start, store_of, sudden_meeting, wait_until};
 
 /// What the halls' pages saw: how many welcomes, and the phase each showed.
 #[derive(Default)]
@@ -108,16 +71,6 @@ async fn hall(
     }
 }
 
-async fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
-    for _ in 0..600 {
-        if ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
 #[tokio::test]
 async fn a_killed_server_loses_no_attendance() {
     let dir = tempfile::tempdir().unwrap();
@@ -125,65 +78,11 @@ async fn a_killed_server_loses_no_attendance() {
     let base = format!("http://127.0.0.1:{port}");
     let server = start(dir.path(), port).await;
 
-    let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "username": "vp.tanson", "password": "hoinghi-demo" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
-    let store = scheduler::Store::connect(&format!("sqlite://{}/hoinghi.db", dir.path().display()))
-        .await
-        .unwrap();
-    let today = scheduler::time::local_date(scheduler::time::now());
-    let tan_son = store.unit_by_code("240", today).await.unwrap();
-    let halls = store.halls_in(&tan_son.path).await.unwrap();
-    let host = halls.iter().find(|h| h.unit_id == tan_son.id).unwrap().id;
-    let created: Value = http
-        .post(format!("{base}/api/v1/meetings"))
-        .bearer_auth(&token)
-        .json(&json!({
-            "title": "Họp khẩn", "kind": "sudden", "host_hall_id": host, "starts_at": "now",
-            "duration_minutes": 60, "override_reason": "kiểm thử",
-            "scope": { "root_unit_id": tan_son.id, "levels": ["district", "commune"] },
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let meeting = created["meetings"][0]["id"]
-        .as_i64()
-        .expect("meeting scheduled");
-    let invitations: Value = http
-        .get(format!("{base}/api/v1/meetings/{meeting}/invitations"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let store = store_of(dir.path()).await;
+    let (meeting, mut invited) = sudden_meeting(&base, &store, "vp.tanson", "240").await;
+    let host = invited[0].0;
     // The host hall and two others.
-    let mut invited: Vec<(i64, String)> = invitations["invitations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["hall_id"].as_i64().unwrap(),
-                i["join_token"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    invited.sort_by_key(|(h, _)| *h != host);
     invited.truncate(3);
-    assert_eq!(invited[0].0, host, "the host hall is invited");
 
     let ws_url = format!("ws://127.0.0.1:{port}/ws");
     let seen = Arc::new(Seen::default());

@@ -76,6 +76,9 @@ pub(crate) enum Command {
     Stats(oneshot::Sender<Vec<HallStats>>),
     /// An administrator disabled the hall (or its room account): out at once.
     ShutOut { hall_id: i64 },
+    /// The server stops: every hall's presence ends (`server_restart`) and its page is
+    /// told; the reply holds the links closed, to wait for their close frames.
+    Stop(oneshot::Sender<Vec<SessionLink>>),
 }
 
 /// Who sends an [`Command::Act`].
@@ -165,6 +168,11 @@ impl RoomHandle {
     /// The chaired meeting's state: phase, floor, hands, mutes.
     pub async fn state(&self) -> Result<MeetingState, Gone> {
         self.ask(Command::State).await
+    }
+
+    /// Ends every hall's presence for a server stop; the links it closed.
+    pub(crate) async fn stop(&self) -> Result<Vec<SessionLink>, Gone> {
+        self.ask(Command::Stop).await
     }
 
     /// The latest statistics of every hall with a media connection.

@@ -1,9 +1,9 @@
 //! The meeting's phases (waiting → test → started → ended), taking up the recorded phase
-//! when a room opens again after a restart, and removing a hall.
+//! when a room opens again after a restart, removing a hall, and the server's stop.
 
 use super::chair::{forbidden, Outcome};
 use super::{error, Room};
-use crate::link::close;
+use crate::link::{close, SessionLink};
 use crate::protocol::{Action, Actor, ErrorCode, Phase, ProtocolError, Reason};
 use crate::recorder::PresenceKind;
 use tokio::time::Instant;
@@ -94,6 +94,28 @@ impl Room {
         }
         self.readiness_watchers.clear();
         self.empty_since = Some(Instant::now());
+    }
+
+    /// The server stops: every present hall's interval ends now as `server_restart`, and
+    /// its page is told with close code 1012 (come back at once). Returns those links.
+    pub(super) async fn stop_for_restart(&mut self) -> Vec<SessionLink> {
+        let mut closed = Vec::new();
+        for m in std::mem::take(&mut self.members) {
+            let reason = scheduler::attendance::LeaveReason::ServerRestart;
+            let hall_id = m.hall.id;
+            self.shared
+                .record(self.meeting.id, PresenceKind::Left { hall_id, reason });
+            if let Some(link) = m.link {
+                link.close(close::SERVICE_RESTART, "server_restart");
+                closed.push(link);
+            }
+            if let Some(peer) = m.peer {
+                let _ = self.shared.sfu.close_peer(peer).await;
+            }
+        }
+        self.readiness_watchers.clear();
+        self.empty_since = Some(Instant::now());
+        closed
     }
 
     pub(super) async fn remove_hall(&mut self, hall_id: i64, by: Actor) -> Outcome {

@@ -1,0 +1,140 @@
+//! What the tests of the real binary share: a free port, starting `hoinghi demo` on a
+//! data directory, a sudden meeting scheduled over the API with its invited halls'
+//! join tokens, and bounded waits.
+
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::net::TcpListener;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the demo server on `dir` and waits until `/healthz` answers 200.
+pub async fn start(dir: &std::path::Path, port: u16) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_hoinghi"))
+        .args([
+            "demo",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
+        .env("HOINGHI_PRESENCE_SECS", "1")
+        .env("HOINGHI_RECONNECT_GRACE_SECS", "5")
+        .env(
+            "RUST_LOG",
+            std::env::var("TEST_LOG").unwrap_or("warn".into()),
+        )
+        .stdout(Stdio::null())
+        .stderr(if std::env::var("TEST_LOG").is_ok() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the server starts");
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    for _ in 0..600 {
+        if reqwest::get(&health)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the server did not become healthy");
+}
+
+/// The demo store of a data directory, opened beside the server.
+pub async fn store_of(dir: &std::path::Path) -> scheduler::Store {
+    scheduler::Store::connect(&format!("sqlite://{}/hoinghi.db", dir.display()))
+        .await
+        .unwrap()
+}
+
+/// A sudden meeting of district `unit_code` (its district and commune halls) scheduled
+/// now by `account`: its id, and every invited hall with its join token, host first.
+pub async fn sudden_meeting(
+    base: &str,
+    store: &scheduler::Store,
+    account: &str,
+    unit_code: &str,
+) -> (i64, Vec<(i64, String)>) {
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "username": account, "password": "hoinghi-demo" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    let today = scheduler::time::local_date(scheduler::time::now());
+    let unit = store.unit_by_code(unit_code, today).await.unwrap();
+    let halls = store.halls_in(&unit.path).await.unwrap();
+    let host = halls.iter().find(|h| h.unit_id == unit.id).unwrap().id;
+    let created: Value = http
+        .post(format!("{base}/api/v1/meetings"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "title": "Họp khẩn", "kind": "sudden", "host_hall_id": host, "starts_at": "now",
+            "duration_minutes": 60, "override_reason": "kiểm thử",
+            "scope": { "root_unit_id": unit.id, "levels": ["district", "commune"] },
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let meeting = created["meetings"][0]["id"]
+        .as_i64()
+        .expect("meeting scheduled");
+    let invitations: Value = http
+        .get(format!("{base}/api/v1/meetings/{meeting}/invitations"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut invited: Vec<(i64, String)> = invitations["invitations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["hall_id"].as_i64().unwrap(),
+                i["join_token"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    invited.sort_by_key(|(h, _)| *h != host);
+    assert_eq!(invited[0].0, host, "the host hall is invited");
+    (meeting, invited)
+}
+
+pub async fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
+    for _ in 0..600 {
+        if ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
