@@ -198,14 +198,7 @@ impl Signaling {
     /// waits until their close frames are sent. The caller bounds the time.
     pub async fn stop(&self) {
         self.shared.stopping.store(true, Ordering::Relaxed);
-        let rooms: Vec<RoomHandle> = self
-            .shared
-            .rooms
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
+        let rooms = self.live_rooms();
         let mut links = Vec::new();
         for room in rooms {
             if let Ok(closed) = room.stop().await {
@@ -284,17 +277,21 @@ impl Signaling {
         Err(Gone)
     }
 
-    /// Closes the sockets of a hall that was disabled (or whose room account was), in
-    /// every live room: it is out at once, not at its next join.
-    pub async fn shut_out_hall(&self, hall_id: i64) {
-        let rooms: Vec<RoomHandle> = self
-            .shared
+    /// Every live room now (the list is copied: no lock is held while they are told).
+    fn live_rooms(&self) -> Vec<RoomHandle> {
+        self.shared
             .rooms
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .values()
             .cloned()
-            .collect();
+            .collect()
+    }
+
+    /// Closes the sockets of a hall that was disabled (or whose room account was), in
+    /// every live room: it is out at once, not at its next join.
+    pub async fn shut_out_hall(&self, hall_id: i64) {
+        let rooms = self.live_rooms();
         for room in rooms {
             // A room that ended meanwhile has nobody to shut out.
             let _ = room.send(Command::ShutOut { hall_id }).await;

@@ -20,7 +20,7 @@ use super::net::{Net, SFU};
 use crate::config::SfuConfig;
 use crate::driver::command::Command;
 use crate::driver::machine::{Driver, Transmit};
-use crate::event::{MediaKind, PeerId, SfuEvent, SlotChange};
+use crate::event::{MediaKind, PeerId, SlotChange};
 use bytes::BytesMut;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
@@ -67,23 +67,7 @@ fn forwarding_path_under_callgrind() {
         })
         .collect();
     net.connect_all();
-    let mut n = 0;
-    let mut tracks = Vec::new();
-    while tracks.len() < 2 {
-        assert!(n < 50, "the publisher's tracks open");
-        let now = net.now;
-        net.hall(PUBLISHER).send_media(now, n, false);
-        n += 1;
-        net.advance(Duration::from_millis(20));
-        tracks = net
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                SfuEvent::TrackPublished { kind, track, .. } => Some((*kind, *track)),
-                _ => None,
-            })
-            .collect();
-    }
+    let (tracks, mut n) = net.publish(PUBLISHER);
     let track = |kind: MediaKind| tracks.iter().find(|t| t.0 == kind).map(|t| t.1);
     let changes = answers
         .iter()

@@ -109,23 +109,7 @@ fn the_callers_keyframe_requests_reach_the_publisher_once_per_throttle_interval(
     let mut net = Net::new(config);
     net.join(PUBLISHER, Hall::new(net.now, addr(1), true, (0, 0)));
     net.connect_all();
-    let mut n = 0;
-    let mut tracks = Vec::new();
-    while tracks.len() < 2 {
-        assert!(n < 50, "the publisher's tracks open");
-        let now = net.now;
-        net.hall(PUBLISHER).send_media(now, n, false);
-        n += 1;
-        net.advance(Duration::from_millis(20));
-        tracks = net
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                SfuEvent::TrackPublished { kind, track, .. } => Some((*kind, *track)),
-                _ => None,
-            })
-            .collect();
-    }
+    let (tracks, _) = net.publish(PUBLISHER);
     let track = |kind| tracks.iter().find(|t| t.0 == kind).map(|t| t.1);
     let (video, audio) = (track(MediaKind::Video), track(MediaKind::Audio));
     let (video, audio) = (video.expect("video"), audio.expect("audio"));

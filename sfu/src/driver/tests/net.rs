@@ -7,7 +7,8 @@ use crate::config::SfuConfig;
 use crate::driver::command::Command;
 use crate::driver::conn;
 use crate::driver::machine::Driver;
-use crate::event::{PeerAnswer, PeerId, SfuEvent};
+use crate::event::{MediaKind, PeerAnswer, PeerId, SfuEvent};
+use crate::StreamId;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use std::net::SocketAddr;
@@ -35,6 +36,30 @@ pub struct Net {
 }
 
 impl Net {
+    /// `peer` sends media every 20 ms until its camera and microphone are published:
+    /// the published tracks by kind, and the running number of its next media packet.
+    pub fn publish(&mut self, peer: PeerId) -> (Vec<(MediaKind, StreamId)>, u32) {
+        let mut n = 0;
+        loop {
+            let tracks: Vec<_> = self
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    SfuEvent::TrackPublished { kind, track, .. } => Some((*kind, *track)),
+                    _ => None,
+                })
+                .collect();
+            if tracks.len() >= 2 {
+                return (tracks, n);
+            }
+            assert!(n < 50, "the publisher's tracks open");
+            let now = self.now;
+            self.hall(peer).send_media(now, n, false);
+            n += 1;
+            self.advance(Duration::from_millis(20));
+        }
+    }
+
     /// An SFU with `config` and no halls.
     pub fn new(config: SfuConfig) -> Self {
         let now = Instant::now();
