@@ -10,19 +10,7 @@ use serde_json::json;
 async fn attendance_downloads_open_with_vietnamese_text() {
     let app = spawn_app().await;
     let vp = app.login("vp.tanson").await;
-    let body = json!({
-        "title": "Họp giao ban huyện Tân Sơn",
-        "kind": "routine",
-        "host_hall_id": app.hall_id("240").await,
-        "starts_at": (Utc::now() + Duration::hours(2)).to_rfc3339(),
-        "duration_minutes": 60,
-        "scope": { "root_unit_id": app.unit_id("240").await, "levels": ["district", "commune"] },
-    });
-    let (_, created) = app.post("/api/v1/meetings", Some(&vp), &body).await;
-    let id = created["meetings"][0]["id"].as_i64().unwrap();
-    let start =
-        scheduler::time::parse_instant(created["meetings"][0]["starts_at"].as_str().unwrap())
-            .unwrap();
+    let (id, start) = tan_son_briefing(&app, &vp).await;
     let s = &app.db.store;
     s.record_join(id, app.hall_id("08578").await, start + 120, 30)
         .await
@@ -133,6 +121,25 @@ async fn attendance_downloads_open_with_vietnamese_text() {
 }
 
 /// A download: status, `Content-Disposition` and the body.
+/// Huyện Tân Sơn's secretariat (`vp`) schedules a briefing of the district and its
+/// communes in two hours: its id and start.
+async fn tan_son_briefing(app: &TestApp, vp: &str) -> (i64, scheduler::time::Timestamp) {
+    let body = json!({
+        "title": "Họp giao ban huyện Tân Sơn",
+        "kind": "routine",
+        "host_hall_id": app.hall_id("240").await,
+        "starts_at": (Utc::now() + Duration::hours(2)).to_rfc3339(),
+        "duration_minutes": 60,
+        "scope": { "root_unit_id": app.unit_id("240").await, "levels": ["district", "commune"] },
+    });
+    let (_, created) = app.post("/api/v1/meetings", Some(vp), &body).await;
+    let id = created["meetings"][0]["id"].as_i64().unwrap();
+    let start =
+        scheduler::time::parse_instant(created["meetings"][0]["starts_at"].as_str().unwrap())
+            .unwrap();
+    (id, start)
+}
+
 async fn download(app: &TestApp, path: &str, token: &str) -> (u16, String, Vec<u8>) {
     let res = app
         .client
@@ -189,19 +196,7 @@ async fn exports_show_every_interval_and_keep_text_as_text(backend: Backend) {
             .await;
         assert_eq!(status, 200);
     }
-    let body = json!({
-        "title": "Họp giao ban huyện Tân Sơn",
-        "kind": "routine",
-        "host_hall_id": app.hall_id("240").await,
-        "starts_at": (Utc::now() + Duration::hours(2)).to_rfc3339(),
-        "duration_minutes": 60,
-        "scope": { "root_unit_id": app.unit_id("240").await, "levels": ["district", "commune"] },
-    });
-    let (_, created) = app.post("/api/v1/meetings", Some(&vp), &body).await;
-    let id = created["meetings"][0]["id"].as_i64().unwrap();
-    let start =
-        scheduler::time::parse_instant(created["meetings"][0]["starts_at"].as_str().unwrap())
-            .unwrap();
+    let (id, start) = tan_son_briefing(&app, &vp).await;
     let s = &app.db.store;
     s.record_join(id, number, start + 60, 30).await.unwrap();
     s.record_join(id, formula, start + 120, 30).await.unwrap();
