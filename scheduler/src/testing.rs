@@ -21,6 +21,16 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
+/// The backend the suites that are not written for both run on: SQLite, or PostgreSQL when
+/// `HOINGHI_TEST_BACKEND=postgres` (`scripts/test` runs them a second time so).
+pub fn test_backend() -> Backend {
+    match std::env::var("HOINGHI_TEST_BACKEND").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => Backend::Sqlite,
+        Ok("postgres") => Backend::Postgres,
+        Ok(other) => panic!("HOINGHI_TEST_BACKEND={other}: expected sqlite or postgres"),
+    }
+}
+
 /// A database made for one test; dropped by [`TestDb::cleanup`].
 pub struct TestDb {
     /// The connection URL, for a server under test.

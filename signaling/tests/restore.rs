@@ -1,21 +1,22 @@
 //! A room opened again after a restart takes up the phase the store recorded: a started
 //! meeting comes back `started` without a second start, a tested one `test`, an ended
-//! one refuses joins. Over a real store (the Phú Thọ demo on a fresh SQLite file); each
-//! `Signaling` here stands for one run of the server. Real time, bounded waits.
+//! one refuses joins. Over a real store (the Phú Thọ demo on a fresh database, SQLite or
+//! PostgreSQL); each `Signaling` here stands for one run of the server. Real time,
+//! bounded waits.
 
 mod common;
 
 use common::store::{invited, logged, rows, server};
 use common::Page;
-use scheduler::testing::{demo_db, province_meeting_now, TestDb};
-use scheduler::{Backend, Level};
+use scheduler::testing::{demo_db, province_meeting_now, test_backend, TestDb};
+use scheduler::Level;
 use serde_json::json;
 use signaling::protocol::{ErrorCode, Phase, ServerMessage};
 use std::time::Duration;
 
 /// A seeded store with a province meeting open now: the meeting and its host hall.
 async fn province_meeting() -> (TestDb, i64, i64) {
-    let db = demo_db(Backend::Sqlite).await.expect("demo database");
+    let db = demo_db(test_backend()).await.expect("demo database");
     let m = province_meeting_now(&db.store, "Giao ban", &[Level::Province, Level::District])
         .await
         .expect("scheduled");

@@ -1,14 +1,15 @@
-//! A live meeting over a real store (the Phú Thọ demo on a fresh SQLite file): the
-//! readiness board counts invited halls per district, and the lifecycle, roll call,
-//! headcount and removal reach the meeting's log in order. Real time, bounded waits.
+//! A live meeting over a real store (the Phú Thọ demo on a fresh database: SQLite, or
+//! PostgreSQL with `HOINGHI_TEST_BACKEND=postgres`): the readiness board counts invited
+//! halls per district, and the lifecycle, roll call, headcount and removal reach the
+//! meeting's log in order. Real time, bounded waits.
 
 mod common;
 
 use common::store::{invited, logged, server};
 use common::Page;
 use scheduler::live::LiveEvent;
-use scheduler::testing::{demo_db, province_meeting_now, TestDb};
-use scheduler::{Backend, Hall, Level, Store};
+use scheduler::testing::{demo_db, province_meeting_now, test_backend, TestDb};
+use scheduler::{Hall, Level, Store};
 use serde_json::json;
 use signaling::protocol::ServerMessage;
 use signaling::protocol::{ClientMessage, LinkState, MeetingInfo, Phase, Readiness};
@@ -18,7 +19,7 @@ use std::time::Duration;
 /// A seeded store with a meeting of the whole province open now; the meeting, its host
 /// hall, a district hall and a commune hall of that district.
 async fn province_meeting() -> (TestDb, MeetingInfo, [Hall; 3]) {
-    let db = demo_db(Backend::Sqlite).await.expect("demo database");
+    let db = demo_db(test_backend()).await.expect("demo database");
     let store = &db.store;
     let levels = [Level::Province, Level::District, Level::Commune];
     let m = province_meeting_now(store, "Giao ban trực tuyến toàn tỉnh", &levels)

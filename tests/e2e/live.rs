@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::{SinkExt, StreamExt};
 use hoinghi_tests::{spawn_app_with, TestApp};
-use scheduler::Backend;
+use scheduler::testing::test_backend;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -38,7 +38,7 @@ async fn join(app: &TestApp, token: &str) -> Socket {
 
 #[tokio::test]
 async fn presence_on_the_socket_becomes_attendance() {
-    let app = spawn_app_with(Backend::Sqlite, |s| s.reconnect_grace_secs = 1).await;
+    let app = spawn_app_with(test_backend(), |s| s.reconnect_grace_secs = 1).await;
     let vp = app.login("vp.tanson").await;
     let body = json!({
         "title": "Họp khẩn", "kind": "sudden", "host_hall_id": app.hall_id("240").await,

@@ -4,7 +4,7 @@
 
 use futures::future::join_all;
 use hoinghi_tests::{spawn_app_with, TestApp, PASSWORD};
-use scheduler::Backend;
+use scheduler::testing::test_backend;
 use serde_json::{json, Value};
 
 async fn attempt(app: &TestApp, username: &str, password: &str) -> (u16, Value) {
@@ -18,7 +18,7 @@ async fn attempt(app: &TestApp, username: &str, password: &str) -> (u16, Value) 
 
 #[tokio::test]
 async fn wrong_passwords_lock_the_account_until_it_waits_or_an_administrator_clears_it() {
-    let app = spawn_app_with(Backend::Sqlite, |s| {
+    let app = spawn_app_with(test_backend(), |s| {
         s.login_account_free_attempts = 3;
         s.login_address_free_attempts = 1000;
         s.login_lock_base_secs = 600;
@@ -70,7 +70,7 @@ async fn wrong_passwords_lock_the_account_until_it_waits_or_an_administrator_cle
 
 #[tokio::test]
 async fn one_address_guessing_many_accounts_is_slowed_down() {
-    let app = spawn_app_with(Backend::Sqlite, |s| {
+    let app = spawn_app_with(test_backend(), |s| {
         s.login_account_free_attempts = 1000;
         s.login_address_free_attempts = 3;
         s.login_lock_base_secs = 600;
@@ -90,7 +90,7 @@ async fn one_address_guessing_many_accounts_is_slowed_down() {
 
 #[tokio::test]
 async fn password_hashing_is_bounded_and_the_excess_is_told_busy() {
-    let app = spawn_app_with(Backend::Sqlite, |s| {
+    let app = spawn_app_with(test_backend(), |s| {
         s.login_hash_slots = 1;
         s.login_hash_wait_ms = 0;
         s.login_account_free_attempts = 1000;
@@ -119,7 +119,7 @@ async fn password_hashing_is_bounded_and_the_excess_is_told_busy() {
 
 #[tokio::test]
 async fn after_login_next_only_leads_back_into_hoinghi() {
-    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let app = spawn_app_with(test_backend(), |_| {}).await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use web::{Application, Settings};
 
-pub use scheduler::testing::{demo_hash, DEMO_PASSWORD as PASSWORD};
+pub use scheduler::testing::{demo_hash, test_backend, DEMO_PASSWORD as PASSWORD};
 
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -63,9 +63,10 @@ pub struct TestApp {
     _journal: tempfile::TempDir,
 }
 
-/// Starts the server on port 0 over a fresh SQLite database with the demo tree, halls and accounts.
+/// Starts the server on port 0 over a fresh database with the demo tree, halls and accounts:
+/// SQLite, or PostgreSQL when `HOINGHI_TEST_BACKEND=postgres` ([`test_backend`]).
 pub async fn spawn_app() -> TestApp {
-    spawn_app_on(Backend::Sqlite).await
+    spawn_app_on(test_backend()).await
 }
 
 /// As [`spawn_app`], on the given backend.
