@@ -22,12 +22,12 @@ pub fn postgres_admin_url() -> String {
 }
 
 /// The backend the suites that are not written for both run on: SQLite, or PostgreSQL when
-/// `HOINGHI_TEST_BACKEND=postgres` (`scripts/test` runs them a second time so).
+/// `TEST_BACKEND=postgres` (`scripts/test` runs them a second time so).
 pub fn test_backend() -> Backend {
-    match std::env::var("HOINGHI_TEST_BACKEND").as_deref() {
+    match std::env::var("TEST_BACKEND").as_deref() {
         Err(_) | Ok("") | Ok("sqlite") => Backend::Sqlite,
         Ok("postgres") => Backend::Postgres,
-        Ok(other) => panic!("HOINGHI_TEST_BACKEND={other}: expected sqlite or postgres"),
+        Ok(other) => panic!("TEST_BACKEND={other}: expected sqlite or postgres"),
     }
 }
 

@@ -1,5 +1,5 @@
 //! A live meeting over a real store (the Phú Thọ demo on a fresh database: SQLite, or
-//! PostgreSQL with `HOINGHI_TEST_BACKEND=postgres`): the readiness board counts invited
+//! PostgreSQL with `TEST_BACKEND=postgres`): the readiness board counts invited
 //! halls per district, and the lifecycle, roll call, headcount and removal reach the
 //! meeting's log in order. Real time, bounded waits.
 

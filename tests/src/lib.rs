@@ -64,7 +64,7 @@ pub struct TestApp {
 }
 
 /// Starts the server on port 0 over a fresh database with the demo tree, halls and accounts:
-/// SQLite, or PostgreSQL when `HOINGHI_TEST_BACKEND=postgres` ([`test_backend`]).
+/// SQLite, or PostgreSQL when `TEST_BACKEND=postgres` ([`test_backend`]).
 pub async fn spawn_app() -> TestApp {
     spawn_app_on(test_backend()).await
 }

@@ -34,6 +34,10 @@ pub enum Command {
         /// Password of every demo account; required when `addr` is not loopback.
         #[arg(long, env = "HOINGHI_DEMO_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+        /// The demo on another database (e.g. an empty PostgreSQL database) instead of
+        /// the SQLite file in `data_dir`; the attendance journal stays in `data_dir`.
+        #[arg(long)]
+        database_url: Option<String>,
     },
     /// Runs the server for a real deployment.
     Serve {
@@ -112,7 +116,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             addr,
             data_dir,
             password,
-        } => demo_server(addr, data_dir, password).await,
+            database_url,
+        } => demo_server(addr, data_dir, password, database_url).await,
         Command::Serve {
             config,
             addr,
@@ -218,6 +223,7 @@ async fn demo_server(
     addr: SocketAddr,
     data_dir: PathBuf,
     password: Option<String>,
+    database_url: Option<String>,
 ) -> anyhow::Result<()> {
     if !addr.ip().is_loopback() && password.is_none() {
         anyhow::bail!("binding to {addr} (not loopback) requires setting the demo accounts' password: --password or HOINGHI_DEMO_PASSWORD");
@@ -225,13 +231,16 @@ async fn demo_server(
     let password = password.unwrap_or_else(|| DEMO_PASSWORD.to_string());
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    // The demo takes `HOINGHI_*` settings too (timings, media ports); address and
-    // database come from its own flags.
+    // The demo takes `HOINGHI_*` settings too (timings, media ports); address,
+    // database and journal come from its own flags.
+    let database_url =
+        database_url.unwrap_or_else(|| format!("sqlite://{}/hoinghi.db", data_dir.display()));
     let flags = Figment::new()
         .merge(Serialized::default("addr", addr))
+        .merge(Serialized::default("database_url", database_url))
         .merge(Serialized::default(
-            "database_url",
-            format!("sqlite://{}/hoinghi.db", data_dir.display()),
+            "attendance_journal",
+            data_dir.join("attendance.journal"),
         ));
     let settings = Settings::load(None, flags).map_err(anyhow::Error::msg)?;
     init_tracing(&settings.log);

@@ -12,7 +12,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use common::{free_port, start, store_of, sudden_meeting, wait_until};
+use common::{free_port, start, store_of, sudden_meeting, wait_until, DataDir};
 
 /// What the halls' pages saw: how many welcomes, and the phase each showed.
 #[derive(Default)]
@@ -73,12 +73,12 @@ async fn hall(
 
 #[tokio::test]
 async fn a_killed_server_loses_no_attendance() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = DataDir::new().await;
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let server = start(dir.path(), port).await;
+    let server = start(&dir, port).await;
 
-    let store = store_of(dir.path()).await;
+    let store = store_of(&dir).await;
     let (meeting, mut invited) = sudden_meeting(&base, &store, "vp.tanson", "240").await;
     let host = invited[0].0;
     // The host hall and two others.
@@ -121,7 +121,7 @@ async fn a_killed_server_loses_no_attendance() {
     server.kill().await.unwrap();
     let killed_at = scheduler::time::now();
 
-    let _server = start(dir.path(), port).await;
+    let _server = start(&dir, port).await;
     wait_until("the halls reconnect by themselves", || welcomes() == 6).await;
     let phases = seen.phases.lock().unwrap().clone();
     assert_eq!(
@@ -181,4 +181,6 @@ async fn a_killed_server_loses_no_attendance() {
     for p in pages {
         p.abort();
     }
+    store.close().await;
+    dir.cleanup().await;
 }

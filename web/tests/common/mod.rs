@@ -1,6 +1,7 @@
 //! What the tests of the real binary share: a free port, starting `hoinghi demo` on a
-//! data directory, a sudden meeting scheduled over the API with its invited halls'
-//! join tokens, and bounded waits.
+//! data directory (over SQLite, or a fresh PostgreSQL database when
+//! `TEST_BACKEND=postgres`), a sudden meeting scheduled over the API with its
+//! invited halls' join tokens, and bounded waits.
 
 #![allow(dead_code)] // each test binary uses its own part
 
@@ -19,15 +20,60 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Starts the demo server on `dir` and waits until `/healthz` answers 200.
-pub async fn start(dir: &std::path::Path, port: u16) -> Child {
+/// What a run of the server keeps between restarts: its data directory (the attendance
+/// journal, and the SQLite file) and its database.
+pub struct DataDir {
+    dir: tempfile::TempDir,
+    /// The PostgreSQL database, when the tests run on PostgreSQL.
+    db: Option<scheduler::testing::TestDb>,
+}
+
+impl DataDir {
+    /// A fresh data directory, with a fresh database on the tests' backend.
+    pub async fn new() -> DataDir {
+        let dir = tempfile::tempdir().unwrap();
+        let db = match scheduler::testing::test_backend() {
+            scheduler::Backend::Sqlite => None,
+            backend => Some(
+                scheduler::testing::TestDb::new(backend)
+                    .await
+                    .expect("a fresh test database"),
+            ),
+        };
+        DataDir { dir, db }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// The server's database.
+    pub fn database_url(&self) -> String {
+        match &self.db {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}/hoinghi.db", self.dir.path().display()),
+        }
+    }
+
+    /// Drops a PostgreSQL test database (after the server stopped).
+    pub async fn cleanup(self) {
+        if let Some(db) = self.db {
+            db.cleanup().await;
+        }
+    }
+}
+
+/// Starts the demo server on `data` and waits until `/healthz` answers 200.
+pub async fn start(data: &DataDir, port: u16) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_hoinghi"))
         .args([
             "demo",
             "--addr",
             &format!("127.0.0.1:{port}"),
             "--data-dir",
-            dir.to_str().unwrap(),
+            data.path().to_str().unwrap(),
+            "--database-url",
+            &data.database_url(),
         ])
         .env("HOINGHI_PRESENCE_SECS", "1")
         .env("HOINGHI_RECONNECT_GRACE_SECS", "5")
@@ -58,8 +104,8 @@ pub async fn start(dir: &std::path::Path, port: u16) -> Child {
 }
 
 /// The demo store of a data directory, opened beside the server.
-pub async fn store_of(dir: &std::path::Path) -> scheduler::Store {
-    scheduler::Store::connect(&format!("sqlite://{}/hoinghi.db", dir.display()))
+pub async fn store_of(data: &DataDir) -> scheduler::Store {
+    scheduler::Store::connect(&data.database_url())
         .await
         .unwrap()
 }
