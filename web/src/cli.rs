@@ -38,6 +38,15 @@ pub enum Command {
         /// the SQLite file in `data_dir`; the attendance journal stays in `data_dir`.
         #[arg(long)]
         database_url: Option<String>,
+        /// Serve HTTPS with a throw-away local CA (kept in `data_dir/tls/`) and a
+        /// certificate for localhost and 127.0.0.1: cameras work on a LAN trial once the
+        /// halls' machines trust the CA (printed at start-up).
+        #[arg(long)]
+        tls: bool,
+        /// Another name or address the certificate is valid for (the server's LAN
+        /// address, e.g. 192.168.1.10); repeatable.
+        #[arg(long = "tls-name", requires = "tls")]
+        tls_names: Vec<String>,
     },
     /// Runs the server for a real deployment.
     Serve {
@@ -117,7 +126,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             password,
             database_url,
-        } => demo_server(addr, data_dir, password, database_url).await,
+            tls,
+            tls_names,
+        } => {
+            let tls = tls.then_some(tls_names);
+            demo_server(addr, data_dir, password, database_url, tls).await
+        }
         Command::Serve {
             config,
             addr,
@@ -224,6 +238,7 @@ async fn demo_server(
     data_dir: PathBuf,
     password: Option<String>,
     database_url: Option<String>,
+    tls: Option<Vec<String>>,
 ) -> anyhow::Result<()> {
     if !addr.ip().is_loopback() && password.is_none() {
         anyhow::bail!("binding to {addr} (not loopback) requires setting the demo accounts' password: --password or HOINGHI_DEMO_PASSWORD");
@@ -235,13 +250,23 @@ async fn demo_server(
     // database and journal come from its own flags.
     let database_url =
         database_url.unwrap_or_else(|| format!("sqlite://{}/hoinghi.db", data_dir.display()));
-    let flags = Figment::new()
+    let mut flags = Figment::new()
         .merge(Serialized::default("addr", addr))
         .merge(Serialized::default("database_url", database_url))
         .merge(Serialized::default(
             "attendance_journal",
             data_dir.join("attendance.journal"),
         ));
+    let tls = match tls {
+        Some(names) => {
+            let made = crate::demo_tls::make(&data_dir.join("tls"), &names)?;
+            flags = flags
+                .merge(Serialized::default("tls_cert_file", &made.cert))
+                .merge(Serialized::default("tls_key_file", &made.key));
+            Some(made)
+        }
+        None => None,
+    };
     let settings = Settings::load(None, flags).map_err(anyhow::Error::msg)?;
     init_tracing(&settings.log);
     let store = Store::connect(&settings.database_url)
@@ -260,6 +285,9 @@ async fn demo_server(
     .await
     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let app = Application::with_store(settings, store).await?;
+    if let Some(tls) = &tls {
+        println!("{}", crate::demo_tls::how_to_trust(tls));
+    }
     println!("Hoinghi demo: {}/", app.public_base());
     if logins.is_empty() {
         println!(

@@ -119,8 +119,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// The client's IP address, when the server knows it (the TCP peer; proxies are not
-/// believed): logins are throttled per address.
+/// The client's IP address, when the server knows it: the TCP peer, or what a trusted
+/// proxy forwarded (setting `trusted_proxies`, see `serve::client`); logins are
+/// throttled per address.
 pub struct ClientAddr(pub Option<std::net::IpAddr>);
 
 impl ClientAddr {
@@ -134,11 +135,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
+        let believed = parts
+            .extensions
+            .get::<crate::serve::client::Client>()
+            .map(|c| c.ip);
+        Ok(ClientAddr(believed.or_else(|| {
             parts
                 .extensions
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+                .map(|c| c.0.ip())
+        })))
     }
 }

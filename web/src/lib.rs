@@ -5,12 +5,14 @@
 
 pub mod api;
 pub mod cli;
+pub mod demo_tls;
 pub mod error;
 pub mod extract;
 pub mod ice;
 pub mod ics;
 pub mod pages;
 pub mod report;
+pub mod serve;
 pub mod settings;
 pub mod startup;
 pub mod state;

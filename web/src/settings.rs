@@ -10,6 +10,9 @@ use signaling::protocol::IceTransportPolicy;
 
 use crate::ice::{IceSettings, Secret};
 
+mod http;
+pub use http::{HttpConfig, TlsFiles, TrustedProxies};
+
 /// Everything the server can be told. Unknown keys are refused at start-up.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -87,6 +90,25 @@ pub struct Settings {
     /// On a stop (SIGTERM, Ctrl-C): the most seconds spent writing what the rooms
     /// recorded before exiting (what is left stays in the journal for the next start).
     pub drain_secs: u64,
+    /// PEM certificate chain: with `tls_key_file`, `addr` speaks only HTTPS (browsers
+    /// open cameras only on secure pages). Both files are re-read when they change.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of `tls_cert_file` (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key_file: Option<PathBuf>,
+    /// How often the certificate files are checked for a renewal, in seconds.
+    pub tls_reload_secs: u64,
+    /// A plain-HTTP address that only redirects to HTTPS (e.g. `0.0.0.0:80`); needs TLS.
+    pub http_redirect_addr: Option<SocketAddr>,
+    /// `Strict-Transport-Security` max-age sent on HTTPS answers, in seconds (0: none).
+    pub hsts_max_age_secs: u64,
+    /// Reverse proxies (CIDR, e.g. `127.0.0.1/32`) whose `X-Forwarded-For`,
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host` are believed; from any other peer
+    /// these headers are dropped. Empty: no proxy is believed.
+    pub trusted_proxies: Vec<String>,
+    /// Seconds a client has to finish the TLS handshake and a request's headers.
+    pub http_header_timeout_secs: u64,
+    /// Seconds an idle keep-alive connection stays open.
+    pub http_idle_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -121,6 +143,14 @@ impl Default for Settings {
             attendance_journal: None,
             attendance_journal_max_mb: 256,
             drain_secs: 10,
+            tls_cert_file: None,
+            tls_key_file: None,
+            tls_reload_secs: 30,
+            http_redirect_addr: None,
+            hsts_max_age_secs: 365 * 86400,
+            trusted_proxies: Vec::new(),
+            http_header_timeout_secs: 10,
+            http_idle_timeout_secs: 60,
         }
     }
 }
@@ -169,6 +199,7 @@ impl Settings {
         self.sfu_config()?;
         self.signaling_config()?;
         self.login_policy()?;
+        self.http_config()?;
         Ok(())
     }
 
@@ -276,11 +307,16 @@ impl Settings {
         Ok(config)
     }
 
-    /// The base URL of links handed to halls.
+    /// The base URL of links handed to halls (`https://` when the server speaks TLS).
     pub fn public_base(&self, bound: SocketAddr) -> String {
+        let scheme = if self.tls_cert_file.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         self.public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{bound}"))
+            .unwrap_or_else(|| format!("{scheme}://{bound}"))
             .trim_end_matches('/')
             .to_string()
     }

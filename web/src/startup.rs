@@ -17,12 +17,18 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use crate::settings::Settings;
+use crate::serve::tls::Certificate;
+use crate::settings::{HttpConfig, Settings};
 use crate::state::AppState;
 
 /// A bound, ready server.
 pub struct Application {
     listener: TcpListener,
+    /// The plain-HTTP listener that only redirects to HTTPS (setting `http_redirect_addr`).
+    redirect: Option<TcpListener>,
+    /// The certificate, when `listener` speaks HTTPS.
+    certificate: Option<Arc<Certificate>>,
+    http: HttpConfig,
     router: Router,
     state: AppState,
     signaling: signaling::Signaling,
@@ -105,9 +111,20 @@ impl Application {
             .recover_open_sessions()
             .await
             .map_err(|e| anyhow::anyhow!("recovering attendance: {e:?}"))?;
+        let http = settings.http_config().map_err(|e| anyhow::anyhow!(e))?;
+        let certificate = match &http.tls {
+            Some(files) => Some(Certificate::load(files.clone()).map_err(|e| anyhow::anyhow!(e))?),
+            None => None,
+        };
         let listener = TcpListener::bind(settings.addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.addr))?;
+        let redirect = match http.redirect_addr {
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+                anyhow::anyhow!("cannot listen on {addr} (setting http_redirect_addr): {e}")
+            })?),
+            None => None,
+        };
         let bound = listener.local_addr()?;
         let public_base: Arc<str> = settings.public_base(bound).into();
         let sfu_config = settings.sfu_config().map_err(|e| anyhow::anyhow!(e))?;
@@ -137,6 +154,9 @@ impl Application {
         };
         Ok(Application {
             listener,
+            redirect,
+            certificate,
+            http,
             // `/ws` has its own state, so `router(state)` stays buildable in tests.
             router: router(state.clone())
                 .merge(crate::ws::router(ws))
@@ -163,6 +183,14 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or(self.state.settings.addr)
+    }
+
+    /// The port of the plain-HTTP redirect listener, if there is one.
+    pub fn redirect_port(&self) -> Option<u16> {
+        self.redirect
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
     }
 
     /// The base URL links are built on.
@@ -203,13 +231,43 @@ impl Application {
                 );
             }
         };
-        // Logins are throttled per client address: handlers read it from ConnectInfo.
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(stop)
-            .await?;
+        let timeouts = crate::serve::Timeouts {
+            header: self.http.header_timeout,
+            idle: self.http.idle_timeout,
+        };
+        // The redirect listener stops with the main one.
+        let (redirect_stop, redirect_stopped) = tokio::sync::oneshot::channel::<()>();
+        let stop = async move {
+            stop.await;
+            let _ = redirect_stop.send(());
+        };
+        let redirect = self.redirect.map(|listener| {
+            let port = self.listener.local_addr().map(|a| a.port()).unwrap_or(443);
+            let target = crate::serve::redirect::Target::new(
+                self.state.settings.public_url.as_deref(),
+                port,
+            );
+            let app = crate::serve::edge(crate::serve::redirect::router(target), &self.http);
+            tokio::spawn(crate::serve::serve(listener, None, app, timeouts, async {
+                let _ = redirect_stopped.await;
+            }))
+        });
+        let acceptor = match &self.certificate {
+            Some(certificate) => Some(certificate.acceptor().map_err(|e| anyhow::anyhow!(e))?),
+            None => None,
+        };
+        // Renewed certificates are picked up while the server runs.
+        let reload = self
+            .certificate
+            .map(|certificate| certificate.watch(self.http.tls_reload));
+        let app = crate::serve::edge(self.router, &self.http);
+        crate::serve::serve(self.listener, acceptor, app, timeouts, stop).await;
+        if let Some(reload) = reload {
+            reload.abort();
+        }
+        if let Some(redirect) = redirect {
+            let _ = redirect.await;
+        }
         self.state.store.close().await;
         Ok(())
     }
