@@ -24,7 +24,7 @@ font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-a
 
 /// Camera, microphone and screen sharing for our own pages; nothing else.
 pub const PERMISSIONS_POLICY_VALUE: &str = "camera=(self), microphone=(self), \
-display-capture=(self), geolocation=(), payment=(), usb=(), serial=(), bluetooth=()";
+display-capture=(self), geolocation=(), payment=(), usb=()";
 
 const PERMISSIONS_POLICY: HeaderName = HeaderName::from_static("permissions-policy");
 const CROSS_ORIGIN_OPENER_POLICY: HeaderName =
