@@ -14,6 +14,60 @@ use edge::{Response, TestCa};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+#[tokio::test]
+async fn demo_tls_serves_https_with_a_ca_it_tells_how_to_trust() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut demo = tokio::process::Command::new(env!("CARGO_BIN_EXE_hoinghi"))
+        .args(["demo", "--tls", "--tls-name", "192.0.2.10", "--addr"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(demo.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    let banner = format!("Hoinghi demo: https://127.0.0.1:{port}/");
+    let read = async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            printed.push_str(&line);
+            printed.push('\n');
+            if line.starts_with(&banner) {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(300), read).await;
+    assert!(printed.contains(&banner), "{printed}");
+    assert!(
+        printed.contains("192.0.2.10") && printed.contains("certutil"),
+        "{printed}"
+    );
+    let ca = std::fs::read_to_string(dir.path().join("tls/ca.pem")).unwrap();
+    assert!(printed.contains(&dir.path().join("tls/ca.pem").display().to_string()));
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut tls = edge::connect_trusting(&ca, addr)
+        .await
+        .expect("the demo's certificate verifies against the CA it printed");
+    let health = send(
+        &mut tls,
+        &format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(health.status, 200, "{health:?}");
+    assert!(health.header("strict-transport-security").is_some());
+    let _ = demo.kill().await;
+}
+
 /// A running server over a fresh SQLite file with one administrator.
 struct Server {
     addr: SocketAddr,

@@ -59,25 +59,9 @@ impl TestCa {
         (cert_path, key_path)
     }
 
-    fn connector(&self) -> TlsConnector {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(der_of(&self.pem)).unwrap();
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        TlsConnector::from(Arc::new(config))
-    }
-
     /// A TLS connection to the server at `addr`, verified against this CA only.
     pub async fn connect(&self, addr: SocketAddr) -> TlsStream<TcpStream> {
-        let tcp = TcpStream::connect(addr).await.unwrap();
-        let name = ServerName::IpAddress(addr.ip().into());
-        self.connector()
-            .connect(name, tcp)
+        connect_trusting(&self.pem, addr)
             .await
             .expect("the server's certificate verifies against the test CA")
     }
@@ -87,6 +71,27 @@ impl TestCa {
         let tls = self.connect(addr).await;
         tls.get_ref().1.peer_certificates().unwrap()[0].clone()
     }
+}
+
+/// A TLS connection to `addr` that trusts only the CA certificate `ca_pem`.
+pub async fn connect_trusting(
+    ca_pem: &str,
+    addr: SocketAddr,
+) -> std::io::Result<TlsStream<TcpStream>> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der_of(ca_pem)).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = TcpStream::connect(addr).await?;
+    let name = ServerName::IpAddress(addr.ip().into());
+    TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
 }
 
 /// The first certificate of a PEM text.
