@@ -263,6 +263,20 @@ async fn demo_server(
             flags = flags
                 .merge(Serialized::default("tls_cert_file", &made.cert))
                 .merge(Serialized::default("tls_key_file", &made.key));
+            // Listening on every address: links name the first given LAN name instead.
+            let first = names.first().filter(|_| {
+                addr.ip().is_unspecified()
+                    && addr.port() != 0
+                    && std::env::var_os("HOINGHI_PUBLIC_URL").is_none()
+            });
+            if let Some(name) = first {
+                let host = match name.parse::<std::net::Ipv6Addr>() {
+                    Ok(_) => format!("[{name}]"),
+                    Err(_) => name.clone(),
+                };
+                let url = format!("https://{host}:{}", addr.port());
+                flags = flags.merge(Serialized::default("public_url", url));
+            }
             Some(made)
         }
         None => None,

@@ -26,7 +26,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// How long a login lasts.
     pub session_ttl_hours: i64,
-    /// Mark the session cookie `Secure` (set behind HTTPS).
+    /// Mark cookies `Secure` on every answer. With TLS on, or a trusted proxy saying
+    /// `X-Forwarded-Proto: https`, they are anyway; set this behind a proxy that
+    /// terminates TLS without saying so.
     pub cookie_secure: bool,
     /// Largest JSON body accepted, in bytes.
     pub max_body_bytes: usize,

@@ -49,8 +49,10 @@ async function watchCsp(context) {
 const violations = (page) => page.evaluate(() => window.__csp);
 
 test("staff pages over HTTPS break no Content-Security-Policy rule; the session cookie is Secure", async () => {
+  const { id } = await suddenMeeting("Họp đột xuất: thử trang quản lý qua HTTPS");
+  const meeting = [`/meetings/${id}`, `/meetings/${id}/console`, `/meetings/${id}/attendance`];
   for (const [user, paths] of [
-    ["vp.tinh", ["/", "/my", "/units", "/meetings/new", "/reports"]],
+    ["vp.tinh", ["/", "/my", "/units", "/meetings/new", "/reports", ...meeting]],
     ["admin", ["/admin/units", "/admin/halls", "/admin/accounts"]],
   ]) {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "vi-VN" });

@@ -15,12 +15,14 @@ use axum::response::Response;
 
 use super::client::Client;
 
-/// Scripts, styles, fetches and the WebSocket from our own origin only (`'self'` covers
-/// `ws:`/`wss:` to the same host); video elements show `MediaStream`s (`srcObject`),
-/// which no source list governs; forms post only to us; no page may be framed.
+/// Scripts, styles, images, fetches and the WebSocket from our own origin only
+/// (`'self'` covers `ws:`/`wss:` to the same host), besides the empty `data:,` icon of
+/// `base.html` (no favicon request); video elements show `MediaStream`s
+/// (`srcObject`), which no source list governs; forms post only to us; no page may be
+/// framed; no plugins, no `<base>`.
 pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; script-src 'self'; \
-style-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; \
-font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+form-action 'self'; frame-ancestors 'none'";
 
 /// Camera, microphone and screen sharing for our own pages; nothing else.
 pub const PERMISSIONS_POLICY_VALUE: &str = "camera=(self), microphone=(self), \
