@@ -101,6 +101,9 @@ pub struct Settings {
     pub tls_reload_secs: u64,
     /// A plain-HTTP address that only redirects to HTTPS (e.g. `0.0.0.0:80`); needs TLS.
     pub http_redirect_addr: Option<SocketAddr>,
+    /// A directory the redirect listener serves ACME HTTP-01 challenges from
+    /// (`/.well-known/acme-challenge/…`: certbot `--webroot -w` the same directory).
+    pub acme_challenge_dir: Option<PathBuf>,
     /// `Strict-Transport-Security` max-age sent on HTTPS answers, in seconds (0: none).
     pub hsts_max_age_secs: u64,
     /// Reverse proxies (CIDR, e.g. `127.0.0.1/32`) whose `X-Forwarded-For`,
@@ -149,6 +152,7 @@ impl Default for Settings {
             tls_key_file: None,
             tls_reload_secs: 30,
             http_redirect_addr: None,
+            acme_challenge_dir: None,
             hsts_max_age_secs: 365 * 86400,
             trusted_proxies: Vec::new(),
             http_header_timeout_secs: 10,

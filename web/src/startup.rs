@@ -247,7 +247,8 @@ impl Application {
                 self.state.settings.public_url.as_deref(),
                 port,
             );
-            let app = crate::serve::edge(crate::serve::redirect::router(target), &self.http);
+            let acme = self.state.settings.acme_challenge_dir.clone();
+            let app = crate::serve::edge(crate::serve::redirect::router(target, acme), &self.http);
             tokio::spawn(crate::serve::serve(listener, None, app, timeouts, async {
                 let _ = redirect_stopped.await;
             }))

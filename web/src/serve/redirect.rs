@@ -1,8 +1,12 @@
 //! The optional plain-HTTP listener (setting `http_redirect_addr`): every request is
-//! answered with a permanent redirect (308, the method kept) to the same path over HTTPS.
+//! answered with a permanent redirect (308, the method kept) to the same path over HTTPS
+//! — except ACME HTTP-01 challenges (`/.well-known/acme-challenge/{token}`), served from
+//! `acme_challenge_dir` when set, so certbot's `--webroot` renews without a stop.
 
-use axum::extract::{Request, State};
-use axum::http::header::{HOST, LOCATION};
+use std::path::PathBuf;
+
+use axum::extract::{Path, Request, State};
+use axum::http::header::{CONTENT_TYPE, HOST, LOCATION};
 use axum::http::uri::Authority;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -73,9 +77,35 @@ async fn to_https(State(target): State<Target>, req: Request) -> Response {
     }
 }
 
-/// The redirect listener's whole router.
-pub fn router(target: Target) -> Router {
-    Router::new().fallback(to_https).with_state(target)
+/// An ACME HTTP-01 key authorization from `dir`: tokens are base64url (RFC 8555), so
+/// nothing else (no `..`, no `/`) is ever looked up.
+async fn challenge(State(dir): State<PathBuf>, Path(token): Path<String>) -> Response {
+    let well_formed = (1..=256).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    match tokio::fs::read(dir.join(&token)).await {
+        Ok(body) => (StatusCode::OK, [(CONTENT_TYPE, "text/plain")], body).into_response(),
+        Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+/// The redirect listener's whole router (with ACME challenges from `acme`, if set).
+pub fn router(target: Target, acme: Option<PathBuf>) -> Router {
+    let redirect = Router::new().fallback(to_https).with_state(target);
+    match acme {
+        Some(dir) => Router::new()
+            .route(
+                "/.well-known/acme-challenge/{token}",
+                axum::routing::get(challenge),
+            )
+            .with_state(dir)
+            .merge(redirect),
+        None => redirect,
+    }
 }
 
 #[cfg(test)]
@@ -90,7 +120,7 @@ mod tests {
             .header(HOST, host)
             .body(Body::empty())
             .unwrap();
-        let res = router(target).oneshot(req).await.unwrap();
+        let res = router(target, None).oneshot(req).await.unwrap();
         let loc = res
             .headers()
             .get(LOCATION)
@@ -126,5 +156,38 @@ mod tests {
             location(same, "bad host/x", "/").await.0,
             StatusCode::BAD_REQUEST
         );
+    }
+
+    #[tokio::test]
+    async fn acme_challenges_are_served_from_their_directory_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let acme = dir.path().join("acme");
+        std::fs::create_dir(&acme).unwrap();
+        std::fs::write(acme.join("Tok3n-_x"), "Tok3n-_x.thumbprint").unwrap();
+        std::fs::write(dir.path().join("secret"), "not for the web").unwrap();
+        let get = |path: &str| {
+            let req = Request::builder()
+                .uri(path)
+                .header(HOST, "hop.gov.vn")
+                .body(Body::empty())
+                .unwrap();
+            router(Target::new(None, 443), Some(acme.clone())).oneshot(req)
+        };
+        let ok = get("/.well-known/acme-challenge/Tok3n-_x").await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(ok.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], b"Tok3n-_x.thumbprint");
+        for path in [
+            "/.well-known/acme-challenge/..%2Fsecret",
+            "/.well-known/acme-challenge/missing",
+        ] {
+            assert_eq!(
+                get(path).await.unwrap().status(),
+                StatusCode::NOT_FOUND,
+                "{path}"
+            );
+        }
+        let other = get("/login").await.unwrap();
+        assert_eq!(other.status(), StatusCode::PERMANENT_REDIRECT);
     }
 }

@@ -88,6 +88,12 @@ impl Settings {
                     .into(),
             );
         }
+        if self.acme_challenge_dir.is_some() && self.http_redirect_addr.is_none() {
+            return Err(
+                "settings: acme_challenge_dir is served by the redirect listener: set http_redirect_addr"
+                    .into(),
+            );
+        }
         if !(1..=86_400).contains(&self.tls_reload_secs) {
             return Err("settings: tls_reload_secs must be 1 to 86400".into());
         }
@@ -127,6 +133,9 @@ mod tests {
         let err =
             check(|s| s.http_redirect_addr = Some("0.0.0.0:80".parse().unwrap())).unwrap_err();
         assert!(err.contains("http_redirect_addr"), "{err}");
+        let err =
+            check(|s| s.acme_challenge_dir = Some("/var/lib/hoinghi/acme".into())).unwrap_err();
+        assert!(err.contains("acme_challenge_dir"), "{err}");
         let config = check(|s| {
             s.tls_cert_file = Some("/c.pem".into());
             s.tls_key_file = Some("/k.pem".into());
