@@ -25,7 +25,7 @@ pub use error::{Error, JoinRefusal, Result};
 pub use halls::Hall;
 pub use import::{ImportOptions, ImportReport};
 pub use invitations::{Invitation, JoinGrant, MeetingEvent};
-pub use login_guard::{LockKind, Lockout, LoginPolicy};
+pub use login_guard::{LockKind, Lockout, LoginCounts, LoginPolicy};
 pub use meetings::{Conflict, Meeting, MeetingFilter, MeetingKind, MeetingStatus};
 pub use schedule::{MeetingChange, MeetingDraft};
 pub use scope::{Scope, ScopePreview};

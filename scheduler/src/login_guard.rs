@@ -6,6 +6,7 @@
 //! every node sharing the database; an administrator lists ([`Store::lockouts`]) and
 //! clears ([`Store::clear_lockout`]) them.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +55,29 @@ impl Default for LoginPolicy {
 pub(crate) struct LoginGuard {
     pub policy: LoginPolicy,
     slots: Arc<Semaphore>,
+    pub counts: Arc<LoginCounters>,
+}
+
+/// Logins counted since start (for `/metrics`).
+#[derive(Debug, Default)]
+pub(crate) struct LoginCounters {
+    failures: AtomicU64,
+    locks: AtomicU64,
+    refused_locked: AtomicU64,
+    busy: AtomicU64,
+}
+
+/// A snapshot of the login counters since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LoginCounts {
+    /// Wrong passwords (and unknown or disabled accounts).
+    pub failures: u64,
+    /// Failures that locked (or kept locked) an account name or an address.
+    pub locks: u64,
+    /// Logins refused unchecked because the account name or address was locked.
+    pub refused_locked: u64,
+    /// Logins that found no free password-check slot in time (503 `busy`).
+    pub busy: u64,
 }
 
 impl Default for LoginGuard {
@@ -65,7 +89,11 @@ impl Default for LoginGuard {
 impl LoginGuard {
     fn new(policy: LoginPolicy) -> Self {
         let slots = Arc::new(Semaphore::new(policy.hash_slots.max(1)));
-        LoginGuard { policy, slots }
+        LoginGuard {
+            policy,
+            slots,
+            counts: Arc::default(),
+        }
     }
 
     /// Runs `work` (an argon2 check or hash) on a blocking thread once a slot is free;
@@ -77,8 +105,11 @@ impl LoginGuard {
         let permit =
             tokio::time::timeout(self.policy.hash_wait, self.slots.clone().acquire_owned())
                 .await
-                .map_err(|_| Error::Busy)?
-                .map_err(|_| Error::Busy)?;
+                .map_err(|_| Error::Busy)
+                .and_then(|slot| slot.map_err(|_| Error::Busy))
+                .inspect_err(|_| {
+                    self.counts.busy.fetch_add(1, Ordering::Relaxed);
+                })?;
         tokio::task::spawn_blocking(move || {
             let _slot = permit;
             work()
@@ -132,6 +163,17 @@ impl Store {
         self
     }
 
+    /// Logins counted since start (failures, locks, refusals while locked, busy).
+    pub fn login_counts(&self) -> LoginCounts {
+        let c = &self.login_guard.counts;
+        LoginCounts {
+            failures: c.failures.load(Ordering::Relaxed),
+            locks: c.locks.load(Ordering::Relaxed),
+            refused_locked: c.refused_locked.load(Ordering::Relaxed),
+            busy: c.busy.load(Ordering::Relaxed),
+        }
+    }
+
     /// Hashes a new password within the bounded hashing slots.
     pub async fn hash_password(&self, password: String) -> Result<String> {
         self.login_guard
@@ -167,6 +209,8 @@ impl Store {
             }
         }
         if until > now {
+            let counts = &self.login_guard.counts;
+            counts.refused_locked.fetch_add(1, Ordering::Relaxed);
             return Err(Error::TooManyAttempts { until });
         }
         Ok(())
@@ -181,6 +225,9 @@ impl Store {
         now: Timestamp,
     ) -> Result<()> {
         let p = &self.login_guard.policy;
+        let counts = &self.login_guard.counts;
+        counts.failures.fetch_add(1, Ordering::Relaxed);
+        let mut locked = false;
         sqlx::query("DELETE FROM login_failures WHERE last_failure < $1 AND locked_until < $2")
             .bind(now - p.forget_after_secs)
             .bind(now)
@@ -210,6 +257,7 @@ impl Store {
             } else {
                 0
             };
+            locked |= locked_until > 0;
             sqlx::query(
                 "INSERT INTO login_failures (kind, subject, failures, last_failure, locked_until)
                  VALUES ($1, $2, $3, $4, $5)
@@ -223,6 +271,9 @@ impl Store {
             .bind(locked_until)
             .execute(&self.pool)
             .await?;
+        }
+        if locked {
+            counts.locks.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(address) = address {
             tracing::warn!(account, address, "failed login");

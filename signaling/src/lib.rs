@@ -10,6 +10,8 @@
 //! - [`registry`] — the service: rooms by meeting and the SFU event dispatcher;
 //! - [`ice`] — the STUN/TURN servers and time-limited TURN credentials pages get;
 //! - [`admission`] — join tokens checked by the [`scheduler`] into an [`Admission`];
+//! - [`load`] — halls present and the media port's figures, and the capacity guard;
+//!   [`metrics`] — joins counted for `/metrics`;
 //! - [`recorder`] — presence, lifecycle, roll call, headcount and host controls written
 //!   in order through the scheduler's store (attendance rows and the meeting's log).
 //!
@@ -24,6 +26,8 @@
 pub mod admission;
 pub mod ice;
 pub mod link;
+pub mod load;
+pub mod metrics;
 pub mod policy;
 pub mod protocol;
 pub mod ratelimit;

@@ -24,6 +24,8 @@ pub mod close {
     pub const REMOVED: u16 = 4003;
     /// The meeting ended.
     pub const MEETING_ENDED: u16 = 4004;
+    /// The server is full (`capacity`): try again later.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
 }
 
 /// What a socket's writer does next.

@@ -155,6 +155,11 @@ impl StoreRecorder {
         self.health.report()
     }
 
+    /// How long attendance writes take (for `/metrics`).
+    pub fn write_seconds(&self) -> &prometheus_client::metrics::histogram::Histogram {
+        self.health.write_seconds()
+    }
+
     /// Waits until every change recorded so far is in the database, at most `within`.
     /// Returns false if the time ran out (what is left stays in the journal).
     pub async fn flush(&self, within: Duration) -> bool {

@@ -7,6 +7,8 @@
 //! SFU finds an active speaker per meeting and each room hears only its own.
 
 use crate::link::SessionLink;
+use crate::load::{Capacity, Load};
+use crate::metrics::SignalingMetrics;
 use crate::protocol::{ClientMessage, ErrorCode, MeetingInfo, ProtocolError};
 use crate::ratelimit::RateLimit;
 use crate::recorder::{PresenceChange, PresenceKind, Recorder};
@@ -42,6 +44,10 @@ pub struct SignalingConfig {
     /// The STUN/TURN servers (with fresh credentials) and the ICE policy told to each
     /// page in `welcome`; by default none (host candidates only).
     pub ice: crate::ice::IceConfig,
+    /// How long a socket may stay open without sending `join`.
+    pub join_timeout: Duration,
+    /// The most halls and forwarded packets this node takes on.
+    pub capacity: Capacity,
 }
 
 impl Default for SignalingConfig {
@@ -56,6 +62,8 @@ impl Default for SignalingConfig {
             readiness_interval: Duration::from_secs(2),
             halls_join_muted: true,
             ice: crate::ice::IceConfig::default(),
+            join_timeout: Duration::from_secs(10),
+            capacity: Capacity::default(),
         }
     }
 }
@@ -78,6 +86,10 @@ pub(crate) struct Shared {
     next_roll_call: AtomicU64,
     /// The server is stopping: no hall may join any more.
     stopping: std::sync::atomic::AtomicBool,
+    /// Halls present and the media port's figures (the capacity guard, `/metrics`).
+    pub load: Arc<Load>,
+    /// Joins counted as they happen.
+    pub metrics: SignalingMetrics,
 }
 
 impl Shared {
@@ -168,7 +180,10 @@ impl Signaling {
             ended: Mutex::default(),
             next_roll_call: AtomicU64::new(1),
             stopping: Default::default(),
+            load: Arc::default(),
+            metrics: SignalingMetrics::default(),
         });
+        crate::load::spawn_sampler(Arc::downgrade(&shared));
         Self { shared }
     }
 
@@ -217,6 +232,16 @@ impl Signaling {
     /// The service's timings and limits.
     pub fn config(&self) -> &SignalingConfig {
         &self.shared.config
+    }
+
+    /// Halls present, and the media port's last figures.
+    pub fn load(&self) -> &Load {
+        &self.shared.load
+    }
+
+    /// Joins counted so far (for `/metrics`).
+    pub fn metrics(&self) -> &SignalingMetrics {
+        &self.shared.metrics
     }
 
     /// The live room of a meeting, if any hall is (or was recently) in it.

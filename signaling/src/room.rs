@@ -82,6 +82,8 @@ pub(crate) struct Member {
     /// The host's grid page asked for, and the (page, pages) last told.
     pub grid_page: usize,
     pub grid_told: Option<(usize, usize)>,
+    /// Counts the hall in the node's load while it is present.
+    pub _seat: crate::load::Seat,
 }
 
 impl Member {

@@ -125,8 +125,23 @@ impl<A: Admit> Reader<A> {
         E: Display,
     {
         let silence = self.signaling.config().heartbeat * 3;
+        let join_timeout = self.signaling.config().join_timeout;
+        // A socket must join within the join timeout, whatever else it sends.
+        let join_by = Instant::now() + join_timeout;
         loop {
-            let frame = match tokio::time::timeout(silence, stream.next()).await {
+            let awaiting_join = matches!(self.state, State::AwaitingJoin);
+            let wait = match awaiting_join {
+                true => silence.min(join_by.saturating_duration_since(Instant::now())),
+                false => silence,
+            };
+            let frame = match tokio::time::timeout(wait, stream.next()).await {
+                Err(_) if awaiting_join && Instant::now() >= join_by => {
+                    self.signaling.metrics().join_timeouts.inc();
+                    let message = format!("no join within {} s", join_timeout.as_secs());
+                    self.fail(ErrorCode::JoinTimeout, message, close::POLICY)
+                        .await;
+                    break;
+                }
                 Err(_) => {
                     let message = format!("no message for {} s", silence.as_secs());
                     self.fail(ErrorCode::HeartbeatTimeout, message, close::HEARTBEAT)
@@ -250,9 +265,12 @@ impl<A: Admit> Reader<A> {
         if self.signaling.is_stopping() {
             return self.restarting().await;
         }
+        let started = Instant::now();
+        let metrics = self.signaling.metrics().clone();
         let admission = match self.admit.admit(token).await {
             Ok(admission) => admission,
             Err(e) => {
+                metrics.join(e.code.as_str());
                 tracing::info!(code = e.code.as_str(), "join refused");
                 self.fail(e.code, e.message, refused_close(e.code)).await;
                 return Flow::Closing;
@@ -264,11 +282,15 @@ impl<A: Admit> Reader<A> {
             .await
         {
             Ok(Ok((room, session))) => {
+                metrics.join("welcome");
+                let took = started.elapsed().as_secs_f64();
+                metrics.join_seconds.observe(took);
                 self.state = State::Joined { room, session };
                 Flow::Continue
             }
             Ok(Err(_)) if self.signaling.is_stopping() => self.restarting().await,
             Ok(Err(refused)) => {
+                metrics.join(refused.code.as_str());
                 tracing::info!(code = refused.code.as_str(), "join refused by the room");
                 let close_code = refused_close(refused.code);
                 self.fail(refused.code, refused.message, close_code).await;
@@ -313,10 +335,11 @@ impl<A: Admit> Reader<A> {
 }
 
 /// The close code of a refused join: 1011 when it was our fault (the database could not
-/// check the token), else 1008.
+/// check the token), 1013 when the server is full (try again later), else 1008.
 fn refused_close(code: ErrorCode) -> u16 {
     match code {
         ErrorCode::Internal => close::INTERNAL,
+        ErrorCode::Capacity => close::TRY_AGAIN_LATER,
         _ => close::POLICY,
     }
 }

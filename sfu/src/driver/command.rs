@@ -93,4 +93,7 @@ pub struct PortStats {
     pub events_dropped: u64,
     /// The media path's counters.
     pub router: RouterStats,
+    /// Time the IO loop spent working (not waiting) since start: its busy ratio is the
+    /// growth of this over wall-clock time.
+    pub busy: std::time::Duration,
 }

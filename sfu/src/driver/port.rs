@@ -85,6 +85,8 @@ struct Io {
     events: mpsc::Sender<SfuEvent>,
     /// Events dropped because the caller's queue was full.
     events_dropped: u64,
+    /// Time spent in turns (not waiting), for the busy ratio.
+    busy: Duration,
 }
 
 /// Runs `driver` on `socket` until the command channel closes, then closes every
@@ -101,6 +103,7 @@ pub async fn run(
         out: SendQueue::new(SEND_QUEUE),
         events,
         events_dropped: 0,
+        busy: Duration::ZERO,
     };
     loop {
         let deadline = driver
@@ -130,6 +133,7 @@ pub async fn run(
         driver.handle_timeout(now);
         io.transmit(&mut driver);
         io.deliver(&mut driver);
+        io.busy += now.elapsed();
     }
     driver.close();
 }
@@ -186,6 +190,7 @@ impl Io {
         stats.datagrams_out = self.out.sent;
         stats.send_dropped = self.out.dropped + self.out.failed;
         stats.events_dropped = self.events_dropped;
+        stats.busy = self.busy;
         stats
     }
 }

@@ -39,6 +39,8 @@ pub(super) struct Sub {
 pub struct RouterStats {
     /// Packets handed to subscribers' connections.
     pub forwarded: u64,
+    /// Their bytes as RTP (fixed header and payload, before SRTP).
+    pub forwarded_bytes: u64,
     /// Packets `rtc` refused.
     pub dropped: u64,
     /// PLIs sent to publishers.
@@ -156,6 +158,7 @@ impl Router {
                         match conn.pc.handle_write(TaggedRTCMessage { now, message }) {
                             Ok(()) => {
                                 self.stats.forwarded += 1;
+                                self.stats.forwarded_bytes += len as u64;
                                 conn.out.sent(now, len);
                             }
                             Err(e) => {

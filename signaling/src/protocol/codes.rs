@@ -59,6 +59,11 @@ pub enum ErrorCode {
     RollCallEnded,
     /// Our fault; try again.
     Internal,
+    /// No `join` arrived within the join timeout after the socket opened; it is closed.
+    JoinTimeout,
+    /// This server carries as many halls (or forwards as many packets) as it can; the
+    /// page tries again later rather than degrade every meeting.
+    Capacity,
 }
 
 impl ErrorCode {

@@ -268,6 +268,8 @@ fn error_codes_on_the_wire_match_as_str() {
         MeetingEnded,
         RollCallEnded,
         Internal,
+        JoinTimeout,
+        Capacity,
     ] {
         assert_eq!(
             serde_json::to_value(code).expect("serialises"),

@@ -24,8 +24,8 @@ pub(crate) enum Msg {
     Flush(oneshot::Sender<()>),
 }
 
-/// The writer's state, for `/healthz` and tests.
-#[derive(Debug, Default)]
+/// The writer's state, for `/healthz`, `/metrics` and tests.
+#[derive(Debug)]
 pub struct WriterHealth {
     degraded: AtomicBool,
     journal_full: AtomicBool,
@@ -33,6 +33,24 @@ pub struct WriterHealth {
     written: AtomicU64,
     failed_attempts: AtomicU64,
     journal_bytes: AtomicU64,
+    /// Seconds each successful write of one change to the database took.
+    write_seconds: prometheus_client::metrics::histogram::Histogram,
+}
+
+impl Default for WriterHealth {
+    fn default() -> Self {
+        WriterHealth {
+            degraded: AtomicBool::default(),
+            journal_full: AtomicBool::default(),
+            pending: AtomicU64::default(),
+            written: AtomicU64::default(),
+            failed_attempts: AtomicU64::default(),
+            journal_bytes: AtomicU64::default(),
+            write_seconds: prometheus_client::metrics::histogram::Histogram::new(
+                crate::metrics::latency_buckets(),
+            ),
+        }
+    }
 }
 
 /// A snapshot of [`WriterHealth`].
@@ -53,6 +71,11 @@ pub struct WriterReport {
 }
 
 impl WriterHealth {
+    /// How long attendance writes take (for `/metrics`).
+    pub fn write_seconds(&self) -> &prometheus_client::metrics::histogram::Histogram {
+        &self.write_seconds
+    }
+
     /// The state now.
     pub fn report(&self) -> WriterReport {
         WriterReport {
@@ -185,8 +208,11 @@ impl Writer {
             let Some(change) = self.backlog.front() else {
                 break;
             };
+            let started = Instant::now();
             match self.store.write_change(change).await {
                 Ok(_) => {
+                    let took = started.elapsed().as_secs_f64();
+                    self.health.write_seconds.observe(took);
                     self.health.written.fetch_add(1, Ordering::Relaxed);
                     self.finish_one();
                 }

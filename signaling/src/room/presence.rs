@@ -32,6 +32,14 @@ impl Room {
                 "the meeting is locked; no new hall may join",
             ));
         }
+        // A node that cannot carry one more hall refuses it rather than degrade every
+        // meeting; a hall already present (a reconnect, a reload) keeps its place.
+        if !present {
+            let refused = self.shared.load.refusal(&self.shared.config.capacity);
+            if let Some(message) = refused {
+                return Some(ProtocolError::new(ErrorCode::Capacity, message));
+            }
+        }
         None
     }
 
@@ -105,6 +113,7 @@ impl Room {
                     stats: None,
                     grid_page: 0,
                     grid_told: None,
+                    _seat: crate::load::Seat::take(&self.shared.load),
                 });
                 fresh
             }
