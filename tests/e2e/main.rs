@@ -6,6 +6,7 @@ mod api_meetings;
 mod calendar;
 mod hall_access;
 mod input_edges;
+mod limits;
 mod live;
 mod login_guard;
 mod meeting_ownership;

@@ -55,6 +55,8 @@ pub struct TestApp {
     pub base: String,
     /// A client without cookies (tests pass bearer tokens).
     pub client: reqwest::Client,
+    /// `http://127.0.0.1:PORT` of the metrics listener, when `metrics_addr` is set.
+    pub metrics: Option<String>,
     /// The database behind the server.
     pub db: TestDb,
     shutdown: Option<oneshot::Sender<()>>,
@@ -100,6 +102,7 @@ pub async fn spawn_app_with(backend: Backend, tune: impl FnOnce(&mut Settings)) 
         .await
         .expect("server binds");
     let base = format!("http://127.0.0.1:{}", app.port());
+    let metrics = app.metrics_addr().map(|a| format!("http://{a}"));
     let (tx, rx) = oneshot::channel();
     let server = tokio::spawn(app.run_until(async move {
         let _ = rx.await;
@@ -107,6 +110,7 @@ pub async fn spawn_app_with(backend: Backend, tune: impl FnOnce(&mut Settings)) 
     TestApp {
         base,
         client: reqwest::Client::new(),
+        metrics,
         db,
         shutdown: Some(tx),
         server: Some(server),

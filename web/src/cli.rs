@@ -107,11 +107,9 @@ pub enum AdminCommand {
     },
 }
 
-/// Sets up logging from `RUST_LOG`, else the settings' filter.
+/// Sets up text logging from `RUST_LOG`, else `filter` (commands other than the server).
 pub fn init_tracing(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    crate::telemetry::init(filter, crate::settings::limits::LogFormat::Text);
 }
 
 async fn hash_off_thread(password: String) -> anyhow::Result<String> {
@@ -145,7 +143,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 flags = flags.merge(Serialized::default("database_url", url));
             }
             let settings = Settings::load(config.as_deref(), flags).map_err(anyhow::Error::msg)?;
-            init_tracing(&settings.log);
+            crate::telemetry::init(&settings.log, settings.log_format);
             let app = Application::build(settings).await?;
             tracing::info!(url = app.public_base(), "hoinghi listening");
             app.run_until_stopped().await
@@ -282,7 +280,7 @@ async fn demo_server(
         None => None,
     };
     let settings = Settings::load(None, flags).map_err(anyhow::Error::msg)?;
-    init_tracing(&settings.log);
+    crate::telemetry::init(&settings.log, settings.log_format);
     let store = Store::connect(&settings.database_url)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;

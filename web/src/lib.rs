@@ -10,12 +10,15 @@ pub mod error;
 pub mod extract;
 pub mod ice;
 pub mod ics;
+pub mod metrics;
 pub mod pages;
 pub mod report;
 pub mod serve;
 pub mod settings;
+pub mod sockets;
 pub mod startup;
 pub mod state;
+pub mod telemetry;
 pub mod views;
 pub mod ws;
 

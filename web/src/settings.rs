@@ -12,6 +12,7 @@ use crate::ice::{IceSettings, Secret};
 
 mod http;
 pub use http::{HttpConfig, TlsFiles, TrustedProxies};
+pub mod limits;
 
 /// Everything the server can be told. Unknown keys are refused at start-up.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -114,6 +115,25 @@ pub struct Settings {
     pub http_header_timeout_secs: u64,
     /// Seconds an idle keep-alive connection stays open.
     pub http_idle_timeout_secs: u64,
+    /// Seconds a meeting socket may stay open without sending `join` (then closed,
+    /// `join_timeout`).
+    pub join_timeout_secs: u64,
+    /// Meeting sockets open at once, in all; more get 503 `server_full`.
+    pub max_sockets: usize,
+    /// Meeting sockets open at once from one client address; more get 429
+    /// `too_many_sockets` (halls behind one NAT share an address: keep it generous).
+    pub max_sockets_per_address: usize,
+    /// Halls present at once on this node; a new hall beyond it is refused with
+    /// `capacity` (0: no limit).
+    pub max_halls: usize,
+    /// Packets forwarded per second above which new halls are refused with `capacity`
+    /// (0: no limit).
+    pub max_forwarded_pps: u64,
+    /// Where `GET /metrics` (Prometheus text format) is served: a separate listener, so
+    /// a firewall keeps it to the monitoring host. None: no metrics.
+    pub metrics_addr: Option<SocketAddr>,
+    /// `text` (default) or `json` (one JSON object per log line).
+    pub log_format: limits::LogFormat,
 }
 
 impl Default for Settings {
@@ -157,6 +177,13 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             http_header_timeout_secs: 10,
             http_idle_timeout_secs: 60,
+            join_timeout_secs: 10,
+            max_sockets: limits::MAX_SOCKETS,
+            max_sockets_per_address: limits::MAX_SOCKETS_PER_ADDRESS,
+            max_halls: limits::MAX_HALLS,
+            max_forwarded_pps: limits::MAX_FORWARDED_PPS,
+            metrics_addr: None,
+            log_format: limits::LogFormat::Text,
         }
     }
 }
@@ -206,6 +233,7 @@ impl Settings {
         self.signaling_config()?;
         self.login_policy()?;
         self.http_config()?;
+        self.socket_limits()?;
         Ok(())
     }
 
@@ -281,6 +309,8 @@ impl Settings {
                 policy: self.ice_transport_policy,
             }
             .config()?,
+            join_timeout: self.join_timeout()?,
+            capacity: self.capacity(),
             ..signaling::SignalingConfig::default()
         })
     }

@@ -15,7 +15,6 @@ use axum::{Json, Router};
 use scheduler::Store;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
 
 use crate::serve::tls::Certificate;
 use crate::settings::{HttpConfig, Settings};
@@ -29,6 +28,8 @@ pub struct Application {
     /// The certificate, when `listener` speaks HTTPS.
     certificate: Option<Arc<Certificate>>,
     http: HttpConfig,
+    /// The metrics listener (setting `metrics_addr`) and its router, if set.
+    metrics: Option<(TcpListener, Router)>,
     router: Router,
     state: AppState,
     signaling: signaling::Signaling,
@@ -41,7 +42,6 @@ pub fn router(state: AppState) -> Router {
         .route("/calendar/{file}", get(crate::ics::feed))
         .nest("/api/v1", crate::api::router(&state))
         .merge(crate::pages::router())
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
@@ -135,10 +135,29 @@ impl Application {
             store: store.clone(),
             signaling: signaling.clone(),
         };
+        let gate = crate::sockets::SocketGate::new(
+            settings.socket_limits().map_err(|e| anyhow::anyhow!(e))?,
+        );
         let ws = crate::ws::WsState {
             store: store.clone(),
             signaling: signaling.clone(),
             origins: crate::ws::allowed_origins(settings.public_url.as_deref()),
+            gate: gate.clone(),
+        };
+        let metrics = match settings.metrics_addr {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr).await.map_err(|e| {
+                    anyhow::anyhow!("cannot listen on {addr} (setting metrics_addr): {e}")
+                })?;
+                let registry = crate::metrics::registry(crate::metrics::Sources {
+                    signaling: signaling.clone(),
+                    store: store.clone(),
+                    recorder: recorder.clone(),
+                    gate,
+                });
+                Some((listener, crate::metrics::router(registry)))
+            }
+            None => None,
         };
         let health = Router::new()
             .route("/healthz", get(healthz))
@@ -157,11 +176,14 @@ impl Application {
             redirect,
             certificate,
             http,
+            metrics,
             // `/ws` has its own state, so `router(state)` stays buildable in tests.
-            router: router(state.clone())
-                .merge(crate::ws::router(ws))
-                .merge(crate::api::live::router(live))
-                .merge(health),
+            router: crate::telemetry::http_layers(
+                router(state.clone())
+                    .merge(crate::ws::router(ws))
+                    .merge(crate::api::live::router(live))
+                    .merge(health),
+            ),
             state,
             signaling,
             recorder,
@@ -191,6 +213,12 @@ impl Application {
             .as_ref()
             .and_then(|l| l.local_addr().ok())
             .map(|a| a.port())
+    }
+
+    /// Where `/metrics` is served, if it is (setting `metrics_addr`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        let (listener, _) = self.metrics.as_ref()?;
+        listener.local_addr().ok()
     }
 
     /// The base URL links are built on.
@@ -231,6 +259,14 @@ impl Application {
                 );
             }
         };
+        // The metrics listener runs beside the server and ends with it.
+        let metrics = self.metrics.map(|(listener, router)| {
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            })
+        });
         let timeouts = crate::serve::Timeouts {
             header: self.http.header_timeout,
             idle: self.http.idle_timeout,
@@ -268,6 +304,9 @@ impl Application {
         }
         if let Some(redirect) = redirect {
             let _ = redirect.await;
+        }
+        if let Some(metrics) = metrics {
+            metrics.abort();
         }
         self.state.store.close().await;
         Ok(())

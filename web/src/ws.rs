@@ -17,7 +17,9 @@ use signaling::protocol::MAX_FRAME_BYTES;
 use signaling::{Signaling, StoreAdmit, WsMessage};
 use std::sync::Arc;
 
-use crate::extract::session_token;
+use crate::error::ApiError;
+use crate::extract::{session_token, ClientAddr};
+use crate::sockets::{Refusal, SocketGate};
 
 /// Largest message axum accepts at all; frames between [`MAX_FRAME_BYTES`] and this get
 /// a `frame_too_large` error from the protocol, larger ones end the socket.
@@ -33,6 +35,8 @@ pub struct WsState {
     /// Page origins besides the request's own host that may open the socket (the
     /// configured `public_url`'s).
     pub origins: Arc<[String]>,
+    /// Caps open sockets per address and in all.
+    pub gate: SocketGate,
 }
 
 /// The origin (`scheme://host[:port]`) of the configured public URL, if any.
@@ -84,6 +88,7 @@ pub fn router(state: WsState) -> Router {
 async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<WsState>,
+    address: ClientAddr,
     headers: HeaderMap,
 ) -> Response {
     // A page of another site must not ride on a hall's session cookie (cross-site
@@ -92,13 +97,39 @@ async fn upgrade(
         tracing::warn!(origin = ?headers.get(header::ORIGIN), "socket refused: foreign origin");
         return (StatusCode::FORBIDDEN, "forbidden: foreign origin").into_response();
     }
+    // Counted from here until the socket ends; over a cap, refused before the handshake.
+    let pass = match state.gate.admit(address.0) {
+        Ok(pass) => pass,
+        Err(refusal) => return refused(refusal, address.0),
+    };
     let presenter = match session_token(&headers) {
         Some(token) => state.store.authenticate(&token).await.ok(),
         None => None,
     };
     ws.max_message_size(TRANSPORT_LIMIT)
         .max_frame_size(TRANSPORT_LIMIT)
-        .on_upgrade(move |socket| serve(socket, state, presenter))
+        .on_upgrade(move |socket| async move {
+            serve(socket, state, presenter).await;
+            drop(pass);
+        })
+}
+
+/// 429 `too_many_sockets` (this address) or 503 `server_full` (the server).
+fn refused(refusal: Refusal, address: Option<std::net::IpAddr>) -> Response {
+    let (status, code, message) = match refusal {
+        Refusal::PerAddress => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_sockets",
+            "too many meeting sockets open from this address (setting max_sockets_per_address)",
+        ),
+        Refusal::Total => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_full",
+            "the server has as many meeting sockets open as it takes (setting max_sockets)",
+        ),
+    };
+    tracing::warn!(?address, code, "socket refused");
+    ApiError::Body(status, code, message.into()).into_response()
 }
 
 async fn serve(socket: WebSocket, state: WsState, presenter: Option<Principal>) {

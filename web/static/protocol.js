@@ -29,7 +29,8 @@
 // Reconnecting: the first retry follows at once (≤ 250 ms), then after ~0.5, 1, 2 and 4 s,
 // then every 2.5–5 s (each delay jittered so that 200 halls do not come back in step); a
 // close with code 1012 (the server restarts) starts again at once. After a reload the
-// page's last session id (sessionStorage) is sent as `resume`.
+// page's last session id (sessionStorage) is sent as `resume`. A join refused with
+// `capacity` (the server is full) shows "room.capacity" and retries every 15–30 s.
 (function () {
   "use strict";
   var hn = window.hn;
@@ -45,7 +46,7 @@
     meeting_cancelled: "join.cancelled", unsupported_version: "room.refused",
     meeting_ended: "join.ended", removed: "room.removed", meeting_locked: "room.locked",
   };
-  var SERVICE_RESTART = 1012, BACKOFF_CAP = 5000;
+  var SERVICE_RESTART = 1012, BACKOFF_CAP = 5000, CAPACITY_RETRY = 30000;
 
   /** Milliseconds before reconnect attempt `n` (1, 2, …): 125–250 ms, doubling to 2.5–5 s. */
   function backoff(n) {
@@ -125,6 +126,12 @@
         if (done) return;
         var code = lastError || e.reason;
         if (FINAL[code]) return finish(code === "replaced" || code === "removed" ? code : "ended", FINAL[code]);
+        if (code === "capacity") {
+          // The server is full: say so, and try again slowly (15–30 s) rather than press it.
+          setState("reconnecting", "room.capacity");
+          retry = setTimeout(connect, CAPACITY_RETRY / 2 + Math.random() * CAPACITY_RETRY / 2);
+          return;
+        }
         // Anything else (network, heartbeat, a server restart): come back, fast at first.
         attempts = nextAttempt(attempts, e.code);
         setState("reconnecting", "room.reconnecting");

@@ -48,6 +48,7 @@ fn room_texts(lang: Lang) -> serde_json::Value {
         "room.no_video",
         "room.removed",
         "room.locked",
+        "room.capacity",
         "room.floor",
         "room.speaking",
         "room.mic_on",
