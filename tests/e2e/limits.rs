@@ -242,3 +242,27 @@ async fn metrics_parse_and_count_a_join_on_their_own_listener_only() {
     assert_eq!(status, 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_answer_names_its_request_id() {
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let url = format!("{}/healthz", app.base);
+    let res = app.client.get(&url).send().await.expect("answered");
+    let id = res.headers().get("x-request-id").expect("an id is given");
+    assert_eq!(id.to_str().map(str::len).unwrap_or(0), 36, "a UUID: {id:?}");
+    // An id sent by a reverse proxy is kept, so its logs and ours meet.
+    let res = app
+        .client
+        .get(&url)
+        .header("x-request-id", "proxy-42")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(
+        res.headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("proxy-42")
+    );
+    app.stop().await;
+}
