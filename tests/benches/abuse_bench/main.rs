@@ -1,0 +1,221 @@
+//! `abuse_bench`: the server under abuse while a meeting runs.
+//!
+//! This process starts itself again with `--serve`: that child runs the real server as
+//! the tests do (`hoinghi_tests::spawn_app_with`: SQLite demo database, HTTP, the
+//! meeting socket, signaling, SFU, attendance writes) and schedules a province meeting,
+//! so `/proc/<child>/status` is the server's memory alone. This process then plays:
+//!
+//! - a running meeting: 20 halls joined over real WebSockets, each sending `ping`
+//!   every 100 ms and timing the `pong` (the signaling round trip), through every phase;
+//! - wrong-password login floods: 128, then 512 clients at once, each from its own
+//!   loopback address (127.1.x.y, so per-address throttling does not end the flood
+//!   early) with ever new account names, for `--flood` seconds; 3 s in, one correct
+//!   login from 127.0.0.2, timed;
+//! - 5,000 sockets that never join (from 20 loopback addresses, 250 each): when the
+//!   server closed each, with which code, and the server's memory after.
+//!
+//! Prints figures and asserts nothing about time; without `--bench` (as `cargo test
+//! --all-targets` runs it) it exits at once. Record the figures in BENCHMARKS.md.
+//!
+//! ```text
+//! cargo bench -p hoinghi-tests --bench abuse_bench
+//! cargo bench -p hoinghi-tests --bench abuse_bench -- --flood 10 --sockets 2000
+//! ```
+
+mod attack;
+mod meeting;
+
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hoinghi_tests::spawn_app_with;
+use scheduler::testing::province_meeting_now;
+use scheduler::{Backend, Level};
+use sfu::testclient::procstat::{loadavg, rss_kib};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// Halls in the running meeting.
+const HALLS: usize = 20;
+
+fn value(args: &[String], name: &str, default: u64) -> u64 {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    if args.iter().any(|a| a == "--serve") {
+        runtime.block_on(serve());
+    } else if args.iter().any(|a| a == "--bench") {
+        let flood = Duration::from_secs(value(&args, "--flood", 15));
+        let sockets = value(&args, "--sockets", 5000) as usize;
+        runtime.block_on(bench(flood, sockets));
+    } else {
+        println!("abuse_bench: pass --bench (cargo bench -p hoinghi-tests --bench abuse_bench)");
+    }
+    runtime.shutdown_timeout(Duration::from_secs(2));
+}
+
+/// The child: the server and a meeting; prints `BASE`, `TOKEN` lines and `READY`, then
+/// serves until its standard input closes.
+async fn serve() {
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        // Room for the 5,000 idle sockets (20 addresses × 250) and the meeting.
+        s.max_sockets = 6000;
+        s.max_sockets_per_address = 300;
+    })
+    .await;
+    let store = app.db.store.clone();
+    let levels = [Level::Province, Level::District, Level::Commune];
+    let m = province_meeting_now(&store, "Giao ban dưới tải", &levels)
+        .await
+        .expect("the meeting is scheduled");
+    let invited = store.invited_halls(m.id).await.expect("invited halls");
+    let mut ids: Vec<i64> = invited.iter().map(|h| h.hall_id).collect();
+    ids.retain(|&h| h != m.host_hall_id);
+    ids.insert(0, m.host_hall_id);
+    ids.truncate(HALLS);
+    println!("BASE {}", app.base);
+    for id in ids {
+        let token = store.join_token_of(m.id, id).await.expect("a token");
+        println!("TOKEN {}", token.expect("invited"));
+    }
+    println!("READY");
+    let _ = tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+    })
+    .await;
+    app.stop().await;
+}
+
+/// The server's resident memory: now, and the peak since the last [`Rss::reset`].
+#[derive(Clone)]
+pub struct Rss {
+    pid: u32,
+    peak: Arc<AtomicU64>,
+}
+
+impl Rss {
+    fn watch(pid: u32, stop: Arc<AtomicBool>) -> Rss {
+        let rss = Rss {
+            pid,
+            peak: Arc::default(),
+        };
+        let watcher = rss.clone();
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                watcher.peak.fetch_max(watcher.now_kib(), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        rss
+    }
+
+    pub fn now_kib(&self) -> u64 {
+        rss_kib(self.pid).unwrap_or(0)
+    }
+
+    pub fn reset(&self) {
+        self.peak.store(self.now_kib(), Ordering::Relaxed);
+    }
+
+    pub fn peak_mib(&self) -> f64 {
+        self.peak.load(Ordering::Relaxed) as f64 / 1024.0
+    }
+
+    pub fn now_mib(&self) -> f64 {
+        self.now_kib() as f64 / 1024.0
+    }
+}
+
+async fn bench(flood: Duration, sockets: usize) {
+    let exe = std::env::current_exe().expect("this benchmark's path");
+    let mut child = tokio::process::Command::new(exe)
+        .arg("--serve")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the server process starts");
+    let pid = child.id().expect("a pid");
+    let mut out = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let (mut base, mut tokens) = (String::new(), Vec::new());
+    while let Ok(Some(line)) = out.next_line().await {
+        if let Some(b) = line.strip_prefix("BASE ") {
+            base = b.to_owned();
+        } else if let Some(t) = line.strip_prefix("TOKEN ") {
+            tokens.push(t.to_owned());
+        } else if line == "READY" {
+            break;
+        }
+    }
+    // The child's later output is not read: drain it so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = out.next_line().await {} });
+    let stop = Arc::new(AtomicBool::new(false));
+    let rss = Rss::watch(pid, stop.clone());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    println!(
+        "server pid {pid} at {base}; {cores} cores; RSS at start {:.0} MiB; load {}",
+        rss.now_mib(),
+        loadavg()
+    );
+
+    let meeting = meeting::Meeting::start(&base, &tokens).await;
+    println!(
+        "{} halls joined; RSS {:.0} MiB",
+        meeting.joined(),
+        rss.now_mib()
+    );
+    meeting.phase("quiet meeting");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    for clients in [128, 512] {
+        meeting.phase(&format!("{clients} wrong-password logins"));
+        rss.reset();
+        let before = rss.now_mib();
+        let report = attack::login_flood(&base, clients, flood).await;
+        println!(
+            "{clients} concurrent wrong-password logins for {} s: {report}; server RSS {before:.0} → peak {:.0} MiB; load {}",
+            flood.as_secs(),
+            rss.peak_mib(),
+            loadavg()
+        );
+        meeting.phase(&format!("after {clients} logins"));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        println!("  RSS 5 s after: {:.0} MiB", rss.now_mib());
+    }
+
+    meeting.phase(&format!("{sockets} idle sockets"));
+    rss.reset();
+    let before = rss.now_mib();
+    let report = attack::idle_sockets(&base, sockets, &rss).await;
+    println!(
+        "{sockets} sockets that never join: {report}; server RSS {before:.0} → peak {:.0} MiB; load {}",
+        rss.peak_mib(),
+        loadavg()
+    );
+    meeting.phase("after idle sockets");
+    for wait in [5, 10] {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        println!(
+            "  RSS {wait} s after the last close: {:.0} MiB",
+            rss.now_mib()
+        );
+    }
+
+    meeting.report();
+    stop.store(true, Ordering::Relaxed);
+    drop(child.stdin.take());
+    let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+}
