@@ -76,6 +76,8 @@ impl Meeting {
             let pinger = Arc::clone(&shared);
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(PING_EVERY);
+                // A starved client must not burst its missed pings (the server's rate limit).
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tick.tick().await;
                     let ts = epoch.elapsed().as_micros() as u64;
