@@ -6,7 +6,9 @@
 //! closed (`left_at`, `leave_reason`) when it leaves, is removed, stays away past the grace
 //! period, or the server restarts. A reconnect within the grace period re-opens the same
 //! row (one continuous interval, `reconnects` + 1). Every step is also appended to
-//! `attendance_events`, the evidence log reports can be checked against.
+//! `attendance_events`, the evidence log reports can be checked against. A guest's
+//! presence (a negative participant id, see [`crate::guests`]) goes the same way into
+//! `guest_sessions`.
 //!
 //! Each step runs in one write transaction ([`write`] holds its SQL), so a step is
 //! written whole or not at all; the live rooms' writer goes through
@@ -175,10 +177,13 @@ impl Store {
     /// at the moment they dropped. Returns how many.
     pub async fn close_lapsed(&self, now: Timestamp, grace_secs: i64) -> Result<u64> {
         let mut tx = self.begin_write().await?;
-        let rows = sqlx::query("SELECT id, meeting_id, hall_id, disconnected_at FROM attendance_sessions WHERE left_at IS NULL AND disconnected_at < $1")
-            .bind(now - grace_secs)
-            .fetch_all(&mut *tx)
-            .await?;
+        let mut rows = Vec::new();
+        for (table, participant) in write::INTERVAL_TABLES {
+            rows.extend(sqlx::query(&format!("SELECT id, meeting_id, {participant} AS hall_id, disconnected_at FROM {table} WHERE left_at IS NULL AND disconnected_at < $1"))
+                .bind(now - grace_secs)
+                .fetch_all(&mut *tx)
+                .await?);
+        }
         for r in &rows {
             write::close_session(
                 &mut tx,
@@ -198,9 +203,12 @@ impl Store {
     /// heartbeat with [`LeaveReason::ServerRestart`]; reconnecting halls open new ones.
     pub async fn recover_open_sessions(&self) -> Result<u64> {
         let mut tx = self.begin_write().await?;
-        let rows = sqlx::query("SELECT id, meeting_id, hall_id, last_seen_at, disconnected_at FROM attendance_sessions WHERE left_at IS NULL")
-            .fetch_all(&mut *tx)
-            .await?;
+        let mut rows = Vec::new();
+        for (table, participant) in write::INTERVAL_TABLES {
+            rows.extend(sqlx::query(&format!("SELECT id, meeting_id, {participant} AS hall_id, last_seen_at, disconnected_at FROM {table} WHERE left_at IS NULL"))
+                .fetch_all(&mut *tx)
+                .await?);
+        }
         for r in &rows {
             let dropped: Option<i64> = r.try_get("disconnected_at")?;
             let (reason, at) = match dropped {

@@ -69,6 +69,8 @@ pub enum JoinRefusal {
     ForeignHall,
     /// The hall, or every room account it has, was disabled by an administrator.
     HallDisabled,
+    /// The guest's invitation was revoked by the meeting's staff.
+    GuestRevoked,
 }
 
 impl std::fmt::Display for JoinRefusal {
@@ -79,6 +81,7 @@ impl std::fmt::Display for JoinRefusal {
             JoinRefusal::Cancelled => "the meeting was cancelled",
             JoinRefusal::ForeignHall => "the token belongs to another hall",
             JoinRefusal::HallDisabled => "this hall has been disabled",
+            JoinRefusal::GuestRevoked => "this guest invitation was revoked",
         })
     }
 }

@@ -39,8 +39,12 @@ pub struct MeetingEvent {
 #[derive(Debug, Clone, Serialize)]
 pub struct JoinGrant {
     pub meeting: Meeting,
+    /// The hall, or for a guest its participant id (negative: `guests::participant_id`).
     pub hall_id: i64,
+    /// The hall's name, or the guest's.
     pub hall_name: String,
+    /// A guest (khách mời), not a hall.
+    pub guest: bool,
 }
 
 impl Store {
@@ -91,7 +95,8 @@ impl Store {
 
     /// Checks a join token at `now`. It is valid only for its own hall (a logged-in room
     /// account of another hall is refused) and only from [`JOIN_OPENS_BEFORE_SECS`]
-    /// before the start until the end; a cancelled meeting refuses it.
+    /// before the start until the end; a cancelled meeting refuses it. A guest's token
+    /// (`guests`) grants the guest's participant id, negative, as `hall_id`.
     pub async fn check_join_token(
         &self,
         token: &str,
@@ -107,8 +112,11 @@ impl Store {
         ))
         .bind(token)
         .fetch_optional(&self.pool)
-        .await?
-        .ok_or(Error::NotFound("join token"))?;
+        .await?;
+        let Some(row) = row else {
+            // Not a hall's: perhaps a guest's (any presenter may open a guest's link).
+            return self.check_guest_token(token, now).await;
+        };
         let hall_id: i64 = row.try_get("hall_id")?;
         if let Some(p) = presenter {
             if let Some(own) = p.hall_id() {
@@ -126,6 +134,7 @@ impl Store {
             meeting,
             hall_id,
             hall_name: row.try_get("name")?,
+            guest: false,
         })
     }
 

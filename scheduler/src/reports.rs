@@ -121,7 +121,11 @@ pub struct HallPeriodAttendance {
 type RollCallAnswers = HashMap<i64, (RollCallStatus, String)>;
 
 /// Seconds of `spans` inside `[from, until]` (an open interval runs to `until`).
-fn seconds_within(spans: &[AttendanceInterval], from: Timestamp, until: Timestamp) -> i64 {
+pub(crate) fn seconds_within(
+    spans: &[AttendanceInterval],
+    from: Timestamp,
+    until: Timestamp,
+) -> i64 {
     spans
         .iter()
         .map(|s| (s.left_at.unwrap_or(until).min(until) - s.joined_at.max(from)).max(0))

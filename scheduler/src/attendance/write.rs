@@ -4,9 +4,40 @@
 
 use sqlx::{AnyConnection, Row};
 
+use crate::guests::guest_of;
+
 use super::{JoinKind, LeaveReason, RollCallStatus};
 use crate::time::Timestamp;
 use crate::{Error, Result};
+
+/// Where a participant's intervals are kept: a hall's in `attendance_sessions`, a
+/// guest's (a negative participant id, `guests::participant_id`) in `guest_sessions`.
+struct Seat {
+    table: &'static str,
+    column: &'static str,
+    id: i64,
+}
+
+fn seat(participant: i64) -> Seat {
+    match guest_of(participant) {
+        Some(id) => Seat {
+            table: "guest_sessions",
+            column: "guest_id",
+            id,
+        },
+        None => Seat {
+            table: "attendance_sessions",
+            column: "hall_id",
+            id: participant,
+        },
+    }
+}
+
+/// Both interval tables, each with the SQL giving its participant id as `hall_id`.
+pub(crate) const INTERVAL_TABLES: [(&str, &str); 2] = [
+    ("attendance_sessions", "hall_id"),
+    ("guest_sessions", "-guest_id"),
+];
 
 /// Marks the meeting started (the first start counts) and logs who started it.
 pub(crate) async fn meeting_started(
@@ -30,22 +61,27 @@ pub(crate) async fn meeting_ended(
     at: Timestamp,
     by: Option<i64>,
 ) -> Result<bool> {
-    let open = sqlx::query(
-        "SELECT hall_id FROM attendance_sessions WHERE meeting_id = $1 AND left_at IS NULL",
-    )
-    .bind(meeting_id)
-    .fetch_all(&mut *c)
-    .await?;
-    for r in open {
-        let hall_id: i64 = r.try_get("hall_id")?;
-        leave(c, meeting_id, hall_id, at, LeaveReason::MeetingEnded).await?;
+    let mut attended: i64 = 0;
+    for (table, participant) in INTERVAL_TABLES {
+        let open = sqlx::query(&format!(
+            "SELECT {participant} AS hall_id FROM {table} WHERE meeting_id = $1 AND left_at IS NULL"
+        ))
+        .bind(meeting_id)
+        .fetch_all(&mut *c)
+        .await?;
+        for r in open {
+            let hall_id: i64 = r.try_get("hall_id")?;
+            leave(c, meeting_id, hall_id, at, LeaveReason::MeetingEnded).await?;
+        }
+        let n: i64 = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM {table} WHERE meeting_id = $1"
+        ))
+        .bind(meeting_id)
+        .fetch_one(&mut *c)
+        .await?
+        .try_get("n")?;
+        attended += n;
     }
-    let attended: i64 =
-        sqlx::query("SELECT COUNT(*) AS n FROM attendance_sessions WHERE meeting_id = $1")
-            .bind(meeting_id)
-            .fetch_one(&mut *c)
-            .await?
-            .try_get("n")?;
     let status = if attended > 0 { "ended" } else { "not_held" };
     sqlx::query("UPDATE meetings SET ended_at = $1, status = $2 WHERE id = $3")
         .bind(at)
@@ -66,23 +102,24 @@ pub(crate) async fn join(
     at: Timestamp,
     grace_secs: i64,
 ) -> Result<JoinKind> {
-    let open = sqlx::query(
-        "SELECT id, last_seen_at, disconnected_at FROM attendance_sessions
-         WHERE meeting_id = $1 AND hall_id = $2 AND left_at IS NULL ORDER BY id DESC",
-    )
+    let Seat { table, column, id } = seat(hall_id);
+    let open = sqlx::query(&format!(
+        "SELECT id, last_seen_at, disconnected_at FROM {table}
+         WHERE meeting_id = $1 AND {column} = $2 AND left_at IS NULL ORDER BY id DESC"
+    ))
     .bind(meeting_id)
-    .bind(hall_id)
+    .bind(id)
     .fetch_optional(&mut *c)
     .await?;
     if let Some(open) = open {
-        let id: i64 = open.try_get("id")?;
+        let interval: i64 = open.try_get("id")?;
         let dropped: Option<i64> = open.try_get("disconnected_at")?;
         let last_seen: i64 = open.try_get("last_seen_at")?;
         let away_since = dropped.unwrap_or(last_seen);
         if at - away_since <= grace_secs {
-            sqlx::query("UPDATE attendance_sessions SET disconnected_at = NULL, last_seen_at = $1, reconnects = reconnects + 1 WHERE id = $2")
+            sqlx::query(&format!("UPDATE {table} SET disconnected_at = NULL, last_seen_at = $1, reconnects = reconnects + 1 WHERE id = $2"))
                 .bind(at)
-                .bind(id)
+                .bind(interval)
                 .execute(&mut *c)
                 .await?;
             live_event(c, meeting_id, Some(hall_id), at, "reconnect", "", None).await?;
@@ -90,7 +127,7 @@ pub(crate) async fn join(
         }
         close_session(
             c,
-            id,
+            interval,
             meeting_id,
             hall_id,
             away_since,
@@ -98,9 +135,9 @@ pub(crate) async fn join(
         )
         .await?;
     }
-    sqlx::query("INSERT INTO attendance_sessions (meeting_id, hall_id, joined_at, last_seen_at) VALUES ($1, $2, $3, $3)")
+    sqlx::query(&format!("INSERT INTO {table} (meeting_id, {column}, joined_at, last_seen_at) VALUES ($1, $2, $3, $3)"))
         .bind(meeting_id)
-        .bind(hall_id)
+        .bind(id)
         .bind(at)
         .execute(&mut *c)
         .await?;
@@ -108,7 +145,8 @@ pub(crate) async fn join(
     Ok(JoinKind::New)
 }
 
-/// Closes interval `id` at `at` for `reason`, and logs it.
+/// Closes interval `id` (of the table `hall_id`'s intervals are in) at `at` for
+/// `reason`, and logs it.
 pub(crate) async fn close_session(
     c: &mut AnyConnection,
     id: i64,
@@ -117,12 +155,15 @@ pub(crate) async fn close_session(
     at: Timestamp,
     reason: LeaveReason,
 ) -> Result<()> {
-    sqlx::query("UPDATE attendance_sessions SET left_at = $1, leave_reason = $2, disconnected_at = NULL WHERE id = $3")
-        .bind(at)
-        .bind(reason.as_str())
-        .bind(id)
-        .execute(&mut *c)
-        .await?;
+    let table = seat(hall_id).table;
+    sqlx::query(&format!(
+        "UPDATE {table} SET left_at = $1, leave_reason = $2, disconnected_at = NULL WHERE id = $3"
+    ))
+    .bind(at)
+    .bind(reason.as_str())
+    .bind(id)
+    .execute(&mut *c)
+    .await?;
     live_event(
         c,
         meeting_id,
@@ -142,10 +183,11 @@ pub(crate) async fn disconnect(
     hall_id: i64,
     at: Timestamp,
 ) -> Result<()> {
-    sqlx::query("UPDATE attendance_sessions SET disconnected_at = $1, last_seen_at = $1 WHERE meeting_id = $2 AND hall_id = $3 AND left_at IS NULL AND disconnected_at IS NULL")
+    let Seat { table, column, id } = seat(hall_id);
+    sqlx::query(&format!("UPDATE {table} SET disconnected_at = $1, last_seen_at = $1 WHERE meeting_id = $2 AND {column} = $3 AND left_at IS NULL AND disconnected_at IS NULL"))
         .bind(at)
         .bind(meeting_id)
-        .bind(hall_id)
+        .bind(id)
         .execute(&mut *c)
         .await?;
     live_event(c, meeting_id, Some(hall_id), at, "disconnect", "", None).await
@@ -159,9 +201,10 @@ pub(crate) async fn leave(
     at: Timestamp,
     reason: LeaveReason,
 ) -> Result<()> {
-    let open = sqlx::query("SELECT id, disconnected_at FROM attendance_sessions WHERE meeting_id = $1 AND hall_id = $2 AND left_at IS NULL")
+    let Seat { table, column, id } = seat(hall_id);
+    let open = sqlx::query(&format!("SELECT id, disconnected_at FROM {table} WHERE meeting_id = $1 AND {column} = $2 AND left_at IS NULL"))
         .bind(meeting_id)
-        .bind(hall_id)
+        .bind(id)
         .fetch_all(&mut *c)
         .await?;
     for r in open {
@@ -181,18 +224,28 @@ pub(crate) async fn heartbeats(
     hall_ids: &[i64],
     at: Timestamp,
 ) -> Result<()> {
-    for batch in hall_ids.chunks(500) {
-        let placeholders: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 3)).collect();
-        let sql = format!(
-            "UPDATE attendance_sessions SET last_seen_at = $1 WHERE meeting_id = $2 AND left_at IS NULL
-             AND disconnected_at IS NULL AND hall_id IN ({})",
-            placeholders.join(",")
-        );
-        let mut q = sqlx::query(&sql).bind(at).bind(meeting_id);
-        for h in batch {
-            q = q.bind(*h);
+    let (guests, halls): (Vec<i64>, Vec<i64>) =
+        hall_ids.iter().partition(|&&p| guest_of(p).is_some());
+    for ids in [halls, guests] {
+        // Every id of a group has its intervals in the same table.
+        let Some(&first) = ids.first() else {
+            continue;
+        };
+        let Seat { table, column, .. } = seat(first);
+        for batch in ids.chunks(500) {
+            let placeholders: Vec<String> =
+                (0..batch.len()).map(|i| format!("${}", i + 3)).collect();
+            let sql = format!(
+                "UPDATE {table} SET last_seen_at = $1 WHERE meeting_id = $2 AND left_at IS NULL
+                 AND disconnected_at IS NULL AND {column} IN ({})",
+                placeholders.join(",")
+            );
+            let mut q = sqlx::query(&sql).bind(at).bind(meeting_id);
+            for p in batch {
+                q = q.bind(seat(*p).id);
+            }
+            q.execute(&mut *c).await?;
         }
-        q.execute(&mut *c).await?;
     }
     Ok(())
 }
@@ -342,9 +395,13 @@ pub(crate) async fn live_event(
     detail: &str,
     account_id: Option<i64>,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO attendance_events (meeting_id, hall_id, at, kind, detail, account_id) VALUES ($1, $2, $3, $4, $5, $6)")
+    // A guest is named by its own column; `hall_id` stays empty.
+    let guest_id = hall_id.and_then(guest_of);
+    let hall_id = hall_id.filter(|_| guest_id.is_none());
+    sqlx::query("INSERT INTO attendance_events (meeting_id, hall_id, guest_id, at, kind, detail, account_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(meeting_id)
         .bind(hall_id)
+        .bind(guest_id)
         .bind(at)
         .bind(kind)
         .bind(detail)

@@ -1,6 +1,7 @@
 //! Scheduler tests, each run twice: on a fresh SQLite file and on a fresh PostgreSQL database.
 
 mod attendance;
+mod guests;
 mod import;
 mod live;
 mod scheduling;
@@ -22,6 +23,9 @@ on_both_backends!(
     attendance::a_scripted_meeting_gives_exactly_the_expected_rows,
     attendance::a_crash_closes_intervals_at_the_last_heartbeat,
     attendance::the_report_names_each_hall_with_its_unit_code,
+    guests::guests_are_the_owners_to_add_list_and_revoke,
+    guests::guest_intervals_are_recorded_apart_from_the_halls,
+    guests::a_crash_closes_guest_intervals_too,
     live::the_recorded_phase_follows_test_start_and_end,
     live::an_ended_roll_call_counts_halls_without_an_answer_absent,
     import::the_2024_file_gives_the_real_counts_and_reimport_changes_nothing,
