@@ -16,6 +16,7 @@ impl From<scheduler::JoinGrant> for Admission {
     fn from(grant: scheduler::JoinGrant) -> Self {
         Admission {
             meeting: MeetingInfo::from(grant.meeting),
+            // A guest's id is its negative participant id (`scheduler::guests`).
             hall: HallInfo {
                 id: grant.hall_id,
                 name: grant.hall_name,
@@ -72,6 +73,7 @@ pub fn refusal(error: &scheduler::Error) -> ProtocolError {
         Error::JoinRefused(JoinRefusal::Cancelled) => ErrorCode::MeetingCancelled,
         Error::JoinRefused(JoinRefusal::ForeignHall) => ErrorCode::TokenForeignHall,
         Error::JoinRefused(JoinRefusal::HallDisabled) => ErrorCode::JoinRefused,
+        Error::JoinRefused(JoinRefusal::GuestRevoked) => ErrorCode::GuestRevoked,
         other => {
             tracing::error!(error = %other, "join token check failed");
             return ProtocolError::new(ErrorCode::Internal, "the join could not be checked");
@@ -112,6 +114,10 @@ mod tests {
             (
                 Error::JoinRefused(JoinRefusal::HallDisabled),
                 ErrorCode::JoinRefused,
+            ),
+            (
+                Error::JoinRefused(JoinRefusal::GuestRevoked),
+                ErrorCode::GuestRevoked,
             ),
             (Error::Internal("disk".into()), ErrorCode::Internal),
         ] {

@@ -323,6 +323,13 @@ impl Signaling {
         }
     }
 
+    /// Closes the socket of a guest whose invitation was revoked (the store refuses its
+    /// link from now on): it is out at once, as a disabled hall is.
+    pub async fn shut_out_guest(&self, guest_id: i64) {
+        self.shut_out_hall(scheduler::guests::participant_id(guest_id))
+            .await;
+    }
+
     /// A secretariat or administrator acts on a live meeting (start, end, roll call,
     /// floor, mute…), opening its room if needed. The caller checked who may.
     pub async fn act(

@@ -98,7 +98,13 @@ impl Member {
             hall_id: self.hall.id,
             name: self.hall.name.clone(),
             host: self.hall.id == host,
+            guest: self.is_guest(),
         }
+    }
+
+    /// A guest (khách mời), not a hall: its id is a negative participant id.
+    pub(crate) fn is_guest(&self) -> bool {
+        scheduler::guests::guest_of(self.hall.id).is_some()
     }
 }
 

@@ -100,6 +100,7 @@ impl IntoResponse for ApiError {
                     JoinRefusal::Expired => (StatusCode::GONE, "join_expired"),
                     JoinRefusal::Cancelled => (StatusCode::GONE, "meeting_cancelled"),
                     JoinRefusal::HallDisabled => (StatusCode::FORBIDDEN, "hall_disabled"),
+                    JoinRefusal::GuestRevoked => (StatusCode::GONE, "guest_revoked"),
                 };
                 body(status, code, message, json!({}))
             }

@@ -97,7 +97,10 @@
 
   function renderBoard() {
     if (!board) return;
-    $("con-ready").textContent = board.connected + "/" + board.invited + " " + t("con.connected");
+    // Guests (khách mời) are counted on their own, never as halls.
+    var guests = board.guests || [];
+    $("con-ready").textContent = board.connected + "/" + board.invited + " " + t("con.connected") +
+      (guests.length ? " · " + board.guests_connected + " " + t("con.guests") : "");
     var d = (board.per_district || []).map(function (u) {
       return "<li>" + esc(u.unit) + ": <strong>" + u.connected + "/" + u.invited + "</strong></li>";
     }).join("");
@@ -105,7 +108,8 @@
     var muted = new Set(st ? st.muted : []), removed = new Set(st ? st.removed : []);
     // Halls that are in come first (the board of 200+ halls is long); the order is kept otherwise.
     var list = (board.halls || []).filter(function (h) { return h.state !== "not_connected"; })
-      .concat((board.halls || []).filter(function (h) { return h.state === "not_connected"; }));
+      .concat((board.halls || []).filter(function (h) { return h.state === "not_connected"; }))
+      .concat(guests.map(function (g) { return Object.assign({ guest: true }, g); }));
     var rows = list.map(function (h) {
       var id = h.hall_id, here = h.state !== "not_connected";
       // Link figures: the round trip whenever known ("RTT 42 ms"); for a poor link also
@@ -121,9 +125,10 @@
         acts = btn("give", id, t("con.give")) + btn(muted.has(id) ? "unmute" : "mute", id, t(muted.has(id) ? "con.unmute" : "con.mute")) +
           btn("spotlight", id, t("con.spotlight")) + btn("remove", id, t("con.remove"));
       }
-      if (st && st.roll_call && id !== hostId) acts += btn("mark_present", id, t("rc.present")) + btn("mark_absent", id, t("rc.absent"));
+      if (st && st.roll_call && id !== hostId && !h.guest) acts += btn("mark_present", id, t("rc.present")) + btn("mark_absent", id, t("rc.absent"));
       var talking = id === speaker();
-      return '<tr data-hall="' + id + '" class="hs-' + h.state + (talking ? " speaking" : "") + '"><td>' + esc(h.name) + (id === hostId ? " · " + esc(t("con.host")) : "") +
+      return '<tr data-hall="' + id + '" class="hs-' + h.state + (talking ? " speaking" : "") + (h.guest ? " guest" : "") + '"><td>' + esc(h.name) +
+        (id === hostId ? " · " + esc(t("con.host")) : "") + (h.guest ? ' · <span class="guest-mark">' + esc(t("con.guest")) + "</span>" : "") +
         '</td><td class="hs">' + esc(t("hs." + h.state)) + esc(link) + (muted.has(id) && here ? " · " + esc(t("con.muted")) : "") +
         (talking ? ' · <strong class="talking">' + esc(t("con.speaking")) + "</strong>" : "") +
         '</td><td class="rc">' + (h.roll_call ? esc(t("rc." + h.roll_call)) : "") + '</td><td class="num">' + (h.people == null ? "" : h.people) +
@@ -175,7 +180,7 @@
   });
 
   function learn(b) {
-    if (b) (b.halls || []).forEach(function (h) { names.set(h.hall_id, h.name); });
+    if (b) (b.halls || []).concat(b.guests || []).forEach(function (h) { names.set(h.hall_id, h.name); });
   }
 
   // ---- room mode: the host hall's own page ----

@@ -8,13 +8,17 @@
   if (!root || !room) return;
   var t = hn.texts("console-texts");
   var me = null, hand = false, rollCall = null, answered = null, until = null, holds = false;
+  // A guest (khách mời, a negative id) raises its hand like a hall but takes no part in
+  // the roll call or the headcount: those are the halls'.
+  var guest = false;
   var send = room.send;
 
   function render() {
     $("hall-hand").textContent = t(hand ? "hall.lower" : "hall.raise");
     $("hall-hand").setAttribute("aria-pressed", hand ? "true" : "false");
     $("hall-hand-state").textContent = hand ? t("hall.hand_up") : "";
-    $("hall-rollcall").hidden = !rollCall;
+    $("hall-rollcall").hidden = !rollCall || guest;
+    $("hall-headcount").hidden = guest;
     $("hall-present").hidden = !!(rollCall && answered === rollCall);
     $("hall-rc-state").textContent = rollCall && answered === rollCall ? t("hall.answered") : t("hall.rollcall_now");
     $("hall-floor").hidden = !holds;
@@ -40,6 +44,7 @@
     switch (m.type) {
       case "welcome":
         me = m.hall.id;
+        guest = me < 0;
         root.hidden = me === m.meeting.host_hall_id;
         if (m.state) applyState(m.state);
         break;

@@ -45,6 +45,7 @@
     token_too_early: "join.too_early", token_foreign_hall: "join.foreign",
     meeting_cancelled: "join.cancelled", unsupported_version: "room.refused",
     meeting_ended: "join.ended", removed: "room.removed", meeting_locked: "room.locked",
+    guest_revoked: "join.revoked",
   };
   var SERVICE_RESTART = 1012, BACKOFF_CAP = 5000, CAPACITY_RETRY = 30000;
 

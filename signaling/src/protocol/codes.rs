@@ -34,6 +34,8 @@ pub enum ErrorCode {
     TokenTooEarly,
     /// The meeting was cancelled.
     MeetingCancelled,
+    /// The guest's invitation was revoked; its link no longer works.
+    GuestRevoked,
     /// The room no longer knows this session.
     NotJoined,
     /// The slot does not exist for this hall's connection.

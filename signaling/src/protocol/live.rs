@@ -219,4 +219,11 @@ pub struct Readiness {
     pub per_district: Vec<UnitReadiness>,
     /// Every invited hall (and any present hall not invited), in unit order.
     pub halls: Vec<HallReadiness>,
+    /// Guests (khách mời) present now, in join order: never counted as halls. Their
+    /// `hall_id` is their negative participant id.
+    #[serde(default)]
+    pub guests: Vec<HallReadiness>,
+    /// Of them, connected now (not within a grace period after a drop).
+    #[serde(default)]
+    pub guests_connected: usize,
 }

@@ -63,6 +63,9 @@ pub enum ServerMessage {
         /// Whether it is muted (halls other than the host join muted).
         #[serde(default)]
         muted: bool,
+        /// A guest (khách mời), not a hall.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        guest: bool,
     },
     /// A hall left the meeting.
     ParticipantLeft {

@@ -51,6 +51,9 @@ pub struct Participant {
     pub name: String,
     /// Whether it is the host hall.
     pub host: bool,
+    /// A guest (khách mời), not a hall: its `hall_id` is its negative participant id.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub guest: bool,
 }
 
 /// A receive slot negotiated by the page's offer.

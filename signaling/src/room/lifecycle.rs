@@ -137,15 +137,20 @@ impl Room {
         Ok(())
     }
 
-    /// An administrator disabled the hall (or its room account): its socket is told and
-    /// closed, and it leaves the meeting (its token is refused from now on by the store).
+    /// An administrator disabled the hall (or its room account), or staff revoked a
+    /// guest: its socket is told and closed, and it leaves the meeting (its token is
+    /// refused from now on by the store).
     pub(super) async fn shut_out(&mut self, hall_id: i64) {
         let Some(i) = self.members.iter().position(|m| m.hall.id == hall_id) else {
             return;
         };
+        let (code, message) = match scheduler::guests::guest_of(hall_id) {
+            Some(_) => (ErrorCode::GuestRevoked, "this guest invitation was revoked"),
+            None => (ErrorCode::JoinRefused, "this hall has been disabled"),
+        };
         if let Some(link) = self.members[i].link.take() {
-            link.send(error(ErrorCode::JoinRefused, "this hall has been disabled"));
-            link.close(close::POLICY, ErrorCode::JoinRefused.as_str());
+            link.send(error(code, message));
+            link.close(close::POLICY, code.as_str());
         }
         self.remove(i, Reason::Removed).await;
     }

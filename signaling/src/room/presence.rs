@@ -83,7 +83,7 @@ impl Room {
                 session
             }
             None => {
-                tracing::info!(hall = hall.id, "hall joined");
+                tracing::info!(hall = hall.id, guest = hall.id < 0, "hall joined");
                 let host = self.meeting.host_hall_id;
                 if self.seen.insert(hall_id)
                     && hall_id != host
@@ -96,6 +96,7 @@ impl Room {
                     name: hall.name.clone(),
                     reason: Reason::Joined,
                     muted: self.chair.muted.contains(&hall_id),
+                    guest: scheduler::guests::guest_of(hall_id).is_some(),
                 });
                 self.members.push(Member {
                     hall,

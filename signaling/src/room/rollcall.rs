@@ -50,6 +50,19 @@ fn roll_call_ended() -> ProtocolError {
     ProtocolError::new(ErrorCode::RollCallEnded, "the roll call has ended")
 }
 
+fn is_guest(hall_id: i64) -> bool {
+    scheduler::guests::guest_of(hall_id).is_some()
+}
+
+/// Guests are not halls: the roll call and headcounts are the halls' (a guest's
+/// presence is its attendance intervals).
+fn not_for_guests() -> ProtocolError {
+    ProtocolError::new(
+        ErrorCode::Forbidden,
+        "guests take no part in the roll call or headcount",
+    )
+}
+
 impl Room {
     /// Starts a roll call: every page gets `roll_call{id}`.
     pub(super) fn start_roll_call(&mut self, by: Actor) {
@@ -81,6 +94,9 @@ impl Room {
 
     /// A hall answers for itself: present or late.
     pub(super) fn answer_roll_call(&mut self, hall_id: i64, status: RollCallStatus) -> Outcome {
+        if is_guest(hall_id) {
+            return Err(not_for_guests());
+        }
         if self.chair.roll_call.is_none() && self.chair.ended_roll_call.is_some() {
             return Err(roll_call_ended());
         }
@@ -115,7 +131,7 @@ impl Room {
             .invited
             .as_deref()
             .is_some_and(|halls| halls.iter().any(|h| h.hall_id == hall_id));
-        if !invited && self.member_by_hall(hall_id).is_none() {
+        if is_guest(hall_id) || (!invited && self.member_by_hall(hall_id).is_none()) {
             return Err(ProtocolError::new(
                 ErrorCode::UnknownHall,
                 "the hall is not invited to this meeting",
@@ -154,6 +170,9 @@ impl Room {
 
     /// A hall reports how many people are in its room.
     pub(super) fn headcount(&mut self, hall_id: i64, people: u32) -> Outcome {
+        if is_guest(hall_id) {
+            return Err(not_for_guests());
+        }
         if people > MAX_PEOPLE {
             return Err(ProtocolError::new(
                 ErrorCode::InvalidMessage,
@@ -204,7 +223,8 @@ impl Room {
         self.readiness_sent = Some(board);
     }
 
-    /// The board now: invited halls (and any present hall not invited), per district.
+    /// The board now: invited halls (and any present hall not invited), per district;
+    /// present guests apart, counted on their own.
     pub(super) fn readiness(&self) -> Readiness {
         let mut board = Readiness::default();
         let invited = self.invited.as_deref().unwrap_or(&[]);
@@ -235,7 +255,11 @@ impl Room {
             board.halls.push(hall);
         }
         for m in &self.members {
-            if !invited.iter().any(|i| i.hall_id == m.hall.id) {
+            if m.is_guest() {
+                let guest = self.hall_readiness(m.hall.id, &m.hall.name, Some(m));
+                board.guests_connected += usize::from(guest.state != LinkState::NotConnected);
+                board.guests.push(guest);
+            } else if !invited.iter().any(|i| i.hall_id == m.hall.id) {
                 let hall = self.hall_readiness(m.hall.id, &m.hall.name, Some(m));
                 board.halls.push(hall);
             }

@@ -44,7 +44,11 @@ pub fn start_quiet() -> Signaling {
     Signaling::start(SfuConfig::default(), quiet()).expect("valid config")
 }
 
-/// Join tokens and what they grant (`tok-1` → hall 1, the host; `tok-2` … `tok-4`).
+/// The participant id of the guest `tok-guest` admits (a guest's id is negative).
+pub const GUEST: i64 = -7;
+
+/// Join tokens and what they grant (`tok-1` → hall 1, the host; `tok-2` … `tok-4`;
+/// `tok-guest` → the guest [`GUEST`]).
 #[derive(Clone)]
 pub struct Tokens(Arc<HashMap<String, Result<Admission, ProtocolError>>>);
 
@@ -66,6 +70,14 @@ impl Default for Tokens {
             };
             table.insert(format!("tok-{id}"), Ok(admission));
         }
+        let guest = Admission {
+            meeting: meeting(),
+            hall: HallInfo {
+                id: GUEST,
+                name: "Phóng viên Báo Phú Thọ".into(),
+            },
+        };
+        table.insert("tok-guest".into(), Ok(guest));
         let expired = ProtocolError::new(ErrorCode::TokenExpired, "the meeting has ended");
         table.insert("tok-expired".into(), Err(expired));
         Tokens(Arc::new(table))

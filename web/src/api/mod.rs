@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1` (documented in `docs/api.md`).
 
 mod accounts;
+mod guests;
 mod halls;
 pub(crate) mod live;
 pub(crate) mod lockouts;
@@ -44,6 +45,14 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/meetings/{id}/cancel", post(meetings::cancel))
         .route("/meetings/{id}/invitations", get(meetings::invitations))
         .route("/meetings/{id}/events", get(meetings::events))
+        .route(
+            "/meetings/{id}/guests",
+            get(guests::list).post(guests::create),
+        )
+        .route(
+            "/meetings/{id}/guests/{guest_id}/revoke",
+            post(guests::revoke),
+        )
         .route("/meetings/{id}/attendance", get(reports::meeting))
         .route("/reports/units/{id}", get(reports::unit))
         .route("/my/meetings", get(my::meetings))

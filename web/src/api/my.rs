@@ -54,6 +54,6 @@ pub async fn join(
         .check_join_token(&token, who.as_ref(), scheduler::time::now())
         .await?;
     Ok(Json(
-        json!({ "meeting": meeting_view(&grant.meeting), "hall": { "id": grant.hall_id, "name": grant.hall_name } }),
+        json!({ "meeting": meeting_view(&grant.meeting), "hall": { "id": grant.hall_id, "name": grant.hall_name }, "guest": grant.guest }),
     ))
 }

@@ -40,6 +40,8 @@ pub enum Part {
     Summary,
     /// One row per attendance interval, with why it ended.
     Intervals,
+    /// One row per guest (khách mời), apart from the halls.
+    Guests,
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -76,25 +78,34 @@ pub struct MeetingQuery {
     part: Part,
 }
 
-/// `GET /meetings/{id}/attendance?format=json|csv|xlsx[&part=intervals]` (staff): each
-/// invited hall's attendance; `part=intervals` makes the CSV one row per interval.
+/// `GET /meetings/{id}/attendance?format=json|csv|xlsx[&part=intervals|guests]` (staff):
+/// each invited hall's attendance, and the guests' apart; `part=intervals` makes the CSV
+/// one row per interval, `part=guests` one row per guest.
 pub async fn meeting(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
     ApiQuery(q): ApiQuery<MeetingQuery>,
 ) -> ApiResult<Response> {
-    if q.part == Part::Intervals && q.format != Format::Csv {
+    if q.part != Part::Summary && q.format != Format::Csv {
         return Err(ApiError::Body(
             axum::http::StatusCode::BAD_REQUEST,
             "invalid_query",
-            "part=intervals is for format=csv (the XLSX holds both sheets, the JSON each hall's timeline)".into(),
+            "part=intervals and part=guests are for format=csv (the XLSX holds every sheet, the JSON each hall's and guest's timeline)".into(),
         ));
     }
     let rows = state.store.meeting_attendance(&who, id).await?;
+    let guest_rows = state.store.guest_attendance(&who, id).await?;
     if q.format == Format::Json {
-        return Ok(Json(json!({ "total": rows.len(), "rows": rows })).into_response());
+        return Ok(Json(json!({
+            "total": rows.len(),
+            "rows": rows,
+            "guests_total": guest_rows.len(),
+            "guests": guest_rows,
+        }))
+        .into_response());
     }
+    let guests = || Table::build(LANG, &columns::guests(), &guest_rows, Audience::Download);
     let summary = || Table::build(LANG, &columns::meeting(), &rows, Audience::Download);
     let intervals = || {
         let rows = IntervalRow::all(&rows);
@@ -105,6 +116,7 @@ pub async fn meeting(
         let (table, name) = match q.part {
             Part::Summary => (summary(), name),
             Part::Intervals => (intervals(), format!("{name}-cac-lan-vao")),
+            Part::Guests => (guests(), format!("{name}-khach-moi")),
         };
         return Ok(download(
             csv::to_csv(&table).map_err(internal)?,
@@ -118,21 +130,33 @@ pub async fn meeting(
         meeting.title,
         scheduler::time::display_local(meeting.starts_at)
     );
-    let (summary_name, intervals_name) =
-        (text(LANG, "att.sheet"), text(LANG, "att.sheet_intervals"));
-    let bytes = xlsx::to_xlsx(&[
+    let (summary_name, intervals_name, guests_name) = (
+        text(LANG, "att.sheet"),
+        text(LANG, "att.sheet_intervals"),
+        text(LANG, "att.sheet_guests"),
+    );
+    let (summary, intervals, guests) = (summary(), intervals(), guests());
+    let mut sheets = vec![
         Sheet {
             name: &summary_name,
             title: &title,
-            table: &summary(),
+            table: &summary,
         },
         Sheet {
             name: &intervals_name,
             title: &title,
-            table: &intervals(),
+            table: &intervals,
         },
-    ])
-    .map_err(internal)?;
+    ];
+    // Guests have a sheet of their own when the meeting had any.
+    if !guest_rows.is_empty() {
+        sheets.push(Sheet {
+            name: &guests_name,
+            title: &title,
+            table: &guests,
+        });
+    }
+    let bytes = xlsx::to_xlsx(&sheets).map_err(internal)?;
     Ok(download(bytes, q.format, &name))
 }
 

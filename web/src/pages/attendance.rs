@@ -15,7 +15,7 @@ use super::render::{page, PageResult};
 use crate::report::{columns, Audience, Table};
 use crate::state::AppState;
 
-/// `GET /meetings/{id}/attendance`: each invited hall's attendance.
+/// `GET /meetings/{id}/attendance`: each invited hall's attendance, then the guests'.
 pub async fn meeting(
     State(state): State<AppState>,
     Staff { who, lang }: Staff,
@@ -40,9 +40,15 @@ pub async fn meeting(
         })
         .map(str::to_string)
         .collect();
+    // Guests (khách mời) are counted apart, in a table of their own.
+    let guest_rows = state.store.guest_attendance(&who, id).await?;
+    let guests_attended = guest_rows.iter().filter(|g| g.first_join.is_some()).count();
+    let guests = Table::build(lang, &columns::guests(), &guest_rows, Audience::Page);
     let ctx = context! {
         m => summary(&m), table => table, row_classes => row_classes,
         present => present, late => late, absent => absent, total => rows.len(),
+        guests => (!guest_rows.is_empty()).then_some(guests),
+        guests_total => guest_rows.len(), guests_attended => guests_attended,
     };
     page(lang, Some(&who), "attendance.html", ctx)
 }

@@ -1,7 +1,8 @@
 //! The join page (`/j/{token}`): checks a hall's join token and says, in large text, whether
 //! the hall can go in now. When it can, the page is the meeting room itself: `room.js`
 //! opens the camera and microphone, joins over `/ws` (docs/protocol.md) and shows the
-//! other halls; the server only renders the frame and the texts the script needs.
+//! other halls; the server only renders the frame and the texts the script needs. A
+//! guest's link (khách mời) opens the same room, labelled as the guest's.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -58,6 +59,8 @@ fn room_texts(lang: Lang) -> serde_json::Value {
         "join.too_early",
         "join.foreign",
         "join.unknown",
+        "join.revoked",
+        "room.guest",
     ];
     let map: serde_json::Map<String, serde_json::Value> = keys
         .iter()
@@ -87,7 +90,7 @@ pub async fn show(
     Path(token): Path<String>,
     Query(q): Query<JoinQuery>,
 ) -> PageResult {
-    let (status, key, meeting, hall) = match state
+    let (status, key, meeting, hall, guest) = match state
         .store
         .check_join_token(&token, who.as_ref(), now())
         .await
@@ -97,6 +100,7 @@ pub async fn show(
             "join.ready",
             Some(summary(&grant.meeting)),
             Some(grant.hall_name),
+            grant.guest,
         ),
         Err(Error::JoinRefused(reason)) => {
             let (status, key) = match reason {
@@ -105,11 +109,12 @@ pub async fn show(
                 JoinRefusal::Cancelled => (StatusCode::GONE, "join.cancelled"),
                 JoinRefusal::ForeignHall => (StatusCode::FORBIDDEN, "join.foreign"),
                 JoinRefusal::HallDisabled => (StatusCode::FORBIDDEN, "join.disabled"),
+                JoinRefusal::GuestRevoked => (StatusCode::GONE, "join.revoked"),
             };
             let meeting = own_meeting(&state, who.as_ref(), &token).await;
-            (status, key, meeting, None)
+            (status, key, meeting, None, false)
         }
-        Err(Error::NotFound(_)) => (StatusCode::NOT_FOUND, "join.unknown", None, None),
+        Err(Error::NotFound(_)) => (StatusCode::NOT_FOUND, "join.unknown", None, None, false),
         Err(e) => return Err(e.into()),
     };
     let ready = key == "join.ready";
@@ -126,6 +131,8 @@ pub async fn show(
         refresh => key == "join.too_early",
         meeting => meeting,
         hall => hall,
+        // A guest's page (khách mời): labelled so, no roll call or headcount.
+        guest => guest,
     };
     page_with(status, lang, who.as_ref(), "join.html", ctx)
 }

@@ -1,5 +1,5 @@
 //! One meeting (`/meetings/{id}`): details, invited halls by level, history, join links,
-//! and the staff's postpone and cancel forms.
+//! the staff's postpone and cancel forms, and its guests (`guests.rs` handles their forms).
 
 use std::collections::BTreeMap;
 
@@ -21,21 +21,23 @@ use crate::state::AppState;
 
 /// What went wrong with a form on the page, shown above it.
 #[derive(Default)]
-struct Notice {
+pub(super) struct Notice {
     /// Dictionary key of the message.
-    key: Option<&'static str>,
+    pub key: Option<&'static str>,
     /// The store's detail.
-    detail: Option<String>,
+    pub detail: Option<String>,
+    /// The values the guest form was sent with.
+    pub guest_form: Option<Value>,
     /// Meetings in the way of a postponement.
-    conflicts: Vec<Value>,
+    pub conflicts: Vec<Value>,
     /// The values the postpone form was sent with.
-    starts_at: Option<String>,
-    ends_at: Option<String>,
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
 }
 
 const LEVEL_ORDER: [&str; 4] = ["country", "province", "district", "commune"];
 
-async fn render(
+pub(super) async fn render(
     state: &AppState,
     who: &Principal,
     lang: Lang,
@@ -71,9 +73,12 @@ async fn render(
             context! { at => display_local(e.at), kind => e.kind, detail => e.detail, by => by },
         );
     }
-    let timeline = match who.require_staff() {
-        Ok(()) => Some(timeline(state, who, lang, id).await?),
-        Err(_) => None,
+    let (timeline, guests) = match who.require_staff() {
+        Ok(()) => (
+            Some(timeline(state, who, lang, id).await?),
+            Some(super::guests::list(state, who, id).await?),
+        ),
+        Err(_) => (None, None),
     };
     let local = |ts| to_local(ts).format("%Y-%m-%dT%H:%M").to_string();
     let ctx = context! {
@@ -94,6 +99,10 @@ async fn render(
         groups => groups,
         events => events,
         timeline => timeline,
+        guests => guests,
+        guest_form => notice.guest_form,
+        guests_open => m.status != MeetingStatus::Cancelled && m.status != MeetingStatus::Ended
+            && m.status != MeetingStatus::NotHeld && scheduler::time::now() < m.ends_at,
         starts_at => notice.starts_at.unwrap_or_else(|| local(m.starts_at)),
         ends_at => notice.ends_at.unwrap_or_else(|| local(m.ends_at)),
         notice => notice.key,

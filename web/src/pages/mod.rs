@@ -19,6 +19,7 @@ mod admin_units;
 mod assets;
 mod attendance;
 mod auth;
+mod guests;
 mod home;
 pub mod i18n;
 mod join;
@@ -54,6 +55,11 @@ pub fn router() -> Router<AppState> {
         .route("/kiosk", get(live::kiosk))
         .route("/meetings/{id}/postpone", post(meeting::postpone))
         .route("/meetings/{id}/cancel", post(meeting::cancel))
+        .route("/meetings/{id}/guests", post(guests::add))
+        .route(
+            "/meetings/{id}/guests/{guest_id}/revoke",
+            post(guests::revoke),
+        )
         .route("/j/{token}", get(join::show))
         .route("/admin/units", get(admin_units::show))
         .route(

@@ -1,7 +1,9 @@
 //! The columns of every attendance report, once: the per-meeting table, its intervals
-//! (every join to its leave, with why it ended) and the per-unit-period table. Headers are
+//! (every join to its leave, with why it ended), the meeting's guests (khách mời, apart
+//! from the halls) and the per-unit-period table. Headers are
 //! `words.tsv` keys (`att.*`, `rep.*`); the page, the CSV and the XLSX all read these lists.
 
+use scheduler::guests::GuestAttendance;
 use scheduler::reports::{
     AttendanceInterval, HallPeriodAttendance, HallRef, MeetingAttendance, Presence,
 };
@@ -138,6 +140,50 @@ pub fn intervals() -> Vec<Column<IntervalRow>> {
         Column::new("att.reconnects", |r| Value::Number(r.interval.reconnects)),
     ]);
     columns
+}
+
+/// The meeting's guests (khách mời): one row per guest, never counted among the halls.
+pub fn guests() -> Vec<Column<GuestAttendance>> {
+    vec![
+        Column::new("att.guest", |r: &GuestAttendance| {
+            Value::Text(r.name.clone())
+        }),
+        Column::new("att.organisation", |r: &GuestAttendance| {
+            Value::Text(r.organisation.clone())
+        }),
+        Column::new("att.phone", |r: &GuestAttendance| {
+            Value::Text(r.phone.clone())
+        })
+        .export_only(),
+        Column::new("att.email", |r: &GuestAttendance| {
+            Value::Text(r.email.clone())
+        })
+        .export_only(),
+        Column::new("att.first_join", |r: &GuestAttendance| {
+            Value::time(r.first_join)
+        }),
+        Column::new("att.last_leave", |r: &GuestAttendance| {
+            Value::time(r.last_leave)
+        }),
+        Column::new("att.leave_reason", |r: &GuestAttendance| {
+            match r.first_join {
+                None => Value::Empty,
+                Some(_) => end_word(r.last_leave, r.last_leave_reason.as_deref()),
+            }
+        }),
+        Column::new("att.minutes", |r: &GuestAttendance| {
+            Value::Number(r.minutes_present)
+        }),
+        Column::new("att.intervals", |r: &GuestAttendance| {
+            Value::Number(r.intervals)
+        }),
+        Column::new("att.reconnects", |r: &GuestAttendance| {
+            Value::Number(r.reconnects)
+        }),
+        Column::new("att.revoked", |r: &GuestAttendance| {
+            Value::time(r.revoked_at)
+        }),
+    ]
 }
 
 /// The per-unit, per-period report: one row per hall of the subtree.
