@@ -107,9 +107,10 @@
     $("con-districts").innerHTML = d;
     var muted = new Set(st ? st.muted : []), removed = new Set(st ? st.removed : []);
     // Halls that are in come first (the board of 200+ halls is long); the order is kept otherwise.
+    // Present guests follow the halls that are in, before those that are not.
     var list = (board.halls || []).filter(function (h) { return h.state !== "not_connected"; })
-      .concat((board.halls || []).filter(function (h) { return h.state === "not_connected"; }))
-      .concat(guests.map(function (g) { return Object.assign({ guest: true }, g); }));
+      .concat(guests.map(function (g) { return Object.assign({ guest: true }, g); }))
+      .concat((board.halls || []).filter(function (h) { return h.state === "not_connected"; }));
     var rows = list.map(function (h) {
       var id = h.hall_id, here = h.state !== "not_connected";
       // Link figures: the round trip whenever known ("RTT 42 ms"); for a poor link also
