@@ -448,3 +448,86 @@ async fn meeting_page_shows_every_interval_with_why_it_ended() {
     assert!(!body_text(res).await.contains("attendance-timeline"));
     db.cleanup().await;
 }
+
+/// A form post with the session cookie, from our own origin.
+fn post_form_as(path: &str, form: &str, cookie: &str) -> Request<Body> {
+    let mut r = post_form(path, form, Some("http://hoinghi.test"));
+    r.headers_mut()
+        .insert(header::COOKIE, cookie.parse().expect("a cookie header"));
+    r
+}
+
+#[tokio::test]
+async fn meeting_page_invites_lists_and_revokes_guests() {
+    let (db, app) = app().await;
+    let staff = db.store.principal_by_username("vp.tinh").await.unwrap();
+    let upcoming = db
+        .store
+        .meetings_for(&staff, scheduler::MeetingFilter::default())
+        .await
+        .unwrap();
+    let id = upcoming
+        .iter()
+        .find(|m| m.status == scheduler::MeetingStatus::Scheduled)
+        .expect("an upcoming demo meeting")
+        .id;
+    let cookie = login(&app, "vp.tinh").await;
+    let page = format!("/meetings/{id}");
+    let send = |path: String, form: &str| app.clone().oneshot(post_form_as(&path, form, &cookie));
+
+    // No contact: refused, what was typed is kept.
+    let res = send(format!("{page}/guests"), "name=S%E1%BB%9F+Y+t%E1%BA%BF")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = body_text(res).await;
+    assert!(html.contains("Chưa thêm được khách mời"), "{html}");
+    assert!(
+        html.contains("value=\"Sở Y tế\""),
+        "the form keeps the name"
+    );
+
+    let form = "name=Ph%C3%B3ng+vi%C3%AAn+B%C3%A1o+Ph%C3%BA+Th%E1%BB%8D&organisation=&phone=0912345678&email=";
+    let res = send(format!("{page}/guests"), form).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let guest = db.store.guests(&staff, id).await.unwrap().remove(0);
+    let html = body_text(
+        app.clone()
+            .oneshot(get(&page, Some(&cookie)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let list = html
+        .split("id=\"guest-list\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("the guest list");
+    assert!(list.contains("Phóng viên Báo Phú Thọ") && list.contains("0912345678"));
+    assert!(list.contains(&format!("/j/{}", guest.join_token)));
+
+    let res = send(format!("{page}/guests/{}/revoke", guest.id), "")
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = body_text(
+        app.clone()
+            .oneshot(get(&page, Some(&cookie)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(html.contains("Đã thu hồi lúc"), "{html}");
+    assert!(
+        !html.contains(&format!("/j/{}", guest.join_token)),
+        "no link once revoked"
+    );
+    // A hall's own account cannot add a guest (the staff-only page guard).
+    let hall = login(&app, "dc.25").await;
+    let res = app
+        .oneshot(post_form_as(&format!("{page}/guests"), form, &hall))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    db.cleanup().await;
+}
