@@ -58,6 +58,37 @@ pub struct Principal {
     pub scope_path: Option<String>,
 }
 
+/// How long sessions last, in seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    /// An ordinary session (staff; room accounts without a device lifetime).
+    pub session_secs: i64,
+    /// A room account's device session, sliding; `None`: room accounts get ordinary ones.
+    pub device_secs: Option<i64>,
+}
+
+/// What is known of the client logging in.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Client<'a> {
+    /// Its IP address (throttling; shown for device sessions).
+    pub address: Option<&'a str>,
+    /// Its browser's user agent (a device session's name).
+    pub user_agent: Option<&'a str>,
+}
+
+/// A successful login.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The session's secret (shown once, stored only as a hash).
+    pub token: String,
+    /// Who logged in.
+    pub principal: Principal,
+    /// When the session ends (a device session: unless used before).
+    pub expires_at: crate::time::Timestamp,
+    /// The device session's id, when one was opened.
+    pub device: Option<i64>,
+}
+
 /// A new account's fields.
 #[derive(Debug, Clone)]
 pub struct NewAccount {
@@ -95,7 +126,7 @@ pub fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -116,10 +147,10 @@ fn parse_username(s: &str) -> Result<String> {
     Ok(s.to_ascii_lowercase())
 }
 
-const ACCOUNT_COLUMNS: &str =
+pub(crate) const ACCOUNT_COLUMNS: &str =
     "a.id, a.username, a.display_name, a.role, a.unit_id, a.hall_id, a.active";
 
-fn account_from_row(r: &AnyRow) -> Result<Account> {
+pub(crate) fn account_from_row(r: &AnyRow) -> Result<Account> {
     let role: String = r.try_get("role")?;
     let unit_id: Option<i64> = r.try_get("unit_id")?;
     let hall_id: Option<i64> = r.try_get("hall_id")?;
@@ -213,7 +244,8 @@ impl Store {
         rows.iter().map(account_from_row).collect()
     }
 
-    /// Sets a new password hash or (de)activates an account; deactivation revokes its sessions.
+    /// Sets a new password hash or (de)activates an account; either revokes its sessions,
+    /// device sessions included.
     pub async fn update_account(
         &self,
         id: i64,
@@ -236,10 +268,12 @@ impl Store {
                 .await?;
         }
         if password_hash.is_some() || active == Some(false) {
-            sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
+            for table in ["sessions", "device_sessions"] {
+                sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+            }
         }
         self.account(id).await
     }
@@ -256,11 +290,8 @@ impl Store {
         self.login_from(username, password, ttl_secs, None).await
     }
 
-    /// A login from `address` (the client's IP, when known): refused without checking the
-    /// password while the account name or the address waits after failed logins
-    /// ([`Error::TooManyAttempts`]); the password check waits for a hashing slot
-    /// ([`Error::Busy`] when none frees in time). A failure counts against both; success
-    /// forgets the account name's failures.
+    /// A login from `address` (the client's IP, when known), always with an ordinary
+    /// session of `ttl_secs`: [`Store::sign_in`] without a device lifetime.
     pub async fn login_from(
         &self,
         username: &str,
@@ -268,6 +299,33 @@ impl Store {
         ttl_secs: i64,
         address: Option<&str>,
     ) -> Result<(String, Principal)> {
+        let lifetimes = Lifetimes {
+            session_secs: ttl_secs,
+            device_secs: None,
+        };
+        let client = Client {
+            address,
+            user_agent: None,
+        };
+        let s = self.sign_in(username, password, lifetimes, client).await?;
+        Ok((s.token, s.principal))
+    }
+
+    /// Checks a user name and password and opens a session: a device session of
+    /// `lifetimes.device_secs` for a room account when that is given (see
+    /// [`crate::devices`]), an ordinary one of `lifetimes.session_secs` otherwise. Refused
+    /// without checking the password while the account name or the client's address waits
+    /// after failed logins ([`Error::TooManyAttempts`]); the password check waits for a
+    /// hashing slot ([`Error::Busy`] when none frees in time). A failure counts against
+    /// both; success forgets the account name's failures.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        lifetimes: Lifetimes,
+        client: Client<'_>,
+    ) -> Result<SignedIn> {
+        let address = client.address;
         let name = username.trim().to_ascii_lowercase();
         if name.len() > 64 || password.len() > 1024 {
             // No account has such a name; nothing that long is hashed.
@@ -298,7 +356,22 @@ impl Store {
             return Err(Error::BadCredentials);
         }
         self.clear_lockout(crate::LockKind::Account, &name).await?;
+        let principal = self.principal_of(self.account(id).await?).await?;
         let token = random_token();
+        if let (Role::Hall { .. }, Some(device_secs)) =
+            (principal.account.role, lifetimes.device_secs)
+        {
+            let device = self
+                .open_device_session(id, &token, device_secs, address, client.user_agent)
+                .await?;
+            return Ok(SignedIn {
+                token,
+                principal,
+                expires_at: now + device_secs,
+                device: Some(device),
+            });
+        }
+        let ttl_secs = lifetimes.session_secs;
         sqlx::query("INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash(&token))
             .bind(id)
@@ -310,26 +383,18 @@ impl Store {
             .bind(now)
             .execute(&self.pool)
             .await?;
-        let principal = self.principal_of(self.account(id).await?).await?;
-        Ok((token, principal))
+        Ok(SignedIn {
+            token,
+            principal,
+            expires_at: now + ttl_secs,
+            device: None,
+        })
     }
 
     /// Resolves a session token to its caller; unknown, expired or revoked tokens fail.
+    /// As [`Store::session`] without the client's address.
     pub async fn authenticate(&self, token: &str) -> Result<Principal> {
-        let row = sqlx::query(&format!(
-            "SELECT {ACCOUNT_COLUMNS}, s.expires_at FROM sessions s JOIN accounts a ON a.id = s.account_id
-             WHERE s.token_hash = $1"
-        ))
-        .bind(token_hash(token))
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
-        let expires_at: i64 = row.try_get("expires_at")?;
-        let account = account_from_row(&row)?;
-        if expires_at <= time::now() || !account.active {
-            return Err(Error::Unauthenticated);
-        }
-        self.principal_of(account).await
+        Ok(self.session(token, None).await?.principal)
     }
 
     /// The principal of an account by user name, without a password: for the server's
@@ -345,7 +410,7 @@ impl Store {
         self.principal_of(account_from_row(&row)?).await
     }
 
-    async fn principal_of(&self, account: Account) -> Result<Principal> {
+    pub(crate) async fn principal_of(&self, account: Account) -> Result<Principal> {
         let scope_path = match account.role {
             Role::Secretariat { unit_id } => Some(self.unit(unit_id).await?.path),
             _ => None,
@@ -356,12 +421,14 @@ impl Store {
         })
     }
 
-    /// Revokes a session (logout).
+    /// Revokes a session (logout), a device session too.
     pub async fn logout(&self, token: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash(token))
-            .execute(&self.pool)
-            .await?;
+        for table in ["sessions", "device_sessions"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE token_hash = $1"))
+                .bind(token_hash(token))
+                .execute(&self.pool)
+                .await?;
+        }
         Ok(())
     }
 }

@@ -133,7 +133,8 @@ impl Store {
         Ok(row.try_get::<i64, _>("enabled")? == 1)
     }
 
-    /// Renames a hall or (de)activates it.
+    /// Renames a hall or (de)activates it; deactivation ends every session of its room
+    /// accounts, device sessions included.
     pub async fn update_hall(
         &self,
         id: i64,
@@ -152,6 +153,9 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
+        if !active {
+            self.revoke_hall_sessions(id).await?;
+        }
         self.hall(id).await
     }
 }

@@ -7,6 +7,7 @@ pub mod access;
 pub mod accounts;
 mod conflicts;
 pub mod db;
+pub mod devices;
 pub mod error;
 pub mod guests;
 pub mod halls;
@@ -20,8 +21,11 @@ pub mod scope;
 pub mod time;
 pub mod units;
 
-pub use accounts::{hash_password, Account, NewAccount, Principal, Role};
+pub use accounts::{
+    hash_password, Account, Client, Lifetimes, NewAccount, Principal, Role, SignedIn,
+};
 pub use db::{Backend, Store};
+pub use devices::{DeviceSession, Session};
 pub use error::{Error, JoinRefusal, Result};
 pub use guests::{Guest, NewGuest};
 pub use halls::Hall;

@@ -2,6 +2,7 @@
 
 mod attendance;
 mod guests;
+mod devices;
 mod import;
 mod live;
 mod scheduling;
@@ -41,4 +42,7 @@ on_both_backends!(
     scheduling::postpone_and_cancel_are_visible_to_halls,
     scheduling::sessions_expire_and_logout_revokes,
     scheduling::concurrent_overlapping_schedules_book_once,
+    devices::a_kiosk_stays_signed_in_for_months_and_staff_do_not,
+    devices::revoking_a_device_signs_out_that_pc_only,
+    devices::disabling_the_hall_or_its_account_revokes_its_devices,
 );
