@@ -4,6 +4,7 @@ mod api_auth;
 mod api_input;
 mod api_meetings;
 mod calendar;
+mod devices;
 mod guests;
 mod hall_access;
 mod input_edges;

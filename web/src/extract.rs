@@ -1,9 +1,14 @@
-//! Request extractors: JSON bodies with coded errors, and the caller from a session.
+//! Request extractors: JSON bodies with coded errors, and the caller from a session
+//! (renewing a kiosk's device-session cookie on the way, see [`renew_device_cookie`]).
+
+use std::sync::{Arc, Mutex};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
 use scheduler::Principal;
 use serde::de::DeserializeOwned;
 
@@ -59,6 +64,11 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
             return Some(t.trim().to_string());
         }
     }
+    cookie_token(headers).map(str::to_string)
+}
+
+/// The session token of the request's cookie (not of an `Authorization` header).
+fn cookie_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -66,7 +76,82 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_string())
+        .map(|(_, v)| v)
+}
+
+/// A device session renewed while answering a request: (token, lifetime in seconds), for
+/// [`renew_device_cookie`] to send the cookie again.
+#[derive(Clone, Default)]
+pub struct CookieRenewal(Arc<Mutex<Option<(String, i64)>>>);
+
+impl CookieRenewal {
+    fn set(&self, token: String, secs: i64) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some((token, secs));
+        }
+    }
+
+    fn take(&self) -> Option<(String, i64)> {
+        self.0.lock().ok().and_then(|mut slot| slot.take())
+    }
+}
+
+/// A layer: when a kiosk's device session was renewed during the request (its expiry
+/// moved forward, at most hourly), the answer carries its cookie again with the new
+/// lifetime, so the browser keeps it as long as the server does.
+pub async fn renew_device_cookie(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let slot = CookieRenewal::default();
+    req.extensions_mut().insert(slot.clone());
+    let mut res = next.run(req).await;
+    if let Some((token, secs)) = slot.take() {
+        // A login or logout answering this request sets its own session cookie.
+        let own = format!("{SESSION_COOKIE}=");
+        let already = res
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|v| v.as_bytes().starts_with(own.as_bytes()));
+        if !already {
+            let cookie = crate::api::session::session_cookie(&state, &token, secs);
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                res.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+    }
+    res
+}
+
+/// The caller of a request, if its session is valid (expired, revoked or unknown
+/// sessions count as nobody). A device session is renewed through the store at most
+/// hourly; when that happens and the token came in the cookie, the cookie is renewed too.
+pub async fn caller(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<Option<Principal>, scheduler::Error> {
+    let Some(token) = session_token(&parts.headers) else {
+        return Ok(None);
+    };
+    let address = ClientAddr::from_request_parts(parts, state)
+        .await
+        .ok()
+        .and_then(|a| a.key());
+    match state.store.session(&token, address.as_deref()).await {
+        Ok(session) => {
+            if let Some(secs) = session.renewed_for {
+                let from_cookie = cookie_token(&parts.headers) == Some(token.as_str());
+                if let (true, Some(slot)) = (from_cookie, parts.extensions.get::<CookieRenewal>()) {
+                    slot.set(token, secs);
+                }
+            }
+            Ok(Some(session.principal))
+        }
+        Err(scheduler::Error::Unauthenticated) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The logged-in caller; 401 when there is none.
@@ -79,8 +164,8 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = session_token(&parts.headers).ok_or(scheduler::Error::Unauthenticated)?;
-        Ok(Auth(state.store.authenticate(&token).await?))
+        let who = caller(parts, state).await?;
+        Ok(Auth(who.ok_or(scheduler::Error::Unauthenticated)?))
     }
 }
 
@@ -94,14 +179,7 @@ impl FromRequestParts<AppState> for MaybeAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Some(token) = session_token(&parts.headers) else {
-            return Ok(MaybeAuth(None));
-        };
-        match state.store.authenticate(&token).await {
-            Ok(p) => Ok(MaybeAuth(Some(p))),
-            Err(scheduler::Error::Unauthenticated) => Ok(MaybeAuth(None)),
-            Err(e) => Err(e.into()),
-        }
+        Ok(MaybeAuth(caller(parts, state).await?))
     }
 }
 

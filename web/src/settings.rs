@@ -27,6 +27,10 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// How long a login lasts.
     pub session_ttl_hours: i64,
+    /// How long a hall's kiosk PC stays signed in with its room account after its last
+    /// use, in days (a device session, renewed while used); 0: room accounts get ordinary
+    /// sessions of `session_ttl_hours`.
+    pub device_session_days: i64,
     /// Mark cookies `Secure` on every answer. With TLS on, or a trusted proxy saying
     /// `X-Forwarded-Proto: https`, they are anyway; set this behind a proxy that
     /// terminates TLS without saying so.
@@ -143,6 +147,7 @@ impl Default for Settings {
             database_url: "sqlite://hoinghi-data/hoinghi.db".into(),
             public_url: None,
             session_ttl_hours: 12,
+            device_session_days: 180,
             cookie_secure: false,
             max_body_bytes: 64 * 1024,
             max_import_bytes: 8 * 1024 * 1024,
@@ -220,6 +225,10 @@ impl Settings {
         if !(1..=24 * 30).contains(&self.session_ttl_hours) {
             return Err("settings: session_ttl_hours must be 1 to 720".into());
         }
+        if !(0..=400).contains(&self.device_session_days) {
+            // Browsers keep a cookie at most 400 days.
+            return Err("settings: device_session_days must be 0 to 400".into());
+        }
         if self.max_body_bytes < 1024 {
             return Err("settings: max_body_bytes must be at least 1024".into());
         }
@@ -235,6 +244,14 @@ impl Settings {
         self.http_config()?;
         self.socket_limits()?;
         Ok(())
+    }
+
+    /// How long sessions last: ordinary ones, and room accounts' device sessions.
+    pub fn lifetimes(&self) -> scheduler::Lifetimes {
+        scheduler::Lifetimes {
+            session_secs: self.session_ttl_hours * 3600,
+            device_secs: (self.device_session_days > 0).then(|| self.device_session_days * 86_400),
+        }
     }
 
     /// How logins are guarded (bounded hashing, throttling), checked by name.

@@ -42,6 +42,10 @@ pub fn router(state: AppState) -> Router {
         .route("/calendar/{file}", get(crate::ics::feed))
         .nest("/api/v1", crate::api::router(&state))
         .merge(crate::pages::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::extract::renew_device_cookie,
+        ))
         .with_state(state)
 }
 

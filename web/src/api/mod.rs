@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1` (documented in `docs/api.md`).
 
 mod accounts;
+mod devices;
 mod guests;
 mod halls;
 pub(crate) mod live;
@@ -32,6 +33,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/units/{id}", get(units::show))
         .route("/halls", get(halls::list).post(halls::create))
         .route("/halls/{id}", patch(halls::update))
+        .route("/halls/{id}/devices", get(devices::list))
+        .route("/halls/{id}/devices/{device}", delete(devices::revoke))
         .route("/accounts", get(accounts::list).post(accounts::create))
         .route("/accounts/{id}", patch(accounts::update))
         .route("/lockouts", get(lockouts::list))

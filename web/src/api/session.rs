@@ -1,9 +1,11 @@
 //! Login, logout and "who am I".
 
 use axum::extract::State;
-use axum::http::header::SET_COOKIE;
+use axum::http::header::{SET_COOKIE, USER_AGENT};
+use axum::http::HeaderMap;
 use axum::response::{AppendHeaders, IntoResponse};
 use axum::Json;
+use scheduler::Client;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -28,34 +30,51 @@ pub fn session_cookie(state: &AppState, token: &str, max_age: i64) -> String {
     format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}{secure}")
 }
 
+/// The browser's user agent, for a device session's name.
+pub fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers.get(USER_AGENT).and_then(|v| v.to_str().ok())
+}
+
 /// `POST /auth/login`: a bearer token for API clients and an HttpOnly cookie for pages.
+/// A room account gets a device session (`device_session` is its id), staff an ordinary one.
 pub async fn login(
     State(state): State<AppState>,
     address: ClientAddr,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<Login>,
 ) -> ApiResult<impl IntoResponse> {
-    let ttl = state.settings.session_ttl_hours * 3600;
-    let (token, who) = state
+    let address = address.key();
+    let client = Client {
+        address: address.as_deref(),
+        user_agent: user_agent(&headers),
+    };
+    let signed = state
         .store
-        .login_from(
+        .sign_in(
             &body.username,
             &body.password,
-            ttl,
-            address.key().as_deref(),
+            state.settings.lifetimes(),
+            client,
         )
         .await?;
-    let expires = scheduler::time::rfc3339_utc(scheduler::time::now() + ttl);
-    let cookie = session_cookie(&state, &token, ttl);
+    let max_age = signed.expires_at - scheduler::time::now();
+    let cookie = session_cookie(&state, &signed.token, max_age);
+    let expires = scheduler::time::rfc3339_utc(signed.expires_at);
     Ok((
         AppendHeaders([(SET_COOKIE, cookie)]),
-        Json(json!({ "token": token, "expires_at": expires, "account": who })),
+        Json(json!({
+            "token": signed.token,
+            "expires_at": expires,
+            "device_session": signed.device,
+            "account": signed.principal,
+        })),
     ))
 }
 
 /// `POST /auth/logout`: revokes the session.
 pub async fn logout(
     State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
+    headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     if let Some(token) = session_token(&headers) {
         state.store.logout(&token).await?;

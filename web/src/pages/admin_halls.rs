@@ -54,7 +54,16 @@ async fn render(
         .unit_children(Some(unit_id), local_date(now()))
         .await?;
     let halls = state.store.halls_in(&unit.path).await?;
+    // Signed-in kiosk PCs per hall (see `admin_devices`).
+    let devices: std::collections::HashMap<String, i64> = state
+        .store
+        .device_counts()
+        .await?
+        .into_iter()
+        .map(|(hall, n)| (hall.to_string(), n))
+        .collect();
     let ctx = context! {
+        devices => devices,
         unit => unit,
         ancestry => ancestry,
         children => children,

@@ -6,7 +6,7 @@ use scheduler::Principal;
 
 use super::i18n::Lang;
 use super::render::PageError;
-use crate::extract::session_token;
+use crate::extract::caller;
 use crate::state::AppState;
 
 /// The page's language, as chosen by the layer.
@@ -15,15 +15,8 @@ fn lang_of(parts: &Parts) -> Lang {
 }
 
 /// The caller if logged in (expired or unknown sessions count as nobody).
-async fn principal(parts: &Parts, state: &AppState) -> Result<Option<Principal>, PageError> {
-    let Some(token) = session_token(&parts.headers) else {
-        return Ok(None);
-    };
-    match state.store.authenticate(&token).await {
-        Ok(p) => Ok(Some(p)),
-        Err(scheduler::Error::Unauthenticated) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+async fn principal(parts: &mut Parts, state: &AppState) -> Result<Option<Principal>, PageError> {
+    Ok(caller(parts, state).await?)
 }
 
 /// Where to come back to after logging in.

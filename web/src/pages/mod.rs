@@ -14,6 +14,7 @@
 //! preflight this server never grants.
 
 mod admin_accounts;
+mod admin_devices;
 mod admin_halls;
 mod admin_units;
 mod assets;
@@ -72,6 +73,11 @@ pub fn router() -> Router<AppState> {
             get(admin_halls::list).post(admin_halls::create),
         )
         .route("/admin/halls/{id}", post(admin_halls::update))
+        .route("/admin/halls/{id}/devices", get(admin_devices::show))
+        .route(
+            "/admin/halls/{id}/devices/{device}/revoke",
+            post(admin_devices::revoke),
+        )
         .route(
             "/admin/accounts",
             get(admin_accounts::list).post(admin_accounts::create),

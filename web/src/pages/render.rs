@@ -51,6 +51,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin_accounts.html",
         include_str!("../../templates/admin_accounts.html"),
     ),
+    (
+        "admin_devices.html",
+        include_str!("../../templates/admin_devices.html"),
+    ),
 ];
 
 /// `{{ t("key") }}`: the text of `key` in the page's language; unknown keys fail the render.

@@ -6,11 +6,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse};
 use axum::Form;
 use minijinja::context;
+use scheduler::Client;
 use serde::Deserialize;
 
 use super::auth::Visitor;
 use super::render::{page, page_with, see_other, PageResult};
-use crate::api::session::session_cookie;
+use crate::api::session::{session_cookie, user_agent};
 use crate::extract::{session_token, ClientAddr};
 use crate::state::AppState;
 
@@ -58,13 +59,14 @@ pub struct LoginForm {
 }
 
 /// `POST /login`: checks the password, sets the session cookie, goes to `next` or home.
+/// A room account's login is a device session: the kiosk PC stays signed in for months.
 pub async fn login(
     State(state): State<AppState>,
     Visitor { lang, .. }: Visitor,
     address: ClientAddr,
+    headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> PageResult {
-    let ttl = state.settings.session_ttl_hours * 3600;
     // Where to go is settled before any session exists.
     let to = safe_next(f.next.as_deref());
     let again = |status, notice: Option<String>| {
@@ -77,13 +79,19 @@ pub async fn login(
         )
     };
     let address = address.key();
+    let client = Client {
+        address: address.as_deref(),
+        user_agent: user_agent(&headers),
+    };
+    let lifetimes = state.settings.lifetimes();
     match state
         .store
-        .login_from(&f.username, &f.password, ttl, address.as_deref())
+        .sign_in(&f.username, &f.password, lifetimes, client)
         .await
     {
-        Ok((token, _)) => {
-            let cookie = session_cookie(&state, &token, ttl);
+        Ok(signed) => {
+            let max_age = signed.expires_at - scheduler::time::now();
+            let cookie = session_cookie(&state, &signed.token, max_age);
             Ok((AppendHeaders([(SET_COOKIE, cookie)]), see_other(to)).into_response())
         }
         Err(scheduler::Error::BadCredentials) => again(StatusCode::UNAUTHORIZED, None),
