@@ -18,6 +18,7 @@ pub mod meetings;
 pub mod recurrence;
 pub mod schedule;
 pub mod scope;
+pub mod series;
 pub mod time;
 pub mod units;
 

@@ -6,6 +6,7 @@ mod devices;
 mod import;
 mod live;
 mod scheduling;
+mod series;
 mod support;
 
 /// Declares each listed test once per backend: `sqlite::name` and `postgres::name`.
@@ -45,4 +46,7 @@ on_both_backends!(
     devices::a_kiosk_stays_signed_in_for_months_and_staff_do_not,
     devices::revoking_a_device_signs_out_that_pc_only,
     devices::disabling_the_hall_or_its_account_revokes_its_devices,
+    series::cancelling_this_and_following_keeps_the_earlier_occurrences,
+    series::another_units_secretariat_cannot_cancel_a_series,
+    series::added_and_removed_halls_and_units_with_several_halls,
 );
