@@ -13,3 +13,4 @@ mod live;
 mod login_guard;
 mod meeting_ownership;
 mod reports;
+mod series;

@@ -248,17 +248,29 @@ pub async fn update(
 pub struct CancelBody {
     #[serde(default)]
     reason: String,
+    /// `true`: this meeting and the later ones of its series still scheduled.
+    #[serde(default)]
+    following: bool,
 }
 
-/// `POST /meetings/{id}/cancel`.
+/// `POST /meetings/{id}/cancel` `{"reason", "following"?}`: cancels it (with `following`,
+/// also the later meetings of its series still scheduled).
 pub async fn cancel(
     State(state): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<CancelBody>,
 ) -> ApiResult<Json<Value>> {
+    if body.following {
+        let all = state.store.cancel_following(&who, id, &body.reason).await?;
+        let ids: Vec<i64> = all.iter().map(|m| m.id).collect();
+        let first = all.first().map(meeting_view);
+        return Ok(Json(json!({ "meeting": first, "cancelled": ids })));
+    }
     let m = state.store.cancel_meeting(&who, id, &body.reason).await?;
-    Ok(Json(json!({ "meeting": meeting_view(&m) })))
+    Ok(Json(
+        json!({ "meeting": meeting_view(&m), "cancelled": [m.id] }),
+    ))
 }
 
 /// `GET /meetings/{id}/invitations`: the invited halls (tokens for staff and the hall itself).

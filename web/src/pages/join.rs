@@ -118,7 +118,13 @@ pub async fn show(
         Err(e) => return Err(e.into()),
     };
     let ready = key == "join.ready";
+    // A hall whose meeting was cancelled is told why.
+    let cancel_reason = match key {
+        "join.cancelled" => state.store.cancel_reason_for_token(&token).await?,
+        _ => None,
+    };
     let ctx = context! {
+        cancel_reason => cancel_reason,
         state => key,
         ready => ready,
         // The room script needs the token (it is the page's own address) and its texts.

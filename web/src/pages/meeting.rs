@@ -94,7 +94,10 @@ pub(super) async fn render(
             recurrence => m.recurrence,
             override_reason => m.override_reason,
             cancelled => m.status == MeetingStatus::Cancelled,
+            status => status_code(m.status),
+            series => m.series_id.is_some(),
         },
+        cancel_reason => state.store.cancel_reason(m.id).await?,
         invited => invitations.len(),
         groups => groups,
         events => events,
@@ -217,13 +220,27 @@ pub async fn postpone(
     }
 }
 
+/// A meeting's status as its `status.` word key suffix.
+fn status_code(status: MeetingStatus) -> &'static str {
+    match status {
+        MeetingStatus::Scheduled => "scheduled",
+        MeetingStatus::Cancelled => "cancelled",
+        MeetingStatus::Live => "live",
+        MeetingStatus::Ended => "ended",
+        MeetingStatus::NotHeld => "not_held",
+    }
+}
+
 #[derive(Deserialize)]
 pub struct CancelForm {
     #[serde(default)]
     reason: String,
+    /// Ticked: this meeting and the later ones of its series.
+    following: Option<String>,
 }
 
-/// `POST /meetings/{id}/cancel`: cancels with a reason (required).
+/// `POST /meetings/{id}/cancel`: cancels with a reason (required); with `following`, the
+/// later meetings of its series too.
 pub async fn cancel(
     State(state): State<AppState>,
     Staff { who, lang }: Staff,
@@ -245,6 +262,10 @@ pub async fn cancel(
         )
         .await;
     }
-    state.store.cancel_meeting(&who, id, &f.reason).await?;
+    if f.following.is_some() {
+        state.store.cancel_following(&who, id, &f.reason).await?;
+    } else {
+        state.store.cancel_meeting(&who, id, &f.reason).await?;
+    }
     Ok(see_other(&format!("/meetings/{id}")))
 }
