@@ -256,6 +256,29 @@ impl Store {
     ) -> Result<Meeting> {
         let _serial = self.scheduling.lock().await;
         let current = self.meeting_for(who, id).await?;
+        let edit = self.plan_edit(who, current, &change, &[id]).await?;
+        let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
+        if !edit.conflicts.is_empty() && override_reason.is_none() {
+            return Err(Error::Conflict(
+                self.conflicts_for(who, edit.conflicts).await?,
+            ));
+        }
+        let mut tx = self.begin_write().await?;
+        write_edit(&mut tx, who, &edit, override_reason).await?;
+        tx.commit().await?;
+        Ok(self.meeting_row(id).await?.meeting)
+    }
+
+    /// Checks `change` to meeting `current` for `who` (fields, times, the caller's right
+    /// to the meeting as it is and as it would be) and finds the halls it would invite and
+    /// its conflicts with meetings other than `except`; writes nothing.
+    pub(crate) async fn plan_edit(
+        &self,
+        who: &Principal,
+        current: Meeting,
+        change: &MeetingChange,
+        except: &[i64],
+    ) -> Result<Edit> {
         if current.status == MeetingStatus::Cancelled {
             return Err(Error::invalid(
                 "status",
@@ -293,71 +316,20 @@ impl Store {
             .await?
             .hall_ids;
         let conflicts = self
-            .find_conflicts(&halls, &[(starts_at, ends_at)], &[id])
+            .find_conflicts(&halls, &[(starts_at, ends_at)], except)
             .await?;
-        let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
-        if !conflicts.is_empty() && override_reason.is_none() {
-            return Err(Error::Conflict(self.conflicts_for(who, conflicts).await?));
-        }
-        let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "UPDATE meetings SET title = $1, description = $2, kind = $3, host_hall_id = $4, starts_at = $5, ends_at = $6,
-               scope_root_unit_id = $7, scope_levels = $8, override_reason = COALESCE($9, override_reason),
-               sequence = sequence + 1, updated_at = $10 WHERE id = $11",
-        )
-        .bind(&title)
-        .bind(&description)
-        .bind(kind.as_str())
-        .bind(host)
-        .bind(starts_at)
-        .bind(ends_at)
-        .bind(scope.root_unit_id)
-        .bind(scope.levels_text())
-        .bind(if conflicts.is_empty() { None } else { override_reason.map(str::to_string) })
-        .bind(time::now())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM meeting_scope_halls WHERE meeting_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        write_scope_halls(&mut tx, id, &scope).await?;
-        let existing: HashSet<i64> =
-            sqlx::query("SELECT hall_id FROM invitations WHERE meeting_id = $1")
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get("hall_id"))
-                .collect::<Result<_, _>>()?;
-        let wanted: HashSet<i64> = halls.iter().copied().collect();
-        for gone in existing.difference(&wanted) {
-            sqlx::query("DELETE FROM invitations WHERE meeting_id = $1 AND hall_id = $2")
-                .bind(id)
-                .bind(*gone)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let added: Vec<i64> = wanted.difference(&existing).copied().collect();
-        insert_invitations(&mut tx, id, &added).await?;
-        let moved = starts_at != current.starts_at || ends_at != current.ends_at;
-        let kind_of_change = if moved { "rescheduled" } else { "edited" };
-        let mut detail = if moved {
-            format!(
-                "{} → {}",
-                time::display_local(current.starts_at),
-                time::display_local(starts_at)
-            )
-        } else {
-            String::new()
-        };
-        if let (false, Some(reason)) = (conflicts.is_empty(), override_reason) {
-            detail.push_str(&format!(" conflict override: {reason}"));
-        }
-        log_event(&mut tx, id, who.account.id, kind_of_change, detail.trim()).await?;
-        tx.commit().await?;
-        Ok(self.meeting_row(id).await?.meeting)
+        Ok(Edit {
+            current,
+            title,
+            description,
+            kind,
+            host,
+            starts_at,
+            ends_at,
+            scope,
+            halls,
+            conflicts,
+        })
     }
 
     /// Cancels a meeting; invited halls see it cancelled and its tokens stop working.
@@ -375,6 +347,89 @@ impl Store {
         tx.commit().await?;
         Ok(self.meeting_row(id).await?.meeting)
     }
+}
+
+/// A checked edit of one meeting (see [`Store::plan_edit`]), ready to write.
+pub(crate) struct Edit {
+    pub current: Meeting,
+    pub title: String,
+    pub description: String,
+    pub kind: MeetingKind,
+    pub host: i64,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub scope: Scope,
+    pub halls: Vec<i64>,
+    pub conflicts: Vec<crate::Conflict>,
+}
+
+/// Writes a planned edit: the meeting's fields, its added and removed halls (halls still
+/// invited keep their tokens), and its `edited` or `rescheduled` event.
+pub(crate) async fn write_edit(
+    tx: &mut Transaction<'_, Any>,
+    who: &Principal,
+    edit: &Edit,
+    override_reason: Option<&str>,
+) -> Result<()> {
+    let id = edit.current.id;
+    let overridden = !edit.conflicts.is_empty();
+    sqlx::query(
+        "UPDATE meetings SET title = $1, description = $2, kind = $3, host_hall_id = $4, starts_at = $5, ends_at = $6,
+           scope_root_unit_id = $7, scope_levels = $8, override_reason = COALESCE($9, override_reason),
+           sequence = sequence + 1, updated_at = $10 WHERE id = $11",
+    )
+    .bind(&edit.title)
+    .bind(&edit.description)
+    .bind(edit.kind.as_str())
+    .bind(edit.host)
+    .bind(edit.starts_at)
+    .bind(edit.ends_at)
+    .bind(edit.scope.root_unit_id)
+    .bind(edit.scope.levels_text())
+    .bind(if overridden { override_reason.map(str::to_string) } else { None })
+    .bind(time::now())
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM meeting_scope_halls WHERE meeting_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    write_scope_halls(tx, id, &edit.scope).await?;
+    let existing: HashSet<i64> =
+        sqlx::query("SELECT hall_id FROM invitations WHERE meeting_id = $1")
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get("hall_id"))
+            .collect::<Result<_, _>>()?;
+    let wanted: HashSet<i64> = edit.halls.iter().copied().collect();
+    for gone in existing.difference(&wanted) {
+        sqlx::query("DELETE FROM invitations WHERE meeting_id = $1 AND hall_id = $2")
+            .bind(id)
+            .bind(*gone)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let added: Vec<i64> = wanted.difference(&existing).copied().collect();
+    insert_invitations(tx, id, &added).await?;
+    let current = &edit.current;
+    let moved = edit.starts_at != current.starts_at || edit.ends_at != current.ends_at;
+    let kind_of_change = if moved { "rescheduled" } else { "edited" };
+    let mut detail = if moved {
+        format!(
+            "{} → {}",
+            time::display_local(current.starts_at),
+            time::display_local(edit.starts_at)
+        )
+    } else {
+        String::new()
+    };
+    if let (true, Some(reason)) = (overridden, override_reason) {
+        detail.push_str(&format!(" conflict override: {reason}"));
+    }
+    log_event(tx, id, who.account.id, kind_of_change, detail.trim()).await
 }
 
 async fn write_scope_halls(tx: &mut Transaction<'_, Any>, id: i64, scope: &Scope) -> Result<()> {

@@ -49,4 +49,5 @@ on_both_backends!(
     series::cancelling_this_and_following_keeps_the_earlier_occurrences,
     series::another_units_secretariat_cannot_cancel_a_series,
     series::added_and_removed_halls_and_units_with_several_halls,
+    series::editing_this_and_following_moves_them_all_or_none,
 );

@@ -2,7 +2,9 @@
 //! cancellation reason halls are told, added and removed halls, units with several halls.
 
 use scheduler::time::now;
-use scheduler::{Backend, Error, Level, MeetingDraft, MeetingKind, MeetingStatus, Scope};
+use scheduler::{
+    Backend, Error, Level, MeetingChange, MeetingDraft, MeetingKind, MeetingStatus, Scope,
+};
 
 use crate::support::{demo_db, hall_of, scope, today, unit_id, who};
 
@@ -185,5 +187,104 @@ pub async fn added_and_removed_halls_and_units_with_several_halls(backend: Backe
         .await
         .unwrap();
     assert_eq!(back.total, base.total);
+    db.cleanup().await;
+}
+
+pub async fn editing_this_and_following_moves_them_all_or_none(backend: Backend) {
+    let db = demo_db(backend).await;
+    let s = &db.store;
+    let vp = who(s, "vp.tanson").await;
+    let tan_son = unit_id(s, "240").await;
+    let host = hall_of(s, "240").await.id;
+    let commune = hall_of(s, "08578").await.id;
+    let series = s
+        .schedule(
+            &vp,
+            weekly(host, scope(tan_son, &[Level::District, Level::Commune]), 4),
+            None,
+        )
+        .await
+        .unwrap();
+    let token = s.join_token_of(series[2].id, commune).await.unwrap();
+    const H: i64 = 3600;
+    // From the second on: six hours later, two hours long, a new title.
+    let change = MeetingChange {
+        title: Some("Giao ban chiều".into()),
+        starts_at: Some(series[1].starts_at + 6 * H),
+        ends_at: Some(series[1].starts_at + 8 * H),
+        ..Default::default()
+    };
+    let edited = s
+        .update_following(&vp, series[1].id, change, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        edited.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [series[1].id, series[2].id, series[3].id]
+    );
+    for (m, before) in edited.iter().zip(&series[1..]) {
+        assert_eq!(m.title, "Giao ban chiều");
+        assert_eq!(m.starts_at, before.starts_at + 6 * H);
+        assert_eq!(m.ends_at - m.starts_at, 2 * H);
+        assert_eq!(m.sequence, 1);
+    }
+    let first = s.meeting_for(&vp, series[0].id).await.unwrap();
+    assert_eq!(
+        (first.title.as_str(), first.starts_at, first.sequence),
+        ("Giao ban tuần", series[0].starts_at, 0)
+    );
+    assert_eq!(
+        s.join_token_of(series[2].id, commune).await.unwrap(),
+        token,
+        "halls keep their links"
+    );
+
+    // A meeting the day after the last occurrence blocks moving them all a day later:
+    // nothing moves unless the overlap is accepted with a reason.
+    let admin = who(s, "admin").await;
+    let mut blocker = weekly(host, scope(tan_son, &[Level::District]), 1);
+    blocker.recurrence = None;
+    blocker.starts_at = edited[2].starts_at + 24 * H;
+    blocker.ends_at = blocker.starts_at + H;
+    s.schedule(&admin, blocker, None).await.unwrap();
+    let next_day = || MeetingChange {
+        starts_at: Some(edited[0].starts_at + 24 * H),
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.update_following(&vp, series[1].id, next_day(), None).await,
+        Err(Error::Conflict(c)) if c.len() == 1
+    ));
+    for m in &edited {
+        assert_eq!(
+            s.meeting_for(&vp, m.id).await.unwrap().starts_at,
+            m.starts_at
+        );
+    }
+    let moved = s
+        .update_following(&vp, series[1].id, next_day(), Some("Họp chung được"))
+        .await
+        .unwrap();
+    assert!(moved
+        .iter()
+        .zip(&edited)
+        .all(|(m, e)| m.starts_at == e.starts_at + 24 * H && m.ends_at - m.starts_at == 2 * H));
+    // A cancelled occurrence is left out of later edits.
+    s.cancel_following(&vp, series[3].id, "Nghỉ lễ")
+        .await
+        .unwrap();
+    let retitled = s
+        .update_following(
+            &vp,
+            series[1].id,
+            MeetingChange {
+                title: Some("Giao ban".into()),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(retitled.len(), 2);
     db.cleanup().await;
 }
