@@ -109,3 +109,65 @@ async fn cancelling_this_and_following_tells_the_halls_why() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn editing_this_and_following_moves_the_later_occurrences() {
+    let app = spawn_app().await;
+    let vp = app.login("vp.tanson").await;
+    let start = Utc::now() + Duration::hours(24);
+    let body = json!({
+        "title": "Giao ban tuần", "kind": "routine", "host_hall_id": app.hall_id("240").await,
+        "starts_at": start.to_rfc3339(), "duration_minutes": 60,
+        "scope": { "root_unit_id": app.unit_id("240").await, "levels": ["district"] },
+        "recurrence": "FREQ=WEEKLY;COUNT=3",
+    });
+    let (status, created) = app.post("/api/v1/meetings", Some(&vp), &body).await;
+    assert_eq!(status, 200, "{created}");
+    let starts: Vec<String> = created["meetings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["starts_at"].as_str().unwrap().to_string())
+        .collect();
+    let ids: Vec<i64> = created["meetings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    let second = chrono::DateTime::parse_from_rfc3339(&starts[1]).unwrap();
+    let (status, body) = app
+        .patch(
+            &format!("/api/v1/meetings/{}", ids[1]),
+            &vp,
+            &json!({
+                "title": "Giao ban chiều",
+                "starts_at": (second + Duration::hours(6)).to_rfc3339(),
+                "following": true,
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let changed = body["meetings"].as_array().unwrap();
+    assert_eq!(changed.len(), 2);
+    for (m, before) in changed.iter().zip(&starts[1..]) {
+        let was = chrono::DateTime::parse_from_rfc3339(before).unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339(m["starts_at"].as_str().unwrap()).unwrap();
+        assert_eq!(now - was, Duration::hours(6), "{m}");
+        assert_eq!(m["title"], "Giao ban chiều");
+    }
+    let (_, first) = app
+        .get(&format!("/api/v1/meetings/{}", ids[0]), Some(&vp))
+        .await;
+    assert_eq!(
+        (
+            first["meeting"]["title"].as_str(),
+            first["meeting"]["starts_at"].as_str()
+        ),
+        (Some("Giao ban tuần"), Some(starts[0].as_str()))
+    );
+    // The meeting page of a series offers moving the later ones too.
+    let (_, text) = page(&app, &format!("/meetings/{}", ids[0]), Some(&vp)).await;
+    assert!(text.contains("id=\"p-following\""), "{text}");
+    app.stop().await;
+}

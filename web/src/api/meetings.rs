@@ -206,9 +206,13 @@ pub struct ChangeBody {
     ends_at: Option<String>,
     scope: Option<Scope>,
     override_reason: Option<String>,
+    /// `true`: this meeting and the later ones of its series still scheduled.
+    #[serde(default)]
+    following: bool,
 }
 
-/// `PATCH /meetings/{id}`: edit or postpone; invited halls see the change.
+/// `PATCH /meetings/{id}`: edit or postpone; invited halls see the change. With
+/// `following`, the later meetings of its series too (a new start moves each by as much).
 pub async fn update(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -236,11 +240,19 @@ pub async fn update(
         ends_at,
         scope: body.scope,
     };
-    let m = state
-        .store
-        .update_meeting(&who, id, change, body.override_reason.as_deref())
-        .await?;
-    Ok(Json(json!({ "meeting": meeting_view(&m) })))
+    let reason = body.override_reason.as_deref();
+    if body.following {
+        let all = state
+            .store
+            .update_following(&who, id, change, reason)
+            .await?;
+        let views: Vec<Value> = all.iter().map(meeting_view).collect();
+        return Ok(Json(json!({ "meeting": views.first(), "meetings": views })));
+    }
+    let m = state.store.update_meeting(&who, id, change, reason).await?;
+    Ok(Json(
+        json!({ "meeting": meeting_view(&m), "meetings": [meeting_view(&m)] }),
+    ))
 }
 
 #[derive(Deserialize)]

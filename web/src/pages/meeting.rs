@@ -33,6 +33,8 @@ pub(super) struct Notice {
     /// The values the postpone form was sent with.
     pub starts_at: Option<String>,
     pub ends_at: Option<String>,
+    /// The "and the later ones of the series" box was ticked.
+    pub following: bool,
 }
 
 const LEVEL_ORDER: [&str; 4] = ["country", "province", "district", "commune"];
@@ -111,6 +113,7 @@ pub(super) async fn render(
         notice => notice.key,
         detail => notice.detail,
         conflicts => notice.conflicts,
+        following => notice.following,
         can_edit => who.require_staff().is_ok() && m.status != MeetingStatus::Cancelled,
         is_staff => who.require_staff().is_ok(),
     };
@@ -154,9 +157,12 @@ pub struct PostponeForm {
     ends_at: String,
     #[serde(default)]
     override_reason: String,
+    /// Ticked: the later meetings of its series move by as much.
+    following: Option<String>,
 }
 
-/// `POST /meetings/{id}/postpone`: moves the meeting; conflicts are shown with a reason box.
+/// `POST /meetings/{id}/postpone`: moves the meeting (with `following`, the later ones of
+/// its series by as much); conflicts are shown with a reason box.
 pub async fn postpone(
     State(state): State<AppState>,
     Staff { who, lang }: Staff,
@@ -166,6 +172,7 @@ pub async fn postpone(
     let mut notice = Notice {
         starts_at: Some(f.starts_at.clone()),
         ends_at: Some(f.ends_at.clone()),
+        following: f.following.is_some(),
         ..Notice::default()
     };
     let (Some(starts_at), Some(ends_at)) = (parse_instant(&f.starts_at), parse_instant(&f.ends_at))
@@ -187,8 +194,20 @@ pub async fn postpone(
         ..MeetingChange::default()
     };
     let reason = Some(f.override_reason.as_str()).filter(|r| !r.trim().is_empty());
-    match state.store.update_meeting(&who, id, change, reason).await {
-        Ok(_) => Ok(see_other(&format!("/meetings/{id}"))),
+    let moved = match f.following {
+        Some(_) => state
+            .store
+            .update_following(&who, id, change, reason)
+            .await
+            .map(|_| ()),
+        None => state
+            .store
+            .update_meeting(&who, id, change, reason)
+            .await
+            .map(|_| ()),
+    };
+    match moved {
+        Ok(()) => Ok(see_other(&format!("/meetings/{id}"))),
         Err(Error::Conflict(list)) => {
             notice.key = Some("conflict.title");
             notice.conflicts = list
