@@ -171,3 +171,42 @@ async fn editing_this_and_following_moves_the_later_occurrences() {
     assert!(text.contains("id=\"p-following\""), "{text}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_week_view_lists_a_secretariats_meetings_by_day() {
+    let app = spawn_app().await;
+    let vp = app.login("vp.tanson").await;
+    let start = Utc::now() + Duration::hours(48);
+    let body = json!({
+        "title": "Họp triển khai thu hoạch chè", "kind": "routine",
+        "host_hall_id": app.hall_id("240").await,
+        "starts_at": start.to_rfc3339(), "duration_minutes": 60,
+        "scope": { "root_unit_id": app.unit_id("240").await, "levels": ["district"] },
+    });
+    let (status, created) = app.post("/api/v1/meetings", Some(&vp), &body).await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["meetings"][0]["id"].as_i64().unwrap();
+    let day = scheduler::time::local_date(start.timestamp());
+    let (status, text) = page(&app, &format!("/week?start={day}"), Some(&vp)).await;
+    assert_eq!(status, 200);
+    assert!(
+        text.contains(&format!("href=\"/meetings/{id}\"")) && text.contains("thu hoạch chè"),
+        "{text}"
+    );
+    // Its day heading holds it: the section of that weekday.
+    let section = text
+        .split("<section class=\"box\"")
+        .find(|s| s.contains(&format!("href=\"/meetings/{id}\"")))
+        .unwrap();
+    assert!(
+        section.contains(&day.format("%d/%m/%Y").to_string()),
+        "{section}"
+    );
+    // Three weeks later it is not there; a room account gets no week view.
+    let later = day + chrono::Duration::days(21);
+    let (_, text) = page(&app, &format!("/week?start={later}"), Some(&vp)).await;
+    assert!(!text.contains(&format!("href=\"/meetings/{id}\"")));
+    let kiosk = app.login("dc.08578").await;
+    assert_eq!(page(&app, "/week", Some(&kiosk)).await.0, 403);
+    app.stop().await;
+}

@@ -15,6 +15,7 @@ use super::auth::{Staff, Viewer};
 use super::home::{kind_code, time_range};
 use super::i18n::Lang;
 use super::render::{page_with, see_other, PageResult};
+use super::week::status_code;
 use crate::report::columns::{self, IntervalRow};
 use crate::report::{Audience, Table};
 use crate::state::AppState;
@@ -236,17 +237,6 @@ pub async fn postpone(
             .await
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-/// A meeting's status as its `status.` word key suffix.
-fn status_code(status: MeetingStatus) -> &'static str {
-    match status {
-        MeetingStatus::Scheduled => "scheduled",
-        MeetingStatus::Cancelled => "cancelled",
-        MeetingStatus::Live => "live",
-        MeetingStatus::Ended => "ended",
-        MeetingStatus::NotHeld => "not_held",
     }
 }
 

@@ -33,6 +33,7 @@ mod session;
 #[cfg(test)]
 mod tests;
 mod units;
+mod week;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/my", get(home::my))
         .route("/units", get(units::browse))
         .route("/meetings/new", get(schedule::form))
+        .route("/week", get(week::show))
         .route("/meetings/{id}", get(meeting::show))
         .route("/meetings/{id}/console", get(live::console))
         .route("/meetings/{id}/attendance", get(attendance::meeting))

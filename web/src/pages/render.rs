@@ -55,6 +55,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin_devices.html",
         include_str!("../../templates/admin_devices.html"),
     ),
+    ("week.html", include_str!("../../templates/week.html")),
 ];
 
 /// `{{ t("key") }}`: the text of `key` in the page's language; unknown keys fail the render.
