@@ -9,6 +9,14 @@ pub enum Error {
     /// A field of the input is invalid; `field` names it for the form or API client.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// A scope asks for a level that has no units under its root on the meeting's date
+    /// (districts after the reform of 1 July 2025).
+    #[error("scope.levels: {root} has no {} units on {date}", .level.as_str())]
+    LevelNotOnDate {
+        level: crate::units::Level,
+        root: String,
+        date: chrono::NaiveDate,
+    },
     /// The thing asked for does not exist (or the caller may not know it exists).
     #[error("{0} not found")]
     NotFound(&'static str),

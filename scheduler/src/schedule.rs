@@ -121,7 +121,11 @@ impl Store {
             .await
             .map_err(|_| Error::invalid("scope.root_unit_id", "no such unit"))?;
         if !who.covers(&root.path) {
-            return Err(Error::Forbidden("the scope is outside your unit"));
+            return Err(Error::Forbidden(if root.level == crate::Level::Country {
+                "national meetings are scheduled by the national secretariat (the country unit's)"
+            } else {
+                "the scope is outside your unit"
+            }));
         }
         if let Some(host_hall_id) = host_hall_id {
             let host = self

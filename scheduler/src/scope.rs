@@ -72,12 +72,7 @@ impl Store {
             .await
             .map_err(|_| Error::invalid("scope.root_unit_id", "no such unit"))?;
         let date_s = date.to_string();
-        if root.valid_from > date_s
-            || root
-                .valid_to
-                .as_deref()
-                .is_some_and(|to| to < date_s.as_str())
-        {
+        if !root.is_valid_on(date) {
             return Err(Error::invalid(
                 "scope.root_unit_id",
                 format!("{} is not valid on {date}", root.name),
@@ -102,6 +97,14 @@ impl Store {
             }
             for r in q.fetch_all(&self.pool).await? {
                 halls.insert(r.try_get("id")?, r.try_get("level")?);
+            }
+            // A level without halls may still exist (units without halls yet); one that
+            // has no units on this date (districts after the 2025 reform) is refused,
+            // not silently ignored: the secretariat asked for halls that cannot come.
+            for level in &scope.levels {
+                if !halls.values().any(|l| l == level.as_str()) {
+                    self.require_level(&root, *level, date).await?;
+                }
             }
         }
         let extra: Vec<i64> = scope

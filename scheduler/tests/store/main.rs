@@ -5,6 +5,7 @@ mod guests;
 mod devices;
 mod import;
 mod live;
+mod national;
 mod scheduling;
 mod series;
 mod support;
@@ -50,4 +51,8 @@ on_both_backends!(
     series::another_units_secretariat_cannot_cancel_a_series,
     series::added_and_removed_halls_and_units_with_several_halls,
     series::editing_this_and_following_moves_them_all_or_none,
+    national::the_levels_offered_follow_the_date,
+    national::a_scope_asking_for_a_level_gone_on_its_date_is_refused,
+    national::a_national_scope_resolves_every_province_and_commune,
+    national::only_the_national_secretariat_schedules_national_meetings,
 );
