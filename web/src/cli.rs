@@ -89,6 +89,13 @@ pub enum UnitsCommand {
         /// Last day they are valid (e.g. 2025-06-30 for the three-tier tree).
         #[arg(long)]
         valid_to: Option<NaiveDate>,
+        /// Puts a country unit above the file's provinces, for national meetings (name
+        /// optional, default "Việt Nam"). Give it to every version of the tree alike.
+        #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "Việt Nam")]
+        country: Option<String>,
+        /// The country unit's code (digits, used by no unit of the file).
+        #[arg(long, default_value = "0")]
+        country_code: String,
     },
 }
 
@@ -155,11 +162,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     database_url,
                     valid_from,
                     valid_to,
+                    country,
+                    country_code,
                 },
         } => {
             init_tracing("warn");
-            let data =
+            let mut data =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            if let Some(name) = country {
+                let root = scheduler::national::CountryRoot {
+                    code: country_code,
+                    name,
+                };
+                data = scheduler::national::with_country_root(&data, &root)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            }
             let store = Store::connect(&database_url)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;

@@ -69,6 +69,15 @@ impl IntoResponse for ApiError {
                 message,
                 json!({ "fields": { field: m } }),
             ),
+            Error::LevelNotOnDate { level, root, date } => {
+                let why = format!("{root} has no {} units on {date}", level.as_str());
+                body(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "level_not_on_date",
+                    message,
+                    json!({ "fields": { "scope.levels": why } }),
+                )
+            }
             Error::NotFound(_) => body(StatusCode::NOT_FOUND, "not_found", message, json!({})),
             Error::Forbidden(_) => body(StatusCode::FORBIDDEN, "forbidden", message, json!({})),
             Error::BadCredentials => body(

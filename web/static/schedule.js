@@ -1,5 +1,5 @@
 // The scheduling form on /meetings/new: live invite count (POST /api/v1/scope/preview),
-// root-unit search, halls added or left out by hand, and submission to POST /api/v1/meetings
+// the levels offered on the meeting's date (GET /api/v1/units/{id}/levels), root-unit search, halls added or left out by hand, and submission to POST /api/v1/meetings
 // with field errors (422) and conflicts (409, "schedule anyway" with a reason).
 (function () {
   "use strict";
@@ -49,7 +49,11 @@
     }).then(function (r) { return r.json().then(function (d) { return { ok: r.ok, d: d }; }); })
       .then(function (res) {
         if (mine !== previewSeq) return;
-        if (!res.ok) { setCount(0, (res.d.error && res.d.error.message) || ""); return; }
+        if (!res.ok) {
+          var e = res.d.error || {};
+          setCount(0, e.code === "level_not_on_date" ? T["js.level_gone"] : (e.message || ""));
+          return;
+        }
         var parts = ["province", "district", "commune", "country"].filter(function (l) {
           return res.d.per_level[l];
         }).map(function (l) { return T["level." + l] + ": " + res.d.per_level[l]; });
@@ -59,6 +63,66 @@
   function schedulePreview() {
     clearTimeout(previewTimer);
     previewTimer = setTimeout(preview, 150);
+  }
+
+  // --- levels offered on the meeting's date ------------------------------------------
+  // The tree changes with its dates (no districts after 1 July 2025): the picker shows
+  // only the levels with units under the root on that date, with their counts, and moves
+  // the root to the unit with its code in that date's tree.
+  var LEVELS = ["country", "province", "district", "commune"];
+  var tiersSeq = 0;
+  var tiersTimer = null;
+  function meetingDate() {
+    if ($("start-now").checked) return null; // today, as the server reckons it
+    var v = $("starts_at").value;
+    return /^\d{4}-\d{2}-\d{2}/.test(v) ? v.slice(0, 10) : null;
+  }
+  var tiersDate = meetingDate();
+  function vnDate(d) {
+    return d.slice(8, 10) + "/" + d.slice(5, 7) + "/" + d.slice(0, 4);
+  }
+  function showTiers(list) {
+    LEVELS.forEach(function (l) {
+      var label = $("tier-" + l);
+      if (!label) return;
+      var t = (list || []).filter(function (x) { return x.level === l; })[0];
+      label.hidden = !t;
+      if (!t) $("level-" + l).checked = false;
+      $("tier-count-" + l).textContent = t
+        ? "(" + t.units + " " + T["sched.units"] + " · " + t.halls + " " + T["sched.halls"] + ")"
+        : "";
+    });
+  }
+  function loadTiers() {
+    var root = $("root-id").value;
+    if (!root) { schedulePreview(); return; }
+    var mine = ++tiersSeq;
+    var date = meetingDate();
+    var url = "/api/v1/units/" + encodeURIComponent(root) + "/levels" + (date ? "?date=" + date : "");
+    fetch(url, { credentials: "same-origin" })
+      .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, d: d }; }); })
+      .then(function (res) {
+        if (mine !== tiersSeq) return;
+        if (!res.ok) {
+          showTiers([]);
+          $("tiers-note").textContent = T["js.root_gone"];
+        } else {
+          if (String(res.d.unit.id) !== String(root)) {
+            $("root-id").value = res.d.unit.id;
+            $("root-name").textContent = res.d.unit.name;
+          }
+          showTiers(res.d.levels);
+          $("tiers-note").textContent = T["js.tiers_on"] + " " + vnDate(res.d.date);
+        }
+        schedulePreview();
+      }).catch(function () {});
+  }
+  function dateMaybeChanged() {
+    var d = meetingDate();
+    if (d === tiersDate) { schedulePreview(); return; }
+    tiersDate = d;
+    clearTimeout(tiersTimer);
+    tiersTimer = setTimeout(loadTiers, 150);
   }
 
   // --- halls by hand ---------------------------------------------------------------
@@ -109,6 +173,7 @@
       var mine = ++searchSeq;
       if (!q) { list.textContent = ""; return; }
       var url = "/api/v1/units/search?limit=10&q=" + encodeURIComponent(q);
+      if (meetingDate()) url += "&date=" + meetingDate();
       if (input.dataset.within) url += "&within=" + encodeURIComponent(input.dataset.within);
       fetch(url, { credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : { units: [] }; })
@@ -131,7 +196,7 @@
               $("root-name").textContent = u.name;
               list.textContent = "";
               input.value = "";
-              schedulePreview();
+              loadTiers();
             });
             li.appendChild(b);
             list.appendChild(li);
@@ -144,7 +209,7 @@
   $("start-now").addEventListener("change", function () {
     $("starts_at").disabled = this.checked;
     if (this.checked) $("kind").value = "sudden";
-    schedulePreview();
+    dateMaybeChanged();
   });
   form.querySelectorAll('input[name="end_mode"]').forEach(function (r) {
     r.addEventListener("change", function () {
@@ -166,9 +231,10 @@
 
   form.addEventListener("change", function (ev) {
     var t = ev.target;
-    if (t.name === "level" || t.id === "host" || t.id === "starts_at") schedulePreview();
+    if (t.name === "level" || t.id === "host") schedulePreview();
+    if (t.id === "starts_at") dateMaybeChanged();
   });
-  $("starts_at").addEventListener("input", schedulePreview);
+  $("starts_at").addEventListener("input", dateMaybeChanged);
 
   // --- submit ----------------------------------------------------------------------
   function clearErrors() {
@@ -238,7 +304,11 @@
         window.location.href = "/meetings/" + res.d.meetings[0].id;
         return;
       }
-      if (res.status === 422 && err.fields) {
+      if (res.status === 422 && err.code === "level_not_on_date") {
+        showField("scope.levels", err.message);
+        var p = form.querySelector('[data-error-for="scope.levels"]');
+        if (p) p.textContent = T["js.level_gone"];
+      } else if (res.status === 422 && err.fields) {
         Object.keys(err.fields).forEach(function (f) { showField(f, err.fields[f]); });
         var first = form.querySelector(".field-error:not([hidden])");
         if (first) first.scrollIntoView({ block: "center" });
@@ -271,5 +341,5 @@
     submit(reason);
   });
 
-  preview();
+  loadTiers();
 })();

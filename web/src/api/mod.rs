@@ -31,6 +31,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/units", get(units::list))
         .route("/units/search", get(units::search))
         .route("/units/{id}", get(units::show))
+        .route("/units/{id}/levels", get(units::levels))
         .route("/halls", get(halls::list).post(halls::create))
         .route("/halls/{id}", patch(halls::update))
         .route("/halls/{id}/devices", get(devices::list))

@@ -99,9 +99,35 @@ pub async fn show(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct LevelsQuery {
+    date: Option<String>,
+}
+
+/// `GET /units/{id}/levels?date=YYYY-MM-DD`: the levels a scope rooted at this unit can
+/// invite on that date (today without one), with units and active halls per level. The
+/// root answered is the unit standing for `id` on the date: itself, or the unit with its
+/// code in the tree valid then (422 on `date` when there is none).
+pub async fn levels(
+    State(state): State<AppState>,
+    Auth(_): Auth,
+    Path(id): Path<i64>,
+    ApiQuery(q): ApiQuery<LevelsQuery>,
+) -> ApiResult<Json<Value>> {
+    let date = date_or_today(q.date.as_deref())?;
+    let unit = state.store.unit_on(id, date).await?;
+    let tiers = state.store.tiers(&unit, date).await?;
+    Ok(Json(json!({ "date": date, "unit": unit, "levels": tiers })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImportQuery {
     valid_from: Option<String>,
     valid_to: Option<String>,
+    /// Puts a country unit of this name above the file's provinces (see `--country`).
+    country: Option<String>,
+    /// The country unit's code (default `0`).
+    country_code: Option<String>,
 }
 
 /// `POST /units/import` (administrators, `text/csv` body): the GSO format, all or nothing.
@@ -123,6 +149,21 @@ pub async fn import(
                 .map_err(|_| ApiError::field("valid_to", "must be YYYY-MM-DD"))?,
         );
     }
-    let report = state.store.import_units(&body, options, |_, _| {}).await?;
+    let rooted;
+    let data = match (q.country, q.country_code) {
+        (None, None) => &body[..],
+        (name, code) => {
+            let mut country = scheduler::national::CountryRoot::default();
+            if let Some(name) = name {
+                country.name = name;
+            }
+            if let Some(code) = code {
+                country.code = code;
+            }
+            rooted = scheduler::national::with_country_root(&body, &country)?;
+            &rooted[..]
+        }
+    };
+    let report = state.store.import_units(data, options, |_, _| {}).await?;
     Ok(Json(json!({ "report": report })))
 }

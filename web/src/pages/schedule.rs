@@ -5,7 +5,7 @@ use axum::extract::State;
 use chrono::{Duration, NaiveTime};
 use minijinja::context;
 use scheduler::time::{local_date, now};
-use scheduler::{Principal, Role, Store, Unit};
+use scheduler::{Level, Principal, Role, Store, Unit};
 use serde_json::json;
 
 use super::auth::Staff;
@@ -26,6 +26,40 @@ async fn default_root(store: &Store, who: &Principal) -> scheduler::Result<Optio
     Ok(roots.into_iter().next().map(|n| n.unit))
 }
 
+/// The root on the form's first date and the tier picker's rows: every level, each marked
+/// offered (it has units under the root on that date) with its counts. A root that does
+/// not exist on that date (a district after the 2025 reform) is kept, with nothing offered.
+async fn tier_rows(
+    store: &Store,
+    root: Option<Unit>,
+    date: chrono::NaiveDate,
+) -> scheduler::Result<(Option<Unit>, bool, Vec<serde_json::Value>)> {
+    let (root, tiers, exists) = match root {
+        Some(unit) => match store.unit_on(unit.id, date).await {
+            Ok(on_date) => {
+                let tiers = store.tiers(&on_date, date).await?;
+                (Some(on_date), tiers, true)
+            }
+            Err(scheduler::Error::Invalid { .. }) => (Some(unit), Vec::new(), false),
+            Err(e) => return Err(e),
+        },
+        None => (None, Vec::new(), true),
+    };
+    let rows = Level::ALL
+        .iter()
+        .map(|level| {
+            let tier = tiers.iter().find(|t| t.level == *level);
+            json!({
+                "level": level.as_str(),
+                "offered": tier.is_some(),
+                "units": tier.map_or(0, |t| t.units),
+                "halls": tier.map_or(0, |t| t.halls),
+            })
+        })
+        .collect();
+    Ok((root, exists, rows))
+}
+
 /// Texts the script shows (messages for each field, conflicts, states).
 fn script_texts(lang: Lang) -> serde_json::Value {
     let keys = [
@@ -38,6 +72,11 @@ fn script_texts(lang: Lang) -> serde_json::Value {
         "js.no_results",
         "js.session_over",
         "js.forbidden",
+        "js.level_gone",
+        "js.root_gone",
+        "js.tiers_on",
+        "sched.units",
+        "sched.halls",
         "level.province",
         "level.district",
         "level.commune",
@@ -82,12 +121,16 @@ pub async fn form(State(state): State<AppState>, Staff { who, lang }: Staff) -> 
         .and_time(eight)
         .format("%Y-%m-%dT%H:%M")
         .to_string();
+    let (root, root_exists, tiers) = tier_rows(&state.store, root, tomorrow).await?;
     page(
         lang,
         Some(&who),
         "schedule.html",
         context! {
             root => root,
+            root_exists => root_exists,
+            tiers => tiers,
+            tiers_date => tomorrow.format("%d/%m/%Y").to_string(),
             within => within,
             halls => halls,
             start => start,
