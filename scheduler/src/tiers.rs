@@ -50,30 +50,46 @@ impl Store {
     /// The levels that have units under `root` (itself included) on `date`, top first,
     /// with how many units and active halls each has.
     pub async fn tiers(&self, root: &Unit, date: NaiveDate) -> Result<Vec<Tier>> {
-        let sql = format!(
-            "SELECT u.level, COUNT(DISTINCT u.id) AS units, COUNT(h.id) AS halls
-             FROM units u LEFT JOIN halls h ON h.unit_id = u.id AND h.active = 1
-             WHERE {} AND {} GROUP BY u.level",
+        // Two plain aggregations rather than one outer join counted DISTINCT: PostgreSQL
+        // planned that join as a nested loop over every hall for each unit (seconds on
+        // the national tree; see BENCHMARKS.md).
+        let units = format!(
+            "SELECT u.level, COUNT(*) AS n FROM units u WHERE {} AND {} GROUP BY u.level",
+            in_subtree("u.path", 1),
+            valid_on(3)
+        );
+        let halls = format!(
+            "SELECT u.level, COUNT(*) AS n FROM halls h JOIN units u ON u.id = h.unit_id
+             WHERE {} AND {} AND h.active = 1 GROUP BY u.level",
             in_subtree("u.path", 1),
             valid_on(3)
         );
         let (lo, hi) = subtree_bounds(&root.path);
-        let rows = sqlx::query(&sql)
-            .bind(lo)
-            .bind(hi)
-            .bind(date.to_string())
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let level: String = r.try_get("level")?;
-            let level = Level::parse(&level)
-                .ok_or_else(|| Error::Internal(format!("unknown level {level} in store")))?;
-            out.push(Tier {
-                level,
-                units: r.try_get("units")?,
-                halls: r.try_get("halls")?,
-            });
+        let mut out: Vec<Tier> = Vec::new();
+        for (sql, is_units) in [(units, true), (halls, false)] {
+            let rows = sqlx::query(&sql)
+                .bind(lo.clone())
+                .bind(hi.clone())
+                .bind(date.to_string())
+                .fetch_all(&self.pool)
+                .await?;
+            for r in rows {
+                let level: String = r.try_get("level")?;
+                let level = Level::parse(&level)
+                    .ok_or_else(|| Error::Internal(format!("unknown level {level} in store")))?;
+                let n: i64 = r.try_get("n")?;
+                match out.iter_mut().find(|t| t.level == level) {
+                    Some(t) if is_units => t.units = n,
+                    Some(t) => t.halls = n,
+                    // Halls are only counted at levels that have units.
+                    None if is_units => out.push(Tier {
+                        level,
+                        units: n,
+                        halls: 0,
+                    }),
+                    None => {}
+                }
+            }
         }
         out.sort_by_key(|t| t.level);
         Ok(out)
