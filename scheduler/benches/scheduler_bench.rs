@@ -2,22 +2,24 @@
 //!
 //! A plain `main` that prints median/min/max wall-clock times (no assertions on time).
 //! Run with `cargo bench -p scheduler --bench scheduler_bench`; see BENCHMARKS.md.
+//! `-- national` runs only the national meeting on the 2025 tree (issue 13).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveTime};
-use scheduler::demo::{self, DemoOptions, PHU_THO, UNITS_2024_CSV};
+use scheduler::demo::{self, DemoOptions, PHU_THO, UNITS_2024_CSV, UNITS_2025_CSV};
+use scheduler::national::{with_country_root, CountryRoot};
 use scheduler::testing::TestDb;
 use scheduler::time::{from_local, local_date, now};
-use scheduler::{Backend, ImportOptions, Level, MeetingDraft, MeetingKind, Scope};
+use scheduler::{
+    Backend, ImportOptions, Level, MeetingDraft, MeetingKind, NewAccount, Role, Scope,
+};
 
 /// Fresh-database imports per backend (each creates a database, so kept small).
 const IMPORT_RUNS: usize = 5;
 /// Runs of the cheap, repeatable operations.
 const QUERY_RUNS: usize = 30;
-/// Code of the synthetic country root added above the 63 provinces.
-const COUNTRY: &str = "0";
 
 /// Median, min and max of some timings, printed as one line against a target.
 fn report(label: &str, target_ms: f64, mut times: Vec<Duration>) {
@@ -54,22 +56,7 @@ where
 /// The 2024 file with a `country` unit above the provinces: the file has no root, and a
 /// nationwide meeting needs one unit whose subtree is the whole country.
 fn country_rooted_csv() -> Vec<u8> {
-    let text = String::from_utf8_lossy(UNITS_2024_CSV);
-    let mut lines = text.lines();
-    let mut out = format!(
-        "{}\n{COUNTRY},,country,nước,Nước Cộng hòa Xã hội Chủ nghĩa Việt Nam\n",
-        lines.next().unwrap_or_default()
-    );
-    for line in lines {
-        match line.split_once(",,") {
-            // Only a root row has an empty second column: code,,level,...
-            Some((code, rest)) if !code.contains(',') => {
-                out.push_str(&format!("{code},{COUNTRY},{rest}\n"))
-            }
-            _ => out.push_str(&format!("{line}\n")),
-        }
-    }
-    out.into_bytes()
+    with_country_root(UNITS_2024_CSV, &CountryRoot::default()).expect("a country root added")
 }
 
 fn scope(root_unit_id: i64, levels: &[Level]) -> Scope {
@@ -133,7 +120,11 @@ async fn bench_scope(backend: Backend) {
     .expect("halls inserted");
     pool.close().await;
     let today = local_date(now());
-    let country = s.unit_by_code(COUNTRY, today).await.expect("root").id;
+    let country = s
+        .unit_by_code(&CountryRoot::default().code, today)
+        .await
+        .expect("root")
+        .id;
     let levels = [Level::Province, Level::District, Level::Commune];
     let nationwide = scope(country, &levels);
     let total = s.resolve_scope(&nationwide, None, today).await.expect("ok");
@@ -244,11 +235,209 @@ async fn bench_conflicts(backend: Backend) {
     db.cleanup().await;
 }
 
-async fn run(backend: Backend) {
+/// 4. A national meeting on the 2025 tree (issue 13).
+///
+/// Both trees imported under a country root (2024 valid to 2025-06-30, 2025 from
+/// 2025-07-01), one hall per 2025 province and commune (3,355), a quarter of weekly
+/// province briefings (34 provinces × 13 weeks); then the national scope's resolution,
+/// the tier picker's counts and the conflict check.
+async fn bench_national(backend: Backend) {
+    let db = fresh(backend).await;
+    let s = &db.store;
+    let country = CountryRoot::default();
+    let reform = chrono::NaiveDate::from_ymd_opt(2025, 7, 1).expect("a date");
+    let old = ImportOptions {
+        valid_to: reform.pred_opt(),
+        ..ImportOptions::default()
+    };
+    let new = ImportOptions {
+        valid_from: reform,
+        ..ImportOptions::default()
+    };
+    for (csv, options) in [(UNITS_2024_CSV, old), (UNITS_2025_CSV, new)] {
+        let rooted = with_country_root(csv, &country).expect("a country root");
+        s.import_units(&rooted, options, |_, _| {})
+            .await
+            .expect("the tree imports");
+    }
+    let pool = sqlx::AnyPool::connect(&db.url).await.expect("side pool");
+    sqlx::query(
+        "INSERT INTO halls (unit_id, name, feed_token, active, created_at)
+         SELECT id, 'Điểm cầu ' || name, 'bench-' || id, 1, 0 FROM units
+         WHERE level <> 'country' AND valid_from = '2025-07-01'",
+    )
+    .execute(&pool)
+    .await
+    .expect("halls inserted");
+    pool.close().await;
+    let today = local_date(now());
+    let root = s.unit_by_code(&country.code, today).await.expect("root");
+    let seat = s
+        .create_hall(root.id, "Hội trường Chính phủ")
+        .await
+        .expect("the national seat");
+    let hash = scheduler::hash_password("hoinghi-bench").expect("a hash");
+    let national = NewAccount {
+        username: "vp.quocgia".into(),
+        display_name: "Văn phòng Chính phủ".into(),
+        role: Role::Secretariat { unit_id: root.id },
+    };
+    s.create_account(national, &hash).await.expect("account");
+    let who = s.principal_by_username("vp.quocgia").await.expect("who");
+    let two_tiers = [Level::Province, Level::Commune];
+    let nationwide = scope(root.id, &two_tiers);
+
+    let p = s.resolve_scope(&nationwide, None, today).await.expect("ok");
+    println!(
+        "  (national scope on the 2025 tree resolves to {} halls: {:?})",
+        p.total, p.per_level
+    );
+    let times = time_runs(QUERY_RUNS, true, || async {
+        let p = s.resolve_scope(&nationwide, None, today).await.expect("ok");
+        assert_eq!(p.total, 3_355);
+    })
+    .await;
+    report(
+        "national resolve_scope, 2025 tree, 3,355 halls",
+        50.0,
+        times,
+    );
+    let times = time_runs(QUERY_RUNS, true, || async {
+        s.authorize_scope(&who, &nationwide, Some(seat.id))
+            .await
+            .expect("the national secretariat may");
+        let p = s
+            .resolve_scope(&nationwide, Some(seat.id), today)
+            .await
+            .expect("ok");
+        assert_eq!(p.total, 3_356);
+    })
+    .await;
+    report("national preview (authorize + resolve, host)", 50.0, times);
+    let times = time_runs(QUERY_RUNS, true, || async {
+        let t = s.tiers(&root, today).await.expect("ok");
+        assert_eq!(t.len(), 3);
+    })
+    .await;
+    report("tiers of the country root (picker counts)", 50.0, times);
+    if backend == Backend::Postgres {
+        // The tables were filled seconds ago, before autovacuum could gather statistics:
+        // the same queries once the planner has them (as it does in service).
+        let pool = sqlx::AnyPool::connect(&db.url).await.expect("side pool");
+        sqlx::query("ANALYZE")
+            .execute(&pool)
+            .await
+            .expect("analyze");
+        pool.close().await;
+        let times = time_runs(QUERY_RUNS, true, || async {
+            let p = s.resolve_scope(&nationwide, None, today).await.expect("ok");
+            assert_eq!(p.total, 3_355);
+        })
+        .await;
+        report("after ANALYZE: national resolve_scope", 50.0, times);
+        let times = time_runs(QUERY_RUNS, true, || async {
+            let t = s.tiers(&root, today).await.expect("ok");
+            assert_eq!(t.len(), 3);
+        })
+        .await;
+        report("after ANALYZE: tiers of the country root", 50.0, times);
+    }
+
+    // Existing meetings: each province's weekly briefing for a quarter, all at once.
+    let monday = today + chrono::Duration::days(7 - today.weekday().num_days_from_monday() as i64);
+    let at = |d: chrono::NaiveDate, h: u32| {
+        from_local(d.and_time(NaiveTime::MIN) + chrono::Duration::hours(h.into()))
+    };
+    let started = Instant::now();
+    let provinces = s.unit_children(Some(root.id), today).await.expect("ok");
+    let mut invited = 0;
+    for node in &provinces {
+        let halls = s.halls_in(&node.unit.path).await.expect("halls");
+        let host = halls
+            .iter()
+            .find(|h| h.unit_id == node.unit.id)
+            .expect("a province hall");
+        let series = s
+            .schedule(
+                &who,
+                MeetingDraft {
+                    title: format!("Giao ban trực tuyến {}", node.unit.name),
+                    description: String::new(),
+                    kind: MeetingKind::Routine,
+                    host_hall_id: host.id,
+                    starts_at: at(monday, 8),
+                    ends_at: at(monday, 11),
+                    scope: scope(node.unit.id, &two_tiers),
+                    recurrence: Some("FREQ=WEEKLY;COUNT=13".into()),
+                },
+                None,
+            )
+            .await
+            .expect("the series schedules");
+        invited += series.iter().map(|m| m.invited).sum::<i64>();
+    }
+    println!(
+        "  (setup: {} provinces x 13 weekly briefings, {invited} invitations, scheduled in {:.0} ms, one run)",
+        provinces.len(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    let week_7 = monday + chrono::Duration::weeks(6);
+    for (label, slot, expected) in [
+        (
+            "find_conflicts, 3,355 halls, overlaps 34",
+            (at(week_7, 9), at(week_7, 10)),
+            provinces.len(),
+        ),
+        (
+            "find_conflicts, 3,355 halls, overlaps none",
+            (at(week_7, 14), at(week_7, 15)),
+            0,
+        ),
+    ] {
+        let times = time_runs(QUERY_RUNS, true, || async {
+            let c = s
+                .find_conflicts(&p.hall_ids, &[slot], &[])
+                .await
+                .expect("ok");
+            assert_eq!(c.len(), expected);
+        })
+        .await;
+        report(label, 20.0, times);
+    }
+    let started = Instant::now();
+    let created = s
+        .schedule(
+            &who,
+            MeetingDraft {
+                title: "Hội nghị trực tuyến toàn quốc".into(),
+                description: String::new(),
+                kind: MeetingKind::NationalRelay,
+                host_hall_id: seat.id,
+                starts_at: at(week_7, 14),
+                ends_at: at(week_7, 16),
+                scope: nationwide.clone(),
+                recurrence: None,
+            },
+            None,
+        )
+        .await
+        .expect("the national meeting schedules");
+    println!(
+        "  (schedule() of the national meeting, {} invitations: {:.0} ms, one run)",
+        created[0].invited,
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    db.cleanup().await;
+}
+
+async fn run(backend: Backend, only_national: bool) {
     println!("{backend:?}:");
-    bench_import(backend).await;
-    bench_scope(backend).await;
-    bench_conflicts(backend).await;
+    if !only_national {
+        bench_import(backend).await;
+        bench_scope(backend).await;
+        bench_conflicts(backend).await;
+    }
+    bench_national(backend).await;
 }
 
 fn main() {
@@ -256,12 +445,15 @@ fn main() {
         .enable_all()
         .build()
         .expect("a tokio runtime");
+    // `cargo bench` passes `--bench`; a bare `national` picks the national part only.
+    let only_national = std::env::args().skip(1).any(|a| a == "national");
+    println!("load average: {}", load_average());
     runtime.block_on(async {
-        run(Backend::Sqlite).await;
+        run(Backend::Sqlite, only_national).await;
         match TestDb::new(Backend::Postgres).await {
             Ok(probe) => {
                 probe.cleanup().await;
-                run(Backend::Postgres).await;
+                run(Backend::Postgres, only_national).await;
             }
             Err(e) => println!(
                 "Postgres: skipped, cannot create a test database at {}: {e}",
@@ -269,4 +461,12 @@ fn main() {
             ),
         }
     });
+    println!("load average: {}", load_average());
+}
+
+/// `/proc/loadavg`'s first three figures, for the record in BENCHMARKS.md.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }

@@ -24,52 +24,52 @@ impl Store {
         ) else {
             return Ok(Vec::new());
         };
-        // One query for every invitation of the overlapping meetings (not one per
-        // meeting): a national meeting overlaps every province's briefing at once.
         let rows = sqlx::query(
-            "SELECT m.id, m.title, m.starts_at, m.ends_at, i.hall_id, h.name, u.name AS unit_name
-             FROM meetings m JOIN invitations i ON i.meeting_id = m.id
-             JOIN halls h ON h.id = i.hall_id JOIN units u ON u.id = h.unit_id
-             WHERE m.status <> 'cancelled' AND m.starts_at < $1 AND m.ends_at > $2
-             ORDER BY m.id, u.path",
+            "SELECT id, title, starts_at, ends_at FROM meetings WHERE status <> 'cancelled' AND starts_at < $1 AND ends_at > $2",
         )
         .bind(hi)
         .bind(lo)
         .fetch_all(&self.pool)
         .await?;
         let wanted: HashSet<i64> = halls.iter().copied().collect();
-        let mut out: Vec<Conflict> = Vec::new();
-        let mut current: Option<i64> = None;
-        let mut relevant = false;
+        let mut out = Vec::new();
         for r in rows {
             let (id, s, e): (i64, i64, i64) = (
                 r.try_get("id")?,
                 r.try_get("starts_at")?,
                 r.try_get("ends_at")?,
             );
-            if current != Some(id) {
-                current = Some(id);
-                relevant = !except.contains(&id) && slots.iter().any(|&(a, b)| s < b && e > a);
-            }
-            if !relevant || !wanted.contains(&r.try_get::<i64, _>("hall_id")?) {
+            if except.contains(&id) || !slots.iter().any(|&(a, b)| s < b && e > a) {
                 continue;
             }
-            if out.last().and_then(|c| c.meeting_id) != Some(id) {
+            let inv = sqlx::query(
+                "SELECT i.hall_id, h.name, u.name AS unit_name FROM invitations i JOIN halls h ON h.id = i.hall_id
+                 JOIN units u ON u.id = h.unit_id WHERE i.meeting_id = $1 ORDER BY u.path",
+            )
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+            let mut count = 0;
+            let mut names = Vec::new();
+            for i in &inv {
+                if wanted.contains(&i.try_get::<i64, _>("hall_id")?) {
+                    count += 1;
+                    if names.len() < 5 {
+                        let hall: String = i.try_get("name")?;
+                        let unit: String = i.try_get("unit_name")?;
+                        names.push(format!("{hall} — {unit}"));
+                    }
+                }
+            }
+            if count > 0 {
                 out.push(Conflict {
                     meeting_id: Some(id),
                     title: r.try_get("title")?,
                     starts_at: s,
                     ends_at: e,
-                    halls: 0,
-                    hall_names: Vec::new(),
+                    halls: count,
+                    hall_names: names,
                 });
-            }
-            let c = out.last_mut().expect("pushed above for this meeting");
-            c.halls += 1;
-            if c.hall_names.len() < 5 {
-                let hall: String = r.try_get("name")?;
-                let unit: String = r.try_get("unit_name")?;
-                c.hall_names.push(format!("{hall} — {unit}"));
             }
         }
         Ok(out)
