@@ -12,5 +12,6 @@ mod limits;
 mod live;
 mod login_guard;
 mod meeting_ownership;
+mod national;
 mod reports;
 mod series;
