@@ -1,7 +1,22 @@
-//! The room's line to one socket's writer: queued messages, a close, and a way to cut a stalled one.
+//! The room's line to one socket's writer: must-arrive messages in order, state coalesced
+//! per key, a close, and the rule that cuts a page which stopped reading.
+//!
+//! The room (and the socket's own reader) never wait on a page: [`SessionLink`] queues into
+//! the socket's [`Outbox`](outbox::Outbox) and wakes its writer ([`writer`]). What a page
+//! may owe is bounded by coalescing, not by cutting it: a burst others made (220 halls
+//! answering a roll call at once) only replaces the state a page has not read yet. A page
+//! is cut (1008 `not_reading`) when a write to it has not gone through for
+//! `SignalingConfig::write_timeout` — it has been unreadable for seconds.
 
-use crate::protocol::{ErrorCode, ServerMessage};
-use std::sync::Arc;
+mod outbox;
+mod throttle;
+pub(crate) mod writer;
+
+pub use outbox::{StateKey, MUST_ARRIVE_CAP};
+
+use crate::protocol::{to_text, ErrorCode, ServerMessage};
+use outbox::{Outbox, Pushed};
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{mpsc, Notify};
 
 /// WebSocket close codes the server uses.
@@ -10,7 +25,7 @@ pub mod close {
     pub const NORMAL: u16 = 1000;
     /// The server is going away.
     pub const GOING_AWAY: u16 = 1001;
-    /// Policy violation: refused token, flood, wrong version.
+    /// Policy violation: refused token, flood, wrong version, a page not reading.
     pub const POLICY: u16 = 1008;
     /// Our fault.
     pub const INTERNAL: u16 = 1011;
@@ -28,12 +43,28 @@ pub mod close {
     pub const TRY_AGAIN_LATER: u16 = 1013;
 }
 
-/// What a socket's writer does next.
+/// A message serialised once, shared by every page it goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame(Arc<str>);
+
+impl Frame {
+    /// The text frame of `message`.
+    pub fn of(message: &ServerMessage) -> Frame {
+        Frame(to_text(message).into())
+    }
+
+    /// The JSON text.
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a socket's writer sends next.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outgoing {
-    /// Send a message.
-    Message(ServerMessage),
-    /// Send a close frame with this code and reason, then stop.
+    /// A message.
+    Frame(Frame),
+    /// A close frame with this code and reason, then stop.
     Close {
         /// The WebSocket close code.
         code: u16,
@@ -42,44 +73,79 @@ pub enum Outgoing {
     },
 }
 
-/// How many messages may wait for one socket's writer before it counts as stalled.
-pub const OUTBOX: usize = 256;
+impl Outgoing {
+    /// The close of a page that stopped reading.
+    pub fn not_reading() -> Outgoing {
+        Outgoing::Close {
+            code: close::POLICY,
+            reason: "not_reading".into(),
+        }
+    }
+}
 
-/// A sender to one socket's writer. Cheap to clone.
+/// What the link and its writer share.
+#[derive(Debug, Default)]
+struct Inner {
+    outbox: Mutex<Outbox>,
+    /// Wakes the writer: something was queued.
+    wake: Notify,
+}
+
+impl Inner {
+    fn outbox(&self) -> std::sync::MutexGuard<'_, Outbox> {
+        self.outbox.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A sender to one socket's writer. Cheap to clone; never waits.
 #[derive(Debug, Clone)]
 pub struct SessionLink {
-    outbox: mpsc::Sender<Outgoing>,
-    /// Wakes the writer to close at once when its queue is full (a stalled page must
-    /// never hold the room up).
-    cut: Arc<Notify>,
+    inner: Arc<Inner>,
+    /// Closed once the writer has ended (its [`LinkReceiver`] dropped).
+    alive: mpsc::Sender<()>,
 }
 
 /// The writer's end of a [`SessionLink`].
 #[derive(Debug)]
 pub struct LinkReceiver {
-    /// Queued messages.
-    pub outbox: mpsc::Receiver<Outgoing>,
-    /// Notified when the link was cut.
-    pub cut: Arc<Notify>,
+    inner: Arc<Inner>,
+    _alive: mpsc::Receiver<()>,
 }
 
 impl SessionLink {
     /// A link and the writer's end of it.
     pub fn new() -> (SessionLink, LinkReceiver) {
-        let (outbox, rx) = mpsc::channel(OUTBOX);
-        let cut = Arc::new(Notify::new());
+        let inner = Arc::new(Inner::default());
+        let (alive, alive_rx) = mpsc::channel(1);
         (
             SessionLink {
-                outbox,
-                cut: Arc::clone(&cut),
+                inner: Arc::clone(&inner),
+                alive,
             },
-            LinkReceiver { outbox: rx, cut },
+            LinkReceiver {
+                inner,
+                _alive: alive_rx,
+            },
         )
     }
 
-    /// Queues a message without waiting; a full queue cuts the socket.
+    /// Queues a message that must arrive, in order.
     pub fn send(&self, message: ServerMessage) {
-        self.push(Outgoing::Message(message));
+        self.push(Outgoing::Frame(Frame::of(&message)));
+    }
+
+    /// Queues a frame (serialised once for many pages) that must arrive, in order.
+    pub fn send_frame(&self, frame: Frame) {
+        self.push(Outgoing::Frame(frame));
+    }
+
+    /// Sets the latest state of `key`: it replaces one of the same key not yet sent.
+    pub fn set_state(&self, key: StateKey, frame: Frame) {
+        if self.alive.is_closed() {
+            return;
+        }
+        self.inner.outbox().set(key, frame);
+        self.inner.wake.notify_one();
     }
 
     /// Queues an `error` message.
@@ -99,19 +165,23 @@ impl SessionLink {
     }
 
     fn push(&self, out: Outgoing) {
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.outbox.try_send(out) {
-            tracing::warn!("a hall's socket is not reading; closing it");
-            self.cut.notify_one();
+        if self.alive.is_closed() {
+            return;
         }
+        let pushed = self.inner.outbox().push(out);
+        if pushed == Pushed::Overflow {
+            writer::warn_cut("a page owes too many messages");
+        }
+        self.inner.wake.notify_one();
+    }
+
+    /// How many messages wait for the socket (must-arrive and coalesced state).
+    pub fn pending(&self) -> usize {
+        self.inner.outbox().len()
     }
 
     /// Resolves once the socket's writer has ended (its close frame sent, or the socket gone).
     pub async fn closed(&self) {
-        self.outbox.closed().await;
-    }
-
-    /// Queues a message, waiting for room in the queue (the session's own replies).
-    pub async fn send_wait(&self, out: Outgoing) {
-        let _ = self.outbox.send(out).await;
+        self.alive.closed().await;
     }
 }

@@ -32,8 +32,14 @@ pub struct SignalingConfig {
     pub linger: Duration,
     /// Flood protection per socket.
     pub rate: RateLimit,
-    /// How long one frame may take to write before the socket counts as dead.
+    /// How long a page may leave a frame unread (a write not going through) before its
+    /// socket is cut with 1008 `not_reading`. Only time counts: what a page owes is
+    /// bounded by coalescing, so a burst other halls made never cuts it.
     pub write_timeout: Duration,
+    /// How often a page is sent the state that changes often (`meeting_state`, the
+    /// readiness board, other halls' headcounts, answers and hands), coalesced to the
+    /// latest per key; the first change after a quiet spell goes at once.
+    pub state_interval: Duration,
     /// How often connected halls are written down as still present (the time an
     /// interval is closed at if the server dies).
     pub presence_interval: Duration,
@@ -58,6 +64,7 @@ impl Default for SignalingConfig {
             linger: Duration::from_secs(60),
             rate: RateLimit::default(),
             write_timeout: Duration::from_secs(10),
+            state_interval: Duration::from_millis(250),
             presence_interval: Duration::from_secs(15),
             readiness_interval: Duration::from_secs(2),
             halls_join_muted: true,

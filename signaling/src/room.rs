@@ -25,7 +25,7 @@ mod rollcall;
 pub(crate) use handle::{By, Command};
 pub use handle::{Gone, HallStats, RoomHandle, SessionId};
 
-use crate::link::SessionLink;
+use crate::link::{Frame, SessionLink, StateKey};
 use crate::protocol::{
     Candidate, ErrorCode, HallInfo, MeetingInfo, Participant, Readiness, ServerMessage,
 };
@@ -346,10 +346,27 @@ impl Room {
         self.members.iter().find(|m| m.hall.id == hall_id)
     }
 
+    /// Sends every page a message that must arrive (serialised once).
     pub(crate) fn broadcast(&self, message: ServerMessage) {
-        for m in &self.members {
-            m.tell(message.clone());
+        let frame = Frame::of(&message);
+        for link in self.members.iter().filter_map(|m| m.link.as_ref()) {
+            link.send_frame(frame.clone());
         }
+    }
+
+    /// Sends every page the latest state of `key` (coalesced: a page that has not read
+    /// the previous one yet gets only this).
+    pub(crate) fn broadcast_state(&self, key: StateKey, message: ServerMessage) {
+        let frame = Frame::of(&message);
+        for link in self.members.iter().filter_map(|m| m.link.as_ref()) {
+            link.set_state(key, frame.clone());
+        }
+    }
+
+    /// Sends every page the chair's state now (coalesced).
+    pub(crate) fn broadcast_meeting_state(&self) {
+        let state = ServerMessage::MeetingState(Box::new(self.chair.state()));
+        self.broadcast_state(StateKey::MeetingState, state);
     }
 }
 

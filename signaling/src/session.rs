@@ -2,20 +2,19 @@
 //!
 //! The web server adapts axum's socket to these; tests use channels. The reader parses
 //! frames (size, rate, JSON, order), answers `ping`, checks the join token and forwards
-//! the rest to the room; the writer drains the [`SessionLink`] the room and the reader
-//! write to. `select!` ends one when the other ends: a closed socket ends the writer,
+//! the rest to the room; the writer ([`crate::link::writer`]) drains the [`SessionLink`]
+//! the room and the reader write to. `select!` ends one when the other ends: a closed socket ends the writer,
 //! a close frame sent (leave, replaced, refused) ends the reader. When a joined socket
 //! ends without `leave`, the room is told, and the hall's grace period starts.
 
 use crate::admission::Admit;
-use crate::link::{close, LinkReceiver, Outgoing, SessionLink};
-use crate::protocol::{
-    parse_client, to_text, ClientMessage, ErrorCode, ProtocolError, ServerMessage,
-};
+use crate::link::writer::{write, Timing};
+use crate::link::{close, SessionLink};
+use crate::protocol::{parse_client, ClientMessage, ErrorCode, ProtocolError, ServerMessage};
 use crate::ratelimit::{Bucket, Verdict};
 use crate::registry::Signaling;
 use crate::room::{By, Command, RoomHandle, SessionId};
-use futures::{Sink, SinkExt, Stream, StreamExt};
+use futures::{Sink, Stream, StreamExt};
 use std::fmt::Display;
 use tokio::time::Instant;
 
@@ -53,7 +52,10 @@ where
     A: Admit,
 {
     let (link, link_rx) = SessionLink::new();
-    let write_timeout = signaling.config().write_timeout;
+    let timing = Timing {
+        write_timeout: signaling.config().write_timeout,
+        state_interval: signaling.config().state_interval,
+    };
     let mut reader = Reader {
         bucket: Bucket::new(signaling.config().rate, Instant::now()),
         link,
@@ -63,43 +65,10 @@ where
     };
     tokio::select! {
         () = reader.run(stream) => {}
-        () = write(sink, link_rx, write_timeout) => {}
+        () = write(sink, link_rx, timing) => {}
     }
     if let State::Joined { room, session } = reader.state {
         let _ = room.send(Command::Lost { session }).await;
-    }
-}
-
-/// Sends what the link queues until a close is sent, a write fails or the link is cut.
-async fn write<Si>(mut sink: Si, mut rx: LinkReceiver, timeout: std::time::Duration)
-where
-    Si: Sink<WsMessage> + Unpin,
-    Si::Error: Display,
-{
-    loop {
-        let out = tokio::select! {
-            biased;
-            () = rx.cut.notified() => Outgoing::Close {
-                code: close::POLICY,
-                reason: "not_reading".into(),
-            },
-            out = rx.outbox.recv() => match out {
-                Some(out) => out,
-                None => return,
-            },
-        };
-        let (frame, last) = match out {
-            Outgoing::Message(m) => (WsMessage::Text(to_text(&m)), false),
-            Outgoing::Close { code, reason } => (WsMessage::Close(Some((code, reason))), true),
-        };
-        match tokio::time::timeout(timeout, sink.send(frame)).await {
-            Ok(Ok(())) if !last => {}
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "socket write failed");
-                return;
-            }
-            _ => return,
-        }
     }
 }
 
@@ -144,8 +113,7 @@ impl<A: Admit> Reader<A> {
                 }
                 Err(_) => {
                     let message = format!("no message for {} s", silence.as_secs());
-                    self.fail(ErrorCode::HeartbeatTimeout, message, close::HEARTBEAT)
-                        .await;
+                    self.fail(ErrorCode::HeartbeatTimeout, message, close::HEARTBEAT);
                     break;
                 }
                 Ok(None | Some(Ok(WsMessage::Close(_)))) => return,
@@ -161,15 +129,13 @@ impl<A: Admit> Reader<A> {
                     self.reply(error(
                         ErrorCode::RateLimited,
                         "too many messages; slow down",
-                    ))
-                    .await;
+                    ));
                     continue;
                 }
                 Verdict::Drop => continue,
                 Verdict::Close => {
                     let message = "too many messages for too long";
-                    self.fail(ErrorCode::RateLimited, message, close::POLICY)
-                        .await;
+                    self.fail(ErrorCode::RateLimited, message, close::POLICY);
                     break;
                 }
             }
@@ -183,11 +149,11 @@ impl<A: Admit> Reader<A> {
             let flow = match parsed {
                 Ok(message) => self.handle(message).await,
                 Err(e) if e.code == ErrorCode::UnsupportedVersion => {
-                    self.fail(e.code, e.message, close::POLICY).await;
+                    self.fail(e.code, e.message, close::POLICY);
                     Flow::Closing
                 }
                 Err(e) => {
-                    self.reply(e.to_message()).await;
+                    self.reply(e.to_message());
                     Flow::Continue
                 }
             };
@@ -201,7 +167,7 @@ impl<A: Admit> Reader<A> {
 
     async fn handle(&mut self, message: ClientMessage) -> Flow {
         if let ClientMessage::Ping { ts } = message {
-            self.reply(ServerMessage::Pong { ts }).await;
+            self.reply(ServerMessage::Pong { ts });
             return Flow::Continue;
         }
         let (room, session) = match &self.state {
@@ -210,8 +176,7 @@ impl<A: Admit> Reader<A> {
                 if let ClientMessage::Join { token, resume, .. } = message {
                     return self.join(&token, resume).await;
                 }
-                self.reply(error(ErrorCode::OutOfOrder, "send join first"))
-                    .await;
+                self.reply(error(ErrorCode::OutOfOrder, "send join first"));
                 return Flow::Continue;
             }
             State::Joined { room, session } => (room.clone(), session.clone()),
@@ -230,8 +195,7 @@ impl<A: Admit> Reader<A> {
             },
             ClientMessage::Leave => Command::Leave { session },
             ClientMessage::Join { .. } => {
-                self.reply(error(ErrorCode::OutOfOrder, "already joined"))
-                    .await;
+                self.reply(error(ErrorCode::OutOfOrder, "already joined"));
                 return Flow::Continue;
             }
             ClientMessage::Ping { .. } => return Flow::Continue, // answered above
@@ -245,17 +209,12 @@ impl<A: Admit> Reader<A> {
         if room.send(command).await.is_err() {
             self.state = State::Done;
             let message = "the meeting room has ended";
-            self.fail(ErrorCode::NotJoined, message, close::GOING_AWAY)
-                .await;
+            self.fail(ErrorCode::NotJoined, message, close::GOING_AWAY);
             return Flow::Closing;
         }
         if leaving {
             self.state = State::Done;
-            let left = Outgoing::Close {
-                code: close::NORMAL,
-                reason: "left".into(),
-            };
-            self.link.send_wait(left).await;
+            self.link.close(close::NORMAL, "left");
             return Flow::Closing;
         }
         Flow::Continue
@@ -263,7 +222,7 @@ impl<A: Admit> Reader<A> {
 
     async fn join(&mut self, token: &str, resume: Option<String>) -> Flow {
         if self.signaling.is_stopping() {
-            return self.restarting().await;
+            return self.restarting();
         }
         let started = Instant::now();
         let metrics = self.signaling.metrics().clone();
@@ -272,7 +231,7 @@ impl<A: Admit> Reader<A> {
             Err(e) => {
                 metrics.join(e.code.as_str());
                 tracing::info!(code = e.code.as_str(), "join refused");
-                self.fail(e.code, e.message, refused_close(e.code)).await;
+                self.fail(e.code, e.message, refused_close(e.code));
                 return Flow::Closing;
             }
         };
@@ -288,12 +247,12 @@ impl<A: Admit> Reader<A> {
                 self.state = State::Joined { room, session };
                 Flow::Continue
             }
-            Ok(Err(_)) if self.signaling.is_stopping() => self.restarting().await,
+            Ok(Err(_)) if self.signaling.is_stopping() => self.restarting(),
             Ok(Err(refused)) => {
                 metrics.join(refused.code.as_str());
                 tracing::info!(code = refused.code.as_str(), "join refused by the room");
                 let close_code = refused_close(refused.code);
-                self.fail(refused.code, refused.message, close_code).await;
+                self.fail(refused.code, refused.message, close_code);
                 Flow::Closing
             }
             Err(_) => {
@@ -301,36 +260,26 @@ impl<A: Admit> Reader<A> {
                     ErrorCode::Internal,
                     "the meeting room is not available",
                     close::INTERNAL,
-                )
-                .await;
+                );
                 Flow::Closing
             }
         }
     }
 
     /// The server is stopping: close 1012, the page comes back at once.
-    async fn restarting(&mut self) -> Flow {
-        let restart = Outgoing::Close {
-            code: close::SERVICE_RESTART,
-            reason: "server_restart".into(),
-        };
-        self.link.send_wait(restart).await;
+    fn restarting(&mut self) -> Flow {
+        self.link.close(close::SERVICE_RESTART, "server_restart");
         Flow::Closing
     }
 
-    async fn reply(&self, message: ServerMessage) {
-        self.link.send_wait(Outgoing::Message(message)).await;
+    fn reply(&self, message: ServerMessage) {
+        self.link.send(message);
     }
 
     /// Tells the page why, then queues the close frame.
-    async fn fail(&self, code: ErrorCode, message: impl Into<String>, close_code: u16) {
-        self.reply(error(code, message)).await;
-        self.link
-            .send_wait(Outgoing::Close {
-                code: close_code,
-                reason: code.as_str().to_owned(),
-            })
-            .await;
+    fn fail(&self, code: ErrorCode, message: impl Into<String>, close_code: u16) {
+        self.reply(error(code, message));
+        self.link.close(close_code, code.as_str());
     }
 }
 

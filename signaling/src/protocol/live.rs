@@ -60,7 +60,7 @@ impl Actor {
 /// A host control or hall action, as announced in `control` and logged. Its names come
 /// from serde (see [`Action::as_str`]): variants keep their declaration order as
 /// discriminants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// The connection test began.

@@ -8,6 +8,7 @@
 //! no one, whatever its page does.
 
 use super::{By, Room};
+use crate::link::{Frame, StateKey};
 use crate::protocol::{
     Action, Actor, ClientMessage, ErrorCode, FloorInfo, MeetingState, Phase, ProtocolError,
     ServerMessage,
@@ -81,6 +82,19 @@ impl Chair {
         self.hands.retain(|&h| h != hall_id);
         changed || hands != self.hands.len()
     }
+}
+
+/// Whether `action` is a hall's report that others see as state (the latest per hall is
+/// enough for them): a headcount, a roll-call answer or mark, a hand raised or lowered.
+fn is_hall_report(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Headcount
+            | Action::RollCallAnswer
+            | Action::RollCallMark
+            | Action::RaiseHand
+            | Action::LowerHand
+    )
 }
 
 /// What an action came to: done, or refused with a code.
@@ -332,15 +346,31 @@ impl Room {
     }
 
     /// Tells every page what happened and the new state; logs it if `log`.
+    ///
+    /// A hall's own action is acknowledged to it in order, like every host control; other
+    /// halls' reports (headcounts, roll-call answers and marks, hands) are state to the
+    /// rest, coalesced to the latest of each action (what they add up to is in
+    /// `meeting_state` and the board), so that 220 halls answering at once cost each page
+    /// a few messages. `meeting_state` follows, coalesced.
     pub(super) fn announce(&self, action: Action, hall_id: Option<i64>, by: Actor, log: bool) {
         let at = scheduler::time::now();
-        self.broadcast(ServerMessage::Control {
+        let control = Frame::of(&ServerMessage::Control {
             action,
             hall_id,
             by,
             at,
         });
-        self.broadcast(ServerMessage::MeetingState(Box::new(self.chair.state())));
+        let report = is_hall_report(action);
+        for m in &self.members {
+            let Some(link) = &m.link else { continue };
+            let own = by == Actor::Hall { hall_id: m.hall.id };
+            if report && !own {
+                link.set_state(StateKey::Control(action), control.clone());
+            } else {
+                link.send_frame(control.clone());
+            }
+        }
+        self.broadcast_meeting_state();
         if log {
             let change = PresenceKind::Control {
                 action,

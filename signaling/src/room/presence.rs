@@ -183,7 +183,7 @@ impl Room {
                     until: None,
                 });
             }
-            self.broadcast(ServerMessage::MeetingState(Box::new(self.chair.state())));
+            self.broadcast_meeting_state();
         }
         if let Some(peer) = m.peer {
             if let Err(e) = self.shared.sfu.close_peer(peer).await {

@@ -6,6 +6,7 @@
 //! loss both ways, round trip and jitter from the SFU's statistics.
 
 use super::{Member, Room};
+use crate::link::{Frame, StateKey};
 use crate::protocol::{
     Action, Actor, ErrorCode, HallReadiness, LinkState, ProtocolError, Readiness, RollCallStatus,
     ServerMessage, UnitReadiness,
@@ -196,7 +197,10 @@ impl Room {
             return;
         };
         let board = self.readiness();
-        self.members[i].tell(ServerMessage::Readiness(Box::new(board.clone())));
+        if let Some(link) = &self.members[i].link {
+            let frame = Frame::of(&ServerMessage::Readiness(Box::new(board.clone())));
+            link.set_state(StateKey::Readiness, frame);
+        }
         let session = self.members[i].session.clone();
         if !self.readiness_watchers.contains(&session) {
             self.readiness_watchers.push(session);
@@ -215,9 +219,14 @@ impl Room {
         if self.readiness_sent.as_ref() == Some(&board) {
             return;
         }
+        let frame = Frame::of(&ServerMessage::Readiness(Box::new(board.clone())));
         for m in &self.members {
-            if self.readiness_watchers.contains(&m.session) {
-                m.tell(ServerMessage::Readiness(Box::new(board.clone())));
+            if let Some(link) = m
+                .link
+                .as_ref()
+                .filter(|_| self.readiness_watchers.contains(&m.session))
+            {
+                link.set_state(StateKey::Readiness, frame.clone());
             }
         }
         self.readiness_sent = Some(board);
