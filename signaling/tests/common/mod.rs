@@ -4,9 +4,11 @@
 #![allow(dead_code)] // each test binary uses part of it
 
 pub mod store;
+pub mod ws;
 
 use futures::channel::mpsc;
-use futures::{SinkExt, StreamExt};
+use futures::stream::BoxStream;
+use futures::{FutureExt, SinkExt, StreamExt};
 use sfu::testclient::{Publishing, TestClient};
 use sfu::SfuConfig;
 use signaling::protocol::{
@@ -54,19 +56,25 @@ pub struct Tokens(Arc<HashMap<String, Result<Admission, ProtocolError>>>);
 
 impl Default for Tokens {
     fn default() -> Self {
+        Tokens::halls(4)
+    }
+}
+
+impl Tokens {
+    /// Tokens `tok-1` (the host) to `tok-<n>`, and `tok-expired`.
+    pub fn halls(n: i64) -> Tokens {
         let mut table = HashMap::new();
-        for (id, name) in [
-            (1, "Hội trường UBND tỉnh"),
-            (2, "Điểm cầu xã A"),
-            (3, "Điểm cầu xã B"),
-            (4, "Điểm cầu xã C"),
-        ] {
+        for id in 1..=n {
+            let name = match id {
+                1 => "Hội trường UBND tỉnh".to_owned(),
+                2 => "Điểm cầu xã A".to_owned(),
+                3 => "Điểm cầu xã B".to_owned(),
+                4 => "Điểm cầu xã C".to_owned(),
+                _ => format!("Điểm cầu xã số {id}"),
+            };
             let admission = Admission {
                 meeting: meeting(),
-                hall: HallInfo {
-                    id,
-                    name: name.into(),
-                },
+                hall: HallInfo { id, name },
             };
             table.insert(format!("tok-{id}"), Ok(admission));
         }
@@ -98,7 +106,7 @@ impl Admit for Tokens {
 /// One page: what it sends to the server and what the server sent it.
 pub struct Page {
     to_server: mpsc::UnboundedSender<Result<WsMessage, Infallible>>,
-    from_server: mpsc::UnboundedReceiver<WsMessage>,
+    from_server: BoxStream<'static, WsMessage>,
     /// Set once the server's close frame arrived.
     pub closed: Option<(u16, String)>,
 }
@@ -157,7 +165,26 @@ impl Page {
         ));
         Page {
             to_server,
-            from_server,
+            from_server: from_server.boxed(),
+            closed: None,
+        }
+    }
+
+    /// Opens a socket whose page takes at most `frames` unread frames: once they wait,
+    /// the server's writes wait too (a socket buffer full because the page reads slowly,
+    /// or not at all).
+    pub fn open_bounded(signaling: &Signaling, tokens: &Tokens, frames: usize) -> Page {
+        let (to_server, incoming) = mpsc::unbounded();
+        let (outgoing, from_server) = mpsc::channel(frames);
+        tokio::spawn(signaling::serve(
+            outgoing,
+            incoming,
+            tokens.clone(),
+            signaling.clone(),
+        ));
+        Page {
+            to_server,
+            from_server: from_server.boxed(),
             closed: None,
         }
     }
@@ -188,13 +215,20 @@ impl Page {
 
     /// The next message, or `None` if the socket closed (the close is kept in `closed`).
     pub async fn next(&mut self) -> Option<ServerMessage> {
-        if self.closed.is_some() {
-            return None;
-        }
-        let frame = tokio::time::timeout(WAIT, self.from_server.next())
+        self.next_within(WAIT)
             .await
-            .expect("the server said something in time");
-        match frame {
+            .expect("the server said something in time")
+    }
+
+    /// The next message if one comes within `wait` (`Some(None)`: the socket closed).
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Option<ServerMessage>> {
+        if self.closed.is_some() {
+            return Some(None);
+        }
+        let frame = tokio::time::timeout(wait, self.from_server.next())
+            .await
+            .ok()?;
+        Some(match frame {
             Some(WsMessage::Text(text)) => {
                 Some(serde_json::from_str(&text).expect("the server sends valid messages"))
             }
@@ -207,7 +241,7 @@ impl Page {
                 self.closed = Some((1006, String::new()));
                 None
             }
-        }
+        })
     }
 
     /// Skips messages until one matches; panics if the socket closes first.
@@ -314,7 +348,7 @@ impl Page {
 
     /// Whether nothing is waiting from the server right now.
     pub fn quiet(&mut self) -> bool {
-        self.from_server.try_recv().is_err()
+        !matches!(self.from_server.next().now_or_never(), Some(Some(_)))
     }
 }
 
