@@ -3,9 +3,10 @@
 //! The web server adapts axum's socket to these; tests use channels. The reader parses
 //! frames (size, rate, JSON, order), answers `ping`, checks the join token and forwards
 //! the rest to the room; the writer ([`crate::link::writer`]) drains the [`SessionLink`]
-//! the room and the reader write to. `select!` ends one when the other ends: a closed socket ends the writer,
-//! a close frame sent (leave, replaced, refused) ends the reader. When a joined socket
-//! ends without `leave`, the room is told, and the hall's grace period starts.
+//! the room and the reader write to. `select!` ends one when the other ends: a closed
+//! socket ends the writer, a close frame sent (leave, replaced, refused) ends the reader.
+//! When a joined socket ends without `leave`, the room is told, and the hall's grace
+//! period starts.
 
 use crate::admission::Admit;
 use crate::link::writer::{write, Timing};

@@ -84,8 +84,9 @@ impl Chair {
     }
 }
 
-/// Whether `action` is a hall's report that others see as state (the latest per hall is
-/// enough for them): a headcount, a roll-call answer or mark, a hand raised or lowered.
+/// Whether `action` is a hall's report that other pages see as state (the latest of each
+/// action is enough for them; the sum is in `meeting_state` and on the board): a
+/// headcount, a roll-call answer or mark, a hand raised or lowered.
 fn is_hall_report(action: Action) -> bool {
     matches!(
         action,
