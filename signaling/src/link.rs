@@ -144,8 +144,10 @@ impl SessionLink {
         if self.alive.is_closed() {
             return;
         }
-        self.inner.outbox().set(key, frame);
-        self.inner.wake.notify_one();
+        // A burst of state wakes the writer once, not once per change.
+        if self.inner.outbox().set(key, frame) {
+            self.inner.wake.notify_one();
+        }
     }
 
     /// Queues an `error` message.

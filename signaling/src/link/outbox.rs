@@ -72,13 +72,17 @@ impl Outbox {
         Pushed::Queued
     }
 
-    /// Sets the latest state of `key`, replacing any not yet sent.
-    pub fn set(&mut self, key: StateKey, frame: Frame) {
+    /// Sets the latest state of `key`, replacing any not yet sent. Returns whether it is
+    /// the only state pending (the writer, if idle, needs waking only then: it sends all
+    /// pending state at once).
+    pub fn set(&mut self, key: StateKey, frame: Frame) -> bool {
         if self.closing {
-            return;
+            return false;
         }
         self.seq += 1;
+        let first = self.state.is_empty();
         self.state.insert(key, (self.seq, frame));
+        first
     }
 
     /// Whether must-arrive messages wait.
@@ -125,16 +129,23 @@ mod tests {
     #[test]
     fn state_keeps_the_latest_per_key_in_the_order_of_their_latest_change() {
         let mut out = Outbox::default();
-        out.set(StateKey::MeetingState, frame(1.0));
-        out.set(StateKey::Control(Action::RaiseHand), frame(2.0));
-        out.set(StateKey::MeetingState, frame(3.0));
-        out.set(StateKey::Control(Action::LowerHand), frame(4.0));
+        assert!(
+            out.set(StateKey::MeetingState, frame(1.0)),
+            "the first wakes"
+        );
+        assert!(!out.set(StateKey::Control(Action::RaiseHand), frame(2.0)));
+        assert!(!out.set(StateKey::MeetingState, frame(3.0)));
+        assert!(!out.set(StateKey::Control(Action::LowerHand), frame(4.0)));
         assert_eq!(out.len(), 3);
         assert_eq!(
             texts(out.take_state()),
             texts(vec![frame(2.0), frame(3.0), frame(4.0)])
         );
         assert!(!out.has_state());
+        assert!(
+            out.set(StateKey::Readiness, frame(5.0)),
+            "taken: the next wakes again"
+        );
     }
 
     #[test]

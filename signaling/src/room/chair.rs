@@ -352,7 +352,7 @@ impl Room {
     /// halls' reports (headcounts, roll-call answers and marks, hands) are state to the
     /// rest, coalesced to the latest of each action (what they add up to is in
     /// `meeting_state` and the board), so that 220 halls answering at once cost each page
-    /// a few messages. `meeting_state` follows, coalesced.
+    /// a few messages. `meeting_state` follows, coalesced, when the action changed it.
     pub(super) fn announce(&self, action: Action, hall_id: Option<i64>, by: Actor, log: bool) {
         let at = scheduler::time::now();
         let control = Frame::of(&ServerMessage::Control {
@@ -371,7 +371,15 @@ impl Room {
                 link.send_frame(control.clone());
             }
         }
-        self.broadcast_meeting_state();
+        // Answers, marks and headcounts change nothing in `meeting_state` (they are on
+        // the board): no page needs it again for them.
+        let state_unchanged = matches!(
+            action,
+            Action::Headcount | Action::RollCallAnswer | Action::RollCallMark
+        );
+        if !state_unchanged {
+            self.broadcast_meeting_state();
+        }
         if log {
             let change = PresenceKind::Control {
                 action,
