@@ -108,8 +108,7 @@ impl<A: Admit> Reader<A> {
                 Err(_) if awaiting_join && Instant::now() >= join_by => {
                     self.signaling.metrics().join_timeouts.inc();
                     let message = format!("no join within {} s", join_timeout.as_secs());
-                    self.fail(ErrorCode::JoinTimeout, message, close::POLICY)
-                        .await;
+                    self.fail(ErrorCode::JoinTimeout, message, close::POLICY);
                     break;
                 }
                 Err(_) => {
