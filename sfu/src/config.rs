@@ -18,10 +18,16 @@ pub struct SfuConfig {
     /// Public addresses announced as host candidates instead of `bind_ip` (1:1 NAT,
     /// e.g. the province data centre's public address). Empty: announce `bind_ip`.
     pub announced_ips: Vec<IpAddr>,
-    /// The one UDP port every hall's media uses (0: an ephemeral one): one socket and
-    /// one task for all connections, demultiplexed by ICE username and address
-    /// ([`crate::driver`]).
+    /// The one UDP port every hall's media uses (0: an ephemeral one): one socket for
+    /// all connections, demultiplexed by ICE username and address ([`crate::driver`]).
     pub udp_port: u16,
+    /// Media workers (tasks) sharing the port; halls are spread over them and a
+    /// meeting may span them (docs/sfu-driver.md, "Several media workers"). 0: one per
+    /// core. The default is 1, or `SFU_MEDIA_WORKERS` when set (so the test suites can
+    /// run again on several workers).
+    pub media_workers: usize,
+    /// Which worker a new hall goes to.
+    pub worker_assignment: WorkerAssignment,
     /// At most this many video receive slots per peer: each offer's `recvonly` video
     /// m-lines up to this cap become slots (a commune's page asks for a few, the host's
     /// for its 5×5 monitoring grid plus the main picture: 26, the default).
@@ -47,6 +53,34 @@ pub struct Codecs {
     pub h264: bool,
 }
 
+/// How new halls are spread over the media workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WorkerAssignment {
+    /// The worker carrying the fewest halls (the lowest index on a tie).
+    #[default]
+    Balanced,
+    /// Worker `peer id % workers`: deterministic, for tests that must span workers.
+    ByPeerId,
+}
+
+/// The default number of media workers: `SFU_MEDIA_WORKERS` if set, else 1.
+fn default_media_workers() -> usize {
+    std::env::var("SFU_MEDIA_WORKERS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(1)
+}
+
+impl SfuConfig {
+    /// How many workers `media_workers` means on this machine (0: one per core).
+    pub fn workers(&self) -> usize {
+        match self.media_workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
 impl Default for Codecs {
     fn default() -> Self {
         Self { h264: true }
@@ -59,6 +93,8 @@ impl Default for SfuConfig {
             bind_ip: IpAddr::from([127, 0, 0, 1]),
             announced_ips: Vec::new(),
             udp_port: 0,
+            media_workers: default_media_workers(),
+            worker_assignment: WorkerAssignment::default(),
             video_slots: 26,
             audio_slots: 4,
             codecs: Codecs::default(),
@@ -85,10 +121,16 @@ pub enum ConfigError {
     /// Too many slots for the SDP (and for any hall's screen).
     #[error("sfu.{0} must be at most {MAX_SLOTS}")]
     TooManySlots(&'static str),
+    /// More media workers than the SFU supports.
+    #[error("sfu.media_workers must be at most {MAX_WORKERS}")]
+    TooManyWorkers,
 }
 
 /// Upper bound on slots of one kind per peer.
 pub const MAX_SLOTS: u16 = 64;
+
+/// Upper bound on media workers.
+pub const MAX_WORKERS: usize = 64;
 
 impl SfuConfig {
     /// Checks the values that would otherwise fail later, at a peer's arrival.
@@ -103,6 +145,9 @@ impl SfuConfig {
             if n > MAX_SLOTS {
                 return Err(ConfigError::TooManySlots(name));
             }
+        }
+        if self.media_workers > MAX_WORKERS {
+            return Err(ConfigError::TooManyWorkers);
         }
         for (name, d) in [
             ("keyframe_throttle", self.keyframe_throttle),
@@ -145,6 +190,10 @@ mod tests {
         assert_eq!(
             bad(|c| c.video_slots = 65),
             ConfigError::TooManySlots("video_slots")
+        );
+        assert_eq!(
+            bad(|c| c.media_workers = MAX_WORKERS + 1),
+            ConfigError::TooManyWorkers
         );
     }
 }

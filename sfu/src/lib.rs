@@ -73,7 +73,7 @@ mod event;
 #[cfg(feature = "test-client")]
 pub mod testclient;
 
-pub use config::{Codecs, ConfigError, SfuConfig};
+pub use config::{Codecs, ConfigError, SfuConfig, WorkerAssignment};
 pub use driver::handle::Sfu;
 pub use error::SfuError;
 pub use event::{

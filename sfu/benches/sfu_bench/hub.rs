@@ -16,10 +16,15 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Starts the SFU under test (the production handle) and the pump of its events.
-pub async fn start() -> Result<(Sfu, Arc<Hub>, Tracks), String> {
-    let (sfu, events) = Sfu::start(SfuConfig::default()).map_err(|e| e.to_string())?;
-    eprintln!("[sfu] media port {}", sfu.local_addr());
+/// Starts the SFU under test (the production handle, `workers` media workers) and the
+/// pump of its events.
+pub async fn start(workers: usize) -> Result<(Sfu, Arc<Hub>, Tracks), String> {
+    let config = SfuConfig {
+        media_workers: workers,
+        ..SfuConfig::default()
+    };
+    let (sfu, events) = Sfu::start(config).map_err(|e| e.to_string())?;
+    eprintln!("[sfu] media port {}, {workers} worker(s)", sfu.local_addr());
     let (hub, tracks) = Hub::pump(events);
     Ok((sfu, hub, tracks))
 }

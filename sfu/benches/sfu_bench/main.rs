@@ -12,10 +12,13 @@
 //! cargo bench -p sfu --features test-client --bench sfu_bench
 //! cargo bench -p sfu --features test-client --bench sfu_bench -- --pin
 //! cargo bench -p sfu --features test-client --bench sfu_bench -- --sizes 10,50 --window 5
+//! cargo bench -p sfu --features test-client --bench sfu_bench -- --workers 2 --sizes 250
 //! ```
 //!
 //! It measures `sfu::Sfu` as the server runs it: every hall on one UDP port, the `rtc`
-//! core driven by one task (docs/sfu-driver.md).
+//! core driven by `--workers` media workers (default 1; docs/sfu-driver.md). With
+//! several, the subscribers are spread over them and the publisher's packets are relayed
+//! to the workers it is not on.
 //!
 //! `--pin` re-runs the SFU process under `taskset -c 0` and the clients under
 //! `taskset -c 1`. A benchmark that prints figures, never a timed test: without
@@ -51,6 +54,7 @@ fn parse_args() -> Result<(Options, Mode), String> {
         window: Duration::from_secs(10),
         settle: Duration::from_secs(2),
         pin: false,
+        workers: 1,
     };
     let (mut clients, mut bench) = (false, false);
     let mut args = std::env::args().skip(1);
@@ -59,6 +63,10 @@ fn parse_args() -> Result<(Options, Mode), String> {
         match arg.as_str() {
             "--clients" => clients = true,
             "--pin" => opts.pin = true,
+            "--workers" => {
+                let v = value()?;
+                opts.workers = v.parse().map_err(|e| format!("--workers {v}: {e}"))?;
+            }
             "--sizes" => {
                 let v = value()?;
                 let sizes: Result<Vec<u32>, _> = v.split(',').map(str::parse).collect();
@@ -109,7 +117,10 @@ fn print_table(opts: &Options, rows: &[Row]) {
         "not pinned"
     };
 
-    println!("\nsfu-bench ({pin}; window {:?} per N)\n", opts.window);
+    println!(
+        "\nsfu-bench ({pin}; {} media worker(s); window {:?} per N)\n",
+        opts.workers, opts.window
+    );
     println!(
         "| N | forwarded pkt/s | received pkt/s | SFU CPU (cores) | CPU s / 1000 pkts | \
          CPU µs / pkt | SFU RSS MiB | dropped by SFU | loss (gaps) | loss (vs sent) | \

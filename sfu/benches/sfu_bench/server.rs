@@ -23,6 +23,8 @@ pub struct Options {
     pub settle: Duration,
     /// SFU on CPU 0, clients on CPU 1.
     pub pin: bool,
+    /// Media workers of the SFU.
+    pub workers: usize,
 }
 
 /// One reading of both processes.
@@ -43,7 +45,7 @@ pub struct Row {
 /// Runs every step; returns one row per N.
 pub async fn run(opts: Options) -> Result<Vec<Row>, String> {
     let ticks = proto::clock_ticks();
-    let (sfu, hub, mut tracks) = hub::start().await?;
+    let (sfu, hub, mut tracks) = hub::start(opts.workers).await?;
     // Offers are answered as they come; subscribers get these once they are known.
     let top_audio = TopAudio::default();
     let mut clients = Clients::spawn(opts.pin, &sfu, &hub, &top_audio)?;

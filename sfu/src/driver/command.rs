@@ -81,6 +81,10 @@ pub struct PortStats {
     pub connections: usize,
     /// Remote addresses bound to connections.
     pub addresses: usize,
+    /// Streams published on the port (on their home worker).
+    pub streams: usize,
+    /// Mirrors: streams of another worker shown by slots of this one (0 with one worker).
+    pub mirrors: usize,
     /// Datagrams received.
     pub datagrams_in: u64,
     /// Datagrams sent.
@@ -91,9 +95,34 @@ pub struct PortStats {
     pub send_dropped: u64,
     /// Events dropped because the caller's event queue was full.
     pub events_dropped: u64,
+    /// Media workers (summed: each worker's own figures are added up).
+    pub workers: usize,
+    /// Batches of messages between workers dropped because a worker's queue was full.
+    pub relay_dropped: u64,
     /// The media path's counters.
     pub router: RouterStats,
     /// Time the IO loop spent working (not waiting) since start: its busy ratio is the
     /// growth of this over wall-clock time.
     pub busy: std::time::Duration,
+}
+
+impl PortStats {
+    /// Adds another worker's counters.
+    pub fn add(&mut self, o: &PortStats) {
+        self.connections += o.connections;
+        self.addresses += o.addresses;
+        self.streams += o.streams;
+        self.mirrors += o.mirrors;
+        self.datagrams_in += o.datagrams_in;
+        self.datagrams_out += o.datagrams_out;
+        self.unrouted += o.unrouted;
+        self.send_dropped += o.send_dropped;
+        self.events_dropped += o.events_dropped;
+        let (r, x) = (&mut self.router, &o.router);
+        r.forwarded += x.forwarded;
+        r.dropped += x.dropped;
+        r.plis += x.plis;
+        r.relayed += x.relayed;
+        r.relayed_in += x.relayed_in;
+    }
 }

@@ -10,9 +10,11 @@
 //! A connection keeps at most [`MAX_ADDRESSES`] addresses. A STUN response (no
 //! USERNAME) from an unbound address goes to the connection that sent a check there.
 
+use super::shared::{Shared, WorkerIndex};
 use super::stun::{self, DatagramClass};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// Index of a connection in the driver's table.
 pub type ConnIndex = usize;
@@ -38,6 +40,9 @@ pub struct Demux {
     /// nominates at once (USE-CANDIDATE on its first check) gets its success response
     /// only once our own check of the pair succeeded.
     checked: HashMap<SocketAddr, ConnIndex>,
+    /// With several workers: the front's table, told of this worker's ufrags and
+    /// addresses so it hands their datagrams here.
+    front: Option<(Arc<Shared>, WorkerIndex)>,
 }
 
 /// Why a datagram was not routed.
@@ -50,17 +55,49 @@ pub enum Unrouted {
 }
 
 impl Demux {
+    /// The demux of worker `worker`, which tells the front (if any) what it routes.
+    pub fn for_worker(shared: &Arc<Shared>, worker: WorkerIndex) -> Self {
+        let front = shared.front.is_some().then(|| (shared.clone(), worker));
+        Self {
+            front,
+            ..Self::default()
+        }
+    }
+
+    fn tell_front(&self, f: impl FnOnce(&super::shared::FrontTable, WorkerIndex)) {
+        if let Some((shared, worker)) = &self.front {
+            if let Some(table) = &shared.front {
+                f(table, *worker);
+            }
+        }
+    }
+
     /// Registers a connection's local ufrag; `false` if another connection has it.
     pub fn add(&mut self, ufrag: &str, conn: ConnIndex) -> bool {
         if self.by_ufrag.contains_key(ufrag) {
             return false;
         }
         self.by_ufrag.insert(ufrag.to_owned(), conn);
+        self.tell_front(|t, w| t.add_ufrag(ufrag, w));
         true
     }
 
     /// Forgets a connection: its ufrag and every address it was reached from.
     pub fn remove(&mut self, conn: ConnIndex) {
+        if self.front.is_some() {
+            let mine = |c: &ConnIndex| *c == conn;
+            let ufrags: Vec<String> = self
+                .by_ufrag
+                .iter()
+                .filter(|(_, c)| mine(c))
+                .map(|(u, _)| u.clone())
+                .collect();
+            let addrs: Vec<SocketAddr> = (self.by_addr.iter().chain(self.checked.iter()))
+                .filter(|(_, c)| mine(c))
+                .map(|(a, _)| *a)
+                .collect();
+            self.tell_front(|t, w| t.remove(&ufrags, &addrs, w));
+        }
         self.by_ufrag.retain(|_, c| *c != conn);
         self.by_addr.retain(|_, c| *c != conn);
         self.checked.retain(|_, c| *c != conn);
@@ -102,6 +139,7 @@ impl Demux {
             return;
         }
         self.by_addr.insert(to, conn);
+        self.tell_front(|t, w| t.add_addr(to, w));
     }
 
     /// Connection `conn` checks unbound address `to` (at most [`MAX_ADDRESSES`] × 2
@@ -114,6 +152,7 @@ impl Demux {
             return;
         }
         self.checked.insert(to, conn);
+        self.tell_front(|t, w| t.add_addr(to, w));
     }
 
     /// How many remote addresses are bound (for statistics).

@@ -3,7 +3,8 @@
 //! towards the requested layer of the publisher (written through the publisher's receiver with `write_rtcp`).
 
 use super::demux::ConnIndex;
-use super::publish::Route;
+use super::publish::{Origin, Route};
+use super::relay::{Outbox, Relay};
 use super::router::{Router, RouterStats};
 use super::table::Table;
 use crate::event::MediaKind;
@@ -33,7 +34,7 @@ impl Router {
         }
         for i in 0..self.requests.len() {
             if let Some(route) = self.routes.get_mut(&self.requests[i]) {
-                Self::send_plis(now, route, table, &mut self.stats);
+                Self::send_plis(now, route, table, (&mut self.stats, &mut self.relays));
             }
         }
     }
@@ -51,7 +52,7 @@ impl Router {
             .get_mut(&stream)
             .ok_or(SfuError::UnknownTrack(stream))?;
         route.throttle.handle_request(now, layer.min(MAX_LAYER));
-        Self::send_plis(now, route, table, &mut self.stats);
+        Self::send_plis(now, route, table, (&mut self.stats, &mut self.relays));
         Ok(())
     }
 
@@ -66,7 +67,7 @@ impl Router {
                 }
             }
             route.throttle.handle_timeout(now);
-            Self::send_plis(now, route, table, &mut self.stats);
+            Self::send_plis(now, route, table, (&mut self.stats, &mut self.relays));
         }
         self.speaker_timeout(now);
     }
@@ -83,23 +84,36 @@ impl Router {
         forwarders.chain(throttles).chain(speaker).min()
     }
 
+    /// Sends the PLIs `route`'s throttle lets through: to the publisher's layer, or,
+    /// for a mirror, as a keyframe request to the stream's home worker.
     pub(super) fn send_plis(
         now: Instant,
         route: &mut Route,
         table: &mut Table,
-        stats: &mut RouterStats,
+        (stats, relays): (&mut RouterStats, &mut Outbox),
     ) {
         while let Some(layer) = route.throttle.poll_output() {
             if route.kind == MediaKind::Audio {
                 continue; // audio has no keyframes
             }
+            let (publisher, receiver) = match route.origin {
+                Origin::Local {
+                    publisher,
+                    receiver,
+                } => (publisher, receiver),
+                Origin::Remote(home) => {
+                    let stream = route.stream;
+                    relays.push(home, Relay::Keyframe { stream, layer });
+                    continue;
+                }
+            };
             let Some(media_ssrc) = route.ssrc(layer) else {
                 continue; // the layer is not arriving: nothing to ask
             };
-            let Some(conn) = table.get_mut(route.publisher) else {
+            let Some(conn) = table.get_mut(publisher) else {
                 return;
             };
-            let Some(mut receiver) = conn.pc.rtp_receiver(route.receiver) else {
+            let Some(mut receiver) = conn.pc.rtp_receiver(receiver) else {
                 return;
             };
             let pli = PictureLossIndication {
@@ -110,7 +124,7 @@ impl Router {
                 Ok(()) => stats.plis += 1,
                 Err(e) => tracing::debug!(error = %e, "sfu: PLI not sent"),
             }
-            table.writes.mark(route.publisher);
+            table.writes.mark(publisher);
         }
     }
 }

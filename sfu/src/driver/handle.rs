@@ -1,25 +1,34 @@
-//! The public async handle: [`Sfu::start`] binds the media port and spawns its task,
-//! methods send it commands.
+//! The public async handle: [`Sfu::start`] binds the media port and spawns its
+//! workers, methods send them commands. The caller never names a worker: a hall's
+//! commands go to the worker carrying it, a stream's keyframe request to its home,
+//! a batch of slot changes is split by worker and its answers put back in order.
 
-use crate::config::{ConfigError, SfuConfig};
+use crate::config::{ConfigError, SfuConfig, WorkerAssignment};
+use crate::driver::shared::{Shared, WorkerIndex};
 use crate::driver::{self, Command, PortStats};
 use crate::error::SfuError;
 use crate::event::{IceCandidate, PeerAnswer, PeerId, SfuEvent, SlotChange, SlotId, SpeakerGroup};
 use crate::StreamId;
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// A handle to one SFU instance; cheap to clone. The instance stops (closing every
 /// peer connection) when the last handle is dropped.
 #[derive(Clone)]
 pub struct Sfu {
-    commands: mpsc::Sender<Command>,
+    /// Each worker's command channel.
+    workers: Arc<[mpsc::Sender<Command>]>,
+    shared: Arc<Shared>,
+    assignment: WorkerAssignment,
     local: SocketAddr,
 }
 
 impl std::fmt::Debug for Sfu {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Sfu({})", self.local)
+        write!(f, "Sfu({}, {} workers)", self.local, self.workers.len())
     }
 }
 
@@ -30,9 +39,17 @@ impl Sfu {
     pub fn start(config: SfuConfig) -> Result<(Self, mpsc::Receiver<SfuEvent>), ConfigError> {
         config.validate()?;
         let port = config.udp_port;
-        let (commands, local, events) = driver::spawn(config, port).map_err(ConfigError::Bind)?;
-        tracing::info!(addr = %local, "sfu: every hall's media on one UDP port");
-        Ok((Self { commands, local }, events))
+        let assignment = config.worker_assignment;
+        let spawned = driver::spawn(config, port).map_err(ConfigError::Bind)?;
+        let workers = spawned.commands.len();
+        tracing::info!(addr = %spawned.local, workers, "sfu: every hall's media on one UDP port");
+        let sfu = Self {
+            workers: spawned.commands.into(),
+            shared: spawned.shared,
+            assignment,
+            local: spawned.local,
+        };
+        Ok((sfu, spawned.events))
     }
 
     /// The UDP port every hall's media uses.
@@ -44,16 +61,31 @@ impl Sfu {
     /// slots it wants); returns the answer and the negotiated slots. Its connection
     /// comes up when the hall applies the answer.
     pub async fn add_peer(&self, peer: PeerId, offer: String) -> Result<PeerAnswer, SfuError> {
-        self.call(|reply| Command::AddPeer { peer, offer, reply })
-            .await?
+        let (n, assignment) = (self.workers.len(), self.assignment);
+        let w = self
+            .shared
+            .place(peer, |placed| choose(assignment, n, peer, placed))
+            .ok_or(SfuError::DuplicatePeer(peer))?;
+        let answer = self
+            .call_on(w, |reply| Command::AddPeer { peer, offer, reply })
+            .await
+            .and_then(|r| r);
+        if answer.is_err() {
+            self.shared.forget(peer, w);
+        }
+        answer
     }
 
     /// Applies a new offer from a connected hall to its existing connection (tracks
     /// added or removed, receive slots added, an ICE restart): no new DTLS handshake, its
     /// slots keep what they show. The answer lists all its slots, old ones first.
     pub async fn renegotiate(&self, peer: PeerId, offer: String) -> Result<PeerAnswer, SfuError> {
-        self.call(|reply| Command::Renegotiate { peer, offer, reply })
-            .await?
+        self.call_on(self.of(peer), |reply| Command::Renegotiate {
+            peer,
+            offer,
+            reply,
+        })
+        .await?
     }
 
     /// Adds a candidate the hall trickled (the end-of-candidates marker is accepted).
@@ -62,7 +94,7 @@ impl Sfu {
         peer: PeerId,
         candidate: IceCandidate,
     ) -> Result<(), SfuError> {
-        self.call(|reply| Command::AddIceCandidate {
+        self.call_on(self.of(peer), |reply| Command::AddIceCandidate {
             peer,
             candidate,
             reply,
@@ -81,7 +113,7 @@ impl Sfu {
         track: StreamId,
         max_layer: u8,
     ) -> Result<(), SfuError> {
-        self.call(|reply| Command::Subscribe {
+        self.call_on(self.of(peer), |reply| Command::Subscribe {
             peer,
             slot,
             track,
@@ -94,8 +126,12 @@ impl Sfu {
     /// Empties a slot: nothing more is sent on it (its numbering is kept for its next
     /// subscription).
     pub async fn unsubscribe(&self, peer: PeerId, slot: SlotId) -> Result<(), SfuError> {
-        self.call(|reply| Command::Unsubscribe { peer, slot, reply })
-            .await?
+        self.call_on(self.of(peer), |reply| Command::Unsubscribe {
+            peer,
+            slot,
+            reply,
+        })
+        .await?
     }
 
     /// Changes the highest layer a slot may show (the hall's role changed); the slot
@@ -106,7 +142,7 @@ impl Sfu {
         slot: SlotId,
         max_layer: u8,
     ) -> Result<(), SfuError> {
-        self.call(|reply| Command::SetLayer {
+        self.call_on(self.of(peer), |reply| Command::SetLayer {
             peer,
             slot,
             max_layer,
@@ -122,12 +158,45 @@ impl Sfu {
         &self,
         changes: Vec<SlotChange>,
     ) -> Result<Vec<Result<(), SfuError>>, SfuError> {
-        self.call(|reply| Command::Apply { changes, reply }).await
+        let of = |c: &SlotChange| self.of(change_peer(c));
+        let first = changes.first().map_or(0, of);
+        if changes.iter().all(|c| of(c) == first) {
+            return self
+                .call_on(first, |reply| Command::Apply { changes, reply })
+                .await;
+        }
+        // Split by worker, every worker at once; answers back in the callers' order.
+        let mut by_worker: HashMap<WorkerIndex, (Vec<usize>, Vec<SlotChange>)> = HashMap::new();
+        for (i, change) in changes.into_iter().enumerate() {
+            let entry = by_worker.entry(of(&change)).or_default();
+            entry.0.push(i);
+            entry.1.push(change);
+        }
+        let mut pending = Vec::new();
+        let mut total = 0;
+        for (w, (order, changes)) in by_worker {
+            total += order.len();
+            let (reply, answer) = oneshot::channel();
+            self.send(w, Command::Apply { changes, reply }).await?;
+            pending.push((order, answer));
+        }
+        let mut results: Vec<Option<Result<(), SfuError>>> = (0..total).map(|_| None).collect();
+        for (order, answer) in pending {
+            let answers = answer.await.map_err(|_| SfuError::Stopped)?;
+            for (i, r) in order.into_iter().zip(answers) {
+                results[i] = Some(r);
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(SfuError::Stopped)))
+            .collect())
     }
 
     /// Asks the publisher of `track` for a keyframe on `layer` (throttled per layer).
     pub async fn request_keyframe(&self, track: StreamId, layer: u8) -> Result<(), SfuError> {
-        self.call(|reply| Command::RequestKeyframe {
+        let home = self.shared.stream(track).map_or(0, |p| p.worker);
+        self.call_on(home, |reply| Command::RequestKeyframe {
             track,
             layer,
             reply,
@@ -144,32 +213,83 @@ impl Sfu {
         peer: PeerId,
         group: SpeakerGroup,
     ) -> Result<(), SfuError> {
-        self.call(|reply| Command::SetSpeakerGroup { peer, group, reply })
-            .await?
+        self.call_on(self.of(peer), |reply| Command::SetSpeakerGroup {
+            peer,
+            group,
+            reply,
+        })
+        .await?
     }
 
     /// Closes a hall's connection: its tracks are unpublished (`TrackUnpublished`, their
     /// slots go dark), then `PeerDisconnected(ClosedByServer)`; `UnknownPeer` if it is
     /// not there.
     pub async fn close_peer(&self, peer: PeerId) -> Result<(), SfuError> {
-        self.call(|reply| Command::ClosePeer { peer, reply })
+        self.call_on(self.of(peer), |reply| Command::ClosePeer { peer, reply })
             .await?
     }
 
-    /// The media port's counters (datagrams, drops, forwarded packets).
+    /// The media port's counters (datagrams, drops, forwarded packets), summed over
+    /// the workers.
     pub async fn port_stats(&self) -> Result<PortStats, SfuError> {
-        self.call(|reply| Command::Stats { reply }).await
+        let mut total = PortStats::default();
+        for w in 0..self.workers.len() {
+            let stats = self.call_on(w, |reply| Command::Stats { reply }).await?;
+            total.add(&stats);
+        }
+        total.workers = self.workers.len();
+        total.unrouted += self.shared.front_unrouted.load(Ordering::Relaxed);
+        total.relay_dropped = self.shared.relay_dropped.load(Ordering::Relaxed);
+        Ok(total)
     }
 
-    async fn call<T>(
+    /// The worker carrying `peer` (the first if none: it answers `UnknownPeer`).
+    fn of(&self, peer: PeerId) -> WorkerIndex {
+        self.shared.worker_of(peer).unwrap_or(0)
+    }
+
+    async fn send(&self, w: WorkerIndex, command: Command) -> Result<(), SfuError> {
+        let worker = self.workers.get(w).ok_or(SfuError::Stopped)?;
+        worker.send(command).await.map_err(|_| SfuError::Stopped)
+    }
+
+    async fn call_on<T>(
         &self,
+        w: WorkerIndex,
         command: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> Result<T, SfuError> {
         let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(command(reply))
-            .await
-            .map_err(|_| SfuError::Stopped)?;
+        self.send(w, command(reply)).await?;
         answer.await.map_err(|_| SfuError::Stopped)
+    }
+}
+
+/// The worker a new hall goes to.
+fn choose(
+    assignment: WorkerAssignment,
+    workers: usize,
+    peer: PeerId,
+    placed: &HashMap<PeerId, WorkerIndex>,
+) -> WorkerIndex {
+    match assignment {
+        WorkerAssignment::ByPeerId => (peer.0 % workers as u64) as WorkerIndex,
+        WorkerAssignment::Balanced => {
+            let mut load = vec![0usize; workers];
+            for &w in placed.values() {
+                if let Some(l) = load.get_mut(w) {
+                    *l += 1;
+                }
+            }
+            (0..workers).min_by_key(|&w| (load[w], w)).unwrap_or(0)
+        }
+    }
+}
+
+/// The hall a slot change is about.
+fn change_peer(change: &SlotChange) -> PeerId {
+    match *change {
+        SlotChange::Show { peer, .. }
+        | SlotChange::Layer { peer, .. }
+        | SlotChange::Clear { peer, .. } => peer,
     }
 }

@@ -22,7 +22,9 @@ mod renegotiate;
 
 use super::command::PortStats;
 use super::demux::{ConnIndex, Demux};
+use super::relay::Relay;
 use super::router::Router;
+use super::shared::{Shared, WorkerIndex};
 use super::table::Table;
 use crate::config::SfuConfig;
 use crate::event::SfuEvent;
@@ -34,6 +36,7 @@ use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A datagram to send.
@@ -57,8 +60,6 @@ pub struct Driver {
     table: Table,
     demux: Demux,
     router: Router,
-    /// Next published stream id.
-    next_stream: u64,
     /// Connections to remove at the end of the turn (failed or closed).
     doomed: Vec<ConnIndex>,
     /// Datagrams in and unrouted (the port adds what it counts itself).
@@ -77,14 +78,17 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// A driver whose connections announce `local` (or the configured public
-    /// addresses on its port) and present `certificate`, starting at `now`.
-    pub fn new(
+    /// Worker `index` of an SFU whose workers share `shared`: its connections announce
+    /// `local` (or the configured public addresses on its port) and present
+    /// `certificate`, starting at `now`.
+    pub fn worker(
         (local, certificate): (SocketAddr, RTCCertificate),
         config: SfuConfig,
         now: Instant,
+        (index, shared): (WorkerIndex, Arc<Shared>),
     ) -> Self {
-        let router = Router::new(config.keyframe_throttle);
+        let demux = Demux::for_worker(&shared, index);
+        let router = Router::new(config.keyframe_throttle, index, shared);
         let advertised = if config.announced_ips.is_empty() {
             vec![local]
         } else {
@@ -101,9 +105,8 @@ impl Driver {
             certificate,
             config,
             table: Table::default(),
-            demux: Demux::default(),
+            demux,
             router,
-            next_stream: 1,
             doomed: Vec::new(),
             stats: PortStats::default(),
             events: VecDeque::new(),
@@ -147,6 +150,19 @@ impl Driver {
         }
         self.drain(now, index);
         self.table.writes.mark(index);
+    }
+
+    /// Messages from another worker arrived at `now`.
+    pub fn handle_relays(&mut self, now: Instant, relays: Vec<Relay>) {
+        self.now = now;
+        for relay in relays {
+            self.router.handle_relay(now, relay, &mut self.table);
+        }
+    }
+
+    /// The next batch of messages for another worker (after a turn's inputs).
+    pub fn poll_relay(&mut self) -> Option<(WorkerIndex, Vec<Relay>)> {
+        self.router.relays.pop()
     }
 
     /// Time is `now`: connections, keyframe requests, speaker detection and statistics
@@ -236,6 +252,10 @@ impl Driver {
         stats.connections = self.table.len();
         stats.addresses = self.demux.addresses();
         stats.router = self.router.stats;
+        let routes = self.router.routes.values();
+        stats.mirrors = routes.filter(|r| r.publisher().is_none()).count();
+        stats.streams = self.router.routes.len() - stats.mirrors;
+        stats.workers = 1;
         stats
     }
 
@@ -307,6 +327,10 @@ impl Driver {
     fn doom(&mut self, index: ConnIndex) {
         if !self.doomed.contains(&index) {
             self.doomed.push(index);
+        }
+        if let Some(conn) = self.table.get(index) {
+            // Commands name it no more; a new hall may take its id (on any worker).
+            self.router.shared.forget(conn.id, self.router.worker);
         }
         self.router.unpublish_conn(index);
         self.flush_router_events();

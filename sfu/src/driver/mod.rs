@@ -27,6 +27,7 @@ mod command;
 mod conn;
 mod demux;
 mod feedback;
+mod front;
 pub(crate) mod handle;
 mod machine;
 pub(crate) mod negotiate;
@@ -34,9 +35,11 @@ pub(crate) mod peer;
 mod plan;
 mod port;
 mod publish;
+pub(crate) mod relay;
 mod reports;
 mod router;
 pub(crate) mod rtcpfwd;
+pub(crate) mod shared;
 mod slots;
 mod speakers;
 mod stats;
@@ -52,7 +55,9 @@ pub(crate) use command::Command;
 
 use crate::config::SfuConfig;
 use crate::event::SfuEvent;
+use shared::Shared;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
 
@@ -62,19 +67,60 @@ const COMMAND_QUEUE: usize = 1024;
 /// (`PortStats::events_dropped`), statistics first.
 const EVENT_QUEUE: usize = 4096;
 
-/// Binds `config.bind_ip:port` (0: ephemeral) and spawns the driver on the current
-/// tokio runtime (the caller has validated `config`): the command sender, the port's
-/// address and the events. The error says which address could not be bound.
-pub(crate) fn spawn(
-    config: SfuConfig,
-    port: u16,
-) -> Result<(mpsc::Sender<Command>, SocketAddr, mpsc::Receiver<SfuEvent>), String> {
+/// What [`spawn`] started.
+pub(crate) struct Spawned {
+    /// Each worker's command channel.
+    pub commands: Vec<mpsc::Sender<Command>>,
+    /// The port's address.
+    pub local: SocketAddr,
+    /// Every worker's events.
+    pub events: mpsc::Receiver<SfuEvent>,
+    pub shared: Arc<Shared>,
+}
+
+/// Binds `config.bind_ip:port` (0: ephemeral) and spawns the workers (and, with
+/// several, the front) on the current tokio runtime (the caller has validated
+/// `config`). The error says which address could not be bound.
+pub(crate) fn spawn(config: SfuConfig, port: u16) -> Result<Spawned, String> {
     let addr = SocketAddr::new(config.bind_ip, port);
     let (socket, local) = port::bind(addr).map_err(|e| format!("{addr}: {e}"))?;
+    let socket = Arc::new(socket);
     let certificate = conn::certificate().map_err(|e| e.to_string())?;
+    let workers = config.workers();
+    let shared = Arc::new(Shared::new(workers));
     let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
-    let (commands, commands_rx) = mpsc::channel(COMMAND_QUEUE);
-    let driver = machine::Driver::new((local, certificate), config, Instant::now());
-    tokio::spawn(port::run(socket, driver, commands_rx, events_tx));
-    Ok((commands, local, events))
+    let now = Instant::now();
+    let (peers, mut inboxes): (Vec<_>, Vec<_>) = if workers > 1 {
+        (0..workers).map(|_| mpsc::channel(front::INBOX)).unzip()
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut commands = Vec::with_capacity(workers);
+    for w in 0..workers {
+        let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+        commands.push(tx);
+        let identity = (local, certificate.clone());
+        let driver = machine::Driver::worker(identity, config.clone(), now, (w, shared.clone()));
+        let links = (workers > 1).then(|| port::Links {
+            inbox: inboxes.remove(0),
+            peers: peers.clone(),
+            shared: shared.clone(),
+        });
+        tokio::spawn(port::run(
+            socket.clone(),
+            driver,
+            rx,
+            events_tx.clone(),
+            links,
+        ));
+    }
+    if workers > 1 {
+        tokio::spawn(front::run(socket, peers, shared.clone()));
+    }
+    Ok(Spawned {
+        commands,
+        local,
+        events,
+        shared,
+    })
 }

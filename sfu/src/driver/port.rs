@@ -1,5 +1,7 @@
-//! The IO loop of the media port: one task owns the UDP socket and runs the [`Driver`]
-//! state machine over it.
+//! The IO loop of a media worker: one task runs the [`Driver`] state machine over the
+//! UDP socket. The only worker reads the socket itself; with several, the
+//! [`front`](super::front) reads it and hands each worker its datagrams, and workers
+//! hand each other [`Relay`] batches (all send on the one socket).
 //!
 //! A turn: wait for a command, a readable socket, a writable one (only while datagrams
 //! wait) or the driver's deadline; take one `now`; hand the driver the command, or a
@@ -11,22 +13,29 @@
 mod batch;
 
 use super::command::{Command, PortStats};
+use super::front::Inbox;
 use super::machine::Driver;
+use super::shared::Shared;
 use crate::event::SfuEvent;
 use batch::SendQueue;
 use bytes::BytesMut;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 /// Datagrams read per turn at most, so timers and commands are not starved.
-const READ_BATCH: usize = 64;
+pub(super) const READ_BATCH: usize = 64;
 /// Room for one datagram (larger ones are truncated and then fail to decrypt).
-const MAX_DATAGRAM: usize = 2048;
+pub(super) const MAX_DATAGRAM: usize = 2048;
 /// Receive pool: datagrams are split off one zeroed allocation of this size.
-const POOL: usize = 64 * 1024;
+pub(super) const POOL: usize = 64 * 1024;
+/// Inbox batches taken per turn at most (each up to [`READ_BATCH`] datagrams or a
+/// worker's turn of relays).
+const INBOX_BATCH: usize = 8;
 /// Datagrams waiting for a full send buffer at most. The queue holds fewer than
 /// [`batch::PER_CALL`] while the socket takes them; 4,096 is ~94 ms of the output at
 /// N = 250 (43.5k datagrams/s), older than that is not worth sending late.
@@ -73,12 +82,31 @@ fn size_buffers(socket: &std::net::UdpSocket) {
 enum Wake {
     Command(Option<Command>),
     Readable,
+    Inbox(Option<Inbox>),
     Other,
+}
+
+/// A worker's links to the front and the other workers (several workers only).
+pub struct Links {
+    /// What the front and the other workers hand this one.
+    pub inbox: mpsc::Receiver<Inbox>,
+    /// Every worker's inbox, by index (its own unused).
+    pub peers: Vec<mpsc::Sender<Inbox>>,
+    pub shared: Arc<Shared>,
+}
+
+impl Links {
+    async fn recv(links: &mut Option<Links>) -> Option<Inbox> {
+        match links {
+            Some(l) => l.inbox.recv().await,
+            None => std::future::pending().await,
+        }
+    }
 }
 
 /// The socket side of the port: what the driver does not know.
 struct Io {
-    socket: UdpSocket,
+    socket: Arc<UdpSocket>,
     pool: BytesMut,
     /// Outgoing datagrams, sent in batches; the rest while the send buffer is full.
     out: SendQueue,
@@ -90,13 +118,15 @@ struct Io {
 }
 
 /// Runs `driver` on `socket` until the command channel closes, then closes every
-/// connection.
+/// connection. Without `links` it reads the socket; with them, its inbox.
 pub async fn run(
-    socket: UdpSocket,
+    socket: Arc<UdpSocket>,
     mut driver: Driver,
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<SfuEvent>,
+    mut links: Option<Links>,
 ) {
+    let reads_socket = links.is_none();
     let mut io = Io {
         socket,
         pool: BytesMut::zeroed(POOL),
@@ -112,10 +142,11 @@ pub async fn run(
         let wake = tokio::select! {
             biased;
             command = commands.recv() => Wake::Command(command),
-            ready = io.socket.readable() => match ready {
+            ready = io.socket.readable(), if reads_socket => match ready {
                 Ok(()) => Wake::Readable,
                 Err(_) => Wake::Other,
             },
+            inbox = Links::recv(&mut links), if !reads_socket => Wake::Inbox(inbox),
             // Only while datagrams wait for a full send buffer.
             _ = io.socket.writable(), if !io.out.is_empty() => Wake::Other,
             () = tokio::time::sleep_until(deadline.into()) => Wake::Other,
@@ -128,14 +159,53 @@ pub async fn run(
             }
             Wake::Command(Some(command)) => driver.handle_command(now, command),
             Wake::Readable => io.read_batch(now, &mut driver),
+            Wake::Inbox(None) => break,
+            Wake::Inbox(Some(first)) => {
+                take(now, &mut driver, first);
+                // What else waits, up to a bound, in the same turn.
+                for _ in 1..INBOX_BATCH {
+                    let Some(Ok(more)) = links.as_mut().map(|l| l.inbox.try_recv()) else {
+                        break;
+                    };
+                    take(now, &mut driver, more);
+                }
+            }
             Wake::Other => {}
         }
         driver.handle_timeout(now);
         io.transmit(&mut driver);
+        if let Some(links) = &links {
+            hand_relays(&mut driver, links);
+        }
         io.deliver(&mut driver);
         io.busy += now.elapsed();
     }
     driver.close();
+}
+
+/// Feeds the driver what its inbox held.
+fn take(now: Instant, driver: &mut Driver, inbox: Inbox) {
+    match inbox {
+        Inbox::Datagrams(datagrams) => {
+            for (from, datagram) in datagrams {
+                driver.handle_datagram(now, from, datagram);
+            }
+        }
+        Inbox::Relays(relays) => driver.handle_relays(now, relays),
+    }
+}
+
+/// Hands the driver's relay batches to the other workers (a full inbox drops the
+/// batch, counted).
+fn hand_relays(driver: &mut Driver, links: &Links) {
+    while let Some((to, batch)) = driver.poll_relay() {
+        let Some(peer) = links.peers.get(to) else {
+            continue;
+        };
+        if peer.try_send(Inbox::Relays(batch)).is_err() {
+            links.shared.relay_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Io {

@@ -8,11 +8,13 @@
 use super::conn::InTrack;
 use super::demux::ConnIndex;
 use super::router::Sub;
+use super::shared::{lock, Published, WorkerIndex};
 use crate::driver::peer::TrackCodec;
 use crate::event::{MediaKind, PeerId};
 use crate::forwarder::ForwarderOutput;
-use crate::{KeyframeThrottle, StreamEstimator, NUM_LAYERS};
+use crate::{KeyframeThrottle, StreamEstimator, StreamId, NUM_LAYERS};
 use rtc::rtp_transceiver::RTCRtpReceiverId;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long a layer may carry no media (padding does not count) before layer selectors
@@ -49,10 +51,26 @@ impl LayerIn {
     }
 }
 
+/// Where a route's packets come from.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Origin {
+    /// A connection of this worker publishes it.
+    Local {
+        /// The publisher's connection.
+        publisher: ConnIndex,
+        /// Its receiver, through which PLIs go back to the hall.
+        receiver: RTCRtpReceiverId,
+    },
+    /// A mirror: another worker publishes it and relays its packets here.
+    Remote(WorkerIndex),
+}
+
 /// A published stream and who receives it.
 pub(super) struct Route {
-    /// The publisher's connection.
-    pub(super) publisher: ConnIndex,
+    /// Its id.
+    pub(super) stream: StreamId,
+    /// Where its packets come from.
+    pub(super) origin: Origin,
     /// The publishing hall, named in `TrackUnpublished` and `ActiveSpeakerChanged`.
     pub(super) owner: PeerId,
     /// Audio or video.
@@ -61,34 +79,78 @@ pub(super) struct Route {
     pub(super) codec: TrackCodec,
     /// The id of the audio level extension in its packets (audio only; from the offer).
     pub(super) audio_level_id: Option<u8>,
-    /// Its receiver, through which PLIs go back to the hall.
-    pub(super) receiver: RTCRtpReceiverId,
-    /// Its layers, low to high; `None` until a layer's first packet.
+    /// Its layers, low to high; `None` until a layer's first packet (a mirror has none).
     pub(super) layers: [Option<LayerIn>; NUM_LAYERS],
     /// Merges keyframe requests per layer.
     pub(super) throttle: KeyframeThrottle<u8>,
     /// The slots showing it.
     pub(super) subs: Vec<Sub>,
+    /// Its entry in the workers' directory (layer rates are shared through it).
+    pub(super) published: Arc<Published>,
+    /// Other workers with slots showing it (a local route only).
+    pub(super) watchers: Vec<WorkerIndex>,
 }
 
 impl Route {
-    /// A route for the stream whose first layer is `track`.
+    /// A route for the stream whose first layer is `track`, published on worker
+    /// `worker`.
     pub(super) fn new(
-        (publisher, owner): (ConnIndex, PeerId),
+        (publisher, owner, worker): (ConnIndex, PeerId, WorkerIndex),
         track: &InTrack,
         throttle: KeyframeThrottle<u8>,
         audio_level_id: Option<u8>,
     ) -> Self {
+        let published = Published {
+            worker,
+            owner,
+            kind: track.kind,
+            codec: track.codec,
+            bitrates: Default::default(),
+        };
         Self {
-            publisher,
+            stream: track.stream,
+            origin: Origin::Local {
+                publisher,
+                receiver: track.receiver,
+            },
             owner,
             kind: track.kind,
             codec: track.codec,
             audio_level_id: audio_level_id.filter(|_| track.kind == MediaKind::Audio),
-            receiver: track.receiver,
             layers: [None, None, None],
             throttle,
             subs: Vec::new(),
+            published: Arc::new(published),
+            watchers: Vec::new(),
+        }
+    }
+
+    /// A mirror of a stream another worker publishes.
+    pub(super) fn mirror(
+        stream: StreamId,
+        published: Arc<Published>,
+        throttle: KeyframeThrottle<u8>,
+    ) -> Self {
+        Self {
+            stream,
+            origin: Origin::Remote(published.worker),
+            owner: published.owner,
+            kind: published.kind,
+            codec: published.codec,
+            audio_level_id: None,
+            layers: [None, None, None],
+            throttle,
+            subs: Vec::new(),
+            published,
+            watchers: Vec::new(),
+        }
+    }
+
+    /// The publisher's connection, if it is on this worker.
+    pub(super) fn publisher(&self) -> Option<ConnIndex> {
+        match self.origin {
+            Origin::Local { publisher, .. } => Some(publisher),
+            Origin::Remote(_) => None,
         }
     }
 
@@ -123,7 +185,11 @@ impl Route {
     }
 
     /// Layer bitrates for the layer selectors; `None`: not arriving, or no media lately.
+    /// A mirror has what the stream's home last shared.
     pub(super) fn bitrates(&mut self, now: Instant) -> [Option<u64>; NUM_LAYERS] {
+        if let Origin::Remote(_) = self.origin {
+            return *lock(&self.published.bitrates);
+        }
         let mut out = [None; NUM_LAYERS];
         for (o, l) in out.iter_mut().zip(self.layers.iter_mut()) {
             *o = l.as_mut().and_then(|l| {
@@ -137,6 +203,9 @@ impl Route {
     /// Tells every subscriber which layers arrive, at what rate.
     pub(super) fn refresh_bitrates(&mut self, now: Instant) {
         let bitrates = self.bitrates(now);
+        if let Origin::Local { .. } = self.origin {
+            *lock(&self.published.bitrates) = bitrates;
+        }
         for i in 0..self.subs.len() {
             if let Some(sub) = self.subs.get_mut(i) {
                 sub.forwarder.set_layer_bitrates(now, bitrates);

@@ -11,7 +11,9 @@
 
 use super::conn::InTrack;
 use super::demux::ConnIndex;
-use super::publish::Route;
+use super::publish::{Origin, Route};
+use super::relay::{speaker_home, Outbox, Relay};
+use super::shared::{Shared, WorkerIndex};
 use super::speakers::Speakers;
 use super::table::Table;
 use crate::event::{MediaKind, PeerId, SfuEvent, SlotId};
@@ -23,6 +25,7 @@ use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::rtp;
 use rtc::sansio::Protocol;
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One subscriber slot on a route.
@@ -45,12 +48,16 @@ pub struct RouterStats {
     pub dropped: u64,
     /// PLIs sent to publishers.
     pub plis: u64,
+    /// Packets handed to other workers (once per packet per worker showing it).
+    pub relayed: u64,
+    /// Packets received from other workers for slots here.
+    pub relayed_in: u64,
 }
 
 /// Every route of the driver.
 pub struct Router {
     pub(super) routes: HashMap<StreamId, Route>,
-    throttle: Duration,
+    pub(super) throttle: Duration,
     /// Streams whose throttles have PLIs to send (reused, no allocation).
     pub(super) requests: Vec<StreamId>,
     /// Forwarders of slots that went dark, kept so a later subscription continues
@@ -63,12 +70,21 @@ pub struct Router {
     /// driver with [`poll_event`](Self::poll_event).
     pub(super) outbox: VecDeque<SfuEvent>,
     pub stats: RouterStats,
+    /// This worker's index, and what the workers share.
+    pub(super) worker: WorkerIndex,
+    pub(super) shared: Arc<Shared>,
+    /// Messages for other workers.
+    pub(super) relays: Outbox,
 }
 
 impl Router {
-    /// A router whose PLIs to one publisher stream are at least `throttle` apart.
-    pub fn new(throttle: Duration) -> Self {
+    /// The router of worker `worker`, whose PLIs to one publisher stream are at least
+    /// `throttle` apart.
+    pub fn new(throttle: Duration, worker: WorkerIndex, shared: Arc<Shared>) -> Self {
         Self {
+            relays: Outbox::new(shared.workers),
+            worker,
+            shared,
             routes: HashMap::new(),
             throttle,
             requests: Vec::new(),
@@ -89,10 +105,12 @@ impl Router {
         audio_level_id: Option<u8>,
     ) {
         let throttle = KeyframeThrottle::new(self.throttle);
-        let route = self
-            .routes
-            .entry(track.stream)
-            .or_insert_with(|| Route::new(publisher, track, throttle, audio_level_id));
+        let (conn, owner) = publisher;
+        let route = self.routes.entry(track.stream).or_insert_with(|| {
+            let route = Route::new((conn, owner, self.worker), track, throttle, audio_level_id);
+            self.shared.publish(track.stream, route.published.clone());
+            route
+        });
         route.open_layer(now, track);
         route.refresh_bitrates(now);
     }
@@ -101,7 +119,7 @@ impl Router {
     pub fn refresh_bitrates(&mut self, now: Instant, table: &mut Table) {
         for route in self.routes.values_mut() {
             route.refresh_bitrates(now);
-            Self::send_plis(now, route, table, &mut self.stats);
+            Self::send_plis(now, route, table, (&mut self.stats, &mut self.relays));
         }
     }
 
@@ -124,10 +142,20 @@ impl Router {
         if keyframe && route.kind == MediaKind::Video {
             route.throttle.handle_keyframe(layer);
         }
-        if let Some(id) = route.audio_level_id {
+        if let (Some(id), Some(publisher)) = (route.audio_level_id, route.publisher()) {
             if let Some(level) = h.get_extension(id).and_then(|e| AudioLevel::parse(&e)) {
-                self.speakers
-                    .handle_level(now, route.publisher, stream, level);
+                let group = self.speakers.group_of(publisher);
+                let home = speaker_home(group, self.shared.workers);
+                if home == self.worker {
+                    self.speakers.handle_level(now, group, stream, level);
+                } else {
+                    let relay = Relay::Level {
+                        group,
+                        stream,
+                        level,
+                    };
+                    self.relays.push(home, relay);
+                }
             }
         }
         let incoming = IncomingPacket {
@@ -143,39 +171,83 @@ impl Router {
             },
             payload: packet.payload.clone(),
         };
-        for sub in &mut route.subs {
-            sub.forwarder.handle_packet(now, &incoming);
-            while let Some(out) = sub.forwarder.poll_output() {
-                match out {
-                    ForwarderOutput::Packet(out) => {
-                        let Some(conn) = table.get_mut(sub.conn) else {
-                            continue;
-                        };
-                        let len = out.len();
-                        // The track id is not read on the write path; SSRC and payload
-                        // type are the slot's, checked once at negotiation.
-                        let message = RTCMessage::RtpPacket(String::new(), to_rtc(out));
-                        match conn.pc.handle_write(TaggedRTCMessage { now, message }) {
-                            Ok(()) => {
-                                self.stats.forwarded += 1;
-                                self.stats.forwarded_bytes += len as u64;
-                                conn.out.sent(now, len);
-                            }
-                            Err(e) => {
-                                tracing::debug!(error = %e, "sfu: rtc refused a packet");
-                                self.stats.dropped += 1;
-                            }
+        // Once per other worker showing it, not per subscriber there.
+        for &w in &route.watchers {
+            self.relays.push(w, Relay::Media(incoming.clone()));
+            self.stats.relayed += 1;
+        }
+        fan_out(now, route, &incoming, table, &mut self.stats);
+        Self::send_plis(now, route, table, (&mut self.stats, &mut self.relays));
+    }
+
+    /// A packet another worker relayed for the slots of its mirror here.
+    pub(super) fn forward_relayed(
+        &mut self,
+        now: Instant,
+        packet: &IncomingPacket,
+        table: &mut Table,
+    ) {
+        let stream = packet.source;
+        let Some(route) = self.routes.get_mut(&stream) else {
+            // Nobody here shows it any more: its home may stop sending.
+            if let Some(p) = self.shared.stream(stream) {
+                let from = self.worker;
+                self.relays.push(p.worker, Relay::Unwatch { stream, from });
+            }
+            return;
+        };
+        if !matches!(route.origin, Origin::Remote(_)) {
+            return;
+        }
+        self.stats.relayed_in += 1;
+        if packet.keyframe && route.kind == MediaKind::Video {
+            route.throttle.handle_keyframe(packet.layer);
+        }
+        fan_out(now, route, packet, table, &mut self.stats);
+        Self::send_plis(now, route, table, (&mut self.stats, &mut self.relays));
+    }
+}
+
+/// Hands `incoming` to every slot of `route` and what each slot's forwarder makes of it
+/// to the slot's connection.
+fn fan_out(
+    now: Instant,
+    route: &mut Route,
+    incoming: &IncomingPacket,
+    table: &mut Table,
+    stats: &mut RouterStats,
+) {
+    for sub in &mut route.subs {
+        sub.forwarder.handle_packet(now, incoming);
+        while let Some(out) = sub.forwarder.poll_output() {
+            match out {
+                ForwarderOutput::Packet(out) => {
+                    let Some(conn) = table.get_mut(sub.conn) else {
+                        continue;
+                    };
+                    let len = out.len();
+                    // The track id is not read on the write path; SSRC and payload
+                    // type are the slot's, checked once at negotiation.
+                    let message = RTCMessage::RtpPacket(String::new(), to_rtc(out));
+                    match conn.pc.handle_write(TaggedRTCMessage { now, message }) {
+                        Ok(()) => {
+                            stats.forwarded += 1;
+                            stats.forwarded_bytes += len as u64;
+                            conn.out.sent(now, len);
                         }
-                        table.writes.mark(sub.conn);
+                        Err(e) => {
+                            tracing::debug!(error = %e, "sfu: rtc refused a packet");
+                            stats.dropped += 1;
+                        }
                     }
-                    ForwarderOutput::RequestKeyframe(feed) => {
-                        route.throttle.handle_request(now, feed.layer);
-                    }
-                    ForwarderOutput::Switched { .. } => {}
+                    table.writes.mark(sub.conn);
                 }
+                ForwarderOutput::RequestKeyframe(feed) => {
+                    route.throttle.handle_request(now, feed.layer);
+                }
+                ForwarderOutput::Switched { .. } => {}
             }
         }
-        Self::send_plis(now, route, table, &mut self.stats);
     }
 }
 

@@ -11,10 +11,12 @@
 
 use super::conn::OutSlot;
 use super::demux::ConnIndex;
+use super::publish::{Origin, Route};
+use super::relay::Relay;
 use super::router::{Router, Sub};
 use crate::event::{MediaKind, PeerId, SfuEvent, SlotId};
 use crate::forwarder::{Forwarder, ForwarderConfig};
-use crate::{LayerConfig, SfuError, StreamId, MAX_LAYER};
+use crate::{KeyframeThrottle, LayerConfig, SfuError, StreamId, MAX_LAYER};
 use std::time::Instant;
 
 impl Router {
@@ -33,7 +35,47 @@ impl Router {
     fn end_sub(&mut self, conn: ConnIndex, slot: SlotId) -> Option<StreamId> {
         let (stream, sub) = self.take_sub(conn, slot)?;
         self.parked.insert((conn, slot), sub.forwarder);
+        self.prune(stream);
         Some(stream)
+    }
+
+    /// A mirror of a stream another worker publishes, made (and the home told) when a
+    /// slot here first shows it.
+    fn ensure_route(&mut self, stream: StreamId) -> Result<(), SfuError> {
+        match self.routes.get(&stream).map(|r| r.origin) {
+            Some(Origin::Local { .. }) => return Ok(()),
+            // Its home's `Unpublished` may still be on its way: the directory says.
+            Some(Origin::Remote(_)) if self.shared.stream(stream).is_some() => return Ok(()),
+            Some(Origin::Remote(_)) => {
+                self.unpublish(stream);
+                return Err(SfuError::UnknownTrack(stream));
+            }
+            None => {}
+        }
+        let published = self
+            .shared
+            .stream(stream)
+            .filter(|p| p.worker != self.worker)
+            .ok_or(SfuError::UnknownTrack(stream))?;
+        let home = published.worker;
+        let throttle = KeyframeThrottle::new(self.throttle);
+        let mirror = Route::mirror(stream, published, throttle);
+        self.routes.insert(stream, mirror);
+        let from = self.worker;
+        self.relays.push(home, Relay::Watch { stream, from });
+        Ok(())
+    }
+
+    /// Drops `stream`'s mirror once no slot here shows it (its home stops relaying).
+    fn prune(&mut self, stream: StreamId) {
+        let Some(route) = self.routes.get(&stream) else {
+            return;
+        };
+        if let (Origin::Remote(home), true) = (route.origin, route.subs.is_empty()) {
+            self.routes.remove(&stream);
+            let from = self.worker;
+            self.relays.push(home, Relay::Unwatch { stream, from });
+        }
     }
 
     /// Points `slot` of connection `conn` at `stream`, from its next keyframe on, on
@@ -46,6 +88,7 @@ impl Router {
         (stream, max_layer): (StreamId, u8),
     ) -> Result<(), SfuError> {
         let id = slot.info.id;
+        self.ensure_route(stream)?;
         let route = self
             .routes
             .get(&stream)
@@ -60,6 +103,7 @@ impl Router {
                 };
                 // It goes dark rather than keep showing a hall the room no longer puts there.
                 self.end_sub(conn, id);
+                self.prune(stream);
                 return Err(SfuError::Incompatible(peer, id, stream, why));
             }
         };
@@ -89,7 +133,10 @@ impl Router {
             route.drain_requests(now, i);
             return Ok(());
         }
-        let previous = self.take_sub(conn, id).map(|(_, sub)| sub.forwarder);
+        let previous = self.take_sub(conn, id).map(|(old, sub)| {
+            self.prune(old);
+            sub.forwarder
+        });
         let forwarder = match previous {
             // Same codec: keep the forwarder, switch its source.
             Some(mut f) if f.config().payload_type == payload_type => {
@@ -155,7 +202,7 @@ impl Router {
         let mut gone: Vec<StreamId> = self
             .routes
             .iter()
-            .filter(|(_, r)| r.publisher == conn)
+            .filter(|(_, r)| r.publisher() == Some(conn))
             .map(|(&s, _)| s)
             .collect();
         gone.sort_unstable();
@@ -165,7 +212,8 @@ impl Router {
         self.remove_conn(conn);
     }
 
-    /// Removes a published stream; the slots showing it go dark.
+    /// Removes a published stream; the slots showing it go dark, here and (told) on
+    /// the workers that mirror it. Only its home announces `TrackUnpublished`.
     pub fn unpublish(&mut self, stream: StreamId) {
         let Some(route) = self.routes.remove(&stream) else {
             return;
@@ -174,17 +222,42 @@ impl Router {
             self.parked.insert((sub.conn, sub.slot), sub.forwarder);
         }
         self.speakers.remove_stream(stream);
+        if let Origin::Remote(_) = route.origin {
+            return;
+        }
+        self.shared.unpublish(stream);
+        for &w in &route.watchers {
+            self.relays.push(w, Relay::Unpublished { stream });
+        }
+        if route.kind == MediaKind::Audio {
+            self.silence_elsewhere(stream);
+        }
         self.outbox.push_back(SfuEvent::TrackUnpublished {
             peer: route.owner,
             track: stream,
         });
     }
 
+    /// Tells the other workers' speaker detectors that `stream` no longer speaks.
+    pub(super) fn silence_elsewhere(&mut self, stream: StreamId) {
+        for w in (0..self.shared.workers).filter(|&w| w != self.worker) {
+            self.relays.push(w, Relay::Silent { stream });
+        }
+    }
+
     /// Forgets a connection everywhere: its routes, subscriptions and parked forwarders.
     pub fn remove_conn(&mut self, conn: ConnIndex) {
-        self.routes.retain(|_, r| r.publisher != conn);
+        self.routes.retain(|_, r| r.publisher() != Some(conn));
+        let mut emptied = Vec::new();
         for r in self.routes.values_mut() {
+            let before = r.subs.len();
             r.subs.retain(|s| s.conn != conn);
+            if r.subs.len() < before {
+                emptied.push(r.stream);
+            }
+        }
+        for stream in emptied {
+            self.prune(stream);
         }
         self.parked.retain(|&(c, _), _| c != conn);
         self.speakers.remove_conn(conn);

@@ -7,6 +7,7 @@
 //! its group's first level and dropped once idle (nobody left, nothing to announce).
 
 use super::demux::ConnIndex;
+use super::relay::speaker_home;
 use super::router::Router;
 use crate::event::{MediaKind, SfuEvent, SpeakerGroup};
 use crate::hdrext::AudioLevel;
@@ -26,21 +27,21 @@ pub(super) struct Speakers {
 
 impl Speakers {
     /// The group of connection `conn`.
-    fn group_of(&self, conn: ConnIndex) -> SpeakerGroup {
+    pub(super) fn group_of(&self, conn: ConnIndex) -> SpeakerGroup {
         self.groups.get(&conn).copied().unwrap_or_default()
     }
 
-    /// The level of a packet of `stream`, published on connection `conn`, at `now`.
+    /// The level of a packet of `stream`, whose hall is in `group`, at `now`.
     pub(super) fn handle_level(
         &mut self,
         now: Instant,
-        conn: ConnIndex,
+        group: SpeakerGroup,
         stream: StreamId,
         level: AudioLevel,
     ) {
         let config = self.config;
         self.detectors
-            .entry(self.group_of(conn))
+            .entry(group)
             .or_insert_with(|| SpeakerDetector::new(config))
             .handle_level(now, stream, level);
     }
@@ -117,9 +118,17 @@ impl Router {
         let audio = self
             .routes
             .iter()
-            .filter(|(_, r)| r.publisher == conn && r.kind == MediaKind::Audio)
+            .filter(|(_, r)| r.publisher() == Some(conn) && r.kind == MediaKind::Audio)
             .map(|(&stream, _)| stream);
-        self.speakers.set_group(conn, group, audio);
+        let audio: Vec<StreamId> = audio.collect();
+        let old = self.speakers.group_of(conn);
+        self.speakers.set_group(conn, group, audio.iter().copied());
+        // The old group's detector is on another worker: it forgets them too.
+        if old != group && speaker_home(old, self.shared.workers) != self.worker {
+            for stream in audio {
+                self.silence_elsewhere(stream);
+            }
+        }
     }
 
     /// Evaluates the audio levels; a group's new active speaker becomes an event for the
@@ -127,10 +136,14 @@ impl Router {
     pub(super) fn speaker_timeout(&mut self, now: Instant) {
         self.speakers.handle_timeout(now);
         while let Some((group, change)) = self.speakers.poll_output() {
-            let route = change.speaker.and_then(|t| self.routes.get(&t));
+            // A stream of another worker is named by the directory.
+            let peer = change.speaker.and_then(|t| match self.routes.get(&t) {
+                Some(r) => Some(r.owner),
+                None => self.shared.stream(t).map(|p| p.owner),
+            });
             self.outbox.push_back(SfuEvent::ActiveSpeakerChanged {
                 group,
-                peer: route.map(|r| r.owner),
+                peer,
                 track: change.speaker,
             });
         }
@@ -158,7 +171,8 @@ mod tests {
             *t += Duration::from_millis(20);
             for &(conn, stream, level) in mics {
                 let voice = level < 127;
-                s.handle_level(*t, conn, stream, AudioLevel { voice, level });
+                let group = s.group_of(conn);
+                s.handle_level(*t, group, stream, AudioLevel { voice, level });
             }
             if s.poll_timeout().is_some_and(|at| at <= *t) {
                 s.handle_timeout(*t);

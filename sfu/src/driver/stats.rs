@@ -50,12 +50,15 @@ pub fn collect(now: Instant, table: &mut Table, router: &mut Router) -> Vec<Peer
     }
     let mut incoming: Vec<(usize, Incoming)> = Vec::new();
     for route in router.routes.values_mut() {
+        let Some(publisher) = route.publisher() else {
+            continue; // a mirror: its home counts what arrives
+        };
         for l in route.layers.iter_mut().flatten() {
             let s = l.estimator.stats(now);
-            let entry = match incoming.iter_mut().find(|x| x.0 == route.publisher) {
+            let entry = match incoming.iter_mut().find(|x| x.0 == publisher) {
                 Some(e) => e,
                 None => {
-                    incoming.push((route.publisher, Incoming::default()));
+                    incoming.push((publisher, Incoming::default()));
                     let last = incoming.len() - 1;
                     &mut incoming[last]
                 }

@@ -10,3 +10,4 @@ mod connect;
 mod cost;
 mod forward;
 mod net;
+mod workers;

@@ -15,7 +15,6 @@ use crate::driver::demux::ConnIndex;
 use crate::driver::peer::layer_of_rid;
 use crate::driver::peer::TrackCodec;
 use crate::event::{DisconnectReason, MediaKind, SfuEvent};
-use crate::StreamId;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent, RTCTrackEventInit};
 use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
@@ -112,11 +111,8 @@ impl Driver {
             .iter()
             .find(|t| t.receiver == init.receiver_id)
             .map(|t| t.stream);
-        let stream = known.unwrap_or_else(|| {
-            let s = StreamId(self.next_stream);
-            self.next_stream += 1;
-            s
-        });
+        let shared = &self.router.shared;
+        let stream = known.unwrap_or_else(|| shared.next_stream());
         let track = InTrack {
             ssrc: init.ssrc,
             kind,

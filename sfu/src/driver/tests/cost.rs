@@ -13,6 +13,13 @@
 //! divides by the packets forwarded, which the test prints). Viewers: `SFU_COST_VIEWERS`
 //! (default 50, at most 250). Ignored by default: it is a measurement; it checks only
 //! that every viewer received every packet.
+//!
+//! `SFU_COST_WORKERS=2` spreads the viewers over two workers (the publisher and even
+//! viewers on worker 0): worker 0's share runs in [`sfu_turn`], worker 1's (the relayed
+//! packets to its viewers) in [`relay_turn`]; toggle both
+//! (`--toggle-collect='*cost::sfu_turn*' --toggle-collect='*cost::relay_turn*'`) and
+//! read each one's inclusive count (`callgrind_annotate --inclusive=yes`): the larger
+//! is what one core must do per frame when each worker has its own.
 
 use super::client::Hall;
 use super::connect::addr;
@@ -49,6 +56,20 @@ fn sfu_turn(
     }
 }
 
+/// Worker 1's side: the relayed packets into its viewers' connections, out.
+#[inline(never)]
+fn relay_turn(
+    worker: &mut Driver,
+    now: Instant,
+    relays: Vec<crate::driver::relay::Relay>,
+    out: &mut Vec<Transmit>,
+) {
+    worker.handle_relays(now, relays);
+    while let Some(t) = worker.poll_transmit() {
+        out.push(t);
+    }
+}
+
 #[test]
 #[ignore = "a measurement to run under callgrind (see the module doc), not a check"]
 fn forwarding_path_under_callgrind() {
@@ -57,31 +78,43 @@ fn forwarding_path_under_callgrind() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(50)
         .min(250);
-    let mut net = Net::new(SfuConfig::default());
+    let workers: usize = std::env::var("SFU_COST_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .clamp(1, 2);
+    let mut net = Net::workers(SfuConfig::default(), workers);
     net.join(PUBLISHER, Hall::new(net.now, addr(1), true, (0, 0)));
     let answers: Vec<_> = (0..viewers)
         .map(|i| {
             let peer = PeerId(2 + u64::from(i));
             let hall = Hall::new(net.now, addr(2 + i), false, (1, 1));
-            (peer, net.join(peer, hall))
+            (
+                peer,
+                usize::from(i) % workers,
+                net.join_on(usize::from(i) % workers, peer, hall),
+            )
         })
         .collect();
     net.connect_all();
     let (tracks, mut n) = net.publish(PUBLISHER);
     let track = |kind: MediaKind| tracks.iter().find(|t| t.0 == kind).map(|t| t.1);
-    let changes = answers
-        .iter()
-        .flat_map(|(peer, answer)| {
-            answer.slots.iter().map(|slot| SlotChange::Show {
-                peer: *peer,
-                slot: slot.id,
-                track: track(slot.kind).expect("a track of the slot's kind"),
-                max_layer: 2,
+    for w in 0..workers {
+        let changes = answers
+            .iter()
+            .filter(|a| a.1 == w)
+            .flat_map(|(peer, _, answer)| {
+                answer.slots.iter().map(|slot| SlotChange::Show {
+                    peer: *peer,
+                    slot: slot.id,
+                    track: track(slot.kind).expect("a track of the slot's kind"),
+                    max_layer: 2,
+                })
             })
-        })
-        .collect();
-    let results = net.ask(|reply| Command::Apply { changes, reply });
-    assert!(results.iter().all(Result::is_ok), "{results:?}");
+            .collect();
+        let results = net.ask_on(w, |reply| Command::Apply { changes, reply });
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+    }
     // Warm up: a keyframe starts every video slot.
     for i in 0..10 {
         let now = net.now;
@@ -89,7 +122,11 @@ fn forwarding_path_under_callgrind() {
         n += 1;
         net.advance(Duration::from_millis(20));
     }
-    let before = net.ask(|reply| Command::Stats { reply }).router.forwarded;
+    let forwarded = |net: &mut Net| -> u64 {
+        let stats = (0..workers).map(|w| net.ask_on(w, |reply| Command::Stats { reply }));
+        stats.map(|s| s.router.forwarded).sum()
+    };
+    let before = forwarded(&mut net);
     let (mut datagrams, mut out) = (Vec::new(), Vec::new());
     let from = addr(1);
     for _ in 0..FRAMES {
@@ -101,6 +138,9 @@ fn forwarding_path_under_callgrind() {
             datagrams.push(d.message);
         }
         sfu_turn(&mut net.sfu, now, from, &mut datagrams, &mut out);
+        while let Some((to, relays)) = net.sfu.poll_relay() {
+            relay_turn(net.worker(to), now, relays, &mut out);
+        }
         for t in out.drain(..) {
             let Some((_, hall)) = net.halls.iter_mut().find(|(_, h)| h.addr == t.to) else {
                 continue;
@@ -120,12 +160,15 @@ fn forwarding_path_under_callgrind() {
         }
         net.advance(Duration::from_millis(20));
     }
-    let forwarded = net.ask(|reply| Command::Stats { reply }).router.forwarded - before;
-    for (peer, answer) in &answers {
+    let forwarded = forwarded(&mut net) - before;
+    for (peer, _, answer) in &answers {
         for slot in &answer.slots {
             let got = net.hall(*peer).received_on(slot.ssrc).len();
             assert!(got >= FRAMES as usize, "{peer:?} {:?}: {got}", slot.kind);
         }
     }
-    println!("sfu cost: {viewers} viewers, {forwarded} packets forwarded in the measured turns");
+    println!(
+        "sfu cost: {viewers} viewers on {workers} worker(s), {forwarded} packets forwarded \
+         in the measured turns"
+    );
 }

@@ -7,11 +7,13 @@ use crate::config::SfuConfig;
 use crate::driver::command::Command;
 use crate::driver::conn;
 use crate::driver::machine::Driver;
+use crate::driver::shared::Shared;
 use crate::event::{MediaKind, PeerAnswer, PeerId, SfuEvent};
 use crate::StreamId;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -28,7 +30,12 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 pub struct Net {
     /// Simulated time.
     pub now: Instant,
+    /// Worker 0 (the only one unless made with [`Net::workers`]).
     pub sfu: Driver,
+    /// Workers 1.. (they share worker 0's port address).
+    pub others: Vec<Driver>,
+    /// Which worker carries each hall (worker 0 unless joined elsewhere).
+    placed: Vec<(SocketAddr, usize)>,
     /// Halls by peer id.
     pub halls: Vec<(PeerId, Hall)>,
     /// Everything the SFU told its caller, in order.
@@ -62,20 +69,54 @@ impl Net {
 
     /// An SFU with `config` and no halls.
     pub fn new(config: SfuConfig) -> Self {
+        Self::workers(config, 1)
+    }
+
+    /// An SFU of `n` workers with `config` and no halls.
+    pub fn workers(config: SfuConfig, n: usize) -> Self {
         let now = Instant::now();
         let certificate = conn::certificate().expect("a certificate");
+        let shared = Arc::new(Shared::new(n));
+        let mut drivers = (0..n).map(|w| {
+            let identity = (SFU, certificate.clone());
+            Driver::worker(identity, config.clone(), now, (w, shared.clone()))
+        });
         Self {
             now,
-            sfu: Driver::new((SFU, certificate), config, now),
+            sfu: drivers.next().expect("one worker at least"),
+            others: drivers.collect(),
+            placed: Vec::new(),
             halls: Vec::new(),
             events: Vec::new(),
         }
     }
 
-    /// Gives the SFU `command` and returns its answer.
+    /// Worker `w`.
+    pub fn worker(&mut self, w: usize) -> &mut Driver {
+        match w {
+            0 => &mut self.sfu,
+            w => &mut self.others[w - 1],
+        }
+    }
+
+    fn drivers(&mut self) -> impl Iterator<Item = &mut Driver> {
+        std::iter::once(&mut self.sfu).chain(self.others.iter_mut())
+    }
+
+    /// Gives worker 0 `command` and returns its answer.
     pub fn ask<T>(&mut self, command: impl FnOnce(oneshot::Sender<T>) -> Command) -> T {
+        self.ask_on(0, command)
+    }
+
+    /// Gives worker `w` `command` and returns its answer.
+    pub fn ask_on<T>(
+        &mut self,
+        w: usize,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> T {
         let (reply, mut answer) = oneshot::channel();
-        self.sfu.handle_command(self.now, command(reply));
+        let now = self.now;
+        self.worker(w).handle_command(now, command(reply));
         self.carry();
         answer
             .try_recv()
@@ -83,12 +124,18 @@ impl Net {
     }
 
     /// Adds `hall` as `peer`: its offer, the SFU's answer, applied; not yet connected.
-    pub fn join(&mut self, peer: PeerId, mut hall: Hall) -> PeerAnswer {
+    pub fn join(&mut self, peer: PeerId, hall: Hall) -> PeerAnswer {
+        self.join_on(0, peer, hall)
+    }
+
+    /// Adds `hall` as `peer` on worker `w`.
+    pub fn join_on(&mut self, w: usize, peer: PeerId, mut hall: Hall) -> PeerAnswer {
         let offer = hall.offer(self.now);
         let answer = self
-            .ask(|reply| Command::AddPeer { peer, offer, reply })
+            .ask_on(w, |reply| Command::AddPeer { peer, offer, reply })
             .expect("the SFU answers");
         hall.accept(self.now, answer.sdp.clone());
+        self.placed.push((hall.addr, w));
         self.halls.push((peer, hall));
         self.carry();
         answer
@@ -109,13 +156,34 @@ impl Net {
     pub fn carry(&mut self) {
         loop {
             let mut moved = false;
+            let now = self.now;
+            // The front: a hall's datagrams to the worker carrying it.
+            let mut inbound = Vec::new();
             for (_, hall) in &mut self.halls {
                 while let Some(out) = hall.pc.poll_write() {
-                    self.sfu.handle_datagram(self.now, hall.addr, out.message);
-                    moved = true;
+                    inbound.push((hall.addr, out.message));
                 }
             }
-            while let Some(t) = self.sfu.poll_transmit() {
+            for (from, datagram) in inbound {
+                let w = self.placed.iter().find(|p| p.0 == from).map_or(0, |p| p.1);
+                self.worker(w).handle_datagram(now, from, datagram);
+                moved = true;
+            }
+            let mut out = Vec::new();
+            let mut relays = Vec::new();
+            for d in self.drivers() {
+                while let Some(t) = d.poll_transmit() {
+                    out.push(t);
+                }
+                while let Some(batch) = d.poll_relay() {
+                    relays.push(batch);
+                }
+            }
+            for (to, batch) in relays {
+                self.worker(to).handle_relays(now, batch);
+                moved = true;
+            }
+            for t in out {
                 let Some((_, hall)) = self.halls.iter_mut().find(|(_, h)| h.addr == t.to) else {
                     continue; // a hall that left: the datagram is lost
                 };
@@ -136,9 +204,11 @@ impl Net {
             for (_, hall) in &mut self.halls {
                 hall.drain(self.now);
             }
-            while let Some(event) = self.sfu.poll_event() {
-                self.events.push(event);
+            let mut events = Vec::new();
+            for d in self.drivers() {
+                events.extend(std::iter::from_fn(|| d.poll_event()));
             }
+            self.events.extend(events);
             if !moved {
                 return;
             }
@@ -155,11 +225,15 @@ impl Net {
                 .halls
                 .iter_mut()
                 .filter_map(|(_, h)| h.pc.poll_timeout());
-            let next = halls.chain(self.sfu.poll_timeout()).min();
+            let sfu = std::iter::once(&self.sfu).chain(&self.others);
+            let next = halls.chain(sfu.filter_map(Driver::poll_timeout)).min();
             // At least a millisecond a step, so nothing due "now" again stalls the clock.
             let next = next.map_or(until, |t| t.max(self.now + Duration::from_millis(1)));
             self.now = next.min(until);
-            self.sfu.handle_timeout(self.now);
+            let now = self.now;
+            for d in self.drivers() {
+                d.handle_timeout(now);
+            }
             for (_, hall) in &mut self.halls {
                 let _ = hall.pc.handle_timeout(self.now);
             }
