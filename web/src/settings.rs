@@ -55,6 +55,9 @@ pub struct Settings {
     /// Also send the SFU's ICE candidates to pages as trickled candidates (the answer
     /// carries them in any case).
     pub media_trickle: bool,
+    /// Media workers sharing `media_udp_port` (halls spread over them, one meeting may
+    /// span them; docs/sfu-driver.md); 0: one per CPU core.
+    pub media_workers: usize,
     /// How long a hall whose connection dropped stays present (and keeps one attendance
     /// interval if it comes back), in seconds.
     pub reconnect_grace_secs: u64,
@@ -157,6 +160,7 @@ impl Default for Settings {
             media_udp_port: 0,
             media_h264: false,
             media_trickle: false,
+            media_workers: 0,
             reconnect_grace_secs: 10,
             heartbeat_secs: 10,
             presence_secs: 15,
@@ -354,6 +358,7 @@ impl Settings {
                 h264: self.media_h264,
             },
             trickle_candidates: self.media_trickle,
+            media_workers: self.media_workers,
             ..signaling::sfu::SfuConfig::default()
         };
         config.validate().map_err(|e| format!("settings: {e}"))?;
@@ -443,6 +448,18 @@ mod tests {
         };
         assert!(!Settings::default().sfu_config().unwrap().trickle_candidates);
         assert!(trickle.sfu_config().unwrap().trickle_candidates);
+        let workers = |n| Settings {
+            media_workers: n,
+            ..Settings::default()
+        };
+        assert_eq!(workers(3).sfu_config().unwrap().media_workers, 3);
+        assert_eq!(
+            Settings::default().sfu_config().unwrap().media_workers,
+            0,
+            "one per core unless set"
+        );
+        let err = check(|s| s.media_workers = 1000).unwrap_err();
+        assert!(err.contains("media_workers"), "{err}");
     }
 
     #[test]
