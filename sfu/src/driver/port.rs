@@ -173,6 +173,11 @@ pub async fn run(
             Wake::Other => {}
         }
         driver.handle_timeout(now);
+        // Relays first, so the other workers encrypt and send their share while this
+        // one does its own; then what the turn's end (removed connections) adds.
+        if let Some(links) = &links {
+            hand_relays(&mut driver, links);
+        }
         io.transmit(&mut driver);
         if let Some(links) = &links {
             hand_relays(&mut driver, links);
