@@ -6,6 +6,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use sqlx::Row;
 
+use crate::import_diff::{match_rows, overlaps, FileRow, Stored};
+pub use crate::import_diff::{CodeChange, RemovedUnit};
 use crate::units::{search_key, Level};
 use crate::{Error, Result, Store};
 
@@ -43,16 +45,13 @@ pub struct ImportReport {
     pub updated: u64,
     /// Units already present exactly as in the file.
     pub unchanged: u64,
-}
-
-/// A unit already in the store, as compared with the file.
-struct Stored {
-    id: i64,
-    parent_id: Option<i64>,
-    level: String,
-    division_type: String,
-    name: String,
-    valid_to: Option<String>,
+    /// Of the updated units, how many changed each of `code`, `name`, `parent`, `type`
+    /// (level or division type) and `valid_to`.
+    pub changed: BTreeMap<String, u64>,
+    /// Units that kept their id under a new code (same parent and name).
+    pub code_changes: Vec<CodeChange>,
+    /// Units of this version the file no longer has, removed.
+    pub removed: Vec<RemovedUnit>,
 }
 
 /// A row of the file after validation.
@@ -256,11 +255,14 @@ fn paths(rows: &[(u64, Row_)]) -> Result<Vec<(String, i64)>> {
         .map(|o| o.expect("every row computed"))
         .collect())
 }
-
 impl Store {
-    /// Imports a unit file. Re-importing the same file changes nothing; a bad file
-    /// changes nothing and the error names its line and column. `progress` is called
-    /// with (rows done, rows in all) as the rows are written.
+    /// Imports a unit file as the version of the tree valid from `options.valid_from`.
+    /// Re-importing the same file changes nothing; a corrected file updates the version in
+    /// place (a unit keeps its id when its code changes, see [`ImportReport`]); a bad file
+    /// changes nothing and the error names its line and column. A code may be valid in one
+    /// version only on any day: a file whose dates overlap another version's for the same
+    /// code is refused (`validity_overlap`). `progress` is called with (rows done, rows in
+    /// all) as the rows are written.
     pub async fn import_units(
         &self,
         data: &[u8],
@@ -278,31 +280,103 @@ impl Store {
         }
         let valid_from = options.valid_from.to_string();
         let valid_to = options.valid_to.map(|d| d.to_string());
+        if valid_to
+            .as_deref()
+            .is_some_and(|to| to < valid_from.as_str())
+        {
+            return Err(Error::invalid(
+                "valid_to",
+                format!(
+                    "ends ({}) before it begins ({valid_from})",
+                    valid_to.as_deref().unwrap_or("")
+                ),
+            ));
+        }
         let total = rows.len() as u64;
 
         let mut tx = self.begin_write().await?;
-        // What this version of the tree already holds, by code.
-        let existing = sqlx::query(
-            "SELECT id, code, parent_id, level, division_type, name, valid_to FROM units WHERE valid_from = $1",
+        // Other versions of the tree: no code may be valid in two of them on the same day.
+        let others = sqlx::query(
+            "SELECT code, name, valid_from, valid_to FROM units WHERE valid_from <> $1",
         )
         .bind(&valid_from)
         .fetch_all(&mut *tx)
         .await?;
-        let mut ids: HashMap<String, i64> = HashMap::new();
-        let mut current: HashMap<String, Stored> = HashMap::new();
+        let mut other_versions: HashMap<String, Vec<(String, String, Option<String>)>> =
+            HashMap::new();
+        for r in &others {
+            other_versions.entry(r.try_get("code")?).or_default().push((
+                r.try_get("name")?,
+                r.try_get("valid_from")?,
+                r.try_get("valid_to")?,
+            ));
+        }
+        for (line, row) in &rows {
+            for (name, from, to) in other_versions.get(&row.code).into_iter().flatten() {
+                if overlaps(&valid_from, valid_to.as_deref(), from, to.as_deref()) {
+                    return Err(import_error(
+                        *line,
+                        "code",
+                        format!(
+                            "validity_overlap: code {} is already {name}, valid {from} to {}, which overlaps this file's {valid_from} to {}; \
+                             close the other version first (import its file again with its last day as valid_to)",
+                            row.code,
+                            to.as_deref().unwrap_or("(no end)"),
+                            valid_to.as_deref().unwrap_or("(no end)"),
+                        ),
+                    ));
+                }
+            }
+        }
+        // What this version of the tree already holds.
+        let existing = sqlx::query(
+            "SELECT id, code, parent_id, level, depth, division_type, name, path, valid_to FROM units WHERE valid_from = $1",
+        )
+        .bind(&valid_from)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut stored = Vec::with_capacity(existing.len());
         for r in &existing {
-            let stored = Stored {
+            stored.push(Stored {
                 id: r.try_get("id")?,
+                code: r.try_get("code")?,
                 parent_id: r.try_get("parent_id")?,
                 level: r.try_get("level")?,
+                depth: r.try_get("depth")?,
                 division_type: r.try_get("division_type")?,
                 name: r.try_get("name")?,
+                path: r.try_get("path")?,
                 valid_to: r.try_get("valid_to")?,
-            };
-            let code: String = r.try_get("code")?;
-            ids.insert(code.clone(), stored.id);
-            current.insert(code, stored);
+            });
         }
+        let file_rows: Vec<FileRow<'_>> = rows
+            .iter()
+            .map(|(_, r)| FileRow {
+                code: &r.code,
+                parent_code: r.parent_code.as_deref(),
+                name: &r.name,
+            })
+            .collect();
+        let matched = match_rows(&file_rows, &stored);
+        // Units whose code changes first take a code no file has, so that two communes
+        // swapping codes never meet the (code, valid_from) uniqueness half-way.
+        for (i, m) in matched.iter().enumerate() {
+            if let Some(k) = m {
+                if stored[*k].code != rows[i].1.code {
+                    sqlx::query("UPDATE units SET code = $1 WHERE id = $2")
+                        .bind(format!("~{}", stored[*k].id))
+                        .bind(stored[*k].id)
+                        .execute(&mut *tx)
+                        .await?;
+                    report.code_changes.push(CodeChange {
+                        old_code: stored[*k].code.clone(),
+                        new_code: rows[i].1.code.clone(),
+                        name: rows[i].1.name.clone(),
+                    });
+                }
+            }
+        }
+        let mut ids: HashMap<String, i64> = HashMap::new();
         // Parents before children: write depth by depth.
         let mut order: Vec<usize> = (0..rows.len()).collect();
         order.sort_by_key(|&i| paths[i].1);
@@ -318,36 +392,52 @@ impl Store {
                     ),
                     None => None,
                 };
-                match current.get(&row.code) {
-                    Some(stored)
-                        if stored.parent_id == parent_id
-                            && stored.level == row.level.as_str()
-                            && stored.division_type == row.division_type
-                            && stored.name == row.name
-                            && stored.valid_to == valid_to =>
-                    {
-                        report.unchanged += 1;
-                    }
-                    Some(stored) => {
-                        sqlx::query(
-                            "UPDATE units SET parent_id = $1, level = $2, depth = $3, division_type = $4, name = $5,
-                             search_name = $6, path = $7, valid_to = $8 WHERE id = $9",
-                        )
-                        .bind(parent_id)
-                        .bind(row.level.as_str())
-                        .bind(paths[i].1)
-                        .bind(&row.division_type)
-                        .bind(&row.name)
-                        .bind(search_key(&row.name))
-                        .bind(&paths[i].0)
-                        .bind(&valid_to)
-                        .bind(stored.id)
-                        .execute(&mut *tx)
-                        .await?;
-                        report.updated += 1;
-                    }
-                    None => to_insert.push((i, parent_id)),
+                let Some(k) = matched[i] else {
+                    to_insert.push((i, parent_id));
+                    continue;
+                };
+                let s = &stored[k];
+                ids.insert(row.code.clone(), s.id);
+                let mut changed = Vec::new();
+                if s.code != row.code {
+                    changed.push("code");
                 }
+                if s.parent_id != parent_id || s.path != paths[i].0 || s.depth != paths[i].1 {
+                    changed.push("parent");
+                }
+                if s.level != row.level.as_str() || s.division_type != row.division_type {
+                    changed.push("type");
+                }
+                if s.name != row.name {
+                    changed.push("name");
+                }
+                if s.valid_to != valid_to {
+                    changed.push("valid_to");
+                }
+                if changed.is_empty() {
+                    report.unchanged += 1;
+                    continue;
+                }
+                for c in changed {
+                    *report.changed.entry(c.to_string()).or_default() += 1;
+                }
+                sqlx::query(
+                    "UPDATE units SET code = $1, parent_id = $2, level = $3, depth = $4, division_type = $5, name = $6,
+                     search_name = $7, path = $8, valid_to = $9 WHERE id = $10",
+                )
+                .bind(&row.code)
+                .bind(parent_id)
+                .bind(row.level.as_str())
+                .bind(paths[i].1)
+                .bind(&row.division_type)
+                .bind(&row.name)
+                .bind(search_key(&row.name))
+                .bind(&paths[i].0)
+                .bind(&valid_to)
+                .bind(s.id)
+                .execute(&mut *tx)
+                .await?;
+                report.updated += 1;
             }
             // Multi-row inserts keep a 10,000-unit file to a few dozen statements.
             for batch in to_insert.chunks(400) {
@@ -359,19 +449,8 @@ impl Store {
                     if k > 0 {
                         sql.push(',');
                     }
-                    sql.push_str(&format!(
-                        "(${},${},${},${},${},${},${},${},${},${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6,
-                        b + 7,
-                        b + 8,
-                        b + 9,
-                        b + 10
-                    ));
+                    let params: Vec<String> = (1..=10).map(|j| format!("${}", b + j)).collect();
+                    sql.push_str(&format!("({})", params.join(",")));
                 }
                 sql.push_str(" RETURNING id, code");
                 let mut q = sqlx::query(&sql);
@@ -397,11 +476,65 @@ impl Store {
             done += chunk_depth.len() as u64;
             progress(done, total);
         }
+        // Units of this version the file no longer has: removed, deepest first, unless
+        // something still refers to them. A file speaks for the trees whose roots it holds
+        // (a file of one province leaves the other provinces alone).
+        let roots: std::collections::HashSet<&str> = rows
+            .iter()
+            .filter(|(_, r)| r.parent_code.is_none())
+            .map(|(_, r)| r.code.as_str())
+            .collect();
+        let mut kept: Vec<bool> = stored
+            .iter()
+            .map(|s| !roots.contains(s.path.split('/').nth(1).unwrap_or("")))
+            .collect();
+        for k in matched.iter().flatten() {
+            kept[*k] = true;
+        }
+        let mut gone: Vec<&Stored> = stored
+            .iter()
+            .zip(&kept)
+            .filter(|(_, k)| !**k)
+            .map(|(s, _)| s)
+            .collect();
+        gone.sort_by_key(|s| std::cmp::Reverse(s.depth));
+        for s in gone {
+            let uses: i64 = sqlx::query(
+                "SELECT (SELECT COUNT(*) FROM halls WHERE unit_id = $1) + (SELECT COUNT(*) FROM hall_units WHERE unit_id = $1)
+                      + (SELECT COUNT(*) FROM accounts WHERE unit_id = $1) + (SELECT COUNT(*) FROM meetings WHERE scope_root_unit_id = $1)
+                      + (SELECT COUNT(*) FROM units WHERE parent_id = $1) AS n",
+            )
+            .bind(s.id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+            if uses > 0 {
+                return Err(import_error(
+                    0,
+                    "code",
+                    format!(
+                        "unit_in_use: {} {} is not in the file but halls, accounts, meetings or units refer to it; \
+                         nothing was imported (keep it in the file, or move what refers to it first)",
+                        s.code, s.name
+                    ),
+                ));
+            }
+            sqlx::query("DELETE FROM units WHERE id = $1")
+                .bind(s.id)
+                .execute(&mut *tx)
+                .await?;
+            report.removed.push(RemovedUnit {
+                code: s.code.clone(),
+                name: s.name.clone(),
+            });
+        }
         tx.commit().await?;
         tracing::info!(
             inserted = report.inserted,
             updated = report.updated,
             unchanged = report.unchanged,
+            code_changes = report.code_changes.len(),
+            removed = report.removed.len(),
             "units imported"
         );
         Ok(report)

@@ -172,3 +172,160 @@ pub async fn an_import_while_attendance_is_written_succeeds(backend: Backend) {
     }
     db.cleanup().await;
 }
+
+/// A small 2025-style tree: Phú Thọ and four communes.
+const SMALL_2025: &str = "code,parent_code,level,division_type,name
+25,,province,tỉnh,Tỉnh Phú Thọ
+07900,25,commune,xã,Xã Thu Cúc
+07909,25,commune,xã,Xã Lai Đồng
+07912,25,commune,xã,Xã Tân Sơn
+07918,25,commune,xã,Xã Minh Đài
+";
+
+fn from_2025() -> ImportOptions {
+    ImportOptions {
+        valid_from: "2025-07-01".parse().unwrap(),
+        valid_to: None,
+    }
+}
+
+/// The statistics office renumbers communes: a re-import keeps each unit (and its hall)
+/// under its new code, follows names when two codes swap, and reports what changed.
+pub async fn a_reimport_with_new_codes_updates_and_reports(backend: Backend) {
+    let db = TestDb::new(backend).await.unwrap();
+    let s = &db.store;
+    let on = "2026-01-01".parse().unwrap();
+    s.import_units(SMALL_2025.as_bytes(), from_2025(), |_, _| {})
+        .await
+        .unwrap();
+    let thu_cuc = s.unit_by_code("07900", on).await.unwrap();
+    let hall = s
+        .create_hall(thu_cuc.id, "Điểm cầu UBND xã Thu Cúc")
+        .await
+        .unwrap();
+    let lai_dong = s.unit_by_code("07909", on).await.unwrap().id;
+    let tan_son = s.unit_by_code("07912", on).await.unwrap().id;
+
+    // Thu Cúc gets a new code; Lai Đồng and Tân Sơn swap theirs; Minh Đài is gone; a new
+    // commune arrives; the province's name loses its prefix.
+    let edited = "code,parent_code,level,division_type,name
+25,,province,tỉnh,Phú Thọ
+07901,25,commune,xã,Xã Thu Cúc
+07912,25,commune,xã,Xã Lai Đồng
+07909,25,commune,xã,Xã Tân Sơn
+07920,25,commune,xã,Xã Kiệt Sơn
+";
+    let report = s
+        .import_units(edited.as_bytes(), from_2025(), |_, _| {})
+        .await
+        .unwrap();
+    let changes: Vec<(&str, &str)> = report
+        .code_changes
+        .iter()
+        .map(|c| (c.old_code.as_str(), c.new_code.as_str()))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![("07900", "07901"), ("07909", "07912"), ("07912", "07909")]
+    );
+    assert_eq!(report.removed.len(), 1);
+    assert_eq!(report.removed[0].name, "Xã Minh Đài");
+    assert_eq!(
+        (report.inserted, report.updated, report.unchanged),
+        (1, 4, 0)
+    );
+    assert_eq!(report.changed.get("code"), Some(&3));
+    assert_eq!(report.changed.get("name"), Some(&1));
+    // The hall stayed with its commune, now under the new code.
+    let hall = s.hall(hall.id).await.unwrap();
+    assert_eq!(hall.unit_id, thu_cuc.id);
+    assert_eq!(s.unit(thu_cuc.id).await.unwrap().code, "07901");
+    assert_eq!(s.unit_by_code("07912", on).await.unwrap().id, lai_dong);
+    assert_eq!(s.unit_by_code("07909", on).await.unwrap().id, tan_son);
+    assert_eq!(
+        s.unit_by_code("07920", on).await.unwrap().name,
+        "Xã Kiệt Sơn"
+    );
+
+    // Again: nothing changes.
+    let again = s
+        .import_units(edited.as_bytes(), from_2025(), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 5));
+    assert!(again.code_changes.is_empty() && again.removed.is_empty());
+
+    // A commune with a hall cannot silently disappear: the import is refused, nothing written.
+    let without_thu_cuc: String = edited
+        .lines()
+        .filter(|l| !l.contains("Thu Cúc"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let err = s
+        .import_units(without_thu_cuc.as_bytes(), from_2025(), |_, _| {})
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("unit_in_use"), "{err}");
+    assert!(err.to_string().contains("07901"), "{err}");
+    assert_eq!(s.unit(thu_cuc.id).await.unwrap().code, "07901");
+    db.cleanup().await;
+}
+
+/// One code, one version of the tree on any day: an open-ended 2024 tree and a 2025 tree
+/// from 1 July 2025 overlap, and the error says how to close the first.
+pub async fn overlapping_validity_is_refused_with_its_code(backend: Backend) {
+    let db = TestDb::new(backend).await.unwrap();
+    let s = &db.store;
+    let phu_tho_2024 = scheduler::demo::province_subset(UNITS_2024_CSV, "25");
+    s.import_units(&phu_tho_2024, ImportOptions::default(), |_, _| {})
+        .await
+        .unwrap();
+    let err = s
+        .import_units(SMALL_2025.as_bytes(), from_2025(), |_, _| {})
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Import {
+            line,
+            column,
+            message,
+        } => {
+            assert_eq!((*line, column.as_str()), (2, "code"));
+            assert!(
+                message.starts_with("validity_overlap: code 25"),
+                "{message}"
+            );
+            assert!(message.contains("valid_to"), "{message}");
+        }
+        other => panic!("expected an import error, got {other:?}"),
+    }
+    let in_2026 = s.unit_counts("2026-01-01".parse().unwrap()).await.unwrap();
+    assert_eq!(
+        in_2026,
+        vec![
+            (Level::Province, 1),
+            (Level::District, 13),
+            (Level::Commune, 207)
+        ],
+        "nothing written"
+    );
+    // Closing the 2024 tree on 30 June 2025 makes room for the 2025 one.
+    let close = ImportOptions {
+        valid_to: Some("2025-06-30".parse().unwrap()),
+        ..ImportOptions::default()
+    };
+    let closed = s
+        .import_units(&phu_tho_2024, close, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(closed.changed.get("valid_to"), Some(&(closed.updated)));
+    assert_eq!(closed.updated, 221);
+    s.import_units(SMALL_2025.as_bytes(), from_2025(), |_, _| {})
+        .await
+        .unwrap();
+    let on = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
+    let old = s.unit_by_code("25", on("2025-06-30")).await.unwrap();
+    let new = s.unit_by_code("25", on("2025-07-01")).await.unwrap();
+    assert_ne!(old.id, new.id);
+    db.cleanup().await;
+}
