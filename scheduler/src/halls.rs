@@ -39,6 +39,29 @@ pub(crate) fn hall_from_row(r: &AnyRow) -> Result<Hall> {
     })
 }
 
+/// SQL for the id of the unit hall `h` belonged to on the date bound at `$n` (its unit
+/// history, `hall_units`), or its current unit when the history says nothing for that date.
+pub(crate) fn unit_of_hall_on(n: usize) -> String {
+    format!(
+        "COALESCE((SELECT hu.unit_id FROM hall_units hu WHERE hu.hall_id = h.id AND hu.valid_from <= ${n}
+           AND (hu.valid_to IS NULL OR hu.valid_to >= ${n}) ORDER BY hu.valid_from DESC LIMIT 1), h.unit_id)"
+    )
+}
+
+/// One period of a hall's unit history.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HallUnitPeriod {
+    /// The unit.
+    pub unit_id: i64,
+    /// Its code and name, for display.
+    pub unit_code: String,
+    pub unit_name: String,
+    /// First day the hall belonged to it (ISO date).
+    pub valid_from: String,
+    /// Last day, none while it still does.
+    pub valid_to: Option<String>,
+}
+
 /// Checks a hall name: 1 to 200 characters after trimming, on one line (control
 /// characters would break calendar feeds and exports).
 pub fn parse_hall_name(name: &str) -> Result<String> {
@@ -59,7 +82,8 @@ impl Store {
     /// Adds a hall to a unit.
     pub async fn create_hall(&self, unit_id: i64, name: &str) -> Result<Hall> {
         let name = parse_hall_name(name)?;
-        self.unit(unit_id).await?;
+        let unit = self.unit(unit_id).await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "INSERT INTO halls (unit_id, name, feed_token, active, created_at) VALUES ($1, $2, $3, 1, $4) RETURNING id",
         )
@@ -67,9 +91,18 @@ impl Store {
             .bind(name)
             .bind(crate::accounts::random_token())
             .bind(crate::time::now())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await?;
-        self.hall(row.try_get("id")?).await
+        let id: i64 = row.try_get("id")?;
+        // The hall belongs to its unit for as long as the unit exists (until a carry).
+        sqlx::query("INSERT INTO hall_units (hall_id, unit_id, valid_from, valid_to) VALUES ($1, $2, $3, NULL)")
+            .bind(id)
+            .bind(unit_id)
+            .bind(&unit.valid_from)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.hall(id).await
     }
 
     /// One hall by id.
@@ -131,6 +164,28 @@ impl Store {
         .await?
         .ok_or(Error::NotFound("hall"))?;
         Ok(row.try_get::<i64, _>("enabled")? == 1)
+    }
+
+    /// Which unit a hall belonged to when, oldest first.
+    pub async fn hall_unit_history(&self, id: i64) -> Result<Vec<HallUnitPeriod>> {
+        let rows = sqlx::query(
+            "SELECT hu.unit_id, u.code, u.name, hu.valid_from, hu.valid_to FROM hall_units hu
+             JOIN units u ON u.id = hu.unit_id WHERE hu.hall_id = $1 ORDER BY hu.valid_from",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HallUnitPeriod {
+                    unit_id: r.try_get("unit_id")?,
+                    unit_code: r.try_get("code")?,
+                    unit_name: r.try_get("name")?,
+                    valid_from: r.try_get("valid_from")?,
+                    valid_to: r.try_get("valid_to")?,
+                })
+            })
+            .collect()
     }
 
     /// Renames a hall or (de)activates it; deactivation ends every session of its room

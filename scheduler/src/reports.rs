@@ -183,11 +183,15 @@ impl Store {
         let ended: Option<i64> = times.try_get("ended_at")?;
         let from = started.unwrap_or(meeting.starts_at);
         let until = ended.unwrap_or_else(|| time::now().max(from));
-        let invited = sqlx::query(
+        // Each hall under the unit it belonged to on the meeting's day (a report of a 2024
+        // meeting names the 2024 commune, also after the hall was carried to a 2025 one).
+        let invited = sqlx::query(&format!(
             "SELECT h.id, h.name, u.code, u.name AS unit_name, u.level, u.path FROM invitations i
-             JOIN halls h ON h.id = i.hall_id JOIN units u ON u.id = h.unit_id WHERE i.meeting_id = $1 ORDER BY u.path, h.name",
-        )
+             JOIN halls h ON h.id = i.hall_id JOIN units u ON u.id = {} WHERE i.meeting_id = $1 ORDER BY u.path, h.name",
+            crate::halls::unit_of_hall_on(2)
+        ))
         .bind(meeting_id)
+        .bind(time::local_date(meeting.starts_at).to_string())
         .fetch_all(&self.pool)
         .await?;
         let intervals = self.intervals(&[meeting_id]).await?;
@@ -321,17 +325,29 @@ impl Store {
         let sql = format!(
             "SELECT h.id AS hall_id, h.name, u.code, u.name AS unit_name, u.level, u.path, m.id AS meeting_id,
                     m.starts_at, m.ends_at, m.started_at, m.ended_at
-             FROM halls h JOIN units u ON u.id = h.unit_id
+             FROM halls h JOIN units u ON u.id = {}
              LEFT JOIN invitations i ON i.hall_id = h.id
              LEFT JOIN meetings m ON m.id = i.meeting_id AND m.status <> 'cancelled' AND m.starts_at >= $3 AND m.starts_at < $4
              WHERE {} ORDER BY u.path, h.name",
+            crate::halls::unit_of_hall_on(5),
             in_subtree("u.path", 1)
         );
+        // Halls are grouped by the unit they belonged to on the period's last day (or the
+        // chosen unit's last day, if it ended earlier): over a period crossing a reform,
+        // a 2025 commune lists the halls carried into it with their 2024 meetings too
+        // (docs/units.md).
+        let mut group_day = time::local_date(to - 1).to_string();
+        if let Some(last) = unit.valid_to.as_deref() {
+            if last < group_day.as_str() {
+                group_day = last.to_string();
+            }
+        }
         let rows = sqlx::query(&sql)
             .bind(lo)
             .bind(hi)
             .bind(from)
             .bind(to)
+            .bind(group_day)
             .fetch_all(&self.pool)
             .await?;
         let meeting_ids: Vec<i64> = {

@@ -455,7 +455,7 @@ async fn write_scope_halls(tx: &mut Transaction<'_, Any>, id: i64, scope: &Scope
     Ok(())
 }
 
-async fn insert_invitations(
+pub(crate) async fn insert_invitations(
     tx: &mut Transaction<'_, Any>,
     meeting_id: i64,
     halls: &[i64],

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
+use crate::halls::unit_of_hall_on;
 use crate::units::{in_subtree, subtree_bounds, valid_on, Level};
 use crate::{Error, Result, Store};
 
@@ -84,8 +85,9 @@ impl Store {
                 .map(|i| format!("${}", i + 4))
                 .collect();
             let sql = format!(
-                "SELECT h.id, u.level FROM halls h JOIN units u ON u.id = h.unit_id
+                "SELECT h.id, u.level FROM halls h JOIN units u ON u.id = {}
                  WHERE {} AND {} AND h.active = 1 AND u.level IN ({})",
+                unit_of_hall_on(3),
                 in_subtree("u.path", 1),
                 valid_on(3),
                 placeholders.join(",")
@@ -115,10 +117,14 @@ impl Store {
             .filter(|id| !halls.contains_key(id))
             .collect();
         for id in extra {
-            let row = sqlx::query("SELECT h.active, u.level FROM halls h JOIN units u ON u.id = h.unit_id WHERE h.id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
+            let row = sqlx::query(&format!(
+                "SELECT h.active, u.level FROM halls h JOIN units u ON u.id = {} WHERE h.id = $1",
+                unit_of_hall_on(2)
+            ))
+            .bind(id)
+            .bind(date_s.clone())
+            .fetch_optional(&self.pool)
+            .await?;
             let field = if Some(id) == host_hall_id {
                 "host_hall_id"
             } else {

@@ -1,0 +1,614 @@
+//! Carrying halls across a reorganisation of the unit tree (the reform of 1 July 2025): each
+//! hall of a unit that ends moves to the unit that took it over, keeping its id (and so its
+//! room accounts, calendar feed, device sessions and attendance), with its unit history
+//! (`hall_units`) saying which unit it belonged to when. What the mapping cannot decide
+//! (split communes, districts, unmapped units) is listed for review, never guessed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Duration, NaiveDate};
+use serde::Serialize;
+use sqlx::Row;
+
+use crate::units::valid_on;
+use crate::{Error, Result, Store};
+
+/// How an old commune went into a new one (`part` column of the mapping file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    /// The old commune went entirely into the new one.
+    Whole,
+    /// The old commune was split; this new commune is the source's default (most / seat).
+    Main,
+    /// The old commune was split; this new commune got a piece of it.
+    Part,
+}
+
+/// The commune mapping: old code → the new codes it went into, in file order.
+#[derive(Debug, Clone, Default)]
+pub struct CommuneMapping {
+    rows: HashMap<String, Vec<(String, Part)>>,
+}
+
+impl CommuneMapping {
+    /// Where an old commune went.
+    pub fn targets(&self, old_code: &str) -> &[(String, Part)] {
+        self.rows.get(old_code).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+fn csv_error(line: u64, column: &str, message: impl Into<String>) -> Error {
+    Error::Import {
+        line,
+        column: column.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Reads a CSV with the given header; each row's fields, with its line number.
+fn read_rows(data: &[u8], columns: &[&str]) -> Result<Vec<(u64, Vec<String>)>> {
+    let text = std::str::from_utf8(data).map_err(|_| csv_error(1, "file", "not UTF-8"))?;
+    let mut lines = text.lines().enumerate();
+    let header: Vec<&str> = lines
+        .next()
+        .map(|(_, h)| {
+            h.trim_start_matches('\u{feff}')
+                .split(',')
+                .map(str::trim)
+                .collect()
+        })
+        .unwrap_or_default();
+    if header != columns {
+        return Err(csv_error(
+            1,
+            "header",
+            format!("expected columns {}", columns.join(",")),
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, line) in lines {
+        let line_no = i as u64 + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<String> = line.split(',').map(|f| f.trim().to_string()).collect();
+        if fields.len() != columns.len() {
+            return Err(csv_error(
+                line_no,
+                "row",
+                format!("expected {} fields, found {}", columns.len(), fields.len()),
+            ));
+        }
+        for (f, c) in fields.iter().zip(columns) {
+            if c.ends_with("code") && (f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit())) {
+                return Err(csv_error(
+                    line_no,
+                    c,
+                    format!("'{f}' is not a GSO code (digits)"),
+                ));
+            }
+        }
+        out.push((line_no, fields));
+    }
+    Ok(out)
+}
+
+/// Parses `old_code,new_code,part` (vn-admin-units-2024-to-2025.csv).
+pub fn parse_commune_mapping(data: &[u8]) -> Result<CommuneMapping> {
+    let mut mapping = CommuneMapping::default();
+    for (line, f) in read_rows(data, &["old_code", "new_code", "part"])? {
+        let part = match f[2].as_str() {
+            "whole" => Part::Whole,
+            "main" => Part::Main,
+            "part" => Part::Part,
+            other => {
+                return Err(csv_error(
+                    line,
+                    "part",
+                    format!("'{other}' is not whole, main or part"),
+                ))
+            }
+        };
+        let targets = mapping.rows.entry(f[0].clone()).or_default();
+        if targets.iter().any(|(code, _)| *code == f[1]) {
+            return Err(csv_error(
+                line,
+                "new_code",
+                format!("{} → {} repeats", f[0], f[1]),
+            ));
+        }
+        targets.push((f[1].clone(), part));
+    }
+    if mapping.rows.is_empty() {
+        return Err(csv_error(2, "row", "the mapping has no rows"));
+    }
+    Ok(mapping)
+}
+
+/// Parses `old_code,new_code` (vn-provinces-2024-to-2025.csv): old province → new province.
+pub fn parse_province_mapping(data: &[u8]) -> Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for (line, f) in read_rows(data, &["old_code", "new_code"])? {
+        if out.insert(f[0].clone(), f[1].clone()).is_some() {
+            return Err(csv_error(line, "old_code", format!("{} repeats", f[0])));
+        }
+    }
+    Ok(out)
+}
+
+/// What a carry may decide beyond the mapping's plain cases.
+#[derive(Debug, Clone, Copy)]
+pub struct CarryOptions {
+    /// The first day of the new tree (2025-07-01); the old tree is the one valid the day before.
+    pub on: NaiveDate,
+    /// Only report what would happen.
+    pub dry_run: bool,
+    /// Move halls of split communes to the `main` new commune instead of listing them.
+    pub splits_to_main: bool,
+    /// Move halls of old districts to the suggested commune (see [`CarryKind::District`])
+    /// instead of listing them.
+    pub place_districts: bool,
+}
+
+/// Why a hall moved where it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CarryKind {
+    /// Its commune went whole into the new one.
+    Whole,
+    /// Its commune maps to one `main` new commune and to nothing else.
+    Main,
+    /// Its commune was split; moved to the `main` new commune because the operator asked.
+    SplitToMain,
+    /// A district hall, moved to the new commune that took the district's seat: the new
+    /// commune that received (whole or main) the district's town (thị trấn) or, for a city
+    /// or town district, most of its wards; failing those most of its communes; ties go to
+    /// the lowest code.
+    District,
+    /// A province hall, moved to the new province its province went into.
+    Province,
+}
+
+/// Why a hall was left where it was for an administrator to place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewReason {
+    /// Its commune was split into several new communes.
+    Split,
+    /// A district hall (districts are gone); `candidates` holds the suggested commune.
+    District,
+    /// A province hall, and no province mapping says where its province went.
+    Province,
+    /// The mapping has no row for its unit.
+    Unmapped,
+    /// The mapping names a unit that is not in the tree valid on the date.
+    TargetMissing,
+}
+
+/// A unit as shown in a carry report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnitRef {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+}
+
+/// A hall that moves (or would move).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HallMove {
+    pub hall_id: i64,
+    pub hall_name: String,
+    pub from: UnitRef,
+    pub to: UnitRef,
+    pub kind: CarryKind,
+}
+
+/// A hall left on its old unit, with where it might go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HallReview {
+    pub hall_id: i64,
+    pub hall_name: String,
+    pub from: UnitRef,
+    pub reason: ReviewReason,
+    /// New units it could go to (for a split commune: the `main` one first).
+    pub candidates: Vec<UnitRef>,
+}
+
+/// What a carry did (or would do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CarryReport {
+    pub on: NaiveDate,
+    pub dry_run: bool,
+    pub moved: Vec<HallMove>,
+    pub review: Vec<HallReview>,
+    /// Halls already on a unit of the new tree (carried before, or created on it).
+    pub already: u64,
+}
+
+impl CarryReport {
+    /// Moved halls per kind.
+    pub fn moved_per_kind(&self) -> BTreeMap<CarryKind, u64> {
+        let mut out = BTreeMap::new();
+        for m in &self.moved {
+            *out.entry(m.kind).or_default() += 1;
+        }
+        out
+    }
+
+    /// Listed halls per reason.
+    pub fn review_per_reason(&self) -> BTreeMap<ReviewReason, u64> {
+        let mut out = BTreeMap::new();
+        for r in &self.review {
+            *out.entry(r.reason).or_default() += 1;
+        }
+        out
+    }
+}
+
+/// A hall with its current unit, as the carry sees it.
+struct HallAt {
+    id: i64,
+    name: String,
+    unit: UnitRef,
+    level: String,
+    valid_from: String,
+    valid_to: Option<String>,
+}
+
+/// Where one hall goes.
+enum Decision {
+    Move(UnitRef, CarryKind),
+    Review(ReviewReason, Vec<UnitRef>),
+}
+
+impl Store {
+    /// Moves every hall of a unit that ends the day before `options.on` to its unit on the
+    /// new tree, as the mappings say; see [`CarryReport`]. Running it again changes nothing.
+    pub async fn carry_halls(
+        &self,
+        communes: &CommuneMapping,
+        provinces: Option<&HashMap<String, String>>,
+        options: CarryOptions,
+    ) -> Result<CarryReport> {
+        let on = options.on;
+        let old_day = on - Duration::days(1);
+        let (on_s, old_s) = (on.to_string(), old_day.to_string());
+        let units_on = |day: &str| {
+            let sql = format!(
+                "SELECT u.id, u.code, u.name, u.level, u.parent_id, u.division_type FROM units u WHERE {}",
+                valid_on(1)
+            );
+            let day = day.to_string();
+            async move { sqlx::query(&sql).bind(day).fetch_all(&self.pool).await }
+        };
+        let mut new_units: HashMap<String, UnitRef> = HashMap::new();
+        for r in units_on(&on_s).await? {
+            let unit = UnitRef {
+                id: r.try_get("id")?,
+                code: r.try_get("code")?,
+                name: r.try_get("name")?,
+            };
+            new_units.insert(unit.code.clone(), unit);
+        }
+        // The old tree's communes by district, for placing district halls.
+        let mut communes_of: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        for r in units_on(&old_s).await? {
+            let level: String = r.try_get("level")?;
+            if let (true, Some(parent)) = (
+                level == "commune",
+                r.try_get::<Option<i64>, _>("parent_id")?,
+            ) {
+                communes_of
+                    .entry(parent)
+                    .or_default()
+                    .push((r.try_get("code")?, r.try_get("division_type")?));
+            }
+        }
+        let rows = sqlx::query(
+            "SELECT h.id, h.name, u.id AS unit_id, u.code, u.name AS unit_name, u.level, u.valid_from, u.valid_to
+             FROM halls h JOIN units u ON u.id = h.unit_id ORDER BY h.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut report = CarryReport {
+            on,
+            dry_run: options.dry_run,
+            moved: Vec::new(),
+            review: Vec::new(),
+            already: 0,
+        };
+        for r in &rows {
+            let hall = HallAt {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                unit: UnitRef {
+                    id: r.try_get("unit_id")?,
+                    code: r.try_get("code")?,
+                    name: r.try_get("unit_name")?,
+                },
+                level: r.try_get("level")?,
+                valid_from: r.try_get("valid_from")?,
+                valid_to: r.try_get("valid_to")?,
+            };
+            let valid = |day: &str| {
+                hall.valid_from.as_str() <= day
+                    && hall.valid_to.as_deref().is_none_or(|to| to >= day)
+            };
+            if valid(&on_s) {
+                report.already += 1;
+                continue;
+            }
+            if !valid(&old_s) {
+                // Its unit ended before this reorganisation: not this carry's business.
+                continue;
+            }
+            let decision = match hall.level.as_str() {
+                "commune" => {
+                    commune_decision(communes.targets(&hall.unit.code), &new_units, options)
+                }
+                "district" => {
+                    let suggested = district_seat(
+                        communes_of
+                            .get(&hall.unit.id)
+                            .map(Vec::as_slice)
+                            .unwrap_or(&[]),
+                        communes,
+                    )
+                    .and_then(|code| new_units.get(&code).cloned());
+                    match suggested {
+                        Some(to) if options.place_districts => {
+                            Decision::Move(to, CarryKind::District)
+                        }
+                        Some(to) => Decision::Review(ReviewReason::District, vec![to]),
+                        None => Decision::Review(ReviewReason::District, Vec::new()),
+                    }
+                }
+                "province" => match provinces.and_then(|p| p.get(&hall.unit.code)) {
+                    Some(code) => match new_units.get(code) {
+                        Some(to) => Decision::Move(to.clone(), CarryKind::Province),
+                        None => Decision::Review(ReviewReason::TargetMissing, Vec::new()),
+                    },
+                    None => Decision::Review(ReviewReason::Province, Vec::new()),
+                },
+                _ => Decision::Review(ReviewReason::Unmapped, Vec::new()),
+            };
+            match decision {
+                Decision::Move(to, kind) => report.moved.push(HallMove {
+                    hall_id: hall.id,
+                    hall_name: hall.name,
+                    from: hall.unit,
+                    to,
+                    kind,
+                }),
+                Decision::Review(reason, candidates) => report.review.push(HallReview {
+                    hall_id: hall.id,
+                    hall_name: hall.name,
+                    from: hall.unit,
+                    reason,
+                    candidates,
+                }),
+            }
+        }
+        if !options.dry_run && !report.moved.is_empty() {
+            let mut tx = self.begin_write().await?;
+            for m in &report.moved {
+                move_hall(&mut tx, m.hall_id, m.from.id, m.to.id, on).await?;
+            }
+            tx.commit().await?;
+            tracing::info!(moved = report.moved.len(), listed = report.review.len(), %on, "halls carried");
+        }
+        Ok(report)
+    }
+
+    /// Places one hall on `unit_id` from `on` (an administrator placing a listed hall):
+    /// its history closes the day before.
+    pub async fn move_hall(
+        &self,
+        hall_id: i64,
+        unit_id: i64,
+        on: NaiveDate,
+    ) -> Result<crate::Hall> {
+        let hall = self.hall(hall_id).await?;
+        let unit = self.unit(unit_id).await?;
+        let on_s = on.to_string();
+        if unit.valid_from > on_s
+            || unit
+                .valid_to
+                .as_deref()
+                .is_some_and(|to| to < on_s.as_str())
+        {
+            return Err(Error::invalid(
+                "unit_id",
+                format!("{} is not valid on {on}", unit.name),
+            ));
+        }
+        if hall.unit_id != unit_id {
+            let mut tx = self.begin_write().await?;
+            move_hall(&mut tx, hall_id, hall.unit_id, unit_id, on).await?;
+            tx.commit().await?;
+        }
+        self.hall(hall_id).await
+    }
+}
+
+/// Where a commune's hall goes, from the commune's mapping rows.
+fn commune_decision(
+    targets: &[(String, Part)],
+    new_units: &HashMap<String, UnitRef>,
+    options: CarryOptions,
+) -> Decision {
+    if targets.is_empty() {
+        return Decision::Review(ReviewReason::Unmapped, Vec::new());
+    }
+    // Main first, then the pieces, in file order.
+    let mut ordered: Vec<&(String, Part)> = targets.iter().filter(|t| t.1 != Part::Part).collect();
+    ordered.extend(targets.iter().filter(|t| t.1 == Part::Part));
+    let Some(candidates) = ordered
+        .iter()
+        .map(|(code, _)| new_units.get(code).cloned())
+        .collect::<Option<Vec<_>>>()
+    else {
+        return Decision::Review(ReviewReason::TargetMissing, Vec::new());
+    };
+    match targets {
+        [(_, Part::Whole)] => Decision::Move(candidates[0].clone(), CarryKind::Whole),
+        [(_, Part::Main)] => Decision::Move(candidates[0].clone(), CarryKind::Main),
+        _ => {
+            let mains = targets.iter().filter(|t| t.1 == Part::Main).count();
+            if mains == 1 && targets.iter().all(|t| t.1 != Part::Whole) {
+                if options.splits_to_main {
+                    Decision::Move(candidates[0].clone(), CarryKind::SplitToMain)
+                } else {
+                    Decision::Review(ReviewReason::Split, candidates)
+                }
+            } else {
+                // Not a shape the mapping file should have (two `whole` rows, pieces only).
+                Decision::Review(ReviewReason::Unmapped, candidates)
+            }
+        }
+    }
+}
+
+/// The new commune an old district's seat went into (see [`CarryKind::District`]).
+fn district_seat(communes: &[(String, String)], mapping: &CommuneMapping) -> Option<String> {
+    let seats: Vec<&(String, String)> = communes
+        .iter()
+        .filter(|(_, t)| t == "thị trấn" || t == "phường")
+        .collect();
+    let pool: Vec<&(String, String)> = if seats.is_empty() {
+        communes.iter().collect()
+    } else {
+        seats
+    };
+    let mut votes: BTreeMap<String, u64> = BTreeMap::new();
+    for (code, _) in pool {
+        if let Some((new, _)) = mapping.targets(code).iter().find(|t| t.1 != Part::Part) {
+            *votes.entry(new.clone()).or_default() += 1;
+        }
+    }
+    // Most votes; among equals the lowest code (the map iterates codes in order).
+    let best = votes.values().copied().max()?;
+    votes
+        .into_iter()
+        .find(|(_, n)| *n == best)
+        .map(|(code, _)| code)
+}
+
+/// Moves a hall to `to` from `on`: closes its open history the day before (writing the old
+/// period first when the hall has no history yet).
+async fn move_hall(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    hall_id: i64,
+    from: i64,
+    to: i64,
+    on: NaiveDate,
+) -> Result<()> {
+    let last = (on - Duration::days(1)).to_string();
+    let history: i64 = sqlx::query("SELECT COUNT(*) AS n FROM hall_units WHERE hall_id = $1")
+        .bind(hall_id)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("n")?;
+    if history == 0 {
+        sqlx::query(
+            "INSERT INTO hall_units (hall_id, unit_id, valid_from, valid_to)
+             SELECT $1, u.id, u.valid_from, $2 FROM units u WHERE u.id = $3",
+        )
+        .bind(hall_id)
+        .bind(&last)
+        .bind(from)
+        .execute(&mut **tx)
+        .await?;
+    } else {
+        sqlx::query("UPDATE hall_units SET valid_to = $1 WHERE hall_id = $2 AND valid_to IS NULL")
+            .bind(&last)
+            .bind(hall_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query(
+        "INSERT INTO hall_units (hall_id, unit_id, valid_from, valid_to) VALUES ($1, $2, $3, NULL)",
+    )
+    .bind(hall_id)
+    .bind(to)
+    .bind(on.to_string())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE halls SET unit_id = $1 WHERE id = $2")
+        .bind(to)
+        .bind(hall_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// A secretariat account re-pointed to the province its province went into.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretariatMove {
+    pub username: String,
+    pub from: UnitRef,
+    pub to: UnitRef,
+}
+
+impl Store {
+    /// Re-points the secretariats of provinces that end the day before `on` to the province
+    /// each went into (a merged province's secretariats all serve the new one). District
+    /// secretariats stay on their district: they keep its history, and schedule nothing new.
+    pub async fn carry_province_secretariats(
+        &self,
+        provinces: &HashMap<String, String>,
+        on: NaiveDate,
+        dry_run: bool,
+    ) -> Result<Vec<SecretariatMove>> {
+        let old_day = (on - Duration::days(1)).to_string();
+        let on_s = on.to_string();
+        let rows = sqlx::query(&format!(
+            "SELECT a.id, a.username, u.id AS unit_id, u.code, u.name FROM accounts a JOIN units u ON u.id = a.unit_id
+             WHERE a.role = 'secretariat' AND u.level = 'province' AND {} AND u.valid_to < $2 ORDER BY a.id",
+            valid_on(1)
+        ))
+        .bind(&old_day)
+        .bind(&on_s)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut moves = Vec::new();
+        for r in &rows {
+            let code: String = r.try_get("code")?;
+            let Some(new_code) = provinces.get(&code) else {
+                continue;
+            };
+            let Ok(to) = self.unit_by_code(new_code, on).await else {
+                continue;
+            };
+            moves.push((
+                r.try_get::<i64, _>("id")?,
+                SecretariatMove {
+                    username: r.try_get("username")?,
+                    from: UnitRef {
+                        id: r.try_get("unit_id")?,
+                        code,
+                        name: r.try_get("name")?,
+                    },
+                    to: UnitRef {
+                        id: to.id,
+                        code: to.code,
+                        name: to.name,
+                    },
+                },
+            ));
+        }
+        if !dry_run && !moves.is_empty() {
+            let mut tx = self.begin_write().await?;
+            for (id, m) in &moves {
+                sqlx::query("UPDATE accounts SET unit_id = $1 WHERE id = $2")
+                    .bind(m.to.id)
+                    .bind(*id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(moves.into_iter().map(|(_, m)| m).collect())
+    }
+}
