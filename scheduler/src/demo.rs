@@ -1,6 +1,7 @@
-//! Demo data: the real Phú Thọ tree (2024), one hall per unit, demo accounts and meetings.
+//! Demo data: the real Phú Thọ tree (2024), one hall per unit, demo accounts and meetings;
+//! [`seed_today`] (in `demo_today`) adds the 2025 tree and carries the halls onto it.
 
-use chrono::{Datelike, Duration, NaiveTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
 use serde::Serialize;
 
 use crate::accounts::{NewAccount, Role};
@@ -81,7 +82,7 @@ fn slug(name: &str) -> String {
 }
 
 /// "Huyện Tân Sơn" → "huyện Tân Sơn", as written after "UBND" or "Văn phòng UBND".
-fn lower_first(name: &str) -> String {
+pub(crate) fn lower_first(name: &str) -> String {
     let mut chars = name.chars();
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
@@ -89,7 +90,7 @@ fn lower_first(name: &str) -> String {
     }
 }
 
-fn hall_name(level: Level, unit_name: &str) -> String {
+pub(crate) fn hall_name(level: Level, unit_name: &str) -> String {
     let unit_name = lower_first(unit_name);
     match level {
         Level::Country | Level::Province => format!("Hội trường UBND {unit_name}"),
@@ -98,27 +99,65 @@ fn hall_name(level: Level, unit_name: &str) -> String {
     }
 }
 
+/// The last day of the three-tier tree: the reform took effect on 1 July 2025.
+pub fn last_day_2024() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 6, 30).expect("a valid constant date")
+}
+
+/// The first day of the two-tier tree.
+pub fn reform_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2025, 7, 1).expect("a valid constant date")
+}
+
+/// Commune mapping 2024 → 2025 (`old_code,new_code,part`), from the statistics office's list.
+pub const COMMUNES_2024_TO_2025_CSV: &[u8] =
+    include_bytes!("../../data/vn-admin-units-2024-to-2025.csv");
+/// Province mapping 2024 → 2025 (`old_code,new_code`).
+pub const PROVINCES_2024_TO_2025_CSV: &[u8] =
+    include_bytes!("../../data/vn-provinces-2024-to-2025.csv");
+
 /// Loads the demo into an empty store: units, a hall and a room account per Phú Thọ
 /// unit (`dc.<code>`), an administrator (`admin`), the province secretariat (`vp.tinh`)
 /// and one per district (`vp.<name>`), all with the password hashed in `password_hash`,
 /// and a few meetings. Returns the logins, or nothing when the store already has accounts.
+///
+/// This is the 2024 three-tier tree alone, valid with no end (the store tests' fixture);
+/// `hoinghi demo` runs [`seed_today`], which adds the 2025 tree and carries the halls.
 pub async fn seed(
     store: &Store,
     options: DemoOptions,
     password_hash: &str,
 ) -> Result<Vec<DemoLogin>> {
+    Ok(seed_2024(store, options, password_hash, None)
+        .await?
+        .map(|(logins, _)| logins)
+        .unwrap_or_default())
+}
+
+/// The 2024 part of the demo; with `ends` the 2024 tree is valid until that day and the
+/// sample meetings are left to the caller. Returns the logins and the ids of the province
+/// hall and of Huyện Tân Sơn's unit and hall, or nothing when accounts exist already.
+pub(crate) async fn seed_2024(
+    store: &Store,
+    options: DemoOptions,
+    password_hash: &str,
+    ends: Option<NaiveDate>,
+) -> Result<Option<(Vec<DemoLogin>, DemoIds)>> {
     if !store.accounts().await?.is_empty() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let csv = if options.whole_country {
         UNITS_2024_CSV.to_vec()
     } else {
         province_subset(UNITS_2024_CSV, PHU_THO)
     };
-    store
-        .import_units(&csv, ImportOptions::default(), |_, _| {})
-        .await?;
-    let today = local_date(time::now());
+    let import = ImportOptions {
+        valid_to: ends,
+        ..ImportOptions::default()
+    };
+    store.import_units(&csv, import, |_, _| {}).await?;
+    // The tree is read as of its last day when it has one, else as of today.
+    let today = ends.unwrap_or_else(|| local_date(time::now()));
     let province = store.unit_by_code(PHU_THO, today).await?;
     let mut logins = Vec::new();
     let mut add = |username: String, role: &str, display_name: String| {
@@ -197,8 +236,13 @@ pub async fn seed(
             }
         }
     }
-    if let (true, Some(host), Some((tan_son_unit, tan_son_hall))) =
-        (options.meetings, host, tan_son)
+    let ids = DemoIds {
+        province_unit: province.id,
+        province_hall: host.ok_or(crate::Error::NotFound("province hall"))?,
+        tan_son: tan_son.ok_or(crate::Error::NotFound("Huyện Tân Sơn"))?,
+    };
+    if let (true, None, Some(host), Some((tan_son_unit, tan_son_hall))) =
+        (options.meetings, ends, host, tan_son)
     {
         let admin = store.principal_by_username("admin").await?;
         let days_to_monday = (7 - today.weekday().num_days_from_monday()) % 7;
@@ -250,5 +294,14 @@ pub async fn seed(
         "hall",
         "mọi điểm cầu: dc. + mã GSO, ví dụ dc.240, dc.08578".into(),
     );
-    Ok(logins)
+    Ok(Some((logins, ids)))
+}
+
+/// Ids the later parts of the demo build on.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoIds {
+    pub province_unit: i64,
+    pub province_hall: i64,
+    /// Huyện Tân Sơn's unit and hall.
+    pub tan_son: (i64, i64),
 }

@@ -6,6 +6,7 @@ mod devices;
 mod import;
 mod live;
 mod national;
+mod reform;
 mod scheduling;
 mod series;
 mod support;
@@ -35,6 +36,11 @@ on_both_backends!(
     import::a_broken_file_changes_nothing_and_names_the_line,
     import::search_finds_names_without_diacritics,
     import::an_import_while_attendance_is_written_succeeds,
+    import::a_reimport_with_new_codes_updates_and_reports,
+    import::overlapping_validity_is_refused_with_its_code,
+    reform::a_scope_resolves_on_the_tree_of_the_meeting_date,
+    reform::carrying_moves_each_hall_to_its_mapped_commune_once,
+    reform::a_2024_report_keeps_the_2024_unit_names_after_the_carry,
     scheduling::phu_tho_scopes_invite_the_right_halls,
     scheduling::district_secretariat_stays_in_its_district,
     scheduling::hall_accounts_see_only_their_meetings,
