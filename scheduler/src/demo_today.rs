@@ -54,11 +54,16 @@ pub async fn seed_both_trees(
     options: DemoOptions,
     password_hash: &str,
 ) -> Result<Option<BothTrees>> {
+    let t0 = std::time::Instant::now();
     let Some((logins, ids)) =
         crate::demo::seed_2024(store, options, password_hash, Some(last_day_2024())).await?
     else {
         return Ok(None);
     };
+    tracing::debug!(
+        ms = t0.elapsed().as_millis() as u64,
+        "demo: 2024 tree, halls, accounts"
+    );
     let admin = store.principal_by_username("admin").await?;
     let scope = |root: i64, levels: &[Level], include: BTreeSet<i64>| Scope {
         root_unit_id: root,
@@ -125,6 +130,7 @@ pub async fn seed_both_trees(
             history.push((title, invited, came));
         }
     }
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "demo: past meetings");
     let csv = if options.whole_country {
         UNITS_2025_CSV.to_vec()
     } else {
@@ -136,6 +142,7 @@ pub async fn seed_both_trees(
         valid_to: None,
     };
     store.import_units(&csv, import, |_, _| {}).await?;
+    tracing::debug!(ms = t0.elapsed().as_millis() as u64, "demo: 2025 tree");
     Ok(Some(BothTrees {
         logins,
         ids,

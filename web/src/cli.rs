@@ -1,4 +1,4 @@
-//! The command line: `demo`, `serve`, `units import`, `admin create`.
+//! The command line: `demo`, `serve`, `units import`, `units carry-halls`, `admin create`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use figment::providers::Serialized;
 use figment::Figment;
-use scheduler::demo::{self, DemoOptions};
+use scheduler::demo::DemoOptions;
 use scheduler::{ImportOptions, NewAccount, Role, Store};
 
 use crate::{Application, Settings};
@@ -96,6 +96,39 @@ pub enum UnitsCommand {
         /// The country unit's code (digits, used by no unit of the file).
         #[arg(long, default_value = "0")]
         country_code: String,
+    },
+    /// Moves the halls of units that end the day before `--on` to the units that took them
+    /// over (a commune mapping `old_code,new_code,part`, and optionally a province mapping
+    /// `old_code,new_code`). Halls keep their id, accounts, calendar feed and attendance;
+    /// split communes and districts are listed for review unless told otherwise. Running it
+    /// again changes nothing.
+    CarryHalls {
+        /// The commune mapping (data/vn-admin-units-2024-to-2025.csv).
+        #[arg(long)]
+        mapping: PathBuf,
+        /// The province mapping (data/vn-provinces-2024-to-2025.csv): province halls and
+        /// province secretariats follow it; without it they are listed.
+        #[arg(long)]
+        provinces: Option<PathBuf>,
+        /// The first day of the new tree (2025-07-01).
+        #[arg(long)]
+        on: NaiveDate,
+        /// Prints what it would do and writes nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Moves halls of split communes to the `main` new commune instead of listing them.
+        #[arg(long)]
+        splits_to_main: bool,
+        /// Moves district halls to the commune that took the district's seat instead of
+        /// listing them with that suggestion.
+        #[arg(long)]
+        place_districts: bool,
+        #[arg(
+            long,
+            env = "HOINGHI_DATABASE_URL",
+            default_value = "sqlite://hoinghi-data/hoinghi.db"
+        )]
+        database_url: String,
     },
 }
 
@@ -198,14 +231,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await;
             bar.finish_and_clear();
             let report = report.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            for (level, n) in &report.per_level {
-                println!("{level:>9}: {n}");
-            }
-            println!(
-                "inserted {}, updated {}, unchanged {}",
-                report.inserted, report.updated, report.unchanged
-            );
+            crate::cli_units::print_import(&report);
             Ok(())
+        }
+        Command::Units {
+            command:
+                UnitsCommand::CarryHalls {
+                    mapping,
+                    provinces,
+                    on,
+                    dry_run,
+                    splits_to_main,
+                    place_districts,
+                    database_url,
+                },
+        } => {
+            init_tracing("warn");
+            let options = scheduler::carry::CarryOptions {
+                on,
+                dry_run,
+                splits_to_main,
+                place_districts,
+            };
+            crate::cli_units::carry_halls(&database_url, &mapping, provinces.as_deref(), options)
+                .await
         }
         Command::Admin {
             command:
@@ -303,7 +352,8 @@ async fn demo_server(
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let hash = hash_off_thread(password.clone()).await?;
     // One hash for every demo account: they share the demo password by design.
-    let logins = demo::seed(
+    let started = std::time::Instant::now();
+    let summary = scheduler::demo_today::seed_today(
         &store,
         DemoOptions {
             whole_country: true,
@@ -313,6 +363,13 @@ async fn demo_server(
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let logins = match summary {
+        Some(summary) => {
+            crate::cli_units::print_demo(&summary, started.elapsed());
+            summary.logins
+        }
+        None => Vec::new(),
+    };
     let app = Application::with_store(settings, store).await?;
     if let Some(tls) = &tls {
         println!("{}", crate::demo_tls::how_to_trust(tls));

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod cli;
 pub mod demo_tls;
+mod cli_units;
 pub mod error;
 pub mod extract;
 pub mod ice;
