@@ -79,7 +79,7 @@ async fn a_killed_server_loses_no_attendance() {
     let server = start(&dir, port).await;
 
     let store = store_of(&dir).await;
-    let (meeting, mut invited) = sudden_meeting(&base, &store, "vp.tanson", "240").await;
+    let (meeting, mut invited) = sudden_meeting(&base, &store, "vp.tinh", "25").await;
     let host = invited[0].0;
     // The host hall and two others.
     invited.truncate(3);

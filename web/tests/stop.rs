@@ -129,9 +129,9 @@ async fn a_stopped_server_tells_the_pages_and_writes_every_change() {
     let base = format!("http://127.0.0.1:{port}");
     let mut server = start(&dir, port).await;
     let store = store_of(&dir).await;
-    let (meeting, invited) = sudden_meeting(&base, &store, "vp.tanson", "240").await;
+    let (meeting, invited) = sudden_meeting(&base, &store, "vp.tinh", "25").await;
     let halls = invited.len();
-    assert!(halls > 5, "a district and its communes: {halls}");
+    assert!(halls > 5, "a province hall and 17 below it: {halls}");
 
     let url = format!("ws://127.0.0.1:{port}/ws");
     let seen = Arc::new(Seen::default());

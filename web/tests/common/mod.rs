@@ -110,7 +110,7 @@ pub async fn store_of(data: &DataDir) -> scheduler::Store {
         .unwrap()
 }
 
-/// A sudden meeting of district `unit_code` (its district and commune halls) scheduled
+/// A sudden meeting of unit `unit_code` (its hall and 17 halls below it) scheduled
 /// now by `account`: its id, and every invited hall with its join token, host first.
 pub async fn sudden_meeting(
     base: &str,
@@ -133,13 +133,21 @@ pub async fn sudden_meeting(
     let unit = store.unit_by_code(unit_code, today).await.unwrap();
     let halls = store.halls_in(&unit.path).await.unwrap();
     let host = halls.iter().find(|h| h.unit_id == unit.id).unwrap().id;
+    // The demo is on today's two-tier map: the unit's own hall and 17 halls below it (as
+    // many as Huyện Tân Sơn and its communes had).
+    let below: Vec<i64> = halls
+        .iter()
+        .filter(|h| h.unit_id != unit.id && h.active)
+        .take(17)
+        .map(|h| h.id)
+        .collect();
     let created: Value = http
         .post(format!("{base}/api/v1/meetings"))
         .bearer_auth(&token)
         .json(&json!({
             "title": "Họp khẩn", "kind": "sudden", "host_hall_id": host, "starts_at": "now",
             "duration_minutes": 60, "override_reason": "kiểm thử",
-            "scope": { "root_unit_id": unit.id, "levels": ["district", "commune"] },
+            "scope": { "root_unit_id": unit.id, "levels": [unit.level], "include_halls": below },
         }))
         .send()
         .await
