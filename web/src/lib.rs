@@ -5,8 +5,8 @@
 
 pub mod api;
 pub mod cli;
-pub mod demo_tls;
 mod cli_units;
+pub mod demo_tls;
 pub mod error;
 pub mod extract;
 pub mod ice;

@@ -1,8 +1,8 @@
 //! Scheduler tests, each run twice: on a fresh SQLite file and on a fresh PostgreSQL database.
 
 mod attendance;
-mod guests;
 mod devices;
+mod guests;
 mod import;
 mod live;
 mod national;
