@@ -26,7 +26,8 @@ struct Seen {
     welcomes: AtomicUsize,
     /// Close codes received, by hall.
     closes: Mutex<Vec<(i64, u16)>>,
-    /// Answers and headcounts the host's page saw announced (the room took them).
+    /// Answers and headcounts acknowledged to the halls that sent them (the room took
+    /// them; other pages get these reports coalesced, see docs/protocol.md).
     answers: AtomicUsize,
     headcounts: AtomicUsize,
 }
@@ -74,10 +75,10 @@ async fn page(
                                         queue.push_back(json!({ "type": "headcount", "people": 20 + n }));
                                     }
                                 }
-                                (Some("control"), Some("roll_call_answer")) if host.is_some() => {
+                                (Some("control"), Some("roll_call_answer")) if host.is_none() && v["hall_id"] == hall => {
                                     seen.answers.fetch_add(1, Ordering::SeqCst);
                                 }
-                                (Some("control"), Some("headcount")) if host.is_some() => {
+                                (Some("control"), Some("headcount")) if host.is_none() && v["hall_id"] == hall => {
                                     seen.headcounts.fetch_add(1, Ordering::SeqCst);
                                 }
                                 _ => {}

@@ -101,11 +101,26 @@ pub async fn a_scope_resolves_on_the_tree_of_the_meeting_date(backend: Backend) 
     assert_eq!(in_2025.total, 221, "{:?}", in_2025.per_level);
     assert_eq!(in_2025.per_level.get("district"), Some(&13));
 
-    // On the 2025 tree: the province and its communes; every one of the 148 has a hall.
-    let in_2026 = s
-        .resolve_scope(&all_levels(new.id), None, after)
+    // On the 2025 tree "all levels" are the ones that exist on the date (what the
+    // scheduling form offers): the province and its communes; asking for districts there
+    // is refused. Every one of the 148 communes has a hall.
+    let offered: Vec<Level> = s
+        .tiers(&new, after)
         .await
-        .unwrap();
+        .unwrap()
+        .iter()
+        .map(|t| t.level)
+        .collect();
+    assert_eq!(offered, [Level::Province, Level::Commune]);
+    assert!(matches!(
+        s.resolve_scope(&all_levels(new.id), None, after).await,
+        Err(scheduler::Error::LevelNotOnDate { .. })
+    ));
+    let today_scope = Scope {
+        levels: offered.into_iter().collect(),
+        ..all_levels(new.id)
+    };
+    let in_2026 = s.resolve_scope(&today_scope, None, after).await.unwrap();
     let communes = s.unit_children(Some(new.id), after).await.unwrap();
     assert_eq!(communes.len(), 148);
     assert!(
