@@ -21,7 +21,7 @@ export async function suddenMeeting(title) {
       host_hall_id: host.id,
       starts_at: "now",
       duration_minutes: 60,
-      scope: { root_unit_id: account.unit_id, levels: ["province", "district", "commune"] },
+      scope: { root_unit_id: account.unit_id, levels: ["province", "commune"] },
       // The demo's own meetings (and earlier tests') may hold these halls now.
       override_reason: "Kiểm thử phòng họp trực tuyến",
     },
