@@ -202,6 +202,15 @@ impl Store {
         Ok(())
     }
 
+    /// The meetings `ids`, in that order (what a write that made or changed them answers).
+    pub(crate) async fn meetings_by_id(&self, ids: &[i64]) -> Result<Vec<Meeting>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            out.push(self.meeting_row(id).await?.meeting);
+        }
+        Ok(out)
+    }
+
     pub(crate) async fn meeting_row(&self, id: i64) -> Result<MeetingRow> {
         let row = sqlx::query(&format!("{MEETING_SELECT} WHERE m.id = $1"))
             .bind(id)

@@ -237,10 +237,7 @@ impl Store {
             ids.push(id);
         }
         tx.commit().await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(self.meeting_row(id).await?.meeting);
-        }
+        let out = self.meetings_by_id(&ids).await?;
         tracing::info!(
             meetings = out.len(),
             by = who.account.id,

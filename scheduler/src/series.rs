@@ -90,11 +90,7 @@ impl Store {
             by = who.account.id,
             "series edited from this occurrence"
         );
-        let mut out = Vec::with_capacity(ids.len());
-        for m in ids {
-            out.push(self.meeting_row(m).await?.meeting);
-        }
-        Ok(out)
+        self.meetings_by_id(&ids).await
     }
 
     /// Cancels meeting `id` and, when it belongs to a series, every later occurrence of
@@ -149,11 +145,7 @@ impl Store {
             by = who.account.id,
             "series cancelled from this occurrence"
         );
-        let mut out = Vec::with_capacity(ids.len());
-        for m in ids {
-            out.push(self.meeting_row(m).await?.meeting);
-        }
-        Ok(out)
+        self.meetings_by_id(&ids).await
     }
 
     /// Why meeting `id` was cancelled (the last cancellation's reason), if it was and a
