@@ -11,15 +11,15 @@ use crate::scope::Scope;
 use crate::time::{self, local_date, Timestamp};
 use crate::{recurrence, Error, Result, Store};
 
-/// Longest meeting accepted.
-const MAX_DURATION_SECS: i64 = 24 * 3600;
 /// How far in the past a new meeting may start (clock skew, a form left open).
 const PAST_GRACE_SECS: i64 = 10 * 60;
 /// How far back an edit may move a meeting's start (correcting the record of one held
 /// today; never into another year).
 const MOVE_BACK_SECS: i64 = 24 * 3600;
-/// How far ahead a meeting may be scheduled.
-const MAX_AHEAD_SECS: i64 = 3 * 366 * 24 * 3600;
+
+mod checks;
+pub use checks::parse_title;
+use checks::{check_description, check_start, check_times};
 
 /// What a secretariat fills in to schedule a meeting (or a series).
 #[derive(Debug, Clone)]
@@ -46,64 +46,6 @@ pub struct MeetingChange {
     pub starts_at: Option<Timestamp>,
     pub ends_at: Option<Timestamp>,
     pub scope: Option<Scope>,
-}
-
-/// Checks a title: 1 to 300 characters, on one line (no control characters, which
-/// would break calendar feeds and exports).
-pub fn parse_title(title: &str) -> Result<String> {
-    let t = title.trim();
-    if t.is_empty() || t.chars().count() > 300 {
-        return Err(Error::invalid("title", "must be 1 to 300 characters"));
-    }
-    if t.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "title",
-            "must not contain control characters (line breaks, tabs)",
-        ));
-    }
-    Ok(t.to_string())
-}
-
-fn check_times(starts_at: Timestamp, ends_at: Timestamp) -> Result<()> {
-    if ends_at <= starts_at {
-        return Err(Error::invalid("ends_at", "must be after the start"));
-    }
-    if ends_at - starts_at > MAX_DURATION_SECS {
-        return Err(Error::invalid(
-            "ends_at",
-            "a meeting lasts at most 24 hours",
-        ));
-    }
-    Ok(())
-}
-
-/// Checks a start: not before `earliest`, not more than [`MAX_AHEAD_SECS`] ahead.
-fn check_start(starts_at: Timestamp, earliest: Timestamp) -> Result<()> {
-    if starts_at < earliest {
-        return Err(Error::invalid("starts_at", "is in the past"));
-    }
-    if starts_at > time::now() + MAX_AHEAD_SECS {
-        return Err(Error::invalid(
-            "starts_at",
-            "is more than three years ahead",
-        ));
-    }
-    Ok(())
-}
-
-fn check_description(d: &str) -> Result<String> {
-    if d.chars().count() > 5000 {
-        return Err(Error::invalid("description", "at most 5000 characters"));
-    }
-    if d.chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(Error::invalid(
-            "description",
-            "must not contain control characters",
-        ));
-    }
-    Ok(d.trim().replace("\r\n", "\n").replace('\r', "\n"))
 }
 
 impl Store {
