@@ -9,7 +9,7 @@ use sqlx::Row;
 use crate::import_diff::{match_rows, overlaps, FileRow, Stored};
 pub use crate::import_diff::{CodeChange, RemovedUnit};
 use crate::units::search_key;
-use crate::{Error, Result, Store};
+use crate::{Backend, Error, Result, Store};
 
 /// Which version of the tree a file is: the dates its units are valid in.
 #[derive(Debug, Clone, Copy)]
@@ -331,6 +331,12 @@ impl Store {
             });
         }
         tx.commit().await?;
+        if self.backend() == Backend::Postgres {
+            // Fresh statistics for the tree: without them the planner walks every hall
+            // for each unit of a subtree (`tiers` of the country root: 782 → 88 ms after
+            // ANALYZE, BENCHMARKS.md) until autovacuum gets round to it.
+            sqlx::query("ANALYZE units").execute(&self.pool).await?;
+        }
         tracing::info!(
             inserted = report.inserted,
             updated = report.updated,
