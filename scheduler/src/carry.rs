@@ -13,8 +13,16 @@ use sqlx::Row;
 use crate::units::valid_on;
 use crate::{Error, Result, Store};
 
+mod check;
 mod mapping;
-pub use mapping::{parse_commune_mapping, parse_province_mapping, CommuneMapping, Part};
+mod plan;
+mod secretariats;
+pub use mapping::{
+    parse_commune_mapping, parse_province_mapping, read_commune_mapping, read_province_mapping,
+    CommuneMapping, MappingProblem, MappingRow, Part,
+};
+pub use plan::{CarryPlan, MappingSummary, MAX_PROBLEMS};
+pub use secretariats::{SecretariatMove, SecretariatReview};
 
 /// What a carry may decide beyond the mapping's plain cases.
 #[derive(Debug, Clone, Copy)]
@@ -309,6 +317,33 @@ impl Store {
         }
         self.hall(hall_id).await
     }
+
+    /// Places a hall the carry on `on` listed (its unit is valid the day before `on` and not
+    /// on it) on `unit_id`, with [`Store::move_hall`]; any other hall is refused
+    /// (`hall_id`), so a hall already on the new tree is never given a second history row.
+    pub async fn place_listed_hall(
+        &self,
+        hall_id: i64,
+        unit_id: i64,
+        on: NaiveDate,
+    ) -> Result<crate::Hall> {
+        let hall = self.hall(hall_id).await?;
+        let unit = self.unit(hall.unit_id).await?;
+        let (on_s, old_s) = (on.to_string(), (on - Duration::days(1)).to_string());
+        let valid = |day: &str| {
+            unit.valid_from.as_str() <= day && unit.valid_to.as_deref().is_none_or(|to| to >= day)
+        };
+        if !valid(&old_s) || valid(&on_s) {
+            return Err(Error::invalid(
+                "hall_id",
+                format!(
+                    "{} ({}) is not waiting to be placed on {on}: its unit does not end the day before",
+                    hall.name, unit.name
+                ),
+            ));
+        }
+        self.move_hall(hall_id, unit_id, on).await
+    }
 }
 
 /// Where a commune's hall goes, from the commune's mapping rows.
@@ -420,74 +455,4 @@ async fn move_hall(
         .execute(&mut **tx)
         .await?;
     Ok(())
-}
-
-/// A secretariat account re-pointed to the province its province went into.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SecretariatMove {
-    pub username: String,
-    pub from: UnitRef,
-    pub to: UnitRef,
-}
-
-impl Store {
-    /// Re-points the secretariats of provinces that end the day before `on` to the province
-    /// each went into (a merged province's secretariats all serve the new one). District
-    /// secretariats stay on their district: they keep its history, and schedule nothing new.
-    pub async fn carry_province_secretariats(
-        &self,
-        provinces: &HashMap<String, String>,
-        on: NaiveDate,
-        dry_run: bool,
-    ) -> Result<Vec<SecretariatMove>> {
-        let old_day = (on - Duration::days(1)).to_string();
-        let on_s = on.to_string();
-        let rows = sqlx::query(&format!(
-            "SELECT a.id, a.username, u.id AS unit_id, u.code, u.name FROM accounts a JOIN units u ON u.id = a.unit_id
-             WHERE a.role = 'secretariat' AND u.level = 'province' AND {} AND u.valid_to < $2 ORDER BY a.id",
-            valid_on(1)
-        ))
-        .bind(&old_day)
-        .bind(&on_s)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut moves = Vec::new();
-        for r in &rows {
-            let code: String = r.try_get("code")?;
-            let Some(new_code) = provinces.get(&code) else {
-                continue;
-            };
-            let Ok(to) = self.unit_by_code(new_code, on).await else {
-                continue;
-            };
-            moves.push((
-                r.try_get::<i64, _>("id")?,
-                SecretariatMove {
-                    username: r.try_get("username")?,
-                    from: UnitRef {
-                        id: r.try_get("unit_id")?,
-                        code,
-                        name: r.try_get("name")?,
-                    },
-                    to: UnitRef {
-                        id: to.id,
-                        code: to.code,
-                        name: to.name,
-                    },
-                },
-            ));
-        }
-        if !dry_run && !moves.is_empty() {
-            let mut tx = self.begin_write().await?;
-            for (id, m) in &moves {
-                sqlx::query("UPDATE accounts SET unit_id = $1 WHERE id = $2")
-                    .bind(m.to.id)
-                    .bind(*id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        }
-        Ok(moves.into_iter().map(|(_, m)| m).collect())
-    }
 }

@@ -1,6 +1,7 @@
 //! Scheduler tests, each run twice: on a fresh SQLite file and on a fresh PostgreSQL database.
 
 mod attendance;
+mod carry_admin;
 mod devices;
 mod guests;
 mod import;
@@ -41,6 +42,9 @@ on_both_backends!(
     reform::a_scope_resolves_on_the_tree_of_the_meeting_date,
     reform::carrying_moves_each_hall_to_its_mapped_commune_once,
     reform::a_2024_report_keeps_the_2024_unit_names_after_the_carry,
+    carry_admin::a_preview_writes_nothing_and_an_apply_moves_once,
+    carry_admin::a_listed_hall_is_placed_with_its_history_and_secretariats_are_settled,
+    carry_admin::a_broken_mapping_is_refused_with_its_lines_and_nothing_moves,
     scheduling::phu_tho_scopes_invite_the_right_halls,
     scheduling::district_secretariat_stays_in_its_district,
     scheduling::hall_accounts_see_only_their_meetings,
