@@ -47,6 +47,10 @@ pub enum Command {
         /// address, e.g. 192.168.1.10); repeatable.
         #[arg(long = "tls-name", requires = "tls")]
         tls_names: Vec<String>,
+        /// Loads the 2024 tree with its halls and the 2025 tree, and carries nothing: the
+        /// halls wait on their 2024 units for an administrator to carry them at /admin/carry.
+        #[arg(long)]
+        before_carry: bool,
     },
     /// Runs the server for a real deployment.
     Serve {
@@ -166,9 +170,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             database_url,
             tls,
             tls_names,
+            before_carry,
         } => {
             let tls = tls.then_some(tls_names);
-            demo_server(addr, data_dir, password, database_url, tls).await
+            let demo = DemoServer {
+                addr,
+                data_dir,
+                password,
+                database_url,
+                tls,
+                before_carry,
+            };
+            demo_server(demo).await
         }
         Command::Serve {
             config,
@@ -297,13 +310,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// The password demo accounts get when the operator sets none (loopback only).
 pub const DEMO_PASSWORD: &str = "hoinghi-demo";
 
-async fn demo_server(
+/// `hoinghi demo`'s flags.
+struct DemoServer {
     addr: SocketAddr,
     data_dir: PathBuf,
     password: Option<String>,
     database_url: Option<String>,
+    /// The certificate's extra names, when serving HTTPS.
     tls: Option<Vec<String>>,
-) -> anyhow::Result<()> {
+    /// Both trees, nothing carried.
+    before_carry: bool,
+}
+
+async fn demo_server(demo: DemoServer) -> anyhow::Result<()> {
+    let DemoServer {
+        addr,
+        data_dir,
+        password,
+        database_url,
+        tls,
+        before_carry,
+    } = demo;
     if !addr.ip().is_loopback() && password.is_none() {
         anyhow::bail!("binding to {addr} (not loopback) requires setting the demo accounts' password: --password or HOINGHI_DEMO_PASSWORD");
     }
@@ -353,22 +380,37 @@ async fn demo_server(
     let hash = hash_off_thread(password.clone()).await?;
     // One hash for every demo account: they share the demo password by design.
     let started = std::time::Instant::now();
-    let summary = scheduler::demo_today::seed_today(
-        &store,
-        DemoOptions {
-            whole_country: true,
-            meetings: true,
-        },
-        &hash,
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let logins = match summary {
-        Some(summary) => {
-            crate::cli_units::print_demo(&summary, started.elapsed());
-            summary.logins
+    let options = DemoOptions {
+        whole_country: true,
+        meetings: true,
+    };
+    let logins = if before_carry {
+        match scheduler::demo_today::seed_both_trees(&store, options, &hash)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?
+        {
+            Some(both) => {
+                println!(
+                    "Dữ liệu demo trước khi chuyển điểm cầu / demo data before the carry ({:.1} s): \
+                     cây 2024 và cây 2025, điểm cầu còn ở đơn vị 2024 / both trees, halls on their 2024 units; \
+                     /admin/carry",
+                    started.elapsed().as_secs_f64()
+                );
+                both.logins
+            }
+            None => Vec::new(),
         }
-        None => Vec::new(),
+    } else {
+        match scheduler::demo_today::seed_today(&store, options, &hash)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?
+        {
+            Some(summary) => {
+                crate::cli_units::print_demo(&summary, started.elapsed());
+                summary.logins
+            }
+            None => Vec::new(),
+        }
     };
     let app = Application::with_store(settings, store).await?;
     if let Some(tls) = &tls {

@@ -153,7 +153,42 @@ pub async fn carry_halls(
             );
         }
     }
+    // Secretariats whose unit ended (the districts): listed, for the administrator.
+    let provinces = match provinces {
+        Some(p) => p,
+        None => store
+            .provinces_from_communes(&communes, options.on)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
+    let ended = store
+        .ended_secretariats(&provinces, options.on)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    print_ended_secretariats(&ended);
     Ok(())
+}
+
+/// Prints the secretariats whose unit ended, each with its suggested unit.
+fn print_ended_secretariats(ended: &[carry::SecretariatReview]) {
+    if ended.is_empty() {
+        return;
+    }
+    println!(
+        "secretariats whose unit ended (re-point or disable each at /admin/carry): {}",
+        ended.len()
+    );
+    for s in ended {
+        println!(
+            "  review secretariat {} ({} {}): suggested {}",
+            s.username,
+            s.from.code,
+            s.from.name,
+            s.suggested
+                .as_ref()
+                .map_or("none".to_string(), |u| format!("{} {}", u.code, u.name))
+        );
+    }
 }
 
 /// What `hoinghi demo` made of the two trees.

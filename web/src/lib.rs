@@ -4,6 +4,7 @@
 //! builds the server over a [`scheduler::Store`] so tests can start it on port 0.
 
 pub mod api;
+pub mod carry_input;
 pub mod cli;
 mod cli_units;
 pub mod demo_tls;

@@ -248,6 +248,21 @@ async fn carry_halls_dry_run_then_run_on_the_shipped_mapping() {
         dry.contains("secretariat vp.tinh: Tỉnh Phú Thọ → Tỉnh Phú Thọ"),
         "{dry}"
     );
+    // The 13 district secretariats (their districts ended) are listed, each with the
+    // province its district's province went into; the CLI re-points none of them.
+    let ended = "secretariats whose unit ended (re-point or disable each at /admin/carry)";
+    assert_eq!(printed(&dry, ended), 13, "{dry}");
+    let listed: Vec<&str> = dry
+        .lines()
+        .filter(|l| l.trim_start().starts_with("review secretariat vp."))
+        .collect();
+    assert_eq!(listed.len(), 13, "{dry}");
+    assert!(
+        listed
+            .iter()
+            .all(|l| l.ends_with("suggested 25 Tỉnh Phú Thọ")),
+        "{dry}"
+    );
     assert_eq!(carry(&["--dry-run"]), dry, "a dry run writes nothing");
 
     let run = carry(&[]);
@@ -258,6 +273,7 @@ async fn carry_halls_dry_run_then_run_on_the_shipped_mapping() {
 
     let again = carry(&[]);
     assert_eq!(printed(&again, "moved"), 0, "{again}");
+    assert_eq!(printed(&again, ended), 13, "still listed: {again}");
     assert_eq!(
         printed(&again, "already on the tree of 2025-07-01"),
         whole + main + 1,

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1` (documented in `docs/api.md`).
 
 mod accounts;
+mod carry;
 mod devices;
 mod guests;
 mod halls;
@@ -19,10 +20,13 @@ use axum::Router;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Every API route; bodies limited to `max_body_bytes` (the unit import has its own limit).
+/// Every API route; bodies limited to `max_body_bytes` (the unit import and the carry's
+/// mapping have their own limit).
 pub fn router(state: &AppState) -> Router<AppState> {
     let import = Router::new()
         .route("/units/import", post(units::import))
+        .route("/admin/carry/preview", post(carry::preview))
+        .route("/admin/carry/apply", post(carry::apply))
         .layer(DefaultBodyLimit::max(state.settings.max_import_bytes));
     Router::new()
         .route("/auth/login", post(session::login))
@@ -38,6 +42,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/halls/{id}/devices/{device}", delete(devices::revoke))
         .route("/accounts", get(accounts::list).post(accounts::create))
         .route("/accounts/{id}", patch(accounts::update))
+        .route("/admin/carry/place", post(carry::place))
+        .route("/admin/carry/secretariats/{id}", post(carry::secretariat))
         .route("/lockouts", get(lockouts::list))
         .route("/lockouts/{kind}/{key}", delete(lockouts::clear))
         .route("/scope/preview", post(meetings::preview))

@@ -15,6 +15,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("units.js", JS, include_str!("../../static/units.js")),
     ("schedule.js", JS, include_str!("../../static/schedule.js")),
     ("admin.js", JS, include_str!("../../static/admin.js")),
+    ("carry.js", JS, include_str!("../../static/carry.js")),
     ("common.js", JS, include_str!("../../static/common.js")),
     ("protocol.js", JS, include_str!("../../static/protocol.js")),
     ("tiles.js", JS, include_str!("../../static/tiles.js")),

@@ -122,7 +122,23 @@ mod tests {
         );
         assert_eq!(Lang::parse("en"), Some(Lang::En));
         // Keys the templates build from data (`"kind." ~ m.kind` …) must all exist.
-        let families: [(&str, &[&str]); 6] = [
+        let families: [(&str, &[&str]); 10] = [
+            (
+                "carry.kind",
+                &["whole", "main", "split_to_main", "district", "province"],
+            ),
+            (
+                "carry.reason",
+                &[
+                    "split",
+                    "district",
+                    "province",
+                    "unmapped",
+                    "target_missing",
+                ],
+            ),
+            ("carry.part", &["whole", "main", "part"]),
+            ("carry.done", &["placed", "repointed", "disabled"]),
             ("kind", &["routine", "sudden", "national_relay", "test"]),
             (
                 "level",

@@ -14,6 +14,7 @@
 //! preflight this server never grants.
 
 mod admin_accounts;
+mod admin_carry;
 mod admin_devices;
 mod admin_halls;
 mod admin_units;
@@ -69,6 +70,21 @@ pub fn router() -> Router<AppState> {
             "/admin/units/import",
             // The handler reads the body itself, up to `max_import_bytes`.
             post(admin_units::import).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/admin/carry", get(admin_carry::show))
+        .route(
+            "/admin/carry/preview",
+            // The handlers read the body (an uploaded mapping) themselves, up to `max_import_bytes`.
+            post(admin_carry::preview).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/admin/carry/apply",
+            post(admin_carry::apply).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/admin/carry/place", post(admin_carry::place))
+        .route(
+            "/admin/carry/secretariats/{id}",
+            post(admin_carry::secretariat),
         )
         .route(
             "/admin/halls",

@@ -44,6 +44,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin_units.html"),
     ),
     (
+        "admin_carry.html",
+        include_str!("../../templates/admin_carry.html"),
+    ),
+    (
         "admin_halls.html",
         include_str!("../../templates/admin_halls.html"),
     ),

@@ -220,6 +220,9 @@ async fn every_page_renders_for_the_administrator() {
         "/admin/units",
         "/admin/halls",
         "/admin/accounts",
+        "/admin/carry",
+        // This fixture's tree has no end: the preview lists `nothing_ends`.
+        "/admin/carry?mapping=shipped",
         "/j/0000000000000000000000000000000000000000000000000000000000000000",
         "/no/such/page",
     ] {
@@ -373,4 +376,5 @@ async fn live_pages_console_kiosk_and_attendance() {
     db.cleanup().await;
 }
 
+mod carry;
 mod meeting;
