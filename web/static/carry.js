@@ -116,11 +116,14 @@
             return;
           }
           d.units.forEach(function (u, i) {
-            var o = document.createElement("option");
-            o.value = u.id;
-            o.dataset.found = "1";
-            o.textContent = u.name + " (" + u.code + ", " + T("level." + u.level) + ")";
-            select.appendChild(o);
+            // A candidate already in the list is chosen, not listed twice.
+            if (!select.querySelector('option[value="' + u.id + '"]')) {
+              var o = document.createElement("option");
+              o.value = u.id;
+              o.dataset.found = "1";
+              o.textContent = u.name + " (" + u.code + ", " + T("level." + u.level) + ")";
+              select.appendChild(o);
+            }
             if (i === 0) select.value = String(u.id);
           });
         })
