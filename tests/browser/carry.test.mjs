@@ -118,3 +118,42 @@ test("an administrator previews the carry, applies it and places a listed hall",
   assert.ok(unit.halls.some((h) => String(h.id) === hallId), JSON.stringify(unit.halls));
   await page.screenshot({ path: `${OUT}carry-placed.png`, fullPage: false });
 });
+
+test("an uploaded mapping: broken rows are shown by line and code, then a good one places a hall", async () => {
+  const page = await freshPage(browser);
+  await login(page, "admin");
+  await page.goto(`${base}/admin/carry`);
+  await page.check("input[name=mapping][value=upload]");
+  const file = (name, text) => ({ name, mimeType: "text/csv", buffer: Buffer.from(text) });
+  // 07888 (Phường Dữu Lâu, 2024) is stored; "abc" is no code; 99999 is no 2025 unit.
+  await page.setInputFiles("#carry-file", file("broken.csv", "old_code,new_code,part\n07888,07900,whole\nabc,07900,whole\n"));
+  await page.click("#carry-form button[type=submit]");
+  await page.locator("#carry-problems").waitFor();
+  const cells = await page.locator("#carry-problems tbody tr").first().locator("td").allTextContents();
+  assert.deepEqual(cells.slice(0, 4), ["3", "old_code", "bad_code", "abc"]);
+  assert.match(await page.textContent("#carry-problems"), /không áp dụng/);
+  assert.equal(await page.locator("#carry-apply").count(), 0, "nothing to apply");
+
+  await page.setInputFiles("#carry-file", file("unknown.csv", "old_code,new_code,part\n07888,99999,whole\n"));
+  await page.click("#carry-form button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#carry-problems td:nth-child(3)")?.textContent === "unknown_code");
+  const unknown = await page.locator("#carry-problems tbody tr").first().locator("td").allTextContents();
+  assert.deepEqual(unknown.slice(0, 4), ["2", "new_code", "unknown_code", "99999"]);
+
+  // A sound file: the preview (the halls were carried by the first test), then place a
+  // listed hall; the page previews again with the same file.
+  await page.setInputFiles("#carry-file", file("good.csv", "old_code,new_code,part\n07888,07900,whole\n"));
+  await page.click("#carry-form button[type=submit]");
+  await page.locator("#carry-dry").waitFor();
+  const listed = await count(page, "listed");
+  assert.ok(listed >= 1, "district halls are still listed");
+  const row = page.locator("#carry-review tbody tr").first();
+  const hallId = await row.getAttribute("data-hall");
+  await row.locator("input.unit-pick").fill("van phu");
+  await row.locator("select[name=unit_id] option[data-found]").first().waitFor({ state: "attached" });
+  await row.locator("button[type=submit]").click();
+  await page.waitForFunction((id) => !document.querySelector(`#carry-review tr[data-hall="${id}"]`), hallId);
+  assert.match(await page.textContent("#carry-status"), /Đã xếp điểm cầu vào đơn vị mới/);
+  assert.equal(await count(page, "listed"), listed - 1);
+  assert.equal(await page.isChecked("input[name=mapping][value=upload]"), true, "still the uploaded file");
+});
