@@ -24,7 +24,8 @@ pub enum MeetingKind {
 }
 
 impl MeetingKind {
-    pub(crate) fn as_str(self) -> &'static str {
+    /// The stored name (`routine`, `sudden`, …), also the dictionary key's last part.
+    pub fn as_str(self) -> &'static str {
         match self {
             MeetingKind::Routine => "routine",
             MeetingKind::Sudden => "sudden",

@@ -85,6 +85,11 @@ pub fn display_local(ts: Timestamp) -> String {
     to_local(ts).format("%H:%M %d/%m/%Y").to_string()
 }
 
+/// The local display form to the second: `08:00:05 30/11/2026`.
+pub fn display_local_secs(ts: Timestamp) -> String {
+    to_local(ts).format("%H:%M:%S %d/%m/%Y").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

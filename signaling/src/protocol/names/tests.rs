@@ -52,6 +52,20 @@ fn every_action_name_is_serdes_and_is_documented() {
 }
 
 #[test]
+fn the_floor_actions_are_the_names_the_meeting_record_reads() {
+    // The store derives the floor timeline of the meeting record from these log rows.
+    use scheduler::floor::{FLOOR_EXPIRED, GIVE_FLOOR, TAKE_FLOOR};
+    assert_eq!(
+        [
+            Action::GiveFloor.as_str(),
+            Action::TakeFloor.as_str(),
+            Action::FloorExpired.as_str()
+        ],
+        [GIVE_FLOOR, TAKE_FLOOR, FLOOR_EXPIRED]
+    );
+}
+
+#[test]
 fn every_error_code_name_is_serdes_and_is_documented() {
     let names = super::plain::<ErrorCode>();
     assert_eq!(names.first(), Some(&"invalid_json"));
