@@ -12,6 +12,7 @@ mod limits;
 mod live;
 mod login_guard;
 mod meeting_ownership;
+mod minutes;
 mod national;
 mod reports;
 mod series;

@@ -123,7 +123,7 @@ async fn attendance_downloads_open_with_vietnamese_text() {
 /// A download: status, `Content-Disposition` and the body.
 /// Huyện Tân Sơn's secretariat (`vp`) schedules a briefing of the district and its
 /// communes in two hours: its id and start.
-async fn tan_son_briefing(app: &TestApp, vp: &str) -> (i64, scheduler::time::Timestamp) {
+pub(crate) async fn tan_son_briefing(app: &TestApp, vp: &str) -> (i64, scheduler::time::Timestamp) {
     let body = json!({
         "title": "Họp giao ban huyện Tân Sơn",
         "kind": "routine",

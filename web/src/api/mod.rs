@@ -8,6 +8,7 @@ mod halls;
 pub(crate) mod live;
 pub(crate) mod lockouts;
 mod meetings;
+pub(crate) mod minutes;
 mod my;
 mod reports;
 pub(crate) mod session;
@@ -64,6 +65,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             post(guests::revoke),
         )
         .route("/meetings/{id}/attendance", get(reports::meeting))
+        .route("/meetings/{id}/minutes.docx", get(minutes::meeting))
         .route("/reports/units/{id}", get(reports::unit))
         .route("/my/meetings", get(my::meetings))
         .route("/join/{token}", get(my::join))

@@ -1,5 +1,6 @@
 //! Attendance report pages for staff: one meeting (`/meetings/{id}/attendance`) and a
-//! unit's subtree over a period (`/reports`), with CSV / XLSX downloads from the API.
+//! unit's subtree over a period (`/reports`), with CSV / XLSX downloads from the API; and
+//! the meeting record (`/meetings/{id}/minutes.docx`) for the browser's session.
 //! The store limits a secretariat to its own subtree.
 
 use axum::extract::{Path, Query, State};
@@ -51,6 +52,16 @@ pub async fn meeting(
         guests_total => guest_rows.len(), guests_attended => guests_attended,
     };
     page(lang, Some(&who), "attendance.html", ctx)
+}
+
+/// `GET /meetings/{id}/minutes.docx`: the meeting record (biên bản), as the API gives it;
+/// refusals are pages (403 for a room account, 404 for another unit's meeting).
+pub async fn minutes(
+    State(state): State<AppState>,
+    Staff { who, .. }: Staff,
+    Path(id): Path<i64>,
+) -> PageResult {
+    Ok(crate::api::minutes::download(&state, &who, id).await?)
 }
 
 #[derive(Deserialize)]

@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .route("/meetings/{id}", get(meeting::show))
         .route("/meetings/{id}/console", get(live::console))
         .route("/meetings/{id}/attendance", get(attendance::meeting))
+        .route("/meetings/{id}/minutes.docx", get(attendance::minutes))
         .route("/reports", get(attendance::reports))
         .route("/kiosk", get(live::kiosk))
         .route("/meetings/{id}/postpone", post(meeting::postpone))

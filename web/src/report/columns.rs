@@ -1,8 +1,10 @@
 //! The columns of every attendance report, once: the per-meeting table, its intervals
 //! (every join to its leave, with why it ended), the meeting's guests (khách mời, apart
-//! from the halls) and the per-unit-period table. Headers are
+//! from the halls), its floor timeline (who spoke when, for the meeting record) and the
+//! per-unit-period table. Headers are
 //! `words.tsv` keys (`att.*`, `rep.*`); the page, the CSV and the XLSX all read these lists.
 
+use scheduler::floor::FloorTurn;
 use scheduler::guests::GuestAttendance;
 use scheduler::reports::{
     AttendanceInterval, HallPeriodAttendance, HallRef, MeetingAttendance, Presence,
@@ -29,6 +31,32 @@ impl IntervalRow {
                     hall: r.hall.clone(),
                     interval: i.clone(),
                 })
+            })
+            .collect()
+    }
+}
+
+/// One turn at the floor, a row of the floor timeline.
+#[derive(Debug, Clone)]
+pub struct FloorRow {
+    /// Its place in the timeline, from 1.
+    pub number: i64,
+    /// The turn.
+    pub turn: FloorTurn,
+    /// Seconds at the floor (an open turn: until the document was made).
+    pub seconds: i64,
+}
+
+impl FloorRow {
+    /// The timeline's turns, numbered, open ones counted up to `now`.
+    pub fn all(turns: &[FloorTurn], now: Timestamp) -> Vec<FloorRow> {
+        turns
+            .iter()
+            .zip(1..)
+            .map(|(t, number)| FloorRow {
+                number,
+                turn: t.clone(),
+                seconds: t.seconds(now),
             })
             .collect()
     }
@@ -182,6 +210,28 @@ pub fn guests() -> Vec<Column<GuestAttendance>> {
         }),
         Column::new("att.revoked", |r: &GuestAttendance| {
             Value::time(r.revoked_at)
+        }),
+    ]
+}
+
+/// The floor timeline (diễn biến phát biểu): one row per turn, oldest first.
+pub fn floor() -> Vec<Column<FloorRow>> {
+    vec![
+        Column::new("floor.number", |r: &FloorRow| Value::Number(r.number)),
+        Column::new("att.hall", |r: &FloorRow| {
+            Value::Text(r.turn.hall_name.clone())
+        }),
+        Column::new("att.unit", |r: &FloorRow| {
+            Value::Text(r.turn.unit_name.clone())
+        }),
+        Column::new("floor.from", |r: &FloorRow| Value::Clock(r.turn.from)),
+        Column::new("floor.until", |r: &FloorRow| {
+            r.turn.until.map_or(Value::Empty, Value::Clock)
+        }),
+        Column::new("floor.duration", |r: &FloorRow| Value::Duration(r.seconds)),
+        Column::new("floor.end", |r: &FloorRow| match r.turn.end {
+            Some(end) => Value::word("floor.end", end.as_str()),
+            None => Value::Word("floor.speaking".into()),
         }),
     ]
 }

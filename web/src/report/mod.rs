@@ -8,9 +8,11 @@
 
 pub mod columns;
 pub mod csv;
+pub mod docx;
+pub mod minutes;
 pub mod xlsx;
 
-use scheduler::time::{display_local, Timestamp};
+use scheduler::time::{display_local, display_local_secs, Timestamp};
 use serde::Serialize;
 
 use crate::pages::i18n::{lookup, Lang};
@@ -26,6 +28,10 @@ pub enum Value {
     Number(i64),
     /// An instant, shown in Việt Nam time.
     Time(Timestamp),
+    /// An instant to the second, in Việt Nam time (the floor timeline).
+    Clock(Timestamp),
+    /// A length of time in seconds, in words (`3 phút 20 giây`).
+    Duration(i64),
     /// Nothing to show.
     Empty,
 }
@@ -96,8 +102,31 @@ impl Cell {
             }),
             Value::Number(n) => Cell::Number(n),
             Value::Time(ts) => Cell::Text(display_local(ts)),
+            Value::Clock(ts) => Cell::Text(display_local_secs(ts)),
+            Value::Duration(secs) => Cell::Text(duration(lang, secs)),
             Value::Empty => Cell::Text(String::new()),
         }
+    }
+}
+
+/// `secs` in words: `1 giờ 2 phút 5 giây`, `40 giây` (parts that are zero left out, but
+/// never all of them).
+pub fn duration(lang: Lang, secs: i64) -> String {
+    let secs = secs.max(0);
+    let parts = [
+        (secs / 3600, "dur.hours"),
+        (secs / 60 % 60, "dur.minutes"),
+        (secs % 60, "dur.seconds"),
+    ];
+    let words: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, key)| format!("{n} {}", lookup(lang, key).unwrap_or(key)))
+        .collect();
+    if words.is_empty() {
+        format!("0 {}", lookup(lang, "dur.seconds").unwrap_or("s"))
+    } else {
+        words.join(" ")
     }
 }
 

@@ -1,5 +1,5 @@
-//! Page tests of a meeting's page: every attendance interval with why it ended, and the
-//! guests invited from it.
+//! Page tests of a meeting's page: every attendance interval with why it ended, the link
+//! to the meeting record once held, and the guests invited from it.
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -25,6 +25,17 @@ async fn meeting_page_shows_every_interval_with_why_it_ended() {
         .find(|i| i.hall_id != m.host_hall_id)
         .expect("an invited hall");
     let (id, t0) = (hall.hall_id, m.starts_at);
+    let cookie = login(&app, "vp.tinh").await;
+    let res = app
+        .clone()
+        .oneshot(get("/meetings/1", Some(&cookie)))
+        .await
+        .expect("response");
+    let minutes = "href=\"/meetings/1/minutes.docx\"";
+    assert!(
+        !body_text(res).await.contains(minutes),
+        "no record before the meeting is held"
+    );
     store.meeting_started(1, t0, None).await.expect("started");
     store.record_join(1, id, t0 + 60, 30).await.expect("join");
     store
@@ -42,13 +53,13 @@ async fn meeting_page_shows_every_interval_with_why_it_ended() {
         .await
         .expect("ended");
 
-    let cookie = login(&app, "vp.tinh").await;
     let res = app
         .clone()
         .oneshot(get("/meetings/1", Some(&cookie)))
         .await
         .expect("response");
     let html = body_text(res).await;
+    assert!(html.contains(minutes), "the record's link, once held");
     let timeline = html
         .split("id=\"attendance-timeline\"")
         .nth(1)
@@ -79,7 +90,9 @@ async fn meeting_page_shows_every_interval_with_why_it_ended() {
         .await
         .expect("response");
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(!body_text(res).await.contains("attendance-timeline"));
+    let html = body_text(res).await;
+    assert!(!html.contains("attendance-timeline"));
+    assert!(!html.contains(minutes), "a hall gets no record link");
     db.cleanup().await;
 }
 
