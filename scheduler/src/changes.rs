@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::attendance::{write, LeaveReason, RollCallStatus};
+
+mod batch;
 use crate::time::Timestamp;
 use crate::{Result, Store};
 
@@ -89,62 +91,50 @@ impl Store {
             tx.rollback().await?;
             return Ok(Written::Before);
         }
-        let (m, at, c) = (rc.meeting_id, rc.at, &mut *tx);
-        match &rc.change {
-            Change::Join {
-                hall_id,
-                grace_secs,
-            } => write::join(c, m, *hall_id, at, *grace_secs)
-                .await
-                .map(drop)?,
-            Change::Disconnect { hall_id } => write::disconnect(c, m, *hall_id, at).await?,
-            Change::Leave { hall_id, reason } => write::leave(c, m, *hall_id, at, *reason).await?,
-            Change::Heartbeat { hall_ids } => write::heartbeats(c, m, hall_ids, at).await?,
-            Change::MeetingStarted { by } => write::meeting_started(c, m, at, *by).await?,
-            Change::MeetingEnded { by } => write::meeting_ended(c, m, at, *by).await.map(drop)?,
-            Change::RollCallStarted { by } => write::start_roll_call(c, m, at, *by, Some(&rc.id))
-                .await
-                .map(drop)?,
-            Change::RollCallEnded {
-                roll_call,
-                by,
-                detail,
-            } => {
-                let id = write::roll_call_by_change(c, roll_call).await?;
-                write::end_roll_call(c, id, at, *by, detail)
-                    .await
-                    .map(drop)?
-            }
-            Change::RollCallAnswered {
-                roll_call,
-                hall_id,
-                status,
-                reason,
-                by,
-            } => {
-                let id = write::roll_call_by_change(c, roll_call).await?;
-                write::answer_roll_call(c, id, *hall_id, *status, reason, at, *by).await?
-            }
-            Change::Headcount { hall_id, people } => {
-                write::headcount(c, m, *hall_id, *people, at).await?
-            }
-            Change::LiveEvent {
-                hall_id,
-                kind,
-                detail,
-                by,
-            } => write::live_event(c, m, *hall_id, at, kind, detail, *by).await?,
-        }
-        sqlx::query(
-            "INSERT INTO attendance_changes (change_id, meeting_id, written_at) VALUES ($1, $2, $3)",
-        )
-        .bind(&rc.id)
-        .bind(m)
-        .bind(crate::time::now())
-        .execute(&mut *tx)
-        .await?;
+        apply(&mut tx, rc).await?;
+        remember(&mut tx, &[rc]).await?;
         tx.commit().await?;
         Ok(Written::Now)
+    }
+
+    /// Writes recorded changes in their order, with their ids, in one transaction (one
+    /// commit for them all: a burst of 440 changes is a few commits, not 440); those
+    /// whose id is already stored are skipped. All or nothing: an error leaves none of
+    /// them written, so the caller may retry the same batch, or write its changes one by
+    /// one ([`Store::write_change`]) to find the one the database refuses.
+    pub async fn write_changes(&self, batch: &[RecordedChange]) -> Result<Vec<Written>> {
+        let mut tx = self.begin_write().await?;
+        let mut seen = std::collections::HashSet::new();
+        for chunk in batch.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT change_id FROM attendance_changes WHERE change_id IN ({})",
+                placeholders(1, chunk.len(), 1)
+            );
+            let mut q = sqlx::query(&sql);
+            for rc in chunk {
+                q = q.bind(&rc.id);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                seen.insert(row.try_get::<String, _>("change_id")?);
+            }
+        }
+        let mut written = Vec::with_capacity(batch.len());
+        let mut fresh = Vec::with_capacity(batch.len());
+        let mut rows = batch::Batch::default();
+        for rc in batch {
+            // The same id twice in one batch (a replay overlapping a retry) is written once.
+            if seen.insert(rc.id.clone()) {
+                rows.apply(&mut tx, rc).await?;
+                fresh.push(rc);
+                written.push(Written::Now);
+            } else {
+                written.push(Written::Before);
+            }
+        }
+        rows.flush(&mut tx).await?;
+        remember(&mut tx, &fresh).await?;
+        tx.commit().await?;
+        Ok(written)
     }
 
     /// How many recorded changes of a meeting the store holds (tests, diagnostics).
@@ -156,5 +146,107 @@ impl Store {
                 .await?
                 .try_get("n")?,
         )
+    }
+}
+
+/// Ids checked or remembered per statement (3 parameters a row stays far below either
+/// backend's limit on bound parameters).
+const CHUNK: usize = 200;
+
+/// `$from, $from+1, …` for `rows` rows of `per_row` parameters: `($1, $2), ($3, $4)` when
+/// `per_row` > 1, `$1, $2` when it is 1.
+fn placeholders(from: usize, rows: usize, per_row: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (0..per_row)
+                .map(|i| format!("${}", from + r * per_row + i))
+                .collect();
+            if per_row == 1 {
+                row.concat()
+            } else {
+                format!("({})", row.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Writes what one change says, on the transaction's connection.
+async fn apply(c: &mut sqlx::AnyConnection, rc: &RecordedChange) -> Result<()> {
+    let (m, at) = (rc.meeting_id, rc.at);
+    match &rc.change {
+        Change::Join {
+            hall_id,
+            grace_secs,
+        } => write::join(c, m, *hall_id, at, *grace_secs)
+            .await
+            .map(drop)?,
+        Change::Disconnect { hall_id } => write::disconnect(c, m, *hall_id, at).await?,
+        Change::Leave { hall_id, reason } => write::leave(c, m, *hall_id, at, *reason).await?,
+        Change::Heartbeat { hall_ids } => write::heartbeats(c, m, hall_ids, at).await?,
+        Change::MeetingStarted { by } => write::meeting_started(c, m, at, *by).await?,
+        Change::MeetingEnded { by } => write::meeting_ended(c, m, at, *by).await.map(drop)?,
+        Change::RollCallStarted { by } => write::start_roll_call(c, m, at, *by, Some(&rc.id))
+            .await
+            .map(drop)?,
+        Change::RollCallEnded {
+            roll_call,
+            by,
+            detail,
+        } => {
+            let id = write::roll_call_by_change(c, roll_call).await?;
+            write::end_roll_call(c, id, at, *by, detail)
+                .await
+                .map(drop)?
+        }
+        Change::RollCallAnswered {
+            roll_call,
+            hall_id,
+            status,
+            reason,
+            by,
+        } => {
+            let id = write::roll_call_by_change(c, roll_call).await?;
+            write::answer_roll_call(c, id, *hall_id, *status, reason, at, *by).await?
+        }
+        Change::Headcount { hall_id, people } => {
+            write::headcount(c, m, *hall_id, *people, at).await?
+        }
+        Change::LiveEvent {
+            hall_id,
+            kind,
+            detail,
+            by,
+        } => write::live_event(c, m, *hall_id, at, kind, detail, *by).await?,
+    }
+    Ok(())
+}
+
+/// Stores the ids of changes just written (several rows per statement).
+async fn remember(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    changes: &[&RecordedChange],
+) -> Result<()> {
+    let written_at = crate::time::now();
+    for chunk in changes.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO attendance_changes (change_id, meeting_id, written_at) VALUES {}",
+            placeholders(1, chunk.len(), 3)
+        );
+        let mut q = sqlx::query(&sql);
+        for rc in chunk {
+            q = q.bind(&rc.id).bind(rc.meeting_id).bind(written_at);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_number_rows_from_the_first_parameter() {
+        assert_eq!(super::placeholders(1, 3, 1), "$1, $2, $3");
+        assert_eq!(super::placeholders(1, 2, 3), "($1, $2, $3), ($4, $5, $6)");
     }
 }

@@ -235,7 +235,60 @@ macro_rules! on_both_backends {
     };
 }
 
+/// A change the database itself refuses (a headcount out of range) in the middle of a
+/// burst: it alone is dropped (logged), every other change is written once, in order.
+pub async fn a_refused_change_is_dropped_alone_and_the_rest_written_in_order(backend: Backend) {
+    let (db, m, halls) = meeting(backend).await;
+    let recorder = StoreRecorder::spawn(db.store.clone(), 10);
+    let at = scheduler::time::now();
+    let rec = |kind| {
+        recorder.record(PresenceChange {
+            meeting_id: m,
+            at,
+            kind,
+        })
+    };
+    let mut expected = vec!["meeting_started".to_string()];
+    rec(PresenceKind::MeetingStarted {
+        by: Actor::Hall { hall_id: halls[0] },
+    });
+    for &hall_id in &halls {
+        rec(PresenceKind::Joined { hall_id });
+        expected.push("join".into());
+    }
+    for (i, &hall_id) in halls.iter().enumerate() {
+        let people = if i == 2 { -1 } else { 10 + i as i64 };
+        rec(PresenceKind::Headcount { hall_id, people });
+        if people >= 0 {
+            expected.push("headcount".into());
+        }
+    }
+    assert!(recorder.flush(Duration::from_secs(30)).await, "all done");
+    let health = recorder.health();
+    assert_eq!((health.pending, health.written), (0, expected.len() as u64));
+    assert!(!health.degraded, "a refusal is not an outage");
+    let events = db.store.live_events(m).await.unwrap();
+    let kinds: Vec<String> = events.iter().map(|e| e.kind.clone()).collect();
+    assert_eq!(kinds, expected);
+    let counts: Vec<String> = events
+        .iter()
+        .filter(|e| e.kind == "headcount")
+        .map(|e| e.detail.clone())
+        .collect();
+    assert_eq!(
+        counts,
+        ["10", "11", "13", "14"],
+        "every good headcount, in order"
+    );
+    assert_eq!(
+        db.store.written_changes(m).await.unwrap(),
+        expected.len() as i64
+    );
+    db.cleanup().await;
+}
+
 on_both_backends!(
     an_outage_loses_nothing_and_keeps_order,
     a_crash_during_an_outage_is_written_once_at_the_next_start,
+    a_refused_change_is_dropped_alone_and_the_rest_written_in_order,
 );

@@ -1,6 +1,6 @@
-//! The SQL of each attendance step, on one connection: the store's methods and the
-//! attendance writer run them inside one write transaction per change, so a change is
-//! written whole or not at all.
+//! The SQL of each attendance step, on one connection: the store's methods run them
+//! inside one write transaction per change, the attendance writer many changes per
+//! transaction, so a change is written whole or not at all.
 
 use sqlx::{AnyConnection, Row};
 
@@ -281,7 +281,8 @@ pub(crate) async fn roll_call_by_change(c: &mut AnyConnection, change_id: &str) 
     )
 }
 
-async fn meeting_of_roll_call(c: &mut AnyConnection, roll_call_id: i64) -> Result<i64> {
+/// The meeting a roll call belongs to.
+pub(crate) async fn meeting_of_roll_call(c: &mut AnyConnection, roll_call_id: i64) -> Result<i64> {
     Ok(
         sqlx::query("SELECT meeting_id FROM roll_calls WHERE id = $1")
             .bind(roll_call_id)
@@ -303,10 +304,48 @@ pub(crate) async fn answer_roll_call(
     marked_by: Option<i64>,
 ) -> Result<()> {
     let meeting_id = meeting_of_roll_call(c, roll_call_id).await?;
+    let reason = answer_reason(reason)?;
+    store_answer(c, roll_call_id, hall_id, status, reason, at, marked_by).await?;
+    live_event(
+        c,
+        meeting_id,
+        Some(hall_id),
+        at,
+        "roll_call_answer",
+        &answer_detail(status, reason),
+        marked_by,
+    )
+    .await
+}
+
+/// An answer's reason, trimmed; at most 500 characters.
+pub(crate) fn answer_reason(reason: &str) -> Result<&str> {
     let reason = reason.trim();
     if reason.chars().count() > 500 {
         return Err(Error::invalid("reason", "at most 500 characters"));
     }
+    Ok(reason)
+}
+
+/// How an answer reads in the live log: `present`, or `absent: mất điện`.
+pub(crate) fn answer_detail(status: RollCallStatus, reason: &str) -> String {
+    if reason.is_empty() {
+        status.as_str().to_string()
+    } else {
+        format!("{}: {reason}", status.as_str())
+    }
+}
+
+/// Stores an answer in place of the hall's earlier one (the live log row is the caller's).
+pub(crate) async fn store_answer(
+    c: &mut AnyConnection,
+    roll_call_id: i64,
+    hall_id: i64,
+    status: RollCallStatus,
+    reason: &str,
+    at: Timestamp,
+    marked_by: Option<i64>,
+) -> Result<()> {
     sqlx::query("DELETE FROM roll_call_answers WHERE roll_call_id = $1 AND hall_id = $2")
         .bind(roll_call_id)
         .bind(hall_id)
@@ -321,21 +360,7 @@ pub(crate) async fn answer_roll_call(
         .bind(marked_by)
         .execute(&mut *c)
         .await?;
-    let detail = if reason.is_empty() {
-        status.as_str().to_string()
-    } else {
-        format!("{}: {reason}", status.as_str())
-    };
-    live_event(
-        c,
-        meeting_id,
-        Some(hall_id),
-        at,
-        "roll_call_answer",
-        &detail,
-        marked_by,
-    )
-    .await
+    Ok(())
 }
 
 /// Closes a roll call; returns whether it was open (closing twice logs nothing).
@@ -371,9 +396,7 @@ pub(crate) async fn headcount(
     people: i64,
     at: Timestamp,
 ) -> Result<()> {
-    if !(0..=10_000).contains(&people) {
-        return Err(Error::invalid("people", "must be 0 to 10000"));
-    }
+    check_people(people)?;
     sqlx::query("INSERT INTO headcounts (meeting_id, hall_id, at, people) VALUES ($1, $2, $3, $4)")
         .bind(meeting_id)
         .bind(hall_id)
@@ -383,6 +406,14 @@ pub(crate) async fn headcount(
         .await?;
     let detail = people.to_string();
     live_event(c, meeting_id, Some(hall_id), at, "headcount", &detail, None).await
+}
+
+/// A headcount must be 0 to 10000 people.
+pub(crate) fn check_people(people: i64) -> Result<()> {
+    if !(0..=10_000).contains(&people) {
+        return Err(Error::invalid("people", "must be 0 to 10000"));
+    }
+    Ok(())
 }
 
 /// Appends a row to the meeting's live log.

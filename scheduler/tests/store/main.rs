@@ -2,6 +2,7 @@
 
 mod attendance;
 mod carry_admin;
+mod changes;
 mod devices;
 mod guests;
 mod import;
@@ -28,6 +29,7 @@ on_both_backends!(
     attendance::a_scripted_meeting_gives_exactly_the_expected_rows,
     attendance::a_crash_closes_intervals_at_the_last_heartbeat,
     attendance::the_report_names_each_hall_with_its_unit_code,
+    changes::a_batch_is_written_in_order_once_and_all_or_nothing,
     guests::guests_are_the_owners_to_add_list_and_revoke,
     guests::guest_intervals_are_recorded_apart_from_the_halls,
     guests::a_crash_closes_guest_intervals_too,

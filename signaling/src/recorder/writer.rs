@@ -1,7 +1,7 @@
 //! The attendance writer task: takes the rooms' changes in order, journals them (one
-//! fsync per batch), writes each to the store exactly once, and while the database is
-//! away keeps them — retrying the oldest with backoff, never skipping it — until it is
-//! back. Its state is shared with `/healthz` through [`WriterHealth`].
+//! fsync per batch), writes each to the store exactly once (many per transaction), and
+//! while the database is away keeps them — retrying the oldest with backoff, never
+//! skipping it — until it is back. Its state is shared with `/healthz` through [`WriterHealth`].
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -33,7 +33,8 @@ pub struct WriterHealth {
     written: AtomicU64,
     failed_attempts: AtomicU64,
     journal_bytes: AtomicU64,
-    /// Seconds each successful write of one change to the database took.
+    /// Seconds each successful write of one change to the database took (a batch written
+    /// in one transaction counts each of its changes an equal share).
     write_seconds: prometheus_client::metrics::histogram::Histogram,
 }
 
@@ -94,6 +95,8 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// The most changes taken from the queue into one journal append.
 const BATCH: usize = 512;
+/// The most changes written to the database in one transaction (one commit).
+const WRITE_BATCH: usize = 128;
 
 pub(crate) struct Writer {
     pub store: Store,
@@ -201,36 +204,38 @@ impl Writer {
         }
     }
 
-    /// Writes the backlog front to back; on a failure that may pass, returns when to retry.
-    /// At most [`BATCH`] at a time, so the queue's newer changes reach the journal soon.
+    /// Writes the backlog front to back, up to [`WRITE_BATCH`] changes per transaction;
+    /// on a failure that may pass, returns when to retry. At most [`BATCH`] changes per
+    /// call, so the queue's newer changes reach the journal soon.
     async fn write_backlog(&mut self) -> Option<Instant> {
-        for _ in 0..BATCH {
-            let Some(change) = self.backlog.front() else {
-                break;
-            };
+        let mut left = BATCH;
+        while left > 0 && !self.backlog.is_empty() {
+            let n = self.backlog.len().min(WRITE_BATCH).min(left);
+            left -= n;
             let started = Instant::now();
-            match self.store.write_change(change).await {
-                Ok(_) => {
-                    let took = started.elapsed().as_secs_f64();
-                    self.health.write_seconds.observe(took);
-                    self.health.written.fetch_add(1, Ordering::Relaxed);
-                    self.finish_one();
-                }
-                Err(e) if e.is_transient() => {
-                    self.health.failed_attempts.fetch_add(1, Ordering::Relaxed);
-                    if !self.health.degraded.swap(true, Ordering::Relaxed) {
-                        tracing::warn!(error = ?e, pending = self.backlog.len(),
-                            "attendance writes failing: changes are kept in the journal and retried");
+            let batch = &self.backlog.make_contiguous()[..n];
+            let result = if n == 1 {
+                self.store.write_change(&batch[0]).await.map(drop)
+            } else {
+                self.store.write_changes(batch).await.map(drop)
+            };
+            match result {
+                Ok(()) => {
+                    // One transaction for them all: each change is counted its share.
+                    let each = started.elapsed().as_secs_f64() / n as f64;
+                    for _ in 0..n {
+                        self.health.write_seconds.observe(each);
+                        self.health.written.fetch_add(1, Ordering::Relaxed);
+                        self.finish_one();
                     }
-                    let at = Instant::now() + self.backoff;
-                    self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-                    return Some(at);
                 }
-                Err(e) => {
-                    // The database refuses this change itself (a hall or meeting that no
-                    // longer exists, an invalid value): no retry can write it.
-                    tracing::error!(error = ?e, ?change, "attendance change refused by the database");
-                    self.finish_one();
+                Err(e) if e.is_transient() => return Some(self.failed(&e)),
+                // The database refuses one of them (the batch wrote nothing): one by
+                // one, the others are written and the refused one is named.
+                Err(_) => {
+                    if let Some(at) = self.write_singly(n).await {
+                        return Some(at);
+                    }
                 }
             }
         }
@@ -242,6 +247,45 @@ impl Writer {
             );
         }
         None
+    }
+
+    /// Writes the first `n` changes of the backlog one transaction each; on a failure that
+    /// may pass, returns when to retry.
+    async fn write_singly(&mut self, n: usize) -> Option<Instant> {
+        for _ in 0..n {
+            let Some(change) = self.backlog.front() else {
+                break;
+            };
+            let started = Instant::now();
+            match self.store.write_change(change).await {
+                Ok(_) => {
+                    let took = started.elapsed().as_secs_f64();
+                    self.health.write_seconds.observe(took);
+                    self.health.written.fetch_add(1, Ordering::Relaxed);
+                    self.finish_one();
+                }
+                Err(e) if e.is_transient() => return Some(self.failed(&e)),
+                Err(e) => {
+                    // The database refuses this change itself (a hall or meeting that no
+                    // longer exists, an invalid value): no retry can write it.
+                    tracing::error!(error = ?e, ?change, "attendance change refused by the database");
+                    self.finish_one();
+                }
+            }
+        }
+        None
+    }
+
+    /// Counts a failed write (logged when writes start failing); returns when to retry.
+    fn failed(&mut self, e: &scheduler::Error) -> Instant {
+        self.health.failed_attempts.fetch_add(1, Ordering::Relaxed);
+        if !self.health.degraded.swap(true, Ordering::Relaxed) {
+            tracing::warn!(error = ?e, pending = self.backlog.len(),
+                "attendance writes failing: changes are kept in the journal and retried");
+        }
+        let at = Instant::now() + self.backoff;
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+        at
     }
 
     fn finish_one(&mut self) {
