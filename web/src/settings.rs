@@ -66,6 +66,14 @@ pub struct Settings {
     /// How often connected halls are written down as present, in seconds: after a
     /// crash, their attendance ends at the last such write.
     pub presence_secs: u64,
+    /// How long a write to a page's meeting socket may wait for the page to read, in
+    /// seconds, before the socket is closed with 1008 `not_reading` (a page that stopped
+    /// reading; a burst other halls made never counts, it is coalesced).
+    pub socket_write_timeout_secs: u64,
+    /// How often a page is sent the state that changes often (the meeting's state, the
+    /// readiness board, other halls' headcounts, answers and hands), in milliseconds;
+    /// changes in between are coalesced to the latest.
+    pub state_interval_ms: u64,
     /// STUN/TURN servers told to halls' pages (`stun:host:3478`,
     /// `turn:host:3478?transport=udp`, `turn:host:3478?transport=tcp`, `turns:host:5349`):
     /// halls whose UDP is blocked relay through TURN over TCP or TLS. Empty: none.
@@ -164,6 +172,8 @@ impl Default for Settings {
             reconnect_grace_secs: 10,
             heartbeat_secs: 10,
             presence_secs: 15,
+            socket_write_timeout_secs: 10,
+            state_interval_ms: 250,
             ice_servers: Vec::new(),
             turn_secret: None,
             turn_credential_hours: 12,
@@ -319,10 +329,18 @@ impl Settings {
         if !(1..=300).contains(&self.presence_secs) {
             return Err("settings: presence_secs must be 1 to 300".into());
         }
+        if !(1..=300).contains(&self.socket_write_timeout_secs) {
+            return Err("settings: socket_write_timeout_secs must be 1 to 300".into());
+        }
+        if !(20..=5000).contains(&self.state_interval_ms) {
+            return Err("settings: state_interval_ms must be 20 to 5000".into());
+        }
         Ok(signaling::SignalingConfig {
             grace: std::time::Duration::from_secs(self.reconnect_grace_secs),
             heartbeat: std::time::Duration::from_secs(self.heartbeat_secs),
             presence_interval: std::time::Duration::from_secs(self.presence_secs),
+            write_timeout: std::time::Duration::from_secs(self.socket_write_timeout_secs),
+            state_interval: std::time::Duration::from_millis(self.state_interval_ms),
             ice: IceSettings {
                 urls: &self.ice_servers,
                 secret: self.turn_secret.as_ref(),

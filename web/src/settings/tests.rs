@@ -1,4 +1,4 @@
-//! Tests of the settings: unknown keys and bad media or ICE values refused by name, where the attendance journal goes.
+//! Tests of the settings: unknown keys and bad media, ICE or socket-timing values refused by name, where the attendance journal goes.
 
 use super::*;
 
@@ -142,6 +142,52 @@ fn the_journal_sits_beside_the_database_unless_set() {
     .validate()
     .unwrap_err();
     assert!(err.contains("drain_secs"), "{err}");
+}
+
+#[test]
+fn socket_timings_load_from_toml_and_out_of_range_values_are_refused_by_name() {
+    let defaults = Settings::default().signaling_config().unwrap();
+    let built_in = signaling::SignalingConfig::default();
+    assert_eq!(
+        (defaults.write_timeout, defaults.state_interval),
+        (built_in.write_timeout, built_in.state_interval),
+        "the defaults are the service's own"
+    );
+    let path = tempfile_dir().join("hoinghi.toml");
+    std::fs::write(
+        &path,
+        "socket_write_timeout_secs = 30\nstate_interval_ms = 500\n",
+    )
+    .unwrap();
+    let config = Settings::load(Some(&path), Figment::new())
+        .unwrap()
+        .signaling_config()
+        .unwrap();
+    assert_eq!(config.write_timeout, std::time::Duration::from_secs(30));
+    assert_eq!(config.state_interval, std::time::Duration::from_millis(500));
+    for (toml, key) in [
+        (
+            "socket_write_timeout_secs = 0",
+            "socket_write_timeout_secs must be 1 to 300",
+        ),
+        (
+            "socket_write_timeout_secs = 301",
+            "socket_write_timeout_secs must be 1 to 300",
+        ),
+        (
+            "state_interval_ms = 5",
+            "state_interval_ms must be 20 to 5000",
+        ),
+        (
+            "state_interval_ms = 60000",
+            "state_interval_ms must be 20 to 5000",
+        ),
+        ("state_interval_ms = -1", "state_interval_ms"),
+    ] {
+        std::fs::write(&path, format!("{toml}\n")).unwrap();
+        let err = Settings::load(Some(&path), Figment::new()).unwrap_err();
+        assert!(err.contains(key), "{toml}: {err}");
+    }
 }
 
 fn tempfile_dir() -> std::path::PathBuf {
