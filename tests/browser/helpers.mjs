@@ -42,8 +42,8 @@ export async function freshPage(browser) {
   return context.newPage();
 }
 
-export async function login(page, username, password = PASSWORD) {
-  await page.goto(`${BASE}/login`);
+export async function login(page, username, password = PASSWORD, base = BASE) {
+  await page.goto(`${base}/login`);
   await page.fill("#username", username);
   await page.fill("#password", password);
   await Promise.all([page.waitForLoadState("load"), page.click("button[type=submit]")]);
@@ -59,12 +59,15 @@ export async function textOf(page, id, text) {
   return (await page.textContent(`#${id}`)).trim();
 }
 
-/** A JSON API call (`/api/v1` + path) with a bearer token; throws on an error status. */
-export async function api(path, { token, method = "GET", body } = {}) {
+/**
+ * A JSON API call (`/api/v1` + path) with a bearer token; throws on an error status.
+ * `base`: another server than the one under test (a test that runs its own).
+ */
+export async function api(path, { token, method = "GET", body, base = BASE } = {}) {
   const headers = { accept: "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(`${BASE}/api/v1${path}`, { method, headers, body: body && JSON.stringify(body) });
+  const res = await fetch(`${base}/api/v1${path}`, { method, headers, body: body && JSON.stringify(body) });
   const json = await res.json().catch(() => null);
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;

@@ -1,19 +1,24 @@
 // Media helpers shared by the browser media tests (room.test.mjs, console.test.mjs):
 // a sudden meeting for the province, a hall's room page, and media judged by getStats.
 import assert from "node:assert/strict";
-import { PASSWORD, api } from "./helpers.mjs";
+import { BASE, PASSWORD, api } from "./helpers.mjs";
 
-/** A sudden meeting starting now for the whole province, hosted by the province hall. */
-export async function suddenMeeting(title) {
+/**
+ * A sudden meeting starting now for the whole province, hosted by the province hall
+ * (on the server under test, or on `base`).
+ */
+export async function suddenMeeting(title, base = BASE) {
   const { token, account } = await api("/auth/login", {
     method: "POST",
     body: { username: "vp.tinh", password: PASSWORD },
+    base,
   });
-  const { halls } = await api("/halls", { token });
+  const { halls } = await api("/halls", { token, base });
   const host = halls.find((h) => h.unit_id === account.unit_id);
   assert.ok(host, "the province has its own hall");
   const { meetings } = await api("/meetings", {
     token,
+    base,
     method: "POST",
     body: {
       title,
@@ -26,7 +31,7 @@ export async function suddenMeeting(title) {
       override_reason: "Kiểm thử phòng họp trực tuyến",
     },
   });
-  const { invitations } = await api(`/meetings/${meetings[0].id}/invitations`, { token });
+  const { invitations } = await api(`/meetings/${meetings[0].id}/invitations`, { token, base });
   const byLevel = (level) => invitations.filter((i) => i.level === level);
   // The host, then three communes (the demo is on today's two-tier map: no districts; the
   // tests call the third, spotlighted one "the district").
