@@ -1,13 +1,14 @@
 //! Accounts, roles, passwords (argon2) and login sessions that expire and can be revoked.
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{Output, ParamsString, PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::password_pool::Memory;
 use crate::{time, Error, Result, Store};
 
 /// What an account may do.
@@ -109,14 +110,72 @@ pub fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| Error::Internal(format!("hashing failed: {e}")))
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
+/// As [`hash_password`], computed in a password-check thread's own argon2 memory
+/// (see [`crate::password_pool`]) instead of a fresh 19 MiB allocation.
+pub(crate) fn hash_password_in(password: &str, memory: &mut Memory) -> Result<String> {
+    if password.chars().count() < 8 {
+        return Err(Error::invalid("password", "must be at least 8 characters"));
+    }
+    let failed = |e: &dyn std::fmt::Display| Error::Internal(format!("hashing failed: {e}"));
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| failed(&e))?;
+    let params = Params::default();
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    memory
+        .with_blocks(params.block_count(), |blocks| {
+            argon2.hash_password_into_with_memory(password.as_bytes(), salt_bytes, &mut out, blocks)
         })
-        .unwrap_or(false)
+        .ok_or_else(|| failed(&"too much memory"))?
+        .map_err(|e| failed(&e))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(hash.to_string())
+}
+
+/// Whether `password` matches the PHC argon2 `hash`: the hash is computed again with the
+/// stored algorithm, version, parameters and salt in `memory`, and compared in constant
+/// time ([`Output`]'s equality). Anything unreadable is a mismatch.
+pub(crate) fn verify_password_in(password: &str, hash: &str, memory: &mut Memory) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(expected), Some(salt)) = (parsed.hash, parsed.salt) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let mut out = [0u8; Output::MAX_LENGTH];
+    let Some(out) = out.get_mut(..expected.len()) else {
+        return false;
+    };
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let computed = memory.with_blocks(params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(password.as_bytes(), salt, out, blocks)
+    });
+    matches!(computed, Some(Ok(()))) && Output::new(out).is_ok_and(|computed| computed == expected)
 }
 
 /// A fresh unguessable token: 32 random bytes, hex.
@@ -349,7 +408,9 @@ impl Store {
         let password = password.to_string();
         let ok = self
             .login_guard
-            .hashing(move || verify_password(&password, &hash))
+            .hashing(address, move |memory| {
+                verify_password_in(&password, &hash, memory)
+            })
             .await?;
         if !ok || active != 1 || row.is_none() {
             self.record_failure(&name, address, now).await?;
@@ -440,12 +501,58 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 mod tests {
     use super::*;
 
+    use argon2::password_hash::PasswordVerifier;
+
+    /// argon2's own check, for comparison with the pool's.
+    fn verify_password(password: &str, hash: &str) -> bool {
+        PasswordHash::new(hash).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+    }
+
     #[test]
     fn passwords_verify_and_tokens_are_long() {
+        let mut memory = Memory::default();
         let h = hash_password("mật khẩu dài").unwrap();
-        assert!(verify_password("mật khẩu dài", &h));
-        assert!(!verify_password("mat khau dai", &h));
+        assert!(verify_password_in("mật khẩu dài", &h, &mut memory));
+        assert!(!verify_password_in("mat khau dai", &h, &mut memory));
+        // Made in the thread's memory, checked by argon2 itself, and the other way round.
+        let pooled = hash_password_in("mật khẩu dài", &mut memory).unwrap();
+        assert!(
+            pooled.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{pooled}"
+        );
+        assert!(verify_password("mật khẩu dài", &pooled));
+        assert!(!verify_password("mật khẩu dàI", &pooled));
+        assert!(verify_password_in("mật khẩu dài", &pooled, &mut memory));
+        // Other parameters (an older hash) are checked with a temporary block.
+        let light = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4096, 3, 1, None).unwrap(),
+        )
+        .hash_password(b"mat-khau-cu", &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string();
+        assert!(verify_password_in("mat-khau-cu", &light, &mut memory));
+        assert!(!verify_password_in("mat-khau-moi", &light, &mut memory));
+        assert!(!verify_password_in(
+            "mat-khau-cu",
+            "không phải hash",
+            &mut memory
+        ));
+        // Unknown names are checked against a hash that costs as much as a real one.
+        let dummy = PasswordHash::new(DUMMY_HASH).unwrap();
+        let (params, default) = (Params::try_from(&dummy).unwrap(), Params::default());
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (default.m_cost(), default.t_cost(), default.p_cost())
+        );
+        assert!(!verify_password_in("mat-khau-cu", DUMMY_HASH, &mut memory));
         assert!(hash_password("short").is_err());
+        assert!(hash_password_in("short", &mut memory).is_err());
         assert_eq!(random_token().len(), 64);
         assert_ne!(random_token(), random_token());
     }

@@ -19,6 +19,7 @@ pub mod login_guard;
 pub mod meetings;
 pub mod minutes;
 pub mod national;
+mod password_pool;
 pub mod recurrence;
 pub mod schedule;
 pub mod scope;

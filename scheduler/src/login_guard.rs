@@ -1,6 +1,9 @@
-//! Guards around password logins: a bounded number of argon2 checks at once (each takes
-//! ~19 MiB; the rest wait a little, then get [`Error::Busy`]), and throttling per account
-//! name and per client address with a growing delay ([`Error::TooManyAttempts`]).
+//! Guards around password logins: a bounded number of argon2 checks at once on a fixed
+//! pool of threads, each reusing its one ~19 MiB block, served fairly per client network
+//! and address (see [`crate::password_pool`]; the rest wait a little, then get
+//! [`Error::Busy`]), and throttling per account name and per client address with a
+//! growing delay ([`Error::TooManyAttempts`]), checked before a login queues for a
+//! check, so a throttled account name or address costs no hash.
 //!
 //! Failures are rows of `login_failures`, so a lockout survives a restart and holds on
 //! every node sharing the database; an administrator lists ([`Store::lockouts`]) and
@@ -12,18 +15,21 @@ use std::time::Duration;
 
 use serde::Serialize;
 use sqlx::Row;
-use tokio::sync::Semaphore;
 
+use crate::password_pool::{Memory, PasswordPool};
 use crate::time::Timestamp;
 use crate::{Error, Result, Store};
 
 /// How logins are guarded.
 #[derive(Debug, Clone)]
 pub struct LoginPolicy {
-    /// Password checks (and hashes) running at once.
+    /// Password checks (and hashes) running at once: the pool's threads, each holding
+    /// one argon2 block (~19 MiB).
     pub hash_slots: usize,
     /// How long a login waits for a slot before [`Error::Busy`].
     pub hash_wait: Duration,
+    /// Logins waiting for a slot, at most (beyond it the address waiting most gives way).
+    pub hash_queue: usize,
     /// Failures of one account name before it waits.
     pub account_free_attempts: u32,
     /// Failures from one address (whatever the account) before it waits.
@@ -39,8 +45,9 @@ pub struct LoginPolicy {
 impl Default for LoginPolicy {
     fn default() -> Self {
         LoginPolicy {
-            hash_slots: std::thread::available_parallelism().map_or(2, usize::from),
+            hash_slots: std::thread::available_parallelism().map_or(2, |n| n.get().min(8)),
             hash_wait: Duration::from_secs(10),
+            hash_queue: 1024,
             account_free_attempts: 5,
             address_free_attempts: 30,
             lock_base_secs: 5,
@@ -54,7 +61,7 @@ impl Default for LoginPolicy {
 #[derive(Debug, Clone)]
 pub(crate) struct LoginGuard {
     pub policy: LoginPolicy,
-    slots: Arc<Semaphore>,
+    pool: PasswordPool,
     pub counts: Arc<LoginCounters>,
 }
 
@@ -88,34 +95,27 @@ impl Default for LoginGuard {
 
 impl LoginGuard {
     fn new(policy: LoginPolicy) -> Self {
-        let slots = Arc::new(Semaphore::new(policy.hash_slots.max(1)));
+        let pool = PasswordPool::new(policy.hash_slots, policy.hash_queue, policy.hash_wait);
         LoginGuard {
             policy,
-            slots,
+            pool,
             counts: Arc::default(),
         }
     }
 
-    /// Runs `work` (an argon2 check or hash) on a blocking thread once a slot is free;
-    /// [`Error::Busy`] if none frees within the policy's wait.
+    /// Runs `work` (an argon2 check or hash) on a pool thread with its argon2 memory, in
+    /// the turn of `client` (its address); [`Error::Busy`] if it finds no room or no
+    /// thread within the policy's wait.
     pub async fn hashing<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        client: Option<&str>,
+        work: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T> {
-        let permit =
-            tokio::time::timeout(self.policy.hash_wait, self.slots.clone().acquire_owned())
-                .await
-                .map_err(|_| Error::Busy)
-                .and_then(|slot| slot.map_err(|_| Error::Busy))
-                .inspect_err(|_| {
-                    self.counts.busy.fetch_add(1, Ordering::Relaxed);
-                })?;
-        tokio::task::spawn_blocking(move || {
-            let _slot = permit;
-            work()
+        self.pool.run(client, work).await.inspect_err(|e| {
+            if matches!(e, Error::Busy) {
+                self.counts.busy.fetch_add(1, Ordering::Relaxed);
+            }
         })
-        .await
-        .map_err(|e| Error::Internal(format!("password check: {e}")))
     }
 }
 
@@ -177,7 +177,9 @@ impl Store {
     /// Hashes a new password within the bounded hashing slots.
     pub async fn hash_password(&self, password: String) -> Result<String> {
         self.login_guard
-            .hashing(move || crate::accounts::hash_password(&password))
+            .hashing(None, move |memory| {
+                crate::accounts::hash_password_in(&password, memory)
+            })
             .await?
     }
 

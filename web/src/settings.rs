@@ -85,11 +85,16 @@ pub struct Settings {
     pub turn_credential_hours: u64,
     /// `all` (direct first, TURN when that fails) or `relay` (every hall through TURN).
     pub ice_transport_policy: IceTransportPolicy,
-    /// Password checks running at once (each holds ~19 MiB); 0: one per CPU core.
-    /// Logins beyond them wait up to `login_hash_wait_ms`, then get 503 `busy`.
+    /// Password checks running at once: a fixed pool of threads, each holding one
+    /// ~19 MiB argon2 block; 0: one per CPU core, at most 8. Logins beyond them queue,
+    /// served in turn per client network and address, up to `login_hash_wait_ms`, then
+    /// get 503 `busy`.
     pub login_hash_slots: usize,
     /// How long a login waits for a password-check slot, in milliseconds.
     pub login_hash_wait_ms: u64,
+    /// Logins waiting for a password check, at most; when full, the address waiting
+    /// most gives way to another (its newest login gets 503 `busy`).
+    pub login_hash_queue: usize,
     /// Failed logins of one account name before it must wait.
     pub login_account_free_attempts: u32,
     /// Failed logins from one address (any account) before it must wait.
@@ -180,6 +185,7 @@ impl Default for Settings {
             ice_transport_policy: IceTransportPolicy::All,
             login_hash_slots: 0,
             login_hash_wait_ms: 10_000,
+            login_hash_queue: 1024,
             login_account_free_attempts: 5,
             login_address_free_attempts: 30,
             login_lock_base_secs: 5,
@@ -281,6 +287,12 @@ impl Settings {
         {
             return Err("settings: login_lock_base_secs must be 1 to 3600 and login_lock_max_secs from it to 604800".into());
         }
+        if self.login_hash_slots > 64 || !(1..=100_000).contains(&self.login_hash_queue) {
+            return Err(
+                "settings: login_hash_slots must be 0 to 64 and login_hash_queue 1 to 100000"
+                    .into(),
+            );
+        }
         let defaults = scheduler::LoginPolicy::default();
         Ok(scheduler::LoginPolicy {
             hash_slots: match self.login_hash_slots {
@@ -288,6 +300,7 @@ impl Settings {
                 n => n,
             },
             hash_wait: std::time::Duration::from_millis(self.login_hash_wait_ms),
+            hash_queue: self.login_hash_queue,
             account_free_attempts: self.login_account_free_attempts,
             address_free_attempts: self.login_address_free_attempts,
             lock_base_secs: self.login_lock_base_secs,

@@ -1,0 +1,377 @@
+//! The password-check pool: a fixed number of threads, each reusing one argon2 memory
+//! block, fed by one bounded queue that serves client networks and addresses in turn.
+//!
+//! Why not `spawn_blocking` behind a semaphore (what came before): tokio runs each
+//! check on whichever of its up to 512 blocking threads is free, every thread
+//! allocates its own ~19 MiB argon2 block, and glibc keeps what a thread freed in that
+//! thread's arena (and raises its mmap threshold after the first free, so the next
+//! block comes from the arena too). 128 wrong logins measured 422 MiB although only two
+//! checks ever ran at once. Here `threads` threads each allocate one block on their
+//! first check and reuse it for every later one: memory is `threads × 19 MiB`,
+//! whatever the flood.
+//!
+//! Why not first come, first served: a semaphore queue is fair per request, so a
+//! flood of 128 requests puts a real user behind 128 checks (9.1 s measured). Here
+//! requests queue per client address, addresses per network (IPv4 /24, IPv6 /64: one
+//! attacker usually holds many addresses of one network, an IPv6 host a whole /64),
+//! and the threads take one request from each network in turn and, within a network,
+//! from each address in turn. A request from a network with nothing queued is
+//! therefore served after at most one request of every other network already
+//! waiting, however many requests those networks hold. A flood spread over many
+//! networks (a botnet) still delays everyone by one check per flooding network.
+//!
+//! Bounds: at most `capacity` requests wait. When the queue is full, a newcomer takes
+//! the place of the newest request of the address holding the most, as long as that
+//! address holds more than the newcomer's own (the evicted request is told
+//! [`Error::Busy`]); otherwise the newcomer is. A request that waited longer than
+//! `wait` for a thread is told busy instead of being checked, and one whose caller
+//! went away (the client hung up) is dropped unchecked: neither costs a hash.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::{Arc, Condvar, Mutex, Once, PoisonError};
+use std::time::{Duration, Instant};
+
+use argon2::Block;
+use tokio::sync::oneshot;
+
+use crate::{Error, Result};
+
+/// A thread's argon2 working memory, allocated on first use and kept.
+#[derive(Default)]
+pub(crate) struct Memory {
+    blocks: Vec<Block>,
+}
+
+/// The most argon2 memory a check may use (256 MiB): a stored hash asking for more is
+/// not checked.
+pub(crate) const MAX_BLOCKS: usize = 256 * 1024;
+
+impl Memory {
+    /// Runs `f` on `count` blocks: this thread's own block when it is large enough (it
+    /// is allocated at the size asked first, the default parameters' 19 MiB for every
+    /// hash Hoinghi makes), a temporary one otherwise (a hash made with other
+    /// parameters). `None` when `count` is above [`MAX_BLOCKS`].
+    pub(crate) fn with_blocks<R>(
+        &mut self,
+        count: usize,
+        f: impl FnOnce(&mut [Block]) -> R,
+    ) -> Option<R> {
+        if count > MAX_BLOCKS {
+            return None;
+        }
+        if self.blocks.is_empty() {
+            self.blocks = vec![Block::default(); count];
+        }
+        match self.blocks.get_mut(..count) {
+            Some(blocks) => Some(f(blocks)),
+            None => Some(f(&mut vec![Block::default(); count])),
+        }
+    }
+
+    /// Where this thread's own block starts (tests: it is reused, not reallocated).
+    #[cfg(test)]
+    fn address(&self) -> usize {
+        self.blocks.as_ptr() as usize
+    }
+}
+
+/// One queued check, type-erased so one queue carries checks and hashes.
+trait Task: Send {
+    /// Whether its caller still waits for the answer.
+    fn wanted(&self) -> bool;
+    /// Does the work and answers.
+    fn run(self: Box<Self>, memory: &mut Memory);
+    /// Answers [`Error::Busy`] without doing the work.
+    fn refuse(self: Box<Self>);
+}
+
+struct Reply<T, F> {
+    work: F,
+    answer: oneshot::Sender<Result<T>>,
+}
+
+impl<T: Send, F: FnOnce(&mut Memory) -> T + Send> Task for Reply<T, F> {
+    fn wanted(&self) -> bool {
+        !self.answer.is_closed()
+    }
+
+    fn run(self: Box<Self>, memory: &mut Memory) {
+        let Reply { work, answer } = *self;
+        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(memory)))
+            .map_err(|_| Error::Internal("password check panicked".into()));
+        let _ = answer.send(done);
+    }
+
+    fn refuse(self: Box<Self>) {
+        let _ = self.answer.send(Err(Error::Busy));
+    }
+}
+
+struct Job {
+    task: Box<dyn Task>,
+    /// Refused unchecked after this; `None` when a thread was free as it came.
+    deadline: Option<Instant>,
+}
+
+/// Who asked: the client's network and address (both empty when unknown).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Requester {
+    network: String,
+    address: String,
+}
+
+impl Requester {
+    fn of(address: Option<&str>) -> Requester {
+        let address = address.unwrap_or_default();
+        let network = match address.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+            Ok(IpAddr::V4(v4)) => {
+                let [a, b, c, _] = v4.octets();
+                format!("{a}.{b}.{c}.0/24")
+            }
+            Ok(IpAddr::V6(v6)) => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+            Err(_) => address.to_owned(),
+        };
+        Requester {
+            network,
+            address: address.to_owned(),
+        }
+    }
+}
+
+/// The addresses of one network with requests waiting, in turn.
+#[derive(Default)]
+struct Network {
+    turns: VecDeque<String>,
+    waiting: HashMap<String, VecDeque<Job>>,
+}
+
+/// Networks with requests waiting, in turn.
+#[derive(Default)]
+struct Queue {
+    turns: VecDeque<String>,
+    networks: HashMap<String, Network>,
+    len: usize,
+    /// Threads working on a request now (the others are free, or still starting).
+    running: usize,
+    closed: bool,
+}
+
+impl Queue {
+    fn waiting_of(&self, who: &Requester) -> usize {
+        self.networks
+            .get(&who.network)
+            .and_then(|n| n.waiting.get(&who.address))
+            .map_or(0, VecDeque::len)
+    }
+
+    /// The newest request of the address holding the most, if it holds more than `than + 1`.
+    fn evict_from_longest(&mut self, than: usize) -> Option<Job> {
+        let longest = self
+            .networks
+            .values_mut()
+            .flat_map(|n| n.waiting.values_mut())
+            .max_by_key(|q| q.len())
+            .filter(|q| q.len() > than + 1)?;
+        // Still at least one left: the address keeps its turn.
+        let job = longest.pop_back()?;
+        self.len -= 1;
+        Some(job)
+    }
+
+    fn push(&mut self, who: Requester, job: Job) {
+        let network = self.networks.entry(who.network.clone()).or_default();
+        if network.waiting.is_empty() {
+            self.turns.push_back(who.network);
+        }
+        let waiting = network.waiting.entry(who.address.clone()).or_default();
+        if waiting.is_empty() {
+            network.turns.push_back(who.address);
+        }
+        waiting.push_back(job);
+        self.len += 1;
+    }
+
+    /// The next request: the next network's next address's oldest one.
+    fn pop(&mut self) -> Option<Job> {
+        let name = self.turns.pop_front()?;
+        let network = self.networks.get_mut(&name)?;
+        let address = network.turns.pop_front()?;
+        let waiting = network.waiting.get_mut(&address)?;
+        let job = waiting.pop_front();
+        if waiting.is_empty() {
+            network.waiting.remove(&address);
+        } else {
+            network.turns.push_back(address);
+        }
+        if network.waiting.is_empty() {
+            self.networks.remove(&name);
+        } else {
+            self.turns.push_back(name);
+        }
+        self.len -= usize::from(job.is_some());
+        job
+    }
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    work: Condvar,
+}
+
+impl Shared {
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // A worker never panics while holding the lock (the work runs outside it).
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Closes the queue when the last handle goes: the threads finish and end.
+struct Handle {
+    shared: Arc<Shared>,
+    threads: usize,
+    capacity: usize,
+    wait: Duration,
+    started: Once,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.queue().closed = true;
+        self.shared.work.notify_all();
+    }
+}
+
+/// The bounded, fair pool of password-check threads a store's logins share.
+#[derive(Clone)]
+pub(crate) struct PasswordPool {
+    handle: Arc<Handle>,
+}
+
+impl std::fmt::Debug for PasswordPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordPool")
+            .field("threads", &self.handle.threads)
+            .field("capacity", &self.handle.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PasswordPool {
+    /// A pool of `threads` threads (started on the first request) holding at most
+    /// `capacity` waiting requests, each waiting at most `wait` for a thread.
+    pub(crate) fn new(threads: usize, capacity: usize, wait: Duration) -> PasswordPool {
+        PasswordPool {
+            handle: Arc::new(Handle {
+                shared: Arc::new(Shared {
+                    queue: Mutex::default(),
+                    work: Condvar::new(),
+                }),
+                threads: threads.max(1),
+                capacity: capacity.max(1),
+                wait,
+                started: Once::new(),
+            }),
+        }
+    }
+
+    fn start(&self) {
+        let h = &self.handle;
+        h.started.call_once(|| {
+            for i in 0..h.threads {
+                let shared = h.shared.clone();
+                let spawned = std::thread::Builder::new()
+                    .name(format!("password-check-{i}"))
+                    .spawn(move || work(&shared));
+                if let Err(e) = spawned {
+                    tracing::error!(error = %e, "cannot start a password-check thread");
+                }
+            }
+        });
+    }
+
+    /// Runs `work` on a pool thread with that thread's argon2 memory, in `client`'s
+    /// turn (its IP address as text, when known). [`Error::Busy`] when the queue has no
+    /// room for it or it waited longer than the pool's wait.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        client: Option<&str>,
+        work: impl FnOnce(&mut Memory) -> T + Send + 'static,
+    ) -> Result<T> {
+        let answered = self.submit(client, work)?;
+        // Every queued job is answered (done, or refused busy); the bound only guards
+        // against a pool whose threads could not start.
+        let bound = self.handle.wait + Duration::from_secs(60);
+        match tokio::time::timeout(bound, answered).await {
+            Ok(Ok(done)) => done,
+            Ok(Err(_)) => Err(Error::Internal("password check lost".into())),
+            Err(_) => Err(Error::Busy),
+        }
+    }
+
+    /// Queues `work` in `client`'s turn; the answer comes on the receiver (dropping it
+    /// withdraws the request).
+    fn submit<T: Send + 'static>(
+        &self,
+        client: Option<&str>,
+        work: impl FnOnce(&mut Memory) -> T + Send + 'static,
+    ) -> Result<oneshot::Receiver<Result<T>>> {
+        self.start();
+        let (answer, answered) = oneshot::channel();
+        let h = &self.handle;
+        let who = Requester::of(client);
+        let evicted = {
+            let mut q = h.shared.queue();
+            let mut evicted = None;
+            if q.len >= h.capacity {
+                let own = q.waiting_of(&who);
+                evicted = Some(q.evict_from_longest(own).ok_or(Error::Busy)?);
+            }
+            let free = h.threads.saturating_sub(q.running);
+            let deadline = (free <= q.len).then(|| Instant::now() + h.wait);
+            let job = Job {
+                task: Box::new(Reply { work, answer }),
+                deadline,
+            };
+            q.push(who, job);
+            evicted
+        };
+        h.shared.work.notify_one();
+        if let Some(e) = evicted {
+            e.task.refuse();
+        }
+        Ok(answered)
+    }
+}
+
+/// A pool thread: takes requests in turn until the queue closes.
+fn work(shared: &Shared) {
+    let mut memory = Memory::default();
+    let mut q = shared.queue();
+    loop {
+        if q.closed {
+            return;
+        }
+        let Some(job) = q.pop() else {
+            q = shared.work.wait(q).unwrap_or_else(PoisonError::into_inner);
+            continue;
+        };
+        q.running += 1;
+        drop(q);
+        if !job.task.wanted() {
+            // The caller went away: nothing to check.
+        } else if job.deadline.is_some_and(|d| Instant::now() > d) {
+            job.task.refuse();
+        } else {
+            job.task.run(&mut memory);
+        }
+        q = shared.queue();
+        q.running -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests;

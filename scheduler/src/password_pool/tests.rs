@@ -1,0 +1,187 @@
+//! The password-check pool's turns, bounds and memory, counted (never timed): a gate
+//! job holds the only thread while the queue is filled, then the order of the work is read.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::*;
+
+/// A one-thread pool whose thread is held by a gate until the returned sender sends.
+fn held_pool(capacity: usize, wait: Duration) -> (PasswordPool, mpsc::Sender<()>) {
+    let pool = PasswordPool::new(1, capacity, wait);
+    let (open, gate) = mpsc::channel::<()>();
+    let (started, running) = mpsc::channel::<()>();
+    let held = pool
+        .submit(None, move |_| {
+            let _ = started.send(());
+            let _ = gate.recv();
+        })
+        .expect("an empty queue takes the gate");
+    running
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the gate runs");
+    drop(held);
+    (pool, open)
+}
+
+type Order = Arc<Mutex<Vec<String>>>;
+
+/// Queues a job from `address` that writes `label` into `order` when it runs.
+fn queue(
+    pool: &PasswordPool,
+    address: &str,
+    label: &str,
+    order: &Order,
+) -> Result<oneshot::Receiver<Result<()>>> {
+    let (label, order) = (label.to_owned(), order.clone());
+    pool.submit(Some(address), move |_| {
+        order
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(label)
+    })
+}
+
+fn position(order: &Order, label: &str) -> usize {
+    let order = order.lock().unwrap_or_else(PoisonError::into_inner);
+    order
+        .iter()
+        .position(|l| l == label)
+        .unwrap_or_else(|| panic!("{label} never ran: {order:?}"))
+}
+
+#[tokio::test]
+async fn a_flooding_address_does_not_delay_a_login_from_another_network() {
+    let (pool, open) = held_pool(1000, Duration::from_secs(60));
+    let order = Order::default();
+    let mut flood = Vec::new();
+    for i in 0..50 {
+        flood.push(queue(&pool, "127.1.0.7", &format!("flood {i}"), &order).unwrap());
+    }
+    let real = queue(&pool, "127.0.0.2", "real", &order).unwrap();
+    open.send(()).unwrap();
+    assert!(real.await.unwrap().is_ok());
+    for f in flood {
+        assert!(f.await.unwrap().is_ok());
+    }
+    // The flood's first request was in the queue before it; nothing else was.
+    assert!(position(&order, "real") <= 1, "{order:?}");
+}
+
+#[tokio::test]
+async fn a_flood_from_many_addresses_of_one_network_is_one_turn() {
+    let (pool, open) = held_pool(1000, Duration::from_secs(60));
+    let order = Order::default();
+    let mut flood = Vec::new();
+    for i in 1..=200 {
+        let address = format!("127.1.0.{i}");
+        flood.push(queue(&pool, &address, &format!("flood {i}"), &order).unwrap());
+    }
+    for i in 0..50 {
+        let address = format!("2001:db8:0:1::{i:x}");
+        flood.push(queue(&pool, &address, &format!("v6 flood {i}"), &order).unwrap());
+    }
+    let real = queue(&pool, "127.0.0.2", "real", &order).unwrap();
+    open.send(()).unwrap();
+    assert!(real.await.unwrap().is_ok());
+    for f in flood {
+        assert!(f.await.unwrap().is_ok());
+    }
+    // One request of each flooding network (an IPv4 /24, an IPv6 /64) before it.
+    assert!(position(&order, "real") <= 2, "{order:?}");
+}
+
+#[tokio::test]
+async fn addresses_of_one_network_take_turns() {
+    let (pool, open) = held_pool(1000, Duration::from_secs(60));
+    let order = Order::default();
+    let mut flood = Vec::new();
+    for i in 0..20 {
+        flood.push(queue(&pool, "198.18.0.7", &format!("flood {i}"), &order).unwrap());
+    }
+    let neighbour = queue(&pool, "198.18.0.8", "neighbour", &order).unwrap();
+    open.send(()).unwrap();
+    assert!(neighbour.await.unwrap().is_ok());
+    for f in flood {
+        assert!(f.await.unwrap().is_ok());
+    }
+    assert!(position(&order, "neighbour") <= 1, "{order:?}");
+}
+
+#[tokio::test]
+async fn a_full_queue_makes_room_by_refusing_the_address_holding_most() {
+    let (pool, open) = held_pool(4, Duration::from_secs(60));
+    let order = Order::default();
+    let flood: Vec<_> = (0..4)
+        .map(|i| queue(&pool, "127.1.0.7", &format!("flood {i}"), &order).unwrap())
+        .collect();
+    // Full: the flooder's next request is refused at once, without a check.
+    assert!(matches!(
+        queue(&pool, "127.1.0.7", "flood 4", &order),
+        Err(Error::Busy)
+    ));
+    // Another address still gets in: the flooder's newest request gives way.
+    let real = queue(&pool, "127.0.0.2", "real", &order).unwrap();
+    open.send(()).unwrap();
+    assert!(real.await.unwrap().is_ok());
+    let mut answers = Vec::new();
+    for f in flood {
+        answers.push(f.await.unwrap());
+    }
+    assert!(matches!(answers.pop(), Some(Err(Error::Busy))));
+    assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+    let ran = order.lock().unwrap().clone();
+    assert_eq!(ran, ["flood 0", "real", "flood 1", "flood 2"]);
+}
+
+#[tokio::test]
+async fn a_request_that_waited_too_long_or_was_withdrawn_costs_no_check() {
+    let (pool, open) = held_pool(100, Duration::ZERO);
+    let order = Order::default();
+    let late = queue(&pool, "127.1.0.7", "late", &order).unwrap();
+    let withdrawn = queue(&pool, "127.1.0.8", "withdrawn", &order).unwrap();
+    drop(withdrawn);
+    open.send(()).unwrap();
+    assert!(matches!(late.await.unwrap(), Err(Error::Busy)));
+    // With the thread free, even a zero wait is enough: the request runs at once.
+    while pool.handle.shared.queue().running > 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let now = queue(&pool, "127.1.0.9", "now", &order).unwrap();
+    assert!(now.await.unwrap().is_ok());
+    let ran = order.lock().unwrap().clone();
+    assert_eq!(ran, ["now"]);
+}
+
+#[tokio::test]
+async fn each_thread_reuses_its_one_memory_block() {
+    let pool = PasswordPool::new(1, 10, Duration::from_secs(60));
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let at = pool
+            .run(Some("127.0.0.2"), |memory| {
+                memory.with_blocks(8, |blocks| blocks.len());
+                memory.address()
+            })
+            .await
+            .unwrap();
+        seen.push(at);
+    }
+    assert_ne!(seen[0], 0);
+    assert!(seen.iter().all(|&a| a == seen[0]), "{seen:?}");
+    // A larger need is met by a temporary block; the thread's own stays.
+    let (len, at) = pool
+        .run(None, |memory| {
+            let len = memory.with_blocks(16, |blocks| blocks.len());
+            (len, memory.address())
+        })
+        .await
+        .unwrap();
+    assert_eq!((len, at), (Some(16), seen[0]));
+    let refused = pool
+        .run(None, |memory| memory.with_blocks(MAX_BLOCKS + 1, |_| ()))
+        .await
+        .unwrap();
+    assert_eq!(refused, None);
+}
