@@ -376,7 +376,8 @@ impl Store {
     /// without checking the password while the account name or the client's address waits
     /// after failed logins ([`Error::TooManyAttempts`]); the password check waits for a
     /// hashing slot ([`Error::Busy`] when none frees in time). A failure counts against
-    /// both; success forgets the account name's failures.
+    /// both; success forgets the account name's failures. A room account whose hall is
+    /// disabled is refused with [`Error::HallDisabled`] even with the right password.
     pub async fn sign_in(
         &self,
         username: &str,
@@ -418,6 +419,11 @@ impl Store {
         }
         self.clear_lockout(crate::LockKind::Account, &name).await?;
         let principal = self.principal_of(self.account(id).await?).await?;
+        if let Role::Hall { hall_id } = principal.account.role {
+            if !self.hall(hall_id).await?.active {
+                return Err(Error::HallDisabled);
+            }
+        }
         let token = random_token();
         if let (Role::Hall { .. }, Some(device_secs)) =
             (principal.account.role, lifetimes.device_secs)

@@ -26,6 +26,10 @@ pub enum Error {
     /// Login failed: wrong user name or password (never says which).
     #[error("wrong user name or password")]
     BadCredentials,
+    /// A room account's password was right but its hall is disabled: disabled means out,
+    /// so no session is opened (told only to whoever knows the password).
+    #[error("this hall has been disabled; its room account cannot log in")]
+    HallDisabled,
     /// The session token is unknown, expired or revoked.
     #[error("session expired or unknown")]
     Unauthenticated,

@@ -1,9 +1,9 @@
 //! Who may be in a live meeting and act on it (issue 11 F8, F10, F18, F19): a disabled hall
-//! or room account is out at once, live controls only around the meeting's time, roll-call
+//! or room account is out at once (and cannot log in again), live controls only around the meeting's time, roll-call
 //! marks only for invited halls, and the socket only for pages of our own origin.
 
 use chrono::{Duration, Utc};
-use hoinghi_tests::{next_event, spawn_app, TestApp};
+use hoinghi_tests::{next_event, spawn_app, TestApp, PASSWORD};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -109,6 +109,56 @@ async fn a_disabled_room_account_is_out_of_its_meetings_at_once() {
         .unwrap()["id"]
         .clone();
     out_at_once(&app, &format!("/api/v1/accounts/{account}")).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_disabled_halls_room_account_cannot_log_in_even_with_its_password() {
+    let app = spawn_app().await;
+    let hall = app.hall_id("08578").await;
+    let admin = app.login("admin").await;
+    let path = format!("/api/v1/halls/{hall}");
+    let (status, body) = app.patch(&path, &admin, &json!({ "active": false })).await;
+    assert_eq!(status, 200, "{body}");
+    let login = json!({ "username": "dc.08578", "password": PASSWORD });
+    let (status, body) = app.post("/api/v1/auth/login", None, &login).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("hall_disabled")),
+        "{body}"
+    );
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("ngừng hoạt động"), "{message}");
+    // The login page says so in Vietnamese, and opens no session.
+    let res = app
+        .client
+        .post(format!("{}/login", app.base))
+        .header("origin", &app.base)
+        .form(&[("username", "dc.08578"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
+    assert!(res.headers().get("set-cookie").is_none());
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains(
+            "Điểm cầu này đã bị ngừng hoạt động nên tài khoản phòng họp không đăng nhập được"
+        ),
+        "{page}"
+    );
+    // A wrong password is still only a wrong password: nothing is told about the hall.
+    let wrong = json!({ "username": "dc.08578", "password": "sai-mat-khau" });
+    let (status, body) = app.post("/api/v1/auth/login", None, &wrong).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("bad_credentials"))
+    );
+    // Enabled again, it logs in.
+    let (status, _) = app.patch(&path, &admin, &json!({ "active": true })).await;
+    assert_eq!(status, 200);
+    let (status, body) = app.post("/api/v1/auth/login", None, &login).await;
+    assert_eq!(status, 200, "{body}");
     app.stop().await;
 }
 

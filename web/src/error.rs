@@ -86,6 +86,12 @@ impl IntoResponse for ApiError {
                 message,
                 json!({}),
             ),
+            Error::HallDisabled => body(
+                StatusCode::FORBIDDEN,
+                "hall_disabled",
+                HALL_DISABLED.into(),
+                json!({}),
+            ),
             Error::Unauthenticated => body(
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
@@ -167,6 +173,9 @@ impl IntoResponse for ApiError {
         }
     }
 }
+
+/// What a room account is told when its hall is disabled (its password was right).
+pub const HALL_DISABLED: &str = "Điểm cầu này đã bị ngừng hoạt động nên tài khoản phòng họp không đăng nhập được; liên hệ quản trị viên. (This hall has been disabled, so its room account cannot log in; ask an administrator.)";
 
 /// What a locked-out login is told, in Vietnamese: when it may try again.
 pub fn too_many_attempts(until: scheduler::time::Timestamp) -> String {

@@ -266,6 +266,11 @@ impl IntoResponse for PageError {
                 Some(crate::error::too_many_attempts(*until)),
             ),
             Error::Busy => (StatusCode::SERVICE_UNAVAILABLE, "err.internal", None),
+            Error::HallDisabled => (
+                StatusCode::FORBIDDEN,
+                "err.invalid",
+                Some(crate::error::HALL_DISABLED.to_owned()),
+            ),
             Error::JoinRefused(_) | Error::Conflict(_) | Error::BadCredentials => {
                 (StatusCode::CONFLICT, "err.invalid", Some(e.to_string()))
             }

@@ -95,6 +95,10 @@ pub async fn login(
             Ok((AppendHeaders([(SET_COOKIE, cookie)]), see_other(to)).into_response())
         }
         Err(scheduler::Error::BadCredentials) => again(StatusCode::UNAUTHORIZED, None),
+        Err(scheduler::Error::HallDisabled) => {
+            let notice = crate::pages::i18n::text(lang, "login.hall_disabled");
+            again(StatusCode::FORBIDDEN, Some(notice))
+        }
         Err(scheduler::Error::TooManyAttempts { until }) => {
             let notice = crate::error::too_many_attempts(until);
             again(StatusCode::TOO_MANY_REQUESTS, Some(notice))
