@@ -320,6 +320,19 @@ impl Signaling {
             .collect()
     }
 
+    /// The latest media statistics of every hall in every live room (`/metrics`: loss);
+    /// a room that does not answer within a second is left out.
+    pub async fn hall_stats(&self) -> Vec<crate::room::HallStats> {
+        let mut all = Vec::new();
+        for room in self.live_rooms() {
+            if let Ok(Ok(stats)) = tokio::time::timeout(Duration::from_secs(1), room.stats()).await
+            {
+                all.extend(stats);
+            }
+        }
+        all
+    }
+
     /// Closes the sockets of a hall that was disabled (or whose room account was), in
     /// every live room: it is out at once, not at its next join.
     pub async fn shut_out_hall(&self, hall_id: i64) {

@@ -202,8 +202,14 @@ async fn metrics_parse_and_count_a_join_on_their_own_listener_only() {
         "hoinghi_forwarded_packets_total",
         "hoinghi_forwarded_bytes_total",
         "hoinghi_media_busy_ratio",
+        "hoinghi_media_loss_max",
+        "hoinghi_media_loss_mean",
+        "hoinghi_media_halls_reporting",
+        "hoinghi_keyframe_requests_total",
+        "hoinghi_rejected_connections_total",
         "hoinghi_login_failures_total",
         "hoinghi_login_lockouts_total",
+        "hoinghi_login_busy_total",
         "hoinghi_attendance_pending",
     ] {
         assert!(

@@ -6,9 +6,11 @@
 //! attendance write latency (the recorder's histogram). Read at each scrape
 //! ([`Figures`]): live meetings, halls present, open sockets and refused upgrades, the
 //! media port's last reading (forwarded packets and bytes, drops, PLIs, the media
-//! task's busy ratio), and the store's login counts (failures, lockouts).
+//! task's busy ratio), and the store's login counts (failures, lockouts). Asked of the
+//! rooms just before each scrape ([`LossFigures`]): the packet loss the halls' media
+//! connections report, both ways.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -37,8 +39,43 @@ pub struct Sources {
     pub gate: SocketGate,
 }
 
-/// The figures read at each scrape.
-struct Figures(Sources);
+/// Packet loss over the halls present now, from the SFU's latest figures for each
+/// hall's connection (`PeerStats`): fractions 0–1, both ways.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LossFigures {
+    /// Halls with a media connection.
+    pub halls: usize,
+    /// Loss on what the halls send us: the highest and the mean over halls.
+    pub from_halls_max: f64,
+    pub from_halls_mean: f64,
+    /// Loss on what we send the halls (their receiver reports): highest and mean.
+    pub to_halls_max: f64,
+    pub to_halls_mean: f64,
+}
+
+impl LossFigures {
+    /// The figures of these halls' statistics.
+    pub fn of<'a>(stats: impl IntoIterator<Item = &'a signaling::sfu::PeerStats>) -> Self {
+        let mut f = LossFigures::default();
+        let (mut from_sum, mut to_sum) = (0.0, 0.0);
+        for s in stats {
+            let (from, to) = (f64::from(s.loss_in), f64::from(s.loss_out));
+            f.halls += 1;
+            f.from_halls_max = f.from_halls_max.max(from);
+            f.to_halls_max = f.to_halls_max.max(to);
+            from_sum += from;
+            to_sum += to;
+        }
+        if f.halls > 0 {
+            f.from_halls_mean = from_sum / f.halls as f64;
+            f.to_halls_mean = to_sum / f.halls as f64;
+        }
+        f
+    }
+}
+
+/// The figures read at each scrape, and the loss asked of the rooms just before it.
+struct Figures(Sources, Arc<Mutex<LossFigures>>);
 
 impl std::fmt::Debug for Figures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -64,6 +101,23 @@ fn counter(
 ) -> Result<(), std::fmt::Error> {
     let c = ConstCounter::new(value);
     c.encode(encoder.encode_descriptor(name, help, None, c.metric_type())?)
+}
+
+/// One gauge with a label `key` taking each of `values`.
+fn labelled_gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    key: &'static str,
+    values: &[(&'static str, f64)],
+) -> Result<(), std::fmt::Error> {
+    let g = ConstGauge::new(0.0f64);
+    let mut family = encoder.encode_descriptor(name, help, None, g.metric_type())?;
+    for &(label, value) in values {
+        let labels = [(key, label)];
+        ConstGauge::new(value).encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
 }
 
 /// One counter with a label `key` taking each of `values`.
@@ -167,6 +221,33 @@ impl Collector for Figures {
             "Keyframe requests (PLI) sent to publishing halls",
             m.plis,
         )?;
+        let loss = *self.1.lock().unwrap_or_else(PoisonError::into_inner);
+        labelled_gauge(
+            &mut e,
+            "media_loss_max",
+            "Highest packet loss fraction (0 to 1) over the halls connected, by direction",
+            "direction",
+            &[
+                ("from_halls", loss.from_halls_max),
+                ("to_halls", loss.to_halls_max),
+            ],
+        )?;
+        labelled_gauge(
+            &mut e,
+            "media_loss_mean",
+            "Mean packet loss fraction (0 to 1) over the halls connected, by direction",
+            "direction",
+            &[
+                ("from_halls", loss.from_halls_mean),
+                ("to_halls", loss.to_halls_mean),
+            ],
+        )?;
+        gauge(
+            &mut e,
+            "media_halls_reporting",
+            "Halls whose media connection has reported figures (the loss gauges' population)",
+            loss.halls as i64,
+        )?;
         gauge(
             &mut e,
             "media_busy_ratio",
@@ -209,8 +290,15 @@ impl Collector for Figures {
     }
 }
 
+/// The registry of every metric (prefixed `hoinghi_`) and what a scrape refreshes first.
+pub struct Metrics {
+    registry: Registry,
+    signaling: signaling::Signaling,
+    loss: Arc<Mutex<LossFigures>>,
+}
+
 /// The registry of every metric, prefixed `hoinghi_`.
-pub fn registry(sources: Sources) -> Registry {
+pub fn registry(sources: Sources) -> Metrics {
     let mut registry = Registry::with_prefix("hoinghi");
     sources.signaling.metrics().register(&mut registry);
     registry.register_with_unit(
@@ -219,20 +307,29 @@ pub fn registry(sources: Sources) -> Registry {
         Unit::Seconds,
         sources.recorder.write_seconds().clone(),
     );
-    registry.register_collector(Box::new(Figures(sources)));
-    registry
+    let loss = Arc::new(Mutex::new(LossFigures::default()));
+    let signaling = sources.signaling.clone();
+    registry.register_collector(Box::new(Figures(sources, loss.clone())));
+    Metrics {
+        registry,
+        signaling,
+        loss,
+    }
 }
 
 /// The metrics listener's router: `GET /metrics` only.
-pub fn router(registry: Registry) -> Router {
+pub fn router(metrics: Metrics) -> Router {
     Router::new()
         .route("/metrics", get(scrape))
-        .with_state(Arc::new(registry))
+        .with_state(Arc::new(metrics))
 }
 
-async fn scrape(State(registry): State<Arc<Registry>>) -> impl IntoResponse {
+async fn scrape(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
+    let halls = metrics.signaling.hall_stats().await;
+    let loss = LossFigures::of(halls.iter().map(|h| &h.stats));
+    *metrics.loss.lock().unwrap_or_else(PoisonError::into_inner) = loss;
     let mut text = String::new();
-    match prometheus_client::encoding::prometheus_text::encode(&mut text, &registry) {
+    match prometheus_client::encoding::prometheus_text::encode(&mut text, &metrics.registry) {
         Ok(()) => (
             StatusCode::OK,
             [(
@@ -246,5 +343,24 @@ async fn scrape(State(registry): State<Arc<Registry>>) -> impl IntoResponse {
             tracing::error!(error = %e, "metrics could not be encoded");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LossFigures;
+    use signaling::sfu::{PeerId, PeerStats};
+
+    #[test]
+    fn loss_is_the_highest_and_the_mean_over_halls_both_ways() {
+        assert_eq!(LossFigures::of([]), LossFigures::default());
+        let mut a = PeerStats::new(PeerId(1));
+        a.loss_in = 0.25;
+        a.loss_out = 0.5;
+        let b = PeerStats::new(PeerId(2));
+        let f = LossFigures::of([&a, &b]);
+        assert_eq!(f.halls, 2);
+        assert_eq!((f.from_halls_max, f.from_halls_mean), (0.25, 0.125));
+        assert_eq!((f.to_halls_max, f.to_halls_mean), (0.5, 0.25));
     }
 }
