@@ -22,16 +22,27 @@ fn source(a: u8, i: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, a, (i / 250) as u8, (i % 250 + 1) as u8))
 }
 
+/// `127.(1 + i / 256).(i % 256).1`: client `i` alone in its /24, as a botnet's would be.
+fn spread_source(i: usize) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, (1 + i / 256) as u8, (i % 256) as u8, 1))
+}
+
 /// `clients` clients, each from its own address, send wrong passwords (a new account
 /// name each time) for `duration`; 3 s in, a correct login from 127.0.0.2 is timed.
-pub async fn login_flood(base: &str, clients: usize, duration: Duration) -> String {
+/// The addresses share three /24 networks, or with `spread` each has its own (the
+/// server serves networks in turn, so that is the harder flood for the correct login).
+pub async fn login_flood(base: &str, clients: usize, duration: Duration, spread: bool) -> String {
     let url = format!("{base}/api/v1/auth/login");
     let statuses: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
     let until = Instant::now() + duration;
     let mut tasks = Vec::new();
     for i in 0..clients {
         let Ok(client) = reqwest::Client::builder()
-            .local_address(source(1, i))
+            .local_address(if spread {
+                spread_source(i)
+            } else {
+                source(1, i)
+            })
             .timeout(Duration::from_secs(30))
             .build()
         else {
