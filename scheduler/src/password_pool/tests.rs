@@ -170,15 +170,17 @@ async fn each_thread_reuses_its_one_memory_block() {
     }
     assert_ne!(seen[0], 0);
     assert!(seen.iter().all(|&a| a == seen[0]), "{seen:?}");
-    // A larger need is met by a temporary block; the thread's own stays.
+    // A larger need than the default parameters' is met by a temporary block; the
+    // thread's own stays.
+    let more = argon2::Params::DEFAULT.block_count() + 1;
     let (len, at) = pool
-        .run(None, |memory| {
-            let len = memory.with_blocks(16, |blocks| blocks.len());
+        .run(None, move |memory| {
+            let len = memory.with_blocks(more, |blocks| blocks.len());
             (len, memory.address())
         })
         .await
         .unwrap();
-    assert_eq!((len, at), (Some(16), seen[0]));
+    assert_eq!((len, at), (Some(more), seen[0]));
     let refused = pool
         .run(None, |memory| memory.with_blocks(MAX_BLOCKS + 1, |_| ()))
         .await
