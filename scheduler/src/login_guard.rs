@@ -83,7 +83,8 @@ pub struct LoginCounts {
     pub locks: u64,
     /// Logins refused unchecked because the account name or address was locked.
     pub refused_locked: u64,
-    /// Logins that found no free password-check slot in time (503 `busy`).
+    /// Logins told 503 `busy`: no password-check thread within the wait, or no room in the
+    /// queue for their address.
     pub busy: u64,
 }
 

@@ -276,7 +276,7 @@ impl Collector for Figures {
         counter(
             &mut e,
             "login_busy",
-            "Logins that found no free password-check slot in time (503 busy)",
+            "Logins told 503 busy: no password-check thread within the wait, or no room in the queue",
             logins.busy,
         )?;
         let writer = s.recorder.health();
