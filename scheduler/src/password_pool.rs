@@ -22,9 +22,10 @@
 //!
 //! Measured (abuse_bench, BENCHMARKS.md, 2 cores at load 15–20, dev profile with argon2
 //! optimised): RSS peak 84 MiB under 128 concurrent wrong logins and 97 MiB under 512
-//! (422/431 MiB before); a correct login from another network during them 0.73/0.89 s
-//! (9.1 s, then 503, before). A flood with each client in its own /24 still delays it by
-//! one check per client (503 after ~10 s at 128 here).
+//! (422/431 MiB before); a correct login from another network during them 0.73/0.89 s,
+//! and 0.30/5.08 s in a second run at load 21 (9.1 s, then 503, before). A flood with
+//! each client in its own /24 still delays it by one check per client (503 after ~10 s
+//! at 128 here).
 //!
 //! Bounds: at most `capacity` requests wait. When the queue is full, a newcomer takes
 //! the place of the newest request of the address holding the most, as long as that
