@@ -23,7 +23,10 @@
 //! Measured (abuse_bench, BENCHMARKS.md, 2 cores at load 15–20, dev profile with argon2
 //! optimised): RSS peak 84 MiB under 128 concurrent wrong logins and 97 MiB under 512
 //! (422/431 MiB before); a correct login from another network during them 0.73/0.89 s,
-//! and 0.30/5.08 s in a second run at load 21 (9.1 s, then 503, before). A flood with
+//! and 0.30/5.08 s in a second run at load 21, where the rest of the 5 s was the
+//! login's database steps and the server's tokio workers starved of CPU; so the threads
+//! run at nice 10 ([`yield_to_the_rest`]): 0.20/0.42 s in a third run at load 14 (9.1 s,
+//! then 503, before). A flood with
 //! each client in its own /24 still delays it by one check per client (503 after ~10 s
 //! at 128 here).
 //!
@@ -355,8 +358,26 @@ impl PasswordPool {
     }
 }
 
+/// Lowers the calling thread's priority to nice 10 (Linux): argon2 is all CPU, and on a
+/// loaded node the meeting and a login's own database steps should come first.
+fn yield_to_the_rest() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid takes nothing and setpriority only reads its integer arguments;
+        // a failure (not permitted) leaves the priority as it was.
+        let done = unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10)
+        };
+        if done != 0 {
+            tracing::debug!("password-check thread keeps its priority");
+        }
+    }
+}
+
 /// A pool thread: takes requests in turn until the queue closes.
 fn work(shared: &Shared) {
+    yield_to_the_rest();
     let mut memory = Memory::default();
     let mut q = shared.queue();
     loop {
