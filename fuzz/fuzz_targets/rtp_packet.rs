@@ -63,7 +63,6 @@ fuzz_target!(|data: &[u8]| {
     for id in 0..=15 {
         let _ = packet.audio_level(id);
     }
-    let _ = packet.extension_form();
     let _ = Vp8Descriptor::parse(payload);
     let _ = is_keyframe_start(payload);
 

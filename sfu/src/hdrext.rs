@@ -51,11 +51,6 @@ impl<'a> Extensions<'a> {
         }
         Ok(Self { form, data, at: 0 })
     }
-
-    /// The form of the block.
-    pub fn form(&self) -> ExtensionForm {
-        self.form
-    }
 }
 
 impl Default for Extensions<'_> {

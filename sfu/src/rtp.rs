@@ -180,11 +180,6 @@ impl<'a> RtpPacket<'a> {
         self.buf
     }
 
-    /// The form of the extension block, if the packet has one.
-    pub fn extension_form(&self) -> Option<ExtensionForm> {
-        self.ext.as_ref().map(Extensions::form)
-    }
-
     /// Iterates over `(id, data)` of the header-extension elements.
     pub fn extensions(&self) -> Extensions<'a> {
         self.ext.clone().unwrap_or_default()
@@ -244,7 +239,6 @@ mod tests {
         let p = RtpPacket::parse(&buf).unwrap();
         assert_eq!(p.header, header());
         assert_eq!(p.payload(), b"abc");
-        assert_eq!(p.extension_form(), None);
         assert_eq!(p.extensions().count(), 0);
     }
 
@@ -254,7 +248,7 @@ mod tests {
         let buf = with_ext(0xBEDE, &[0x10, 0x80 | 42, 0x00, 0x31, 7, 8], 3);
         let p = RtpPacket::parse(&buf).unwrap();
         assert_eq!(p.csrc_count, 2);
-        assert_eq!(p.extension_form(), Some(ExtensionForm::OneByte));
+        assert_eq!(p.extensions().count(), 2);
         assert_eq!(
             p.audio_level(1),
             Some(AudioLevel {
