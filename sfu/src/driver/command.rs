@@ -2,7 +2,7 @@
 //! port's counters.
 
 use super::router::RouterStats;
-use crate::event::{IceCandidate, PeerAnswer, PeerId, SlotChange, SlotId, SpeakerGroup};
+use crate::event::{IceCandidate, PeerAnswer, PeerId, SlotChange, SpeakerGroup};
 use crate::{SfuError, StreamId};
 use tokio::sync::oneshot;
 
@@ -32,26 +32,10 @@ pub enum Command {
         layer: u8,
         reply: oneshot::Sender<Result<(), SfuError>>,
     },
-    /// Show a published stream in a receive slot (from its next keyframe).
-    Subscribe {
-        peer: PeerId,
-        slot: SlotId,
-        track: StreamId,
-        /// The highest simulcast layer the slot may carry.
-        max_layer: u8,
-        reply: oneshot::Sender<Result<(), SfuError>>,
-    },
-    /// Empty a receive slot.
-    Unsubscribe {
-        peer: PeerId,
-        slot: SlotId,
-        reply: oneshot::Sender<Result<(), SfuError>>,
-    },
-    /// Change the highest layer a slot may carry (same source, no keyframe restart).
-    SetLayer {
-        peer: PeerId,
-        slot: SlotId,
-        max_layer: u8,
+    /// One slot change: show a published stream (from its next keyframe), empty a slot,
+    /// or change the highest layer it may carry (same source, no keyframe restart).
+    Slot {
+        change: SlotChange,
         reply: oneshot::Sender<Result<(), SfuError>>,
     },
     /// Several slot changes at once, each with its result, in order.

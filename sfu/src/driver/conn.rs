@@ -6,6 +6,7 @@
 //! so the offer's `recvonly` m-lines bind to them in order. Nothing here touches a socket: the
 //! connection's datagrams come and go through the driver.
 
+use super::intercept::Moved;
 use super::plan;
 use super::stats::Outgoing;
 use crate::config::SfuConfig;
@@ -65,8 +66,14 @@ pub struct Conn {
     pub slots: Vec<OutSlot>,
     /// Published streams, a handful: a vector beats a map.
     pub tracks: Vec<InTrack>,
-    /// When `pc` next wants `handle_timeout` (cached; refreshed whenever it is touched).
+    /// When `pc` next wants `handle_timeout` (cached; refreshed after a turn that fed it
+    /// something, or whose sending moved it).
     pub timeout: Option<Instant>,
+    /// Fed this turn something other than forwarded RTP (a datagram, a timeout, a
+    /// command, RTCP): [`timeout`](Self::timeout) must be refreshed.
+    pub fed: bool,
+    /// Set by its interceptors when sending moved their timeout.
+    pub deadline: Moved,
     /// Whether the connection reached `Connected`.
     pub connected: bool,
     /// Its published streams' track ids (from their `OnOpen`), to tell which ones a
@@ -194,7 +201,7 @@ pub fn answer(
     let offered = peer::offered_tracks(&parsed);
     let audio_level_id = extmap_id(&parsed, AUDIO_LEVEL_URI);
     let mut engine = peer::media_engine(config)?;
-    let registry = peer::interceptors(&mut engine)?;
+    let (registry, deadline) = peer::interceptors(&mut engine)?;
     let settings = SettingEngineBuilder::new()
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
         .with_srtp_replay_protection_window(0)
@@ -230,6 +237,8 @@ pub fn answer(
         track_ids: Vec::new(),
         candidates,
         timeout: None,
+        fed: true,
+        deadline,
         connected: false,
         offered,
         out: Outgoing::default(),

@@ -124,7 +124,7 @@ impl Router {
                 Ok(()) => stats.plis += 1,
                 Err(e) => tracing::debug!(error = %e, "sfu: PLI not sent"),
             }
-            table.writes.mark(publisher);
+            table.touch(publisher);
         }
     }
 }

@@ -113,25 +113,22 @@ impl Sfu {
         track: StreamId,
         max_layer: u8,
     ) -> Result<(), SfuError> {
-        self.call_on(self.of(peer), |reply| Command::Subscribe {
+        let change = SlotChange::Show {
             peer,
             slot,
             track,
             max_layer,
-            reply,
-        })
-        .await?
+        };
+        self.call_on(self.of(peer), |reply| Command::Slot { change, reply })
+            .await?
     }
 
     /// Empties a slot: nothing more is sent on it (its numbering is kept for its next
     /// subscription).
     pub async fn unsubscribe(&self, peer: PeerId, slot: SlotId) -> Result<(), SfuError> {
-        self.call_on(self.of(peer), |reply| Command::Unsubscribe {
-            peer,
-            slot,
-            reply,
-        })
-        .await?
+        let change = SlotChange::Clear { peer, slot };
+        self.call_on(self.of(peer), |reply| Command::Slot { change, reply })
+            .await?
     }
 
     /// Changes the highest layer a slot may show (the hall's role changed); the slot
@@ -142,13 +139,13 @@ impl Sfu {
         slot: SlotId,
         max_layer: u8,
     ) -> Result<(), SfuError> {
-        self.call_on(self.of(peer), |reply| Command::SetLayer {
+        let change = SlotChange::Layer {
             peer,
             slot,
             max_layer,
-            reply,
-        })
-        .await?
+        };
+        self.call_on(self.of(peer), |reply| Command::Slot { change, reply })
+            .await?
     }
 
     /// Applies many slot changes in one round trip to the media task, in order; one

@@ -13,22 +13,31 @@
 //! [`Demux`]), which is then drained of its events and media, its RTP forwarded through
 //! the [`Router`] straight into the subscribers' connections. Which connections have
 //! something to send is marked in the [`Table`]; `poll_transmit` drains them one by one
-//! and refreshes each one's cached timeout when it is empty. Connections that failed or
+//! and, when one is empty, refreshes its cached timeout if the turn fed it more than
+//! forwarded RTP (or its interceptors say sending moved it). Connections that failed or
 //! closed are removed once the turn's datagrams are out.
+//!
+//! The state machine owns every part and calls the children with the parts each
+//! needs: [`events`] reads one connection's `rtc` events, [`renegotiate`] applies a new
+//! offer or a trickled candidate to one connection, [`commands`] adds a hall and changes
+//! a slot; what that means for the rest (events, routes, removal) is done here.
 
 mod commands;
 mod events;
 mod renegotiate;
 
-use super::command::PortStats;
+use super::command::{Command, PortStats};
+use super::conn::Local;
 use super::demux::{ConnIndex, Demux};
 use super::relay::Relay;
 use super::router::Router;
 use super::shared::{Shared, WorkerIndex};
 use super::table::Table;
 use crate::config::SfuConfig;
-use crate::event::SfuEvent;
+use crate::event::{DisconnectReason, IceCandidate, PeerAnswer, PeerId, SfuEvent, SlotChange};
+use crate::SfuError;
 use bytes::BytesMut;
+use events::Outcome;
 use rtc::peer_connection::certificate::RTCCertificate;
 use rtc::peer_connection::message::RTCMessage;
 use rtc::rtcp;
@@ -149,7 +158,7 @@ impl Driver {
             tracing::debug!(error = %e, peer = conn.id.0, "sfu: datagram refused");
         }
         self.drain(now, index);
-        self.table.writes.mark(index);
+        self.table.touch(index);
     }
 
     /// Messages from another worker arrived at `now`.
@@ -181,7 +190,7 @@ impl Driver {
         }
         for &index in &due {
             self.drain(now, index);
-            self.table.writes.mark(index);
+            self.table.touch(index);
         }
         due.clear();
         self.due = due;
@@ -219,7 +228,11 @@ impl Driver {
                     contents: out.message,
                 });
             }
-            conn.timeout = conn.pc.poll_timeout();
+            // Forwarding alone moves no deadline unless the interceptors say so.
+            let moved = conn.deadline.take();
+            if std::mem::take(&mut conn.fed) || moved {
+                conn.timeout = conn.pc.poll_timeout();
+            }
             self.cursor += 1;
         }
     }
@@ -263,6 +276,173 @@ impl Driver {
     pub fn close(&mut self) {
         for (_, conn) in self.table.iter_mut() {
             let _ = conn.pc.close();
+        }
+    }
+
+    /// Carries out one command at `now`; its answer goes back on its reply channel.
+    pub fn handle_command(&mut self, now: Instant, command: Command) {
+        match command {
+            Command::AddPeer { peer, offer, reply } => {
+                let _ = reply.send(self.add_peer(now, peer, offer));
+            }
+            Command::Renegotiate { peer, offer, reply } => {
+                let _ = reply.send(self.renegotiate(now, peer, offer));
+            }
+            Command::AddIceCandidate {
+                peer,
+                candidate,
+                reply,
+            } => {
+                let _ = reply.send(self.add_ice_candidate(peer, candidate));
+            }
+            Command::RequestKeyframe {
+                track,
+                layer,
+                reply,
+            } => {
+                let result = self
+                    .router
+                    .request_keyframe(now, track, layer, &mut self.table);
+                let _ = reply.send(result);
+            }
+            Command::Slot { change, reply } => {
+                let _ = reply.send(self.change_slot(now, change));
+            }
+            Command::Apply { changes, reply } => {
+                let results = changes.into_iter().map(|c| self.change_slot(now, c));
+                let _ = reply.send(results.collect());
+            }
+            Command::SetSpeakerGroup { peer, group, reply } => {
+                let index = self.live_index(peer);
+                let result = index.map(|i| self.router.set_speaker_group(i, group));
+                let _ = reply.send(result);
+            }
+            Command::ClosePeer { peer, reply } => {
+                let result = self.close_peer(peer);
+                if result.is_ok() {
+                    let reason = DisconnectReason::ClosedByServer;
+                    self.emit(SfuEvent::PeerDisconnected(peer, reason));
+                }
+                let _ = reply.send(result);
+            }
+            Command::Stats { reply } => {
+                let _ = reply.send(self.stats());
+            }
+        }
+    }
+
+    /// A new hall: its connection, answered ([`commands::add_peer`]).
+    fn add_peer(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        offer: String,
+    ) -> Result<PeerAnswer, SfuError> {
+        let local = Local {
+            config: &self.config,
+            advertised: &self.advertised,
+            certificate: &self.certificate,
+        };
+        let (table, demux) = (&mut self.table, &mut self.demux);
+        let (answer, trickled) = commands::add_peer(now, (peer, offer), &local, table, demux)?;
+        self.events.extend(trickled);
+        Ok(answer)
+    }
+
+    /// A connected hall's new offer ([`renegotiate::renegotiate`]); answers with every
+    /// slot, old first.
+    fn renegotiate(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        offer: String,
+    ) -> Result<PeerAnswer, SfuError> {
+        let index = self.live_index(peer)?;
+        let conn = self
+            .table
+            .get_mut(index)
+            .ok_or(SfuError::UnknownPeer(peer))?;
+        let done = renegotiate::renegotiate(conn, &self.config, now, offer)?;
+        if let Some(ufrag) = done.restart {
+            tracing::debug!(peer = peer.0, "sfu: ICE restart");
+            if !self.demux.add(&ufrag, index) {
+                return Err(SfuError::Webrtc("ICE ufrag collision; offer again".into()));
+            }
+            conn.ufrag = ufrag;
+        }
+        for stream in done.removed {
+            self.router.unpublish(stream);
+        }
+        self.flush_router_events();
+        self.table.touch(index);
+        Ok(done.answer)
+    }
+
+    /// A remote candidate the hall trickled; an empty one ends its candidates.
+    fn add_ice_candidate(&mut self, peer: PeerId, candidate: IceCandidate) -> Result<(), SfuError> {
+        let index = self.live_index(peer)?;
+        let conn = self
+            .table
+            .get_mut(index)
+            .ok_or(SfuError::UnknownPeer(peer))?;
+        if renegotiate::add_ice_candidate(conn, candidate)? {
+            self.table.touch(index);
+        }
+        Ok(())
+    }
+
+    /// One slot change ([`commands::change_slot`]) of a live hall.
+    fn change_slot(&mut self, now: Instant, change: SlotChange) -> Result<(), SfuError> {
+        let index = self.live_index(commands::target(&change))?;
+        commands::change_slot(now, index, change, &mut self.table, &mut self.router)
+    }
+
+    /// Removes a hall at the end of the turn; its tracks are unpublished now.
+    fn close_peer(&mut self, peer: PeerId) -> Result<(), SfuError> {
+        let index = self
+            .table
+            .index_of(peer)
+            .ok_or(SfuError::UnknownPeer(peer))?;
+        if self.doomed.contains(&index) {
+            return Err(SfuError::UnknownPeer(peer)); // already going
+        }
+        self.doom(index);
+        Ok(())
+    }
+
+    /// The table index of `peer`, unless it is absent or going.
+    fn live_index(&self, peer: PeerId) -> Result<ConnIndex, SfuError> {
+        self.table
+            .index_of(peer)
+            .filter(|i| !self.doomed.contains(i))
+            .ok_or(SfuError::UnknownPeer(peer))
+    }
+
+    /// Handles every pending `rtc` event of connection `index` ([`events::read`]).
+    fn drain_events(&mut self, now: Instant, index: ConnIndex) {
+        while let Some(conn) = self.table.get_mut(index) {
+            let Some(event) = conn.pc.poll_event() else {
+                return;
+            };
+            let (peer, shared) = (conn.id, &self.router.shared);
+            match events::read(conn, event, shared) {
+                Some(Outcome::Tell(event)) => self.emit(event),
+                Some(Outcome::Remove(event)) => {
+                    self.emit(event);
+                    self.doom(index);
+                }
+                Some(Outcome::Layer {
+                    track,
+                    audio_level_id,
+                    published,
+                }) => {
+                    let publisher = (index, peer);
+                    self.router
+                        .open_layer(now, publisher, &track, audio_level_id);
+                    self.events.extend(published);
+                }
+                None => {}
+            }
         }
     }
 

@@ -29,6 +29,7 @@ mod demux;
 mod feedback;
 mod front;
 pub(crate) mod handle;
+mod intercept;
 mod machine;
 pub(crate) mod negotiate;
 pub(crate) mod peer;

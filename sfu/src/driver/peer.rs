@@ -5,14 +5,19 @@
 //! with RTX, NACK, FIR and PLI feedback, the simulcast and audio-level header
 //! extensions) and the same interceptor chain: `rtc`'s defaults (NACK generator and
 //! responder, sender and receiver reports, TWCC receiver) plus [`FeedbackForwarder`],
-//! without which a subscriber's PLI, receiver reports and REMB never reach us.
+//! without which a subscriber's PLI, receiver reports and REMB never reach us — held as
+//! one chain element ([`crate::driver::intercept`]).
 
 use crate::config::SfuConfig;
+use crate::driver::intercept::{Interceptors, Moved, Stage};
 use crate::driver::rtcpfwd::{self, FeedbackForwarder};
 use crate::{SfuError, MAX_LAYER};
-use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, Registry, Slot};
+use rtc::interceptor::{
+    NackGeneratorBuilder, NackResponderBuilder, ReceiverReportBuilder, Registry,
+    SenderReportBuilder, Slot, TwccReceiverBuilder,
+};
 use rtc::peer_connection::configuration::interceptor_registry::{
-    configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
+    configure_simulcast_extension_headers, configure_twcc_receiver_only,
 };
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -81,9 +86,12 @@ pub fn media_engine(config: &SfuConfig) -> Result<MediaEngine, SfuError> {
 pub const NACK_BUFFER: u16 = 256;
 
 /// `rtc`'s default interceptors (NACK generator and responder, RR/SR, simulcast header
-/// extensions, TWCC receiver; they also register NACK/PLI feedback and the extensions on
-/// `engine`) with a smaller retransmission buffer, plus our feedback forwarder.
-pub fn interceptors(engine: &mut MediaEngine) -> Result<Registry, SfuError> {
+/// extensions, TWCC receiver; the NACK/PLI feedback and the extensions are registered on
+/// `engine` as `rtc`'s `configure_…` helpers do) with a smaller retransmission buffer,
+/// plus our feedback forwarder — in the registry's order, as one element
+/// ([`Interceptors`]: the RTP we send skips the four that only pass it on), and the flag
+/// it sets when sending moves its timeout.
+pub fn interceptors(engine: &mut MediaEngine) -> Result<(Registry, Moved), SfuError> {
     for parameter in ["", "pli"] {
         let nack = RTCPFeedback {
             typ: "nack".to_owned(),
@@ -91,16 +99,24 @@ pub fn interceptors(engine: &mut MediaEngine) -> Result<Registry, SfuError> {
         };
         engine.register_feedback(nack, RtpCodecKind::Video);
     }
-    let registry = Registry::new()
-        .with(
-            Slot::NackResponder,
-            NackResponderBuilder::new().with_size(NACK_BUFFER).build(),
-        )
-        .with(Slot::NackGenerator, NackGeneratorBuilder::new().build());
     configure_simulcast_extension_headers(engine).map_err(SfuError::webrtc)?;
-    let registry = configure_twcc_receiver_only(registry, engine).map_err(SfuError::webrtc)?;
-    let registry = configure_rtcp_reports(registry);
-    Ok(registry.with(Slot::from(rtcpfwd::SLOT), FeedbackForwarder::default()))
+    // Only for what it registers on `engine` (transport-cc feedback and extension); the
+    // receiver it puts in this scratch registry is built below, in its place.
+    configure_twcc_receiver_only(Registry::new(), engine).map_err(SfuError::webrtc)?;
+    let stages = vec![
+        Stage::sending(NackResponderBuilder::new().with_size(NACK_BUFFER).build()),
+        Stage::receiving(NackGeneratorBuilder::new().build()),
+        Stage::receiving(TwccReceiverBuilder::new().build()),
+        Stage::receiving(ReceiverReportBuilder::new().build()),
+        Stage::sending(SenderReportBuilder::new().build()),
+        Stage::receiving(FeedbackForwarder::default()),
+    ];
+    let moved = Moved::default();
+    let chain = Interceptors::new(stages, moved.clone());
+    Ok((
+        Registry::new().with(Slot::from(rtcpfwd::SLOT), chain),
+        moved,
+    ))
 }
 
 /// A codec of a published track or a slot, as far as forwarding cares.

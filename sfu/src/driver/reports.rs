@@ -76,8 +76,8 @@ impl Router {
         let Some(c) = table.get_mut(conn) else {
             return;
         };
-        let sending = c.out.rate.bitrate_bps(now);
-        // `None`: not congested, caps are lifted where there are any.
+        let sending = c.out.bitrate_bps; // over the last statistics round
+                                         // `None`: not congested, caps are lifted where there are any.
         let total = c.out.link.bandwidth_cap(now, sending);
         let mut audio = 0u64;
         // (stream, subscriber index, slot, demand) of the hall's video slots.

@@ -9,25 +9,49 @@
 use super::router::Router;
 use super::table::Table;
 use crate::event::PeerStats;
-use crate::{LinkQuality, RateEstimator};
+use crate::LinkQuality;
 use std::time::{Duration, Instant};
 
 /// What we send one hall and what it reports about it.
+///
+/// Per forwarded packet only two counters move; the bitrate is worked out once per
+/// statistics round ([`round`](Self::round)) from the bytes sent since the last one.
 #[derive(Debug, Default)]
 pub struct Outgoing {
-    /// Bits sent to it (all slots).
-    pub rate: RateEstimator,
+    /// Bits per second sent to it (all slots) over the last statistics round.
+    pub bitrate_bps: u64,
+    /// Bytes handed to its connection since the last round.
+    bytes: u64,
+    /// When the last round ended (or the first packet went, before the first round).
+    since: Option<Instant>,
     /// Packets handed to its connection since it joined.
     pub packets: u64,
     /// Loss, round trip and bandwidth from its receiver reports and REMBs.
     pub link: LinkQuality,
 }
 
+/// The shortest span a rate is averaged over (as [`crate::RateEstimator`]'s), so a
+/// round right after the first packet does not divide by almost nothing.
+const MIN_SPAN: Duration = Duration::from_millis(100);
+
 impl Outgoing {
     /// A packet of `bytes` went to the hall at `now`.
     pub fn sent(&mut self, now: Instant, bytes: usize) {
-        self.rate.record(now, bytes);
+        self.since.get_or_insert(now);
+        self.bytes += bytes as u64;
         self.packets += 1;
+    }
+
+    /// Ends a statistics round at `now`: [`bitrate_bps`](Self::bitrate_bps) becomes the
+    /// rate since the last one.
+    pub fn round(&mut self, now: Instant) {
+        let Some(since) = self.since else {
+            return; // nothing sent yet
+        };
+        let span = now.saturating_duration_since(since).max(MIN_SPAN);
+        self.bitrate_bps = (self.bytes as f64 * 8.0 / span.as_secs_f64()) as u64;
+        self.bytes = 0;
+        self.since = Some(now);
     }
 }
 
@@ -44,7 +68,13 @@ struct Incoming {
 pub fn collect(now: Instant, table: &mut Table, router: &mut Router) -> Vec<PeerStats> {
     router.refresh_bitrates(now, table);
     // Once per interval: allocating here costs nothing per packet.
-    let conns: Vec<usize> = table.iter_mut().map(|(i, _)| i).collect();
+    let conns: Vec<usize> = table
+        .iter_mut()
+        .map(|(i, c)| {
+            c.out.round(now);
+            i
+        })
+        .collect();
     for &index in &conns {
         router.share_bandwidth(now, index, table);
     }
@@ -84,7 +114,7 @@ pub fn collect(now: Instant, table: &mut Table, router: &mut Router) -> Vec<Peer
         stats.bitrate_in_bps = inc.bitrate_bps;
         stats.loss_in = inc.loss;
         stats.jitter_in = inc.jitter;
-        stats.bitrate_out_bps = conn.out.rate.bitrate_bps(now);
+        stats.bitrate_out_bps = conn.out.bitrate_bps;
         stats.packets_out = conn.out.packets;
         stats.rtt = conn.out.link.rtt(now);
         stats.loss_out = conn.out.link.loss_out(now);

@@ -49,8 +49,7 @@ impl Marks {
 pub struct Table {
     conns: Vec<Option<Conn>>,
     by_id: HashMap<PeerId, ConnIndex>,
-    /// Fed something (a datagram, a timeout, packets to send): datagrams to write,
-    /// timeout to refresh.
+    /// Fed something (a datagram, a timeout, packets to send): datagrams to write.
     pub writes: Marks,
 }
 
@@ -90,6 +89,16 @@ impl Table {
     /// Whether the peer id is taken.
     pub fn contains(&self, peer: PeerId) -> bool {
         self.by_id.contains_key(&peer)
+    }
+
+    /// Marks connection `index` as fed something other than forwarded RTP (a datagram,
+    /// a timeout, a command, RTCP): datagrams to write and its timeout to refresh.
+    /// Forwarding marks only [`writes`](Self::writes).
+    pub fn touch(&mut self, index: ConnIndex) {
+        self.writes.mark(index);
+        if let Some(conn) = self.get_mut(index) {
+            conn.fed = true;
+        }
     }
 
     /// The connection at `index`.

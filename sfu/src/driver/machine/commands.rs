@@ -1,190 +1,113 @@
-//! The driver's commands: answering a hall's offer, closing a hall, changing what a
-//! receive slot shows, keyframe requests from the caller.
+//! What the driver's commands do to the connections and the routes: a new hall's
+//! connection answered and registered, a receive slot shown, capped or cleared.
+//!
+//! Free functions over the parts they change (the [`Table`], the [`Demux`], the
+//! [`Router`]); the state machine picks the parts and carries out the rest (events,
+//! removal at the end of the turn).
 
-use super::Driver;
-use crate::driver::command::Command;
-use crate::driver::conn;
-use crate::event::{DisconnectReason, IceCandidate, PeerId, SfuEvent, SlotChange};
+use crate::driver::conn::{self, Local};
+use crate::driver::demux::{ConnIndex, Demux};
+use crate::driver::router::Router;
+use crate::driver::table::Table;
+use crate::event::{IceCandidate, PeerAnswer, PeerId, SfuEvent, SlotChange};
 use crate::SfuError;
 use std::time::Instant;
 
-impl Driver {
-    /// Carries out one command at `now`; its answer goes back on its reply channel.
-    pub fn handle_command(&mut self, now: Instant, command: Command) {
-        match command {
-            Command::AddPeer { peer, offer, reply } => {
-                let _ = reply.send(self.add_peer(now, peer, offer));
-            }
-            Command::Renegotiate { peer, offer, reply } => {
-                let _ = reply.send(self.renegotiate(now, peer, offer));
-            }
-            Command::AddIceCandidate {
-                peer,
-                candidate,
-                reply,
-            } => {
-                let _ = reply.send(self.add_ice_candidate(peer, candidate));
-            }
-            Command::RequestKeyframe {
-                track,
-                layer,
-                reply,
-            } => {
-                let result = self
-                    .router
-                    .request_keyframe(now, track, layer, &mut self.table);
-                let _ = reply.send(result);
-            }
-            Command::Subscribe {
-                peer,
-                slot,
-                track,
-                max_layer,
-                reply,
-            } => {
-                let change = SlotChange::Show {
-                    peer,
-                    slot,
-                    track,
-                    max_layer,
-                };
-                let _ = reply.send(self.apply_one(now, change));
-            }
-            Command::Unsubscribe { peer, slot, reply } => {
-                let _ = reply.send(self.apply_one(now, SlotChange::Clear { peer, slot }));
-            }
-            Command::SetLayer {
-                peer,
-                slot,
-                max_layer,
-                reply,
-            } => {
-                let change = SlotChange::Layer {
-                    peer,
-                    slot,
-                    max_layer,
-                };
-                let _ = reply.send(self.apply_one(now, change));
-            }
-            Command::Apply { changes, reply } => {
-                let results = changes.into_iter().map(|c| self.apply_one(now, c));
-                let results = results.collect();
-                let _ = reply.send(results);
-            }
-            Command::SetSpeakerGroup { peer, group, reply } => {
-                let index = self.live_index(peer);
-                let result = index.map(|i| self.router.set_speaker_group(i, group));
-                let _ = reply.send(result);
-            }
-            Command::ClosePeer { peer, reply } => {
-                let result = self.close_peer(peer);
-                if result.is_ok() {
-                    let reason = DisconnectReason::ClosedByServer;
-                    self.emit(SfuEvent::PeerDisconnected(peer, reason));
-                }
-                let _ = reply.send(result);
-            }
-            Command::Stats { reply } => {
-                let _ = reply.send(self.stats());
-            }
-        }
+/// Builds `peer`'s connection from `offer` and registers it; returns the answer and,
+/// when `local.config` trickles candidates, the candidate events to send after it.
+pub(super) fn add_peer(
+    now: Instant,
+    (peer, offer): (PeerId, String),
+    local: &Local<'_>,
+    table: &mut Table,
+    demux: &mut Demux,
+) -> Result<(PeerAnswer, Vec<SfuEvent>), SfuError> {
+    if table.contains(peer) {
+        return Err(SfuError::DuplicatePeer(peer));
     }
-
-    /// Removes a hall at the end of the turn; its tracks are unpublished now.
-    fn close_peer(&mut self, peer: PeerId) -> Result<(), SfuError> {
-        let index = self
-            .table
-            .index_of(peer)
-            .ok_or(SfuError::UnknownPeer(peer))?;
-        if self.doomed.contains(&index) {
-            return Err(SfuError::UnknownPeer(peer)); // already going
-        }
-        self.doom(index);
-        Ok(())
+    let (conn, answer) = conn::answer(peer, offer, local, now)?;
+    let ufrag = conn.ufrag.clone();
+    tracing::debug!(peer = peer.0, %ufrag, "sfu: peer answered");
+    let candidates = conn.candidates.clone();
+    let index = table.insert(conn).ok_or(SfuError::DuplicatePeer(peer))?;
+    if !demux.add(&ufrag, index) {
+        table.remove(index);
+        return Err(SfuError::Webrtc("ICE ufrag collision; offer again".into()));
     }
+    table.touch(index);
+    let trickled = if local.config.trickle_candidates {
+        trickle(peer, &ufrag, candidates)
+    } else {
+        Vec::new()
+    };
+    Ok((answer, trickled))
+}
 
-    /// One slot change (`Sfu::apply`'s semantics): the slot must exist.
-    fn apply_one(&mut self, now: Instant, change: SlotChange) -> Result<(), SfuError> {
-        let (peer, slot) = match change {
-            SlotChange::Show { peer, slot, .. }
-            | SlotChange::Layer { peer, slot, .. }
-            | SlotChange::Clear { peer, slot } => (peer, slot),
-        };
-        let index = self.live_index(peer)?;
-        let conn = self.table.get(index).ok_or(SfuError::UnknownPeer(peer))?;
-        let out = conn
-            .slots
-            .get(usize::from(slot.0))
-            .ok_or(SfuError::UnknownSlot(peer, slot))?
-            .clone();
-        match change {
-            SlotChange::Show {
-                track, max_layer, ..
-            } => {
-                let result = self
-                    .router
-                    .subscribe(now, (index, peer), &out, (track, max_layer));
-                // Sends the first keyframe request now rather than at the next timeout.
-                self.router.handle_timeout(now, &mut self.table);
-                result
-            }
-            SlotChange::Layer { max_layer, .. } => {
-                self.router.set_layer(now, index, slot, max_layer);
-                self.router.handle_timeout(now, &mut self.table);
-                Ok(())
-            }
-            SlotChange::Clear { .. } => {
-                self.router.unsubscribe(index, slot);
-                Ok(())
-            }
-        }
-    }
-
-    fn add_peer(
-        &mut self,
-        now: Instant,
-        peer: crate::PeerId,
-        offer: String,
-    ) -> Result<crate::PeerAnswer, SfuError> {
-        if self.table.contains(peer) {
-            return Err(SfuError::DuplicatePeer(peer));
-        }
-        let local = conn::Local {
-            config: &self.config,
-            advertised: &self.advertised,
-            certificate: &self.certificate,
-        };
-        let (conn, answer) = conn::answer(peer, offer, &local, now)?;
-        let ufrag = conn.ufrag.clone();
-        tracing::debug!(peer = peer.0, %ufrag, "sfu: peer answered");
-        let candidates = conn.candidates.clone();
-        let index = self
-            .table
-            .insert(conn)
-            .ok_or(SfuError::DuplicatePeer(peer))?;
-        if !self.demux.add(&ufrag, index) {
-            self.table.remove(index);
-            return Err(SfuError::Webrtc("ICE ufrag collision; offer again".into()));
-        }
-        self.table.writes.mark(index);
-        if self.config.trickle_candidates {
-            self.trickle(peer, &ufrag, candidates);
-        }
-        Ok(answer)
-    }
-
-    /// Sends a new hall's candidates as events too, then the end marker. The answer
-    /// carries them; this is for a caller that expects them trickled (docs/protocol.md,
-    /// "Trickle ICE both ways").
-    fn trickle(&mut self, peer: PeerId, ufrag: &str, candidates: Vec<String>) {
-        for candidate in candidates.into_iter().chain([String::new()]) {
+/// A new hall's candidates as events too, then the end marker. The answer carries
+/// them; this is for a caller that expects them trickled (docs/protocol.md, "Trickle
+/// ICE both ways").
+fn trickle(peer: PeerId, ufrag: &str, candidates: Vec<String>) -> Vec<SfuEvent> {
+    candidates
+        .into_iter()
+        .chain([String::new()])
+        .map(|candidate| {
             let candidate = IceCandidate {
                 candidate,
                 sdp_mid: None, // one bundled transport: the first m-line
                 sdp_mline_index: Some(0),
                 username_fragment: Some(ufrag.to_owned()),
             };
-            self.emit(SfuEvent::LocalCandidate { peer, candidate });
+            SfuEvent::LocalCandidate { peer, candidate }
+        })
+        .collect()
+}
+
+/// The hall whose slot `change` changes.
+pub(super) fn target(change: &SlotChange) -> PeerId {
+    match *change {
+        SlotChange::Show { peer, .. }
+        | SlotChange::Layer { peer, .. }
+        | SlotChange::Clear { peer, .. } => peer,
+    }
+}
+
+/// One slot change (`Sfu::apply`'s semantics) on connection `index`, which must have
+/// the slot.
+pub(super) fn change_slot(
+    now: Instant,
+    index: ConnIndex,
+    change: SlotChange,
+    table: &mut Table,
+    router: &mut Router,
+) -> Result<(), SfuError> {
+    let (peer, slot) = match change {
+        SlotChange::Show { peer, slot, .. }
+        | SlotChange::Layer { peer, slot, .. }
+        | SlotChange::Clear { peer, slot } => (peer, slot),
+    };
+    let conn = table.get(index).ok_or(SfuError::UnknownPeer(peer))?;
+    let out = conn
+        .slots
+        .get(usize::from(slot.0))
+        .ok_or(SfuError::UnknownSlot(peer, slot))?
+        .clone();
+    match change {
+        SlotChange::Show {
+            track, max_layer, ..
+        } => {
+            let result = router.subscribe(now, (index, peer), &out, (track, max_layer));
+            // Sends the first keyframe request now rather than at the next timeout.
+            router.handle_timeout(now, table);
+            result
+        }
+        SlotChange::Layer { max_layer, .. } => {
+            router.set_layer(now, index, slot, max_layer);
+            router.handle_timeout(now, table);
+            Ok(())
+        }
+        SlotChange::Clear { .. } => {
+            router.unsubscribe(index, slot);
+            Ok(())
         }
     }
 }

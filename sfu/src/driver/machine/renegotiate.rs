@@ -8,107 +8,93 @@
 //! sends are unpublished (their slots go dark). New remote ICE credentials restart ICE
 //! in the answer, with new local ones, which the demultiplexer learns; the port's host
 //! candidates are kept.
+//!
+//! These functions change the one connection and say what else must change (the
+//! demultiplexer, the routes); the state machine does that.
 
-use super::Driver;
-use crate::driver::conn::{create_answer, ice_ufrag};
+use crate::config::SfuConfig;
+use crate::driver::conn::{create_answer, ice_ufrag, Conn};
 use crate::driver::negotiate::{extmap_id, parse_offer, receive_lines};
 use crate::driver::peer::{self, AUDIO_LEVEL_URI};
 use crate::driver::plan;
 use crate::event::IceCandidate;
-use crate::event::{MediaKind, PeerAnswer, PeerId};
+use crate::event::{MediaKind, PeerAnswer};
 use crate::{SfuError, StreamId};
 use std::time::Instant;
 
-impl Driver {
-    /// Applies `offer` to `peer`'s connection and answers with every slot, old first.
-    pub(super) fn renegotiate(
-        &mut self,
-        now: Instant,
-        peer: PeerId,
-        offer: String,
-    ) -> Result<PeerAnswer, SfuError> {
-        let index = self.live_index(peer)?;
-        let (description, parsed) = parse_offer(offer)?;
-        let conn = self
-            .table
-            .get_mut(index)
-            .ok_or(SfuError::UnknownPeer(peer))?;
-        let count = |kind| conn.slots.iter().filter(|s| s.info.kind == kind).count();
-        let existing = (count(MediaKind::Video), count(MediaKind::Audio));
-        let taken: Vec<u32> = conn.slots.iter().map(|s| s.info.ssrc).collect();
-        let wanted = receive_lines(&parsed);
-        let planned = plan::plan(&mut conn.pc, &self.config, wanted, existing, &taken)?;
-        conn.pc
-            .set_remote_description(now, description)
-            .map_err(|e| SfuError::InvalidSdp(e.to_string()))?;
-        let (sdp, ufrag) = create_answer(&mut conn.pc, now)?;
-        let added = plan::negotiated(&mut conn.pc, planned, conn.slots.len());
-        conn.slots.extend(added);
-        if let Some(id) = extmap_id(&parsed, AUDIO_LEVEL_URI) {
-            conn.audio_level_id = Some(id);
-        }
-        conn.offered = peer::offered_tracks(&parsed);
-        let offered = &conn.offered;
-        let removed: Vec<StreamId> = conn
-            .track_ids
-            .iter()
-            .filter(|(_, id)| !offered.iter().any(|t| t.track_id.as_deref() == Some(id)))
-            .map(|&(stream, _)| stream)
-            .collect();
-        conn.tracks.retain(|t| !removed.contains(&t.stream));
-        conn.track_ids.retain(|(s, _)| !removed.contains(s));
-        let answer = PeerAnswer {
-            sdp,
-            slots: conn.slots.iter().map(|s| s.info.clone()).collect(),
-        };
-        if ufrag != conn.ufrag {
-            tracing::debug!(peer = peer.0, "sfu: ICE restart");
-            if !self.demux.add(&ufrag, index) {
-                return Err(SfuError::Webrtc("ICE ufrag collision; offer again".into()));
-            }
-            conn.ufrag = ufrag;
-        }
-        for stream in removed {
-            self.router.unpublish(stream);
-        }
-        self.flush_router_events();
-        self.table.writes.mark(index);
-        Ok(answer)
-    }
+/// A renegotiation applied to a connection.
+pub(super) struct Renegotiated {
+    /// The answer, with every slot, old first.
+    pub answer: PeerAnswer,
+    /// Our new ICE username fragment, if the offer restarted ICE (not yet in
+    /// `conn.ufrag`: the demultiplexer must take it first).
+    pub restart: Option<String>,
+    /// Published streams the offer no longer sends.
+    pub removed: Vec<StreamId>,
+}
 
-    /// Adds a remote candidate the hall trickled; an empty one ends its candidates.
-    pub(super) fn add_ice_candidate(
-        &mut self,
-        peer: PeerId,
-        candidate: IceCandidate,
-    ) -> Result<(), SfuError> {
-        let index = self.live_index(peer)?;
-        let conn = self
-            .table
-            .get_mut(index)
-            .ok_or(SfuError::UnknownPeer(peer))?;
-        if let Some(frag) = candidate.username_fragment.as_deref() {
-            let remote = conn.pc.remote_description().map(|d| d.sdp.clone());
-            if remote
-                .as_deref()
-                .and_then(ice_ufrag)
-                .is_some_and(|u| u != frag)
-            {
-                return Ok(()); // of an earlier ICE generation: nothing to check
-            }
-        }
-        conn.pc
-            .add_remote_candidate(candidate.into())
-            .map_err(|e| SfuError::InvalidCandidate(e.to_string()))?;
-        self.table.writes.mark(index);
-        Ok(())
+/// Applies `offer` to `conn` at `now`.
+pub(super) fn renegotiate(
+    conn: &mut Conn,
+    config: &SfuConfig,
+    now: Instant,
+    offer: String,
+) -> Result<Renegotiated, SfuError> {
+    let (description, parsed) = parse_offer(offer)?;
+    let count = |kind| conn.slots.iter().filter(|s| s.info.kind == kind).count();
+    let existing = (count(MediaKind::Video), count(MediaKind::Audio));
+    let taken: Vec<u32> = conn.slots.iter().map(|s| s.info.ssrc).collect();
+    let wanted = receive_lines(&parsed);
+    let planned = plan::plan(&mut conn.pc, config, wanted, existing, &taken)?;
+    conn.pc
+        .set_remote_description(now, description)
+        .map_err(|e| SfuError::InvalidSdp(e.to_string()))?;
+    let (sdp, ufrag) = create_answer(&mut conn.pc, now)?;
+    let added = plan::negotiated(&mut conn.pc, planned, conn.slots.len());
+    conn.slots.extend(added);
+    if let Some(id) = extmap_id(&parsed, AUDIO_LEVEL_URI) {
+        conn.audio_level_id = Some(id);
     }
+    conn.offered = peer::offered_tracks(&parsed);
+    let offered = &conn.offered;
+    let removed: Vec<StreamId> = conn
+        .track_ids
+        .iter()
+        .filter(|(_, id)| !offered.iter().any(|t| t.track_id.as_deref() == Some(id)))
+        .map(|&(stream, _)| stream)
+        .collect();
+    conn.tracks.retain(|t| !removed.contains(&t.stream));
+    conn.track_ids.retain(|(s, _)| !removed.contains(s));
+    let answer = PeerAnswer {
+        sdp,
+        slots: conn.slots.iter().map(|s| s.info.clone()).collect(),
+    };
+    let restart = (ufrag != conn.ufrag).then_some(ufrag);
+    Ok(Renegotiated {
+        answer,
+        restart,
+        removed,
+    })
+}
 
-    /// The table index of `peer`, unless it is absent or going.
-    pub(super) fn live_index(&self, peer: PeerId) -> Result<usize, SfuError> {
-        self.table
-            .index_of(peer)
-            .filter(|i| !self.doomed.contains(i))
-            .ok_or(SfuError::UnknownPeer(peer))
+/// Adds a remote candidate the hall trickled to `conn`; an empty one ends its
+/// candidates. `Ok(false)`: it was of an earlier ICE generation, nothing to do.
+pub(super) fn add_ice_candidate(
+    conn: &mut Conn,
+    candidate: IceCandidate,
+) -> Result<bool, SfuError> {
+    if let Some(frag) = candidate.username_fragment.as_deref() {
+        let remote = conn.pc.remote_description().map(|d| d.sdp.clone());
+        if remote
+            .as_deref()
+            .and_then(ice_ufrag)
+            .is_some_and(|u| u != frag)
+        {
+            return Ok(false);
+        }
     }
+    conn.pc
+        .add_remote_candidate(candidate.into())
+        .map_err(|e| SfuError::InvalidCandidate(e.to_string()))?;
+    Ok(true)
 }

@@ -1,6 +1,7 @@
 //! Forwarding between two halls, in memory: a viewer's slots show a publisher's camera
 //! and microphone from a keyframe on, on the slots' SSRCs, gap-free and in order; the
-//! caller's keyframe requests reach the publisher throttled.
+//! caller's keyframe requests reach the publisher throttled; (not yet: a packet lost on
+//! the way to a viewer is sent again when the viewer asks, NACK).
 
 use super::client::{Hall, Received};
 use super::connect::addr;
@@ -148,4 +149,53 @@ fn the_callers_keyframe_requests_reach_the_publisher_once_per_throttle_interval(
     request(&mut net, audio).expect("a known track");
     net.advance(throttle * 2);
     assert_eq!(net.hall(PUBLISHER).keyframe_requests.len(), before + 2);
+}
+
+#[test]
+#[ignore = "fails, as before the interceptors became one element: a NACK from a viewer brings \
+            no retransmission (docs/sfu-driver.md, What does not work yet)"]
+fn a_packet_lost_on_the_way_to_a_viewer_is_sent_again_on_its_nack() {
+    let mut net = Net::new(SfuConfig::default());
+    net.join(PUBLISHER, Hall::new(net.now, addr(1), true, (0, 0)));
+    let answer = net.join(VIEWER, Hall::new(net.now, addr(2), false, (1, 0)));
+    net.connect_all();
+    let (tracks, mut n) = net.publish(PUBLISHER);
+    let video = tracks
+        .iter()
+        .find(|t| t.0 == MediaKind::Video)
+        .expect("video");
+    let slot = &answer.slots[0];
+    let changes = vec![SlotChange::Show {
+        peer: VIEWER,
+        slot: slot.id,
+        track: video.1,
+        max_layer: 2,
+    }];
+    let results = net.ask(|reply| Command::Apply { changes, reply });
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let mut send = |net: &mut Net, keyframe: bool| {
+        let now = net.now;
+        net.hall(PUBLISHER).send_media(now, n, keyframe);
+        n += 1;
+        net.advance(Duration::from_millis(20));
+    };
+    for i in 0..20 {
+        send(&mut net, i == 0);
+    }
+    let before = net.hall(VIEWER).received_on(slot.ssrc).len();
+    assert!(before >= 19, "the viewer receives the camera: {before}");
+    net.lose_to = Some(addr(2));
+    send(&mut net, false);
+    net.lose_to = None;
+    let lost = net.hall(VIEWER).received_on(slot.ssrc).len();
+    assert_eq!(lost, before, "the packet did not arrive");
+    for _ in 0..40 {
+        send(&mut net, false);
+    }
+    let mut run = net.hall(VIEWER).received.clone();
+    run.retain(|r| r.ssrc == slot.ssrc);
+    run.sort_by_key(number);
+    let run: Vec<&Received> = run.iter().collect();
+    // Gap-free once the retransmission is in; the payloads in order.
+    check_run("video slot", &run);
 }

@@ -40,6 +40,8 @@ pub struct Net {
     pub halls: Vec<(PeerId, Hall)>,
     /// Everything the SFU told its caller, in order.
     pub events: Vec<SfuEvent>,
+    /// While set, the SFU's datagrams to this hall are lost.
+    pub lose_to: Option<SocketAddr>,
 }
 
 impl Net {
@@ -88,6 +90,7 @@ impl Net {
             placed: Vec::new(),
             halls: Vec::new(),
             events: Vec::new(),
+            lose_to: None,
         }
     }
 
@@ -184,6 +187,9 @@ impl Net {
                 moved = true;
             }
             for t in out {
+                if self.lose_to == Some(t.to) {
+                    continue;
+                }
                 let Some((_, hall)) = self.halls.iter_mut().find(|(_, h)| h.addr == t.to) else {
                     continue; // a hall that left: the datagram is lost
                 };
