@@ -138,7 +138,7 @@ impl Store {
         grace_secs: i64,
     ) -> Result<JoinKind> {
         in_write!(self, |c| write::join(
-            c, meeting_id, hall_id, at, grace_secs
+            c, &self.node, meeting_id, hall_id, at, grace_secs
         ))
     }
 
@@ -173,14 +173,15 @@ impl Store {
         in_write!(self, |c| write::heartbeats(c, meeting_id, hall_ids, at))
     }
 
-    /// Closes the intervals of halls that dropped more than `grace_secs` before `now`,
-    /// at the moment they dropped. Returns how many.
+    /// Closes the intervals of this node's halls that dropped more than `grace_secs`
+    /// before `now`, at the moment they dropped. Returns how many.
     pub async fn close_lapsed(&self, now: Timestamp, grace_secs: i64) -> Result<u64> {
         let mut tx = self.begin_write().await?;
         let mut rows = Vec::new();
         for (table, participant) in write::INTERVAL_TABLES {
-            rows.extend(sqlx::query(&format!("SELECT id, meeting_id, {participant} AS hall_id, disconnected_at FROM {table} WHERE left_at IS NULL AND disconnected_at < $1"))
+            rows.extend(sqlx::query(&format!("SELECT id, meeting_id, {participant} AS hall_id, disconnected_at FROM {table} WHERE left_at IS NULL AND disconnected_at < $1 AND node_id = $2"))
                 .bind(now - grace_secs)
+                .bind(&*self.node)
                 .fetch_all(&mut *tx)
                 .await?);
         }
@@ -199,13 +200,31 @@ impl Store {
         Ok(rows.len() as u64)
     }
 
-    /// At start-up, after a crash: every interval still open is closed at its last
-    /// heartbeat with [`LeaveReason::ServerRestart`]; reconnecting halls open new ones.
+    /// At start-up, after a crash: every interval this node left open (other nodes'
+    /// are theirs to close) is closed at the node's last presence write for it — its
+    /// last heartbeat with [`LeaveReason::ServerRestart`], or the moment its link
+    /// dropped with [`LeaveReason::NetworkLost`]; reconnecting halls open new ones.
     pub async fn recover_open_sessions(&self) -> Result<u64> {
+        let closed = self.close_node_sessions(&self.node).await?;
+        if closed > 0 {
+            tracing::warn!(
+                closed,
+                node = &*self.node,
+                "closed attendance intervals left open by a previous run"
+            );
+        }
+        Ok(closed)
+    }
+
+    /// Closes every interval node `node_id` left open, as [`Store::recover_open_sessions`]
+    /// does for this node's own (also for a node that took over a dead node's meetings).
+    /// Returns how many.
+    pub async fn close_node_sessions(&self, node_id: &str) -> Result<u64> {
         let mut tx = self.begin_write().await?;
         let mut rows = Vec::new();
         for (table, participant) in write::INTERVAL_TABLES {
-            rows.extend(sqlx::query(&format!("SELECT id, meeting_id, {participant} AS hall_id, last_seen_at, disconnected_at FROM {table} WHERE left_at IS NULL"))
+            rows.extend(sqlx::query(&format!("SELECT id, meeting_id, {participant} AS hall_id, last_seen_at, disconnected_at FROM {table} WHERE left_at IS NULL AND node_id = $1"))
+                .bind(node_id)
                 .fetch_all(&mut *tx)
                 .await?);
         }
@@ -226,12 +245,6 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        if !rows.is_empty() {
-            tracing::warn!(
-                closed = rows.len(),
-                "closed attendance intervals left open by a previous run"
-            );
-        }
         Ok(rows.len() as u64)
     }
 

@@ -79,8 +79,9 @@ pub enum Written {
 }
 
 impl Store {
-    /// Writes one recorded change and its id in one transaction; a change whose id is
-    /// already stored changes nothing.
+    /// Writes one recorded change and its id in one transaction, as this store's node
+    /// (its row in `attendance_changes` and the intervals it opens carry the node id); a
+    /// change whose id is already stored changes nothing.
     pub async fn write_change(&self, rc: &RecordedChange) -> Result<Written> {
         let mut tx = self.begin_write().await?;
         let seen = sqlx::query("SELECT 1 AS one FROM attendance_changes WHERE change_id = $1")
@@ -91,8 +92,8 @@ impl Store {
             tx.rollback().await?;
             return Ok(Written::Before);
         }
-        apply(&mut tx, rc).await?;
-        remember(&mut tx, &[rc]).await?;
+        apply(&mut tx, &self.node, rc).await?;
+        remember(&mut tx, &self.node, &[rc]).await?;
         tx.commit().await?;
         Ok(Written::Now)
     }
@@ -124,7 +125,7 @@ impl Store {
         for rc in batch {
             // The same id twice in one batch (a replay overlapping a retry) is written once.
             if seen.insert(rc.id.clone()) {
-                rows.apply(&mut tx, rc).await?;
+                rows.apply(&mut tx, &self.node, rc).await?;
                 fresh.push(rc);
                 written.push(Written::Now);
             } else {
@@ -132,7 +133,7 @@ impl Store {
             }
         }
         rows.flush(&mut tx).await?;
-        remember(&mut tx, &fresh).await?;
+        remember(&mut tx, &self.node, &fresh).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -172,13 +173,13 @@ fn placeholders(from: usize, rows: usize, per_row: usize) -> String {
 }
 
 /// Writes what one change says, on the transaction's connection.
-async fn apply(c: &mut sqlx::AnyConnection, rc: &RecordedChange) -> Result<()> {
+async fn apply(c: &mut sqlx::AnyConnection, node: &str, rc: &RecordedChange) -> Result<()> {
     let (m, at) = (rc.meeting_id, rc.at);
     match &rc.change {
         Change::Join {
             hall_id,
             grace_secs,
-        } => write::join(c, m, *hall_id, at, *grace_secs)
+        } => write::join(c, node, m, *hall_id, at, *grace_secs)
             .await
             .map(drop)?,
         Change::Disconnect { hall_id } => write::disconnect(c, m, *hall_id, at).await?,
@@ -225,17 +226,18 @@ async fn apply(c: &mut sqlx::AnyConnection, rc: &RecordedChange) -> Result<()> {
 /// Stores the ids of changes just written (several rows per statement).
 async fn remember(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    node: &str,
     changes: &[&RecordedChange],
 ) -> Result<()> {
     let written_at = crate::time::now();
     for chunk in changes.chunks(CHUNK) {
         let sql = format!(
-            "INSERT INTO attendance_changes (change_id, meeting_id, written_at) VALUES {}",
-            placeholders(1, chunk.len(), 3)
+            "INSERT INTO attendance_changes (change_id, meeting_id, written_at, node_id) VALUES {}",
+            placeholders(1, chunk.len(), 4)
         );
         let mut q = sqlx::query(&sql);
         for rc in chunk {
-            q = q.bind(&rc.id).bind(rc.meeting_id).bind(written_at);
+            q = q.bind(&rc.id).bind(rc.meeting_id).bind(written_at).bind(node);
         }
         q.execute(&mut **tx).await?;
     }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::accounts::Principal;
 use crate::meetings::Conflict;
@@ -18,84 +18,8 @@ impl Store {
         slots: &[(Timestamp, Timestamp)],
         except: &[i64],
     ) -> Result<Vec<Conflict>> {
-        let (Some(lo), Some(hi)) = (
-            slots.iter().map(|s| s.0).min(),
-            slots.iter().map(|s| s.1).max(),
-        ) else {
-            return Ok(Vec::new());
-        };
-        let rows = sqlx::query(
-            "SELECT id, title, starts_at, ends_at FROM meetings WHERE status <> 'cancelled' AND starts_at < $1 AND ends_at > $2",
-        )
-        .bind(hi)
-        .bind(lo)
-        .fetch_all(&self.pool)
-        .await?;
-        let overlapping: Vec<(i64, String, i64, i64)> = rows
-            .iter()
-            .map(|r| -> Result<_> {
-                Ok((
-                    r.try_get("id")?,
-                    r.try_get("title")?,
-                    r.try_get("starts_at")?,
-                    r.try_get("ends_at")?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .filter(|&(id, _, s, e)| {
-                !except.contains(&id) && slots.iter().any(|&(a, b)| s < b && e > a)
-            })
-            .collect();
-        if overlapping.is_empty() || halls.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One query for the shared halls of every overlapping meeting, filtered in SQL:
-        // a national meeting asks about 3,355 halls, and one query per meeting reading
-        // all its invitations cost PostgreSQL ~190 ms (BENCHMARKS.md). The ids are
-        // integers written into the text (a bound parameter per hall would exceed the
-        // backends' limits), so the statement is not kept prepared.
-        let ids: Vec<i64> = overlapping.iter().map(|m| m.0).collect();
-        let sql = format!(
-            "SELECT meeting_id, name, unit_name, shared FROM (
-               SELECT i.meeting_id, h.name, u.name AS unit_name,
-                 ROW_NUMBER() OVER (PARTITION BY i.meeting_id ORDER BY u.path, h.id) AS nth,
-                 COUNT(*) OVER (PARTITION BY i.meeting_id) AS shared
-               FROM invitations i JOIN halls h ON h.id = i.hall_id JOIN units u ON u.id = h.unit_id
-               WHERE i.meeting_id IN ({}) AND i.hall_id IN ({})
-             ) t WHERE nth <= 5 ORDER BY meeting_id, nth",
-            id_list(&ids),
-            id_list(halls)
-        );
-        // Per meeting: how many of the halls it shares, and the first five by place.
-        let mut shared: HashMap<i64, (usize, Vec<String>)> = HashMap::new();
-        for i in sqlx::query(&sql)
-            .persistent(false)
-            .fetch_all(&self.pool)
-            .await?
-        {
-            let count: i64 = i.try_get("shared")?;
-            let (n, names) = shared.entry(i.try_get("meeting_id")?).or_default();
-            *n = usize::try_from(count).unwrap_or_default();
-            let hall: String = i.try_get("name")?;
-            let unit: String = i.try_get("unit_name")?;
-            names.push(format!("{hall} — {unit}"));
-        }
-        let out = overlapping
-            .into_iter()
-            .filter_map(|(id, title, starts_at, ends_at)| {
-                let (halls, hall_names) = shared.remove(&id)?;
-                Some(Conflict {
-                    meeting_id: Some(id),
-                    title,
-                    starts_at,
-                    ends_at,
-                    halls,
-                    hall_names,
-                })
-            })
-            .collect();
-        Ok(out)
+        let mut c = self.pool.acquire().await?;
+        conflicts_on(&mut c, halls, slots, except).await
     }
 
     /// The conflicts as `who` may be told them: a meeting it cannot see keeps its time
@@ -119,6 +43,95 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// [`Store::find_conflicts`] on connection `c`: inside a scheduling transaction
+/// ([`Store::begin_scheduling`]) no other node can book between this check and the
+/// insert it allows.
+pub(crate) async fn conflicts_on(
+    c: &mut AnyConnection,
+    halls: &[i64],
+    slots: &[(Timestamp, Timestamp)],
+    except: &[i64],
+) -> Result<Vec<Conflict>> {
+    let (Some(lo), Some(hi)) = (
+        slots.iter().map(|s| s.0).min(),
+        slots.iter().map(|s| s.1).max(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let rows = sqlx::query(
+        "SELECT id, title, starts_at, ends_at FROM meetings WHERE status <> 'cancelled' AND starts_at < $1 AND ends_at > $2",
+    )
+    .bind(hi)
+    .bind(lo)
+    .fetch_all(&mut *c)
+    .await?;
+    let overlapping: Vec<(i64, String, i64, i64)> = rows
+        .iter()
+        .map(|r| -> Result<_> {
+            Ok((
+                r.try_get("id")?,
+                r.try_get("title")?,
+                r.try_get("starts_at")?,
+                r.try_get("ends_at")?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .filter(|&(id, _, s, e)| {
+            !except.contains(&id) && slots.iter().any(|&(a, b)| s < b && e > a)
+        })
+        .collect();
+    if overlapping.is_empty() || halls.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One query for the shared halls of every overlapping meeting, filtered in SQL:
+    // a national meeting asks about 3,355 halls, and one query per meeting reading
+    // all its invitations cost PostgreSQL ~190 ms (BENCHMARKS.md). The ids are
+    // integers written into the text (a bound parameter per hall would exceed the
+    // backends' limits), so the statement is not kept prepared.
+    let ids: Vec<i64> = overlapping.iter().map(|m| m.0).collect();
+    let sql = format!(
+        "SELECT meeting_id, name, unit_name, shared FROM (
+           SELECT i.meeting_id, h.name, u.name AS unit_name,
+             ROW_NUMBER() OVER (PARTITION BY i.meeting_id ORDER BY u.path, h.id) AS nth,
+             COUNT(*) OVER (PARTITION BY i.meeting_id) AS shared
+           FROM invitations i JOIN halls h ON h.id = i.hall_id JOIN units u ON u.id = h.unit_id
+           WHERE i.meeting_id IN ({}) AND i.hall_id IN ({})
+         ) t WHERE nth <= 5 ORDER BY meeting_id, nth",
+        id_list(&ids),
+        id_list(halls)
+    );
+    // Per meeting: how many of the halls it shares, and the first five by place.
+    let mut shared: HashMap<i64, (usize, Vec<String>)> = HashMap::new();
+    for i in sqlx::query(&sql)
+        .persistent(false)
+        .fetch_all(&mut *c)
+        .await?
+    {
+        let count: i64 = i.try_get("shared")?;
+        let (n, names) = shared.entry(i.try_get("meeting_id")?).or_default();
+        *n = usize::try_from(count).unwrap_or_default();
+        let hall: String = i.try_get("name")?;
+        let unit: String = i.try_get("unit_name")?;
+        names.push(format!("{hall} — {unit}"));
+    }
+    let out = overlapping
+        .into_iter()
+        .filter_map(|(id, title, starts_at, ends_at)| {
+            let (halls, hall_names) = shared.remove(&id)?;
+            Some(Conflict {
+                meeting_id: Some(id),
+                title,
+                starts_at,
+                ends_at,
+                halls,
+                hall_names,
+            })
+        })
+        .collect();
+    Ok(out)
 }
 
 /// A list of ids as SQL text (`1,2,3`): integers only, so nothing can be injected.

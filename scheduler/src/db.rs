@@ -16,6 +16,14 @@ use crate::Result;
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
+/// The name of a node that runs alone (no `cluster` settings): the node id written on
+/// its attendance rows, and on every row written before nodes had names.
+pub const LOCAL_NODE: &str = "local";
+
+/// The PostgreSQL advisory lock every node takes before a scheduling conflict check
+/// ([`Store::begin_scheduling`]): "hoinghi" in ASCII, then 1.
+pub const SCHEDULING_LOCK: i64 = 0x686f_696e_6768_6901;
+
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -30,12 +38,15 @@ pub enum Backend {
 pub struct Store {
     pub(crate) pool: AnyPool,
     backend: Backend,
-    /// Held from a conflict check to the insert it allows, so two secretariats
-    /// scheduling the same halls at once cannot both pass the check (one process;
-    /// several nodes on one PostgreSQL would need an advisory lock as well).
+    /// Held from a conflict check to the insert it allows, so two secretariats of this
+    /// process scheduling the same halls queue here rather than in the database (other
+    /// processes are kept out by [`Store::begin_scheduling`]'s lock).
     pub(crate) scheduling: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Bounded password hashing and login throttling (see [`crate::login_guard`]).
     pub(crate) login_guard: crate::login_guard::LoginGuard,
+    /// The node this store writes for (its attendance intervals, recorded changes and
+    /// meeting leases carry it): [`LOCAL_NODE`] unless set with [`Store::with_node`].
+    pub(crate) node: std::sync::Arc<str>,
 }
 
 impl Store {
@@ -90,7 +101,20 @@ impl Store {
             backend,
             scheduling: Default::default(),
             login_guard: Default::default(),
+            node: LOCAL_NODE.into(),
         })
+    }
+
+    /// The same store writing for node `node_id` (one of several nodes sharing a
+    /// PostgreSQL database; the caller checked the name).
+    pub fn with_node(mut self, node_id: &str) -> Self {
+        self.node = node_id.into();
+        self
+    }
+
+    /// The node this store writes for.
+    pub fn node_id(&self) -> &str {
+        &self.node
     }
 
     /// The engine behind this store.
@@ -109,6 +133,29 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         })
+    }
+
+    /// Begins the write transaction of a scheduling change, in which its conflict check
+    /// and its writes run: no other process on this database can pass the same check
+    /// until it commits. On SQLite `BEGIN IMMEDIATE` already holds the database's one
+    /// write lock (across processes too); on PostgreSQL a transaction-scoped advisory
+    /// lock ([`SCHEDULING_LOCK`]) is taken first, released by the commit or rollback —
+    /// also when the node dies, as its connection closes.
+    ///
+    /// Why a lock rather than SERIALIZABLE: the conflict check reads meetings by time
+    /// range and their invitations, so two bookings of different halls at the same hour
+    /// would fail each other under serializable isolation too (and need a retry loop
+    /// around every scheduling path); scheduling is rare and short, one queue costs
+    /// nothing, and a lock cannot be forgotten by a retry path.
+    pub(crate) async fn begin_scheduling(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
+                .bind(SCHEDULING_LOCK)
+                .fetch_one(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
     }
 
     /// Closes the pool (waits for connections to be returned).

@@ -15,6 +15,7 @@ pub mod halls;
 pub mod import;
 mod import_diff;
 pub mod invitations;
+pub mod leases;
 pub mod login_guard;
 pub mod meetings;
 pub mod minutes;
@@ -31,13 +32,14 @@ pub mod units;
 pub use accounts::{
     hash_password, Account, Client, Lifetimes, NewAccount, Principal, Role, SignedIn,
 };
-pub use db::{Backend, Store};
+pub use db::{Backend, Store, LOCAL_NODE};
 pub use devices::{DeviceSession, Session};
 pub use error::{Error, JoinRefusal, Result};
 pub use guests::{Guest, NewGuest};
 pub use halls::Hall;
 pub use import::{ImportOptions, ImportReport};
 pub use invitations::{Invitation, JoinGrant, MeetingEvent};
+pub use leases::{Lease, LeaseTake};
 pub use login_guard::{LockKind, Lockout, LoginCounts, LoginPolicy};
 pub use meetings::{Conflict, Meeting, MeetingFilter, MeetingKind, MeetingStatus};
 pub use schedule::{MeetingChange, MeetingDraft};

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use sqlx::{Any, Row, Transaction};
 
 use crate::accounts::{random_token, Principal};
+use crate::conflicts::conflicts_on;
 use crate::meetings::{Meeting, MeetingKind, MeetingStatus};
 use crate::scope::Scope;
 use crate::time::{self, local_date, Timestamp};
@@ -137,14 +138,16 @@ impl Store {
             .into_iter()
             .collect();
         let slots: Vec<(i64, i64)> = plans.iter().map(|p| (p.0, p.1)).collect();
-        let conflicts = self.find_conflicts(&all_halls, &slots, &[]).await?;
+        // The check and the insert in one transaction no other node can interleave with.
+        let mut tx = self.begin_scheduling().await?;
+        let conflicts = conflicts_on(&mut tx, &all_halls, &slots, &[]).await?;
         let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
         if !conflicts.is_empty() && override_reason.is_none() {
+            tx.rollback().await?;
             return Err(Error::Conflict(self.conflicts_for(who, conflicts).await?));
         }
         let series_id = rule.as_ref().map(|_| uuid::Uuid::new_v4().to_string());
         let now = time::now();
-        let mut tx = self.begin_write().await?;
         let mut ids = Vec::new();
         for (s, e, date) in plans {
             let row = sqlx::query(
@@ -199,28 +202,30 @@ impl Store {
     ) -> Result<Meeting> {
         let _serial = self.scheduling.lock().await;
         let current = self.meeting_for(who, id).await?;
-        let edit = self.plan_edit(who, current, &change, &[id]).await?;
+        let mut edit = self.plan_edit(who, current, &change).await?;
+        let mut tx = self.begin_scheduling().await?;
+        edit.conflicts = edit.conflicts_on(&mut tx, &[id]).await?;
         let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
         if !edit.conflicts.is_empty() && override_reason.is_none() {
+            tx.rollback().await?;
             return Err(Error::Conflict(
                 self.conflicts_for(who, edit.conflicts).await?,
             ));
         }
-        let mut tx = self.begin_write().await?;
         write_edit(&mut tx, who, &edit, override_reason).await?;
         tx.commit().await?;
         Ok(self.meeting_row(id).await?.meeting)
     }
 
     /// Checks `change` to meeting `current` for `who` (fields, times, the caller's right
-    /// to the meeting as it is and as it would be) and finds the halls it would invite and
-    /// its conflicts with meetings other than `except`; writes nothing.
+    /// to the meeting as it is and as it would be) and finds the halls it would invite;
+    /// writes nothing. Its conflicts are found by [`Edit::conflicts_on`], inside the
+    /// scheduling transaction that writes it.
     pub(crate) async fn plan_edit(
         &self,
         who: &Principal,
         current: Meeting,
         change: &MeetingChange,
-        except: &[i64],
     ) -> Result<Edit> {
         if current.status == MeetingStatus::Cancelled {
             return Err(Error::invalid(
@@ -258,9 +263,6 @@ impl Store {
             .resolve_scope(&scope, Some(host), local_date(starts_at))
             .await?
             .hall_ids;
-        let conflicts = self
-            .find_conflicts(&halls, &[(starts_at, ends_at)], except)
-            .await?;
         Ok(Edit {
             current,
             title,
@@ -271,7 +273,7 @@ impl Store {
             ends_at,
             scope,
             halls,
-            conflicts,
+            conflicts: Vec::new(),
         })
     }
 
@@ -303,7 +305,20 @@ pub(crate) struct Edit {
     pub ends_at: Timestamp,
     pub scope: Scope,
     pub halls: Vec<i64>,
+    /// Meetings it would overlap (filled by [`Edit::conflicts_on`]).
     pub conflicts: Vec<crate::Conflict>,
+}
+
+impl Edit {
+    /// The meetings other than `except` the edited meeting would overlap, read on `c`
+    /// (the scheduling transaction that writes it).
+    pub(crate) async fn conflicts_on(
+        &self,
+        c: &mut sqlx::AnyConnection,
+        except: &[i64],
+    ) -> Result<Vec<crate::Conflict>> {
+        conflicts_on(c, &self.halls, &[(self.starts_at, self.ends_at)], except).await
+    }
 }
 
 /// Writes a planned edit: the meeting's fields, its added and removed halls (halls still

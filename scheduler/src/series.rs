@@ -71,15 +71,18 @@ impl Store {
                 ends_at: Some(ends_at),
                 ..change.clone()
             };
-            let edit = self.plan_edit(who, occurrence, &own, &ids).await?;
+            edits.push(self.plan_edit(who, occurrence, &own).await?);
+        }
+        let mut tx = self.begin_scheduling().await?;
+        for edit in &mut edits {
+            edit.conflicts = edit.conflicts_on(&mut tx, &ids).await?;
             conflicts.extend(edit.conflicts.iter().cloned());
-            edits.push(edit);
         }
         let override_reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
         if !conflicts.is_empty() && override_reason.is_none() {
+            tx.rollback().await?;
             return Err(Error::Conflict(self.conflicts_for(who, conflicts).await?));
         }
-        let mut tx = self.begin_write().await?;
         for edit in &edits {
             write_edit(&mut tx, who, edit, override_reason).await?;
         }

@@ -93,10 +93,12 @@ pub(crate) async fn meeting_ended(
     Ok(attended > 0)
 }
 
-/// A hall connected: within `grace_secs` of a drop its open interval goes on; otherwise
-/// a stale open interval is closed where it was last seen and a new one opens.
+/// A hall connected, recorded by node `node`: within `grace_secs` of a drop its open
+/// interval goes on (and is `node`'s from now on: its recovery closes it); otherwise a
+/// stale open interval is closed where it was last seen and a new one opens.
 pub(crate) async fn join(
     c: &mut AnyConnection,
+    node: &str,
     meeting_id: i64,
     hall_id: i64,
     at: Timestamp,
@@ -117,8 +119,9 @@ pub(crate) async fn join(
         let last_seen: i64 = open.try_get("last_seen_at")?;
         let away_since = dropped.unwrap_or(last_seen);
         if at - away_since <= grace_secs {
-            sqlx::query(&format!("UPDATE {table} SET disconnected_at = NULL, last_seen_at = $1, reconnects = reconnects + 1 WHERE id = $2"))
+            sqlx::query(&format!("UPDATE {table} SET disconnected_at = NULL, last_seen_at = $1, reconnects = reconnects + 1, node_id = $2 WHERE id = $3"))
                 .bind(at)
+                .bind(node)
                 .bind(interval)
                 .execute(&mut *c)
                 .await?;
@@ -135,10 +138,11 @@ pub(crate) async fn join(
         )
         .await?;
     }
-    sqlx::query(&format!("INSERT INTO {table} (meeting_id, {column}, joined_at, last_seen_at) VALUES ($1, $2, $3, $3)"))
+    sqlx::query(&format!("INSERT INTO {table} (meeting_id, {column}, joined_at, last_seen_at, node_id) VALUES ($1, $2, $3, $3, $4)"))
         .bind(meeting_id)
         .bind(id)
         .bind(at)
+        .bind(node)
         .execute(&mut *c)
         .await?;
     live_event(c, meeting_id, Some(hall_id), at, "join", "", None).await?;

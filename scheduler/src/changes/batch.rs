@@ -41,7 +41,12 @@ pub(super) struct Batch {
 
 impl Batch {
     /// Writes what `rc` says (part of it later, at [`Batch::flush`]).
-    pub async fn apply(&mut self, c: &mut AnyConnection, rc: &RecordedChange) -> Result<()> {
+    pub async fn apply(
+        &mut self,
+        c: &mut AnyConnection,
+        node: &str,
+        rc: &RecordedChange,
+    ) -> Result<()> {
         match &rc.change {
             Change::Headcount { hall_id, people } => {
                 write::check_people(*people)?;
@@ -78,7 +83,7 @@ impl Batch {
             _ => {
                 // Its own rows come after those collected so far.
                 self.flush(c).await?;
-                super::apply(c, rc).await?;
+                super::apply(c, node, rc).await?;
             }
         }
         Ok(())

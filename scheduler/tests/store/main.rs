@@ -3,6 +3,7 @@
 mod attendance;
 mod carry_admin;
 mod changes;
+mod cluster;
 mod devices;
 mod guests;
 mod import;
@@ -30,6 +31,11 @@ on_both_backends!(
     attendance::a_crash_closes_intervals_at_the_last_heartbeat,
     attendance::the_report_names_each_hall_with_its_unit_code,
     changes::a_batch_is_written_in_order_once_and_all_or_nothing,
+    cluster::a_nodes_recovery_leaves_other_nodes_intervals_open,
+    cluster::a_dead_nodes_intervals_are_closed_by_name,
+    cluster::two_nodes_booking_one_hall_at_once_book_it_once,
+    cluster::a_meeting_has_one_home_node_at_a_time,
+    cluster::two_nodes_racing_for_a_lease_get_one_home,
     guests::guests_are_the_owners_to_add_list_and_revoke,
     guests::guest_intervals_are_recorded_apart_from_the_halls,
     guests::a_crash_closes_guest_intervals_too,
