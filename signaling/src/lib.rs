@@ -8,6 +8,8 @@
 //!   [`sfu`]; [`policy`] decides which hall fills which receive slot (host, floor holder,
 //!   the host's paged grid; audio only from unmuted halls);
 //! - [`registry`] — the service: rooms by meeting and the SFU event dispatcher;
+//! - [`home`] — with several nodes on one database, the home-node lease of each room
+//!   this node opens (taken, renewed, given up; a join refused when another node is home);
 //! - [`ice`] — the STUN/TURN servers and time-limited TURN credentials pages get;
 //! - [`admission`] — join tokens checked by the [`scheduler`] into an [`Admission`];
 //! - [`load`] — halls present and the media port's figures, and the capacity guard;
@@ -24,6 +26,7 @@
 //! token table, waits, media and the real store).
 
 pub mod admission;
+pub mod home;
 pub mod ice;
 pub mod link;
 pub mod load;
@@ -37,6 +40,7 @@ pub mod room;
 pub mod session;
 
 pub use admission::{refusal, Admission, Admit, StoreAdmit};
+pub use home::HomeLeases;
 pub use recorder::{NoRecorder, PresenceChange, PresenceKind, Recorder, StoreRecorder};
 pub use registry::{Signaling, SignalingConfig};
 pub use room::{HallStats, RoomHandle};

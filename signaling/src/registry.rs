@@ -87,6 +87,8 @@ pub(crate) struct Shared {
     recorder: OnceLock<Arc<dyn Recorder>>,
     /// Where rooms look up their invited halls (the readiness board).
     pub roster: OnceLock<scheduler::Store>,
+    /// The home-node leases, when this node is one of several (none: home to all).
+    home: OnceLock<Arc<crate::home::HomeLeases>>,
     /// Meetings ended on this server: nobody may join them again.
     ended: Mutex<HashSet<i64>>,
     /// Roll-call numbers, unique per server.
@@ -147,6 +149,11 @@ impl Shared {
         if rooms.get(&meeting).is_some_and(|r| r.id == id) {
             rooms.remove(&meeting);
         }
+        drop(rooms);
+        if let Some(home) = self.home.get() {
+            let home = Arc::clone(home);
+            tokio::spawn(async move { home.room_ended(meeting, id).await });
+        }
     }
 }
 
@@ -184,6 +191,7 @@ impl Signaling {
             routes,
             recorder: OnceLock::new(),
             roster: OnceLock::new(),
+            home: OnceLock::new(),
             ended: Mutex::default(),
             next_roll_call: AtomicU64::new(1),
             stopping: Default::default(),
@@ -210,6 +218,20 @@ impl Signaling {
         self
     }
 
+    /// Opens rooms only as the meeting's home node, holding its lease in `leases` (set
+    /// once, before halls join; several nodes on one database).
+    pub fn with_home(self, leases: Arc<crate::home::HomeLeases>) -> Self {
+        if self.shared.home.set(leases).is_err() {
+            tracing::warn!("home leases were already set; keeping the first");
+        }
+        self
+    }
+
+    /// The home-node leases, if this node is one of several.
+    pub fn home(&self) -> Option<&Arc<crate::home::HomeLeases>> {
+        self.shared.home.get()
+    }
+
     /// Whether the server is stopping: joins are refused with close code 1012.
     pub fn is_stopping(&self) -> bool {
         self.shared.is_stopping()
@@ -231,6 +253,10 @@ impl Signaling {
             halls = links.len(),
             "stopping: every hall was told the server restarts"
         );
+        // Another node may be home to these meetings at once.
+        if let Some(home) = self.shared.home.get() {
+            home.release_all().await;
+        }
         for link in links {
             link.closed().await;
         }
@@ -287,6 +313,23 @@ impl Signaling {
             .clone()
     }
 
+    /// The room of `meeting` as [`Signaling::open_room`] gives it, once this node is
+    /// the meeting's home (with several nodes: it holds, or has just taken, the lease;
+    /// refused with `home_elsewhere` when another node holds it).
+    async fn home_room(&self, meeting: &MeetingInfo) -> Result<RoomHandle, ProtocolError> {
+        match self.shared.home.get() {
+            None => Ok(self.open_room(meeting)),
+            Some(home) => {
+                home.open_as_home(meeting.id, || {
+                    let room = self.open_room(meeting);
+                    let id = room.id;
+                    (room, id)
+                })
+                .await
+            }
+        }
+    }
+
     /// Puts a hall into its meeting's room (spawning the room if needed); the room
     /// may refuse it (locked, removed, ended).
     pub(crate) async fn join(
@@ -297,7 +340,10 @@ impl Signaling {
     ) -> Result<Result<(RoomHandle, SessionId), ProtocolError>, Gone> {
         // A room may end between the lookup and the join; then a new one is made.
         for _ in 0..3 {
-            let room = self.open_room(&admission.meeting);
+            let room = match self.home_room(&admission.meeting).await {
+                Ok(room) => room,
+                Err(refused) => return Ok(Err(refused)),
+            };
             match room
                 .join(admission.clone(), resume.clone(), link.clone())
                 .await
@@ -359,7 +405,7 @@ impl Signaling {
         request: ClientMessage,
     ) -> Result<(), ProtocolError> {
         for _ in 0..3 {
-            let room = self.open_room(meeting);
+            let room = self.home_room(meeting).await?;
             match room.act_as_staff(account_id, request.clone()).await {
                 Ok(done) => return done,
                 Err(Gone) => self.shared.forget_room(meeting.id, room.id),

@@ -284,11 +284,12 @@ impl<A: Admit> Reader<A> {
 }
 
 /// The close code of a refused join: 1011 when it was our fault (the database could not
-/// check the token), 1013 when the server is full (try again later), else 1008.
+/// check the token), 1013 when the server is full or another node is the meeting's home
+/// (try again later), else 1008.
 fn refused_close(code: ErrorCode) -> u16 {
     match code {
         ErrorCode::Internal => close::INTERNAL,
-        ErrorCode::Capacity => close::TRY_AGAIN_LATER,
+        ErrorCode::Capacity | ErrorCode::HomeElsewhere => close::TRY_AGAIN_LATER,
         _ => close::POLICY,
     }
 }

@@ -66,6 +66,9 @@ pub enum ErrorCode {
     /// This server carries as many halls (or forwards as many packets) as it can; the
     /// page tries again later rather than degrade every meeting.
     Capacity,
+    /// Another node of the cluster is the meeting's home (holds its lease) and this node
+    /// cannot bridge to it yet; the message names that node. The page tries again later.
+    HomeElsewhere,
 }
 
 impl ErrorCode {
