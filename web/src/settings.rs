@@ -10,7 +10,9 @@ use signaling::protocol::IceTransportPolicy;
 
 use crate::ice::{IceSettings, Secret};
 
+mod cluster;
 mod http;
+pub use cluster::{ClusterConfig, ClusterSettings};
 pub use http::{HttpConfig, TlsFiles, TrustedProxies};
 pub mod limits;
 
@@ -154,6 +156,9 @@ pub struct Settings {
     pub metrics_addr: Option<SocketAddr>,
     /// `text` (default) or `json` (one JSON object per log line).
     pub log_format: limits::LogFormat,
+    /// One node of several sharing a PostgreSQL database (`[cluster]`: `node_id`,
+    /// `nats_url`, `lease_secs`; docs/cluster.md). None: one node, named `local`.
+    pub cluster: Option<ClusterSettings>,
 }
 
 impl Default for Settings {
@@ -209,13 +214,15 @@ impl Default for Settings {
             max_forwarded_pps: limits::MAX_FORWARDED_PPS,
             metrics_addr: None,
             log_format: limits::LogFormat::Text,
+            cluster: None,
         }
     }
 }
 
 impl Settings {
     /// Loads defaults, then `file` if given, then `HOINGHI_*` variables (test-only
-    /// `HOINGHI_TEST_*` variables are not settings), then the `overrides` from flags.
+    /// `HOINGHI_TEST_*` variables are not settings; `__` reaches into a section, as in
+    /// `HOINGHI_CLUSTER__NODE_ID`), then the `overrides` from flags.
     pub fn load(file: Option<&Path>, overrides: Figment) -> Result<Settings, String> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(file) = file {
@@ -224,12 +231,15 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(file));
         }
-        figment =
-            figment
-                .merge(Env::prefixed("HOINGHI_").filter(|k| {
-                    !k.as_str().starts_with("test_") && !k.as_str().starts_with("demo_")
-                }))
-                .merge(overrides);
+        figment = figment
+            .merge(
+                Env::prefixed("HOINGHI_")
+                    .filter(|k| {
+                        !k.as_str().starts_with("test_") && !k.as_str().starts_with("demo_")
+                    })
+                    .split("__"),
+            )
+            .merge(overrides);
         let settings: Settings = figment.extract().map_err(|e| format!("settings: {e}"))?;
         settings.validate()?;
         Ok(settings)
@@ -263,6 +273,7 @@ impl Settings {
         self.login_policy()?;
         self.http_config()?;
         self.socket_limits()?;
+        self.cluster_config()?;
         Ok(())
     }
 

@@ -88,8 +88,11 @@ impl Application {
 
     /// Binds the listener over an already connected store.
     pub async fn with_store(settings: Settings, store: Store) -> anyhow::Result<Application> {
-        let store =
-            store.with_login_policy(settings.login_policy().map_err(|e| anyhow::anyhow!(e))?);
+        let cluster = settings.cluster_config().map_err(|e| anyhow::anyhow!(e))?;
+        // Every attendance row and lease this node writes carries its name.
+        let store = store
+            .with_login_policy(settings.login_policy().map_err(|e| anyhow::anyhow!(e))?)
+            .with_node(settings.node_id());
         let signaling_config = settings
             .signaling_config()
             .map_err(|e| anyhow::anyhow!(e))?;
@@ -109,8 +112,8 @@ impl Application {
             tracing::warn!(pending = recorder.health().pending,
                 "attendance changes of the previous run not all written yet; they stay in the journal");
         }
-        // …then attendance still open (a crash) is closed at each hall's last heartbeat;
-        // halls that reconnect open new intervals.
+        // …then attendance this node left open (a crash) is closed at each hall's last
+        // heartbeat (other nodes' is theirs); halls that reconnect open new intervals.
         store
             .recover_open_sessions()
             .await
@@ -132,9 +135,14 @@ impl Application {
         let bound = listener.local_addr()?;
         let public_base: Arc<str> = settings.public_base(bound).into();
         let sfu_config = settings.sfu_config().map_err(|e| anyhow::anyhow!(e))?;
-        let signaling = signaling::Signaling::start(sfu_config, signaling_config)?
+        let mut signaling = signaling::Signaling::start(sfu_config, signaling_config)?
             .record_with(recorder.clone())
             .with_roster(store.clone());
+        if let Some(cluster) = &cluster {
+            tracing::info!(node = %cluster.node_id, "one node of a cluster: rooms open under home leases");
+            signaling =
+                signaling.with_home(signaling::HomeLeases::start(store.clone(), cluster.lease));
+        }
         let live = crate::api::live::LiveState {
             store: store.clone(),
             signaling: signaling.clone(),

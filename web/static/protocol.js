@@ -30,7 +30,9 @@
 // then every 2.5–5 s (each delay jittered so that 200 halls do not come back in step); a
 // close with code 1012 (the server restarts) starts again at once. After a reload the
 // page's last session id (sessionStorage) is sent as `resume`. A join refused with
-// `capacity` (the server is full) shows "room.capacity" and retries every 15–30 s.
+// `capacity` (the server is full) shows "room.capacity" and retries every 15–30 s; one
+// refused with `home_elsewhere` (another node of a cluster holds the meeting) shows
+// "room.home_elsewhere" and retries as slowly.
 (function () {
   "use strict";
   var hn = window.hn;
@@ -127,9 +129,10 @@
         if (done) return;
         var code = lastError || e.reason;
         if (FINAL[code]) return finish(code === "replaced" || code === "removed" ? code : "ended", FINAL[code]);
-        if (code === "capacity") {
-          // The server is full: say so, and try again slowly (15–30 s) rather than press it.
-          setState("reconnecting", "room.capacity");
+        if (code === "capacity" || code === "home_elsewhere") {
+          // The server is full (or another node is the meeting's home): say so, and try
+          // again slowly (15–30 s) rather than press it.
+          setState("reconnecting", code === "capacity" ? "room.capacity" : "room.home_elsewhere");
           retry = setTimeout(connect, CAPACITY_RETRY / 2 + Math.random() * CAPACITY_RETRY / 2);
           return;
         }

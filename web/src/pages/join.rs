@@ -50,6 +50,7 @@ fn room_texts(lang: Lang) -> serde_json::Value {
         "room.removed",
         "room.locked",
         "room.capacity",
+        "room.home_elsewhere",
         "room.floor",
         "room.speaking",
         "room.mic_on",

@@ -65,18 +65,31 @@ impl DataDir {
 
 /// Starts the demo server on `data` and waits until `/healthz` answers 200.
 pub async fn start(data: &DataDir, port: u16) -> Child {
+    start_node(data.path(), &data.database_url(), port, &[]).await
+}
+
+/// Starts the demo server with its journal in `dir`, on `database_url` (seeded by the
+/// first server that finds it empty), with extra `HOINGHI_*` settings `env`; waits
+/// until `/healthz` answers 200.
+pub async fn start_node(
+    dir: &std::path::Path,
+    database_url: &str,
+    port: u16,
+    env: &[(&str, &str)],
+) -> Child {
     let child = Command::new(env!("CARGO_BIN_EXE_hoinghi"))
         .args([
             "demo",
             "--addr",
             &format!("127.0.0.1:{port}"),
             "--data-dir",
-            data.path().to_str().unwrap(),
+            dir.to_str().unwrap(),
             "--database-url",
-            &data.database_url(),
+            database_url,
         ])
         .env("HOINGHI_PRESENCE_SECS", "1")
         .env("HOINGHI_RECONNECT_GRACE_SECS", "5")
+        .envs(env.iter().copied())
         .env(
             "RUST_LOG",
             std::env::var("TEST_LOG").unwrap_or("warn".into()),

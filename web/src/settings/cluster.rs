@@ -1,0 +1,185 @@
+//! The `cluster` section: this node's name among several nodes sharing one PostgreSQL
+//! database (attendance by node, home-node leases, the scheduling lock) and, next, one
+//! NATS server (docs/cluster.md). Without it the node is `local` and runs alone.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::Settings;
+
+/// One node of several (`[cluster]` in the settings file, `HOINGHI_CLUSTER__NODE_ID`…).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// This node's short, stable name (1–32 of `a-z 0-9 - _`): written on every
+    /// attendance interval and home-node lease it writes, so keep it across restarts —
+    /// at start-up a node closes only the intervals left open under its own name.
+    pub node_id: String,
+    /// The NATS server the nodes bridge halls' sockets through (planned: not used yet).
+    #[serde(default = "default_nats_url")]
+    pub nats_url: String,
+    /// How long a live meeting's home-node lease lasts without renewal, in seconds; it
+    /// is renewed every third of that. A dead node's meetings can be taken over after it.
+    #[serde(default = "default_lease_secs")]
+    pub lease_secs: u64,
+}
+
+fn default_nats_url() -> String {
+    "nats://127.0.0.1:4222".into()
+}
+
+fn default_lease_secs() -> u64 {
+    15
+}
+
+/// What the rest of the server needs of the cluster section, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// This node's name.
+    pub node_id: String,
+    /// How long a home-node lease lasts without renewal.
+    pub lease: Duration,
+}
+
+impl Settings {
+    /// This node's name: the cluster's `node_id`, or [`scheduler::LOCAL_NODE`] without a
+    /// cluster section.
+    pub fn node_id(&self) -> &str {
+        self.cluster
+            .as_ref()
+            .map_or(scheduler::LOCAL_NODE, |c| c.node_id.as_str())
+    }
+
+    /// The cluster section checked (each error names its key); `None` without one.
+    pub fn cluster_config(&self) -> Result<Option<ClusterConfig>, String> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(None);
+        };
+        if !(self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(
+                "settings: cluster needs a PostgreSQL database_url (postgres://…): \
+                 the nodes share attendance, home-node leases and the scheduling lock there; \
+                 a SQLite file belongs to one node"
+                    .into(),
+            );
+        }
+        let id = &cluster.node_id;
+        let well_formed = (1..=32).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !well_formed {
+            return Err(
+                "settings: cluster.node_id must be 1 to 32 of a-z, 0-9, - and _ (e.g. node-a)"
+                    .into(),
+            );
+        }
+        if id == scheduler::LOCAL_NODE {
+            return Err(format!(
+                "settings: cluster.node_id must not be {:?} (the name of a node without a cluster section)",
+                scheduler::LOCAL_NODE
+            ));
+        }
+        let nats = &cluster.nats_url;
+        let host = nats
+            .strip_prefix("nats://")
+            .or_else(|| nats.strip_prefix("tls://"));
+        if host.is_none_or(str::is_empty) {
+            return Err(
+                "settings: cluster.nats_url must be nats://host:port or tls://host:port".into(),
+            );
+        }
+        if !(3..=300).contains(&cluster.lease_secs) {
+            return Err("settings: cluster.lease_secs must be 3 to 300".into());
+        }
+        Ok(Some(ClusterConfig {
+            node_id: id.clone(),
+            lease: Duration::from_secs(cluster.lease_secs),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(node_id: &str) -> Settings {
+        Settings {
+            database_url: "postgres://postgres@127.0.0.1:5432/test".into(),
+            cluster: Some(ClusterSettings {
+                node_id: node_id.into(),
+                nats_url: default_nats_url(),
+                lease_secs: 15,
+            }),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn without_a_cluster_section_the_node_is_local_on_sqlite() {
+        let s = Settings::default();
+        assert!(s.validate().is_ok());
+        assert_eq!(s.node_id(), "local");
+        assert_eq!(s.cluster_config(), Ok(None));
+    }
+
+    #[test]
+    fn a_cluster_needs_postgresql_and_says_so() {
+        let mut s = cluster("node-a");
+        s.database_url = "sqlite://hoinghi-data/hoinghi.db".into();
+        let err = s.validate().unwrap_err();
+        assert!(
+            err.contains("cluster") && err.contains("PostgreSQL database_url"),
+            "{err}"
+        );
+        let s = cluster("node-a");
+        assert!(s.validate().is_ok(), "{:?}", s.validate());
+        assert_eq!(s.node_id(), "node-a");
+        assert_eq!(
+            s.cluster_config().unwrap().unwrap().lease,
+            Duration::from_secs(15)
+        );
+    }
+
+    #[test]
+    fn bad_cluster_values_are_refused_by_name() {
+        for bad in ["", "Node A", "local", "a/b", &"x".repeat(33)] {
+            let err = cluster(bad).validate().unwrap_err();
+            assert!(err.contains("cluster.node_id"), "{bad:?}: {err}");
+        }
+        let mut s = cluster("b");
+        s.cluster.as_mut().unwrap().nats_url = "http://127.0.0.1:4222".into();
+        assert!(s.validate().unwrap_err().contains("cluster.nats_url"));
+        let mut s = cluster("b");
+        s.cluster.as_mut().unwrap().lease_secs = 1;
+        assert!(s.validate().unwrap_err().contains("cluster.lease_secs"));
+    }
+
+    #[test]
+    fn the_section_comes_from_the_file() {
+        let dir = std::env::temp_dir().join(format!("hoinghi-cluster-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hoinghi.toml");
+        std::fs::write(
+            &path,
+            "database_url = \"postgres://postgres@127.0.0.1/test\"\n\
+             [cluster]\nnode_id = \"hn-1\"\nlease_secs = 9\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&path), figment::Figment::new()).unwrap();
+        assert_eq!(s.node_id(), "hn-1");
+        assert_eq!(
+            s.cluster
+                .as_ref()
+                .map(|c| (c.nats_url.as_str(), c.lease_secs)),
+            Some(("nats://127.0.0.1:4222", 9))
+        );
+        std::fs::write(&path, "[cluster]\nnode_id = \"hn-1\"\nnode = 2\n").unwrap();
+        let err = Settings::load(Some(&path), figment::Figment::new()).unwrap_err();
+        assert!(err.contains("node"), "unknown keys are refused: {err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
