@@ -237,7 +237,11 @@ async fn remember(
         );
         let mut q = sqlx::query(&sql);
         for rc in chunk {
-            q = q.bind(&rc.id).bind(rc.meeting_id).bind(written_at).bind(node);
+            q = q
+                .bind(&rc.id)
+                .bind(rc.meeting_id)
+                .bind(written_at)
+                .bind(node);
         }
         q.execute(&mut **tx).await?;
     }
