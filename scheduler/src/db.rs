@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 use crate::Result;
 
@@ -89,6 +89,11 @@ impl Store {
                     Ok(())
                 })
             })
+            // A connection still in a transaction when handed out is broken: on SQLite a
+            // COMMIT that failed on a full disk leaves sqlx counting a transaction SQLite
+            // already rolled back, and every later `BEGIN IMMEDIATE` on it fails
+            // (`InvalidSavePointStatement`). Close it; the pool opens another.
+            .before_acquire(|conn, _meta| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .connect_with(options)
             .await?;
         let migrator = match backend {

@@ -130,6 +130,8 @@ impl Error {
                     | sqlx::Error::PoolTimedOut
                     | sqlx::Error::PoolClosed
                     | sqlx::Error::WorkerCrashed
+                    // A connection left in a failed transaction (see `Store::connect`).
+                    | sqlx::Error::InvalidSavePointStatement
             ),
             _ => false,
         }
