@@ -94,7 +94,11 @@ pub async fn start_node(
             "RUST_LOG",
             std::env::var("TEST_LOG").unwrap_or("warn".into()),
         )
-        .stdout(Stdio::null())
+        .stdout(if std::env::var("TEST_LOG").is_ok() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .stderr(if std::env::var("TEST_LOG").is_ok() {
             Stdio::inherit()
         } else {
