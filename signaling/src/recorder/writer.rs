@@ -175,7 +175,7 @@ impl Writer {
             }
             self.journal_append(fresh).await;
             if retry_at.is_none() {
-                retry_at = self.write_backlog().await;
+                retry_at = self.write_backlog(&mut queue, &mut open).await;
             }
             if self.backlog.is_empty() {
                 self.journal_clear().await;
@@ -206,19 +206,29 @@ impl Writer {
 
     /// Writes the backlog front to back, up to [`WRITE_BATCH`] changes per transaction;
     /// on a failure that may pass, returns when to retry. At most [`BATCH`] changes per
-    /// call, so the queue's newer changes reach the journal soon.
-    async fn write_backlog(&mut self) -> Option<Instant> {
+    /// call. While a write runs (on a slow database, or waiting for a pooled connection,
+    /// that can be long), what the rooms queue is journaled at once, so a change they
+    /// acknowledged is on disk within moments (kill -9 safe).
+    async fn write_backlog(
+        &mut self,
+        queue: &mut mpsc::UnboundedReceiver<Msg>,
+        open: &mut bool,
+    ) -> Option<Instant> {
         let mut left = BATCH;
         while left > 0 && !self.backlog.is_empty() {
             let n = self.backlog.len().min(WRITE_BATCH).min(left);
             left -= n;
             let started = Instant::now();
-            let batch = &self.backlog.make_contiguous()[..n];
-            let result = if n == 1 {
-                self.store.write_change(&batch[0]).await.map(drop)
-            } else {
-                self.store.write_changes(batch).await.map(drop)
+            let batch: Vec<RecordedChange> = self.backlog.iter().take(n).cloned().collect();
+            let store = self.store.clone();
+            let write = async move {
+                if n == 1 {
+                    store.write_change(&batch[0]).await.map(drop)
+                } else {
+                    store.write_changes(&batch).await.map(drop)
+                }
             };
+            let result = self.journaling(queue, open, write).await;
             match result {
                 Ok(()) => {
                     // One transaction for them all: each change is counted its share.
@@ -233,7 +243,7 @@ impl Writer {
                 // The database refuses one of them (the batch wrote nothing): one by
                 // one, the others are written and the refused one is named.
                 Err(_) => {
-                    if let Some(at) = self.write_singly(n).await {
+                    if let Some(at) = self.write_singly(n, queue, open).await {
                         return Some(at);
                     }
                 }
@@ -251,13 +261,21 @@ impl Writer {
 
     /// Writes the first `n` changes of the backlog one transaction each; on a failure that
     /// may pass, returns when to retry.
-    async fn write_singly(&mut self, n: usize) -> Option<Instant> {
+    async fn write_singly(
+        &mut self,
+        n: usize,
+        queue: &mut mpsc::UnboundedReceiver<Msg>,
+        open: &mut bool,
+    ) -> Option<Instant> {
         for _ in 0..n {
-            let Some(change) = self.backlog.front() else {
+            let Some(change) = self.backlog.front().cloned() else {
                 break;
             };
             let started = Instant::now();
-            match self.store.write_change(change).await {
+            let store = self.store.clone();
+            let one = change.clone();
+            let write = async move { store.write_change(&one).await };
+            match self.journaling(queue, open, write).await {
                 Ok(_) => {
                     let took = started.elapsed().as_secs_f64();
                     self.health.write_seconds.observe(took);
@@ -274,6 +292,37 @@ impl Writer {
             }
         }
         None
+    }
+
+    /// Runs one database write; what the rooms queue meanwhile goes to the journal at
+    /// once instead of waiting for the write to end.
+    async fn journaling<T>(
+        &mut self,
+        queue: &mut mpsc::UnboundedReceiver<Msg>,
+        open: &mut bool,
+        write: impl std::future::Future<Output = T>,
+    ) -> T {
+        tokio::pin!(write);
+        loop {
+            tokio::select! {
+                r = &mut write => break r,
+                m = queue.recv(), if *open => {
+                    let mut fresh = Vec::new();
+                    match m {
+                        Some(m) => self.take(m, &mut fresh),
+                        None => *open = false,
+                    }
+                    while *open && fresh.len() < BATCH {
+                        match queue.try_recv() {
+                            Ok(m) => self.take(m, &mut fresh),
+                            Err(mpsc::error::TryRecvError::Empty) => break,
+                            Err(mpsc::error::TryRecvError::Disconnected) => *open = false,
+                        }
+                    }
+                    self.journal_append(fresh).await;
+                }
+            }
+        }
     }
 
     /// Counts a failed write (logged when writes start failing); returns when to retry.
