@@ -10,6 +10,7 @@ pub mod db;
 pub mod devices;
 pub mod error;
 pub mod floor;
+pub mod feeds;
 pub mod guests;
 pub mod halls;
 pub mod import;
@@ -35,6 +36,7 @@ pub use accounts::{
 pub use db::{Backend, Store, LOCAL_NODE};
 pub use devices::{DeviceSession, Session};
 pub use error::{Error, JoinRefusal, Result};
+pub use feeds::{Feed, FeedKind, NewFeed, NewToken};
 pub use guests::{Guest, NewGuest};
 pub use halls::Hall;
 pub use import::{ImportOptions, ImportReport};

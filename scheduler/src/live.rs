@@ -32,7 +32,8 @@ pub struct InvitedHall {
 pub struct LiveEvent {
     /// When, UTC Unix seconds.
     pub at: Timestamp,
-    /// The hall it concerns, if any (a guest by its negative participant id: `guests`).
+    /// The hall it concerns, if any (a guest by its negative participant id: `guests`;
+    /// a WHIP source by its participant id: `feeds`).
     pub hall_id: Option<i64>,
     /// What happened (`join`, `leave`, `give_floor`, `mute`, `roll_call_answer`, …).
     pub kind: String,
@@ -152,7 +153,7 @@ impl Store {
 
     /// The meeting's live log in the order it was written.
     pub async fn live_events(&self, meeting_id: i64) -> Result<Vec<LiveEvent>> {
-        let rows = sqlx::query("SELECT at, COALESCE(hall_id, -guest_id) AS hall_id, kind, detail, account_id FROM attendance_events WHERE meeting_id = $1 ORDER BY id")
+        let rows = sqlx::query(&format!("SELECT at, COALESCE(hall_id, -guest_id, feed_id + {}) AS hall_id, kind, detail, account_id FROM attendance_events WHERE meeting_id = $1 ORDER BY id", crate::feeds::SOURCE_BASE))
             .bind(meeting_id)
             .fetch_all(&self.pool)
             .await?;

@@ -27,6 +27,7 @@
 
 pub mod admission;
 pub mod home;
+pub mod feeds;
 pub mod ice;
 pub mod link;
 pub mod load;
@@ -41,6 +42,7 @@ pub mod session;
 
 pub use admission::{refusal, Admission, Admit, StoreAdmit};
 pub use home::HomeLeases;
+pub use feeds::{FeedAnswer, FeedOffer, FeedRefusal, FeedRole, ViewerInfo};
 pub use recorder::{NoRecorder, PresenceChange, PresenceKind, Recorder, StoreRecorder};
 pub use registry::{Signaling, SignalingConfig};
 pub use room::{HallStats, RoomHandle};

@@ -13,6 +13,11 @@
 //! - audio slots: the host, the floor holder, then unmuted halls, most recent speakers
 //!   first, then in join order. A muted hall's audio goes to no one.
 //!
+//! A WHEP viewer (an egress: a TV station, a lobby screen) is not a hall: its one video
+//! slot shows the main picture — what halls see large: the floor holder, else the
+//! spotlight, else the meeting's default source (a `national_relay` meeting's ingest),
+//! else the host — and its audio slots hear what halls hear.
+//!
 //! Nobody receives itself.
 
 use sfu::{StreamId, MAX_LAYER};
@@ -46,6 +51,9 @@ pub struct Stage<'a> {
     pub spotlight: Option<i64>,
     /// Halls that spoke, most recent first (from active-speaker detection).
     pub speakers: &'a [i64],
+    /// The main picture when nobody holds the floor or the spotlight (a
+    /// `national_relay` meeting's ingest source).
+    pub default_main: Option<i64>,
 }
 
 /// One viewer: who it is and what it can receive.
@@ -59,6 +67,8 @@ pub struct Viewer {
     pub audio_slots: usize,
     /// The host's grid page (ignored for other halls).
     pub grid_page: usize,
+    /// A WHEP viewer: its first video slot shows the main picture.
+    pub egress: bool,
 }
 
 /// What one slot shows: a hall's track at a layer.
@@ -102,14 +112,24 @@ pub fn assign(stage: &Stage, sources: &[Source], viewer: &Viewer) -> Assignment 
     };
     // The main pictures: the floor holder, then the spotlight, never the host twice.
     let mut main: Vec<i64> = Vec::new();
-    for id in [stage.floor, stage.spotlight].into_iter().flatten() {
+    let chosen = [stage.floor, stage.spotlight].into_iter().flatten();
+    let default = stage
+        .default_main
+        .filter(|_| stage.floor.is_none() && stage.spotlight.is_none());
+    for id in chosen.chain(default) {
         if id != stage.host && id != viewer.hall_id && !main.contains(&id) {
             main.push(id);
         }
     }
     let mut video: Vec<Fill> = vec![None; viewer.video_slots];
     let mut grid = None;
-    if viewer.hall_id == stage.host {
+    if viewer.egress {
+        // The stream halls see large: the main picture, else the host.
+        if let Some(first) = video.first_mut() {
+            let shown = main.first().copied().unwrap_or(stage.host);
+            *first = video_of(shown, HIGH);
+        }
+    } else if viewer.hall_id == stage.host {
         if let Some(first) = video.first_mut() {
             *first = main.first().and_then(|&id| video_of(id, HIGH));
         }

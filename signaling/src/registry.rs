@@ -99,6 +99,8 @@ pub(crate) struct Shared {
     pub load: Arc<Load>,
     /// Joins counted as they happen.
     pub metrics: SignalingMetrics,
+    /// WHIP and WHEP sessions by id.
+    pub feeds: crate::feeds::Sessions,
 }
 
 impl Shared {
@@ -197,6 +199,7 @@ impl Signaling {
             stopping: Default::default(),
             load: Arc::default(),
             metrics: SignalingMetrics::default(),
+            feeds: Default::default(),
         });
         crate::load::spawn_sampler(Arc::downgrade(&shared));
         Self { shared }
@@ -265,6 +268,11 @@ impl Signaling {
     /// The service's timings and limits.
     pub fn config(&self) -> &SignalingConfig {
         &self.shared.config
+    }
+
+    /// What rooms share (for the feeds' side of the service).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// Halls present, and the media port's last figures.

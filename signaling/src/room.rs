@@ -13,6 +13,7 @@
 
 mod chair;
 mod demand;
+mod feeds;
 mod floor;
 mod handle;
 mod lifecycle;
@@ -84,9 +85,39 @@ pub(crate) struct Member {
     pub grid_told: Option<(usize, usize)>,
     /// Counts the hall in the node's load while it is present.
     pub _seat: crate::load::Seat,
+    /// A WHIP source or WHEP viewer (no socket, no attendance), not a hall.
+    pub feed: Option<feeds::Feed>,
 }
 
 impl Member {
+    /// A member with no media yet.
+    pub(crate) fn new(
+        hall: HallInfo,
+        session: SessionId,
+        link: Option<SessionLink>,
+        seat: crate::load::Seat,
+    ) -> Self {
+        Member {
+            hall,
+            session,
+            link,
+            lost_until: None,
+            peer: None,
+            ready: false,
+            early_candidates: Vec::new(),
+            video: None,
+            audio: None,
+            published: Vec::new(),
+            early_local: Vec::new(),
+            slots: Vec::new(),
+            stats: None,
+            grid_page: 0,
+            grid_told: None,
+            _seat: seat,
+            feed: None,
+        }
+    }
+
     fn tell(&self, message: ServerMessage) {
         if let Some(link) = &self.link {
             link.send(message);
@@ -99,6 +130,7 @@ impl Member {
             name: self.hall.name.clone(),
             host: self.hall.id == host,
             guest: self.is_guest(),
+            source: self.is_source(),
         }
     }
 
@@ -298,7 +330,17 @@ impl Room {
             }
             Command::Participants(reply) => {
                 let host = self.meeting.host_hall_id;
-                let _ = reply.send(self.members.iter().map(|m| m.participant(host)).collect());
+                let present = self.members.iter().filter(|m| !m.is_viewer());
+                let _ = reply.send(present.map(|m| m.participant(host)).collect());
+            }
+            Command::FeedJoin {
+                participant_id,
+                offer,
+                reply,
+            } => self.feed_join(participant_id, offer, reply).await,
+            Command::FeedLeave { participant_id } => self.feed_leave(participant_id).await,
+            Command::Viewers(reply) => {
+                let _ = reply.send(self.viewers());
             }
             Command::Stats(reply) => {
                 let stats = self

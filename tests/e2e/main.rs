@@ -16,3 +16,4 @@ mod minutes;
 mod national;
 mod reports;
 mod series;
+mod whip;

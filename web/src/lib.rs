@@ -22,6 +22,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod views;
+pub mod whip;
 pub mod ws;
 
 pub use settings::Settings;

@@ -193,7 +193,8 @@ impl Application {
             router: crate::telemetry::http_layers(
                 router(state.clone())
                     .merge(crate::ws::router(ws))
-                    .merge(crate::api::live::router(live))
+                    .merge(crate::api::live::router(live.clone()))
+                    .merge(crate::whip::router(live))
                     .merge(health),
             ),
             state,

@@ -430,13 +430,15 @@ pub(crate) async fn live_event(
     detail: &str,
     account_id: Option<i64>,
 ) -> Result<()> {
-    // A guest is named by its own column; `hall_id` stays empty.
+    // A guest or an ingest source is named by its own column; `hall_id` stays empty.
     let guest_id = hall_id.and_then(guest_of);
-    let hall_id = hall_id.filter(|_| guest_id.is_none());
-    sqlx::query("INSERT INTO attendance_events (meeting_id, hall_id, guest_id, at, kind, detail, account_id) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+    let feed_id = hall_id.and_then(crate::feeds::source_of);
+    let hall_id = hall_id.filter(|_| guest_id.is_none() && feed_id.is_none());
+    sqlx::query("INSERT INTO attendance_events (meeting_id, hall_id, guest_id, feed_id, at, kind, detail, account_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(meeting_id)
         .bind(hall_id)
         .bind(guest_id)
+        .bind(feed_id)
         .bind(at)
         .bind(kind)
         .bind(detail)

@@ -5,6 +5,7 @@ mod carry_admin;
 mod changes;
 mod cluster;
 mod devices;
+mod feeds;
 mod guests;
 mod import;
 mod live;
@@ -37,6 +38,7 @@ on_both_backends!(
     cluster::a_meeting_has_one_home_node_at_a_time,
     cluster::two_nodes_racing_for_a_lease_get_one_home,
     guests::guests_are_the_owners_to_add_list_and_revoke,
+    feeds::feed_tokens_are_the_owners_kept_hashed_and_revocable,
     guests::guest_intervals_are_recorded_apart_from_the_halls,
     guests::a_crash_closes_guest_intervals_too,
     live::the_recorded_phase_follows_test_start_and_end,

@@ -26,6 +26,7 @@ fn viewer(hall_id: i64, video_slots: usize, audio_slots: usize) -> Viewer {
         video_slots,
         audio_slots,
         grid_page: 0,
+        egress: false,
     }
 }
 
@@ -35,6 +36,7 @@ fn stage(floor: Option<i64>, spotlight: Option<i64>) -> Stage<'static> {
         floor,
         spotlight,
         speakers: &[],
+        default_main: None,
     }
 }
 
@@ -98,6 +100,7 @@ fn recent_speakers_come_first_among_unmuted_halls() {
         floor: None,
         spotlight: None,
         speakers: &speakers,
+        default_main: None,
     };
     let a = assign(&stage, &sources, &viewer(3, 2, 3));
     assert_eq!(heard(&a.audio), vec![Some(1), Some(6), Some(2)]);
@@ -166,4 +169,42 @@ fn audio_fills_keep_their_places_when_the_set_changes() {
     let wanted = vec![p(1), p(6), p(7)];
     assert_eq!(keep_places(&current, wanted), vec![p(1), p(7), p(6)]);
     assert_eq!(keep_places(&[], vec![p(1), None]), vec![p(1), None]);
+}
+
+#[test]
+fn a_whep_viewer_sees_the_main_picture_else_the_host_and_hears_what_halls_hear() {
+    let sources: Vec<Source> = (1..=4).map(hall).collect();
+    let egress = Viewer {
+        egress: true,
+        ..viewer(100, 1, 2)
+    };
+    let a = assign(&stage(None, None), &sources, &egress);
+    assert_eq!(shown(&a.video), vec![Some((1, HIGH))]);
+    let a = assign(&stage(Some(3), Some(2)), &sources, &egress);
+    assert_eq!(shown(&a.video), vec![Some((3, HIGH))]);
+    assert_eq!(heard(&a.audio), vec![Some(1), Some(3)]);
+    let a = assign(&stage(None, Some(2)), &sources, &egress);
+    assert_eq!(shown(&a.video), vec![Some((2, HIGH))]);
+}
+
+#[test]
+fn the_default_source_is_the_main_picture_until_someone_has_the_floor() {
+    let sources: Vec<Source> = (1..=4).map(hall).collect();
+    let relay = Stage {
+        default_main: Some(4),
+        ..stage(None, None)
+    };
+    // A hall: the host, then the default source.
+    let a = assign(&relay, &sources, &viewer(2, 2, 0));
+    assert_eq!(shown(&a.video), vec![Some((1, HIGH)), Some((4, HIGH))]);
+    // The floor given to a hall takes the main picture from it.
+    let floor = Stage {
+        floor: Some(3),
+        ..relay
+    };
+    let a = assign(&floor, &sources, &viewer(2, 2, 0));
+    assert_eq!(shown(&a.video), vec![Some((1, HIGH)), Some((3, HIGH))]);
+    // The host sees it as its main picture.
+    let a = assign(&relay, &sources, &viewer(1, 2, 0));
+    assert_eq!(shown(&a.video)[0], Some((4, HIGH)));
 }

@@ -226,4 +226,8 @@ pub struct Readiness {
     /// Of them, connected now (not within a grace period after a drop).
     #[serde(default)]
     pub guests_connected: usize,
+    /// WHIP sources present now (a national conference, a presentation PC): never
+    /// counted as halls. Their `hall_id` is their participant id (`docs/protocol.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<HallReadiness>,
 }

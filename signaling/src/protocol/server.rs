@@ -66,6 +66,9 @@ pub enum ServerMessage {
         /// A guest (khách mời), not a hall.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         guest: bool,
+        /// A WHIP source (a national conference, a presentation PC), not a hall.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        source: bool,
     },
     /// A hall left the meeting.
     ParticipantLeft {

@@ -114,6 +114,7 @@ fn every_server_message_round_trips() {
                 name: "Hội trường".into(),
                 host: true,
                 guest: false,
+                source: false,
             }],
             heartbeat_ms: 10_000,
             state: Box::default(),
@@ -144,6 +145,7 @@ fn every_server_message_round_trips() {
             reason: Reason::Joined,
             muted: true,
             guest: false,
+            source: false,
         },
         ServerMessage::ParticipantJoined {
             hall_id: -3,
@@ -151,6 +153,15 @@ fn every_server_message_round_trips() {
             reason: Reason::Joined,
             muted: true,
             guest: true,
+            source: false,
+        },
+        ServerMessage::ParticipantJoined {
+            hall_id: 1_099_511_627_779,
+            name: "Truyền hình hội nghị toàn quốc".into(),
+            reason: Reason::Joined,
+            muted: false,
+            guest: false,
+            source: true,
         },
         ServerMessage::ParticipantLeft {
             hall_id: 2,
@@ -220,6 +231,7 @@ fn every_server_message_round_trips() {
                 people: None,
             }],
             guests_connected: 1,
+            sources: Vec::new(),
         })),
         ServerMessage::Pong { ts: 1.0 },
         ServerMessage::Error {

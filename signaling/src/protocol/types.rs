@@ -54,6 +54,9 @@ pub struct Participant {
     /// A guest (khách mời), not a hall: its `hall_id` is its negative participant id.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub guest: bool,
+    /// A WHIP source (a national conference, a presentation PC), not a hall.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub source: bool,
 }
 
 /// A receive slot negotiated by the page's offer.

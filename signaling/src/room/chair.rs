@@ -338,8 +338,8 @@ impl Room {
 
     pub(super) fn present(&self, hall_id: i64) -> Outcome {
         match self.member_by_hall(hall_id) {
-            Some(_) => Ok(()),
-            None => Err(ProtocolError::new(
+            Some(m) if !m.is_viewer() => Ok(()),
+            _ => Err(ProtocolError::new(
                 ErrorCode::UnknownHall,
                 format!("hall {hall_id} is not in the meeting"),
             )),

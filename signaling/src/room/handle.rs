@@ -70,6 +70,16 @@ pub(crate) enum Command {
         peer: PeerId,
         result: Result<PeerAnswer, SfuError>,
     },
+    /// A WHIP source or WHEP viewer's offer; the reply is the SDP answer.
+    FeedJoin {
+        participant_id: i64,
+        offer: crate::feeds::FeedOffer,
+        reply: super::feeds::FeedReply,
+    },
+    /// A feed session ended (`DELETE`, its token revoked).
+    FeedLeave { participant_id: i64 },
+    /// The WHEP viewers now.
+    Viewers(oneshot::Sender<Vec<crate::feeds::ViewerInfo>>),
     /// Who is present.
     Participants(oneshot::Sender<Vec<Participant>>),
     /// The latest media statistics per hall.

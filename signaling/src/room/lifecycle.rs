@@ -103,8 +103,10 @@ impl Room {
         for m in std::mem::take(&mut self.members) {
             let reason = scheduler::attendance::LeaveReason::ServerRestart;
             let hall_id = m.hall.id;
-            self.shared
-                .record(self.meeting.id, PresenceKind::Left { hall_id, reason });
+            if m.feed.is_none() {
+                self.shared
+                    .record(self.meeting.id, PresenceKind::Left { hall_id, reason });
+            }
             if let Some(link) = m.link {
                 link.close(close::SERVICE_RESTART, "server_restart");
                 closed.push(link);

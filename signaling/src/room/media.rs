@@ -4,11 +4,15 @@ use super::{error, Command, Room, SlotState};
 use crate::protocol::{Candidate, ErrorCode, ServerMessage, Slot};
 use sfu::{DisconnectReason, PeerAnswer, PeerId, SfuError, SfuEvent, SpeakerGroup, MAX_LAYER};
 
+/// The room's halls are one speaker group in the SFU: the meeting's active speaker is
+/// found among them only. Room ids start at 1, never the SFU's default group 0.
+pub(super) fn speaker_group(room: u64) -> SpeakerGroup {
+    SpeakerGroup(room)
+}
+
 impl Room {
-    /// The room's halls are one speaker group in the SFU: the meeting's active speaker
-    /// is found among them only. Room ids start at 1, never the SFU's default group 0.
     fn speaker_group(&self) -> SpeakerGroup {
-        SpeakerGroup(self.id)
+        speaker_group(self.id)
     }
 
     /// A new offer: the hall's previous connection (if any) is closed and a new peer is
@@ -61,6 +65,9 @@ impl Room {
             }
             return;
         };
+        if self.members[i].feed.is_some() && !self.feed_ready(i, &result).await {
+            return;
+        }
         let m = &mut self.members[i];
         let answer = match result {
             Ok(answer) => answer,
@@ -186,6 +193,11 @@ impl Room {
             | SfuEvent::PeerDisconnected(peer, DisconnectReason::Closed) => {
                 if let Some(i) = owner(self, peer) {
                     tracing::info!(hall = self.members[i].hall.id, "media connection ended");
+                    if self.members[i].feed.is_some() {
+                        // A feed has no page to send a new offer: it is gone.
+                        self.remove_feed(i).await;
+                        return;
+                    }
                     self.drop_media(i).await;
                     self.members[i].tell(error(
                         ErrorCode::MediaFailed,

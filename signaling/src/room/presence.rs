@@ -97,32 +97,23 @@ impl Room {
                     reason: Reason::Joined,
                     muted: self.chair.muted.contains(&hall_id),
                     guest: scheduler::guests::guest_of(hall_id).is_some(),
+                    source: false,
                 });
-                self.members.push(Member {
-                    hall,
-                    session: fresh.clone(),
-                    link: Some(link),
-                    lost_until: None,
-                    peer: None,
-                    ready: false,
-                    early_candidates: Vec::new(),
-                    video: None,
-                    audio: None,
-                    published: Vec::new(),
-                    early_local: Vec::new(),
-                    slots: Vec::new(),
-                    stats: None,
-                    grid_page: 0,
-                    grid_told: None,
-                    _seat: crate::load::Seat::take(&self.shared.load),
-                });
+                let seat = crate::load::Seat::take(&self.shared.load);
+                self.members
+                    .push(Member::new(hall, fresh.clone(), Some(link), seat));
                 fresh
             }
         };
         self.shared
             .record(self.meeting.id, PresenceKind::Joined { hall_id });
         let host = self.meeting.host_hall_id;
-        let participants = self.members.iter().map(|m| m.participant(host)).collect();
+        let participants = self
+            .members
+            .iter()
+            .filter(|m| !m.is_viewer())
+            .map(|m| m.participant(host))
+            .collect();
         if let Some(m) = self.members.iter().find(|m| m.session == session) {
             m.tell(ServerMessage::Welcome {
                 v: PROTOCOL_VERSION,
@@ -156,6 +147,10 @@ impl Room {
     /// Removes member `i`: tells the others, clears its floor, spotlight and hand, then
     /// takes its media off their slots.
     pub(super) async fn remove(&mut self, i: usize, reason: Reason) {
+        if self.members[i].feed.is_some() {
+            // A WHIP source or WHEP viewer: never in attendance.
+            return self.remove_feed(i).await;
+        }
         let m = self.members.remove(i);
         tracing::info!(hall = m.hall.id, ?reason, "hall left");
         let leave = match reason {

@@ -39,8 +39,10 @@ impl Room {
     }
 
     fn sources(&self) -> Vec<Source> {
+        // A WHEP viewer is never shown nor heard.
         self.members
             .iter()
+            .filter(|m| !m.is_viewer())
             .map(|m| Source {
                 hall_id: m.hall.id,
                 video: m.video,
@@ -62,6 +64,7 @@ impl Room {
             floor: self.chair.floor.map(|f| f.hall_id),
             spotlight: self.chair.spotlight,
             speakers: &self.speakers,
+            default_main: self.default_main(),
         };
         let of_kind = |k: MediaKind| m.slots.iter().filter(|s| s.info.kind == k).count();
         let viewer = Viewer {
@@ -69,6 +72,7 @@ impl Room {
             video_slots: of_kind(MediaKind::Video),
             audio_slots: of_kind(MediaKind::Audio),
             grid_page: m.grid_page,
+            egress: m.is_viewer(),
         };
         let wanted = policy::assign(&stage, &sources, &viewer);
         let current_audio: Vec<Fill> = m

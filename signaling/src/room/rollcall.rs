@@ -264,7 +264,14 @@ impl Room {
             board.halls.push(hall);
         }
         for m in &self.members {
-            if m.is_guest() {
+            if m.is_viewer() {
+                continue;
+            }
+            if m.is_source() {
+                board
+                    .sources
+                    .push(self.hall_readiness(m.hall.id, &m.hall.name, Some(m)));
+            } else if m.is_guest() {
                 let guest = self.hall_readiness(m.hall.id, &m.hall.name, Some(m));
                 board.guests_connected += usize::from(guest.state != LinkState::NotConnected);
                 board.guests.push(guest);
@@ -280,7 +287,7 @@ impl Room {
         let stats = m.and_then(|m| m.stats.filter(|_| m.ready));
         let state = match m {
             None => LinkState::NotConnected,
-            Some(m) if m.link.is_none() => LinkState::NotConnected,
+            Some(m) if m.link.is_none() && m.feed.is_none() => LinkState::NotConnected,
             Some(m) if !m.ready => LinkState::Connected,
             Some(_) => match stats {
                 Some(s) if link_is_poor(&s) => LinkState::Poor,

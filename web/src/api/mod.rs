@@ -3,6 +3,7 @@
 mod accounts;
 mod carry;
 mod devices;
+pub(crate) mod feeds;
 mod guests;
 mod halls;
 pub(crate) mod live;
@@ -64,6 +65,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/meetings/{id}/guests/{guest_id}/revoke",
             post(guests::revoke),
         )
+        .route("/meetings/{id}/feeds", get(feeds::list).post(feeds::create))
+        .route("/meetings/{id}/feeds/{feed_id}/revoke", post(feeds::revoke))
         .route("/meetings/{id}/attendance", get(reports::meeting))
         .route("/meetings/{id}/minutes.docx", get(minutes::meeting))
         .route("/reports/units/{id}", get(reports::unit))

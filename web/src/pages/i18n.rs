@@ -122,7 +122,7 @@ mod tests {
         );
         assert_eq!(Lang::parse("en"), Some(Lang::En));
         // Keys the templates build from data (`"kind." ~ m.kind` …) must all exist.
-        let families: [(&str, &[&str]); 10] = [
+        let families: [(&str, &[&str]); 11] = [
             (
                 "carry.kind",
                 &["whole", "main", "split_to_main", "district", "province"],
@@ -148,8 +148,16 @@ mod tests {
             ("day", &["MO", "TU", "WE", "TH", "FR", "SA", "SU"]),
             (
                 "event",
-                &["scheduled", "rescheduled", "edited", "cancelled"],
+                &[
+                    "scheduled",
+                    "rescheduled",
+                    "edited",
+                    "cancelled",
+                    "feed_added",
+                    "feed_revoked",
+                ],
             ),
+            ("feed", &["kind_ingest", "kind_viewer"]),
             (
                 "admin.done",
                 &[

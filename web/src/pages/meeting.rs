@@ -1,5 +1,6 @@
 //! One meeting (`/meetings/{id}`): details, invited halls by level, history, join links,
-//! the staff's postpone and cancel forms, and its guests (`guests.rs` handles their forms).
+//! the staff's postpone and cancel forms, its guests and its WHIP/WHEP feed tokens
+//! (`guests.rs` and `feeds.rs` handle their forms).
 
 use std::collections::BTreeMap;
 
@@ -36,6 +37,8 @@ pub(super) struct Notice {
     pub ends_at: Option<String>,
     /// The "and the later ones of the series" box was ticked.
     pub following: bool,
+    /// A feed token just made: its name, kind and URL (shown this once).
+    pub feed_made: Option<Value>,
 }
 
 const LEVEL_ORDER: [&str; 4] = ["country", "province", "district", "commune"];
@@ -76,12 +79,13 @@ pub(super) async fn render(
             context! { at => display_local(e.at), kind => e.kind, detail => e.detail, by => by },
         );
     }
-    let (timeline, guests) = match who.require_staff() {
+    let (timeline, guests, feeds) = match who.require_staff() {
         Ok(()) => (
             Some(timeline(state, who, lang, id).await?),
             Some(super::guests::list(state, who, id).await?),
+            Some(super::feeds::list(state, who, id).await?),
         ),
-        Err(_) => (None, None),
+        Err(_) => (None, None, None),
     };
     let local = |ts| to_local(ts).format("%Y-%m-%dT%H:%M").to_string();
     let ctx = context! {
@@ -107,6 +111,8 @@ pub(super) async fn render(
         timeline => timeline,
         guests => guests,
         guest_form => notice.guest_form,
+        feeds => feeds,
+        feed_made => notice.feed_made,
         guests_open => m.status != MeetingStatus::Cancelled && m.status != MeetingStatus::Ended
             && m.status != MeetingStatus::NotHeld && scheduler::time::now() < m.ends_at,
         starts_at => notice.starts_at.unwrap_or_else(|| local(m.starts_at)),

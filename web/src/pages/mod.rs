@@ -21,6 +21,7 @@ mod admin_units;
 mod assets;
 mod attendance;
 mod auth;
+mod feeds;
 mod guests;
 mod home;
 pub mod i18n;
@@ -61,6 +62,8 @@ pub fn router() -> Router<AppState> {
         .route("/meetings/{id}/postpone", post(meeting::postpone))
         .route("/meetings/{id}/cancel", post(meeting::cancel))
         .route("/meetings/{id}/guests", post(guests::add))
+        .route("/meetings/{id}/feeds", post(feeds::add))
+        .route("/meetings/{id}/feeds/{feed_id}/revoke", post(feeds::revoke))
         .route(
             "/meetings/{id}/guests/{guest_id}/revoke",
             post(guests::revoke),
