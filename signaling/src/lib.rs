@@ -26,8 +26,8 @@
 //! token table, waits, media and the real store).
 
 pub mod admission;
-pub mod home;
 pub mod feeds;
+pub mod home;
 pub mod ice;
 pub mod link;
 pub mod load;
@@ -41,8 +41,8 @@ pub mod room;
 pub mod session;
 
 pub use admission::{refusal, Admission, Admit, StoreAdmit};
-pub use home::HomeLeases;
 pub use feeds::{FeedAnswer, FeedOffer, FeedRefusal, FeedRole, ViewerInfo};
+pub use home::HomeLeases;
 pub use recorder::{NoRecorder, PresenceChange, PresenceKind, Recorder, StoreRecorder};
 pub use registry::{Signaling, SignalingConfig};
 pub use room::{HallStats, RoomHandle};
