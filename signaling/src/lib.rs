@@ -26,6 +26,7 @@
 //! token table, waits, media and the real store).
 
 pub mod admission;
+pub mod config;
 pub mod feeds;
 pub mod home;
 pub mod ice;

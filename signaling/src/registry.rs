@@ -6,11 +6,11 @@
 //! each event to its room. A room's peers are one speaker group (the room's id), so the
 //! SFU finds an active speaker per meeting and each room hears only its own.
 
+pub use crate::config::SignalingConfig;
 use crate::link::SessionLink;
-use crate::load::{Capacity, Load};
+use crate::load::Load;
 use crate::metrics::SignalingMetrics;
 use crate::protocol::{ClientMessage, ErrorCode, MeetingInfo, ProtocolError};
-use crate::ratelimit::RateLimit;
 use crate::recorder::{PresenceChange, PresenceKind, Recorder};
 use crate::room::{Command, Gone, Room, RoomHandle, SessionId};
 use crate::Admission;
@@ -20,60 +20,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 use tokio::sync::mpsc;
-
-/// Timings and limits of sessions and rooms.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SignalingConfig {
-    /// How often pages ping; a socket silent for three intervals is closed.
-    pub heartbeat: Duration,
-    /// How long a hall whose socket dropped stays present before `network_lost`.
-    pub grace: Duration,
-    /// How long an empty room lives on before its task ends.
-    pub linger: Duration,
-    /// Flood protection per socket.
-    pub rate: RateLimit,
-    /// How long a page may leave a frame unread (a write not going through) before its
-    /// socket is cut with 1008 `not_reading`. Only time counts: what a page owes is
-    /// bounded by coalescing, so a burst other halls made never cuts it.
-    pub write_timeout: Duration,
-    /// How often a page is sent the state that changes often (`meeting_state`, the
-    /// readiness board, other halls' headcounts, answers and hands), coalesced to the
-    /// latest per key; the first change after a quiet spell goes at once.
-    pub state_interval: Duration,
-    /// How often connected halls are written down as still present (the time an
-    /// interval is closed at if the server dies).
-    pub presence_interval: Duration,
-    /// How often the readiness board is pushed to a host watching it (when changed).
-    pub readiness_interval: Duration,
-    /// Whether halls other than the host join muted (a 200-hall meeting: yes).
-    pub halls_join_muted: bool,
-    /// The STUN/TURN servers (with fresh credentials) and the ICE policy told to each
-    /// page in `welcome`; by default none (host candidates only).
-    pub ice: crate::ice::IceConfig,
-    /// How long a socket may stay open without sending `join`.
-    pub join_timeout: Duration,
-    /// The most halls and forwarded packets this node takes on.
-    pub capacity: Capacity,
-}
-
-impl Default for SignalingConfig {
-    fn default() -> Self {
-        Self {
-            heartbeat: Duration::from_secs(10),
-            grace: Duration::from_secs(10),
-            linger: Duration::from_secs(60),
-            rate: RateLimit::default(),
-            write_timeout: Duration::from_secs(10),
-            state_interval: Duration::from_millis(250),
-            presence_interval: Duration::from_secs(15),
-            readiness_interval: Duration::from_secs(2),
-            halls_join_muted: true,
-            ice: crate::ice::IceConfig::default(),
-            join_timeout: Duration::from_secs(10),
-            capacity: Capacity::default(),
-        }
-    }
-}
 
 /// What rooms share: the SFU, the settings, the registry itself and the route table.
 pub(crate) struct Shared {
