@@ -98,17 +98,22 @@
   function renderBoard() {
     if (!board) return;
     // Guests (khách mời) are counted on their own, never as halls.
-    var guests = board.guests || [];
+    // WHIP sources (a national conference, a presentation PC) likewise.
+    var guests = board.guests || [], sources = board.sources || [];
+    var sourcesIn = sources.filter(function (s) { return s.state !== "not_connected"; }).length;
     $("con-ready").textContent = board.connected + "/" + board.invited + " " + t("con.connected") +
-      (guests.length ? " · " + board.guests_connected + " " + t("con.guests") : "");
+      (guests.length ? " · " + board.guests_connected + " " + t("con.guests") : "") +
+      (sources.length ? " · " + sourcesIn + " " + t("con.sources") : "");
     var d = (board.per_district || []).map(function (u) {
       return "<li>" + esc(u.unit) + ": <strong>" + u.connected + "/" + u.invited + "</strong></li>";
     }).join("");
     $("con-districts").innerHTML = d;
     var muted = new Set(st ? st.muted : []), removed = new Set(st ? st.removed : []);
     // Halls that are in come first (the board of 200+ halls is long); the order is kept otherwise.
-    // Present guests follow the halls that are in, before those that are not.
-    var list = (board.halls || []).filter(function (h) { return h.state !== "not_connected"; })
+    // Sources come first (the host puts them on the main picture); present guests follow
+    // the halls that are in, before those that are not.
+    var list = sources.map(function (s) { return Object.assign({ source: true }, s); })
+      .concat((board.halls || []).filter(function (h) { return h.state !== "not_connected"; }))
       .concat(guests.map(function (g) { return Object.assign({ guest: true }, g); }))
       .concat((board.halls || []).filter(function (h) { return h.state === "not_connected"; }));
     var rows = list.map(function (h) {
@@ -126,10 +131,11 @@
         acts = btn("give", id, t("con.give")) + btn(muted.has(id) ? "unmute" : "mute", id, t(muted.has(id) ? "con.unmute" : "con.mute")) +
           btn("spotlight", id, t("con.spotlight")) + btn("remove", id, t("con.remove"));
       }
-      if (st && st.roll_call && id !== hostId && !h.guest) acts += btn("mark_present", id, t("rc.present")) + btn("mark_absent", id, t("rc.absent"));
+      if (st && st.roll_call && id !== hostId && !h.guest && !h.source) acts += btn("mark_present", id, t("rc.present")) + btn("mark_absent", id, t("rc.absent"));
       var talking = id === speaker();
-      return '<tr data-hall="' + id + '" class="hs-' + h.state + (talking ? " speaking" : "") + (h.guest ? " guest" : "") + '"><td>' + esc(h.name) +
+      return '<tr data-hall="' + id + '" class="hs-' + h.state + (talking ? " speaking" : "") + (h.guest ? " guest" : "") + (h.source ? " source" : "") + '"><td>' + esc(h.name) +
         (id === hostId ? " · " + esc(t("con.host")) : "") + (h.guest ? ' · <span class="guest-mark">' + esc(t("con.guest")) + "</span>" : "") +
+        (h.source ? ' · <span class="guest-mark">' + esc(t("con.source")) + "</span>" : "") +
         '</td><td class="hs">' + esc(t("hs." + h.state)) + esc(link) + (muted.has(id) && here ? " · " + esc(t("con.muted")) : "") +
         (talking ? ' · <strong class="talking">' + esc(t("con.speaking")) + "</strong>" : "") +
         '</td><td class="rc">' + (h.roll_call ? esc(t("rc." + h.roll_call)) : "") + '</td><td class="num">' + (h.people == null ? "" : h.people) +

@@ -65,7 +65,7 @@
   hn.roomClient = function (opts) {
     var listeners = {};
     var room = {
-      state: "connecting", done: false, me: null, meeting: null, halls: new Map(), slots: new Map(),
+      state: "connecting", done: false, me: null, meeting: null, halls: new Map(), sources: new Set(), slots: new Map(),
       floor: null, speaker: null, muted: false, sendLayers: null,
       simulcast: opts.simulcast !== false, pc: null, ws: null,
     };
@@ -163,8 +163,12 @@
         room.meeting = m.meeting;
         joined = true;
         room.halls.clear();
+        room.sources.clear();
         room.speaker = null;
-        m.participants.forEach(function (p) { room.halls.set(p.hall_id, p.name); });
+        m.participants.forEach(function (p) {
+          room.halls.set(p.hall_id, p.name);
+          if (p.source) room.sources.add(p.hall_id);
+        });
         clearInterval(heartbeat);
         heartbeat = setInterval(function () { send({ type: "ping", ts: performance.now() }); }, m.heartbeat_ms || 10000);
         if (m.state) applyState(m.state);
@@ -219,9 +223,14 @@
         s.seen = null;
         changed();
       },
-      participant_joined: function (m) { room.halls.set(m.hall_id, m.name); changed(); },
+      participant_joined: function (m) {
+        room.halls.set(m.hall_id, m.name);
+        if (m.source) room.sources.add(m.hall_id);
+        changed();
+      },
       participant_left: function (m) {
         room.halls.delete(m.hall_id);
+        room.sources.delete(m.hall_id);
         if (room.speaker === m.hall_id) room.speaker = null;
         room.slots.forEach(function (s) { if (s.hallId === m.hall_id) s.hallId = null; });
         changed();

@@ -29,8 +29,10 @@
     /** What a hall's caption says: host, name, floor, speaking, no picture. */
     function caption(hallId, hasVideo) {
       var host = room.meeting ? room.meeting.host_hall_id : null;
-      // A guest (khách mời) has a negative id: its tile says so.
-      return (hallId === host ? t("room.host") + ": " : "") + (hallId < 0 ? t("room.guest") + ": " : "") + room.halls.get(hallId) +
+      // A guest (khách mời) has a negative id, a WHIP source (nguồn phát) is marked in the
+      // roster: their tiles say so.
+      var kind = hallId < 0 ? t("room.guest") + ": " : room.sources.has(hallId) ? t("room.source") + ": " : "";
+      return (hallId === host ? t("room.host") + ": " : "") + kind + room.halls.get(hallId) +
         (hallId === room.floor ? " · " + t("room.floor") : "") +
         (hallId === room.speaker ? " · " + t("room.speaking") : "") +
         (hasVideo ? "" : " · " + t("room.no_video"));

@@ -21,6 +21,11 @@ pub(crate) fn feed_url(base: &str, kind: FeedKind, token: &str) -> String {
     format!("{base}/{path}/{token}")
 }
 
+/// The browser player page of a viewer token (`/watch/{token}`); none for an ingest token.
+pub(crate) fn watch_url(base: &str, kind: FeedKind, token: &str) -> Option<String> {
+    (kind == FeedKind::Viewer).then(|| format!("{base}/watch/{token}"))
+}
+
 fn feed_view(f: &Feed) -> Value {
     let mut v = json!(f);
     if let Some(obj) = v.as_object_mut() {
@@ -42,9 +47,15 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let made = state.store.add_feed(&who, id, &body).await?;
     let url = feed_url(&state.public_base, made.feed.kind, &made.token);
+    let watch = watch_url(&state.public_base, made.feed.kind, &made.token);
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "feed": feed_view(&made.feed), "token": made.token, "url": url })),
+        Json(json!({
+            "feed": feed_view(&made.feed),
+            "token": made.token,
+            "url": url,
+            "watch_url": watch,
+        })),
     ))
 }
 

@@ -24,6 +24,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("console.js", JS, include_str!("../../static/console.js")),
     ("hall.js", JS, include_str!("../../static/hall.js")),
     ("kiosk.js", JS, include_str!("../../static/kiosk.js")),
+    ("watch.js", JS, include_str!("../../static/watch.js")),
 ];
 
 /// `GET /static/{file}`: cached for a day (pages link them with `?v=` the version).

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::auth::Staff;
 use super::meeting::{render, Notice};
 use super::render::{see_other, PageResult};
-use crate::api::feeds::feed_url;
+use crate::api::feeds::{feed_url, watch_url};
 use crate::state::AppState;
 
 /// The meeting's feed tokens and its WHEP viewers now, as the page lists them.
@@ -66,6 +66,7 @@ pub async fn add(
                 name => made.feed.name,
                 kind => made.feed.kind.as_str(),
                 url => feed_url(&state.public_base, made.feed.kind, &made.token),
+                watch => watch_url(&state.public_base, made.feed.kind, &made.token),
             }),
             ..Notice::default()
         },

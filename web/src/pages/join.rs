@@ -62,6 +62,7 @@ fn room_texts(lang: Lang) -> serde_json::Value {
         "join.unknown",
         "join.revoked",
         "room.guest",
+        "room.source",
     ];
     let map: serde_json::Map<String, serde_json::Value> = keys
         .iter()

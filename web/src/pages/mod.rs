@@ -35,6 +35,7 @@ mod session;
 #[cfg(test)]
 mod tests;
 mod units;
+mod watch;
 mod week;
 
 use axum::extract::DefaultBodyLimit;
@@ -69,6 +70,7 @@ pub fn router() -> Router<AppState> {
             post(guests::revoke),
         )
         .route("/j/{token}", get(join::show))
+        .route("/watch/{token}", get(watch::show))
         .route("/admin/units", get(admin_units::show))
         .route(
             "/admin/units/import",

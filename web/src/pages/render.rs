@@ -24,6 +24,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("meeting.html", include_str!("../../templates/meeting.html")),
     ("join.html", include_str!("../../templates/join.html")),
+    ("watch.html", include_str!("../../templates/watch.html")),
     (
         "console_panel.html",
         include_str!("../../templates/console_panel.html"),
