@@ -309,6 +309,38 @@ async fn a_whip_source_on_the_floor_reaches_a_hall_and_a_whep_viewer() {
 }
 
 #[tokio::test]
+async fn a_national_relays_ingest_is_the_main_picture_without_anyone_giving_the_floor() {
+    let app = spawn_app().await;
+    let m = meeting(&app, "national_relay").await;
+    let (ingest, whip) = feed(&app, &m, "ingest", "Truyền hình hội nghị toàn quốc").await;
+    let source_id = ingest["participant_id"].as_i64().expect("a participant id");
+    start(&app, &m).await;
+    let _host = app.ws_join(&m.host_token).await;
+    let commune = TestClient::subscriber(2, 2).await.expect("subscriber");
+    let _ws = hall(&app, &m.commune_token, &commune).await;
+
+    let publisher = TestClient::publisher().await.expect("publisher");
+    let offer = publisher.offer().await.expect("offer");
+    let (status, location, answer) = post_sdp(&app, &whip, &offer).await;
+    assert_eq!(status, 201, "{answer}");
+    publisher.accept(answer).await.expect("the answer applies");
+    assert!(publisher.wait_connected(WAIT).await, "WHIP media connects");
+    let sending = publisher.start_publishing().await.expect("sending");
+
+    // Nobody gave the floor: the national feed is what the commune sees and hears.
+    wait_media(&commune, 30).await;
+    let (_, live) = app
+        .get(&format!("/api/v1/meetings/{}/live", m.id), Some(&m.staff))
+        .await;
+    assert!(live["state"]["floor"].is_null(), "{live}");
+    assert_eq!(live["readiness"]["sources"][0]["hall_id"], source_id);
+
+    assert_eq!(delete(&app, &location.expect("a Location")).await, 200);
+    sending.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn bad_whip_and_whep_requests_get_clear_errors() {
     let app = spawn_app().await;
     let m = meeting(&app, "sudden").await;
