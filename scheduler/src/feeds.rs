@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use crate::accounts::{random_token, token_hash, Principal};
+use crate::history::log_event;
 use crate::meetings::Meeting;
+use crate::revocable::Revocable;
 use crate::time::{self, Timestamp};
 use crate::{Error, Result, Store};
 
@@ -155,18 +157,9 @@ impl Store {
         let now = time::now();
         let token = random_token();
         let mut tx = self.begin_write().await?;
-        let count: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM meeting_feeds WHERE meeting_id = $1")
-                .bind(meeting_id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-        if count >= MAX_FEEDS_PER_MEETING {
-            return Err(Error::invalid(
-                "name",
-                format!("a meeting has at most {MAX_FEEDS_PER_MEETING} feed tokens"),
-            ));
-        }
+        Revocable::Feeds
+            .ensure_room(&mut tx, meeting_id, MAX_FEEDS_PER_MEETING, "feed tokens")
+            .await?;
         let id: i64 = sqlx::query(
             "INSERT INTO meeting_feeds (meeting_id, kind, name, token_hash, created_by, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -218,11 +211,8 @@ impl Store {
             return Ok(feed);
         }
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE meeting_feeds SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL")
-            .bind(time::now())
-            .bind(who.account.id)
-            .bind(feed_id)
-            .execute(&mut *tx)
+        Revocable::Feeds
+            .revoke(&mut tx, feed_id, who.account.id)
             .await?;
         meeting_event(
             &mut tx,
@@ -280,15 +270,8 @@ async fn meeting_event(
     feed: FeedKind,
     name: &str,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO meeting_events (meeting_id, at, account_id, kind, detail) VALUES ($1, $2, $3, $4, $5)")
-        .bind(meeting_id)
-        .bind(time::now())
-        .bind(account_id)
-        .bind(kind)
-        .bind(format!("{}: {name}", feed.as_str()))
-        .execute(&mut *c)
-        .await?;
-    Ok(())
+    let detail = format!("{}: {name}", feed.as_str());
+    log_event(c, meeting_id, account_id, kind, &detail).await
 }
 
 #[cfg(test)]

@@ -17,8 +17,10 @@ use sqlx::Row;
 
 use crate::accounts::{random_token, Principal};
 use crate::error::JoinRefusal;
+use crate::history::log_event;
 use crate::invitations::JoinGrant;
 use crate::meetings::{Meeting, MeetingStatus};
+use crate::revocable::Revocable;
 use crate::time::{self, Timestamp};
 use crate::{Error, Result, Store};
 
@@ -235,18 +237,9 @@ impl Store {
         let now = time::now();
         open_for_guests(&m, now)?;
         let mut tx = self.begin_write().await?;
-        let count: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM meeting_guests WHERE meeting_id = $1")
-                .bind(meeting_id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-        if count >= MAX_GUESTS_PER_MEETING {
-            return Err(Error::invalid(
-                "name",
-                format!("a meeting has at most {MAX_GUESTS_PER_MEETING} guests"),
-            ));
-        }
+        Revocable::Guests
+            .ensure_room(&mut tx, meeting_id, MAX_GUESTS_PER_MEETING, "guests")
+            .await?;
         let id: i64 = sqlx::query(
             "INSERT INTO meeting_guests (meeting_id, name, organisation, phone, email, join_token, created_by, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -262,7 +255,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?
         .try_get("id")?;
-        meeting_event(
+        log_event(
             &mut tx,
             meeting_id,
             who.account.id,
@@ -298,13 +291,10 @@ impl Store {
             return Ok(guest);
         }
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE meeting_guests SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL")
-            .bind(time::now())
-            .bind(who.account.id)
-            .bind(guest_id)
-            .execute(&mut *tx)
+        Revocable::Guests
+            .revoke(&mut tx, guest_id, who.account.id)
             .await?;
-        meeting_event(
+        log_event(
             &mut tx,
             meeting_id,
             who.account.id,
@@ -348,24 +338,6 @@ impl Store {
             guest: true,
         })
     }
-}
-
-async fn meeting_event(
-    c: &mut sqlx::AnyConnection,
-    meeting_id: i64,
-    account_id: i64,
-    kind: &str,
-    detail: &str,
-) -> Result<()> {
-    sqlx::query("INSERT INTO meeting_events (meeting_id, at, account_id, kind, detail) VALUES ($1, $2, $3, $4, $5)")
-        .bind(meeting_id)
-        .bind(time::now())
-        .bind(account_id)
-        .bind(kind)
-        .bind(detail)
-        .execute(&mut *c)
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::accounts::{random_token, Principal};
 use crate::conflicts::conflicts_on;
+use crate::history::log_event;
 use crate::meetings::{Meeting, MeetingKind, MeetingStatus};
 use crate::scope::Scope;
 use crate::time::{self, local_date, Timestamp};
@@ -436,23 +437,5 @@ pub(crate) async fn insert_invitations(
         }
         q.execute(&mut **tx).await?;
     }
-    Ok(())
-}
-
-async fn log_event(
-    tx: &mut Transaction<'_, Any>,
-    meeting_id: i64,
-    account_id: i64,
-    kind: &str,
-    detail: &str,
-) -> Result<()> {
-    sqlx::query("INSERT INTO meeting_events (meeting_id, at, account_id, kind, detail) VALUES ($1, $2, $3, $4, $5)")
-        .bind(meeting_id)
-        .bind(time::now())
-        .bind(account_id)
-        .bind(kind)
-        .bind(detail)
-        .execute(&mut **tx)
-        .await?;
     Ok(())
 }
