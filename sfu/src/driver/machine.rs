@@ -29,6 +29,7 @@ mod renegotiate;
 use super::command::{Command, PortStats};
 use super::conn::Local;
 use super::demux::{ConnIndex, Demux};
+use super::nack::NackCounts;
 use super::relay::Relay;
 use super::router::Router;
 use super::shared::{Shared, WorkerIndex};
@@ -84,6 +85,8 @@ pub struct Driver {
     due: Vec<ConnIndex>,
     /// The `now` of the latest input.
     now: Instant,
+    /// What every connection's NACK interceptors counted.
+    nacks: NackCounts,
 }
 
 impl Driver {
@@ -123,6 +126,7 @@ impl Driver {
             cursor: 0,
             due: Vec::new(),
             now,
+            nacks: NackCounts::default(),
         }
     }
 
@@ -265,6 +269,7 @@ impl Driver {
         stats.connections = self.table.len();
         stats.addresses = self.demux.addresses();
         stats.router = self.router.stats;
+        stats.nacks = self.nacks.read();
         let routes = self.router.routes.values();
         stats.mirrors = routes.filter(|r| r.publisher().is_none()).count();
         stats.streams = self.router.routes.len() - stats.mirrors;
@@ -342,6 +347,7 @@ impl Driver {
             config: &self.config,
             advertised: &self.advertised,
             certificate: &self.certificate,
+            nacks: &self.nacks,
         };
         let (table, demux) = (&mut self.table, &mut self.demux);
         let (answer, trickled) = commands::add_peer(now, (peer, offer), &local, table, demux)?;
