@@ -213,7 +213,10 @@ fn a_packet_lost_on_the_way_to_a_viewer_is_sent_again_on_its_nack() {
     let figures = nacks(&mut net);
     assert_eq!(figures.received, 1, "one NACK from the viewer: {figures:?}");
     assert_eq!(figures.retransmitted, 1, "{figures:?}");
-    assert_eq!(figures.sent, 0, "nothing lost on the way from the publisher");
+    assert_eq!(
+        figures.sent, 0,
+        "nothing lost on the way from the publisher"
+    );
 }
 
 #[test]
