@@ -128,7 +128,7 @@ impl TestClient {
             remotes: Arc::clone(&remotes),
             observer,
         });
-        let (registry, _) = peer::interceptors(&mut engine)?;
+        let (registry, _) = peer::interceptors(&mut engine, &Default::default())?;
         let settings = SettingEngineBuilder::new()
             .with_multicast_dns_mode(MulticastDnsMode::Disabled)
             .with_srtp_replay_protection_window(SRTP_REPLAY_WINDOW);

@@ -39,6 +39,11 @@ pub struct MediaFigures {
     pub unrouted: u64,
     /// Keyframe requests (PLI) sent to publishers.
     pub plis: u64,
+    /// NACKs halls sent about what we sent them, packets sent again on them, and NACKs
+    /// we sent publishing halls about what they sent us.
+    pub nacks_from_halls: u64,
+    pub retransmitted_packets: u64,
+    pub nacks_to_halls: u64,
     /// Forwarded packets per second over the last sampling interval.
     pub forwarded_pps: u64,
     /// Share of the last interval the media task spent working (0–1).
@@ -59,6 +64,9 @@ impl MediaFigures {
             send_dropped: stats.send_dropped,
             unrouted: stats.unrouted,
             plis: stats.router.plis,
+            nacks_from_halls: stats.nacks.received,
+            retransmitted_packets: stats.nacks.retransmitted,
+            nacks_to_halls: stats.nacks.sent,
             forwarded_pps: 0,
             busy_ratio: 0.0,
         }
@@ -167,4 +175,24 @@ pub(crate) fn spawn_sampler(shared: Weak<Shared>) {
             last = Some((now, stats));
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MediaFigures;
+
+    #[test]
+    fn the_figures_carry_the_ports_nack_counts() {
+        let mut stats = sfu::driver::PortStats::default();
+        stats.nacks.received = 3;
+        stats.nacks.retransmitted = 5;
+        stats.nacks.sent = 2;
+        let f = MediaFigures::from_stats(&stats);
+        let nacks = (
+            f.nacks_from_halls,
+            f.retransmitted_packets,
+            f.nacks_to_halls,
+        );
+        assert_eq!(nacks, (3, 5, 2));
+    }
 }

@@ -206,6 +206,8 @@ async fn metrics_parse_and_count_a_join_on_their_own_listener_only() {
         "hoinghi_media_loss_mean",
         "hoinghi_media_halls_reporting",
         "hoinghi_keyframe_requests_total",
+        "hoinghi_nacks_total",
+        "hoinghi_retransmitted_packets_total",
         "hoinghi_rejected_connections_total",
         "hoinghi_login_failures_total",
         "hoinghi_login_lockouts_total",
@@ -216,6 +218,14 @@ async fn metrics_parse_and_count_a_join_on_their_own_listener_only() {
             before.iter().any(|s| s.metric == name),
             "{name} is missing from /metrics"
         );
+    }
+    for direction in ["from_halls", "to_halls"] {
+        let nacks = Some(("direction", direction));
+        let sample = before.iter().find(|s| {
+            s.metric == "hoinghi_nacks_total" && s.labels.get("direction") == Some(direction)
+        });
+        assert!(sample.is_some(), "NACKs {direction} are counted");
+        assert_eq!(value(&before, "hoinghi_nacks_total", nacks), 0.0);
     }
 
     let (host, _) = meeting_tokens(&app).await;

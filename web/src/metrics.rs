@@ -5,8 +5,8 @@
 //! Counted as they happen: joins by outcome and join latency (`signaling::metrics`),
 //! attendance write latency (the recorder's histogram). Read at each scrape
 //! ([`Figures`]): live meetings, halls present, open sockets and refused upgrades, the
-//! media port's last reading (forwarded packets and bytes, drops, PLIs, the media
-//! task's busy ratio), and the store's login counts (failures, lockouts). Asked of the
+//! media port's last reading (forwarded packets and bytes, drops, PLIs, NACKs both ways
+//! and the packets sent again on them, the media task's busy ratio), and the store's login counts (failures, lockouts). Asked of the
 //! rooms just before each scrape ([`LossFigures`]): the packet loss the halls' media
 //! connections report, both ways.
 
@@ -220,6 +220,23 @@ impl Collector for Figures {
             "keyframe_requests",
             "Keyframe requests (PLI) sent to publishing halls",
             m.plis,
+        )?;
+        labelled_counter(
+            &mut e,
+            "nacks",
+            "RTCP NACKs (requests to send lost packets again), by direction: from halls about \
+             what this node sent them, to publishing halls about what they sent",
+            "direction",
+            &[
+                ("from_halls", m.nacks_from_halls),
+                ("to_halls", m.nacks_to_halls),
+            ],
+        )?;
+        counter(
+            &mut e,
+            "retransmitted_packets",
+            "RTP packets sent again to halls on their NACKs",
+            m.retransmitted_packets,
         )?;
         let loss = *self.1.lock().unwrap_or_else(PoisonError::into_inner);
         labelled_gauge(

@@ -1,6 +1,7 @@
 //! What the handle asks of the driver, with the channel each answer goes back on, and the
 //! port's counters.
 
+use super::nack::NackFigures;
 use super::router::RouterStats;
 use crate::event::{IceCandidate, PeerAnswer, PeerId, SlotChange, SpeakerGroup};
 use crate::{SfuError, StreamId};
@@ -85,6 +86,8 @@ pub struct PortStats {
     pub relay_dropped: u64,
     /// The media path's counters.
     pub router: RouterStats,
+    /// NACKs from halls, packets sent again on them, NACKs to publishers.
+    pub nacks: NackFigures,
     /// Time the IO loop spent working (not waiting) since start: its busy ratio is the
     /// growth of this over wall-clock time.
     pub busy: std::time::Duration,
@@ -108,5 +111,6 @@ impl PortStats {
         r.plis += x.plis;
         r.relayed += x.relayed;
         r.relayed_in += x.relayed_in;
+        self.nacks.add(&o.nacks);
     }
 }

@@ -7,6 +7,7 @@
 //! connection's datagrams come and go through the driver.
 
 use super::intercept::Moved;
+use super::nack::NackCounts;
 use super::plan;
 use super::stats::Outgoing;
 use crate::config::SfuConfig;
@@ -185,6 +186,8 @@ pub struct Local<'a> {
     pub config: &'a SfuConfig,
     pub advertised: &'a [SocketAddr],
     pub certificate: &'a RTCCertificate,
+    /// The worker's NACK counters, which the connection's interceptors count into.
+    pub nacks: &'a NackCounts,
 }
 
 /// Builds the hall's connection from `offer` and answers it with the media port's
@@ -201,7 +204,7 @@ pub fn answer(
     let offered = peer::offered_tracks(&parsed);
     let audio_level_id = extmap_id(&parsed, AUDIO_LEVEL_URI);
     let mut engine = peer::media_engine(config)?;
-    let (registry, deadline) = peer::interceptors(&mut engine)?;
+    let (registry, deadline) = peer::interceptors(&mut engine, local.nacks)?;
     let settings = SettingEngineBuilder::new()
         .with_multicast_dns_mode(MulticastDnsMode::Disabled)
         .with_srtp_replay_protection_window(0)
@@ -268,6 +271,7 @@ mod tests {
             config: &config,
             advertised: &[addr],
             certificate: &certificate,
+            nacks: &NackCounts::default(),
         };
         for offer in [
             "",

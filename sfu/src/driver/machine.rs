@@ -17,10 +17,11 @@
 //! forwarded RTP (or its interceptors say sending moved it). Connections that failed or
 //! closed are removed once the turn's datagrams are out.
 //!
-//! The state machine owns every part and calls the children with the parts each
-//! needs: [`events`] reads one connection's `rtc` events, [`renegotiate`] applies a new
-//! offer or a trickled candidate to one connection, [`commands`] adds a hall and changes
-//! a slot; what that means for the rest (events, routes, removal) is done here.
+//! The state machine owns every part and lends the children the parts each needs:
+//! [`Commands`] carries out a command (a hall added, renegotiated or closed, a slot
+//! changed) over the table, demultiplexer and router, [`events`] reads one connection's
+//! `rtc` events, [`renegotiate`] applies a new offer or a trickled candidate to one
+//! connection; what a turn means for the rest (events, routes, removal) is done here.
 
 mod commands;
 mod events;
@@ -29,14 +30,15 @@ mod renegotiate;
 use super::command::{Command, PortStats};
 use super::conn::Local;
 use super::demux::{ConnIndex, Demux};
+use super::nack::NackCounts;
 use super::relay::Relay;
 use super::router::Router;
 use super::shared::{Shared, WorkerIndex};
 use super::table::Table;
 use crate::config::SfuConfig;
-use crate::event::{DisconnectReason, IceCandidate, PeerAnswer, PeerId, SfuEvent, SlotChange};
-use crate::SfuError;
+use crate::event::SfuEvent;
 use bytes::BytesMut;
+use commands::Commands;
 use events::Outcome;
 use rtc::peer_connection::certificate::RTCCertificate;
 use rtc::peer_connection::message::RTCMessage;
@@ -84,6 +86,8 @@ pub struct Driver {
     due: Vec<ConnIndex>,
     /// The `now` of the latest input.
     now: Instant,
+    /// What every connection's NACK interceptors counted.
+    nacks: NackCounts,
 }
 
 impl Driver {
@@ -123,6 +127,7 @@ impl Driver {
             cursor: 0,
             due: Vec::new(),
             now,
+            nacks: NackCounts::default(),
         }
     }
 
@@ -265,6 +270,7 @@ impl Driver {
         stats.connections = self.table.len();
         stats.addresses = self.demux.addresses();
         stats.router = self.router.stats;
+        stats.nacks = self.nacks.read();
         let routes = self.router.routes.values();
         stats.mirrors = routes.filter(|r| r.publisher().is_none()).count();
         stats.streams = self.router.routes.len() - stats.mirrors;
@@ -279,143 +285,27 @@ impl Driver {
         }
     }
 
-    /// Carries out one command at `now`; its answer goes back on its reply channel.
+    /// Carries out one command at `now`; its answer goes back on its reply channel
+    /// ([`Commands`], given the parts it may change; the counters are read here).
     pub fn handle_command(&mut self, now: Instant, command: Command) {
-        match command {
-            Command::AddPeer { peer, offer, reply } => {
-                let _ = reply.send(self.add_peer(now, peer, offer));
-            }
-            Command::Renegotiate { peer, offer, reply } => {
-                let _ = reply.send(self.renegotiate(now, peer, offer));
-            }
-            Command::AddIceCandidate {
-                peer,
-                candidate,
-                reply,
-            } => {
-                let _ = reply.send(self.add_ice_candidate(peer, candidate));
-            }
-            Command::RequestKeyframe {
-                track,
-                layer,
-                reply,
-            } => {
-                let result = self
-                    .router
-                    .request_keyframe(now, track, layer, &mut self.table);
-                let _ = reply.send(result);
-            }
-            Command::Slot { change, reply } => {
-                let _ = reply.send(self.change_slot(now, change));
-            }
-            Command::Apply { changes, reply } => {
-                let results = changes.into_iter().map(|c| self.change_slot(now, c));
-                let _ = reply.send(results.collect());
-            }
-            Command::SetSpeakerGroup { peer, group, reply } => {
-                let index = self.live_index(peer);
-                let result = index.map(|i| self.router.set_speaker_group(i, group));
-                let _ = reply.send(result);
-            }
-            Command::ClosePeer { peer, reply } => {
-                let result = self.close_peer(peer);
-                if result.is_ok() {
-                    let reason = DisconnectReason::ClosedByServer;
-                    self.emit(SfuEvent::PeerDisconnected(peer, reason));
-                }
-                let _ = reply.send(result);
-            }
-            Command::Stats { reply } => {
-                let _ = reply.send(self.stats());
-            }
+        if let Command::Stats { reply } = command {
+            let _ = reply.send(self.stats());
+            return;
         }
-    }
-
-    /// A new hall: its connection, answered ([`commands::add_peer`]).
-    fn add_peer(
-        &mut self,
-        now: Instant,
-        peer: PeerId,
-        offer: String,
-    ) -> Result<PeerAnswer, SfuError> {
-        let local = Local {
-            config: &self.config,
-            advertised: &self.advertised,
-            certificate: &self.certificate,
+        let commands = Commands {
+            local: Local {
+                config: &self.config,
+                advertised: &self.advertised,
+                certificate: &self.certificate,
+                nacks: &self.nacks,
+            },
+            table: &mut self.table,
+            demux: &mut self.demux,
+            router: &mut self.router,
+            doomed: &mut self.doomed,
+            events: &mut self.events,
         };
-        let (table, demux) = (&mut self.table, &mut self.demux);
-        let (answer, trickled) = commands::add_peer(now, (peer, offer), &local, table, demux)?;
-        self.events.extend(trickled);
-        Ok(answer)
-    }
-
-    /// A connected hall's new offer ([`renegotiate::renegotiate`]); answers with every
-    /// slot, old first.
-    fn renegotiate(
-        &mut self,
-        now: Instant,
-        peer: PeerId,
-        offer: String,
-    ) -> Result<PeerAnswer, SfuError> {
-        let index = self.live_index(peer)?;
-        let conn = self
-            .table
-            .get_mut(index)
-            .ok_or(SfuError::UnknownPeer(peer))?;
-        let done = renegotiate::renegotiate(conn, &self.config, now, offer)?;
-        if let Some(ufrag) = done.restart {
-            tracing::debug!(peer = peer.0, "sfu: ICE restart");
-            if !self.demux.add(&ufrag, index) {
-                return Err(SfuError::Webrtc("ICE ufrag collision; offer again".into()));
-            }
-            conn.ufrag = ufrag;
-        }
-        for stream in done.removed {
-            self.router.unpublish(stream);
-        }
-        self.flush_router_events();
-        self.table.touch(index);
-        Ok(done.answer)
-    }
-
-    /// A remote candidate the hall trickled; an empty one ends its candidates.
-    fn add_ice_candidate(&mut self, peer: PeerId, candidate: IceCandidate) -> Result<(), SfuError> {
-        let index = self.live_index(peer)?;
-        let conn = self
-            .table
-            .get_mut(index)
-            .ok_or(SfuError::UnknownPeer(peer))?;
-        if renegotiate::add_ice_candidate(conn, candidate)? {
-            self.table.touch(index);
-        }
-        Ok(())
-    }
-
-    /// One slot change ([`commands::change_slot`]) of a live hall.
-    fn change_slot(&mut self, now: Instant, change: SlotChange) -> Result<(), SfuError> {
-        let index = self.live_index(commands::target(&change))?;
-        commands::change_slot(now, index, change, &mut self.table, &mut self.router)
-    }
-
-    /// Removes a hall at the end of the turn; its tracks are unpublished now.
-    fn close_peer(&mut self, peer: PeerId) -> Result<(), SfuError> {
-        let index = self
-            .table
-            .index_of(peer)
-            .ok_or(SfuError::UnknownPeer(peer))?;
-        if self.doomed.contains(&index) {
-            return Err(SfuError::UnknownPeer(peer)); // already going
-        }
-        self.doom(index);
-        Ok(())
-    }
-
-    /// The table index of `peer`, unless it is absent or going.
-    fn live_index(&self, peer: PeerId) -> Result<ConnIndex, SfuError> {
-        self.table
-            .index_of(peer)
-            .filter(|i| !self.doomed.contains(i))
-            .ok_or(SfuError::UnknownPeer(peer))
+        commands.handle(now, command);
     }
 
     /// Handles every pending `rtc` event of connection `index` ([`events::read`]).
@@ -497,23 +387,13 @@ impl Driver {
 
     /// Hands the router's events (unpublished tracks, speaker changes) to the caller.
     fn flush_router_events(&mut self) {
-        while let Some(event) = self.router.poll_event() {
-            self.events.push_back(event);
-        }
+        commands::flush_router_events(&mut self.router, &mut self.events);
     }
 
-    /// Removes connection `index` at the end of the turn; its tracks are unpublished
-    /// (their slots go dark) and its subscriptions end now.
+    /// Removes connection `index` at the end of the turn ([`commands::doom`]).
     fn doom(&mut self, index: ConnIndex) {
-        if !self.doomed.contains(&index) {
-            self.doomed.push(index);
-        }
-        if let Some(conn) = self.table.get(index) {
-            // Commands name it no more; a new hall may take its id (on any worker).
-            self.router.shared.forget(conn.id, self.router.worker);
-        }
-        self.router.unpublish_conn(index);
-        self.flush_router_events();
+        let (table, router) = (&self.table, &mut self.router);
+        commands::doom(index, table, router, &mut self.doomed, &mut self.events);
     }
 
     /// Removes the connections that failed or closed this turn.

@@ -31,6 +31,7 @@ mod front;
 pub(crate) mod handle;
 mod intercept;
 mod machine;
+mod nack;
 pub(crate) mod negotiate;
 pub(crate) mod peer;
 mod plan;
@@ -50,6 +51,7 @@ mod table;
 mod tests;
 
 pub use command::PortStats;
+pub use nack::NackFigures;
 pub use router::RouterStats;
 
 pub(crate) use command::Command;

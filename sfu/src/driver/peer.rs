@@ -4,12 +4,14 @@
 //! Every connection gets the same [`MediaEngine`] (Opus and VP8, H.264 if configured,
 //! with RTX, NACK, FIR and PLI feedback, the simulcast and audio-level header
 //! extensions) and the same interceptor chain: `rtc`'s defaults (NACK generator and
-//! responder, sender and receiver reports, TWCC receiver) plus [`FeedbackForwarder`],
-//! without which a subscriber's PLI, receiver reports and REMB never reach us — held as
-//! one chain element ([`crate::driver::intercept`]).
+//! responder, adapted and counted in [`crate::driver::nack`]; sender and receiver
+//! reports, TWCC receiver) plus [`FeedbackForwarder`], without which a subscriber's PLI,
+//! receiver reports and REMB never reach us — held as one chain element
+//! ([`crate::driver::intercept`]).
 
 use crate::config::SfuConfig;
 use crate::driver::intercept::{Interceptors, Moved, Stage};
+use crate::driver::nack::{self, NackCounts};
 use crate::driver::rtcpfwd::{self, FeedbackForwarder};
 use crate::{SfuError, MAX_LAYER};
 use rtc::interceptor::{
@@ -90,8 +92,12 @@ pub const NACK_BUFFER: u16 = 256;
 /// `engine` as `rtc`'s `configure_…` helpers do) with a smaller retransmission buffer,
 /// plus our feedback forwarder — in the registry's order, as one element
 /// ([`Interceptors`]: the RTP we send skips the four that only pass it on), and the flag
-/// it sets when sending moves its timeout.
-pub fn interceptors(engine: &mut MediaEngine) -> Result<(Registry, Moved), SfuError> {
+/// it sets when sending moves its timeout. The NACK interceptors retransmit without RTX,
+/// take RTX repairs as received ([`nack`]) and count into `nacks`.
+pub fn interceptors(
+    engine: &mut MediaEngine,
+    nacks: &NackCounts,
+) -> Result<(Registry, Moved), SfuError> {
     for parameter in ["", "pli"] {
         let nack = RTCPFeedback {
             typ: "nack".to_owned(),
@@ -104,8 +110,14 @@ pub fn interceptors(engine: &mut MediaEngine) -> Result<(Registry, Moved), SfuEr
     // receiver it puts in this scratch registry is built below, in its place.
     configure_twcc_receiver_only(Registry::new(), engine).map_err(SfuError::webrtc)?;
     let stages = vec![
-        Stage::sending(NackResponderBuilder::new().with_size(NACK_BUFFER).build()),
-        Stage::receiving(NackGeneratorBuilder::new().build()),
+        Stage::sending(nack::Responder::new(
+            NackResponderBuilder::new().with_size(NACK_BUFFER).build(),
+            nacks.clone(),
+        )),
+        Stage::receiving(nack::Generator::new(
+            NackGeneratorBuilder::new().build(),
+            nacks.clone(),
+        )),
         Stage::receiving(TwccReceiverBuilder::new().build()),
         Stage::receiving(ReceiverReportBuilder::new().build()),
         Stage::sending(SenderReportBuilder::new().build()),
@@ -249,6 +261,6 @@ mod tests {
         assert!(media_engine(&config).is_ok());
         config.codecs.h264 = false;
         let mut engine = media_engine(&config).expect("static codec list");
-        assert!(interceptors(&mut engine).is_ok());
+        assert!(interceptors(&mut engine, &NackCounts::default()).is_ok());
     }
 }

@@ -2,6 +2,7 @@
 // camera (a moving canvas) and receives one video slot over one connection, as the room page does.
 // Talks to the test over stdin/stdout, one line each way, SDP newlines escaped as "\n":
 //   out: OFFER <sdp>      in: ANSWER <sdp>      out: CONNECTED
+//   in: STATS             out: STATS in_packets=… in_lost=… in_nacks=… … (its video counters)
 // then keeps the call up until stdin closes. playwright-core comes from tests/browser
 // (`npm ci` there).
 import { createRequire } from "node:module";
@@ -62,6 +63,25 @@ console.log("OFFER " + offer.replaceAll("\r\n", "\\n"));
 
 const lines = createInterface({ input: process.stdin });
 for await (const line of lines) {
+  if (line === "STATS") {
+    // What the browser counted of its camera sent and its slot received, "key=value"s.
+    const figures = await page.evaluate(async () => {
+      const out = [];
+      (await window.pc.getStats()).forEach((s) => {
+        if (s.kind !== "video") return;
+        if (s.type === "inbound-rtp") {
+          out.push(`in_packets=${s.packetsReceived}`, `in_lost=${s.packetsLost}`,
+            `in_nacks=${s.nackCount}`, `in_frames=${s.framesDecoded}`);
+        } else if (s.type === "outbound-rtp") {
+          out.push(`out_packets=${s.packetsSent}`, `out_nacks=${s.nackCount}`,
+            `out_resent=${s.retransmittedPacketsSent ?? 0}`);
+        }
+      });
+      return out.join(" ");
+    });
+    console.log("STATS " + figures);
+    continue;
+  }
   if (!line.startsWith("ANSWER ")) continue;
   const sdp = line.slice(7).replaceAll("\\n", "\r\n");
   console.error("hall.mjs: answer received");

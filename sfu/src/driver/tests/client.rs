@@ -57,7 +57,8 @@ impl Hall {
     pub fn new(now: Instant, addr: SocketAddr, publishes: bool, slots: (usize, usize)) -> Self {
         let config = SfuConfig::default();
         let mut engine = peer::media_engine(&config).expect("the SFU's codecs");
-        let (registry, _) = peer::interceptors(&mut engine).expect("the SFU's interceptors");
+        let (registry, _) =
+            peer::interceptors(&mut engine, &Default::default()).expect("the SFU's interceptors");
         let mut pc = RTCPeerConnectionBuilder::new()
             .with_media_engine(engine)
             .with_interceptor_registry(registry)

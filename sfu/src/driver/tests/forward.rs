@@ -1,7 +1,7 @@
 //! Forwarding between two halls, in memory: a viewer's slots show a publisher's camera
 //! and microphone from a keyframe on, on the slots' SSRCs, gap-free and in order; the
-//! caller's keyframe requests reach the publisher throttled; (not yet: a packet lost on
-//! the way to a viewer is sent again when the viewer asks, NACK).
+//! caller's keyframe requests reach the publisher throttled; a packet lost on the way to
+//! a viewer is sent again, once, when the viewer asks (NACK), and counted.
 
 use super::client::{Hall, Received};
 use super::connect::addr;
@@ -43,12 +43,6 @@ fn a_viewer_sees_and_hears_a_publisher_through_its_slots() {
     let answer = net.join(VIEWER, Hall::new(net.now, addr(2), false, (1, 1)));
     net.connect_all();
     let mut n = 0;
-    let send = |net: &mut Net, n: &mut u32, keyframe: bool| {
-        let now = net.now;
-        net.hall(PUBLISHER).send_media(now, *n, keyframe);
-        *n += 1;
-        net.advance(Duration::from_millis(20));
-    };
     let tracks = |net: &Net| -> Vec<(MediaKind, StreamId)> {
         let published = net.events.iter().filter_map(|e| match e {
             SfuEvent::TrackPublished { kind, track, .. } => Some((*kind, *track)),
@@ -151,10 +145,9 @@ fn the_callers_keyframe_requests_reach_the_publisher_once_per_throttle_interval(
     assert_eq!(net.hall(PUBLISHER).keyframe_requests.len(), before + 2);
 }
 
-#[test]
-#[ignore = "fails, as before the interceptors became one element: a NACK from a viewer brings \
-            no retransmission (docs/sfu-driver.md, What does not work yet)"]
-fn a_packet_lost_on_the_way_to_a_viewer_is_sent_again_on_its_nack() {
+/// A publisher whose camera a viewer's one video slot shows (20 packets in, from a
+/// keyframe): the network, the slot's SSRC and the running number of the next packet.
+fn camera_shown() -> (Net, u32, u32) {
     let mut net = Net::new(SfuConfig::default());
     net.join(PUBLISHER, Hall::new(net.now, addr(1), true, (0, 0)));
     let answer = net.join(VIEWER, Hall::new(net.now, addr(2), false, (1, 0)));
@@ -173,29 +166,73 @@ fn a_packet_lost_on_the_way_to_a_viewer_is_sent_again_on_its_nack() {
     }];
     let results = net.ask(|reply| Command::Apply { changes, reply });
     assert!(results.iter().all(Result::is_ok), "{results:?}");
-    let mut send = |net: &mut Net, keyframe: bool| {
-        let now = net.now;
-        net.hall(PUBLISHER).send_media(now, n, keyframe);
-        n += 1;
-        net.advance(Duration::from_millis(20));
-    };
     for i in 0..20 {
-        send(&mut net, i == 0);
+        send(&mut net, &mut n, i == 0);
     }
     let before = net.hall(VIEWER).received_on(slot.ssrc).len();
     assert!(before >= 19, "the viewer receives the camera: {before}");
-    net.lose_to = Some(addr(2));
-    send(&mut net, false);
-    net.lose_to = None;
-    let lost = net.hall(VIEWER).received_on(slot.ssrc).len();
-    assert_eq!(lost, before, "the packet did not arrive");
-    for _ in 0..40 {
-        send(&mut net, false);
-    }
+    (net, slot.ssrc, n)
+}
+
+/// The publisher sends packet `n` (and the next number is taken); 20 ms pass.
+fn send(net: &mut Net, n: &mut u32, keyframe: bool) {
+    let now = net.now;
+    net.hall(PUBLISHER).send_media(now, *n, keyframe);
+    *n += 1;
+    net.advance(Duration::from_millis(20));
+}
+
+/// The viewer's packets on `ssrc`, by running number: gap-free (each once) and in order.
+fn check_repaired(net: &mut Net, ssrc: u32) {
     let mut run = net.hall(VIEWER).received.clone();
-    run.retain(|r| r.ssrc == slot.ssrc);
+    run.retain(|r| r.ssrc == ssrc);
     run.sort_by_key(number);
     let run: Vec<&Received> = run.iter().collect();
-    // Gap-free once the retransmission is in; the payloads in order.
     check_run("video slot", &run);
+}
+
+fn nacks(net: &mut Net) -> crate::driver::NackFigures {
+    net.ask(|reply| Command::Stats { reply }).nacks
+}
+
+#[test]
+fn a_packet_lost_on_the_way_to_a_viewer_is_sent_again_on_its_nack() {
+    let (mut net, ssrc, mut n) = camera_shown();
+    let before = net.hall(VIEWER).received_on(ssrc).len();
+    net.lose_to = Some(addr(2));
+    send(&mut net, &mut n, false);
+    net.lose_to = None;
+    let lost = net.hall(VIEWER).received_on(ssrc).len();
+    assert_eq!(lost, before, "the packet did not arrive");
+    assert_eq!(nacks(&mut net).received, 0, "nothing asked for yet");
+    for _ in 0..40 {
+        send(&mut net, &mut n, false);
+    }
+    // Gap-free once the retransmission is in (and in only once); the payloads in order.
+    check_repaired(&mut net, ssrc);
+    let figures = nacks(&mut net);
+    assert_eq!(figures.received, 1, "one NACK from the viewer: {figures:?}");
+    assert_eq!(figures.retransmitted, 1, "{figures:?}");
+    assert_eq!(
+        figures.sent, 0,
+        "nothing lost on the way from the publisher"
+    );
+}
+
+#[test]
+fn a_packet_lost_on_the_way_from_a_publisher_is_asked_for_and_forwarded_late() {
+    let (mut net, ssrc, mut n) = camera_shown();
+    let before = net.hall(VIEWER).received_on(ssrc).len();
+    net.lose_from = Some(addr(1));
+    send(&mut net, &mut n, false);
+    net.lose_from = None;
+    assert_eq!(net.hall(VIEWER).received_on(ssrc).len(), before);
+    for _ in 0..40 {
+        send(&mut net, &mut n, false);
+    }
+    check_repaired(&mut net, ssrc);
+    let figures = nacks(&mut net);
+    assert_eq!(figures.sent, 1, "one NACK to the publisher: {figures:?}");
+    assert_eq!(figures.received, 0, "none from the viewer: {figures:?}");
+    assert_eq!(figures.retransmitted, 0, "{figures:?}");
 }

@@ -42,6 +42,8 @@ pub struct Net {
     pub events: Vec<SfuEvent>,
     /// While set, the SFU's datagrams to this hall are lost.
     pub lose_to: Option<SocketAddr>,
+    /// While set, this hall's datagrams to the SFU are lost.
+    pub lose_from: Option<SocketAddr>,
 }
 
 impl Net {
@@ -91,6 +93,7 @@ impl Net {
             halls: Vec::new(),
             events: Vec::new(),
             lose_to: None,
+            lose_from: None,
         }
     }
 
@@ -164,7 +167,9 @@ impl Net {
             let mut inbound = Vec::new();
             for (_, hall) in &mut self.halls {
                 while let Some(out) = hall.pc.poll_write() {
-                    inbound.push((hall.addr, out.message));
+                    if self.lose_from != Some(hall.addr) {
+                        inbound.push((hall.addr, out.message));
+                    }
                 }
             }
             for (from, datagram) in inbound {
