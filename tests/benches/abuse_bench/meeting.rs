@@ -157,6 +157,40 @@ impl Meeting {
             .store(phases.len() - 1, Ordering::Relaxed);
     }
 
+    /// The 99th percentile round trip of each phase after joining (name, pongs, ms), and
+    /// of all of them together.
+    pub fn p99s(&self) -> (Vec<(String, usize, f64)>, Option<f64>) {
+        let phases = self
+            .shared
+            .phases
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let rtts = self
+            .shared
+            .rtts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let p99 = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v.get(((v.len().max(1) - 1) as f64 * 0.99).round() as usize)
+                .copied()
+        };
+        let each = phases
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter_map(|(i, name)| {
+                let v: Vec<f64> = rtts.iter().filter(|r| r.0 == i).map(|r| r.1).collect();
+                let n = v.len();
+                p99(v).map(|p| (name.clone(), n, p))
+            })
+            .collect();
+        let all = rtts.iter().filter(|r| r.0 > 0).map(|r| r.1).collect();
+        (each, p99(all))
+    }
+
     /// Prints the round trips of each phase, and what went wrong on the halls' sockets.
     pub fn report(&self) {
         let phases = self
