@@ -100,10 +100,13 @@ impl Meeting {
                     match frame {
                         Ok(Message::Text(t)) => {
                             let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
-                            if v["type"] == "pong" {
-                                let sent = v["ts"].as_u64().unwrap_or(0);
-                                let now = epoch.elapsed().as_micros() as u64;
-                                let ms = now.saturating_sub(sent) as f64 / 1000.0;
+                            // The server echoes `ts` as a JSON float (`1234.0`): read as
+                            // an integer it was missing, and earlier runs timed every pong
+                            // from the start of the run instead of from its ping.
+                            let sent = v["ts"].as_f64();
+                            if let (true, Some(sent)) = (v["type"] == "pong", sent) {
+                                let now = epoch.elapsed().as_micros() as f64;
+                                let ms = (now - sent).max(0.0) / 1000.0;
                                 let mut r =
                                     reader.rtts.lock().unwrap_or_else(PoisonError::into_inner);
                                 r.push((phase, ms));
