@@ -147,6 +147,8 @@ impl Application {
         let gate = crate::sockets::SocketGate::new(
             settings.socket_limits().map_err(|e| anyhow::anyhow!(e))?,
         );
+        // Ends by itself once the server (the last holder of the gate) is gone.
+        crate::memory_trim::spawn(&gate, crate::memory_trim::TrimPolicy::default());
         let ws = crate::ws::WsState {
             store: store.clone(),
             signaling: signaling.clone(),
