@@ -1,0 +1,130 @@
+//! Three nodes on one database and one NATS server (127.0.0.1:4222), each with its own
+//! NATS connection, as tasks of one test: the host joins on node a (the meeting's
+//! home); halls joining through nodes b and c are bridged to node a's room instead of
+//! being refused. The floor given to b's hall reaches c's page, both halls' roll-call
+//! answers are in the one meeting log, and a bridged socket that drops (or leaves) is
+//! seen by the host as a local one would be.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::store::{invited, logged};
+use common::{left, quiet};
+use scheduler::testing::{demo_db, province_meeting_now, test_backend};
+use scheduler::{Level, Store};
+use serde_json::json;
+use sfu::SfuConfig;
+use signaling::protocol::{Reason, ServerMessage};
+use signaling::{Bridge, HomeLeases, Signaling, SignalingConfig, StoreRecorder};
+
+const NATS: &str = "nats://127.0.0.1:4222";
+
+/// One node: its own SFU, recorder, leases and NATS connection, over `store`.
+async fn node(store: &Store, name: &str) -> Signaling {
+    let store = store.clone().with_node(name);
+    let config = SignalingConfig {
+        grace: Duration::from_secs(1),
+        ..quiet()
+    };
+    let signaling = Signaling::start(SfuConfig::default(), config)
+        .expect("valid config")
+        .record_with(StoreRecorder::spawn(store.clone(), 10))
+        .with_roster(store.clone())
+        .with_home(HomeLeases::start(store.clone(), Duration::from_secs(15)));
+    let nats = signaling::bridge::connect(NATS, name)
+        .await
+        .expect("NATS at 127.0.0.1:4222");
+    let bridge: Arc<Bridge> = Bridge::start(&signaling, nats, store)
+        .await
+        .expect("subscribed");
+    signaling.with_bridge(bridge)
+}
+
+#[tokio::test]
+async fn halls_on_other_nodes_are_bridged_to_the_home_room() {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let levels = [Level::Province, Level::District];
+    let m = province_meeting_now(&db.store, "Giao ban ba máy chủ", &levels)
+        .await
+        .expect("scheduled");
+    let others: Vec<i64> = db
+        .store
+        .invited_halls(m.id)
+        .await
+        .expect("invited")
+        .into_iter()
+        .map(|h| h.hall_id)
+        .filter(|&h| h != m.host_hall_id)
+        .take(2)
+        .collect();
+    let (hall_b, hall_c) = (others[0], others[1]);
+    // Names of this run only: other tests may share the NATS server.
+    let run = std::process::id();
+    let (a, b, c) = (
+        node(&db.store, &format!("a-{run}")).await,
+        node(&db.store, &format!("b-{run}")).await,
+        node(&db.store, &format!("c-{run}")).await,
+    );
+
+    let mut host = invited(&a, &db.store, m.id, m.host_hall_id).await;
+    host.welcome().await;
+    let mut page_b = invited(&b, &db.store, m.id, hall_b).await;
+    let (_, present) = page_b.welcome().await;
+    assert!(
+        present.contains(&m.host_hall_id),
+        "b's page sees the host present on node a: {present:?}"
+    );
+    let mut page_c = invited(&c, &db.store, m.id, hall_c).await;
+    let (_, present) = page_c.welcome().await;
+    assert!(present.contains(&hall_b), "c sees b: {present:?}");
+    assert_eq!(
+        (a.room_count(), b.room_count(), c.room_count()),
+        (1, 0, 0),
+        "one room, on the home node"
+    );
+
+    // The host gives the floor to b's hall: c's page (on another node) sees it.
+    host.send(json!({"type": "give_floor", "hall_id": hall_b}));
+    let floor = page_c
+        .expect("the floor", |m| match m {
+            ServerMessage::Floor { hall_id, .. } => *hall_id,
+            _ => None,
+        })
+        .await;
+    assert_eq!(floor, hall_b);
+
+    // A roll call answered from b and c is in the one meeting log.
+    host.send(json!({"type": "set_phase", "phase": "started"}));
+    host.send(json!({"type": "start_roll_call"}));
+    for page in [&mut page_b, &mut page_c] {
+        page.expect("roll_call", |m| match m {
+            ServerMessage::RollCall { .. } => Some(()),
+            _ => None,
+        })
+        .await;
+    }
+    page_b.send(json!({"type": "roll_call_answer", "status": "present"}));
+    page_c.send(json!({"type": "roll_call_answer", "status": "late"}));
+    let events = logged(&db.store, m.id, "roll_call_answer", 2).await;
+    let answer = |hall: i64| {
+        events
+            .iter()
+            .find(|e| e.kind == "roll_call_answer" && e.hall_id == Some(hall))
+            .map(|e| e.detail.clone())
+    };
+    assert_eq!(answer(hall_b).as_deref(), Some("present"));
+    assert_eq!(answer(hall_c).as_deref(), Some("late"));
+
+    // c leaves; b's socket drops: the host sees c leave at once and b lost after the
+    // grace period, as for halls on its own node.
+    page_c.send(json!({"type": "leave"}));
+    assert_eq!(host.expect("c left", left).await, (hall_c, Reason::Left));
+    page_b.vanish().await;
+    assert_eq!(
+        host.expect("b lost", left).await,
+        (hall_b, Reason::NetworkLost)
+    );
+    db.cleanup().await;
+}
