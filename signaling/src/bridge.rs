@@ -7,7 +7,7 @@
 //!   a [`SessionLink`] whose writer publishes to `hoinghi.link.<node>.<link>` — the same
 //!   outbox, coalescing and write timeout as a local socket ([`hosted`]).
 //! - The socket's reader stays on the bridging node (rate limit, pings, parsing) and
-//!   publishes what the page sends to `hoinghi.room.<meeting>.in` ([`remote`]); the home
+//!   publishes what the page sends to `hoinghi.room.<meeting>.<home>.in` ([`remote`]); the home
 //!   room stays the one owner of floor, mutes, roll call and attendance. SDP and ICE go
 //!   through too, so the hall's media goes to the home node's SFU.
 //! - A socket that ends without `leave` is published as lost (the grace period starts,

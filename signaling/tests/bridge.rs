@@ -3,7 +3,9 @@
 //! home); halls joining through nodes b and c are bridged to node a's room instead of
 //! being refused. The floor given to b's hall reaches c's page, both halls' roll-call
 //! answers are in the one meeting log, and a bridged socket that drops (or leaves) is
-//! seen by the host as a local one would be.
+//! seen by the host as a local one would be. With media (`sfu::testclient` over UDP on
+//! 127.0.0.1): the offers and answers cross the bridge, so a hall on node b publishes to
+//! node a's SFU and a hall on node c receives its video and audio from there.
 
 mod common;
 
@@ -11,10 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::store::{invited, logged};
-use common::{left, quiet};
+use common::{left, negotiate, quiet, wait_until};
 use scheduler::testing::{demo_db, province_meeting_now, test_backend};
 use scheduler::{Level, Store};
 use serde_json::json;
+use sfu::testclient::TestClient;
 use sfu::SfuConfig;
 use signaling::protocol::{Reason, ServerMessage};
 use signaling::{Bridge, HomeLeases, Signaling, SignalingConfig, StoreRecorder};
@@ -42,15 +45,14 @@ async fn node(store: &Store, name: &str) -> Signaling {
     signaling.with_bridge(bridge)
 }
 
-#[tokio::test]
-async fn halls_on_other_nodes_are_bridged_to_the_home_room() {
-    let db = demo_db(test_backend()).await.expect("demo database");
+/// A province meeting scheduled now on `store`: the meeting and two invited halls
+/// besides the host.
+async fn meeting(store: &Store, title: &str) -> (scheduler::Meeting, i64, i64) {
     let levels = [Level::Province, Level::District];
-    let m = province_meeting_now(&db.store, "Giao ban ba máy chủ", &levels)
+    let m = province_meeting_now(store, title, &levels)
         .await
         .expect("scheduled");
-    let others: Vec<i64> = db
-        .store
+    let others: Vec<i64> = store
         .invited_halls(m.id)
         .await
         .expect("invited")
@@ -59,14 +61,25 @@ async fn halls_on_other_nodes_are_bridged_to_the_home_room() {
         .filter(|&h| h != m.host_hall_id)
         .take(2)
         .collect();
-    let (hall_b, hall_c) = (others[0], others[1]);
-    // Names of this run only: other tests may share the NATS server.
+    (m, others[0], others[1])
+}
+
+/// Three nodes over `store`, named for this run and `test` (other tests may share the
+/// NATS server).
+async fn nodes(store: &Store, test: &str) -> (Signaling, Signaling, Signaling) {
     let run = std::process::id();
-    let (a, b, c) = (
-        node(&db.store, &format!("a-{run}")).await,
-        node(&db.store, &format!("b-{run}")).await,
-        node(&db.store, &format!("c-{run}")).await,
-    );
+    (
+        node(store, &format!("a{test}-{run}")).await,
+        node(store, &format!("b{test}-{run}")).await,
+        node(store, &format!("c{test}-{run}")).await,
+    )
+}
+
+#[tokio::test]
+async fn halls_on_other_nodes_are_bridged_to_the_home_room() {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let (m, hall_b, hall_c) = meeting(&db.store, "Giao ban ba máy chủ").await;
+    let (a, b, c) = nodes(&db.store, "s").await;
 
     let mut host = invited(&a, &db.store, m.id, m.host_hall_id).await;
     host.welcome().await;
@@ -125,6 +138,79 @@ async fn halls_on_other_nodes_are_bridged_to_the_home_room() {
     assert_eq!(
         host.expect("b lost", left).await,
         (hall_b, Reason::NetworkLost)
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hall_on_node_c_receives_the_floor_holder_on_node_b() {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let (m, hall_b, hall_c) = meeting(&db.store, "Giao ban có hình").await;
+    let (a, b, c) = nodes(&db.store, "m").await;
+
+    // The host (node a) and hall b (node b) publish camera and microphone.
+    let mut host = invited(&a, &db.store, m.id, m.host_hall_id).await;
+    host.welcome().await;
+    let host_media = TestClient::publisher().await.expect("publisher");
+    assert!(
+        negotiate(&mut host, &host_media).await.is_empty(),
+        "no slots"
+    );
+    let _host_sending = host_media.start_publishing().await.expect("sending");
+    let mut page_b = invited(&b, &db.store, m.id, hall_b).await;
+    page_b.welcome().await;
+    let b_media = TestClient::publisher().await.expect("publisher");
+    assert!(
+        negotiate(&mut page_b, &b_media).await.is_empty(),
+        "no slots"
+    );
+    let _b_sending = b_media.start_publishing().await.expect("sending");
+
+    // Hall c (node c) watches with two video and two audio slots: the host's at first.
+    let mut page_c = invited(&c, &db.store, m.id, hall_c).await;
+    page_c.welcome().await;
+    let c_media = TestClient::subscriber(2, 2).await.expect("subscriber");
+    let slots = negotiate(&mut page_c, &c_media).await;
+    assert_eq!(slots.len(), 4);
+    wait_until("the host's video and audio reach c", || {
+        c_media
+            .received()
+            .values()
+            .filter(|p| p.len() >= 20)
+            .count()
+            == 2
+    })
+    .await;
+
+    // The floor to hall b: its video and audio reach c through node a's SFU.
+    host.send(json!({"type": "give_floor", "hall_id": hall_b}));
+    let mut shown = std::collections::BTreeMap::new();
+    while shown.values().filter(|h| **h == Some(hall_b)).count() < 2 {
+        let (slot, hall) = page_c
+            .expect("subscription", |m| match m {
+                ServerMessage::Subscription {
+                    slot,
+                    source_hall_id,
+                    ..
+                } => Some((*slot, *source_hall_id)),
+                _ => None,
+            })
+            .await;
+        shown.insert(slot, hall);
+    }
+    wait_until("b's video and audio reach c too", || {
+        c_media
+            .received()
+            .values()
+            .filter(|p| p.len() >= 20)
+            .count()
+            == 4
+    })
+    .await;
+    assert_eq!(
+        (a.room_count(), b.room_count(), c.room_count()),
+        (1, 0, 0),
+        "media and room on the home node only"
     );
     db.cleanup().await;
 }

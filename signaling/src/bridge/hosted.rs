@@ -4,7 +4,8 @@
 //! writer is [`crate::link::writer::write`] into a sink that publishes on the hall's link
 //! subject, so the same outbox, coalescing and write timeout apply (a link NATS does not
 //! take for the write timeout is cut as a page that stopped reading). What the page sends
-//! arrives on `hoinghi.room.<meeting>.in`, subscribed while this node hosts links of it.
+//! arrives on `hoinghi.room.<meeting>.<home>.in`, subscribed while this node hosts links
+//! of the meeting.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -232,7 +233,11 @@ async fn watch(bridge: &Arc<Bridge>, meeting: i64) {
     if meetings.contains(&meeting) {
         return;
     }
-    match bridge.nats.subscribe(wire::room_subject(meeting)).await {
+    match bridge
+        .nats
+        .subscribe(wire::room_subject(meeting, &bridge.node))
+        .await
+    {
         Ok(sub) => {
             meetings.insert(meeting);
             tokio::spawn(inbox(Arc::clone(bridge), meeting, sub));

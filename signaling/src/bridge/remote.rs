@@ -76,7 +76,9 @@ impl Remotes {
         let mut links = Vec::with_capacity(all.len());
         for (id, b) in all {
             b.link.close(close::SERVICE_RESTART, "server_restart");
-            bridge.publish_in(b.meeting, id, InBody::Lost).await;
+            bridge
+                .publish_in(b.meeting, &b.home, id, InBody::Lost)
+                .await;
             links.push(b.link);
         }
         links
@@ -89,13 +91,16 @@ pub struct RemoteLink {
     bridge: Arc<Bridge>,
     id: u64,
     meeting: i64,
+    home: String,
 }
 
 impl RemoteLink {
     /// Sends a message of the page to the home room (in order).
     pub(crate) async fn send(&self, message: ClientMessage) {
         let body = InBody::Message { message };
-        self.bridge.publish_in(self.meeting, self.id, body).await;
+        self.bridge
+            .publish_in(self.meeting, &self.home, self.id, body)
+            .await;
     }
 
     /// The page left: the home room is told, the link forgotten.
@@ -104,7 +109,9 @@ impl RemoteLink {
         let body = InBody::Message {
             message: ClientMessage::Leave,
         };
-        self.bridge.publish_in(self.meeting, self.id, body).await;
+        self.bridge
+            .publish_in(self.meeting, &self.home, self.id, body)
+            .await;
     }
 
     /// The socket ended without `leave`: the home room starts the hall's grace period
@@ -112,7 +119,7 @@ impl RemoteLink {
     pub(crate) async fn lost(self) {
         if self.bridge.remote.remove(self.id).is_some() {
             self.bridge
-                .publish_in(self.meeting, self.id, InBody::Lost)
+                .publish_in(self.meeting, &self.home, self.id, InBody::Lost)
                 .await;
         }
     }
@@ -120,7 +127,7 @@ impl RemoteLink {
 
 impl Bridge {
     /// Publishes a bridged socket's message to its meeting's home room.
-    async fn publish_in(&self, meeting: i64, link: u64, body: InBody) {
+    async fn publish_in(&self, meeting: i64, home: &str, link: u64, body: InBody) {
         let inbound = Inbound {
             node: self.node.clone(),
             link,
@@ -131,7 +138,7 @@ impl Bridge {
         };
         if let Err(e) = self
             .nats
-            .publish(wire::room_subject(meeting), payload.into())
+            .publish(wire::room_subject(meeting, home), payload.into())
             .await
         {
             tracing::warn!(meeting, error = %e, "a bridged message was not sent");
@@ -204,6 +211,7 @@ impl Bridge {
                     bridge: Arc::clone(self),
                     id,
                     meeting,
+                    home,
                 })
             }
             Some(JoinReply::Refused { code, message }) => {
@@ -213,7 +221,7 @@ impl Bridge {
             None => {
                 self.remote.remove(id);
                 // It may have joined after all: no socket is behind it.
-                self.publish_in(meeting, id, InBody::Lost).await;
+                self.publish_in(meeting, &home, id, InBody::Lost).await;
                 Err(refused)
             }
         }

@@ -13,9 +13,10 @@ pub(crate) fn join_subject(home: &str) -> String {
     format!("hoinghi.node.{home}.join")
 }
 
-/// Where bridging nodes send a meeting's halls' messages to its home room.
-pub(crate) fn room_subject(meeting_id: i64) -> String {
-    format!("hoinghi.room.{meeting_id}.in")
+/// Where bridging nodes send a meeting's halls' messages to its home room on `home`
+/// (named: while a lease moves, an old and a new home never read each other's links).
+pub(crate) fn room_subject(meeting_id: i64, home: &str) -> String {
+    format!("hoinghi.room.{meeting_id}.{home}.in")
 }
 
 /// Where the home room's messages to one bridged socket go (on the bridging node).
@@ -126,7 +127,7 @@ mod tests {
 
     #[test]
     fn subjects_name_their_node_link_and_meeting() {
-        assert_eq!(room_subject(42), "hoinghi.room.42.in");
+        assert_eq!(room_subject(42, "node-a"), "hoinghi.room.42.node-a.in");
         let link = link_subject("node-b", 7);
         assert_eq!(link, "hoinghi.link.node-b.7");
         assert_eq!(link_of_subject(&link), Some(7));
