@@ -6,7 +6,7 @@
 //! Three `hoinghi` processes on one PostgreSQL database and the NATS server at
 //! 127.0.0.1:4222: the host joins on node a (the meeting's home), halls join through
 //! nodes b and c and are bridged to node a's room — the floor, a roll call and a socket
-//! closing behave as for halls on one node.
+//! closing behave as for halls on one node; a bridging node killed loses its halls.
 
 mod common;
 
@@ -233,6 +233,18 @@ async fn halls_on_three_nodes_meet_in_the_home_room() {
             .await;
         assert_eq!(left["reason"], "network_lost", "{left}");
     }
+
+    // Node c dies (SIGKILL) with c's page connected: node a stops hearing it, and after
+    // three missed beats and the grace period the host sees c's hall lost.
+    let mut node_c = nodes.pop().expect("node c");
+    node_c.kill().await.unwrap();
+    let left = host
+        .expect("c lost with its node", |m| {
+            m["type"] == "participant_left" && m["hall_id"] == hall_c
+        })
+        .await;
+    assert_eq!(left["reason"], "network_lost", "{left}");
+    drop(page_c);
     drop(nodes);
     store.close().await;
     data.cleanup().await;
