@@ -34,13 +34,22 @@ use crate::registry::Signaling;
 const JOIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connects to the NATS server at `url` as `node`; keeps trying in the background if it
-/// is away at start (bridged joins are refused `home_elsewhere` meanwhile).
+/// is away at start (bridged joins are refused `home_elsewhere` meanwhile). Credentials
+/// in the URL are handed to the client apart from the address, which it logs.
 pub async fn connect(url: &str, node: &str) -> Result<async_nats::Client, String> {
-    async_nats::ConnectOptions::new()
+    let (address, credentials) = wire::split_credentials(url);
+    let options = match credentials {
+        Some(wire::Credentials::UserPassword(user, password)) => {
+            async_nats::ConnectOptions::with_user_and_password(user, password)
+        }
+        Some(wire::Credentials::Token(token)) => async_nats::ConnectOptions::with_token(token),
+        None => async_nats::ConnectOptions::new(),
+    };
+    options
         .name(format!("hoinghi {node}"))
         .connection_timeout(Duration::from_secs(5))
         .retry_on_initial_connect()
-        .connect(url)
+        .connect(address)
         .await
         // The error may quote the URL: name it redacted instead.
         .map_err(|e| format!("NATS {}: {:?}", redact_url(url), e.kind()))

@@ -108,6 +108,30 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Credentials taken out of a NATS URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Credentials {
+    UserPassword(String, String),
+    Token(String),
+}
+
+/// A NATS URL split into the address alone and its credentials, so the client (whose
+/// debug logs print the address) never holds them in the URL.
+pub(crate) fn split_credentials(url: &str) -> (String, Option<Credentials>) {
+    let (Some(scheme), Some(at)) = (url.find("://"), url.rfind('@')) else {
+        return (url.to_owned(), None);
+    };
+    if at < scheme {
+        return (url.to_owned(), None);
+    }
+    let bare = format!("{}{}", &url[..scheme + 3], &url[at + 1..]);
+    let creds = match url[scheme + 3..at].split_once(':') {
+        Some((user, password)) => Credentials::UserPassword(user.into(), password.into()),
+        None => Credentials::Token(url[scheme + 3..at].into()),
+    };
+    (bare, Some(creds))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +147,24 @@ mod tests {
             "tls://***@nats.tinh:4222"
         );
         assert_eq!(redact_url("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+        assert_eq!(
+            split_credentials("nats://bridge:s3cret@10.0.0.5:4222"),
+            (
+                "nats://10.0.0.5:4222".to_owned(),
+                Some(Credentials::UserPassword("bridge".into(), "s3cret".into()))
+            )
+        );
+        assert_eq!(
+            split_credentials("tls://tok3n@nats.tinh:4222"),
+            (
+                "tls://nats.tinh:4222".to_owned(),
+                Some(Credentials::Token("tok3n".into()))
+            )
+        );
+        assert_eq!(
+            split_credentials("nats://127.0.0.1:4222"),
+            ("nats://127.0.0.1:4222".to_owned(), None)
+        );
     }
 
     #[test]
