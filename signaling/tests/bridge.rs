@@ -3,7 +3,8 @@
 //! home); halls joining through nodes b and c are bridged to node a's room instead of
 //! being refused. The floor given to b's hall reaches c's page, both halls' roll-call
 //! answers are in the one meeting log, and a bridged socket that drops (or leaves) is
-//! seen by the host as a local one would be. With media (`sfu::testclient` over UDP on
+//! seen by the host as a local one would be; a bridged page that stops reading is cut
+//! by the same write timeout as a local one while the room goes on. With media (`sfu::testclient` over UDP on
 //! 127.0.0.1): the offers and answers cross the bridge, so a hall on node b publishes to
 //! node a's SFU and a hall on node c receives its video and audio from there.
 
@@ -13,14 +14,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::store::{invited, logged};
-use common::{left, negotiate, quiet, wait_until};
+use common::{left, negotiate, quiet, wait_until, Page};
 use scheduler::testing::{demo_db, province_meeting_now, test_backend};
 use scheduler::{Level, Store};
 use serde_json::json;
 use sfu::testclient::TestClient;
 use sfu::SfuConfig;
 use signaling::protocol::{Reason, ServerMessage};
-use signaling::{Bridge, HomeLeases, Signaling, SignalingConfig, StoreRecorder};
+use signaling::{Bridge, HomeLeases, Signaling, SignalingConfig, StoreAdmit, StoreRecorder};
 
 /// The test server has no accounts: it accepts any; the client is handed them apart
 /// from the address (never in a URL it logs).
@@ -28,9 +29,15 @@ const NATS: &str = "nats://hoinghi:not-logged@127.0.0.1:4222";
 
 /// One node: its own SFU, recorder, leases and NATS connection, over `store`.
 async fn node(store: &Store, name: &str) -> Signaling {
+    node_with(store, name, Duration::from_secs(10)).await
+}
+
+/// A node whose writes to a page (or to NATS) may wait `write_timeout` at most.
+async fn node_with(store: &Store, name: &str, write_timeout: Duration) -> Signaling {
     let store = store.clone().with_node(name);
     let config = SignalingConfig {
         grace: Duration::from_secs(1),
+        write_timeout,
         ..quiet()
     };
     let signaling = Signaling::start(SfuConfig::default(), config)
@@ -213,6 +220,53 @@ async fn a_hall_on_node_c_receives_the_floor_holder_on_node_b() {
         (a.room_count(), b.room_count(), c.room_count()),
         (1, 0, 0),
         "media and room on the home node only"
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_bridged_page_that_stops_reading_is_cut_and_the_room_goes_on() {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let (m, hall_b, _) = meeting(&db.store, "Giao ban, một trang không đọc").await;
+    let run = std::process::id();
+    let second = Duration::from_secs(1);
+    let a = node_with(&db.store, &format!("aw-{run}"), second).await;
+    let b = node_with(&db.store, &format!("bw-{run}"), second).await;
+
+    let mut host = invited(&a, &db.store, m.id, m.host_hall_id).await;
+    host.welcome().await;
+    // Hall b's page (on node b) takes one frame and then reads nothing.
+    let token = db
+        .store
+        .join_token_of(m.id, hall_b)
+        .await
+        .expect("query")
+        .expect("invited");
+    let mut page_b = Page::open_bounded_with(&b, StoreAdmit::new(db.store.clone()), 1);
+    page_b.send_join(&token);
+    host.expect("b joined", |m| match m {
+        ServerMessage::ParticipantJoined { hall_id, .. } if *hall_id == hall_b => Some(()),
+        _ => None,
+    })
+    .await;
+    // b's page keeps sending (pings, answered by node b) but reads nothing: its
+    // socket's buffer is full at once.
+    for ts in 0..5 {
+        page_b.send(json!({"type": "ping", "ts": ts}));
+    }
+    // The host keeps acting; the room answers it at once whatever b's page owes.
+    for muted in [true, false, true, false] {
+        host.send(json!({"type": "mute", "hall_id": hall_b, "muted": muted}));
+        host.ping(1.0).await;
+    }
+    // b's page is cut once a write to it waited the write timeout (on node b, as on
+    // the home node); read half a second after that, within the close frame's own
+    // two-second wait. The home room loses the hall after the grace period.
+    tokio::time::sleep(second + Duration::from_millis(500)).await;
+    assert_eq!(page_b.close_frame().await, (1008, "not_reading".into()));
+    assert_eq!(
+        host.expect("b lost", left).await,
+        (hall_b, Reason::NetworkLost)
     );
     db.cleanup().await;
 }
