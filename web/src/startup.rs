@@ -139,6 +139,18 @@ impl Application {
             tracing::info!(node = %cluster.node_id, "one node of a cluster: rooms open under home leases");
             signaling =
                 signaling.with_home(signaling::HomeLeases::start(store.clone(), cluster.lease));
+            let nats = signaling::bridge::connect(&cluster.nats_url, &cluster.node_id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e} (setting cluster.nats_url)"))?;
+            let bridge = signaling::Bridge::start(&signaling, nats, store.clone())
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "NATS {}: {e} (setting cluster.nats_url)",
+                        signaling::bridge::redact_url(&cluster.nats_url)
+                    )
+                })?;
+            signaling = signaling.with_bridge(bridge);
         }
         let live = crate::api::live::LiveState {
             store: store.clone(),

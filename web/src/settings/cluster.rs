@@ -1,6 +1,6 @@
 //! The `cluster` section: this node's name among several nodes sharing one PostgreSQL
-//! database (attendance by node, home-node leases, the scheduling lock) and, next, one
-//! NATS server (docs/cluster.md). Without it the node is `local` and runs alone.
+//! database (attendance by node, home-node leases, the scheduling lock) and one NATS
+//! server (halls bridged to their meeting's home room; docs/cluster.md). Without it the node is `local` and runs alone.
 
 use std::time::Duration;
 
@@ -16,7 +16,9 @@ pub struct ClusterSettings {
     /// attendance interval and home-node lease it writes, so keep it across restarts —
     /// at start-up a node closes only the intervals left open under its own name.
     pub node_id: String,
-    /// The NATS server the nodes bridge halls' sockets through (planned: not used yet).
+    /// The NATS server the nodes bridge halls' sockets through: a hall may connect to
+    /// any node, its socket bridged to the meeting's home room (credentials in the URL
+    /// are never logged).
     #[serde(default = "default_nats_url")]
     pub nats_url: String,
     /// How long a live meeting's home-node lease lasts without renewal, in seconds; it
@@ -40,6 +42,8 @@ pub struct ClusterConfig {
     pub node_id: String,
     /// How long a home-node lease lasts without renewal.
     pub lease: Duration,
+    /// The NATS server (`nats://[user:password@]host:port`).
+    pub nats_url: String,
 }
 
 impl Settings {
@@ -98,6 +102,7 @@ impl Settings {
         Ok(Some(ClusterConfig {
             node_id: id.clone(),
             lease: Duration::from_secs(cluster.lease_secs),
+            nats_url: cluster.nats_url.clone(),
         }))
     }
 }
