@@ -10,6 +10,8 @@
 //! - [`registry`] — the service: rooms by meeting and the SFU event dispatcher;
 //! - [`home`] — with several nodes on one database, the home-node lease of each room
 //!   this node opens (taken, renewed, given up; a join refused when another node is home);
+//! - `failover` — the lease watcher: takes over the meetings of a dead home node and
+//!   closes this node's rooms whose lease was taken over;
 //! - [`ice`] — the STUN/TURN servers and time-limited TURN credentials pages get;
 //! - [`admission`] — join tokens checked by the [`scheduler`] into an [`Admission`];
 //! - [`load`] — halls present and the media port's figures, and the capacity guard;
@@ -27,6 +29,7 @@
 
 pub mod admission;
 pub mod config;
+mod failover;
 pub mod feeds;
 pub mod home;
 pub mod ice;

@@ -142,6 +142,8 @@ impl Application {
             tracing::info!(node = %cluster.node_id, "one node of a cluster: rooms open under home leases");
             signaling =
                 signaling.with_home(signaling::HomeLeases::start(store.clone(), cluster.lease));
+            // Takes over the meetings of a home node that died.
+            signaling.watch_leases();
         }
         let live = crate::api::live::LiveState {
             store: store.clone(),
