@@ -155,7 +155,13 @@ impl Application {
         let ws = crate::ws::WsState {
             store: store.clone(),
             signaling: signaling.clone(),
-            origins: crate::ws::allowed_origins(settings.public_url.as_deref()),
+            origins: crate::ws::allowed_origins(
+                settings.public_url.as_deref().into_iter().chain(
+                    cluster
+                        .iter()
+                        .flat_map(|c| c.public_urls.values().map(String::as_str)),
+                ),
+            ),
             gate: gate.clone(),
         };
         let metrics = match settings.metrics_addr {

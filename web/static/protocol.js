@@ -31,8 +31,14 @@
 // close with code 1012 (the server restarts) starts again at once. After a reload the
 // page's last session id (sessionStorage) is sent as `resume`. A join refused with
 // `capacity` (the server is full) shows "room.capacity" and retries every 15–30 s; one
-// refused with `home_elsewhere` (another node of a cluster holds the meeting) shows
-// "room.home_elsewhere" and retries as slowly.
+// refused with `home_elsewhere` (another node of a cluster holds the meeting) goes to
+// the node it names if the page knows its address, else shows "room.home_elsewhere" and
+// retries as slowly.
+// Several nodes (options `node`, this page's node id, and `nodes`, every node's public
+// base URL by id, from the cluster's `public_urls`): the socket goes to the current
+// node; a connection lost any other way than a restart notice (1012) moves on to the
+// next node in id order (and so, round the list, back), whose answer — a welcome, or
+// `home_elsewhere` naming the meeting's home — settles where the hall belongs.
 (function () {
   "use strict";
   var hn = window.hn;
@@ -80,6 +86,14 @@
     var renegotiating = false, renegotiateAgain = false;
     var screen = null; // {stream, track, transceiver} while this hall shares its screen
     var ice = { servers: [], policy: "all" };
+    // The nodes of a cluster in id order, and the one the socket goes to.
+    var nodes = opts.nodes ? Object.keys(opts.nodes).sort() : [];
+    var node = Math.max(0, nodes.indexOf(opts.node));
+    var lastMessage = "";
+    function socketUrl() {
+      var base = nodes.length ? opts.nodes[nodes[node]] : location.protocol + "//" + location.host;
+      return base.replace(/^http/, "ws") + "/ws";
+    }
 
     function emit(type) {
       var args = Array.prototype.slice.call(arguments, 1);
@@ -105,8 +119,8 @@
     function connect() {
       retry = null;
       lastError = null;
-      var proto = location.protocol === "https:" ? "wss://" : "ws://";
-      var socket = new WebSocket(proto + location.host + "/ws");
+      lastMessage = "";
+      var socket = new WebSocket(socketUrl());
       room.ws = socket;
       socket.onopen = function () {
         var join = { type: "join", v: 1, token: opts.token };
@@ -129,6 +143,14 @@
         if (done) return;
         var code = lastError || e.reason;
         if (FINAL[code]) return finish(code === "replaced" || code === "removed" ? code : "ended", FINAL[code]);
+        // Another node is home and the page knows its address: go there at once.
+        var home = code === "home_elsewhere" && /on node ([a-z0-9_-]{1,32})/.exec(lastMessage);
+        if (home && nodes.indexOf(home[1]) >= 0 && nodes.indexOf(home[1]) !== node) {
+          node = nodes.indexOf(home[1]);
+          setState("reconnecting", "room.reconnecting");
+          retry = setTimeout(connect, backoff(1));
+          return;
+        }
         if (code === "capacity" || code === "home_elsewhere") {
           // The server is full (or another node is the meeting's home): say so, and try
           // again slowly (15–30 s) rather than press it.
@@ -138,6 +160,7 @@
         }
         // Anything else (network, heartbeat, a server restart): come back, fast at first.
         attempts = nextAttempt(attempts, e.code);
+        if (nodes.length > 1 && e.code !== SERVICE_RESTART) node = (node + 1) % nodes.length;
         setState("reconnecting", "room.reconnecting");
         retry = setTimeout(connect, backoff(attempts));
       };
@@ -237,6 +260,7 @@
       },
       error: function (m) {
         lastError = m.code;
+        lastMessage = m.message || "";
         if (renegotiating && /^(invalid_sdp|internal|out_of_order)$/.test(m.code)) {
           // The connection stays as it was; take our offer back.
           console.warn("renegotiation refused:", m.message);
