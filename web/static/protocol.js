@@ -65,8 +65,22 @@
   /** The attempt after a close with `code` that followed `attempts` failed ones: a restart
    *  notice (1012) starts again from the first, immediate retry. */
   function nextAttempt(attempts, code) { return code === SERVICE_RESTART ? 1 : attempts + 1; }
-  // The schedule, for tests/browser/backoff.test.mjs.
-  hn.reconnect = { delay: backoff, next: nextAttempt };
+  /** The node (index into `nodes`, the cluster's node ids in id order) to try after a
+   *  socket to node `at` closed with `code` after error `error` (`message`): the node a
+   *  `home_elsewhere` names, the same node after a restart notice (1012), else the next
+   *  one round the list. -1: no other node to go to (the slow retry of `home_elsewhere`
+   *  on the same node). */
+  function nodeAfter(nodes, at, code, error, message) {
+    if (error === "home_elsewhere") {
+      var named = /on node ([a-z0-9_-]{1,32})/.exec(message || "");
+      var home = named ? nodes.indexOf(named[1]) : -1;
+      return home >= 0 && home !== at ? home : -1;
+    }
+    if (nodes.length < 2 || code === SERVICE_RESTART) return at;
+    return (at + 1) % nodes.length;
+  }
+  // The schedule and the node rule, for tests/browser/backoff.test.mjs and nodes.test.mjs.
+  hn.reconnect = { delay: backoff, next: nextAttempt, node: nodeAfter };
 
   hn.roomClient = function (opts) {
     var listeners = {};
@@ -144,9 +158,9 @@
         var code = lastError || e.reason;
         if (FINAL[code]) return finish(code === "replaced" || code === "removed" ? code : "ended", FINAL[code]);
         // Another node is home and the page knows its address: go there at once.
-        var home = code === "home_elsewhere" && /on node ([a-z0-9_-]{1,32})/.exec(lastMessage);
-        if (home && nodes.indexOf(home[1]) >= 0 && nodes.indexOf(home[1]) !== node) {
-          node = nodes.indexOf(home[1]);
+        var home = code === "home_elsewhere" ? nodeAfter(nodes, node, e.code, code, lastMessage) : -1;
+        if (home >= 0) {
+          node = home;
           setState("reconnecting", "room.reconnecting");
           retry = setTimeout(connect, backoff(1));
           return;
@@ -160,7 +174,7 @@
         }
         // Anything else (network, heartbeat, a server restart): come back, fast at first.
         attempts = nextAttempt(attempts, e.code);
-        if (nodes.length > 1 && e.code !== SERVICE_RESTART) node = (node + 1) % nodes.length;
+        node = nodeAfter(nodes, node, e.code, code, lastMessage);
         setState("reconnecting", "room.reconnecting");
         retry = setTimeout(connect, backoff(attempts));
       };
