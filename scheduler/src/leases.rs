@@ -119,9 +119,9 @@ impl Store {
 
     /// Takes over `found` — a lease as read a moment ago that lapsed, was given up, or
     /// is this node's own — unless it changed since (another node took it first: then
-    /// `None`). One transaction: the lease moves to this node with epoch + 1, and the
-    /// intervals of the meeting that a *previous holder* left open are closed at its last
-    /// presence write (`node_lost`, or `network_lost` when the link had dropped), so a
+    /// `None`). One transaction: the lease moves to this node with epoch + 1, and if it
+    /// had lapsed (not been given up) the intervals of the meeting that its *previous
+    /// holder* left open are closed at that node's last presence write (`node_lost`, or `network_lost` when the link had dropped), so a
     /// hall coming back through the new home opens a new interval.
     pub async fn take_over_lease(
         &self,
@@ -149,7 +149,9 @@ impl Store {
             return Ok(None);
         };
         let taken = lease(&row)?;
-        let closed = if found.node_id != node {
+        // A lease given up (expires_at 0) was given up by a node that recorded its halls'
+        // leaves itself (a graceful stop): only a lapsed one left intervals behind.
+        let closed = if found.node_id != node && found.expires_at > 0 {
             crate::attendance::write::close_left_open(
                 &mut tx,
                 &found.node_id,

@@ -232,7 +232,7 @@ pub async fn ended_and_given_up_meetings_are_not_taken_over(backend: Backend) {
     let tan_son = unit_id(s, "240").await;
     let host = hall_of(s, "240").await.id;
     let t = now();
-    let ts = scope(tan_son, &[Level::District]);
+    let ts = scope(tan_son, &[Level::District, Level::Commune]);
     let mut ids = Vec::new();
     for round in 0..3 {
         let m = s.schedule(&admin, draft(host, ts.clone(), t + round * 3 * 3600), None);
@@ -242,7 +242,10 @@ pub async fn ended_and_given_up_meetings_are_not_taken_over(backend: Backend) {
     for &m in &ids {
         a.take_lease(m, t, LEASE).await.unwrap();
     }
-    // One ended, one's room ended (its lease given up), one's node died.
+    let c = hall_of(s, "08578").await.id;
+    a.record_join(ids[1], c, t + 1, GRACE).await.unwrap();
+    // One ended, one's node stopped gracefully (its lease given up, its halls' leaves
+    // still on their way through its writer), one's node died.
     a.meeting_ended(ids[0], t + 2, None).await.unwrap();
     assert!(a.release_lease(ids[1], 1).await.unwrap());
     let lapsed: Vec<i64> = s
@@ -253,5 +256,27 @@ pub async fn ended_and_given_up_meetings_are_not_taken_over(backend: Backend) {
         .map(|l| l.meeting_id)
         .collect();
     assert_eq!(lapsed, [ids[2]]);
+    // A join through node b takes the given-up lease and leaves node a's leave to node a.
+    let b = s.clone().with_node("node-b");
+    let found = s.lease(ids[1]).await.unwrap().unwrap();
+    let over = b
+        .take_over_lease(&found, t + 3, LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((over.lease.epoch, over.closed), (2, 0));
+    a.record_leave(
+        ids[1],
+        c,
+        t + 2,
+        scheduler::attendance::LeaveReason::ServerRestart,
+    )
+    .await
+    .unwrap();
+    let rows = s.meeting_attendance(&admin, ids[1]).await.unwrap();
+    assert_eq!(
+        intervals(&rows, c),
+        [(t + 1, Some(t + 2), Some("server_restart".into()))]
+    );
     db.cleanup().await;
 }
