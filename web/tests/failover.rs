@@ -363,6 +363,24 @@ async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
             "hall {hall_id}: one interval closed by the take-over, one open"
         );
     }
+    // The secretariat's report, downloaded from the new home, says so in words.
+    let home_base = format!("http://127.0.0.1:{}", ports[home_node]);
+    let csv = http
+        .get(format!(
+            "{home_base}/api/v1/meetings/{meeting}/attendance?format=csv&part=intervals"
+        ))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        csv.matches("Máy chủ điều hành ngừng hoạt động").count(),
+        invited.len(),
+        "one interval per hall ended by the lost home node: {csv}"
+    );
     let lease = store.lease(meeting).await.unwrap().unwrap();
     assert_eq!(
         (lease.node_id, lease.epoch),
