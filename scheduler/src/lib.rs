@@ -44,7 +44,7 @@ pub use guests::{Guest, NewGuest};
 pub use halls::Hall;
 pub use import::{ImportOptions, ImportReport};
 pub use invitations::{Invitation, JoinGrant, MeetingEvent};
-pub use leases::{Lease, LeaseTake};
+pub use leases::{Lease, LeaseTake, TakeOver};
 pub use login_guard::{LockKind, Lockout, LoginCounts, LoginPolicy};
 pub use meetings::{Conflict, Meeting, MeetingFilter, MeetingKind, MeetingStatus};
 pub use schedule::{MeetingChange, MeetingDraft};

@@ -12,6 +12,8 @@
 //!   this node opens (taken, renewed, given up; a join refused when another node is home);
 //! - [`bridge`] — a hall whose meeting is homed on another node, bridged to that room
 //!   over NATS (its socket here, its place in the room there);
+//! - `failover` — the lease watcher: takes over the meetings of a dead home node and
+//!   closes this node's rooms whose lease was taken over;
 //! - [`ice`] — the STUN/TURN servers and time-limited TURN credentials pages get;
 //! - [`admission`] — join tokens checked by the [`scheduler`] into an [`Admission`];
 //! - [`load`] — halls present and the media port's figures, and the capacity guard;
@@ -30,6 +32,7 @@
 pub mod admission;
 pub mod bridge;
 pub mod config;
+mod failover;
 pub mod feeds;
 pub mod home;
 pub mod ice;

@@ -232,6 +232,11 @@ impl Signaling {
         }
     }
 
+    /// The service over `shared` (a task that holds it weakly).
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
     /// The service's timings and limits.
     pub fn config(&self) -> &SignalingConfig {
         &self.shared.config

@@ -151,6 +151,8 @@ impl Application {
                     )
                 })?;
             signaling = signaling.with_bridge(bridge);
+            // Takes over the meetings of a home node that died.
+            signaling.watch_leases();
         }
         let live = crate::api::live::LiveState {
             store: store.clone(),
@@ -164,7 +166,13 @@ impl Application {
         let ws = crate::ws::WsState {
             store: store.clone(),
             signaling: signaling.clone(),
-            origins: crate::ws::allowed_origins(settings.public_url.as_deref()),
+            origins: crate::ws::allowed_origins(
+                settings.public_url.as_deref().into_iter().chain(
+                    cluster
+                        .iter()
+                        .flat_map(|c| c.public_urls.values().map(String::as_str)),
+                ),
+            ),
             gate: gate.clone(),
         };
         let metrics = match settings.metrics_addr {

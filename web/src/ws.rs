@@ -45,10 +45,13 @@ pub struct WsState {
     pub gate: SocketGate,
 }
 
-/// The origin (`scheme://host[:port]`) of the configured public URL, if any.
-pub fn allowed_origins(public_url: Option<&str>) -> Arc<[String]> {
-    public_url
-        .and_then(|u| {
+/// The origins (`scheme://host[:port]`) of the configured public URLs: this node's
+/// `public_url` and, in a cluster, every node's (a page served by one node may open its
+/// socket on another).
+pub fn allowed_origins<'a>(public_urls: impl IntoIterator<Item = &'a str>) -> Arc<[String]> {
+    public_urls
+        .into_iter()
+        .filter_map(|u| {
             let (scheme, rest) = u.split_once("://")?;
             let host = rest.split('/').next()?;
             Some(format!(
@@ -57,7 +60,6 @@ pub fn allowed_origins(public_url: Option<&str>) -> Arc<[String]> {
                 host.to_ascii_lowercase()
             ))
         })
-        .into_iter()
         .collect()
 }
 

@@ -5,6 +5,7 @@ mod carry_admin;
 mod changes;
 mod cluster;
 mod devices;
+mod failover;
 mod feeds;
 mod guests;
 mod import;
@@ -38,6 +39,10 @@ on_both_backends!(
     cluster::two_nodes_booking_one_hall_at_once_book_it_once,
     cluster::a_meeting_has_one_home_node_at_a_time,
     cluster::two_nodes_racing_for_a_lease_get_one_home,
+    failover::a_dead_homes_meeting_is_taken_over_once,
+    failover::a_join_that_takes_a_lapsed_lease_closes_the_dead_nodes_intervals,
+    failover::nodes_racing_to_take_over_get_one_home_and_close_once,
+    failover::ended_and_given_up_meetings_are_not_taken_over,
     guests::guests_are_the_owners_to_add_list_and_revoke,
     feeds::feed_tokens_are_the_owners_kept_hashed_and_revocable,
     guests::guest_intervals_are_recorded_apart_from_the_halls,

@@ -215,6 +215,20 @@ pub async fn sudden_meeting(
     (meeting, invited)
 }
 
+/// Logs `account` in on `base` over the API; its bearer token.
+pub async fn login(http: &reqwest::Client, base: &str, account: &str) -> String {
+    let login: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "username": account, "password": "hoinghi-demo" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["token"].as_str().expect("logged in").to_string()
+}
+
 pub async fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
     for _ in 0..600 {
         if ok() {
