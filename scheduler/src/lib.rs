@@ -18,6 +18,7 @@ pub mod import;
 mod import_diff;
 pub mod invitations;
 pub mod leases;
+pub mod login_devices;
 pub mod login_guard;
 pub mod meetings;
 pub mod minutes;

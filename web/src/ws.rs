@@ -25,6 +25,12 @@ use crate::sockets::{Refusal, SocketGate};
 /// a `frame_too_large` error from the protocol, larger ones end the socket.
 const TRANSPORT_LIMIT: usize = 4 * MAX_FRAME_BYTES;
 
+/// A socket's read buffer and the write buffer it fills before writing: signalling
+/// messages are a few hundred bytes, where tungstenite's defaults are 128 KiB each, up to
+/// 256 KiB per socket that 5,000 idle sockets multiply (a longer message still passes:
+/// the buffers grow to it).
+const SOCKET_BUFFER: usize = 8 * 1024;
+
 /// What the route needs.
 #[derive(Clone)]
 pub struct WsState {
@@ -108,6 +114,8 @@ async fn upgrade(
     };
     ws.max_message_size(TRANSPORT_LIMIT)
         .max_frame_size(TRANSPORT_LIMIT)
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket| async move {
             serve(socket, state, presenter).await;
             drop(pass);

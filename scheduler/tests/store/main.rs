@@ -9,6 +9,7 @@ mod feeds;
 mod guests;
 mod import;
 mod live;
+mod login_devices;
 mod national;
 mod reform;
 mod scheduling;
@@ -65,6 +66,7 @@ on_both_backends!(
     scheduling::sessions_expire_and_logout_revokes,
     scheduling::concurrent_overlapping_schedules_book_once,
     devices::a_kiosk_stays_signed_in_for_months_and_staff_do_not,
+    login_devices::a_known_device_passes_its_addresses_lockout_for_its_own_account_only,
     devices::revoking_a_device_signs_out_that_pc_only,
     devices::disabling_the_hall_or_its_account_revokes_its_devices,
     series::cancelling_this_and_following_keeps_the_earlier_occurrences,
