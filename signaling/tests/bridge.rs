@@ -4,7 +4,8 @@
 //! being refused. The floor given to b's hall reaches c's page, both halls' roll-call
 //! answers are in the one meeting log, and a bridged socket that drops (or leaves) is
 //! seen by the host as a local one would be; a bridged page that stops reading is cut
-//! by the same write timeout as a local one while the room goes on. With media (`sfu::testclient` over UDP on
+//! by the same write timeout as a local one while the room goes on. A node whose NATS
+//! server is away still starts, and refuses such halls `home_elsewhere` as before. With media (`sfu::testclient` over UDP on
 //! 127.0.0.1): the offers and answers cross the bridge, so a hall on node b publishes to
 //! node a's SFU and a hall on node c receives its video and audio from there.
 
@@ -34,6 +35,11 @@ async fn node(store: &Store, name: &str) -> Signaling {
 
 /// A node whose writes to a page (or to NATS) may wait `write_timeout` at most.
 async fn node_with(store: &Store, name: &str, write_timeout: Duration) -> Signaling {
+    node_over(store, name, write_timeout, NATS).await
+}
+
+/// A node whose NATS server is at `nats`.
+async fn node_over(store: &Store, name: &str, write_timeout: Duration, nats: &str) -> Signaling {
     let store = store.clone().with_node(name);
     let config = SignalingConfig {
         grace: Duration::from_secs(1),
@@ -45,9 +51,9 @@ async fn node_with(store: &Store, name: &str, write_timeout: Duration) -> Signal
         .record_with(StoreRecorder::spawn(store.clone(), 10))
         .with_roster(store.clone())
         .with_home(HomeLeases::start(store.clone(), Duration::from_secs(15)));
-    let nats = signaling::bridge::connect(NATS, name)
+    let nats = signaling::bridge::connect(nats, name)
         .await
-        .expect("NATS at 127.0.0.1:4222");
+        .expect("a NATS client");
     let bridge: Arc<Bridge> = Bridge::start(&signaling, nats, store)
         .await
         .expect("subscribed");
@@ -268,5 +274,43 @@ async fn a_bridged_page_that_stops_reading_is_cut_and_the_room_goes_on() {
         host.expect("b lost", left).await,
         (hall_b, Reason::NetworkLost)
     );
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_node_without_nats_starts_and_refuses_halls_homed_elsewhere() {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let (m, hall_b, _) = meeting(&db.store, "Giao ban, NATS vắng").await;
+    let run = std::process::id();
+    let a = node(&db.store, &format!("an-{run}")).await;
+    // Nothing listens there: node b starts anyway (its client keeps trying).
+    let away = {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        format!("nats://127.0.0.1:{port}")
+    };
+    let b = tokio::time::timeout(
+        Duration::from_secs(10),
+        node_over(
+            &db.store,
+            &format!("bn-{run}"),
+            Duration::from_secs(10),
+            &away,
+        ),
+    )
+    .await
+    .expect("a node starts while NATS is away");
+
+    let mut host = invited(&a, &db.store, m.id, m.host_hall_id).await;
+    host.welcome().await;
+    let mut page = invited(&b, &db.store, m.id, hall_b).await;
+    assert_eq!(
+        page.error().await,
+        signaling::protocol::ErrorCode::HomeElsewhere
+    );
+    assert_eq!(page.close_frame().await, (1013, "home_elsewhere".into()));
     db.cleanup().await;
 }

@@ -6,7 +6,9 @@
 //! Three `hoinghi` processes on one PostgreSQL database and the NATS server at
 //! 127.0.0.1:4222: the host joins on node a (the meeting's home), halls join through
 //! nodes b and c and are bridged to node a's room — the floor, a roll call and a socket
-//! closing behave as for halls on one node; a bridging node killed loses its halls.
+//! closing behave as for halls on one node; a bridging node killed loses its halls; and
+//! with media (`sfu::testclient`), a hall on node c receives the video and audio of the
+//! floor holder on node b, both sent to node a's SFU as the bridged answers said.
 
 mod common;
 
@@ -245,6 +247,95 @@ async fn halls_on_three_nodes_meet_in_the_home_room() {
         .await;
     assert_eq!(left["reason"], "network_lost", "{left}");
     drop(page_c);
+    drop(nodes);
+    store.close().await;
+    data.cleanup().await;
+}
+
+/// Offers `client`'s media through `page`, applies the answer and waits until connected.
+async fn negotiate(page: &mut Page, client: &sfu::testclient::TestClient) {
+    let offer = client.offer().await.expect("offer");
+    page.send(json!({ "type": "offer", "sdp": offer })).await;
+    let answer = page.expect("answer", |m| m["type"] == "answer").await;
+    let sdp = answer["sdp"].as_str().expect("sdp").to_string();
+    client.accept(sdp).await.expect("the answer applies");
+    assert!(
+        client
+            .wait_connected(std::time::Duration::from_secs(20))
+            .await,
+        "media connects"
+    );
+}
+
+/// How many SSRCs have brought at least 20 packets to `client`.
+fn carrying(client: &sfu::testclient::TestClient) -> usize {
+    client.received().values().filter(|p| p.len() >= 20).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hall_on_node_c_receives_the_video_of_a_hall_on_node_b() {
+    use sfu::testclient::TestClient;
+    let data = DataDir::postgres().await;
+    let url = data.database_url();
+    let (dir_b, dir_c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let run = std::process::id();
+    let names = [
+        format!("am-{run}"),
+        format!("bm-{run}"),
+        format!("cm-{run}"),
+    ];
+    let ports = [free_port(), free_port(), free_port()];
+    let mut nodes = Vec::new();
+    for ((name, port), dir) in
+        names
+            .iter()
+            .zip(ports)
+            .zip([data.path(), dir_b.path(), dir_c.path()])
+    {
+        let env = [("HOINGHI_CLUSTER__NODE_ID", name.as_str())];
+        nodes.push(start_node(dir, &url, port, &env).await);
+    }
+    let [port_a, port_b, port_c] = ports;
+    let store = store_of(&data).await;
+    let (_, invited) = sudden_meeting(
+        &format!("http://127.0.0.1:{port_a}"),
+        &store,
+        "vp.tinh",
+        "25",
+    )
+    .await;
+    let hall_b = invited[1].0;
+
+    // The host (node a, the home) and hall b (node b) publish camera and microphone.
+    let (mut host, _) = Page::join(port_a, &invited[0].1).await;
+    let host_media = TestClient::publisher().await.expect("publisher");
+    negotiate(&mut host, &host_media).await;
+    let _host_sending = host_media.start_publishing().await.expect("sending");
+    let (mut page_b, _) = Page::join(port_b, &invited[1].1).await;
+    let b_media = TestClient::publisher().await.expect("publisher");
+    negotiate(&mut page_b, &b_media).await;
+    let _b_sending = b_media.start_publishing().await.expect("sending");
+
+    // Hall c (node c) watches with two video and two audio slots: the host's first,
+    // then — the floor given to b — b's video and audio too, all from node a's SFU.
+    let (mut page_c, _) = Page::join(port_c, &invited[2].1).await;
+    let c_media = TestClient::subscriber(2, 2).await.expect("subscriber");
+    negotiate(&mut page_c, &c_media).await;
+    common::wait_until("the host's video and audio reach c", || {
+        carrying(&c_media) == 2
+    })
+    .await;
+    host.send(json!({ "type": "give_floor", "hall_id": hall_b }))
+        .await;
+    page_c
+        .expect("a slot showing b", |m| {
+            m["type"] == "subscription" && m["source_hall_id"] == hall_b
+        })
+        .await;
+    common::wait_until("b's video and audio reach c too", || {
+        carrying(&c_media) == 4
+    })
+    .await;
     drop(nodes);
     store.close().await;
     data.cleanup().await;
