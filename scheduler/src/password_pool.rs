@@ -28,7 +28,8 @@
 //! run at nice 10 ([`yield_to_the_rest`]): 0.20/0.42 s in a third run at load 14 (9.1 s,
 //! then 503, before). A flood with
 //! each client in its own /24 still delays it by one check per client (503 after ~10 s
-//! at 128 here).
+//! at 128 here) — when the flood's names are real: made-up names no longer reach the
+//! pool ([`crate::login_guard`]), and a known device skips the turns (below).
 //!
 //! Known devices first: a login from a browser holding a device cookie of the account it
 //! names ([`Lane::KnownDevice`], see [`crate::login_devices`]) waits in a lane of its
