@@ -173,20 +173,17 @@ pub async fn an_outage_loses_nothing_and_keeps_order(backend: Backend) {
     db.cleanup().await;
 }
 
-pub async fn a_crash_during_an_outage_is_written_once_at_the_next_start(backend: Backend) {
-    let (db, m, halls) = meeting(backend).await;
-    let dir = tempfile::tempdir().unwrap();
-    let journal = JournalConfig {
-        path: dir.path().join("attendance.journal"),
-        max_bytes: 1 << 20,
-    };
-    // The first run, on a runtime of its own so it can die mid-flight.
+/// The first run of a server: a recorder on a runtime of its own, so it can die
+/// mid-flight (`shutdown_background`) as a killed process would.
+async fn first_run(
+    db: &TestDb,
+    journal: &JournalConfig,
+) -> (tokio::runtime::Runtime, std::sync::Arc<StoreRecorder>) {
     let first = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
-    break_writes(&db).await;
     let (url, j) = (db.url.clone(), journal.clone());
     let recorder = first
         .spawn(async move {
@@ -195,6 +192,18 @@ pub async fn a_crash_during_an_outage_is_written_once_at_the_next_start(backend:
         })
         .await
         .unwrap();
+    (first, recorder)
+}
+
+pub async fn a_crash_during_an_outage_is_written_once_at_the_next_start(backend: Backend) {
+    let (db, m, halls) = meeting(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = JournalConfig {
+        path: dir.path().join("attendance.journal"),
+        max_bytes: 1 << 20,
+    };
+    break_writes(&db).await;
+    let (first, recorder) = first_run(&db, &journal).await;
     let expected = script(recorder.as_ref(), m, &halls, 7);
     until("everything is journaled while writes fail", || {
         let h = recorder.health();
@@ -244,19 +253,7 @@ pub async fn the_start_up_recovery_waits_for_the_journal(backend: Backend) {
         path: dir.path().join("attendance.journal"),
         max_bytes: 1 << 20,
     };
-    let first = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (url, j) = (db.url.clone(), journal.clone());
-    let recorder = first
-        .spawn(async move {
-            let store = Store::connect(&url).await.unwrap();
-            StoreRecorder::start(store, 10, &j).unwrap()
-        })
-        .await
-        .unwrap();
+    let (first, recorder) = first_run(&db, &journal).await;
     let (leaving, staying) = (halls[1], halls[2]);
     let at = scheduler::time::now();
     let rec = |kind| {
