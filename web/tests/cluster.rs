@@ -199,7 +199,14 @@ async fn halls_on_three_nodes_meet_in_the_home_room() {
         .send(json!({ "type": "roll_call_answer", "status": "late" }))
         .await;
     let admin = store.principal_by_username("admin").await.unwrap();
+    use scheduler::attendance::RollCallStatus;
+    let expected = [
+        (Some(RollCallStatus::Present), 1),
+        (Some(RollCallStatus::Late), 1),
+    ];
     let mut answers = Vec::new();
+    // The report reads intervals and answers in two queries while the home node's
+    // writer commits: poll until both are in (the assertion below says what is missing).
     for _ in 0..100 {
         let rows = store.meeting_attendance(&admin, meeting).await.unwrap();
         answers = [hall_b, hall_c]
@@ -209,18 +216,13 @@ async fn halls_on_three_nodes_meet_in_the_home_room() {
                 (row.roll_call, row.intervals)
             })
             .collect();
-        if answers.iter().all(|(a, _)| a.is_some()) {
+        if answers == expected {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    use scheduler::attendance::RollCallStatus;
     assert_eq!(
-        answers,
-        [
-            (Some(RollCallStatus::Present), 1),
-            (Some(RollCallStatus::Late), 1)
-        ],
+        answers, expected,
         "each bridged hall answered once and has one open interval"
     );
 
