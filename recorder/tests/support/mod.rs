@@ -1,0 +1,211 @@
+//! Test helpers: a live GStreamer source of real VP8 and Opus RTP (what a hall's browser
+//! sends, paced in real time) and a probe that opens a finished file as a player would.
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use recorder::{Event, Recorder};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// Generates `seconds` of a test picture (VP8, 320×240, 30 fps) and two tones (Opus,
+/// slots 0 and 1) as RTP, pushing every packet into `recorder` as it is produced, with
+/// its arrival time. Returns when all was pushed.
+pub fn feed(recorder: &Arc<Recorder>, seconds: u32) {
+    gst::init().expect("GStreamer initialises (installed by scripts/test)");
+    let frames = seconds * 30;
+    let audio_buffers = seconds * 50;
+    let description = format!(
+        "videotestsrc is-live=true num-buffers={frames} pattern=ball \
+           ! video/x-raw,width=320,height=240,framerate=30/1 \
+           ! vp8enc deadline=1 keyframe-max-dist=30 ! rtpvp8pay pt=96 mtu=1200 \
+           ! appsink name=video sync=false \
+         audiotestsrc is-live=true num-buffers={audio_buffers} samplesperbuffer=960 freq=440 \
+           ! audio/x-raw,rate=48000,channels=2 ! opusenc ! rtpopuspay pt=111 \
+           ! appsink name=slot0 sync=false \
+         audiotestsrc is-live=true num-buffers={audio_buffers} samplesperbuffer=960 freq=660 \
+           ! audio/x-raw,rate=48000,channels=1 ! opusenc ! rtpopuspay pt=111 \
+           ! appsink name=slot1 sync=false"
+    );
+    let pipeline = gst::parse::launch(&description)
+        .expect("the generator pipeline parses")
+        .downcast::<gst::Pipeline>()
+        .expect("a launch line of several chains is a pipeline");
+    for (name, slot) in [("video", None), ("slot0", Some(0u8)), ("slot1", Some(1u8))] {
+        let sink = pipeline
+            .by_name(name)
+            .expect("the appsink is in the pipeline")
+            .downcast::<gst_app::AppSink>()
+            .expect("it is an appsink");
+        let recorder = Arc::clone(recorder);
+        sink.set_callbacks(
+            gst_app::AppSinkCallbacks::builder()
+                .new_sample(move |sink| {
+                    let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
+                    let buffer = sample.buffer().ok_or(gst::FlowError::Error)?;
+                    let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
+                    let now = Instant::now();
+                    // A full queue drops the packet, as the media task would.
+                    let _ = match slot {
+                        None => recorder.push_video(&map, now),
+                        Some(slot) => recorder.push_audio(slot, &map, now),
+                    };
+                    Ok(gst::FlowSuccess::Ok)
+                })
+                .build(),
+        );
+    }
+    pipeline
+        .set_state(gst::State::Playing)
+        .expect("the generator starts");
+    let bus = pipeline.bus().expect("a pipeline has a bus");
+    let message = bus
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(u64::from(seconds) + 20),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
+        .expect("the generator ends");
+    assert!(
+        matches!(message.view(), gst::MessageView::Eos(_)),
+        "generator failed: {message:?}"
+    );
+    pipeline
+        .set_state(gst::State::Null)
+        .expect("the generator stops");
+}
+
+/// Waits for an event that `pick` accepts, up to `timeout`; other events are kept.
+pub fn wait_for<T>(
+    events: &mut UnboundedReceiver<Event>,
+    seen: &mut Vec<Event>,
+    timeout: Duration,
+    pick: impl Fn(&Event) -> Option<T>,
+) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        match events.try_recv() {
+            Ok(event) => {
+                let found = pick(&event);
+                seen.push(event);
+                if found.is_some() {
+                    return found;
+                }
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    None
+}
+
+/// What a player finds in a file.
+#[derive(Debug, Default)]
+pub struct Probe {
+    /// Decoded streams by kind ("video", "audio").
+    pub streams: Vec<&'static str>,
+    /// Decoded video frames and audio buffers.
+    pub video_frames: u64,
+    pub audio_buffers: u64,
+    /// The loudest decoded sample (signed 16-bit).
+    pub audio_peak: i32,
+    /// The duration the container declares.
+    pub duration: Option<Duration>,
+}
+
+/// Opens `path` through `decodebin` (as players do), decodes all of it and reports what
+/// came out.
+pub fn probe(path: &std::path::Path) -> Result<Probe, String> {
+    gst::init().map_err(|e| e.to_string())?;
+    let pipeline = gst::Pipeline::new();
+    let src = gst::ElementFactory::make("filesrc")
+        .property("location", path.to_string_lossy().as_ref())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let decode = gst::ElementFactory::make("decodebin")
+        .build()
+        .map_err(|e| e.to_string())?;
+    pipeline
+        .add_many([&src, &decode])
+        .map_err(|e| e.to_string())?;
+    src.link(&decode).map_err(|e| e.to_string())?;
+    let found = Arc::new(Mutex::new(Probe::default()));
+    let weak = pipeline.downgrade();
+    let on_pad = Arc::clone(&found);
+    decode.connect_pad_added(move |_, pad| {
+        let Some(pipeline) = weak.upgrade() else {
+            return;
+        };
+        let caps = pad.current_caps().or_else(|| Some(pad.query_caps(None)));
+        let kind = match caps
+            .as_ref()
+            .and_then(|c| c.structure(0))
+            .map(|s| s.name().to_string())
+        {
+            Some(name) if name.starts_with("video/") => "video",
+            Some(name) if name.starts_with("audio/") => "audio",
+            _ => return,
+        };
+        let Ok(sink) = gst::ElementFactory::make("fakesink")
+            .property("sync", false)
+            .build()
+        else {
+            return;
+        };
+        if pipeline.add(&sink).is_err() || sink.sync_state_with_parent().is_err() {
+            return;
+        }
+        let Some(sink_pad) = sink.static_pad("sink") else {
+            return;
+        };
+        if pad.link(&sink_pad).is_err() {
+            return;
+        }
+        let counts = Arc::clone(&on_pad);
+        lock(&on_pad).streams.push(kind);
+        sink_pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            let mut counts = lock(&counts);
+            if kind == "video" {
+                counts.video_frames += 1;
+            } else {
+                counts.audio_buffers += 1;
+                if let Some(map) = info.buffer().and_then(|b| b.map_readable().ok()) {
+                    let peak = map
+                        .chunks_exact(2)
+                        .map(|s| i32::from(i16::from_le_bytes([s[0], s[1]])).abs())
+                        .max()
+                        .unwrap_or(0);
+                    counts.audio_peak = counts.audio_peak.max(peak);
+                }
+            }
+            gst::PadProbeReturn::Ok
+        });
+    });
+    pipeline
+        .set_state(gst::State::Playing)
+        .map_err(|e| e.to_string())?;
+    let bus = pipeline.bus().ok_or("no bus")?;
+    let outcome = bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(30),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    let duration = pipeline
+        .query_duration::<gst::ClockTime>()
+        .map(|d| Duration::from_nanos(d.nseconds()));
+    let _ = pipeline.set_state(gst::State::Null);
+    match outcome.as_ref().map(|m| m.view()) {
+        Some(gst::MessageView::Eos(_)) => {}
+        Some(gst::MessageView::Error(err)) => {
+            return Err(format!("{} ({:?})", err.error(), err.debug()))
+        }
+        _ => return Err("the file did not play to its end in 30 s".into()),
+    }
+    let mut probe = std::mem::take(&mut *lock(&found));
+    probe.duration = duration;
+    Ok(probe)
+}
+
+fn lock(probe: &Mutex<Probe>) -> std::sync::MutexGuard<'_, Probe> {
+    probe
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
