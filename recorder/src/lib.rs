@@ -20,6 +20,8 @@
 mod chapters;
 mod error;
 mod pipeline;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod worker;
 
 use std::path::PathBuf;

@@ -2,12 +2,10 @@
 //! (GStreamer's decodebin) opens and decodes; write errors end the recording with an
 //! event while the caller goes on.
 
-mod support;
-
+use recorder::testing::{feed, probe, wait_for};
 use recorder::{Event, PushError, RecordError, Recorder, RecordingSpec};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{feed, probe, wait_for};
 
 const SECONDS: u32 = 5;
 

@@ -14,6 +14,7 @@
 //! - [`admission`] — join tokens checked by the [`scheduler`] into an [`Admission`];
 //! - [`load`] — halls present and the media port's figures, and the capacity guard;
 //!   [`metrics`] — joins counted for `/metrics`;
+//! - [`recording`] — a meeting's recording (WebM through GStreamer) as an SFU tap;
 //! - [`recorder`] — presence, lifecycle, roll call, headcount and host controls written
 //!   in order through the scheduler's store (attendance rows and the meeting's log).
 //!
@@ -37,6 +38,7 @@ pub mod policy;
 pub mod protocol;
 pub mod ratelimit;
 pub mod recorder;
+pub mod recording;
 pub mod registry;
 pub mod room;
 pub mod session;

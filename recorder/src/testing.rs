@@ -1,19 +1,30 @@
-//! Test helpers: a live GStreamer source of real VP8 and Opus RTP (what a hall's browser
-//! sends, paced in real time) and a probe that opens a finished file as a player would.
+//! Test helpers (feature `testing`): a live GStreamer source of real VP8 and Opus RTP
+//! (what a hall's browser sends, paced in real time) and a probe that opens a finished
+//! file as a player would. Used by this crate's tests and by the crates that record
+//! through the SFU.
 
+use crate::{Event, Recorder};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
-use recorder::{Event, Recorder};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-/// Generates `seconds` of a test picture (VP8, 320×240, 30 fps) and two tones (Opus,
-/// slots 0 and 1) as RTP, pushing every packet into `recorder` as it is produced, with
-/// its arrival time. Returns when all was pushed.
-pub fn feed(recorder: &Arc<Recorder>, seconds: u32) {
-    gst::init().expect("GStreamer initialises (installed by scripts/test)");
+/// What a generated packet is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Produced {
+    /// The test picture (VP8, payload type 96).
+    Video,
+    /// Tone `n` (Opus, payload type 111): 440 Hz stereo (0) or 660 Hz mono (1).
+    Audio(u8),
+}
+
+/// Generates `seconds` of a test picture (VP8, 320×240, 30 fps, a keyframe every
+/// second) and two tones (Opus) as RTP, handing each packet to `on_packet` as it is
+/// produced (in real time, on GStreamer's threads). Returns when all was produced.
+pub fn generate(seconds: u32, on_packet: impl Fn(Produced, &[u8]) + Send + Sync + 'static) {
+    gst::init().expect("GStreamer initialises (installed by scripts/ensure-gstreamer)");
     let frames = seconds * 30;
     let audio_buffers = seconds * 50;
     let description = format!(
@@ -32,25 +43,25 @@ pub fn feed(recorder: &Arc<Recorder>, seconds: u32) {
         .expect("the generator pipeline parses")
         .downcast::<gst::Pipeline>()
         .expect("a launch line of several chains is a pipeline");
-    for (name, slot) in [("video", None), ("slot0", Some(0u8)), ("slot1", Some(1u8))] {
+    let on_packet = Arc::new(on_packet);
+    for (name, what) in [
+        ("video", Produced::Video),
+        ("slot0", Produced::Audio(0)),
+        ("slot1", Produced::Audio(1)),
+    ] {
         let sink = pipeline
             .by_name(name)
             .expect("the appsink is in the pipeline")
             .downcast::<gst_app::AppSink>()
             .expect("it is an appsink");
-        let recorder = Arc::clone(recorder);
+        let on_packet = Arc::clone(&on_packet);
         sink.set_callbacks(
             gst_app::AppSinkCallbacks::builder()
                 .new_sample(move |sink| {
                     let sample = sink.pull_sample().map_err(|_| gst::FlowError::Eos)?;
                     let buffer = sample.buffer().ok_or(gst::FlowError::Error)?;
                     let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
-                    let now = Instant::now();
-                    // A full queue drops the packet, as the media task would.
-                    let _ = match slot {
-                        None => recorder.push_video(&map, now),
-                        Some(slot) => recorder.push_audio(slot, &map, now),
-                    };
+                    on_packet(what, &map);
                     Ok(gst::FlowSuccess::Ok)
                 })
                 .build(),
@@ -73,6 +84,19 @@ pub fn feed(recorder: &Arc<Recorder>, seconds: u32) {
     pipeline
         .set_state(gst::State::Null)
         .expect("the generator stops");
+}
+
+/// [`generate`]s into `recorder` (tones 0 and 1 into audio slots 0 and 1), each packet
+/// with its arrival time; a full queue drops the packet, as the media task would.
+pub fn feed(recorder: &Arc<Recorder>, seconds: u32) {
+    let recorder = Arc::clone(recorder);
+    generate(seconds, move |what, packet| {
+        let now = Instant::now();
+        let _ = match what {
+            Produced::Video => recorder.push_video(packet, now),
+            Produced::Audio(slot) => recorder.push_audio(slot, packet, now),
+        };
+    });
 }
 
 /// Waits for an event that `pick` accepts, up to `timeout`; other events are kept.
