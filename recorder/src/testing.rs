@@ -20,16 +20,49 @@ pub enum Produced {
     Audio(u8),
 }
 
+/// A test picture: a `videotestsrc` pattern (`ball`, or a solid `red`, `blue`, …) and
+/// its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Picture {
+    pub pattern: &'static str,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Default for Picture {
+    fn default() -> Self {
+        Self {
+            pattern: "ball",
+            width: 320,
+            height: 240,
+        }
+    }
+}
+
 /// Generates `seconds` of a test picture (VP8, 320×240, 30 fps, a keyframe every
 /// second) and two tones (Opus) as RTP, handing each packet to `on_packet` as it is
 /// produced (in real time, on GStreamer's threads). Returns when all was produced.
 pub fn generate(seconds: u32, on_packet: impl Fn(Produced, &[u8]) + Send + Sync + 'static) {
+    generate_picture(seconds, Picture::default(), on_packet);
+}
+
+/// [`generate`] with another picture.
+pub fn generate_picture(
+    seconds: u32,
+    picture: Picture,
+    on_packet: impl Fn(Produced, &[u8]) + Send + Sync + 'static,
+) {
     gst::init().expect("GStreamer initialises (installed by scripts/ensure-gstreamer)");
     let frames = seconds * 30;
     let audio_buffers = seconds * 50;
+    let Picture {
+        pattern,
+        width,
+        height,
+    } = picture;
     let description = format!(
-        "videotestsrc is-live=true num-buffers={frames} pattern=ball \
-           ! video/x-raw,width=320,height=240,framerate=30/1 \
+        "videotestsrc is-live=true num-buffers={frames} pattern={pattern} \
+           ! video/x-raw,width={width},height={height},framerate=30/1 \
            ! vp8enc deadline=1 keyframe-max-dist=30 ! rtpvp8pay pt=96 mtu=1200 \
            ! appsink name=video sync=false \
          audiotestsrc is-live=true num-buffers={audio_buffers} samplesperbuffer=960 freq=440 \
@@ -122,6 +155,16 @@ pub fn wait_for<T>(
     None
 }
 
+/// One decoded frame, as [`probe`] saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame {
+    pub pts: Duration,
+    pub width: u32,
+    pub height: u32,
+    /// The centre pixel, RGB.
+    pub centre: [u8; 3],
+}
+
 /// What a player finds in a file.
 #[derive(Debug, Default)]
 pub struct Probe {
@@ -132,6 +175,8 @@ pub struct Probe {
     pub audio_buffers: u64,
     /// The loudest decoded sample (signed 16-bit).
     pub audio_peak: i32,
+    /// Each decoded frame's timestamp, size and centre pixel (RGB).
+    pub frames: Vec<Frame>,
     /// The duration the container declares.
     pub duration: Option<Duration>,
 }
@@ -175,21 +220,48 @@ pub fn probe(path: &std::path::Path) -> Result<Probe, String> {
         else {
             return;
         };
-        if pipeline.add(&sink).is_err() || sink.sync_state_with_parent().is_err() {
+        // Video is looked at in RGB.
+        let mut chain = vec![sink.clone()];
+        if kind == "video" {
+            let rgb = gst::Caps::builder("video/x-raw")
+                .field("format", "RGB")
+                .build();
+            let (Ok(convert), Ok(filter)) = (
+                gst::ElementFactory::make("videoconvert").build(),
+                gst::ElementFactory::make("capsfilter")
+                    .property("caps", rgb)
+                    .build(),
+            ) else {
+                return;
+            };
+            chain = vec![convert, filter, sink.clone()];
+        }
+        if pipeline.add_many(&chain).is_err() || gst::Element::link_many(&chain).is_err() {
             return;
+        }
+        for element in chain.iter().rev() {
+            if element.sync_state_with_parent().is_err() {
+                return;
+            }
         }
         let Some(sink_pad) = sink.static_pad("sink") else {
             return;
         };
-        if pad.link(&sink_pad).is_err() {
+        let Some(first) = chain[0].static_pad("sink") else {
+            return;
+        };
+        if pad.link(&first).is_err() {
             return;
         }
         let counts = Arc::clone(&on_pad);
         lock(&on_pad).streams.push(kind);
-        sink_pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        sink_pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
             let mut counts = lock(&counts);
             if kind == "video" {
                 counts.video_frames += 1;
+                if let Some(frame) = info.buffer().and_then(|b| centre(pad, b)) {
+                    counts.frames.push(frame);
+                }
             } else {
                 counts.audio_buffers += 1;
                 if let Some(map) = info.buffer().and_then(|b| b.map_readable().ok()) {
@@ -226,6 +298,24 @@ pub fn probe(path: &std::path::Path) -> Result<Probe, String> {
     let mut probe = std::mem::take(&mut *lock(&found));
     probe.duration = duration;
     Ok(probe)
+}
+
+/// The frame's size and centre pixel, from an RGB buffer (rows padded to 4 bytes).
+fn centre(pad: &gst::Pad, buffer: &gst::BufferRef) -> Option<Frame> {
+    let caps = pad.current_caps()?;
+    let s = caps.structure(0)?;
+    let width = u32::try_from(s.get::<i32>("width").ok()?).ok()?;
+    let height = u32::try_from(s.get::<i32>("height").ok()?).ok()?;
+    let stride = (width as usize * 3).div_ceil(4) * 4;
+    let at = (height as usize / 2) * stride + (width as usize / 2) * 3;
+    let map = buffer.map_readable().ok()?;
+    let pixel = map.get(at..at + 3)?;
+    Some(Frame {
+        pts: Duration::from_nanos(buffer.pts()?.nseconds()),
+        width,
+        height,
+        centre: [pixel[0], pixel[1], pixel[2]],
+    })
 }
 
 fn lock(probe: &Mutex<Probe>) -> std::sync::MutexGuard<'_, Probe> {

@@ -48,7 +48,7 @@ pub use feeds::{FeedAnswer, FeedOffer, FeedRefusal, FeedRole, ViewerInfo};
 pub use home::HomeLeases;
 pub use recorder::{NoRecorder, PresenceChange, PresenceKind, Recorder, StoreRecorder};
 pub use registry::{Signaling, SignalingConfig};
-pub use room::{HallStats, RoomHandle};
+pub use room::{HallStats, RecordingRefusal, RecordingStatus, RoomHandle};
 pub use session::{serve, WsMessage};
 
 pub use scheduler;

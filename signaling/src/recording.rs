@@ -20,6 +20,14 @@ pub struct RecordingTap {
     recorder: Recorder,
 }
 
+impl RecordingTap {
+    /// Marks a chapter (a floor change, a roll call) starting now.
+    pub fn mark_chapter(&self, title: String) {
+        // An ended recording has nothing to mark.
+        let _ = self.recorder.mark_chapter(title, Instant::now());
+    }
+}
+
 impl RtpTap for RecordingTap {
     fn packet(&self, slot: SlotId, kind: MediaKind, packet: &[u8], now: Instant) {
         // A full queue is counted by the recorder; an ended recording said why in its
@@ -48,18 +56,20 @@ pub enum StartError {
 }
 
 /// Starts recording into `spec.path` as tap `peer` of `sfu` with `spec.audio_slots`
-/// audio slots: the tap's slots (show them with `Sfu::subscribe`/`apply`) and the
+/// audio slots: the tap (for chapters; the recording ends when the SFU's share and this
+/// one are dropped), its slots (show them with `Sfu::subscribe`/`apply`) and the
 /// recording's events.
+#[allow(clippy::type_complexity)] // the three parts are named in the doc above
 pub async fn start(
     sfu: &Sfu,
     peer: PeerId,
     mut spec: RecordingSpec,
-) -> Result<(Vec<SlotInfo>, UnboundedReceiver<Event>), StartError> {
+) -> Result<(Arc<RecordingTap>, Vec<SlotInfo>, UnboundedReceiver<Event>), StartError> {
     spec.video_payload_type = sfu::TAP_VIDEO_PAYLOAD_TYPE;
     spec.audio_payload_type = sfu::TAP_AUDIO_PAYLOAD_TYPE;
     let audio_slots = spec.audio_slots;
     let (recorder, events) = Recorder::open(spec)?;
     let tap = Arc::new(RecordingTap { recorder });
-    let slots = sfu.open_tap(peer, audio_slots, tap).await?;
-    Ok((slots, events))
+    let slots = sfu.open_tap(peer, audio_slots, tap.clone()).await?;
+    Ok((tap, slots, events))
 }
