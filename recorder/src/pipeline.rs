@@ -18,10 +18,66 @@ const KEYFRAME_WANTED_EVERY: Duration = Duration::from_secs(1);
 pub(crate) struct Pipeline {
     pub pipeline: gst::Pipeline,
     pub video: gst_app::AppSrc,
-    /// One per audio slot.
-    pub audio: Vec<gst_app::AppSrc>,
+    /// One per audio slot, made when the slot's first packet comes ([`Self::audio_slot`]).
+    pub audio: Vec<Option<gst_app::AppSrc>>,
     /// The silence under the mix; ended with the inputs.
     pub silence: gst::Element,
+    /// The muxer's audio input: the picture waits until it is negotiated
+    /// ([`Self::audio_ready`]).
+    mux_audio: gst::Pad,
+    mixer: gst::Element,
+    rtp_opus: gst::Caps,
+}
+
+impl Pipeline {
+    /// Whether the mix has reached the muxer with its format. Until it has, no picture
+    /// may: the muxer writes its header when the first buffer comes and leaves out a
+    /// track whose format it does not know yet.
+    pub fn audio_ready(&self) -> bool {
+        self.mux_audio.current_caps().is_some()
+    }
+
+    /// The input of audio slot `index` (`None` past the recording's slots). A slot's
+    /// branch joins the running mix with its first packet: a branch that never had data
+    /// would hold the live mix, and the file, until the end.
+    pub fn audio_slot(&mut self, index: usize) -> Result<Option<&gst_app::AppSrc>, RecordError> {
+        let Some(slot) = self.audio.get_mut(index) else {
+            return Ok(None);
+        };
+        if slot.is_none() {
+            *slot = Some(slot_branch(&self.pipeline, &self.mixer, &self.rtp_opus)?);
+        }
+        Ok(slot.as_ref())
+    }
+}
+
+/// appsrc → rtpopusdepay → opusdec → audioconvert → audioresample → a new mixer pad,
+/// added to the running pipeline.
+fn slot_branch(
+    pipeline: &gst::Pipeline,
+    mixer: &gst::Element,
+    rtp_opus: &gst::Caps,
+) -> Result<gst_app::AppSrc, RecordError> {
+    let src = appsrc(rtp_opus);
+    let depay = make("rtpopusdepay")?;
+    let decoder = make("opusdec")?;
+    // Lost packets are concealed rather than heard as clicks.
+    set_if_exists(&decoder, "plc", true);
+    let convert = make("audioconvert")?;
+    let resample = make("audioresample")?;
+    let chain = [src.upcast_ref(), &depay, &decoder, &convert, &resample];
+    add(pipeline, &chain)?;
+    for pair in chain.windows(2) {
+        link(pair[0], pair[1])?;
+    }
+    link_request(&resample, mixer, "sink_%u")?;
+    // Downstream first, so that no element pushes into one not yet playing.
+    for element in chain.iter().rev() {
+        element
+            .sync_state_with_parent()
+            .map_err(|e| RecordError::Setup(format!("an audio slot would not start: {e}")))?;
+    }
+    Ok(src)
 }
 
 /// Builds the pipeline of `spec`, not started yet. Keyframe requests of the VP8
@@ -78,7 +134,7 @@ pub(crate) fn build(
     link(&mixer, &mix_caps)?;
     link(&mix_caps, &encoder)?;
     link(&encoder, &audio_queue)?;
-    link_request(&audio_queue, &mux, "audio_%u")?;
+    let mux_audio = link_request(&audio_queue, &mux, "audio_%u")?;
     // A live silence under the slots: the mix is negotiated and flows from the start, so
     // the file always has its audio track (even before, or without, anyone speaking)
     // and the muxer never waits for a slot.
@@ -95,31 +151,15 @@ pub(crate) fn build(
         .field("encoding-name", "OPUS")
         .field("payload", i32::from(spec.audio_payload_type))
         .build();
-    let mut audio = Vec::with_capacity(usize::from(spec.audio_slots));
-    for _ in 0..spec.audio_slots {
-        let src = appsrc(&rtp_opus);
-        let depay = make("rtpopusdepay")?;
-        let decoder = make("opusdec")?;
-        // Lost packets are concealed rather than heard as clicks.
-        set_if_exists(&decoder, "plc", true);
-        let convert = make("audioconvert")?;
-        let resample = make("audioresample")?;
-        add(
-            &pipeline,
-            &[src.upcast_ref(), &depay, &decoder, &convert, &resample],
-        )?;
-        link(src.upcast_ref(), &depay)?;
-        link(&depay, &decoder)?;
-        link(&decoder, &convert)?;
-        link(&convert, &resample)?;
-        link_request(&resample, &mixer, "sink_%u")?;
-        audio.push(src);
-    }
+    let audio = vec![None; usize::from(spec.audio_slots)];
     Ok(Pipeline {
         pipeline,
         video,
         audio,
         silence,
+        mux_audio,
+        mixer,
+        rtp_opus,
     })
 }
 
@@ -194,7 +234,12 @@ fn link(from: &gst::Element, to: &gst::Element) -> Result<(), RecordError> {
         .map_err(|_| RecordError::Setup(format!("cannot link {} to {}", from.name(), to.name())))
 }
 
-fn link_request(from: &gst::Element, to: &gst::Element, template: &str) -> Result<(), RecordError> {
+/// Links `from` to a new pad of `to` from `template`; returns that pad.
+fn link_request(
+    from: &gst::Element,
+    to: &gst::Element,
+    template: &str,
+) -> Result<gst::Pad, RecordError> {
     let fail = || {
         RecordError::Setup(format!(
             "cannot link {} to {}'s {template}",
@@ -204,7 +249,8 @@ fn link_request(from: &gst::Element, to: &gst::Element, template: &str) -> Resul
     };
     let sink = to.request_pad_simple(template).ok_or_else(fail)?;
     let src = from.static_pad("src").ok_or_else(fail)?;
-    src.link(&sink).map(|_| ()).map_err(|_| fail())
+    src.link(&sink).map_err(|_| fail())?;
+    Ok(sink)
 }
 
 fn nanos(d: Duration) -> u64 {

@@ -15,6 +15,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 /// How often the bus is looked at while no command comes.
 const IDLE_WAKE: Duration = Duration::from_millis(100);
+/// How long the audio mix may take to reach the muxer at the start.
+const AUDIO_START_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the muxer may take to finish the file after the last packet.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -63,12 +65,8 @@ fn record(
     events: &UnboundedSender<Event>,
 ) -> Result<Duration, RecordError> {
     gst::init().map_err(|e| RecordError::Setup(format!("GStreamer would not start: {e}")))?;
-    let Pipeline {
-        pipeline,
-        video,
-        audio,
-        silence,
-    } = pipeline::build(spec, events.clone())?;
+    let mut built: Pipeline = pipeline::build(spec, events.clone())?;
+    let pipeline = built.pipeline.clone();
     let bus = pipeline
         .bus()
         .ok_or_else(|| RecordError::Setup("the pipeline has no bus".into()))?;
@@ -78,17 +76,28 @@ fn record(
         return Err(bus_error(&bus)
             .unwrap_or_else(|| RecordError::Setup("the pipeline would not start".into())));
     }
+    // The mix's format first (see `Pipeline::audio_ready`); packets wait in the channel.
+    let deadline = Instant::now() + AUDIO_START_TIMEOUT;
+    while !built.audio_ready() {
+        if let Some(error) = bus_error(&bus) {
+            return Err(error);
+        }
+        if Instant::now() >= deadline {
+            return Err(RecordError::Setup("the audio mix did not start".into()));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let _ = events.send(Event::Started {
         path: spec.path.clone(),
     });
 
-    let mut clock = Timeline::new(&pipeline, 1 + audio.len());
+    let mut clock = Timeline::new(&pipeline, 1 + built.audio.len());
     let mut chapters = Chapters::default();
     loop {
         match inbox.recv_timeout(IDLE_WAKE) {
             Ok(Command::Video { packet, arrival }) => {
                 let pts = clock.stamp(0, arrival);
-                push(&video, packet, pts);
+                push(&built.video, packet, pts);
             }
             Ok(Command::Audio {
                 slot,
@@ -96,7 +105,7 @@ fn record(
                 arrival,
             }) => {
                 let index = usize::from(slot);
-                if let Some(src) = audio.get(index) {
+                if let Some(src) = built.audio_slot(index)? {
                     let pts = clock.stamp(1 + index, arrival);
                     push(src, packet, pts);
                 }
@@ -111,10 +120,10 @@ fn record(
     }
 
     // Finish: end every input, wait for the muxer to write the file's index.
-    for src in std::iter::once(&video).chain(&audio) {
+    for src in std::iter::once(&built.video).chain(built.audio.iter().flatten()) {
         let _ = src.end_of_stream();
     }
-    silence.send_event(gst::event::Eos::new());
+    built.silence.send_event(gst::event::Eos::new());
     let deadline = Instant::now() + FINISH_TIMEOUT;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());

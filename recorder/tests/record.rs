@@ -49,6 +49,12 @@ fn picture_and_two_mixed_slots_make_a_webm_that_plays_for_as_long_as_was_recorde
     };
     feed(&recorder, SECONDS);
     let fed = began.elapsed();
+    // Written as it goes, not held until the end (the third slot never spoke).
+    let written = std::fs::metadata(&spec.path).map_or(0, |m| m.len());
+    assert!(
+        written > 64 * 1024,
+        "{written} bytes written while recording"
+    );
     marker.join().expect("the marking thread ends");
     let recorder = Arc::into_inner(recorder).expect("the last handle");
     assert_eq!(recorder.dropped(), 0, "the recorder kept up");

@@ -396,3 +396,68 @@ async fn when_the_floor_moves_from_a_to_b_the_recording_shows_b_from_then_on() {
     let vtt = std::fs::read_to_string(&chapters).expect("the chapters were written");
     assert!(vtt.contains("Phát biểu: Điểm cầu xã A"), "{vtt}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_ends_the_recording_with_its_code_and_the_meeting_goes_on() {
+    let signaling = start_quiet();
+    let tokens = Tokens::halls(2);
+    let (mut host, _media, generator, _) =
+        hall_showing(&signaling, &tokens, "tok-1", Picture::default(), 8).await;
+    let room = signaling
+        .room(common::meeting().id)
+        .expect("the meeting's room is open");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("full.webm");
+    // Every write to /dev/full fails with ENOSPC, as a full disk does.
+    std::os::unix::fs::symlink("/dev/full", &path).expect("a symlink");
+    assert_eq!(
+        room.start_recording(RecordingSpec::new(&path, 3)).await,
+        Ok(Ok(()))
+    );
+    let deadline = std::time::Instant::now() + WAIT;
+    let code = loop {
+        if let RecordingStatus::Failed { code, .. } =
+            room.recording_status().await.expect("the room answers")
+        {
+            break code;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the recording fails in time"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(code, "recording_write_failed");
+    // The meeting goes on: the host is still there and may act; a new recording may start.
+    assert_eq!(room.participants().await.map(|p| p.len()), Ok(1));
+    assert_eq!(
+        room.stop_recording().await,
+        Ok(Err(RecordingRefusal::NotRecording))
+    );
+    let floor = ClientMessage::GiveFloor {
+        hall_id: 1,
+        speaking_limit_secs: None,
+    };
+    signaling
+        .act(&common::meeting(), 7, floor)
+        .await
+        .expect("the floor is given");
+    host.expect("the floor", |m| {
+        matches!(
+            m,
+            signaling::protocol::ServerMessage::Floor {
+                hall_id: Some(1),
+                ..
+            }
+        )
+        .then_some(())
+    })
+    .await;
+    let again = dir.path().join("again.webm");
+    assert_eq!(
+        room.start_recording(RecordingSpec::new(&again, 3)).await,
+        Ok(Ok(()))
+    );
+    assert_eq!(room.stop_recording().await, Ok(Ok(())));
+    generator.await.expect("the generator ends");
+}
