@@ -11,7 +11,7 @@ use media_recorder::testing::{generate_picture, probe, Picture, Produced};
 use media_recorder::{Event, RecordingSpec};
 use sfu::testclient::{RawSender, TestClient, TrackSpec};
 use sfu::{MediaKind, PeerId, RtpPacket, Sfu, SfuConfig, SfuEvent, SlotId, StreamId};
-use signaling::protocol::ClientMessage;
+use signaling::protocol::{ClientMessage, Phase};
 use signaling::{RecordingRefusal, RecordingStatus};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -460,4 +460,48 @@ async fn a_full_disk_ends_the_recording_with_its_code_and_the_meeting_goes_on() 
     );
     assert_eq!(room.stop_recording().await, Ok(Ok(())));
     generator.await.expect("the generator ends");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ending_the_meeting_finishes_its_recording() {
+    let signaling = start_quiet();
+    let tokens = Tokens::halls(2);
+    let (_host, _media, generator, _) =
+        hall_showing(&signaling, &tokens, "tok-1", Picture::default(), 3).await;
+    let room = signaling
+        .room(common::meeting().id)
+        .expect("the meeting's room is open");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("ended.webm");
+    assert_eq!(
+        room.start_recording(RecordingSpec::new(&path, 3)).await,
+        Ok(Ok(()))
+    );
+    generator.await.expect("the generator ends");
+    for phase in [Phase::Started, Phase::Ended] {
+        let set = ClientMessage::SetPhase { phase };
+        signaling
+            .act(&common::meeting(), 7, set)
+            .await
+            .expect("the phase is set");
+    }
+    // The room may close soon after; what remains is the finished file, whose chapters
+    // are written when the recorder closes.
+    let chapters = path.with_extension("vtt");
+    let deadline = std::time::Instant::now() + WAIT;
+    while !chapters.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the recording is closed in time"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let found = tokio::task::spawn_blocking(move || probe(&path))
+        .await
+        .expect("the probe runs")
+        .expect("the file plays to its end");
+    let mut streams = found.streams.clone();
+    streams.sort_unstable();
+    assert_eq!(streams, ["audio", "video"], "{found:?}");
+    assert!(found.video_frames >= 30, "{found:?}");
 }
