@@ -77,6 +77,9 @@ pub struct Client<'a> {
     pub address: Option<&'a str>,
     /// Its browser's user agent (a device session's name).
     pub user_agent: Option<&'a str>,
+    /// The known-device token its browser holds from an earlier login, if any (see
+    /// [`crate::login_devices`]).
+    pub known_device: Option<&'a str>,
 }
 
 /// A successful login.
@@ -90,6 +93,9 @@ pub struct SignedIn {
     pub expires_at: crate::time::Timestamp,
     /// The device session's id, when one was opened.
     pub device: Option<i64>,
+    /// A new known-device token for the browser's cookie, and its lifetime in seconds:
+    /// given when the login did not present a valid one for this account.
+    pub known_device: Option<(String, i64)>,
 }
 
 /// A new account's fields.
@@ -329,6 +335,7 @@ impl Store {
                 .await?;
         }
         if password_hash.is_some() || active == Some(false) {
+            self.forget_login_devices(id).await?;
             for table in ["sessions", "device_sessions"] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
                     .bind(id)
@@ -372,7 +379,6 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::signin::DUMMY_HASH;
     use super::*;
 
     use argon2::password_hash::PasswordVerifier;
@@ -417,14 +423,6 @@ mod tests {
             "không phải hash",
             &mut memory
         ));
-        // Unknown names are checked against a hash that costs as much as a real one.
-        let dummy = PasswordHash::new(DUMMY_HASH).unwrap();
-        let (params, default) = (Params::try_from(&dummy).unwrap(), Params::default());
-        assert_eq!(
-            (params.m_cost(), params.t_cost(), params.p_cost()),
-            (default.m_cost(), default.t_cost(), default.p_cost())
-        );
-        assert!(!verify_password_in("mat-khau-cu", DUMMY_HASH, &mut memory));
         assert!(hash_password("short").is_err());
         assert!(hash_password_in("short", &mut memory).is_err());
         assert_eq!(random_token().len(), 64);

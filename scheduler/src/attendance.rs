@@ -36,6 +36,9 @@ pub enum LeaveReason {
     ServerRestart,
     /// The meeting ended while it was connected.
     MeetingEnded,
+    /// The meeting's home node died while it was connected: the node that took the
+    /// meeting over closed it at the dead node's last presence write.
+    NodeLost,
 }
 
 impl LeaveReason {
@@ -47,6 +50,7 @@ impl LeaveReason {
             LeaveReason::NetworkLost => "network_lost",
             LeaveReason::ServerRestart => "server_restart",
             LeaveReason::MeetingEnded => "meeting_ended",
+            LeaveReason::NodeLost => "node_lost",
         }
     }
 }
@@ -221,31 +225,10 @@ impl Store {
     /// Returns how many.
     pub async fn close_node_sessions(&self, node_id: &str) -> Result<u64> {
         let mut tx = self.begin_write().await?;
-        let mut rows = Vec::new();
-        for (table, participant) in write::INTERVAL_TABLES {
-            rows.extend(sqlx::query(&format!("SELECT id, meeting_id, {participant} AS hall_id, last_seen_at, disconnected_at FROM {table} WHERE left_at IS NULL AND node_id = $1"))
-                .bind(node_id)
-                .fetch_all(&mut *tx)
-                .await?);
-        }
-        for r in &rows {
-            let dropped: Option<i64> = r.try_get("disconnected_at")?;
-            let (reason, at) = match dropped {
-                Some(d) => (LeaveReason::NetworkLost, d),
-                None => (LeaveReason::ServerRestart, r.try_get("last_seen_at")?),
-            };
-            write::close_session(
-                &mut tx,
-                r.try_get("id")?,
-                r.try_get("meeting_id")?,
-                r.try_get("hall_id")?,
-                at,
-                reason,
-            )
-            .await?;
-        }
+        let closed =
+            write::close_left_open(&mut tx, node_id, None, LeaveReason::ServerRestart).await?;
         tx.commit().await?;
-        Ok(rows.len() as u64)
+        Ok(closed)
     }
 
     /// Starts a roll call; answers are recorded against it.

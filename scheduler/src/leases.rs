@@ -47,6 +47,17 @@ pub enum LeaseTake {
     HeldBy(Lease),
 }
 
+/// What [`Store::take_over_lease`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TakeOver {
+    /// The lease as this node holds it now.
+    pub lease: Lease,
+    /// The lease it replaced.
+    pub from: Lease,
+    /// How many intervals the previous holder had left open (now closed).
+    pub closed: u64,
+}
+
 fn lease(r: &AnyRow) -> Result<Lease> {
     Ok(Lease {
         meeting_id: r.try_get("meeting_id")?,
@@ -84,19 +95,18 @@ impl Store {
         if let Some(row) = inserted {
             return Ok(LeaseTake::Taken(lease(&row)?));
         }
-        // Take it over if it lapsed (or was given up), or is this node's own.
-        let taken = sqlx::query(&format!(
-            "UPDATE meeting_leases SET node_id = $1, epoch = epoch + 1, taken_at = $2, expires_at = $3
-             WHERE meeting_id = $4 AND (expires_at <= $2 OR node_id = $1) RETURNING {COLUMNS}"
-        ))
-        .bind(node)
-        .bind(now)
-        .bind(now + secs)
-        .bind(meeting_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some(row) = taken {
-            return Ok(LeaseTake::Taken(lease(&row)?));
+        // Take it over if it lapsed (or was given up), or is this node's own. A take
+        // that loses a race finds the winner's lease at the next look.
+        for _ in 0..3 {
+            let Some(found) = self.lease(meeting_id).await? else {
+                break;
+            };
+            if found.is_live(now) && found.node_id != node {
+                return Ok(LeaseTake::HeldBy(found));
+            }
+            if let Some(over) = self.take_over_lease(&found, now, secs).await? {
+                return Ok(LeaseTake::Taken(over.lease));
+            }
         }
         match self.lease(meeting_id).await? {
             Some(held) => Ok(LeaseTake::HeldBy(held)),
@@ -105,6 +115,82 @@ impl Store {
                 "the lease of meeting {meeting_id} vanished"
             ))),
         }
+    }
+
+    /// Takes over `found` — a lease as read a moment ago that lapsed, was given up, or
+    /// is this node's own — unless it changed since (another node took it first: then
+    /// `None`). One transaction: the lease moves to this node with epoch + 1, and if it
+    /// had lapsed (not been given up) the intervals of the meeting that its *previous
+    /// holder* left open are closed at that node's last presence write (`node_lost`, or `network_lost` when the link had dropped), so a
+    /// hall coming back through the new home opens a new interval.
+    pub async fn take_over_lease(
+        &self,
+        found: &Lease,
+        now: Timestamp,
+        secs: i64,
+    ) -> Result<Option<TakeOver>> {
+        let node = &*self.node;
+        let mut tx = self.begin_write().await?;
+        // Compare and set on the epoch: on PostgreSQL a racing taker waits for this
+        // row's lock, then finds another epoch and updates nothing.
+        let taken = sqlx::query(&format!(
+            "UPDATE meeting_leases SET node_id = $1, epoch = epoch + 1, taken_at = $2, expires_at = $3
+             WHERE meeting_id = $4 AND epoch = $5 AND (expires_at <= $2 OR node_id = $1)
+             RETURNING {COLUMNS}"
+        ))
+        .bind(node)
+        .bind(now)
+        .bind(now + secs)
+        .bind(found.meeting_id)
+        .bind(found.epoch)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = taken else {
+            return Ok(None);
+        };
+        let taken = lease(&row)?;
+        // A lease given up (expires_at 0) was given up by a node that recorded its halls'
+        // leaves itself (a graceful stop): only a lapsed one left intervals behind.
+        let closed = if found.node_id != node && found.expires_at > 0 {
+            crate::attendance::write::close_left_open(
+                &mut tx,
+                &found.node_id,
+                Some(found.meeting_id),
+                crate::attendance::LeaveReason::NodeLost,
+            )
+            .await?
+        } else {
+            0
+        };
+        tx.commit().await?;
+        Ok(Some(TakeOver {
+            lease: taken,
+            from: found.clone(),
+            closed,
+        }))
+    }
+
+    /// The leases that lapsed by `now` without being given up (their holder stopped
+    /// renewing: it died or lost the database) of meetings neither ended nor cancelled:
+    /// the meetings a lease watcher takes over.
+    pub async fn lapsed_leases(&self, now: Timestamp) -> Result<Vec<Lease>> {
+        let rows = sqlx::query(
+            "SELECT l.meeting_id, l.node_id, l.epoch, l.taken_at, l.expires_at
+             FROM meeting_leases l JOIN meetings m ON m.id = l.meeting_id
+             WHERE l.expires_at > 0 AND l.expires_at <= $1
+               AND m.ended_at IS NULL AND m.status <> 'cancelled'
+             ORDER BY l.meeting_id",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(lease).collect()
+    }
+
+    /// A leased meeting as rooms are opened with (no access check: the lease watcher
+    /// opens a dead node's rooms on nobody's behalf).
+    pub async fn leased_meeting(&self, meeting_id: i64) -> Result<crate::Meeting> {
+        Ok(self.meeting_row(meeting_id).await?.meeting)
     }
 
     /// Extends this node's lease `epoch` of `meeting_id` to `now + secs`. False when it

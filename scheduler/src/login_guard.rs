@@ -3,7 +3,9 @@
 //! and address (see [`crate::password_pool`]; the rest wait a little, then get
 //! [`Error::Busy`]), and throttling per account name and per client address with a
 //! growing delay ([`Error::TooManyAttempts`]), checked before a login queues for a
-//! check, so a throttled account name or address costs no hash.
+//! check, so a throttled account name or address costs no hash. A login naming no
+//! account runs no check at all: it is answered after a delay drawn from the recent real
+//! checks' durations ([`check_times`]), so a flood of made-up names costs a timer each.
 //!
 //! Failures are rows of `login_failures`, so a lockout survives a restart and holds on
 //! every node sharing the database; an administrator lists ([`Store::lockouts`]) and
@@ -16,9 +18,13 @@ use std::time::Duration;
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::password_pool::{Memory, PasswordPool};
+use crate::password_pool::{Lane, Memory, PasswordPool};
 use crate::time::Timestamp;
 use crate::{Error, Result, Store};
+
+mod check_times;
+
+pub(crate) use check_times::CheckTimes;
 
 /// How logins are guarded.
 #[derive(Debug, Clone)]
@@ -40,6 +46,9 @@ pub struct LoginPolicy {
     pub lock_max_secs: i64,
     /// Failures older than this are forgotten.
     pub forget_after_secs: i64,
+    /// How long a known login device lasts after the login that made it (a browser's
+    /// device cookie, see [`crate::login_devices`]); 0: no device cookies.
+    pub known_device_secs: i64,
 }
 
 impl Default for LoginPolicy {
@@ -53,6 +62,7 @@ impl Default for LoginPolicy {
             lock_base_secs: 5,
             lock_max_secs: 15 * 60,
             forget_after_secs: 24 * 3600,
+            known_device_secs: 365 * 24 * 3600,
         }
     }
 }
@@ -63,6 +73,8 @@ pub(crate) struct LoginGuard {
     pub policy: LoginPolicy,
     pool: PasswordPool,
     pub counts: Arc<LoginCounters>,
+    /// How long real checks took lately (the delay of an answer for an unknown name).
+    pub times: Arc<CheckTimes>,
 }
 
 /// Logins counted since start (for `/metrics`).
@@ -101,18 +113,20 @@ impl LoginGuard {
             policy,
             pool,
             counts: Arc::default(),
+            times: Arc::default(),
         }
     }
 
     /// Runs `work` (an argon2 check or hash) on a pool thread with its argon2 memory, in
-    /// the turn of `client` (its address); [`Error::Busy`] if it finds no room or no
-    /// thread within the policy's wait.
+    /// the turn of `client` (its address) or in `lane`; [`Error::Busy`] if it finds no
+    /// room or no thread within the policy's wait.
     pub async fn hashing<T: Send + 'static>(
         &self,
         client: Option<&str>,
+        lane: Lane,
         work: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T> {
-        self.pool.run(client, work).await.inspect_err(|e| {
+        self.pool.run(client, lane, work).await.inspect_err(|e| {
             if matches!(e, Error::Busy) {
                 self.counts.busy.fetch_add(1, Ordering::Relaxed);
             }
@@ -178,7 +192,7 @@ impl Store {
     /// Hashes a new password within the bounded hashing slots.
     pub async fn hash_password(&self, password: String) -> Result<String> {
         self.login_guard
-            .hashing(None, move |memory| {
+            .hashing(None, Lane::Anonymous, move |memory| {
                 crate::accounts::hash_password_in(&password, memory)
             })
             .await?
@@ -319,3 +333,6 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 }
+
+#[cfg(test)]
+mod tests;

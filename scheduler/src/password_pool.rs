@@ -30,6 +30,12 @@
 //! each client in its own /24 still delays it by one check per client (503 after ~10 s
 //! at 128 here).
 //!
+//! Known devices first: a login from a browser holding a device cookie of the account it
+//! names ([`Lane::KnownDevice`], see [`crate::login_devices`]) waits in a lane of its
+//! own that the threads serve before every network's turn, so a flood from however many
+//! networks delays it by at most the checks already running. That lane holds at most
+//! `capacity` requests too, and is never emptied to make room for others.
+//!
 //! Bounds: at most `capacity` requests wait. When the queue is full, a newcomer takes
 //! the place of the newest request of the address holding the most, as long as that
 //! address holds more than the newcomer's own (the evicted request is told
@@ -125,6 +131,15 @@ struct Job {
     deadline: Option<Instant>,
 }
 
+/// Which queue a request waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// A login from a browser that logged in to this account before: served first.
+    KnownDevice,
+    /// Everyone else: in turn per network and address.
+    Anonymous,
+}
+
 /// Who asked: the client's network and address (both empty when unknown).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Requester {
@@ -163,6 +178,8 @@ struct Network {
 /// Networks with requests waiting, in turn.
 #[derive(Default)]
 struct Queue {
+    /// Requests of known devices, first come first served, before any network's turn.
+    known: VecDeque<Job>,
     turns: VecDeque<String>,
     networks: HashMap<String, Network>,
     len: usize,
@@ -206,8 +223,17 @@ impl Queue {
         self.len += 1;
     }
 
-    /// The next request: the next network's next address's oldest one.
+    fn push_known(&mut self, job: Job) {
+        self.known.push_back(job);
+        self.len += 1;
+    }
+
+    /// The next request: a known device's, else the next network's next address's oldest one.
     fn pop(&mut self) -> Option<Job> {
+        if let Some(job) = self.known.pop_front() {
+            self.len -= 1;
+            return Some(job);
+        }
         let name = self.turns.pop_front()?;
         let network = self.networks.get_mut(&name)?;
         let address = network.turns.pop_front()?;
@@ -305,14 +331,16 @@ impl PasswordPool {
     }
 
     /// Runs `work` on a pool thread with that thread's argon2 memory, in `client`'s
-    /// turn (its IP address as text, when known). [`Error::Busy`] when the queue has no
-    /// room for it or it waited longer than the pool's wait.
+    /// turn (its IP address as text, when known) or, in the [`Lane::KnownDevice`] lane,
+    /// before every turn. [`Error::Busy`] when the queue has no room for it or it waited
+    /// longer than the pool's wait.
     pub(crate) async fn run<T: Send + 'static>(
         &self,
         client: Option<&str>,
+        lane: Lane,
         work: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T> {
-        let answered = self.submit(client, work)?;
+        let answered = self.submit(client, lane, work)?;
         // Every queued job is answered (done, or refused busy); the bound only guards
         // against a pool whose threads could not start.
         let bound = self.handle.wait + Duration::from_secs(60);
@@ -328,6 +356,7 @@ impl PasswordPool {
     fn submit<T: Send + 'static>(
         &self,
         client: Option<&str>,
+        lane: Lane,
         work: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<oneshot::Receiver<Result<T>>> {
         self.start();
@@ -337,7 +366,11 @@ impl PasswordPool {
         let evicted = {
             let mut q = h.shared.queue();
             let mut evicted = None;
-            if q.len >= h.capacity {
+            if lane == Lane::KnownDevice {
+                if q.known.len() >= h.capacity {
+                    return Err(Error::Busy);
+                }
+            } else if q.len - q.known.len() >= h.capacity {
                 let own = q.waiting_of(&who);
                 evicted = Some(q.evict_from_longest(own).ok_or(Error::Busy)?);
             }
@@ -347,7 +380,10 @@ impl PasswordPool {
                 task: Box::new(Reply { work, answer }),
                 deadline,
             };
-            q.push(who, job);
+            match lane {
+                Lane::KnownDevice => q.push_known(job),
+                Lane::Anonymous => q.push(who, job),
+            }
             evicted
         };
         h.shared.work.notify_one();

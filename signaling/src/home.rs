@@ -6,13 +6,15 @@
 //! next step bridges such a hall to the home room over NATS instead).
 //!
 //! Without a cluster there are no leases at all: one node is home to every meeting.
+//! The lease watcher (`failover`) takes over the leases of dead nodes through
+//! [`HomeLeases::take_over`] and closes the rooms whose lease was taken from this node.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use scheduler::{LeaseTake, Store};
-use tokio::sync::Mutex;
+use scheduler::{Lease, LeaseTake, Store, TakeOver};
+use tokio::sync::{mpsc, Mutex};
 
 use crate::protocol::{ErrorCode, ProtocolError};
 
@@ -38,16 +40,23 @@ pub struct HomeLeases {
     /// Held leases by meeting. The lock is held from a take to the opening of the room
     /// (so two joins of one meeting take it once) and while a lease is given up.
     held: Mutex<HashMap<i64, Held>>,
+    /// Meetings whose lease another node took over (found at a renewal): their rooms
+    /// here must close. The watcher takes the receiver.
+    lost: mpsc::UnboundedSender<i64>,
+    lost_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<i64>>>,
 }
 
 impl HomeLeases {
     /// Leases kept in `store` (which names this node), each lasting `lease` unless
     /// renewed; renewal runs every third of it for as long as the leases are in use.
     pub fn start(store: Store, lease: Duration) -> Arc<HomeLeases> {
+        let (lost, lost_rx) = mpsc::unbounded_channel();
         let leases = Arc::new(HomeLeases {
             store,
             lease,
             held: Mutex::default(),
+            lost,
+            lost_rx: std::sync::Mutex::new(Some(lost_rx)),
         });
         tokio::spawn(renew(Arc::downgrade(&leases)));
         leases
@@ -55,6 +64,61 @@ impl HomeLeases {
 
     fn secs(&self) -> i64 {
         i64::try_from(self.lease.as_secs()).unwrap_or(i64::MAX)
+    }
+
+    /// The store the leases are kept in (its node id is this node's).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// How long a lease lasts without renewal.
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// The meetings whose lease another node took from this one, as renewals find
+    /// them (once: the lease watcher closes their rooms).
+    pub(crate) fn take_lost(&self) -> Option<mpsc::UnboundedReceiver<i64>> {
+        self.lost_rx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
+    /// Takes over `found`, a lease that lapsed (its node died), and runs `open` (which
+    /// opens the meeting's room and returns its id) as the new home: `None` when another
+    /// node took it first, or this node already holds the meeting (its renewals keep it).
+    pub(crate) async fn take_over<R>(
+        &self,
+        found: &Lease,
+        open: impl FnOnce() -> (R, u64),
+    ) -> Result<Option<(R, TakeOver)>, scheduler::Error> {
+        let mut held = self.held.lock().await;
+        if held.contains_key(&found.meeting_id) {
+            return Ok(None);
+        }
+        let now = scheduler::time::now();
+        let take = tokio::time::timeout(
+            TAKE_TIMEOUT,
+            self.store.take_over_lease(found, now, self.secs()),
+        )
+        .await
+        .map_err(|_| scheduler::Error::Internal("taking over a lease timed out".into()))?;
+        let Some(over) = take? else {
+            return Ok(None);
+        };
+        held.insert(
+            found.meeting_id,
+            Held {
+                epoch: over.lease.epoch,
+                room: None,
+            },
+        );
+        let (out, room) = open();
+        if let Some(h) = held.get_mut(&found.meeting_id) {
+            h.room = Some(room);
+        }
+        Ok(Some((out, over)))
     }
 
     /// Runs `open` (which opens or finds the meeting's room and returns its id) once
@@ -182,6 +246,8 @@ impl HomeLeases {
                     let mut held = self.held.lock().await;
                     if held.get(&meeting_id).is_some_and(|h| h.epoch == epoch) {
                         held.remove(&meeting_id);
+                        // Fenced out: the room here must not act for the meeting.
+                        let _ = self.lost.send(meeting_id);
                     }
                 }
                 // The database is away: try again at the next tick (the lease holds

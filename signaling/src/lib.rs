@@ -10,6 +10,10 @@
 //! - [`registry`] — the service: rooms by meeting and the SFU event dispatcher;
 //! - [`home`] — with several nodes on one database, the home-node lease of each room
 //!   this node opens (taken, renewed, given up; a join refused when another node is home);
+//! - [`bridge`] — a hall whose meeting is homed on another node, bridged to that room
+//!   over NATS (its socket here, its place in the room there);
+//! - `failover` — the lease watcher: takes over the meetings of a dead home node and
+//!   closes this node's rooms whose lease was taken over;
 //! - [`ice`] — the STUN/TURN servers and time-limited TURN credentials pages get;
 //! - [`admission`] — join tokens checked by the [`scheduler`] into an [`Admission`];
 //! - [`load`] — halls present and the media port's figures, and the capacity guard;
@@ -27,7 +31,9 @@
 //! token table, waits, media and the real store).
 
 pub mod admission;
+pub mod bridge;
 pub mod config;
+mod failover;
 pub mod feeds;
 pub mod home;
 pub mod ice;
@@ -44,6 +50,7 @@ pub mod room;
 pub mod session;
 
 pub use admission::{refusal, Admission, Admit, StoreAdmit};
+pub use bridge::Bridge;
 pub use feeds::{FeedAnswer, FeedOffer, FeedRefusal, FeedRole, ViewerInfo};
 pub use home::HomeLeases;
 pub use recorder::{NoRecorder, PresenceChange, PresenceKind, Recorder, StoreRecorder};

@@ -53,6 +53,11 @@ impl Frame {
         Frame(to_text(message).into())
     }
 
+    /// A frame already serialised (a home room's message, come over the NATS bridge).
+    pub(crate) fn from_text(text: &str) -> Frame {
+        Frame(text.into())
+    }
+
     /// The JSON text.
     pub fn text(&self) -> &str {
         &self.0

@@ -8,8 +8,8 @@
 //! journaled to disk first ([`journal`]), then written to the store exactly once
 //! ([`writer`]); while the database is away they wait in the journal and the oldest is
 //! retried with backoff. At start-up the journal left by the previous run is written
-//! first; intervals still open after that are closed at their last heartbeat
-//! (`Store::recover_open_sessions`).
+//! first; then, in the same order and before any newer change, the intervals this node
+//! still has open are closed at their last heartbeat (`Store::recover_open_sessions`).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -116,7 +116,9 @@ pub struct StoreRecorder {
 
 impl StoreRecorder {
     /// Spawns the writer with its journal: changes the previous run left in it are
-    /// written first. `grace_secs` must match the rooms' grace period (a join that soon
+    /// written first, then the intervals this node left open are closed (however long
+    /// the replay takes: a slow or absent database delays both, in order, never one
+    /// beside the other). `grace_secs` must match the rooms' grace period (a join that soon
     /// after a drop continues the same attendance interval).
     pub fn start(
         store: Store,
@@ -125,7 +127,7 @@ impl StoreRecorder {
     ) -> std::io::Result<Arc<StoreRecorder>> {
         let (journal, replay) = journal::Journal::open(&journal.path, journal.max_bytes)?;
         Ok(Self::spawn_writer(
-            writer::Writer::new(store, Some(journal), replay),
+            writer::Writer::new(store, Some(journal), replay, true),
             grace_secs,
         ))
     }
@@ -133,7 +135,10 @@ impl StoreRecorder {
     /// Spawns the writer without a journal: changes wait for the database in memory only
     /// (tests, and tools that run no server).
     pub fn spawn(store: Store, grace_secs: i64) -> Arc<StoreRecorder> {
-        Self::spawn_writer(writer::Writer::new(store, None, Vec::new()), grace_secs)
+        Self::spawn_writer(
+            writer::Writer::new(store, None, Vec::new(), false),
+            grace_secs,
+        )
     }
 
     fn spawn_writer(writer: writer::Writer, grace_secs: i64) -> Arc<StoreRecorder> {

@@ -35,6 +35,8 @@ pub(crate) struct Shared {
     pub roster: OnceLock<scheduler::Store>,
     /// The home-node leases, when this node is one of several (none: home to all).
     home: OnceLock<Arc<crate::home::HomeLeases>>,
+    /// The NATS bridge to other nodes' rooms, when this node is one of several.
+    bridge: OnceLock<Arc<crate::bridge::Bridge>>,
     /// Meetings ended on this server: nobody may join them again.
     ended: Mutex<HashSet<i64>>,
     /// Roll-call numbers, unique per server.
@@ -140,6 +142,7 @@ impl Signaling {
             recorder: OnceLock::new(),
             roster: OnceLock::new(),
             home: OnceLock::new(),
+            bridge: OnceLock::new(),
             ended: Mutex::default(),
             next_roll_call: AtomicU64::new(1),
             stopping: Default::default(),
@@ -176,6 +179,20 @@ impl Signaling {
         self
     }
 
+    /// Bridges halls of meetings homed on other nodes to their rooms there (set once,
+    /// before halls join; see [`crate::bridge::Bridge::start`]).
+    pub fn with_bridge(self, bridge: Arc<crate::bridge::Bridge>) -> Self {
+        if self.shared.bridge.set(bridge).is_err() {
+            tracing::warn!("a bridge was already set; keeping the first");
+        }
+        self
+    }
+
+    /// The NATS bridge, if this node is one of several.
+    pub fn bridge(&self) -> Option<&Arc<crate::bridge::Bridge>> {
+        self.shared.bridge.get()
+    }
+
     /// The home-node leases, if this node is one of several.
     pub fn home(&self) -> Option<&Arc<crate::home::HomeLeases>> {
         self.shared.home.get()
@@ -198,6 +215,10 @@ impl Signaling {
                 links.extend(closed);
             }
         }
+        // Sockets bridged to rooms on other nodes: told the same, their rooms told lost.
+        if let Some(bridge) = self.shared.bridge.get() {
+            links.extend(bridge.stop().await);
+        }
         tracing::info!(
             halls = links.len(),
             "stopping: every hall was told the server restarts"
@@ -209,6 +230,11 @@ impl Signaling {
         for link in links {
             link.closed().await;
         }
+    }
+
+    /// The service over `shared` (a task that holds it weakly).
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Self {
+        Self { shared }
     }
 
     /// The service's timings and limits.

@@ -279,7 +279,11 @@ impl Room {
                 let _ = reply.send(joined);
             }
             Command::Stop(reply) => {
-                let closed = self.stop_for_restart().await;
+                let closed = self.stop_for_restart(true).await;
+                let _ = reply.send(closed);
+            }
+            Command::Fence(reply) => {
+                let closed = self.stop_for_restart(false).await;
                 let _ = reply.send(closed);
             }
             Command::Offer {

@@ -9,6 +9,7 @@
 //! period starts.
 
 use crate::admission::Admit;
+use crate::bridge::RemoteLink;
 use crate::link::writer::{write, Timing};
 use crate::link::{close, SessionLink};
 use crate::protocol::{parse_client, ClientMessage, ErrorCode, ProtocolError, ServerMessage};
@@ -39,6 +40,8 @@ enum State {
         room: RoomHandle,
         session: SessionId,
     },
+    /// In a room on another node, over the NATS bridge.
+    Bridged(RemoteLink),
     /// Left, or the room is gone: nothing to tell the room at the end.
     Done,
 }
@@ -68,8 +71,12 @@ where
         () = reader.run(stream) => {}
         () = write(sink, link_rx, timing) => {}
     }
-    if let State::Joined { room, session } = reader.state {
-        let _ = room.send(Command::Lost { session }).await;
+    match reader.state {
+        State::Joined { room, session } => {
+            let _ = room.send(Command::Lost { session }).await;
+        }
+        State::Bridged(remote) => remote.lost().await,
+        State::AwaitingJoin | State::Done => {}
     }
 }
 
@@ -172,6 +179,7 @@ impl<A: Admit> Reader<A> {
         }
         let (room, session) = match &self.state {
             State::Done => return Flow::Continue,
+            State::Bridged(_) => return self.bridged(message).await,
             State::AwaitingJoin => {
                 if let ClientMessage::Join { token, resume, .. } = message {
                     return self.join(&token, resume).await;
@@ -181,29 +189,9 @@ impl<A: Admit> Reader<A> {
             }
             State::Joined { room, session } => (room.clone(), session.clone()),
         };
-        let command = match message {
-            ClientMessage::Offer { sdp, renegotiate } => Command::Offer {
-                session,
-                sdp,
-                renegotiate,
-            },
-            ClientMessage::Candidate(candidate) => Command::Candidate { session, candidate },
-            ClientMessage::SetLayer { slot, layer } => Command::SetLayer {
-                session,
-                slot,
-                layer,
-            },
-            ClientMessage::Leave => Command::Leave { session },
-            ClientMessage::Join { .. } => {
-                self.reply(error(ErrorCode::OutOfOrder, "already joined"));
-                return Flow::Continue;
-            }
-            ClientMessage::Ping { .. } => return Flow::Continue, // answered above
-            request => Command::Act {
-                by: By::Session(session),
-                request,
-                reply: None,
-            },
+        let Some(command) = command_of(session, message) else {
+            self.reply(error(ErrorCode::OutOfOrder, "already joined"));
+            return Flow::Continue;
         };
         let leaving = matches!(command, Command::Leave { .. });
         if room.send(command).await.is_err() {
@@ -218,6 +206,30 @@ impl<A: Admit> Reader<A> {
             return Flow::Closing;
         }
         Flow::Continue
+    }
+
+    /// A message of a page whose room is on another node: published to it.
+    async fn bridged(&mut self, message: ClientMessage) -> Flow {
+        let State::Bridged(remote) = &self.state else {
+            return Flow::Continue;
+        };
+        match message {
+            ClientMessage::Join { .. } => {
+                self.reply(error(ErrorCode::OutOfOrder, "already joined"));
+                Flow::Continue
+            }
+            ClientMessage::Leave => {
+                if let State::Bridged(remote) = std::mem::replace(&mut self.state, State::Done) {
+                    remote.leave().await;
+                }
+                self.link.close(close::NORMAL, "left");
+                Flow::Closing
+            }
+            message => {
+                remote.send(message).await;
+                Flow::Continue
+            }
+        }
     }
 
     async fn join(&mut self, token: &str, resume: Option<String>) -> Flow {
@@ -235,11 +247,31 @@ impl<A: Admit> Reader<A> {
                 return Flow::Closing;
             }
         };
-        match self
+        let joined = self
             .signaling
-            .join(admission, resume, self.link.clone())
-            .await
-        {
+            .join(admission.clone(), resume.clone(), self.link.clone())
+            .await;
+        // Another node is the meeting's home: bridged to its room, if NATS is there.
+        let joined = match (joined, self.signaling.bridge()) {
+            (Ok(Err(refused)), Some(bridge)) if refused.code == ErrorCode::HomeElsewhere => {
+                match bridge
+                    .join(admission, resume, self.link.clone(), refused)
+                    .await
+                {
+                    Ok(remote) => {
+                        metrics.join("welcome");
+                        metrics
+                            .join_seconds
+                            .observe(started.elapsed().as_secs_f64());
+                        self.state = State::Bridged(remote);
+                        return Flow::Continue;
+                    }
+                    Err(refused) => Ok(Err(refused)),
+                }
+            }
+            (joined, _) => joined,
+        };
+        match joined {
             Ok(Ok((room, session))) => {
                 metrics.join("welcome");
                 let took = started.elapsed().as_secs_f64();
@@ -281,6 +313,32 @@ impl<A: Admit> Reader<A> {
         self.reply(error(code, message));
         self.link.close(close_code, code.as_str());
     }
+}
+
+/// The room's command for a page's message after its join; `None` for `join` and `ping`
+/// (answered by the socket's reader). Also used for pages bridged from other nodes.
+pub(crate) fn command_of(session: SessionId, message: ClientMessage) -> Option<Command> {
+    let command = match message {
+        ClientMessage::Offer { sdp, renegotiate } => Command::Offer {
+            session,
+            sdp,
+            renegotiate,
+        },
+        ClientMessage::Candidate(candidate) => Command::Candidate { session, candidate },
+        ClientMessage::SetLayer { slot, layer } => Command::SetLayer {
+            session,
+            slot,
+            layer,
+        },
+        ClientMessage::Leave => Command::Leave { session },
+        ClientMessage::Join { .. } | ClientMessage::Ping { .. } => return None,
+        request => Command::Act {
+            by: By::Session(session),
+            request,
+            reply: None,
+        },
+    };
+    Some(command)
 }
 
 /// The close code of a refused join: 1011 when it was our fault (the database could not

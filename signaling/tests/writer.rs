@@ -1,7 +1,8 @@
 //! The attendance writer against a real database that fails: writes refused for a while
 //! (an injected trigger on the table every change goes through), then accepted again —
 //! every change is written once, in order; and a server that dies while the database is
-//! away leaves a journal the next start writes, once. On SQLite and on PostgreSQL.
+//! away leaves a journal the next start writes, once, before it closes what the crash
+//! left open. On SQLite and on PostgreSQL.
 
 use std::time::{Duration, Instant};
 
@@ -224,6 +225,103 @@ pub async fn a_crash_during_an_outage_is_written_once_at_the_next_start(backend:
     db.cleanup().await;
 }
 
+/// How a hall's intervals at a meeting ended, oldest first (`None`: still open).
+async fn endings(store: &Store, meeting: i64, hall_id: i64) -> Vec<Option<String>> {
+    let admin = store.principal_by_username("admin").await.unwrap();
+    let rows = store.meeting_attendance(&admin, meeting).await.unwrap();
+    let row = rows.iter().find(|r| r.hall.hall_id == hall_id).unwrap();
+    row.timeline.iter().map(|i| i.end_reason.clone()).collect()
+}
+
+/// A crash leaves two halls' intervals open and one hall's leave in the journal, not
+/// yet written. At the next start the replay is held up (the database refuses writes):
+/// the start-up recovery must wait for it — closing the leaving hall's interval early
+/// would record `server_restart` and lose its real leave — and run once it is written.
+pub async fn the_start_up_recovery_waits_for_the_journal(backend: Backend) {
+    let (db, m, halls) = meeting(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let journal = JournalConfig {
+        path: dir.path().join("attendance.journal"),
+        max_bytes: 1 << 20,
+    };
+    let first = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (url, j) = (db.url.clone(), journal.clone());
+    let recorder = first
+        .spawn(async move {
+            let store = Store::connect(&url).await.unwrap();
+            StoreRecorder::start(store, 10, &j).unwrap()
+        })
+        .await
+        .unwrap();
+    let (leaving, staying) = (halls[1], halls[2]);
+    let at = scheduler::time::now();
+    let rec = |kind| {
+        recorder.record(PresenceChange {
+            meeting_id: m,
+            at,
+            kind,
+        })
+    };
+    rec(PresenceKind::MeetingStarted {
+        by: Actor::Hall { hall_id: halls[0] },
+    });
+    rec(PresenceKind::Joined { hall_id: leaving });
+    rec(PresenceKind::Joined { hall_id: staying });
+    assert!(
+        recorder.flush(Duration::from_secs(30)).await,
+        "joins written"
+    );
+    break_writes(&db).await;
+    rec(PresenceKind::Left {
+        hall_id: leaving,
+        reason: LeaveReason::Left,
+    });
+    until("the leave is journaled, not written", || {
+        let h = recorder.health();
+        h.failed_attempts > 0 && h.pending == 1
+    })
+    .await;
+    first.shutdown_background();
+    drop(recorder);
+
+    // The next start: the database still refuses the replay for a while.
+    let second = StoreRecorder::start(db.store.clone(), 10, &journal).unwrap();
+    assert!(
+        !second.flush(Duration::from_millis(500)).await,
+        "not done while writes fail"
+    );
+    assert_eq!(
+        endings(&db.store, m, leaving).await,
+        [None],
+        "leave not yet written"
+    );
+    assert_eq!(
+        endings(&db.store, m, staying).await,
+        [None],
+        "the recovery waits behind the replay"
+    );
+    mend_writes(&db).await;
+    assert!(
+        second.flush(Duration::from_secs(30)).await,
+        "replayed, then recovered"
+    );
+    assert_eq!(
+        endings(&db.store, m, leaving).await,
+        [Some("left".to_string())],
+        "the journal's leave, not a restart"
+    );
+    assert_eq!(
+        endings(&db.store, m, staying).await,
+        [Some("server_restart".to_string())],
+        "left open by the crash: closed by the recovery"
+    );
+    db.cleanup().await;
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -291,4 +389,5 @@ on_both_backends!(
     an_outage_loses_nothing_and_keeps_order,
     a_crash_during_an_outage_is_written_once_at_the_next_start,
     a_refused_change_is_dropped_alone_and_the_rest_written_in_order,
+    the_start_up_recovery_waits_for_the_journal,
 );

@@ -2,6 +2,9 @@
 //! account and per address that an administrator can see and clear, and `next` that only
 //! ever leads back into Hoinghi.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
 use futures::future::join_all;
 use hoinghi_tests::{spawn_app_with, TestApp, PASSWORD};
 use scheduler::testing::test_backend;
@@ -14,6 +17,33 @@ async fn attempt(app: &TestApp, username: &str, password: &str) -> (u16, Value) 
         &json!({ "username": username, "password": password }),
     )
     .await
+}
+
+/// A login carrying the `hoinghi_device` cookie `device`: (status, body, the new device
+/// cookie's value if one was set).
+async fn attempt_as_device(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+    device: Option<&str>,
+) -> (u16, Value, Option<String>) {
+    let mut req = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&json!({ "username": username, "password": password }));
+    if let Some(d) = device {
+        req = req.header("cookie", format!("hoinghi_device={d}"));
+    }
+    let res = req.send().await.expect("request sent");
+    let status = res.status().as_u16();
+    let set = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("hoinghi_device="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned());
+    (status, res.json().await.unwrap_or(Value::Null), set)
 }
 
 #[tokio::test]
@@ -97,9 +127,10 @@ async fn password_hashing_is_bounded_and_the_excess_is_told_busy() {
         s.login_address_free_attempts = 1000;
     })
     .await;
-    let flood = (0..12).map(|i| {
+    // Known names: a name with no account is refused without a check at all.
+    let flood = (0..12).map(|_| {
         let app = &app;
-        async move { attempt(app, &format!("khach.{i}"), "sai-mat-khau").await }
+        async move { attempt(app, "vp.tanson", "sai-mat-khau").await }
     });
     let answers = join_all(flood).await;
     let busy = answers
@@ -114,6 +145,98 @@ async fn password_hashing_is_bounded_and_the_excess_is_told_busy() {
     assert_eq!(busy + refused, 12, "{answers:?}");
     // Once the flood is over, a real login goes through.
     assert_eq!(attempt(&app, "vp.tinh", PASSWORD).await.0, 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn made_up_account_names_take_no_password_check_slot() {
+    let app = spawn_app_with(test_backend(), |s| {
+        s.login_hash_slots = 1;
+        s.login_hash_wait_ms = 0;
+        s.login_account_free_attempts = 1000;
+        s.login_address_free_attempts = 1000;
+    })
+    .await;
+    // The flood of the test above, with names no account has: none runs argon2, so none
+    // waits for the one slot; each is told what a wrong password is told.
+    let flood = (0..12).map(|i| {
+        let app = &app;
+        async move { attempt(app, &format!("khach.{i}"), "sai-mat-khau").await }
+    });
+    for (status, body) in join_all(flood).await {
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("bad_credentials")),
+            "{body}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_browser_that_logged_in_before_is_not_held_by_its_addresss_lockout() {
+    let app = spawn_app_with(test_backend(), |s| {
+        s.login_account_free_attempts = 1000;
+        s.login_address_free_attempts = 2;
+        s.login_lock_base_secs = 600;
+    })
+    .await;
+    let (status, _, device) = attempt_as_device(&app, "vp.tanson", PASSWORD, None).await;
+    assert_eq!(status, 200);
+    let device = device.expect("a successful login sets the device cookie");
+    // Someone else behind the same address guesses until the address is locked.
+    for name in ["khong.co.ai", "cung.khong.co"] {
+        assert_eq!(attempt(&app, name, "sai-mat-khau").await.0, 401);
+    }
+    assert_eq!(attempt(&app, "vp.tanson", PASSWORD).await.0, 429);
+    // The browser that logged in before still gets in (and is not given another cookie).
+    let (status, body, again) = attempt_as_device(&app, "vp.tanson", PASSWORD, Some(&device)).await;
+    assert_eq!((status, again), (200, None), "{body}");
+    assert_eq!(body["account"]["username"], "vp.tanson");
+    // Its cookie is for vp.tanson only.
+    let (status, body, _) = attempt_as_device(&app, "vp.tinh", PASSWORD, Some(&device)).await;
+    assert_eq!(status, 429, "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_browser_that_logged_in_before_is_served_before_a_flood_of_wrong_passwords() {
+    let app = spawn_app_with(test_backend(), |s| {
+        s.login_hash_slots = 1;
+        s.login_hash_wait_ms = 120_000;
+        s.login_account_free_attempts = 1000;
+        s.login_address_free_attempts = 1000;
+    })
+    .await;
+    let (status, _, device) = attempt_as_device(&app, "vp.tanson", PASSWORD, None).await;
+    assert_eq!(status, 200);
+    let device = device.expect("a device cookie");
+    // 40 wrong passwords for a real account (each runs argon2) on the one slot, all from
+    // this test's own address, the address the correct login comes from too.
+    const FLOOD: usize = 40;
+    let answered = AtomicUsize::new(0);
+    let flood = join_all((0..FLOOD).map(|_| async {
+        let (status, _) = attempt(&app, "vp.tinh", "sai-mat-khau").await;
+        answered.fetch_add(1, Ordering::SeqCst);
+        status
+    }));
+    let known = async {
+        // Once the flood is being checked, the browser that logged in before comes.
+        while answered.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let (status, body, _) = attempt_as_device(&app, "vp.tanson", PASSWORD, Some(&device)).await;
+        (status, body, answered.load(Ordering::SeqCst))
+    };
+    let (statuses, (status, body, before)) = tokio::join!(flood, known);
+    assert_eq!(status, 200, "{body}");
+    assert!(statuses.iter().all(|&s| s == 401), "{statuses:?}");
+    // Served ahead of the queue: most of the flood was still waiting (in turn, it would
+    // have come after all of it).
+    assert!(
+        before <= FLOOD / 2,
+        "{before} of {FLOOD} wrong passwords were answered before it"
+    );
     app.stop().await;
 }
 

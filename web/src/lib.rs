@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod ice;
 pub mod ics;
+pub mod memory_trim;
 pub mod metrics;
 pub mod pages;
 pub mod report;

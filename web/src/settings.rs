@@ -105,6 +105,10 @@ pub struct Settings {
     pub login_lock_base_secs: i64,
     /// The longest wait, in seconds.
     pub login_lock_max_secs: i64,
+    /// How long a browser is a known login device after a successful login, in days (its
+    /// `hoinghi_device` cookie: its logins of that account go before the anonymous queue
+    /// and past its address's lockout); 0: no device cookies.
+    pub login_device_days: i64,
     /// The attendance writer's journal: changes written to disk first and kept there
     /// while the database does not take them (an outage, a full disk), written at the
     /// next start after a crash. Default: `attendance.journal` beside the SQLite file,
@@ -195,6 +199,7 @@ impl Default for Settings {
             login_address_free_attempts: 30,
             login_lock_base_secs: 5,
             login_lock_max_secs: 15 * 60,
+            login_device_days: 365,
             attendance_journal: None,
             attendance_journal_max_mb: 256,
             drain_secs: 10,
@@ -304,6 +309,9 @@ impl Settings {
                     .into(),
             );
         }
+        if !(0..=3650).contains(&self.login_device_days) {
+            return Err("settings: login_device_days must be 0 to 3650".into());
+        }
         let defaults = scheduler::LoginPolicy::default();
         Ok(scheduler::LoginPolicy {
             hash_slots: match self.login_hash_slots {
@@ -316,6 +324,7 @@ impl Settings {
             address_free_attempts: self.login_address_free_attempts,
             lock_base_secs: self.login_lock_base_secs,
             lock_max_secs: self.login_lock_max_secs,
+            known_device_secs: self.login_device_days * 86_400,
             ..defaults
         })
     }

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 /// The caps (settings `max_sockets`, `max_sockets_per_address`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,9 @@ struct Inner {
     open: Mutex<Open>,
     refused_address: AtomicU64,
     refused_total: AtomicU64,
+    /// Sockets closed since start (when a wave of them frees memory, see
+    /// [`crate::memory_trim`]).
+    closed: AtomicU64,
 }
 
 /// Counts open meeting sockets. Cheap to clone.
@@ -61,6 +64,7 @@ impl SocketGate {
             open: Mutex::default(),
             refused_address: AtomicU64::new(0),
             refused_total: AtomicU64::new(0),
+            closed: AtomicU64::new(0),
         }))
     }
 
@@ -99,6 +103,11 @@ impl SocketGate {
             .total
     }
 
+    /// A view of the sockets closed since start that does not keep the gate alive.
+    pub fn closes(&self) -> Closes {
+        Closes(Arc::downgrade(&self.0))
+    }
+
     /// Upgrades refused since start: (over the per-address cap, over the total cap).
     pub fn refused(&self) -> (u64, u64) {
         (
@@ -108,8 +117,22 @@ impl SocketGate {
     }
 }
 
+/// Sockets closed since start, as long as their gate lives.
+#[derive(Debug, Clone)]
+pub struct Closes(Weak<Inner>);
+
+impl Closes {
+    /// The count, or `None` once the gate is gone.
+    pub fn count(&self) -> Option<u64> {
+        self.0
+            .upgrade()
+            .map(|inner| inner.closed.load(Ordering::Relaxed))
+    }
+}
+
 impl Drop for SocketPass {
     fn drop(&mut self) {
+        self.gate.closed.fetch_add(1, Ordering::Relaxed);
         let mut open = self
             .gate
             .open
@@ -149,5 +172,6 @@ mod tests {
         assert_eq!(gate.open(), 2);
         let _again = gate.admit(a).expect("a place freed");
         assert_eq!(gate.refused(), (1, 1));
+        assert_eq!(gate.closes().count(), Some(1));
     }
 }

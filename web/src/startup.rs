@@ -97,7 +97,10 @@ impl Application {
             .signaling_config()
             .map_err(|e| anyhow::anyhow!(e))?;
         // Presence changes become attendance rows, with the same grace period as the
-        // rooms. Changes the previous run left in the journal are written first…
+        // rooms. The writer first writes what the previous run left in the journal, then
+        // closes the intervals this node left open (a crash) at each hall's last
+        // heartbeat (other nodes' are theirs), then what the rooms record from now on;
+        // halls that reconnect open new intervals.
         let grace = i64::try_from(signaling_config.grace.as_secs()).unwrap_or(i64::MAX);
         let journal = settings.journal_config();
         let recorder =
@@ -110,14 +113,8 @@ impl Application {
         let drain = Duration::from_secs(settings.drain_secs);
         if !recorder.flush(drain).await {
             tracing::warn!(pending = recorder.health().pending,
-                "attendance changes of the previous run not all written yet; they stay in the journal");
+                "attendance of the previous run not all written or closed yet; it stays in the journal and is written, in order, before anything newer");
         }
-        // …then attendance this node left open (a crash) is closed at each hall's last
-        // heartbeat (other nodes' is theirs); halls that reconnect open new intervals.
-        store
-            .recover_open_sessions()
-            .await
-            .map_err(|e| anyhow::anyhow!("recovering attendance: {e:?}"))?;
         let http = settings.http_config().map_err(|e| anyhow::anyhow!(e))?;
         let certificate = match &http.tls {
             Some(files) => Some(Certificate::load(files.clone()).map_err(|e| anyhow::anyhow!(e))?),
@@ -142,6 +139,20 @@ impl Application {
             tracing::info!(node = %cluster.node_id, "one node of a cluster: rooms open under home leases");
             signaling =
                 signaling.with_home(signaling::HomeLeases::start(store.clone(), cluster.lease));
+            let nats = signaling::bridge::connect(&cluster.nats_url, &cluster.node_id)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e} (setting cluster.nats_url)"))?;
+            let bridge = signaling::Bridge::start(&signaling, nats, store.clone())
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "NATS {}: {e} (setting cluster.nats_url)",
+                        signaling::bridge::redact_url(&cluster.nats_url)
+                    )
+                })?;
+            signaling = signaling.with_bridge(bridge);
+            // Takes over the meetings of a home node that died.
+            signaling.watch_leases();
         }
         let live = crate::api::live::LiveState {
             store: store.clone(),
@@ -150,10 +161,18 @@ impl Application {
         let gate = crate::sockets::SocketGate::new(
             settings.socket_limits().map_err(|e| anyhow::anyhow!(e))?,
         );
+        // Ends by itself once the server (the last holder of the gate) is gone.
+        crate::memory_trim::spawn(&gate, crate::memory_trim::TrimPolicy::default());
         let ws = crate::ws::WsState {
             store: store.clone(),
             signaling: signaling.clone(),
-            origins: crate::ws::allowed_origins(settings.public_url.as_deref()),
+            origins: crate::ws::allowed_origins(
+                settings.public_url.as_deref().into_iter().chain(
+                    cluster
+                        .iter()
+                        .flat_map(|c| c.public_urls.values().map(String::as_str)),
+                ),
+            ),
             gate: gate.clone(),
         };
         let metrics = match settings.metrics_addr {

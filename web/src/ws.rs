@@ -25,6 +25,12 @@ use crate::sockets::{Refusal, SocketGate};
 /// a `frame_too_large` error from the protocol, larger ones end the socket.
 const TRANSPORT_LIMIT: usize = 4 * MAX_FRAME_BYTES;
 
+/// A socket's read buffer and the write buffer it fills before writing: signalling
+/// messages are a few hundred bytes, where tungstenite's defaults are 128 KiB each, up to
+/// 256 KiB per socket that 5,000 idle sockets multiply (a longer message still passes:
+/// the buffers grow to it).
+const SOCKET_BUFFER: usize = 8 * 1024;
+
 /// What the route needs.
 #[derive(Clone)]
 pub struct WsState {
@@ -39,10 +45,13 @@ pub struct WsState {
     pub gate: SocketGate,
 }
 
-/// The origin (`scheme://host[:port]`) of the configured public URL, if any.
-pub fn allowed_origins(public_url: Option<&str>) -> Arc<[String]> {
-    public_url
-        .and_then(|u| {
+/// The origins (`scheme://host[:port]`) of the configured public URLs: this node's
+/// `public_url` and, in a cluster, every node's (a page served by one node may open its
+/// socket on another).
+pub fn allowed_origins<'a>(public_urls: impl IntoIterator<Item = &'a str>) -> Arc<[String]> {
+    public_urls
+        .into_iter()
+        .filter_map(|u| {
             let (scheme, rest) = u.split_once("://")?;
             let host = rest.split('/').next()?;
             Some(format!(
@@ -51,7 +60,6 @@ pub fn allowed_origins(public_url: Option<&str>) -> Arc<[String]> {
                 host.to_ascii_lowercase()
             ))
         })
-        .into_iter()
         .collect()
 }
 
@@ -108,6 +116,8 @@ async fn upgrade(
     };
     ws.max_message_size(TRANSPORT_LIMIT)
         .max_frame_size(TRANSPORT_LIMIT)
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket| async move {
             serve(socket, state, presenter).await;
             drop(pass);

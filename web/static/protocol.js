@@ -31,8 +31,14 @@
 // close with code 1012 (the server restarts) starts again at once. After a reload the
 // page's last session id (sessionStorage) is sent as `resume`. A join refused with
 // `capacity` (the server is full) shows "room.capacity" and retries every 15–30 s; one
-// refused with `home_elsewhere` (another node of a cluster holds the meeting) shows
-// "room.home_elsewhere" and retries as slowly.
+// refused with `home_elsewhere` (another node of a cluster holds the meeting) goes to
+// the node it names if the page knows its address, else shows "room.home_elsewhere" and
+// retries as slowly.
+// Several nodes (options `node`, this page's node id, and `nodes`, every node's public
+// base URL by id, from the cluster's `public_urls`): the socket goes to the current
+// node; a connection lost any other way than a restart notice (1012) moves on to the
+// next node in id order (and so, round the list, back), whose answer — a welcome, or
+// `home_elsewhere` naming the meeting's home — settles where the hall belongs.
 (function () {
   "use strict";
   var hn = window.hn;
@@ -59,8 +65,22 @@
   /** The attempt after a close with `code` that followed `attempts` failed ones: a restart
    *  notice (1012) starts again from the first, immediate retry. */
   function nextAttempt(attempts, code) { return code === SERVICE_RESTART ? 1 : attempts + 1; }
-  // The schedule, for tests/browser/backoff.test.mjs.
-  hn.reconnect = { delay: backoff, next: nextAttempt };
+  /** The node (index into `nodes`, the cluster's node ids in id order) to try after a
+   *  socket to node `at` closed with `code` after error `error` (`message`): the node a
+   *  `home_elsewhere` names, the same node after a restart notice (1012), else the next
+   *  one round the list. -1: no other node to go to (the slow retry of `home_elsewhere`
+   *  on the same node). */
+  function nodeAfter(nodes, at, code, error, message) {
+    if (error === "home_elsewhere") {
+      var named = /on node ([a-z0-9_-]{1,32})/.exec(message || "");
+      var home = named ? nodes.indexOf(named[1]) : -1;
+      return home >= 0 && home !== at ? home : -1;
+    }
+    if (nodes.length < 2 || code === SERVICE_RESTART) return at;
+    return (at + 1) % nodes.length;
+  }
+  // The schedule and the node rule, for tests/browser/backoff.test.mjs and nodes.test.mjs.
+  hn.reconnect = { delay: backoff, next: nextAttempt, node: nodeAfter };
 
   hn.roomClient = function (opts) {
     var listeners = {};
@@ -80,6 +100,14 @@
     var renegotiating = false, renegotiateAgain = false;
     var screen = null; // {stream, track, transceiver} while this hall shares its screen
     var ice = { servers: [], policy: "all" };
+    // The nodes of a cluster in id order, and the one the socket goes to.
+    var nodes = opts.nodes ? Object.keys(opts.nodes).sort() : [];
+    var node = Math.max(0, nodes.indexOf(opts.node));
+    var lastMessage = "";
+    function socketUrl() {
+      var base = nodes.length ? opts.nodes[nodes[node]] : location.protocol + "//" + location.host;
+      return base.replace(/^http/, "ws") + "/ws";
+    }
 
     function emit(type) {
       var args = Array.prototype.slice.call(arguments, 1);
@@ -105,8 +133,8 @@
     function connect() {
       retry = null;
       lastError = null;
-      var proto = location.protocol === "https:" ? "wss://" : "ws://";
-      var socket = new WebSocket(proto + location.host + "/ws");
+      lastMessage = "";
+      var socket = new WebSocket(socketUrl());
       room.ws = socket;
       socket.onopen = function () {
         var join = { type: "join", v: 1, token: opts.token };
@@ -129,6 +157,14 @@
         if (done) return;
         var code = lastError || e.reason;
         if (FINAL[code]) return finish(code === "replaced" || code === "removed" ? code : "ended", FINAL[code]);
+        // Another node is home and the page knows its address: go there at once.
+        var home = code === "home_elsewhere" ? nodeAfter(nodes, node, e.code, code, lastMessage) : -1;
+        if (home >= 0) {
+          node = home;
+          setState("reconnecting", "room.reconnecting");
+          retry = setTimeout(connect, backoff(1));
+          return;
+        }
         if (code === "capacity" || code === "home_elsewhere") {
           // The server is full (or another node is the meeting's home): say so, and try
           // again slowly (15–30 s) rather than press it.
@@ -138,6 +174,7 @@
         }
         // Anything else (network, heartbeat, a server restart): come back, fast at first.
         attempts = nextAttempt(attempts, e.code);
+        node = nodeAfter(nodes, node, e.code, code, lastMessage);
         setState("reconnecting", "room.reconnecting");
         retry = setTimeout(connect, backoff(attempts));
       };
@@ -237,6 +274,7 @@
       },
       error: function (m) {
         lastError = m.code;
+        lastMessage = m.message || "";
         if (renegotiating && /^(invalid_sdp|internal|out_of_order)$/.test(m.code)) {
           // The connection stays as it was; take our offer back.
           console.warn("renegotiation refused:", m.message);

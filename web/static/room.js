@@ -16,6 +16,9 @@
   var h264 = /[?&]codec=h264/i.test(query);
   var room = hn.room = hn.roomClient({
     token: el.dataset.token,
+    // A node of a cluster: its id and every node's public URL (protocol.js moves on).
+    node: el.dataset.node,
+    nodes: el.dataset.nodes ? JSON.parse(el.dataset.nodes) : null,
     videoSlots: 4,
     audioSlots: 4,
     hostVideoSlots: 1 + (tilesParam ? Math.min(25, Math.max(1, Number(tilesParam[1]))) : 25),

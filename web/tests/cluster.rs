@@ -2,12 +2,18 @@
 //! two cluster nodes `node-a` and `node-b`; else one SQLite file): asked at the same
 //! instant to schedule overlapping meetings of the same hall, one books it (200) and
 //! the other is told of the conflict (409) — twenty times over.
+//!
+//! Three `hoinghi` processes on one PostgreSQL database and the NATS server at
+//! 127.0.0.1:4222: the host joins on node a (the meeting's home), halls join through
+//! nodes b and c and are bridged to node a's room — the floor, a roll call and a socket
+//! closing behave as for halls on one node; a bridging node killed loses its halls.
 
 mod common;
 
 use serde_json::{json, Value};
 
-use common::{free_port, start_node, store_of, DataDir};
+use common::page::Page;
+use common::{free_port, start_node, store_of, sudden_meeting, DataDir};
 
 /// Logs `account` in on `base`; its bearer token.
 async fn login(http: &reqwest::Client, base: &str, account: &str) -> String {
@@ -110,6 +116,136 @@ async fn two_nodes_asked_at_once_book_a_hall_once() {
     assert_eq!(booked.len(), 20, "{booked:?}");
     assert_eq!(outcomes.len(), 20);
     drop((node_a, node_b));
+    store.close().await;
+    data.cleanup().await;
+}
+
+#[tokio::test]
+async fn halls_on_three_nodes_meet_in_the_home_room() {
+    let data = DataDir::postgres().await;
+    let url = data.database_url();
+    let (dir_b, dir_c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Names of this run only: other tests may share the NATS server.
+    let run = std::process::id();
+    let names = [format!("a-{run}"), format!("b-{run}"), format!("c-{run}")];
+    let env = |name: &str| [("HOINGHI_CLUSTER__NODE_ID", name.to_string())];
+    let ports = [free_port(), free_port(), free_port()];
+    let mut nodes = Vec::new();
+    for ((name, port), dir) in
+        names
+            .iter()
+            .zip(ports)
+            .zip([data.path(), dir_b.path(), dir_c.path()])
+    {
+        let env = env(name);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        // The first node seeds the demo; the others find it there.
+        nodes.push(start_node(dir, &url, port, &env).await);
+    }
+    let [port_a, port_b, port_c] = ports;
+    let store = store_of(&data).await;
+    let (meeting, invited) = sudden_meeting(
+        &format!("http://127.0.0.1:{port_a}"),
+        &store,
+        "vp.tinh",
+        "25",
+    )
+    .await;
+    let (hall_b, hall_c) = (invited[1].0, invited[2].0);
+
+    let (mut host, _) = Page::join(port_a, &invited[0].1).await;
+    let lease = store.lease(meeting).await.unwrap().expect("a lease");
+    assert_eq!(lease.node_id, names[0], "node a is the meeting's home");
+    let (mut page_b, welcome) = Page::join(port_b, &invited[1].1).await;
+    let present: Vec<i64> = welcome["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["hall_id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        present.contains(&invited[0].0),
+        "b's page, on node b, sees the host present on node a: {welcome}"
+    );
+    let (mut page_c, _) = Page::join(port_c, &invited[2].1).await;
+    host.expect("c joined", |m| {
+        m["type"] == "participant_joined" && m["hall_id"] == hall_c
+    })
+    .await;
+
+    // The host (node a) gives the floor to b's hall: c's page (node c) sees it.
+    host.send(json!({ "type": "give_floor", "hall_id": hall_b }))
+        .await;
+    page_c
+        .expect("the floor given to b", |m| {
+            m["type"] == "floor" && m["hall_id"] == hall_b
+        })
+        .await;
+
+    // A roll call answered from nodes b and c is in the one report.
+    host.send(json!({ "type": "set_phase", "phase": "started" }))
+        .await;
+    host.send(json!({ "type": "start_roll_call" })).await;
+    for page in [&mut page_b, &mut page_c] {
+        page.expect("the roll call", |m| m["type"] == "roll_call")
+            .await;
+    }
+    page_b
+        .send(json!({ "type": "roll_call_answer", "status": "present" }))
+        .await;
+    page_c
+        .send(json!({ "type": "roll_call_answer", "status": "late" }))
+        .await;
+    let admin = store.principal_by_username("admin").await.unwrap();
+    let mut answers = Vec::new();
+    for _ in 0..100 {
+        let rows = store.meeting_attendance(&admin, meeting).await.unwrap();
+        answers = [hall_b, hall_c]
+            .iter()
+            .map(|h| {
+                let row = rows.iter().find(|r| r.hall.hall_id == *h).expect("invited");
+                (row.roll_call, row.intervals)
+            })
+            .collect();
+        if answers.iter().all(|(a, _)| a.is_some()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    use scheduler::attendance::RollCallStatus;
+    assert_eq!(
+        answers,
+        [
+            (Some(RollCallStatus::Present), 1),
+            (Some(RollCallStatus::Late), 1)
+        ],
+        "each bridged hall answered once and has one open interval"
+    );
+
+    // b's socket closes (no leave): after the grace period (5 s here) the host and c
+    // see b's hall lost, as for a hall on node a.
+    page_b.close().await;
+    for page in [&mut host, &mut page_c] {
+        let left = page
+            .expect("b left", |m| {
+                m["type"] == "participant_left" && m["hall_id"] == hall_b
+            })
+            .await;
+        assert_eq!(left["reason"], "network_lost", "{left}");
+    }
+
+    // Node c dies (SIGKILL) with c's page connected: node a stops hearing it, and after
+    // three missed beats and the grace period the host sees c's hall lost.
+    let mut node_c = nodes.pop().expect("node c");
+    node_c.kill().await.unwrap();
+    let left = host
+        .expect("c lost with its node", |m| {
+            m["type"] == "participant_left" && m["hall_id"] == hall_c
+        })
+        .await;
+    assert_eq!(left["reason"], "network_lost", "{left}");
+    drop(page_c);
+    drop(nodes);
     store.close().await;
     data.cleanup().await;
 }

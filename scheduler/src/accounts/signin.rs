@@ -6,6 +6,7 @@ use sqlx::Row;
 use super::{
     random_token, token_hash, verify_password_in, Client, Lifetimes, Principal, Role, SignedIn,
 };
+use crate::password_pool::Lane;
 use crate::{time, Error, Result, Store};
 
 impl Store {
@@ -36,7 +37,7 @@ impl Store {
         };
         let client = Client {
             address,
-            user_agent: None,
+            ..Client::default()
         };
         let s = self.sign_in(username, password, lifetimes, client).await?;
         Ok((s.token, s.principal))
@@ -47,7 +48,8 @@ impl Store {
     /// [`crate::devices`]), an ordinary one of `lifetimes.session_secs` otherwise. Refused
     /// without checking the password while the account name or the client's address waits
     /// after failed logins ([`Error::TooManyAttempts`]); the password check waits for a
-    /// hashing slot ([`Error::Busy`] when none frees in time). A failure counts against
+    /// hashing slot ([`Error::Busy`] when none frees in time). A name with no account is
+    /// refused without a check, after a delay drawn from recent checks' durations. A failure counts against
     /// both; success forgets the account name's failures. A room account whose hall is
     /// disabled is refused with [`Error::HallDisabled`] even with the right password.
     pub async fn sign_in(
@@ -57,36 +59,50 @@ impl Store {
         lifetimes: Lifetimes,
         client: Client<'_>,
     ) -> Result<SignedIn> {
-        let address = client.address;
         let name = username.trim().to_ascii_lowercase();
         if name.len() > 64 || password.len() > 1024 {
             // No account has such a name; nothing that long is hashed.
             return Err(Error::BadCredentials);
         }
         let now = time::now();
-        self.check_throttle(&name, address, now).await?;
+        let known = match client.known_device {
+            Some(token) => self.is_known_device(token, &name, now).await?,
+            None => false,
+        };
+        // A known device answers for itself: the lockout of the address it shares with
+        // others (or with a flood) does not hold it, nor do its failures count there.
+        let throttled = if known { None } else { client.address };
+        let lane = if known {
+            Lane::KnownDevice
+        } else {
+            Lane::Anonymous
+        };
+        self.check_throttle(&name, throttled, now).await?;
         let row = sqlx::query("SELECT id, password_hash, active FROM accounts WHERE username = $1")
             .bind(&name)
             .fetch_optional(&self.pool)
             .await?;
-        // Unknown names spend the same effort as a real check, so timing does not reveal them.
-        let (id, hash, active) = match &row {
-            Some(row) => (
-                row.try_get::<i64, _>("id")?,
-                row.try_get::<String, _>("password_hash")?,
-                row.try_get::<i64, _>("active")?,
-            ),
-            None => (0, DUMMY_HASH.to_string(), 0),
+        let Some(row) = row else {
+            // No such account: no argon2 (a flood of made-up names takes no hashing
+            // slot), but the same answer after as long as a real check takes lately.
+            tokio::time::sleep(self.login_guard.times.draw()).await;
+            self.record_failure(&name, throttled, now).await?;
+            return Err(Error::BadCredentials);
         };
+        let id = row.try_get::<i64, _>("id")?;
+        let hash = row.try_get::<String, _>("password_hash")?;
+        let active = row.try_get::<i64, _>("active")?;
         let password = password.to_string();
+        let asked = std::time::Instant::now();
         let ok = self
             .login_guard
-            .hashing(address, move |memory| {
+            .hashing(client.address, lane, move |memory| {
                 verify_password_in(&password, &hash, memory)
             })
             .await?;
-        if !ok || active != 1 || row.is_none() {
-            self.record_failure(&name, address, now).await?;
+        self.login_guard.times.record(asked.elapsed());
+        if !ok || active != 1 {
+            self.record_failure(&name, throttled, now).await?;
             return Err(Error::BadCredentials);
         }
         self.clear_lockout(crate::LockKind::Account, &name).await?;
@@ -96,18 +112,26 @@ impl Store {
                 return Err(Error::HallDisabled);
             }
         }
+        let device_secs = self.login_guard.policy.known_device_secs;
+        let known_device = if known || device_secs <= 0 {
+            None
+        } else {
+            let token = self.remember_login_device(id, now, device_secs).await?;
+            Some((token, device_secs))
+        };
         let token = random_token();
         if let (Role::Hall { .. }, Some(device_secs)) =
             (principal.account.role, lifetimes.device_secs)
         {
             let device = self
-                .open_device_session(id, &token, device_secs, address, client.user_agent)
+                .open_device_session(id, &token, device_secs, client.address, client.user_agent)
                 .await?;
             return Ok(SignedIn {
                 token,
                 principal,
                 expires_at: now + device_secs,
                 device: Some(device),
+                known_device,
             });
         }
         let ttl_secs = lifetimes.session_secs;
@@ -127,6 +151,7 @@ impl Store {
             principal,
             expires_at: now + ttl_secs,
             device: None,
+            known_device,
         })
     }
 
@@ -141,6 +166,3 @@ impl Store {
         Ok(())
     }
 }
-
-/// A valid argon2 hash of a throwaway password, checked against when a user name is unknown.
-pub(super) const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Q2x0u2d0lJ6X0o3cQmJ6b7Vq5Cwq2bYl2w1m7pQ9f0Y";

@@ -180,6 +180,52 @@ pub(crate) async fn close_session(
     .await
 }
 
+/// Closes every interval node `node_id` left open (of `meeting` only, if given) at its
+/// last presence write: the moment the link had dropped (`network_lost`), otherwise its
+/// last heartbeat for `connected` (`server_restart` at a restart, `node_lost` at a
+/// take-over). Returns how many.
+pub(crate) async fn close_left_open(
+    c: &mut AnyConnection,
+    node_id: &str,
+    meeting: Option<i64>,
+    connected: LeaveReason,
+) -> Result<u64> {
+    let of_meeting = if meeting.is_some() {
+        "AND meeting_id = $2"
+    } else {
+        ""
+    };
+    let mut rows = Vec::new();
+    for (table, participant) in INTERVAL_TABLES {
+        let sql = format!(
+            "SELECT id, meeting_id, {participant} AS hall_id, last_seen_at, disconnected_at
+             FROM {table} WHERE left_at IS NULL AND node_id = $1 {of_meeting}"
+        );
+        let mut q = sqlx::query(&sql).bind(node_id);
+        if let Some(m) = meeting {
+            q = q.bind(m);
+        }
+        rows.extend(q.fetch_all(&mut *c).await?);
+    }
+    for r in &rows {
+        let dropped: Option<i64> = r.try_get("disconnected_at")?;
+        let (reason, at) = match dropped {
+            Some(d) => (LeaveReason::NetworkLost, d),
+            None => (connected, r.try_get("last_seen_at")?),
+        };
+        close_session(
+            c,
+            r.try_get("id")?,
+            r.try_get("meeting_id")?,
+            r.try_get("hall_id")?,
+            at,
+            reason,
+        )
+        .await?;
+    }
+    Ok(rows.len() as u64)
+}
+
 /// A hall's link dropped: its interval stays open for the grace period.
 pub(crate) async fn disconnect(
     c: &mut AnyConnection,

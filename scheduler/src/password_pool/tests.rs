@@ -13,7 +13,7 @@ fn held_pool(capacity: usize, wait: Duration) -> (PasswordPool, mpsc::Sender<()>
     let (open, gate) = mpsc::channel::<()>();
     let (started, running) = mpsc::channel::<()>();
     let held = pool
-        .submit(None, move |_| {
+        .submit(None, Lane::Anonymous, move |_| {
             let _ = started.send(());
             let _ = gate.recv();
         })
@@ -34,8 +34,19 @@ fn queue(
     label: &str,
     order: &Order,
 ) -> Result<oneshot::Receiver<Result<()>>> {
+    queue_in(pool, Lane::Anonymous, address, label, order)
+}
+
+/// As [`queue`], in `lane`.
+fn queue_in(
+    pool: &PasswordPool,
+    lane: Lane,
+    address: &str,
+    label: &str,
+    order: &Order,
+) -> Result<oneshot::Receiver<Result<()>>> {
     let (label, order) = (label.to_owned(), order.clone());
-    pool.submit(Some(address), move |_| {
+    pool.submit(Some(address), lane, move |_| {
         order
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -90,6 +101,32 @@ async fn a_flood_from_many_addresses_of_one_network_is_one_turn() {
     }
     // One request of each flooding network (an IPv4 /24, an IPv6 /64) before it.
     assert!(position(&order, "real") <= 2, "{order:?}");
+}
+
+#[tokio::test]
+async fn a_known_device_goes_before_a_flood_from_every_network_even_a_full_queue() {
+    let (pool, open) = held_pool(300, Duration::from_secs(60));
+    let order = Order::default();
+    let mut flood = Vec::new();
+    // A botnet: 300 clients, each alone in its /24; the queue is then full.
+    for i in 0..300 {
+        let address = format!("127.{}.{}.1", 1 + i / 256, i % 256);
+        flood.push(queue(&pool, &address, &format!("flood {i}"), &order).unwrap());
+    }
+    // Full: a newcomer of its own /24 finds no one holding more than one to give way.
+    assert!(matches!(
+        queue(&pool, "127.0.0.2", "anonymous", &order),
+        Err(Error::Busy)
+    ));
+    // The same client with a known device is let in, and served first.
+    let known = queue_in(&pool, Lane::KnownDevice, "127.0.0.2", "known", &order).unwrap();
+    open.send(()).unwrap();
+    assert!(known.await.unwrap().is_ok());
+    for f in flood {
+        assert!(f.await.unwrap().is_ok());
+    }
+    assert_eq!(position(&order, "known"), 0, "{order:?}");
+    assert_eq!(order.lock().unwrap().len(), 301);
 }
 
 #[tokio::test]
@@ -160,7 +197,7 @@ async fn each_thread_reuses_its_one_memory_block() {
     let mut seen = Vec::new();
     for _ in 0..3 {
         let at = pool
-            .run(Some("127.0.0.2"), |memory| {
+            .run(Some("127.0.0.2"), Lane::Anonymous, |memory| {
                 memory.with_blocks(8, |blocks| blocks.len());
                 memory.address()
             })
@@ -174,7 +211,7 @@ async fn each_thread_reuses_its_one_memory_block() {
     // thread's own stays.
     let more = argon2::Params::DEFAULT.block_count() + 1;
     let (len, at) = pool
-        .run(None, move |memory| {
+        .run(None, Lane::Anonymous, move |memory| {
             let len = memory.with_blocks(more, |blocks| blocks.len());
             (len, memory.address())
         })
@@ -182,7 +219,9 @@ async fn each_thread_reuses_its_one_memory_block() {
         .unwrap();
     assert_eq!((len, at), (Some(more), seen[0]));
     let refused = pool
-        .run(None, |memory| memory.with_blocks(MAX_BLOCKS + 1, |_| ()))
+        .run(None, Lane::Anonymous, |memory| {
+            memory.with_blocks(MAX_BLOCKS + 1, |_| ())
+        })
         .await
         .unwrap();
     assert_eq!(refused, None);

@@ -10,7 +10,7 @@ use crate::support::{demo_db, hall_of, scope, unit_id, who};
 
 const GRACE: i64 = 30;
 
-fn draft(host: i64, scope: Scope, start: i64) -> MeetingDraft {
+pub(crate) fn draft(host: i64, scope: Scope, start: i64) -> MeetingDraft {
     MeetingDraft {
         title: "Giao ban liên điểm".into(),
         description: String::new(),
@@ -24,7 +24,10 @@ fn draft(host: i64, scope: Scope, start: i64) -> MeetingDraft {
 }
 
 /// A hall's intervals as (joined, left, why it ended).
-fn intervals(rows: &[MeetingAttendance], hall: i64) -> Vec<(i64, Option<i64>, Option<String>)> {
+pub(crate) fn intervals(
+    rows: &[MeetingAttendance],
+    hall: i64,
+) -> Vec<(i64, Option<i64>, Option<String>)> {
     rows.iter()
         .find(|r| r.hall.hall_id == hall)
         .expect("the hall is invited")

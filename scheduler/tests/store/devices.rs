@@ -25,6 +25,7 @@ async fn sign_in(store: &Store, username: &str, address: &str) -> SignedIn {
     let client = Client {
         address: Some(address),
         user_agent: Some(CHROME),
+        ..Client::default()
     };
     store
         .sign_in(username, "hoinghi-demo", lifetimes(), client)

@@ -5,10 +5,12 @@ mod carry_admin;
 mod changes;
 mod cluster;
 mod devices;
+mod failover;
 mod feeds;
 mod guests;
 mod import;
 mod live;
+mod login_devices;
 mod national;
 mod reform;
 mod scheduling;
@@ -37,6 +39,10 @@ on_both_backends!(
     cluster::two_nodes_booking_one_hall_at_once_book_it_once,
     cluster::a_meeting_has_one_home_node_at_a_time,
     cluster::two_nodes_racing_for_a_lease_get_one_home,
+    failover::a_dead_homes_meeting_is_taken_over_once,
+    failover::a_join_that_takes_a_lapsed_lease_closes_the_dead_nodes_intervals,
+    failover::nodes_racing_to_take_over_get_one_home_and_close_once,
+    failover::ended_and_given_up_meetings_are_not_taken_over,
     guests::guests_are_the_owners_to_add_list_and_revoke,
     feeds::feed_tokens_are_the_owners_kept_hashed_and_revocable,
     guests::guest_intervals_are_recorded_apart_from_the_halls,
@@ -65,6 +71,7 @@ on_both_backends!(
     scheduling::sessions_expire_and_logout_revokes,
     scheduling::concurrent_overlapping_schedules_book_once,
     devices::a_kiosk_stays_signed_in_for_months_and_staff_do_not,
+    login_devices::a_known_device_passes_its_addresses_lockout_for_its_own_account_only,
     devices::revoking_a_device_signs_out_that_pc_only,
     devices::disabling_the_hall_or_its_account_revokes_its_devices,
     series::cancelling_this_and_following_keeps_the_earlier_occurrences,

@@ -110,10 +110,23 @@ pub(crate) struct Writer {
     taken: u64,
     done: u64,
     backoff: Duration,
+    /// The start-up recovery (closing this node's intervals a previous run left open),
+    /// due once this many changes at the front of the backlog — the previous run's
+    /// journal — are done; nothing taken after them is written before it.
+    recovery: Option<usize>,
 }
 
 impl Writer {
-    pub fn new(store: Store, journal: Option<Journal>, replay: Vec<RecordedChange>) -> Writer {
+    /// A writer that writes `replay` first; with `recover`, it then closes the intervals
+    /// this node left open (`Store::recover_open_sessions`) before anything newer — never
+    /// beside a replay still running, which would close an interval the replay was about
+    /// to end with its real reason.
+    pub fn new(
+        store: Store,
+        journal: Option<Journal>,
+        replay: Vec<RecordedChange>,
+        recover: bool,
+    ) -> Writer {
         let health = Arc::new(WriterHealth::default());
         let bytes = journal.as_ref().map_or(0, Journal::bytes);
         health.journal_bytes.store(bytes, Ordering::Relaxed);
@@ -128,6 +141,7 @@ impl Writer {
         }
         let taken = replay.len() as u64;
         health.pending.store(taken, Ordering::Relaxed);
+        let recovery = recover.then_some(replay.len());
         Writer {
             store,
             journal,
@@ -137,7 +151,13 @@ impl Writer {
             taken,
             done: 0,
             backoff: FIRST_BACKOFF,
+            recovery,
         }
+    }
+
+    /// Something to write: changes, or the start-up recovery.
+    fn has_work(&self) -> bool {
+        !self.backlog.is_empty() || self.recovery.is_some()
     }
 
     /// Runs until the queue closes and everything taken is written.
@@ -147,7 +167,7 @@ impl Writer {
         loop {
             // Take what is queued: wait for it only when there is nothing else to do.
             let mut fresh = Vec::new();
-            if open && self.backlog.is_empty() {
+            if open && !self.has_work() {
                 match queue.recv().await {
                     Some(m) => self.take(m, &mut fresh),
                     None => open = false,
@@ -181,7 +201,7 @@ impl Writer {
                 self.journal_clear().await;
             }
             self.answer_flushes();
-            if self.backlog.is_empty() && !open {
+            if !self.has_work() && !open {
                 return;
             }
         }
@@ -195,7 +215,7 @@ impl Writer {
                 fresh.push(c);
             }
             Msg::Flush(answer) => {
-                if self.done >= self.taken {
+                if self.done >= self.taken && self.recovery.is_none() {
                     let _ = answer.send(());
                 } else {
                     self.flushes.push((self.taken, answer));
@@ -215,8 +235,27 @@ impl Writer {
         open: &mut bool,
     ) -> Option<Instant> {
         let mut left = BATCH;
-        while left > 0 && !self.backlog.is_empty() {
-            let n = self.backlog.len().min(WRITE_BATCH).min(left);
+        while left > 0 && self.has_work() {
+            if self.recovery == Some(0) {
+                let store = self.store.clone();
+                let recover = async move { store.recover_open_sessions().await };
+                match self.journaling(queue, open, recover).await {
+                    Ok(_) => self.recovery = None,
+                    Err(e) if e.is_transient() => return Some(self.failed(&e)),
+                    Err(e) => {
+                        tracing::error!(error = ?e, "attendance left open by a previous run not closed");
+                        self.recovery = None;
+                    }
+                }
+                continue;
+            }
+            let before_recovery = self.recovery.unwrap_or(usize::MAX);
+            let n = self
+                .backlog
+                .len()
+                .min(WRITE_BATCH)
+                .min(left)
+                .min(before_recovery);
             left -= n;
             let started = Instant::now();
             let batch: Vec<RecordedChange> = self.backlog.iter().take(n).cloned().collect();
@@ -339,6 +378,9 @@ impl Writer {
 
     fn finish_one(&mut self) {
         self.backlog.pop_front();
+        if let Some(k) = self.recovery.as_mut() {
+            *k = k.saturating_sub(1);
+        }
         self.done += 1;
         self.health.pending.fetch_sub(1, Ordering::Relaxed);
     }
@@ -346,6 +388,9 @@ impl Writer {
     /// Answers the flushes whose changes are all done (after the journal was emptied,
     /// when it could be).
     fn answer_flushes(&mut self) {
+        if self.recovery.is_some() {
+            return;
+        }
         let done = self.done;
         let (ready, waiting) = std::mem::take(&mut self.flushes)
             .into_iter()

@@ -100,6 +100,10 @@ pub(crate) enum Command {
     /// The server stops: every hall's presence ends (`server_restart`) and its page is
     /// told; the reply holds the links closed, to wait for their close frames.
     Stop(oneshot::Sender<Vec<SessionLink>>),
+    /// Another node took the meeting's lease over (this node is fenced out): every
+    /// page is told to come back (1012) with nothing recorded — the new home closed
+    /// the intervals already, and records the halls' returns.
+    Fence(oneshot::Sender<Vec<SessionLink>>),
 }
 
 /// Who sends an [`Command::Act`].
@@ -215,6 +219,11 @@ impl RoomHandle {
     /// What the meeting's recording is doing.
     pub async fn recording_status(&self) -> Result<super::recording::RecordingStatus, Gone> {
         self.ask(Command::RecordingStatus).await
+    }
+
+    /// Sends every hall away without recording anything: the meeting's home moved.
+    pub(crate) async fn fence(&self) -> Result<Vec<SessionLink>, Gone> {
+        self.ask(Command::Fence).await
     }
 
     /// The latest statistics of every hall with a media connection.

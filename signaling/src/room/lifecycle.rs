@@ -100,13 +100,14 @@ impl Room {
 
     /// The server stops: every present hall's interval ends now as `server_restart`, and
     /// its page is told with close code 1012 (come back at once). Returns those links.
-    pub(super) async fn stop_for_restart(&mut self) -> Vec<SessionLink> {
+    /// Without `record` nothing is written (fenced out: the meeting's home moved).
+    pub(super) async fn stop_for_restart(&mut self, record: bool) -> Vec<SessionLink> {
         let _ = self.stop_recording().await;
         let mut closed = Vec::new();
         for m in std::mem::take(&mut self.members) {
             let reason = scheduler::attendance::LeaveReason::ServerRestart;
             let hall_id = m.hall.id;
-            if m.feed.is_none() {
+            if m.feed.is_none() && record {
                 self.shared
                     .record(self.meeting.id, PresenceKind::Left { hall_id, reason });
             }

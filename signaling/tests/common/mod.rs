@@ -174,12 +174,21 @@ impl Page {
     /// the server's writes wait too (a socket buffer full because the page reads slowly,
     /// or not at all).
     pub fn open_bounded(signaling: &Signaling, tokens: &Tokens, frames: usize) -> Page {
+        Page::open_bounded_with(signaling, tokens.clone(), frames)
+    }
+
+    /// [`Page::open_bounded`] with tokens checked by `admit`.
+    pub fn open_bounded_with(
+        signaling: &Signaling,
+        admit: impl Admit + 'static,
+        frames: usize,
+    ) -> Page {
         let (to_server, incoming) = mpsc::unbounded();
         let (outgoing, from_server) = mpsc::channel(frames);
         tokio::spawn(signaling::serve(
             outgoing,
             incoming,
-            tokens.clone(),
+            admit,
             signaling.clone(),
         ));
         Page {

@@ -12,8 +12,6 @@ use serde_json::json;
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::Rss;
-
 /// The demo accounts' password and one of them.
 const ACCOUNT: &str = "vp.tanson";
 
@@ -27,34 +25,138 @@ fn spread_source(i: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, (1 + i / 256) as u8, (i % 256) as u8, 1))
 }
 
-/// `clients` clients, each from its own address, send wrong passwords (a new account
-/// name each time) for `duration`; 3 s in, a correct login from 127.0.0.2 is timed.
-/// The addresses share three /24 networks, or with `spread` each has its own (the
-/// server serves networks in turn, so that is the harder flood for the correct login).
-pub async fn login_flood(base: &str, clients: usize, duration: Duration, spread: bool) -> String {
+/// How a flood's addresses are spread over networks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spread {
+    /// 127.1.x.y: three /24s (one attacker's few networks).
+    ThreeNetworks,
+    /// 127.a.b.1: each client alone in its /24, as a botnet's would be.
+    OnePerClient,
+}
+
+/// What the wrong passwords are sent for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Names {
+    /// A new made-up account name each time (no account: no password check runs).
+    MadeUp,
+    /// The demo's real room accounts in turn (each runs a check, until it is locked).
+    Real,
+}
+
+/// One timed correct login: its status and how long it took, or why it got no answer.
+pub type Timed = Result<(u16, Duration), String>;
+
+/// What a flood did.
+pub struct FloodReport {
+    /// Answers by status (or `timeout`, `failed`).
+    pub statuses: BTreeMap<String, u64>,
+    /// The correct login from a browser that never logged in (no device cookie).
+    pub anonymous: Timed,
+    /// The correct login from a browser that logged in before (device cookie), if tried.
+    pub known_device: Option<Timed>,
+}
+
+impl std::fmt::Display for FloodReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total: u64 = self.statuses.values().sum();
+        write!(
+            f,
+            "{total} attempts answered {:?}; correct login {}",
+            self.statuses,
+            show(&self.anonymous)
+        )?;
+        if let Some(known) = &self.known_device {
+            write!(f, "; with a device cookie {}", show(known))?;
+        }
+        Ok(())
+    }
+}
+
+/// `200 after 0.31 s`, or what went wrong.
+pub fn show(t: &Timed) -> String {
+    match t {
+        Ok((status, took)) => format!("{status} after {:.2} s", took.as_secs_f64()),
+        Err(e) => format!("failed: {e}"),
+    }
+}
+
+/// Logs `ACCOUNT` in from 127.0.0.3 and returns the device cookie the server set.
+pub async fn device_cookie(base: &str) -> Option<String> {
+    let client = reqwest::Client::builder()
+        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3)))
+        .build()
+        .ok()?;
+    let body = json!({ "username": ACCOUNT, "password": hoinghi_tests::PASSWORD });
+    let res = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("hoinghi_device="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// One correct login of `ACCOUNT` from 127.0.0.2, with `cookie` if given, timed.
+async fn correct_login(url: &str, cookie: Option<&str>) -> Timed {
+    let client = reqwest::Client::builder()
+        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let body = json!({ "username": ACCOUNT, "password": hoinghi_tests::PASSWORD });
+    let mut req = client.post(url).json(&body);
+    if let Some(c) = cookie {
+        req = req.header("cookie", format!("hoinghi_device={c}"));
+    }
+    let started = Instant::now();
+    let res = req.send().await.map_err(|e| e.to_string())?;
+    Ok((res.status().as_u16(), started.elapsed()))
+}
+
+/// `clients` clients, each from its own address, send wrong passwords for `duration`
+/// (made-up names, or the `real` account names in turn); 3 s in, the correct login of
+/// a browser that never logged in is timed, and with `cookie` (a device cookie of that
+/// account) that of one that did, at the same moment.
+pub async fn login_flood(
+    base: &str,
+    clients: usize,
+    duration: Duration,
+    spread: Spread,
+    names: Names,
+    real: &[String],
+    cookie: Option<&str>,
+) -> FloodReport {
     let url = format!("{base}/api/v1/auth/login");
     let statuses: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
+    let real: Arc<[String]> = real.into();
     let until = Instant::now() + duration;
     let mut tasks = Vec::new();
     for i in 0..clients {
         let Ok(client) = reqwest::Client::builder()
-            .local_address(if spread {
-                spread_source(i)
-            } else {
-                source(1, i)
+            .local_address(match spread {
+                Spread::OnePerClient => spread_source(i),
+                Spread::ThreeNetworks => source(1, i),
             })
             .timeout(Duration::from_secs(30))
             .build()
         else {
             continue;
         };
-        let (url, statuses) = (url.clone(), statuses.clone());
+        let (url, statuses, real) = (url.clone(), statuses.clone(), real.clone());
         tasks.push(tokio::spawn(async move {
             let mut n = 0;
             while Instant::now() < until {
                 n += 1;
-                let body =
-                    json!({ "username": format!("khach{i}x{n}"), "password": "sai-mat-khau" });
+                let username = match names {
+                    Names::Real if !real.is_empty() => real[(i + n) % real.len()].clone(),
+                    _ => format!("khach{i}x{n}"),
+                };
+                let body = json!({ "username": username, "password": "sai-mat-khau" });
                 let status = match client.post(&url).json(&body).send().await {
                     Ok(r) => r.status().as_u16().to_string(),
                     Err(e) if e.is_timeout() => "timeout".to_owned(),
@@ -69,38 +171,75 @@ pub async fn login_flood(base: &str, clients: usize, duration: Duration, spread:
         }));
     }
     tokio::time::sleep(Duration::from_secs(3).min(duration / 2)).await;
-    let correct = async {
-        let client = reqwest::Client::builder()
-            .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| e.to_string())?;
-        let body = json!({ "username": ACCOUNT, "password": hoinghi_tests::PASSWORD });
-        let started = Instant::now();
-        let res = client
-            .post(&url)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>((res.status().as_u16(), started.elapsed()))
-    }
-    .await;
+    let (anonymous, known_device) = match cookie {
+        Some(c) => {
+            let (a, k) = tokio::join!(correct_login(&url, None), correct_login(&url, Some(c)));
+            (a, Some(k))
+        }
+        None => (correct_login(&url, None).await, None),
+    };
     for t in tasks {
         let _ = t.await;
     }
-    let statuses = statuses.lock().unwrap_or_else(PoisonError::into_inner);
-    let total: u64 = statuses.values().sum();
-    let correct = match correct {
-        Ok((status, took)) => format!("correct login {status} after {:.2} s", took.as_secs_f64()),
-        Err(e) => format!("correct login failed: {e}"),
-    };
-    format!("{total} attempts answered {statuses:?}; {correct}")
+    let statuses = statuses
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    FloodReport {
+        statuses,
+        anonymous,
+        known_device,
+    }
+}
+
+/// What the sockets that never joined saw.
+pub struct SocketReport {
+    /// Sockets whose handshake completed.
+    pub opened: usize,
+    /// How they ended: close code and reason (or `no close frame`), counted.
+    pub closes: BTreeMap<String, u64>,
+    /// Upgrades that failed, by error.
+    pub refused: BTreeMap<String, u64>,
+    /// From the end of the handshake (when the server's join timer starts) to the close,
+    /// in seconds: median and longest.
+    pub lifetime_p50: f64,
+    pub lifetime_max: f64,
+    /// From the first connect to the last handshake, and to the last close, in seconds.
+    pub opening: f64,
+    pub all_done: f64,
+}
+
+impl SocketReport {
+    /// Sockets the server closed with 1008 `join_timeout`.
+    pub fn timed_out(&self) -> u64 {
+        self.closes
+            .iter()
+            .filter(|(k, _)| k.starts_with("1008") && k.contains("join_timeout"))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+impl std::fmt::Display for SocketReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} opened in {:.1} s, all done {:.1} s after the first; closes {:?}; refused {:?}; \
+             lifetime after the handshake p50 {:.1} s, max {:.1} s",
+            self.opened,
+            self.opening,
+            self.all_done,
+            self.closes,
+            self.refused,
+            self.lifetime_p50,
+            self.lifetime_max
+        )
+    }
 }
 
 /// Opens `count` sockets from 20 loopback addresses and never joins; waits until the
 /// server closed each (at most the join timeout and a margin).
-pub async fn idle_sockets(base: &str, count: usize, rss: &Rss) -> String {
+pub async fn idle_sockets(base: &str, count: usize) -> SocketReport {
     let server: SocketAddr = base
         .trim_start_matches("http://")
         .parse()
@@ -117,11 +256,11 @@ pub async fn idle_sockets(base: &str, count: usize, rss: &Rss) -> String {
             let socket = TcpSocket::new_v4().ok()?;
             socket.bind(SocketAddr::new(from, 0)).ok()?;
             let stream = socket.connect(server).await.ok()?;
-            let opened = Instant::now();
             let (mut ws, _) = match tokio_tungstenite::client_async(url.as_str(), stream).await {
                 Ok(ws) => ws,
                 Err(e) => return Some(Err(e.to_string())),
             };
+            let opened = Instant::now();
             drop(permit);
             let mut close = None;
             while let Ok(Some(frame)) =
@@ -143,9 +282,8 @@ pub async fn idle_sockets(base: &str, count: usize, rss: &Rss) -> String {
             )))
         }));
     }
-    let mut open_peak_rss = 0.0f64;
     let mut lifetimes = Vec::new();
-    let mut codes: BTreeMap<String, u64> = BTreeMap::new();
+    let mut closes: BTreeMap<String, u64> = BTreeMap::new();
     let mut refused: BTreeMap<String, u64> = BTreeMap::new();
     let mut last_open = Duration::ZERO;
     for t in tasks {
@@ -154,12 +292,11 @@ pub async fn idle_sockets(base: &str, count: usize, rss: &Rss) -> String {
                 lifetimes.push(lived.as_secs_f64());
                 last_open = last_open.max(opened_at);
                 let key = close.map_or("no close frame".to_owned(), |(c, r)| format!("{c} {r}"));
-                *codes.entry(key).or_default() += 1;
+                *closes.entry(key).or_default() += 1;
             }
             Some(Err(e)) => *refused.entry(e).or_default() += 1,
             None => *refused.entry("could not connect".into()).or_default() += 1,
         }
-        open_peak_rss = open_peak_rss.max(rss.now_mib());
     }
     lifetimes.sort_by(f64::total_cmp);
     let at = |q: f64| {
@@ -168,13 +305,13 @@ pub async fn idle_sockets(base: &str, count: usize, rss: &Rss) -> String {
             .copied()
             .unwrap_or(f64::NAN)
     };
-    format!(
-        "{} opened in {:.1} s, all done {:.1} s after the first; closes {codes:?}; refused {refused:?}; \
-         lifetime p50 {:.1} s, max {:.1} s",
-        lifetimes.len(),
-        last_open.as_secs_f64(),
-        started.elapsed().as_secs_f64(),
-        at(0.5),
-        at(1.0)
-    )
+    SocketReport {
+        opened: lifetimes.len(),
+        closes,
+        refused,
+        lifetime_p50: at(0.5),
+        lifetime_max: at(1.0),
+        opening: last_open.as_secs_f64(),
+        all_done: started.elapsed().as_secs_f64(),
+    }
 }

@@ -100,10 +100,13 @@ impl Meeting {
                     match frame {
                         Ok(Message::Text(t)) => {
                             let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
-                            if v["type"] == "pong" {
-                                let sent = v["ts"].as_u64().unwrap_or(0);
-                                let now = epoch.elapsed().as_micros() as u64;
-                                let ms = now.saturating_sub(sent) as f64 / 1000.0;
+                            // The server echoes `ts` as a JSON float (`1234.0`): read as
+                            // an integer it was missing, and earlier runs timed every pong
+                            // from the start of the run instead of from its ping.
+                            let sent = v["ts"].as_f64();
+                            if let (true, Some(sent)) = (v["type"] == "pong", sent) {
+                                let now = epoch.elapsed().as_micros() as f64;
+                                let ms = (now - sent).max(0.0) / 1000.0;
                                 let mut r =
                                     reader.rtts.lock().unwrap_or_else(PoisonError::into_inner);
                                 r.push((phase, ms));
@@ -155,6 +158,40 @@ impl Meeting {
         self.shared
             .current
             .store(phases.len() - 1, Ordering::Relaxed);
+    }
+
+    /// The 99th percentile round trip of each phase after joining (name, pongs, ms), and
+    /// of all of them together.
+    pub fn p99s(&self) -> (Vec<(String, usize, f64)>, Option<f64>) {
+        let phases = self
+            .shared
+            .phases
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let rtts = self
+            .shared
+            .rtts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let p99 = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v.get(((v.len().max(1) - 1) as f64 * 0.99).round() as usize)
+                .copied()
+        };
+        let each = phases
+            .iter()
+            .enumerate()
+            .skip(1)
+            .filter_map(|(i, name)| {
+                let v: Vec<f64> = rtts.iter().filter(|r| r.0 == i).map(|r| r.1).collect();
+                let n = v.len();
+                p99(v).map(|p| (name.clone(), n, p))
+            })
+            .collect();
+        let all = rtts.iter().filter(|r| r.0 > 0).map(|r| r.1).collect();
+        (each, p99(all))
     }
 
     /// Prints the round trips of each phase, and what went wrong on the halls' sockets.

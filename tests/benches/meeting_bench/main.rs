@@ -12,18 +12,22 @@
 //!
 //! The script: all halls join (32 at a time); the host mutes all; a steady window
 //! while the host pages its 5×5 grid; then the floor is handed around (taken back, then
-//! given to the next hall), timing the new holder's first keyframe at every hall.
+//! given to the next hall), timing the new holder's first keyframe at every hall. Between
+//! the steady window and the floors, the same window again with `--viewers` WHEP viewers
+//! (default 20) pulling the main picture and the audio: the server's CPU per viewer.
 //! Prints figures, asserts nothing about time; without `--bench` (as `cargo test
 //! --all-targets` runs it) it exits at once.
 //!
 //! ```text
 //! cargo bench -p hoinghi-tests --bench meeting_bench
 //! cargo bench -p hoinghi-tests --bench meeting_bench -- --halls 60 --window 10 --floors 4
+//! cargo bench -p hoinghi-tests --bench meeting_bench -- --viewers 0
 //! ```
 
 mod hall;
 mod script;
 mod server;
+mod viewers;
 
 use std::time::Duration;
 
@@ -38,6 +42,8 @@ pub struct Options {
     pub floors: usize,
     /// Joins in flight at once.
     pub concurrency: usize,
+    /// WHEP viewers pulling the meeting through a second steady window (0: none).
+    pub viewers: usize,
 }
 
 fn value(args: &[String], name: &str, default: usize) -> usize {
@@ -55,6 +61,7 @@ fn main() {
         window: Duration::from_secs(value(&args, "--window", 15) as u64),
         floors: value(&args, "--floors", 6),
         concurrency: value(&args, "--concurrency", 32).max(1),
+        viewers: value(&args, "--viewers", 20),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -65,7 +72,12 @@ fn main() {
             eprintln!("--hall-tokens needs the server URL and the tokens file");
             std::process::exit(2);
         };
-        let run = script::run(url.clone(), tokens.into(), options);
+        let whep = args
+            .iter()
+            .position(|a| a == "--whep")
+            .and_then(|i| args.get(i + 1))
+            .cloned();
+        let run = script::run(url.clone(), tokens.into(), whep, options);
         if let Err(e) = runtime.block_on(run) {
             println!("ERR {e}");
             std::process::exit(1);

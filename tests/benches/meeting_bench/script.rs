@@ -1,8 +1,10 @@
 //! The halls process: every hall joins, the host chairs (mute all, grid paging, the
 //! floor handed around), and what the halls saw is printed. `MARK <name>` lines tell
-//! the server side when to read its CPU clock.
+//! the server side when to read its CPU clock. With `--viewers`, WHEP viewers pull the
+//! meeting through a second steady window.
 
 use crate::hall::{self, Hall};
+use crate::viewers;
 use crate::Options;
 use futures::StreamExt;
 use serde_json::json;
@@ -41,7 +43,12 @@ fn totals(halls: &[Hall]) -> (u64, u64) {
     })
 }
 
-pub async fn run(url: String, tokens: PathBuf, options: Options) -> Result<(), String> {
+pub async fn run(
+    url: String,
+    tokens: PathBuf,
+    whep: Option<String>,
+    options: Options,
+) -> Result<(), String> {
     let text = std::fs::read_to_string(&tokens).map_err(|e| e.to_string())?;
     let list: Vec<(i64, String)> = text
         .lines()
@@ -140,10 +147,79 @@ pub async fn run(url: String, tokens: PathBuf, options: Options) -> Result<(), S
     let (p0, g0) = totals(&halls);
     let (cpu0, t0) = (cpu_seconds(me, ticks).unwrap_or(0.0), Instant::now());
     mark("steady");
+    let page_ms = page_grid(&halls, options.window).await;
+    mark("steady-end");
+    let secs = t0.elapsed().as_secs_f64();
+    let (p1, g1) = totals(&halls);
+    let cpu = cpu_seconds(me, ticks).unwrap_or(0.0) - cpu0;
+    let (got, lost) = ((p1 - p0) as f64, (g1 - g0) as f64);
+    println!(
+        "steady {secs:.1} s: halls received {:.0} packets/s ({:.0} per hall), lost {:.3}% \
+         (gaps in the slots' sequence numbers); halls process {:.0}% of one core, {:.0} MiB",
+        got / secs,
+        got / secs / halls.len() as f64,
+        100.0 * lost / (got + lost).max(1.0),
+        100.0 * cpu / secs,
+        rss_kib(me).unwrap_or(0) as f64 / 1024.0
+    );
+    summary("grid page turned → all its tiles showing, ms", page_ms);
+
+    // The same window again with WHEP viewers pulling the meeting: the difference in
+    // the server's CPU is what the viewers cost.
+    if let (Some(url), true) = (&whep, options.viewers > 0) {
+        // WHEP serves a meeting once it has started.
+        halls[0].send(json!({"type": "set_phase", "phase": "started"}));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let viewers = viewers::open(url, options.viewers).await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let (v0, _) = viewers.packets();
+        let t = Instant::now();
+        mark("viewers");
+        let page_ms = page_grid(&halls, options.window).await;
+        mark("viewers-end");
+        let secs = t.elapsed().as_secs_f64();
+        let (v1, least) = viewers.packets();
+        println!(
+            "{} WHEP viewers over {secs:.1} s: {:.0} packets/s each (the viewer that got \
+             least: {least} packets in all)",
+            viewers.len(),
+            (v1 - v0) as f64 / secs / viewers.len() as f64
+        );
+        summary(
+            "with the viewers: grid page turned → all its tiles showing, ms",
+            page_ms,
+        );
+        viewers.close().await;
+    }
+
+    // The floor handed around: taken back (slots go dark), then given; the new
+    // holder's first keyframe at every other hall and at the host.
+    mark("floors");
+    let mut all = Vec::new();
+    for round in 0..options.floors {
+        let holder = 1 + (round * 37 + 5) % (halls.len() - 1);
+        all.extend(floor_round(&halls, holder).await);
+    }
+    mark("floors-end");
+    summary(
+        "floor given → new holder's first keyframe at a hall, ms",
+        all,
+    );
+    for h in halls {
+        h.close().await;
+    }
+    mark("done");
+    Ok(())
+}
+
+/// The host turns its grid's pages for `window`; for each page, the time until all its
+/// tiles show a picture.
+async fn page_grid(halls: &[Hall], window: Duration) -> Vec<f64> {
+    let t0 = Instant::now();
     let pages = (halls.len() - 1).div_ceil(TILES).max(1);
     let mut page_ms = Vec::new();
     let mut page = 0;
-    while t0.elapsed() < options.window {
+    while t0.elapsed() < window {
         page = (page + 1) % pages;
         let tiles = (halls.len() - 1 - page * TILES).min(TILES);
         let asked = Instant::now();
@@ -170,40 +246,7 @@ pub async fn run(url: String, tokens: PathBuf, options: Options) -> Result<(), S
         }
         tokio::time::sleep(Duration::from_millis(1500)).await;
     }
-    mark("steady-end");
-    let secs = t0.elapsed().as_secs_f64();
-    let (p1, g1) = totals(&halls);
-    let cpu = cpu_seconds(me, ticks).unwrap_or(0.0) - cpu0;
-    let (got, lost) = ((p1 - p0) as f64, (g1 - g0) as f64);
-    println!(
-        "steady {secs:.1} s: halls received {:.0} packets/s ({:.0} per hall), lost {:.3}% \
-         (gaps in the slots' sequence numbers); halls process {:.0}% of one core, {:.0} MiB",
-        got / secs,
-        got / secs / halls.len() as f64,
-        100.0 * lost / (got + lost).max(1.0),
-        100.0 * cpu / secs,
-        rss_kib(me).unwrap_or(0) as f64 / 1024.0
-    );
-    summary("grid page turned → all its tiles showing, ms", page_ms);
-
-    // The floor handed around: taken back (slots go dark), then given; the new
-    // holder's first keyframe at every other hall and at the host.
-    mark("floors");
-    let mut all = Vec::new();
-    for round in 0..options.floors {
-        let holder = 1 + (round * 37 + 5) % (halls.len() - 1);
-        all.extend(floor_round(&halls, holder).await);
-    }
-    mark("floors-end");
-    summary(
-        "floor given → new holder's first keyframe at a hall, ms",
-        all,
-    );
-    for h in halls {
-        h.close().await;
-    }
-    mark("done");
-    Ok(())
+    page_ms
 }
 
 /// Takes the floor back (the floor slots go dark), then gives it to `halls[holder]`;

@@ -4,6 +4,7 @@
 
 use crate::Options;
 use hoinghi_tests::spawn_app;
+use scheduler::feeds::{FeedKind, NewFeed};
 use scheduler::testing::province_meeting_now;
 use scheduler::Level;
 use sfu::testclient::procstat::{clock_ticks, cpu_seconds, loadavg, rss_kib};
@@ -36,6 +37,20 @@ pub async fn run(options: Options) {
         let token = store.join_token_of(m.id, id).await.expect("a token");
         lines.push_str(&format!("{id} {}\n", token.expect("invited")));
     }
+    // A viewer token for the WHEP viewers (made as the administrator would on the page).
+    let admin = store
+        .principal_by_username("admin")
+        .await
+        .expect("the demo administrator");
+    let viewer = NewFeed {
+        kind: FeedKind::Viewer,
+        name: "Màn hình sảnh (đo)".into(),
+    };
+    let feed = store
+        .add_feed(&admin, m.id, &viewer)
+        .await
+        .expect("a viewer token");
+    let whep = format!("{}/whep/{}", app.base, feed.token);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let tokens = dir.path().join("tokens");
     std::fs::write(&tokens, lines).expect("tokens written");
@@ -58,6 +73,8 @@ pub async fn run(options: Options) {
         .args(["--window", &options.window.as_secs().to_string()])
         .args(["--floors", &options.floors.to_string()])
         .args(["--concurrency", &options.concurrency.to_string()])
+        .args(["--viewers", &options.viewers.to_string()])
+        .args(["--whep", &whep])
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -82,12 +99,17 @@ pub async fn run(options: Options) {
     let status = child.wait().await;
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get()) as f64;
     println!("server (this process: HTTP, signaling, SFU, attendance writes):");
+    let find = |n: &str| marks.iter().find(|m| m.name == n);
+    let cores_between = |from: &str, to: &str| {
+        let (a, b) = (find(from)?, find(to)?);
+        Some((b.server_cpu - a.server_cpu) / (b.at - a.at).as_secs_f64())
+    };
     for (from, to) in [
         ("joining", "joined"),
         ("steady", "steady-end"),
+        ("viewers", "viewers-end"),
         ("floors", "floors-end"),
     ] {
-        let find = |n: &str| marks.iter().find(|m| m.name == n);
         let (Some(a), Some(b)) = (find(from), find(to)) else {
             continue;
         };
@@ -100,6 +122,19 @@ pub async fn run(options: Options) {
             server,
             100.0 * server / cores,
             halls
+        );
+    }
+    if let (Some(plain), Some(viewed)) = (
+        cores_between("steady", "steady-end"),
+        cores_between("viewers", "viewers-end"),
+    ) {
+        let n = options.viewers.max(1) as f64;
+        println!(
+            "  per WHEP viewer: {:.2}% of one core ({} viewers: {:+.3} cores over the same \
+             window without them)",
+            100.0 * (viewed - plain) / n,
+            options.viewers,
+            viewed - plain
         );
     }
     println!(

@@ -1,7 +1,7 @@
 //! Login, logout and "who am I".
 
 use axum::extract::State;
-use axum::http::header::{SET_COOKIE, USER_AGENT};
+use axum::http::header::{HeaderName, SET_COOKIE, USER_AGENT};
 use axum::http::HeaderMap;
 use axum::response::{AppendHeaders, IntoResponse};
 use axum::Json;
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiResult;
-use crate::extract::{session_token, ApiJson, Auth, ClientAddr, SESSION_COOKIE};
+use crate::extract::{cookie, session_token, ApiJson, Auth, ClientAddr, SESSION_COOKIE};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -30,6 +30,40 @@ pub fn session_cookie(state: &AppState, token: &str, max_age: i64) -> String {
     format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Lax; Path=/; Max-Age={max_age}{secure}")
 }
 
+/// The cookie that makes a browser a known login device (see `scheduler::login_devices`).
+pub const KNOWN_DEVICE_COOKIE: &str = "hoinghi_device";
+
+/// The `Set-Cookie` value for a new known-device token: sent only with logins (and the
+/// pages' form posts, which are same-site), never readable by scripts.
+pub fn known_device_cookie(state: &AppState, token: &str, max_age: i64) -> String {
+    let secure = if state.settings.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{KNOWN_DEVICE_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}")
+}
+
+/// What a login knows of its client: address, user agent, known-device cookie.
+pub fn login_client<'a>(address: Option<&'a str>, headers: &'a HeaderMap) -> Client<'a> {
+    Client {
+        address,
+        user_agent: user_agent(headers),
+        known_device: cookie(headers, KNOWN_DEVICE_COOKIE),
+    }
+}
+
+/// The `Set-Cookie` headers of a successful login: its session, and a new known-device
+/// token when it was given one.
+pub fn login_cookies(state: &AppState, signed: &scheduler::SignedIn) -> Vec<(HeaderName, String)> {
+    let max_age = signed.expires_at - scheduler::time::now();
+    let mut cookies = vec![(SET_COOKIE, session_cookie(state, &signed.token, max_age))];
+    if let Some((device, secs)) = &signed.known_device {
+        cookies.push((SET_COOKIE, known_device_cookie(state, device, *secs)));
+    }
+    cookies
+}
+
 /// The browser's user agent, for a device session's name.
 pub fn user_agent(headers: &HeaderMap) -> Option<&str> {
     headers.get(USER_AGENT).and_then(|v| v.to_str().ok())
@@ -44,10 +78,7 @@ pub async fn login(
     ApiJson(body): ApiJson<Login>,
 ) -> ApiResult<impl IntoResponse> {
     let address = address.key();
-    let client = Client {
-        address: address.as_deref(),
-        user_agent: user_agent(&headers),
-    };
+    let client = login_client(address.as_deref(), &headers);
     let signed = state
         .store
         .sign_in(
@@ -57,11 +88,9 @@ pub async fn login(
             client,
         )
         .await?;
-    let max_age = signed.expires_at - scheduler::time::now();
-    let cookie = session_cookie(&state, &signed.token, max_age);
     let expires = scheduler::time::rfc3339_utc(signed.expires_at);
     Ok((
-        AppendHeaders([(SET_COOKIE, cookie)]),
+        AppendHeaders(login_cookies(&state, &signed)),
         Json(json!({
             "token": signed.token,
             "expires_at": expires,

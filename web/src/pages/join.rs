@@ -141,6 +141,17 @@ pub async fn show(
         hall => hall,
         // A guest's page (khách mời): labelled so, no roll call or headcount.
         guest => guest,
+        // In a cluster: this node and every node's public URL (where the page goes when
+        // its connection is lost, or when another node is the meeting's home).
+        node => state.settings.node_id(),
+        nodes => ready.then(|| cluster_nodes(&state.settings)).flatten(),
     };
     page_with(status, lang, who.as_ref(), "join.html", ctx)
+}
+
+/// Every node's public base URL by node id, as JSON for the room page; none without a
+/// cluster (or without `public_urls`).
+fn cluster_nodes(settings: &crate::settings::Settings) -> Option<String> {
+    let urls = settings.cluster_config().ok()??.public_urls;
+    (!urls.is_empty()).then(|| serde_json::to_string(&urls).unwrap_or_default())
 }

@@ -6,12 +6,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse};
 use axum::Form;
 use minijinja::context;
-use scheduler::Client;
 use serde::Deserialize;
 
 use super::auth::Visitor;
 use super::render::{page, page_with, see_other, PageResult};
-use crate::api::session::{session_cookie, user_agent};
+use crate::api::session::{login_client, login_cookies, session_cookie};
 use crate::extract::{session_token, ClientAddr};
 use crate::state::AppState;
 
@@ -79,10 +78,7 @@ pub async fn login(
         )
     };
     let address = address.key();
-    let client = Client {
-        address: address.as_deref(),
-        user_agent: user_agent(&headers),
-    };
+    let client = login_client(address.as_deref(), &headers);
     let lifetimes = state.settings.lifetimes();
     match state
         .store
@@ -90,9 +86,8 @@ pub async fn login(
         .await
     {
         Ok(signed) => {
-            let max_age = signed.expires_at - scheduler::time::now();
-            let cookie = session_cookie(&state, &signed.token, max_age);
-            Ok((AppendHeaders([(SET_COOKIE, cookie)]), see_other(to)).into_response())
+            let cookies = login_cookies(&state, &signed);
+            Ok((AppendHeaders(cookies), see_other(to)).into_response())
         }
         Err(scheduler::Error::BadCredentials) => again(StatusCode::UNAUTHORIZED, None),
         Err(scheduler::Error::HallDisabled) => {

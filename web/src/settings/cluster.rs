@@ -1,7 +1,9 @@
 //! The `cluster` section: this node's name among several nodes sharing one PostgreSQL
-//! database (attendance by node, home-node leases, the scheduling lock) and, next, one
-//! NATS server (docs/cluster.md). Without it the node is `local` and runs alone.
+//! database (attendance by node, home-node leases, the scheduling lock) and one NATS
+//! server (halls bridged to their meeting's home room; docs/cluster.md). Without it the
+//! node is `local` and runs alone.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -16,13 +18,21 @@ pub struct ClusterSettings {
     /// attendance interval and home-node lease it writes, so keep it across restarts —
     /// at start-up a node closes only the intervals left open under its own name.
     pub node_id: String,
-    /// The NATS server the nodes bridge halls' sockets through (planned: not used yet).
+    /// The NATS server the nodes bridge halls' sockets through: a hall may connect to
+    /// any node, its socket bridged to the meeting's home room (credentials in the URL
+    /// are never logged).
     #[serde(default = "default_nats_url")]
     pub nats_url: String,
     /// How long a live meeting's home-node lease lasts without renewal, in seconds; it
     /// is renewed every third of that. A dead node's meetings can be taken over after it.
     #[serde(default = "default_lease_secs")]
     pub lease_secs: u64,
+    /// Every node's public base URL by node id (`{ node-a = "https://a.hop.tinh.vn" }`;
+    /// in the environment `HOINGHI_CLUSTER__PUBLIC_URLS='{node-a="https://…"}'`): a
+    /// hall's page tries the next node when its connection is lost, and goes to the node
+    /// a `home_elsewhere` refusal names. Empty: the page knows only its own node.
+    #[serde(default)]
+    pub public_urls: BTreeMap<String, String>,
 }
 
 fn default_nats_url() -> String {
@@ -40,6 +50,40 @@ pub struct ClusterConfig {
     pub node_id: String,
     /// How long a home-node lease lasts without renewal.
     pub lease: Duration,
+    /// The NATS server (`nats://[user:password@]host:port`).
+    pub nats_url: String,
+    /// Every node's public base URL by node id (no trailing `/`).
+    pub public_urls: BTreeMap<String, String>,
+}
+
+/// Whether `id` is a well-formed node id: 1–32 of `a-z 0-9 - _`.
+fn well_formed(id: &str) -> bool {
+    (1..=32).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// The public URLs checked: node ids well formed, each URL `http(s)://host…`.
+fn public_urls(urls: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, String> {
+    urls.iter()
+        .map(|(node, url)| {
+            if !well_formed(node) {
+                return Err(format!(
+                    "settings: cluster.public_urls: {node:?} is not a node id (1 to 32 of a-z, 0-9, - and _)"
+                ));
+            }
+            let host = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"));
+            if host.is_none_or(|h| h.is_empty() || h.starts_with('/')) {
+                return Err(format!(
+                    "settings: cluster.public_urls.{node} must be http://host… or https://host…"
+                ));
+            }
+            Ok((node.clone(), url.trim_end_matches('/').to_string()))
+        })
+        .collect()
 }
 
 impl Settings {
@@ -67,11 +111,7 @@ impl Settings {
             );
         }
         let id = &cluster.node_id;
-        let well_formed = (1..=32).contains(&id.len())
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if !well_formed {
+        if !well_formed(id) {
             return Err(
                 "settings: cluster.node_id must be 1 to 32 of a-z, 0-9, - and _ (e.g. node-a)"
                     .into(),
@@ -98,6 +138,8 @@ impl Settings {
         Ok(Some(ClusterConfig {
             node_id: id.clone(),
             lease: Duration::from_secs(cluster.lease_secs),
+            nats_url: cluster.nats_url.clone(),
+            public_urls: public_urls(&cluster.public_urls)?,
         }))
     }
 }
@@ -113,6 +155,7 @@ mod tests {
                 node_id: node_id.into(),
                 nats_url: default_nats_url(),
                 lease_secs: 15,
+                public_urls: BTreeMap::new(),
             }),
             ..Settings::default()
         }
@@ -156,6 +199,13 @@ mod tests {
         let mut s = cluster("b");
         s.cluster.as_mut().unwrap().lease_secs = 1;
         assert!(s.validate().unwrap_err().contains("cluster.lease_secs"));
+        for (node, url) in [("Node A", "http://a"), ("a", "ftp://a"), ("a", "https://")] {
+            let mut s = cluster("b");
+            let urls = &mut s.cluster.as_mut().unwrap().public_urls;
+            urls.insert(node.into(), url.into());
+            let err = s.validate().unwrap_err();
+            assert!(err.contains("cluster.public_urls"), "{node} {url}: {err}");
+        }
     }
 
     #[test]
@@ -166,7 +216,8 @@ mod tests {
         std::fs::write(
             &path,
             "database_url = \"postgres://postgres@127.0.0.1/test\"\n\
-             [cluster]\nnode_id = \"hn-1\"\nlease_secs = 9\n",
+             [cluster]\nnode_id = \"hn-1\"\nlease_secs = 9\n\
+             public_urls = { hn-1 = \"http://10.0.0.1:8080/\", hn-2 = \"https://b.hop.tinh.vn\" }\n",
         )
         .unwrap();
         let s = Settings::load(Some(&path), figment::Figment::new()).unwrap();
@@ -176,6 +227,16 @@ mod tests {
                 .as_ref()
                 .map(|c| (c.nats_url.as_str(), c.lease_secs)),
             Some(("nats://127.0.0.1:4222", 9))
+        );
+        let urls = s.cluster_config().unwrap().unwrap().public_urls;
+        assert_eq!(
+            urls.iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("hn-1", "http://10.0.0.1:8080"),
+                ("hn-2", "https://b.hop.tinh.vn")
+            ]
         );
         std::fs::write(&path, "[cluster]\nnode_id = \"hn-1\"\nnode = 2\n").unwrap();
         let err = Settings::load(Some(&path), figment::Figment::new()).unwrap_err();

@@ -1,9 +1,12 @@
 //! What the tests of the real binary share: a free port, starting `hoinghi demo` on a
 //! data directory (over SQLite, or a fresh PostgreSQL database when
 //! `TEST_BACKEND=postgres`), a sudden meeting scheduled over the API with its
-//! invited halls' join tokens, and bounded waits.
+//! invited halls' join tokens, bounded waits, and halls' pages reduced to their
+//! sockets ([`page`]).
 
 #![allow(dead_code)] // each test binary uses its own part
+
+pub mod page;
 
 use std::net::TcpListener;
 use std::process::Stdio;
@@ -41,6 +44,18 @@ impl DataDir {
             ),
         };
         DataDir { dir, db }
+    }
+
+    /// A fresh data directory on a fresh PostgreSQL database, whatever the tests'
+    /// backend (several nodes need one shared database).
+    pub async fn postgres() -> DataDir {
+        let db = scheduler::testing::TestDb::new(scheduler::Backend::Postgres)
+            .await
+            .expect("a fresh PostgreSQL test database");
+        DataDir {
+            dir: tempfile::tempdir().unwrap(),
+            db: Some(db),
+        }
     }
 
     pub fn path(&self) -> &std::path::Path {
@@ -198,6 +213,20 @@ pub async fn sudden_meeting(
     invited.sort_by_key(|(h, _)| *h != host);
     assert_eq!(invited[0].0, host, "the host hall is invited");
     (meeting, invited)
+}
+
+/// Logs `account` in on `base` over the API; its bearer token.
+pub async fn login(http: &reqwest::Client, base: &str, account: &str) -> String {
+    let login: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({ "username": account, "password": "hoinghi-demo" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    login["token"].as_str().expect("logged in").to_string()
 }
 
 pub async fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {

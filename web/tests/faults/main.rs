@@ -25,11 +25,12 @@
 //!   acknowledged, the writer far behind) kill -9, then a restart on a database that is
 //!   fast again.
 //!
-//!   **Known defect, not fixed**: on PostgreSQL (+5 ms each way) this case loses the 20
-//!   leaves ("left") made a second before the kill — the leavers' next join then closes
-//!   their interval as `network_lost` — every time, also with the journal written beside
-//!   the database writes; the cause is not found yet. Skipped on PostgreSQL unless
-//!   `FAULTS_KNOWN_DEFECTS=1`.
+//!   This case found a loss on PostgreSQL (+5 ms each way): the 20 leaves made a second
+//!   before the kill were recorded as `network_lost`. The next start's recovery closed
+//!   this node's open intervals while the journal's replay was still being written, so
+//!   the replayed leaves found their intervals already closed. The writer now runs the
+//!   recovery itself, after the replay (signaling `tests/writer.rs`
+//!   `the_start_up_recovery_waits_for_the_journal`).
 //!
 //! The roll call, the burst and the 20 halls leaving and coming back happen inside the
 //! disk, refusal and slowness faults; the meeting ends after them.

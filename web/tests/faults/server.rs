@@ -103,17 +103,6 @@ impl Setup {
         match fault {
             Fault::DiskFull { .. } if !sqlite => return None,
             Fault::Refuse if sqlite => return None,
-            // A known defect, not fixed (see the module docs): run it with
-            // FAULTS_KNOWN_DEFECTS=1.
-            Fault::KillWhileSlow
-                if !sqlite && std::env::var_os("FAULTS_KNOWN_DEFECTS").is_none() =>
-            {
-                println!(
-                    "known defect on PostgreSQL: leaves made a second before kill -9 on a slow \
-                     database are lost (FAULTS_KNOWN_DEFECTS=1 runs it)"
-                );
-                return None;
-            }
             _ => {}
         }
         let dir = DataDir::new().await;

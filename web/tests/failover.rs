@@ -1,0 +1,407 @@
+//! The home node dies: three `hoinghi` processes on one PostgreSQL database
+//! (`TEST_BACKEND=postgres`; the test needs a cluster and is skipped on SQLite), a
+//! started meeting homed on node a with halls that came in through node a and through
+//! node b. `kill -9` of node a → node b or c takes the meeting's lease over, the halls'
+//! sockets (which follow the page's rule: on a lost connection the next node, on
+//! `home_elsewhere` the node it names) rejoin through a living node (the new home, or —
+//! once halls are bridged over NATS — any node) and find the meeting still started,
+//! a hall joining late finds it started too, and the attendance shows one interval per
+//! hall closed by the take-over at the dead node's last presence write and one new one
+//! — nothing twice, no second start.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use common::{free_port, start_node, store_of, sudden_meeting, wait_until, DataDir};
+
+const NODES: [&str; 3] = ["node-a", "node-b", "node-c"];
+
+/// A welcome a hall's socket got: on which node, in which phase.
+#[derive(Debug, Clone, PartialEq)]
+struct Welcome {
+    hall: i64,
+    node: usize,
+    phase: String,
+}
+
+/// The node a `home_elsewhere` message names ("… hosted on node node-a; …").
+fn named_node(message: &str) -> Option<usize> {
+    let rest = message.split("on node ").nth(1)?;
+    let id: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    NODES.iter().position(|n| *n == id)
+}
+
+/// A hall's page reduced to its socket, following the page's cluster rule
+/// (web/static/protocol.js): it starts on node `first`; a connection lost (or not made)
+/// moves it to the next node, a restart notice (1012) keeps it, `home_elsewhere` sends
+/// it to the node named. Pings every second; notes each welcome; the host starts the
+/// meeting after its first one.
+async fn hall(
+    urls: Arc<Vec<String>>,
+    first: usize,
+    hall_id: i64,
+    token: String,
+    starts: bool,
+    seen: Arc<Mutex<Vec<Welcome>>>,
+) {
+    let mut node = first;
+    let mut to_start = starts;
+    loop {
+        let mut next = (node + 1) % urls.len();
+        if let Ok((mut ws, _)) = tokio_tungstenite::connect_async(&urls[node]).await {
+            let join = json!({ "type": "join", "v": 1, "token": token }).to_string();
+            let mut ping = tokio::time::interval(Duration::from_secs(1));
+            if ws.send(Message::text(join)).await.is_ok() {
+                loop {
+                    tokio::select! {
+                        msg = ws.next() => match msg {
+                            Some(Ok(Message::Text(t))) => {
+                                let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
+                                if v["type"] == "welcome" {
+                                    let phase = v["state"]["phase"].as_str().unwrap_or("?").to_string();
+                                    seen.lock().unwrap().push(Welcome { hall: hall_id, node, phase });
+                                    if std::mem::take(&mut to_start) {
+                                        let start = json!({ "type": "set_phase", "phase": "started" });
+                                        let _ = ws.send(Message::text(start.to_string())).await;
+                                    }
+                                }
+                                if v["type"] == "error" && v["code"] == "home_elsewhere" {
+                                    if let Some(home) = named_node(v["message"].as_str().unwrap_or("")) {
+                                        next = home;
+                                    }
+                                }
+                            }
+                            Some(Ok(Message::Close(Some(frame)))) if u16::from(frame.code) == 1012 => {
+                                next = node;
+                                break;
+                            }
+                            Some(Ok(_)) => {}
+                            _ => break,
+                        },
+                        _ = ping.tick() => {
+                            if ws.send(Message::text(json!({ "type": "ping", "ts": 0 }).to_string())).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        node = next;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
+    let data = DataDir::new().await;
+    let url = data.database_url();
+    if !url.starts_with("postgres") {
+        eprintln!("skipped: a cluster needs PostgreSQL (TEST_BACKEND=postgres)");
+        data.cleanup().await;
+        return;
+    }
+    let ports: Vec<u16> = NODES.iter().map(|_| free_port()).collect();
+    let public_urls = format!(
+        "{{{}}}",
+        NODES
+            .iter()
+            .zip(&ports)
+            .map(|(n, p)| format!("{n}=\"http://127.0.0.1:{p}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    // The lease length: 3 s (the least allowed) unless TEST_LEASE_SECS says otherwise
+    // (to measure the take-over time at other lengths).
+    let lease_secs = std::env::var("TEST_LEASE_SECS").unwrap_or("3".into());
+    let dirs: Vec<tempfile::TempDir> = (1..NODES.len())
+        .map(|_| tempfile::tempdir().unwrap())
+        .collect();
+    let mut nodes = Vec::new();
+    for (i, node) in NODES.iter().enumerate() {
+        let dir = if i == 0 {
+            data.path()
+        } else {
+            dirs[i - 1].path()
+        };
+        let env = [
+            ("HOINGHI_CLUSTER__NODE_ID", *node),
+            ("HOINGHI_CLUSTER__LEASE_SECS", lease_secs.as_str()),
+            ("HOINGHI_CLUSTER__PUBLIC_URLS", public_urls.as_str()),
+        ];
+        // The first node seeds the demo; the others find it there.
+        nodes.push(Some(start_node(dir, &url, ports[i], &env).await));
+    }
+    let ws_urls: Arc<Vec<String>> = Arc::new(
+        ports
+            .iter()
+            .map(|p| format!("ws://127.0.0.1:{p}/ws"))
+            .collect(),
+    );
+
+    let store = store_of(&data).await;
+    let base_a = format!("http://127.0.0.1:{}", ports[0]);
+    let (meeting, mut invited) = sudden_meeting(&base_a, &store, "vp.tinh", "25").await;
+    let late = invited.pop().expect("a hall to join late");
+    invited.truncate(5);
+    let seen: Arc<Mutex<Vec<Welcome>>> = Arc::default();
+    let welcomes = |seen: &Arc<Mutex<Vec<Welcome>>>| seen.lock().unwrap().clone();
+
+    // The host joins through node a first: node a is home. Then two halls through
+    // node a, two through node b (sent on to node a, the home).
+    let mut pages = vec![tokio::spawn(hall(
+        ws_urls.clone(),
+        0,
+        invited[0].0,
+        invited[0].1.clone(),
+        true,
+        seen.clone(),
+    ))];
+    wait_until("the host is in", || welcomes(&seen).len() == 1).await;
+    for (i, (h, t)) in invited.iter().enumerate().skip(1) {
+        let first = if i <= 2 { 0 } else { 1 };
+        pages.push(tokio::spawn(hall(
+            ws_urls.clone(),
+            first,
+            *h,
+            t.clone(),
+            false,
+            seen.clone(),
+        )));
+    }
+    wait_until("five halls are in", || welcomes(&seen).len() == 5).await;
+    // Halls that started on node b were sent on to node a by `home_elsewhere` (or, with
+    // the NATS bridge, stay on node b bridged to the home room): none is on node c.
+    let first_node = |hall: i64| {
+        if invited[..3].iter().any(|(h, _)| *h == hall) {
+            0
+        } else {
+            1
+        }
+    };
+    assert!(
+        welcomes(&seen)
+            .iter()
+            .all(|w| w.node == 0 || w.node == first_node(w.hall)),
+        "every hall is in through node a or node b: {:?}",
+        welcomes(&seen)
+    );
+    let lease = store.lease(meeting).await.unwrap().expect("a lease");
+    assert_eq!((lease.node_id.as_str(), lease.epoch), ("node-a", 1));
+    // A second meeting started by its secretariat over node a's API, with no hall in it:
+    // only a lease watcher can take it over (no join will come to take it).
+    let (quiet, _) = sudden_meeting(&base_a, &store, "vp.tinh", "25").await;
+    let http = reqwest::Client::new();
+    let staff = common::login(&http, &base_a, "vp.tinh").await;
+    let live = |base: String, body: Option<Value>| {
+        let url = format!("{base}/api/v1/meetings/{quiet}/live");
+        match body {
+            Some(b) => http.post(url).bearer_auth(&staff).json(&b),
+            None => http.get(url).bearer_auth(&staff),
+        }
+        .send()
+    };
+    let started_quiet = live(
+        base_a.clone(),
+        Some(json!({ "type": "set_phase", "phase": "started" })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        started_quiet.status(),
+        200,
+        "{:?}",
+        started_quiet.text().await
+    );
+    let quiet_lease = store.lease(quiet).await.unwrap().expect("a lease");
+    assert_eq!(quiet_lease.node_id, "node-a");
+    let started = || async {
+        let events = store.live_events(meeting).await.unwrap();
+        events
+            .iter()
+            .filter(|e| e.kind == "meeting_started")
+            .count()
+    };
+    for _ in 0..100 {
+        if started().await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(started().await, 1, "the host started the meeting");
+    // Presence is written each second: let it be written a few times, then kill node a.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut node_a = nodes[0].take().expect("node a");
+    node_a.kill().await.unwrap();
+    let killed = Instant::now();
+    let killed_at = scheduler::time::now();
+
+    // Another node takes the lease over.
+    let mut home = None;
+    while killed.elapsed() < Duration::from_secs(60) {
+        let l = store.lease(meeting).await.unwrap().expect("a lease");
+        if l.node_id != "node-a" && l.is_live(scheduler::time::now()) {
+            home = Some(l);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let home = home.expect("another node holds the lease within 60 s");
+    let took = killed.elapsed();
+    let home_node = NODES.iter().position(|n| *n == home.node_id).unwrap();
+    assert_eq!(home.epoch, 2, "one take-over: {home:?}");
+    wait_until("the five halls are back", || welcomes(&seen).len() == 10).await;
+    let back = killed.elapsed();
+    println!(
+        "home node killed: lease taken over by {} after {:.2} s (lease {lease_secs} s); \
+         all five halls welcomed again after {:.2} s",
+        home.node_id,
+        took.as_secs_f64(),
+        back.as_secs_f64()
+    );
+    let after = welcomes(&seen)[5..].to_vec();
+    // On the new home (or, with the NATS bridge, bridged to it from the other node).
+    assert!(
+        after.iter().all(|w| w.node != 0 && w.phase == "started"),
+        "every hall rejoined through a living node, the meeting still started: {after:?}"
+    );
+
+    // The quiet meeting was taken over by a watcher, its room open in its phase.
+    let mut quiet_home = None;
+    while killed.elapsed() < Duration::from_secs(60) {
+        let l = store.lease(quiet).await.unwrap().expect("a lease");
+        if l.node_id != "node-a" && l.is_live(scheduler::time::now()) {
+            quiet_home = Some(l);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let quiet_home = quiet_home.expect("a watcher took the quiet meeting over within 60 s");
+    println!(
+        "the meeting with no hall: taken over by {}'s watcher (seen {:.2} s after the kill)",
+        quiet_home.node_id,
+        killed.elapsed().as_secs_f64()
+    );
+    assert_eq!(quiet_home.epoch, 2);
+    let quiet_base = format!(
+        "http://127.0.0.1:{}",
+        ports[NODES.iter().position(|n| *n == quiet_home.node_id).unwrap()]
+    );
+    let shown: Value = live(quiet_base, None).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        shown["state"]["phase"], "started",
+        "the new home's room is open, started: {shown}"
+    );
+    let quiet_starts = store.live_events(quiet).await.unwrap();
+    let quiet_starts = quiet_starts.iter().filter(|e| e.kind == "meeting_started");
+    assert_eq!(quiet_starts.count(), 1, "no second start");
+
+    // A hall joining now (its page starting on the dead node) finds it there, started.
+    pages.push(tokio::spawn(hall(
+        ws_urls.clone(),
+        0,
+        late.0,
+        late.1.clone(),
+        false,
+        seen.clone(),
+    )));
+    wait_until("the late hall is in", || welcomes(&seen).len() == 11).await;
+    let last = welcomes(&seen)[10].clone();
+    assert!(
+        last.hall == late.0 && last.node != 0 && last.phase == "started",
+        "the late hall is in through a living node, started: {last:?}"
+    );
+
+    // The records: per hall one interval closed at node a's last presence write, by
+    // the take-over only, and one open on the new home; one start in all.
+    let admin = store.principal_by_username("admin").await.unwrap();
+    let mut events = Vec::new();
+    for _ in 0..100 {
+        events = store.live_events(meeting).await.unwrap();
+        let joins = |h: i64| {
+            events
+                .iter()
+                .filter(|e| e.hall_id == Some(h) && e.kind == "join")
+                .count()
+        };
+        if invited.iter().all(|(h, _)| joins(*h) == 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (hall_id, _) in &invited {
+        let mine: Vec<(&str, &str, i64)> = events
+            .iter()
+            .filter(|e| e.hall_id == Some(*hall_id) && (e.kind == "join" || e.kind == "leave"))
+            .map(|e| (e.kind.as_str(), e.detail.as_str(), e.at))
+            .collect();
+        let kinds: Vec<(&str, &str)> = mine.iter().map(|(k, d, _)| (*k, *d)).collect();
+        assert_eq!(
+            kinds,
+            [("join", ""), ("leave", "node_lost"), ("join", "")],
+            "hall {hall_id}: {mine:?}"
+        );
+        assert!(
+            mine[1].2 > mine[0].2 && mine[1].2 <= killed_at,
+            "closed at node a's last presence write: {mine:?}, killed at {killed_at}"
+        );
+    }
+    assert_eq!(started().await, 1, "no second start");
+    assert_eq!(
+        store.recorded_phase(meeting).await.unwrap(),
+        scheduler::live::RecordedPhase::Started
+    );
+    let rows = store.meeting_attendance(&admin, meeting).await.unwrap();
+    for (hall_id, _) in &invited {
+        let row = rows.iter().find(|r| r.hall.hall_id == *hall_id).unwrap();
+        let timeline: Vec<(Option<&str>, bool)> = row
+            .timeline
+            .iter()
+            .map(|i| (i.end_reason.as_deref(), i.left_at.is_none()))
+            .collect();
+        assert_eq!(
+            timeline,
+            [(Some("node_lost"), false), (None, true)],
+            "hall {hall_id}: one interval closed by the take-over, one open"
+        );
+    }
+    // The secretariat's report, downloaded from the new home, says so in words.
+    let home_base = format!("http://127.0.0.1:{}", ports[home_node]);
+    let csv = http
+        .get(format!(
+            "{home_base}/api/v1/meetings/{meeting}/attendance?format=csv&part=intervals"
+        ))
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        csv.matches("Máy chủ điều hành ngừng hoạt động").count(),
+        invited.len(),
+        "one interval per hall ended by the lost home node: {csv}"
+    );
+    let lease = store.lease(meeting).await.unwrap().unwrap();
+    assert_eq!(
+        (lease.node_id, lease.epoch),
+        (home.node_id.clone(), 2),
+        "the new home kept the lease (renewed), nobody took it again"
+    );
+    for p in pages {
+        p.abort();
+    }
+    drop(nodes);
+    store.close().await;
+    data.cleanup().await;
+}
