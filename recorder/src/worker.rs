@@ -15,8 +15,10 @@ use tokio::sync::mpsc::UnboundedSender;
 
 /// How often the bus is looked at while no command comes.
 const IDLE_WAKE: Duration = Duration::from_millis(100);
-/// How long the audio mix may take to reach the muxer at the start.
-const AUDIO_START_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the audio mix may take to reach the muxer at the start (well under a
+/// second when idle; 5 s once ran out on a loaded machine with five recordings and
+/// their VP8 encoders starting at once).
+const AUDIO_START_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long the muxer may take to finish the file after the last packet.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(10);
 
