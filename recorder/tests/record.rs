@@ -149,10 +149,12 @@ fn a_full_disk_midway_ends_the_recording_with_a_write_error_while_the_caller_goe
         Recorder::open(RecordingSpec::new(&path, 1)).expect("the thread starts");
     let recorder = Arc::new(recorder);
     let began = Instant::now();
-    feed(&recorder, 3);
+    // Enough to pass filesink's 64 KiB buffer several times over at this test picture's
+    // bitrate (about 40 KB/s), so the write error comes while recording.
+    feed(&recorder, 6);
     // Pushing never waited on the failing recording.
     assert!(
-        began.elapsed() < Duration::from_secs(6),
+        began.elapsed() < Duration::from_secs(9),
         "fed in {:?}",
         began.elapsed()
     );
