@@ -18,6 +18,7 @@
 //! - [`admission`] — join tokens checked by the [`scheduler`] into an [`Admission`];
 //! - [`load`] — halls present and the media port's figures, and the capacity guard;
 //!   [`metrics`] — joins counted for `/metrics`;
+//! - [`recording`] — a meeting's recording (WebM through GStreamer) as an SFU tap;
 //! - [`recorder`] — presence, lifecycle, roll call, headcount and host controls written
 //!   in order through the scheduler's store (attendance rows and the meeting's log).
 //!
@@ -43,6 +44,7 @@ pub mod policy;
 pub mod protocol;
 pub mod ratelimit;
 pub mod recorder;
+pub mod recording;
 pub mod registry;
 pub mod room;
 pub mod session;
@@ -53,7 +55,7 @@ pub use feeds::{FeedAnswer, FeedOffer, FeedRefusal, FeedRole, ViewerInfo};
 pub use home::HomeLeases;
 pub use recorder::{NoRecorder, PresenceChange, PresenceKind, Recorder, StoreRecorder};
 pub use registry::{Signaling, SignalingConfig};
-pub use room::{HallStats, RoomHandle};
+pub use room::{HallStats, RecordingRefusal, RecordingStatus, RoomHandle};
 pub use session::{serve, WsMessage};
 
 pub use scheduler;

@@ -19,12 +19,14 @@ mod handle;
 mod lifecycle;
 mod media;
 mod presence;
+mod recording;
 mod refill;
 mod renegotiate;
 mod rollcall;
 
 pub(crate) use handle::{By, Command};
 pub use handle::{Gone, HallStats, RoomHandle, SessionId};
+pub use recording::{RecordingRefusal, RecordingStatus};
 
 use crate::link::{Frame, SessionLink, StateKey};
 use crate::protocol::{
@@ -168,6 +170,8 @@ pub(crate) struct Room {
     pub next_readiness: Instant,
     /// The `send_layers` last told to each publishing hall.
     pub layers_told: std::collections::HashMap<i64, u8>,
+    /// The meeting's recording, if one was started here.
+    pub recording: recording::RoomRecording,
 }
 
 impl Room {
@@ -204,6 +208,7 @@ impl Room {
             readiness_sent: None,
             next_readiness: now,
             layers_told: std::collections::HashMap::new(),
+            recording: recording::RoomRecording::default(),
             shared,
         };
         tokio::spawn(room.run(rx));
@@ -343,6 +348,16 @@ impl Room {
                 reply,
             } => self.feed_join(participant_id, offer, reply).await,
             Command::FeedLeave { participant_id } => self.feed_leave(participant_id).await,
+            Command::StartRecording { spec, reply } => {
+                let _ = reply.send(self.start_recording(spec).await);
+            }
+            Command::StopRecording(reply) => {
+                let _ = reply.send(self.stop_recording().await);
+            }
+            Command::Recording(event) => self.recording_event(event).await,
+            Command::RecordingStatus(reply) => {
+                let _ = reply.send(self.recording.status.clone());
+            }
             Command::Viewers(reply) => {
                 let _ = reply.send(self.viewers());
             }
@@ -394,6 +409,7 @@ impl Room {
 
     /// Sends every page a message that must arrive (serialised once).
     pub(crate) fn broadcast(&self, message: ServerMessage) {
+        self.chapter_for(&message);
         let frame = Frame::of(&message);
         for link in self.members.iter().filter_map(|m| m.link.as_ref()) {
             link.send_frame(frame.clone());

@@ -3,8 +3,10 @@
 
 use super::nack::NackFigures;
 use super::router::RouterStats;
-use crate::event::{IceCandidate, PeerAnswer, PeerId, SlotChange, SpeakerGroup};
+use super::tap::RtpTap;
+use crate::event::{IceCandidate, PeerAnswer, PeerId, SlotChange, SlotInfo, SpeakerGroup};
 use crate::{SfuError, StreamId};
+use std::sync::Arc;
 use tokio::sync::oneshot;
 
 /// A request to the driver; each carries its reply channel.
@@ -52,6 +54,19 @@ pub enum Command {
     },
     /// Close a hall's connection: its tracks are unpublished, `PeerDisconnected` follows.
     ClosePeer {
+        peer: PeerId,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// Open a tap (a subscriber inside the node): slot 0 video, then `audio_slots`
+    /// audio slots, named by `peer` in slot changes; its packets go to `sink`.
+    OpenTap {
+        peer: PeerId,
+        audio_slots: u8,
+        sink: Arc<dyn RtpTap>,
+        reply: oneshot::Sender<Result<Vec<SlotInfo>, SfuError>>,
+    },
+    /// Close a tap: its slots go dark, nothing more reaches its sink.
+    CloseTap {
         peer: PeerId,
         reply: oneshot::Sender<Result<(), SfuError>>,
     },

@@ -5,9 +5,12 @@
 
 use crate::config::{ConfigError, SfuConfig, WorkerAssignment};
 use crate::driver::shared::{Shared, WorkerIndex};
+use crate::driver::tap::RtpTap;
 use crate::driver::{self, Command, PortStats};
 use crate::error::SfuError;
-use crate::event::{IceCandidate, PeerAnswer, PeerId, SfuEvent, SlotChange, SlotId, SpeakerGroup};
+use crate::event::{
+    IceCandidate, PeerAnswer, PeerId, SfuEvent, SlotChange, SlotId, SlotInfo, SpeakerGroup,
+};
 use crate::StreamId;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -223,6 +226,43 @@ impl Sfu {
     /// not there.
     pub async fn close_peer(&self, peer: PeerId) -> Result<(), SfuError> {
         self.call_on(self.of(peer), |reply| Command::ClosePeer { peer, reply })
+            .await?
+    }
+
+    /// Opens a tap named `peer`: a subscriber inside the node (a recorder) with a video
+    /// slot (0, VP8) and `audio_slots` audio slots (1…, Opus), shown with
+    /// [`subscribe`](Self::subscribe) and [`apply`](Self::apply) as a hall's slots are;
+    /// what they carry reaches `sink` as RTP (`sfu::driver::tap` says how). Returns the
+    /// slots. `DuplicatePeer` if the id is taken.
+    pub async fn open_tap(
+        &self,
+        peer: PeerId,
+        audio_slots: u8,
+        sink: std::sync::Arc<dyn RtpTap>,
+    ) -> Result<Vec<SlotInfo>, SfuError> {
+        let (n, assignment) = (self.workers.len(), self.assignment);
+        let w = self
+            .shared
+            .place(peer, |placed| choose(assignment, n, peer, placed))
+            .ok_or(SfuError::DuplicatePeer(peer))?;
+        let opened = self
+            .call_on(w, |reply| Command::OpenTap {
+                peer,
+                audio_slots,
+                sink,
+                reply,
+            })
+            .await
+            .and_then(|r| r);
+        if opened.is_err() {
+            self.shared.forget(peer, w);
+        }
+        opened
+    }
+
+    /// Closes a tap: its slots go dark and its sink gets nothing more (it is dropped).
+    pub async fn close_tap(&self, peer: PeerId) -> Result<(), SfuError> {
+        self.call_on(self.of(peer), |reply| Command::CloseTap { peer, reply })
             .await?
     }
 

@@ -47,12 +47,14 @@ mod speakers;
 mod stats;
 mod stun;
 mod table;
+pub(crate) mod tap;
 #[cfg(test)]
 mod tests;
 
 pub use command::PortStats;
 pub use nack::NackFigures;
 pub use router::RouterStats;
+pub use tap::{RtpTap, MAX_TAP_AUDIO_SLOTS, TAP_AUDIO_PAYLOAD_TYPE, TAP_VIDEO_PAYLOAD_TYPE};
 
 pub(crate) use command::Command;
 

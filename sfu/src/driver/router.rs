@@ -16,6 +16,7 @@ use super::relay::{speaker_home, Outbox, Relay};
 use super::shared::{Shared, WorkerIndex};
 use super::speakers::Speakers;
 use super::table::Table;
+use super::tap::Taps;
 use crate::event::{MediaKind, PeerId, SfuEvent, SlotId};
 use crate::forwarder::{Forwarder, ForwarderOutput, IncomingPacket, OutgoingPacket};
 use crate::hdrext::AudioLevel;
@@ -75,6 +76,8 @@ pub struct Router {
     pub(super) shared: Arc<Shared>,
     /// Messages for other workers.
     pub(super) relays: Outbox,
+    /// Subscribers inside the node (recorders), whose slots' packets go to a sink.
+    pub(super) taps: Taps,
 }
 
 impl Router {
@@ -92,6 +95,7 @@ impl Router {
             speakers: Speakers::default(),
             outbox: VecDeque::new(),
             stats: RouterStats::default(),
+            taps: Taps::default(),
         }
     }
 
@@ -176,7 +180,7 @@ impl Router {
             self.relays.push(w, Relay::Media(incoming.clone()));
             self.stats.relayed += 1;
         }
-        fan_out(now, route, &incoming, table, &mut self.stats);
+        fan_out(now, route, &incoming, (table, &self.taps), &mut self.stats);
         Self::send_plis(now, route, table, (&mut self.stats, &mut self.relays));
     }
 
@@ -203,24 +207,33 @@ impl Router {
         if packet.keyframe && route.kind == MediaKind::Video {
             route.throttle.handle_keyframe(packet.layer);
         }
-        fan_out(now, route, packet, table, &mut self.stats);
+        fan_out(now, route, packet, (table, &self.taps), &mut self.stats);
         Self::send_plis(now, route, table, (&mut self.stats, &mut self.relays));
     }
 }
 
 /// Hands `incoming` to every slot of `route` and what each slot's forwarder makes of it
-/// to the slot's connection.
+/// to the slot's connection (or tap).
 fn fan_out(
     now: Instant,
     route: &mut Route,
     incoming: &IncomingPacket,
-    table: &mut Table,
+    (table, taps): (&mut Table, &Taps),
     stats: &mut RouterStats,
 ) {
     for sub in &mut route.subs {
         sub.forwarder.handle_packet(now, incoming);
         while let Some(out) = sub.forwarder.poll_output() {
             match out {
+                ForwarderOutput::Packet(out) if Taps::is_tap(sub.conn) => {
+                    if let Some(tap) = taps.get(sub.conn) {
+                        let len = out.len();
+                        tap.sink
+                            .packet(sub.slot, route.kind, &out.header.write(&out.payload), now);
+                        stats.forwarded += 1;
+                        stats.forwarded_bytes += len as u64;
+                    }
+                }
                 ForwarderOutput::Packet(out) => {
                     let Some(conn) = table.get_mut(sub.conn) else {
                         continue;

@@ -10,4 +10,5 @@ mod connect;
 mod cost;
 mod forward;
 mod net;
+mod tap;
 mod workers;

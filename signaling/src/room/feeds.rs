@@ -21,13 +21,17 @@ pub(crate) struct Feed {
     pub since: i64,
     /// Where its answer goes, until `add_peer` answers.
     pub reply: Option<oneshot::Sender<Result<String, FeedRefusal>>>,
+    /// The meeting's recording (a viewer through an SFU tap, `room::recording`): not
+    /// listed among the viewers.
+    pub recorder: bool,
 }
 
 /// The answer channel of a feed's offer.
 pub(crate) type FeedReply = oneshot::Sender<Result<String, FeedRefusal>>;
 
 impl Member {
-    /// A WHEP viewer: not a participant.
+    /// A WHEP viewer (or the meeting's recording, which receives as one): not a
+    /// participant.
     pub(crate) fn is_viewer(&self) -> bool {
         matches!(&self.feed, Some(f) if f.role == FeedRole::Viewer)
     }
@@ -90,6 +94,7 @@ impl Room {
             role: offer.role,
             since: scheduler::time::now(),
             reply: Some(reply),
+            recorder: false,
         });
         // A source is muted on arrival as a hall is (the floor opens it), unless it is
         // the meeting's main picture by default.
@@ -218,7 +223,10 @@ impl Room {
         self.members
             .iter()
             .filter_map(|m| {
-                let f = m.feed.as_ref().filter(|f| f.role == FeedRole::Viewer)?;
+                let f = m
+                    .feed
+                    .as_ref()
+                    .filter(|f| f.role == FeedRole::Viewer && !f.recorder)?;
                 Some(ViewerInfo {
                     feed_id: f.feed_id,
                     name: m.hall.name.clone(),

@@ -78,6 +78,17 @@ pub(crate) enum Command {
     },
     /// A feed session ended (`DELETE`, its token revoked).
     FeedLeave { participant_id: i64 },
+    /// Start recording the meeting (`room::recording`).
+    StartRecording {
+        spec: media_recorder::RecordingSpec,
+        reply: oneshot::Sender<Result<(), super::recording::RecordingRefusal>>,
+    },
+    /// Stop recording; the file is finished in the background.
+    StopRecording(oneshot::Sender<Result<(), super::recording::RecordingRefusal>>),
+    /// What the recorder reported.
+    Recording(media_recorder::Event),
+    /// What the recording is doing.
+    RecordingStatus(oneshot::Sender<super::recording::RecordingStatus>),
     /// The WHEP viewers now.
     Viewers(oneshot::Sender<Vec<crate::feeds::ViewerInfo>>),
     /// Who is present.
@@ -187,6 +198,27 @@ impl RoomHandle {
     /// Ends every hall's presence for a server stop; the links it closed.
     pub(crate) async fn stop(&self) -> Result<Vec<SessionLink>, Gone> {
         self.ask(Command::Stop).await
+    }
+
+    /// Starts recording the meeting into `spec.path` (the caller checked who may).
+    pub async fn start_recording(
+        &self,
+        spec: media_recorder::RecordingSpec,
+    ) -> Result<Result<(), super::recording::RecordingRefusal>, Gone> {
+        self.ask(|reply| Command::StartRecording { spec, reply })
+            .await
+    }
+
+    /// Stops recording the meeting.
+    pub async fn stop_recording(
+        &self,
+    ) -> Result<Result<(), super::recording::RecordingRefusal>, Gone> {
+        self.ask(Command::StopRecording).await
+    }
+
+    /// What the meeting's recording is doing.
+    pub async fn recording_status(&self) -> Result<super::recording::RecordingStatus, Gone> {
+        self.ask(Command::RecordingStatus).await
     }
 
     /// Sends every hall away without recording anything: the meeting's home moved.

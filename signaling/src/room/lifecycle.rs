@@ -78,6 +78,8 @@ impl Room {
     /// Ends the meeting: records it, closes every hall, refuses joins from now on.
     async fn end_meeting(&mut self, by: Actor) {
         tracing::info!(meeting = self.meeting.id, "meeting ended");
+        // The recording ends with the meeting (its file is finished).
+        let _ = self.stop_recording().await;
         self.chair.floor = None;
         self.announce(Action::MeetingEnded, None, by, false);
         self.shared.end(self.meeting.id);
@@ -100,6 +102,7 @@ impl Room {
     /// its page is told with close code 1012 (come back at once). Returns those links.
     /// Without `record` nothing is written (fenced out: the meeting's home moved).
     pub(super) async fn stop_for_restart(&mut self, record: bool) -> Vec<SessionLink> {
+        let _ = self.stop_recording().await;
         let mut closed = Vec::new();
         for m in std::mem::take(&mut self.members) {
             let reason = scheduler::attendance::LeaveReason::ServerRestart;

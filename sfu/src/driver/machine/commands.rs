@@ -79,6 +79,32 @@ impl Commands<'_> {
                 }
                 let _ = reply.send(result);
             }
+            Command::OpenTap {
+                peer,
+                audio_slots,
+                sink,
+                reply,
+            } => {
+                let result = if self.table.contains(peer) {
+                    Err(SfuError::DuplicatePeer(peer))
+                } else {
+                    let opened = self.router.taps.open(peer, audio_slots, sink);
+                    opened.map(|(_, slots)| slots)
+                };
+                let _ = reply.send(result);
+            }
+            Command::CloseTap { peer, reply } => {
+                let result = match self.router.taps.close(peer) {
+                    Some(index) => {
+                        self.router.remove_conn(index);
+                        // Commands name it no more; its id may be used again.
+                        self.router.shared.forget(peer, self.router.worker);
+                        Ok(())
+                    }
+                    None => Err(SfuError::UnknownPeer(peer)),
+                };
+                let _ = reply.send(result);
+            }
             Command::Stats { reply } => {
                 // Answered by the state machine before it lends its parts; not reached.
                 drop(reply);
@@ -162,11 +188,12 @@ impl Commands<'_> {
         Ok(())
     }
 
-    /// The table index of `peer`, unless it is absent or going.
+    /// The table index of `peer`, unless it is absent or going; or its tap's index.
     fn live_index(&self, peer: PeerId) -> Result<ConnIndex, SfuError> {
         self.table
             .index_of(peer)
             .filter(|i| !self.doomed.contains(i))
+            .or_else(|| self.router.taps.index_of(peer))
             .ok_or(SfuError::UnknownPeer(peer))
     }
 }
@@ -243,9 +270,17 @@ fn change_slot(
         | SlotChange::Layer { peer, slot, .. }
         | SlotChange::Clear { peer, slot } => (peer, slot),
     };
-    let conn = table.get(index).ok_or(SfuError::UnknownPeer(peer))?;
-    let out = conn
-        .slots
+    let slots = match table.get(index) {
+        Some(conn) => &conn.slots,
+        None => {
+            &router
+                .taps
+                .get(index)
+                .ok_or(SfuError::UnknownPeer(peer))?
+                .slots
+        }
+    };
+    let out = slots
         .get(usize::from(slot.0))
         .ok_or(SfuError::UnknownSlot(peer, slot))?
         .clone();
