@@ -6,106 +6,20 @@
 
 mod common;
 
+use common::recording::{
+    bluish, hall_showing, published, real_tracks, reddish, send_real_media, WAIT,
+};
 use common::{negotiate, start_quiet, Page, Tokens};
-use media_recorder::testing::{generate_picture, probe, Picture, Produced};
+use media_recorder::testing::{probe, Picture};
 use media_recorder::{Event, RecordingSpec};
-use sfu::testclient::{RawSender, TestClient, TrackSpec};
-use sfu::{MediaKind, PeerId, RtpPacket, Sfu, SfuConfig, SfuEvent, SlotId, StreamId};
+use sfu::testclient::TestClient;
+use sfu::{PeerId, Sfu, SfuConfig, SlotId};
 use signaling::protocol::{ClientMessage, Phase};
 use signaling::{RecordingRefusal, RecordingStatus};
 use std::time::Duration;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 const PUBLISHER: PeerId = PeerId(1);
 const RECORDING: PeerId = PeerId(1_000_001);
-const WAIT: Duration = Duration::from_secs(20);
-const SECONDS: u32 = 5;
-
-/// The publisher's tracks, published: (video, audio).
-async fn published(events: &mut mpsc::Receiver<SfuEvent>) -> (StreamId, StreamId) {
-    let (mut video, mut audio) = (None, None);
-    while video.is_none() || audio.is_none() {
-        let event = tokio::time::timeout(WAIT, events.recv())
-            .await
-            .expect("the tracks are published in time")
-            .expect("the SFU runs");
-        if let SfuEvent::TrackPublished { kind, track, .. } = event {
-            match kind {
-                MediaKind::Video => video = Some(track),
-                MediaKind::Audio => audio = Some(track),
-            }
-        }
-    }
-    (video.expect("video"), audio.expect("audio"))
-}
-
-/// The tracks a real-media publisher sends: camera, then microphone.
-fn real_tracks() -> [TrackSpec; 2] {
-    [
-        TrackSpec {
-            kind: MediaKind::Video,
-            ssrc: 0x1111,
-        },
-        TrackSpec {
-            kind: MediaKind::Audio,
-            ssrc: 0x2222,
-        },
-    ]
-}
-
-/// Sends `SECONDS` of real VP8 and Opus through `senders` (camera, microphone): the
-/// generator (ends when all was produced) and the writer (the packets written).
-fn send_real_media(senders: Vec<RawSender>) -> (JoinHandle<()>, JoinHandle<u32>) {
-    send_picture(senders, SECONDS, Picture::default())
-}
-
-/// [`send_real_media`] of `picture` for `seconds`.
-fn send_picture(
-    senders: Vec<RawSender>,
-    seconds: u32,
-    picture: Picture,
-) -> (JoinHandle<()>, JoinHandle<u32>) {
-    // Real media, from GStreamer's threads to the publisher's connection.
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Produced, Vec<u8>)>();
-    let generator = tokio::task::spawn_blocking(move || {
-        generate_picture(seconds, picture, move |what, packet| {
-            let _ = tx.send((what, packet.to_vec()));
-        });
-    });
-    let writer = tokio::spawn(async move {
-        let mut written = 0u32;
-        while let Some((what, bytes)) = rx.recv().await {
-            let sender = match what {
-                Produced::Video => &senders[0],
-                Produced::Audio(0) => &senders[1],
-                Produced::Audio(_) => continue,
-            };
-            let Ok(parsed) = RtpPacket::parse(&bytes) else {
-                continue;
-            };
-            let h = parsed.header;
-            let packet = rtc::rtp::Packet {
-                header: rtc::rtp::header::Header {
-                    version: 2,
-                    marker: h.marker,
-                    payload_type: sender.payload_type(),
-                    sequence_number: h.sequence_number,
-                    timestamp: h.timestamp,
-                    ssrc: sender.ssrc(),
-                    ..Default::default()
-                },
-                payload: bytes::Bytes::copy_from_slice(parsed.payload()),
-            };
-            if sender.write(packet).await.is_ok() {
-                written += 1;
-            }
-        }
-        written
-    });
-    (generator, writer)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recording_tap_writes_what_the_sfu_forwards_into_a_webm_that_plays() {
     let (sfu, mut events) = Sfu::start(SfuConfig::default()).expect("valid config");
@@ -278,36 +192,6 @@ async fn the_room_records_the_host_as_the_main_picture_with_the_floor_as_a_chapt
     );
     let vtt = std::fs::read_to_string(&chapters).expect("the chapters were written");
     assert!(vtt.contains("Phát biểu: Hội trường UBND tỉnh"), "{vtt}");
-}
-
-/// A hall page joined with `token` that publishes `picture` for `seconds`.
-async fn hall_showing(
-    signaling: &signaling::Signaling,
-    tokens: &Tokens,
-    token: &str,
-    picture: Picture,
-    seconds: u32,
-) -> (Page, TestClient, JoinHandle<()>, JoinHandle<u32>) {
-    let mut page = Page::open(signaling, tokens);
-    page.join(token).await;
-    let media = TestClient::publisher_with(&real_tracks())
-        .await
-        .expect("publisher");
-    assert!(
-        negotiate(&mut page, &media).await.is_empty(),
-        "a send-only hall"
-    );
-    let senders = media.raw_senders().await.expect("senders");
-    let (generator, writer) = send_picture(senders, seconds, picture);
-    (page, media, generator, writer)
-}
-
-fn reddish([r, g, b]: [u8; 3]) -> bool {
-    r > 150 && g < 100 && b < 100
-}
-
-fn bluish([r, g, b]: [u8; 3]) -> bool {
-    b > 150 && r < 100 && g < 100
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

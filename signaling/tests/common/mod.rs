@@ -3,6 +3,7 @@
 //! `sfu::testclient`, and ([`store`]) a live meeting over a real store.
 #![allow(dead_code)] // each test binary uses part of it
 
+pub mod recording;
 pub mod store;
 pub mod ws;
 
