@@ -7,10 +7,11 @@
 mod common;
 
 use common::recording::{
-    bluish, hall_showing, published, real_tracks, reddish, send_real_media, WAIT,
+    assert_audio_and_video, bluish, hall_showing, played, published, real_tracks, reddish,
+    send_real_media, WAIT,
 };
 use common::{negotiate, start_quiet, Page, Tokens};
-use media_recorder::testing::{probe, Picture};
+use media_recorder::testing::Picture;
 use media_recorder::{Event, RecordingSpec};
 use sfu::testclient::TestClient;
 use sfu::{PeerId, Sfu, SfuConfig, SlotId};
@@ -88,13 +89,8 @@ async fn a_recording_tap_writes_what_the_sfu_forwards_into_a_webm_that_plays() {
             other => seen.push(other),
         }
     };
-    let found = tokio::task::spawn_blocking(move || probe(&path))
-        .await
-        .expect("the probe runs")
-        .expect("the file plays to its end");
-    let mut streams = found.streams.clone();
-    streams.sort_unstable();
-    assert_eq!(streams, ["audio", "video"], "{found:?}");
+    let found = played(path).await;
+    assert_audio_and_video(&found);
     // The picture starts at the first keyframe (one a second) after the subscription.
     assert!(found.video_frames >= 100, "{found:?}; {stats:?}");
     assert!(
@@ -176,13 +172,8 @@ async fn the_room_records_the_host_as_the_main_picture_with_the_floor_as_a_chapt
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let found = tokio::task::spawn_blocking(move || probe(&path))
-        .await
-        .expect("the probe runs")
-        .expect("the file plays to its end");
-    let mut streams = found.streams.clone();
-    streams.sort_unstable();
-    assert_eq!(streams, ["audio", "video"], "{found:?}");
+    let found = played(path).await;
+    assert_audio_and_video(&found);
     assert!(found.video_frames >= 90, "the host's picture: {found:?}");
     assert!(found.audio_peak > 4_000, "the host is heard: {found:?}");
     let declared = found.duration.expect("a declared duration");
@@ -246,10 +237,7 @@ async fn when_the_floor_moves_from_a_to_b_the_recording_shows_b_from_then_on() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let found = tokio::task::spawn_blocking(move || probe(&path))
-        .await
-        .expect("the probe runs")
-        .expect("the file plays to its end");
+    let found = played(path).await;
     let end = found.duration.expect("a declared duration");
     let frames = &found.frames;
     assert!(frames.len() >= 90, "{} frames", frames.len());
@@ -380,12 +368,7 @@ async fn ending_the_meeting_finishes_its_recording() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let found = tokio::task::spawn_blocking(move || probe(&path))
-        .await
-        .expect("the probe runs")
-        .expect("the file plays to its end");
-    let mut streams = found.streams.clone();
-    streams.sort_unstable();
-    assert_eq!(streams, ["audio", "video"], "{found:?}");
+    let found = played(path).await;
+    assert_audio_and_video(&found);
     assert!(found.video_frames >= 30, "{found:?}");
 }

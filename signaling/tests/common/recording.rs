@@ -2,9 +2,10 @@
 //! GStreamer and sent paced through the test client, and a hall page showing a picture.
 
 use super::{negotiate, Page, Tokens};
-use media_recorder::testing::{generate_picture, Picture, Produced};
+use media_recorder::testing::{generate_picture, probe, Picture, Probe, Produced};
 use sfu::testclient::{RawSender, TestClient, TrackSpec};
 use sfu::{MediaKind, RtpPacket, SfuEvent, StreamId};
+use std::path::PathBuf;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -124,4 +125,20 @@ pub fn reddish([r, g, b]: [u8; 3]) -> bool {
 
 pub fn bluish([r, g, b]: [u8; 3]) -> bool {
     b > 150 && r < 100 && g < 100
+}
+
+/// The finished file at `path` as a player sees it (probed off the runtime's threads);
+/// it must play to its end.
+pub async fn played(path: PathBuf) -> Probe {
+    tokio::task::spawn_blocking(move || probe(&path))
+        .await
+        .expect("the probe runs")
+        .expect("the file plays to its end")
+}
+
+/// One audio and one video stream, as the issue asks of a recording.
+pub fn assert_audio_and_video(found: &Probe) {
+    let mut streams = found.streams.clone();
+    streams.sort_unstable();
+    assert_eq!(streams, ["audio", "video"], "{found:?}");
 }
