@@ -118,15 +118,20 @@ async fn one_address_guessing_many_accounts_is_slowed_down() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn password_hashing_is_bounded_and_the_excess_is_told_busy() {
-    let app = spawn_app_with(test_backend(), |s| {
+/// A server with one password-hashing slot, no wait for it, and no lockouts in the way.
+async fn one_hashing_slot() -> TestApp {
+    spawn_app_with(test_backend(), |s| {
         s.login_hash_slots = 1;
         s.login_hash_wait_ms = 0;
         s.login_account_free_attempts = 1000;
         s.login_address_free_attempts = 1000;
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn password_hashing_is_bounded_and_the_excess_is_told_busy() {
+    let app = one_hashing_slot().await;
     // Known names: a name with no account is refused without a check at all.
     let flood = (0..12).map(|_| {
         let app = &app;
@@ -150,13 +155,7 @@ async fn password_hashing_is_bounded_and_the_excess_is_told_busy() {
 
 #[tokio::test]
 async fn made_up_account_names_take_no_password_check_slot() {
-    let app = spawn_app_with(test_backend(), |s| {
-        s.login_hash_slots = 1;
-        s.login_hash_wait_ms = 0;
-        s.login_account_free_attempts = 1000;
-        s.login_address_free_attempts = 1000;
-    })
-    .await;
+    let app = one_hashing_slot().await;
     // The flood of the test above, with names no account has: none runs argon2, so none
     // waits for the one slot; each is told what a wrong password is told.
     let flood = (0..12).map(|i| {
