@@ -7,8 +7,8 @@
 mod common;
 
 use common::recording::{
-    assert_audio_and_video, bluish, hall_showing, played, published, real_tracks, reddish,
-    send_real_media, WAIT,
+    assert_audio_and_video, bluish, give_floor, hall_showing, played, published, real_tracks,
+    reddish, send_real_media, WAIT,
 };
 use common::{negotiate, start_quiet, Page, Tokens};
 use media_recorder::testing::Picture;
@@ -143,14 +143,7 @@ async fn the_room_records_the_host_as_the_main_picture_with_the_floor_as_a_chapt
     let participants = room.participants().await.expect("the room answers");
     assert_eq!(participants.len(), 1, "the recording is not a participant");
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let floor = ClientMessage::GiveFloor {
-        hall_id: 1,
-        speaking_limit_secs: None,
-    };
-    signaling
-        .act(&common::meeting(), 7, floor)
-        .await
-        .expect("the floor is given");
+    give_floor(&signaling, 1).await;
 
     generator.await.expect("the generator ends");
     assert!(writer.await.expect("the writer ends") > 300);
@@ -213,14 +206,7 @@ async fn when_the_floor_moves_from_a_to_b_the_recording_shows_b_from_then_on() {
     let chapters = spec.chapters_path();
     assert_eq!(room.start_recording(spec).await, Ok(Ok(())));
     tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let floor = ClientMessage::GiveFloor {
-        hall_id: 2,
-        speaking_limit_secs: None,
-    };
-    signaling
-        .act(&common::meeting(), 7, floor)
-        .await
-        .expect("the floor is given");
+    give_floor(&signaling, 2).await;
     a_gen.await.expect("A's generator ends");
     b_gen.await.expect("B's generator ends");
     assert_eq!(room.stop_recording().await, Ok(Ok(())));
@@ -306,14 +292,7 @@ async fn a_full_disk_ends_the_recording_with_its_code_and_the_meeting_goes_on() 
         room.stop_recording().await,
         Ok(Err(RecordingRefusal::NotRecording))
     );
-    let floor = ClientMessage::GiveFloor {
-        hall_id: 1,
-        speaking_limit_secs: None,
-    };
-    signaling
-        .act(&common::meeting(), 7, floor)
-        .await
-        .expect("the floor is given");
+    give_floor(&signaling, 1).await;
     host.expect("the floor", |m| {
         matches!(
             m,

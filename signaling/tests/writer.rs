@@ -143,10 +143,7 @@ async fn assert_written_once(store: &Store, meeting: i64, expected: &[String]) {
 pub async fn an_outage_loses_nothing_and_keeps_order(backend: Backend) {
     let (db, m, halls) = meeting(backend).await;
     let dir = tempfile::tempdir().unwrap();
-    let journal = JournalConfig {
-        path: dir.path().join("attendance.journal"),
-        max_bytes: 1 << 20,
-    };
+    let journal = journal_in(&dir);
     let recorder = StoreRecorder::start(db.store.clone(), 10, &journal).unwrap();
     break_writes(&db).await;
     let expected = script(recorder.as_ref(), m, &halls, 1);
@@ -171,6 +168,14 @@ pub async fn an_outage_loses_nothing_and_keeps_order(backend: Backend) {
     assert_eq!(after.written, SCRIPTED);
     assert_written_once(&db.store, m, &expected).await;
     db.cleanup().await;
+}
+
+/// A 1-MiB journal in `dir`, as a server's data directory would hold it.
+fn journal_in(dir: &tempfile::TempDir) -> JournalConfig {
+    JournalConfig {
+        path: dir.path().join("attendance.journal"),
+        max_bytes: 1 << 20,
+    }
 }
 
 /// The first run of a server: a recorder on a runtime of its own, so it can die
@@ -198,10 +203,7 @@ async fn first_run(
 pub async fn a_crash_during_an_outage_is_written_once_at_the_next_start(backend: Backend) {
     let (db, m, halls) = meeting(backend).await;
     let dir = tempfile::tempdir().unwrap();
-    let journal = JournalConfig {
-        path: dir.path().join("attendance.journal"),
-        max_bytes: 1 << 20,
-    };
+    let journal = journal_in(&dir);
     break_writes(&db).await;
     let (first, recorder) = first_run(&db, &journal).await;
     let expected = script(recorder.as_ref(), m, &halls, 7);
@@ -249,10 +251,7 @@ async fn endings(store: &Store, meeting: i64, hall_id: i64) -> Vec<Option<String
 pub async fn the_start_up_recovery_waits_for_the_journal(backend: Backend) {
     let (db, m, halls) = meeting(backend).await;
     let dir = tempfile::tempdir().unwrap();
-    let journal = JournalConfig {
-        path: dir.path().join("attendance.journal"),
-        max_bytes: 1 << 20,
-    };
+    let journal = journal_in(&dir);
     let (first, recorder) = first_run(&db, &journal).await;
     let (leaving, staying) = (halls[1], halls[2]);
     let at = scheduler::time::now();

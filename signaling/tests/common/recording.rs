@@ -142,3 +142,15 @@ pub fn assert_audio_and_video(found: &Probe) {
     streams.sort_unstable();
     assert_eq!(streams, ["audio", "video"], "{found:?}");
 }
+
+/// Staff (account 7, over the HTTP live path) give the floor of the test meeting to `hall_id`.
+pub async fn give_floor(signaling: &signaling::Signaling, hall_id: i64) {
+    let floor = signaling::protocol::ClientMessage::GiveFloor {
+        hall_id,
+        speaking_limit_secs: None,
+    };
+    signaling
+        .act(&super::meeting(), 7, floor)
+        .await
+        .expect("the floor is given");
+}
