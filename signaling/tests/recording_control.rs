@@ -4,17 +4,26 @@
 //! `recording`, other halls are refused, the file lands under the recordings directory
 //! and plays; a server without that directory refuses `recording_unavailable`; a
 //! meeting kind recorded by default starts by itself when the meeting starts; a write
-//! error, the meeting's end and the room closing after the last hall left end it.
+//! error, the meeting's end and the room closing after the last hall left end it; with
+//! a store, each recording is a row saying who started it, how long it is and its size.
 
 mod common;
 
-use common::recording::{assert_audio_and_video, hall_showing, played, WAIT};
-use common::{Log, Page, Tokens};
+use common::recording::{
+    assert_audio_and_video, hall_showing, played, real_tracks, send_picture, WAIT,
+};
+use common::{negotiate, Log, Page, Tokens};
 use media_recorder::testing::Picture;
 use media_recorder::RecordingSpec;
+use scheduler::recordings::RecordingState;
+use scheduler::testing::{demo_db, province_meeting_now, test_backend};
+use scheduler::Level;
 use serde_json::json;
+use sfu::testclient::TestClient;
 use signaling::protocol::{Actor, ClientMessage, ErrorCode, Phase, RecordingInfo, ServerMessage};
-use signaling::{PresenceKind, RecordingEvent, RecordingStatus, Signaling, SignalingConfig};
+use signaling::{
+    PresenceKind, RecordingEvent, RecordingStatus, Signaling, SignalingConfig, StoreRecorder,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -307,4 +316,68 @@ async fn a_write_error_ends_the_recording_and_every_page_is_told_why() {
     host.send(json!({"type": "start_recording"}));
     assert_eq!(host.error().await, ErrorCode::RecordingUnavailable);
     generator.await.expect("the generator ends");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_keeps_each_recording_with_who_started_it_its_length_and_size() {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let store = &db.store;
+    let levels = [Level::Province, Level::District];
+    let m = province_meeting_now(store, "Giao ban có ghi hình", &levels)
+        .await
+        .expect("scheduled");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let config = SignalingConfig {
+        recordings_dir: Some(dir.path().to_path_buf()),
+        ..common::quiet()
+    };
+    let signaling = Signaling::start(sfu::SfuConfig::default(), config)
+        .expect("valid config")
+        .record_with(StoreRecorder::spawn(store.clone(), 10))
+        .with_roster(store.clone());
+    let mut host = common::store::invited(&signaling, store, m.id, m.host_hall_id).await;
+    host.welcome().await;
+    let media = TestClient::publisher_with(&real_tracks())
+        .await
+        .expect("publisher");
+    assert!(negotiate(&mut host, &media).await.is_empty(), "send-only");
+    let senders = media.raw_senders().await.expect("senders");
+    let (generator, _) = send_picture(senders, 3, Picture::default());
+
+    host.send(json!({"type": "start_recording"}));
+    assert!(recording(&mut host).await.on);
+    generator.await.expect("the generator ends");
+    host.send(json!({"type": "stop_recording"}));
+    assert!(!recording(&mut host).await.on);
+
+    let admin = store.principal_by_username("admin").await.expect("admin");
+    let deadline = std::time::Instant::now() + WAIT;
+    let row = loop {
+        let rows = store.recordings(&admin, m.id).await.expect("listed");
+        if let [row] = rows.as_slice() {
+            if row.status != RecordingState::Recording {
+                break row.clone();
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ended in time: {rows:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(row.status, RecordingState::Finished, "{row:?}");
+    assert_eq!(row.started_by, m.host_hall_name);
+    let prefix = format!("{0}/{0}-", m.id);
+    assert!(row.file.starts_with(&prefix), "{row:?}");
+    let path = dir.path().join(&row.file);
+    let size = std::fs::metadata(&path).expect("the file is there").len();
+    assert_eq!(row.bytes, i64::try_from(size).ok(), "{row:?}");
+    let found = played(path).await;
+    let declared = found.duration.expect("a declared duration");
+    let stored = Duration::from_millis(row.duration_ms.expect("a duration").unsigned_abs());
+    assert!(
+        declared.abs_diff(stored) < Duration::from_secs(1),
+        "the file lasts {declared:?}, the row says {stored:?}"
+    );
+    db.cleanup().await;
 }

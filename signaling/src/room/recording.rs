@@ -7,6 +7,7 @@
 //! and stop it, where its file goes, what pages are told and the log in [`control`].
 
 mod control;
+mod ledger;
 
 use super::feeds::Feed;
 use super::{Command, Member, Room, SlotState};
@@ -93,11 +94,13 @@ impl Room {
             .map_err(|e| RecordingRefusal::Failed(e.to_string()))?;
         tracing::info!(meeting = self.meeting.id, path = %path.display(), "recording started");
         let me = self.me.clone();
+        let mut ledger = self.ledger(&path, by);
         tokio::spawn(async move {
             while let Some(event) = events.recv().await {
-                let Some(room) = me.upgrade() else { return };
-                if room.send(Command::Recording(event)).await.is_err() {
-                    return;
+                // The store hears of the end even once the room has closed.
+                ledger.see(&event);
+                if let Some(room) = me.upgrade() {
+                    let _ = room.send(Command::Recording(event)).await;
                 }
             }
         });

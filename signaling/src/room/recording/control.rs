@@ -6,6 +6,7 @@
 //! start, stop and failure is told to every page (`recording`, also after `welcome`)
 //! and written in the meeting's log with who did it.
 
+use super::ledger::{Ledger, StartedBy};
 use super::{RecordingRefusal, RECORDING_HALL_ID};
 use crate::protocol::{Actor, ErrorCode, ProtocolError, RecordingInfo, ServerMessage};
 use crate::recorder::{PresenceKind, RecordingEvent};
@@ -152,6 +153,26 @@ impl Room {
 
     fn tell_recording(&self, info: RecordingInfo) {
         self.broadcast(ServerMessage::Recording(info));
+    }
+
+    /// The store's row of a recording into `path`, started by `by`: only for a file in
+    /// the recordings directory, on a server with a store.
+    pub(super) fn ledger(&self, path: &Path, by: Actor) -> Ledger {
+        let dir = self.shared.config.recordings_dir.as_deref();
+        let Some(file) = dir.and_then(|d| path.strip_prefix(d).ok()) else {
+            return Ledger::default();
+        };
+        let by = match by {
+            Actor::Hall { hall_id } => StartedBy::Named(match self.member_by_hall(hall_id) {
+                Some(m) => m.hall.name.clone(),
+                None => format!("Điểm cầu {hall_id}"),
+            }),
+            Actor::Staff { account_id } => StartedBy::Account(account_id),
+            Actor::Server => StartedBy::Named("Tự động (theo loại cuộc họp)".into()),
+        };
+        let store = self.shared.roster.get().cloned();
+        let file = file.display().to_string();
+        Ledger::open(store, self.meeting.id, file, path.to_path_buf(), by)
     }
 
     /// The file as the log names it: relative to the recordings directory.
