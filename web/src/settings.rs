@@ -395,6 +395,13 @@ impl Settings {
             .config()?,
             join_timeout: self.join_timeout()?,
             capacity: self.capacity(),
+            recordings_dir: Some(self.recordings_dir()),
+            record_kinds: self
+                .recordings
+                .kinds
+                .iter()
+                .map(|k| k.as_str().to_owned())
+                .collect(),
             ..signaling::SignalingConfig::default()
         })
     }

@@ -195,3 +195,27 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn the_recordings_section_reaches_the_live_meetings() {
+    let path = tempfile_dir().join("hoinghi.toml");
+    std::fs::write(
+        &path,
+        "[recordings]\ndir = \"/srv/hoinghi/ghi-hinh\"\nkinds = [\"routine\", \"national_relay\"]\n",
+    )
+    .unwrap();
+    let config = Settings::load(Some(&path), Figment::new())
+        .unwrap()
+        .signaling_config()
+        .unwrap();
+    assert_eq!(
+        config.recordings_dir.as_deref(),
+        Some(std::path::Path::new("/srv/hoinghi/ghi-hinh"))
+    );
+    assert_eq!(config.record_kinds, ["routine", "national_relay"]);
+    // By default recordings go beside the data and no kind records by itself.
+    let defaults = Settings::default();
+    let config = defaults.signaling_config().unwrap();
+    assert_eq!(config.recordings_dir, Some(defaults.recordings_dir()));
+    assert!(config.record_kinds.is_empty());
+}
