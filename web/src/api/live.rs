@@ -7,7 +7,9 @@
 //! `{"type":"mark_roll_call","hall_id":7,"status":"absent","reason":"mất điện"}`; the
 //! room acts as if the host hall had sent it, logged with the staff account.
 //! `GET /api/v1/meetings/{id}/live` answers `{"state": …, "readiness": …}` (`null` when
-//! no hall has connected yet). Only administrators and the secretariats who can see the
+//! no hall has connected yet). With several nodes, a meeting whose home is another node
+//! is acted on (and shown) by that node's room, asked over NATS (docs/cluster.md); if it
+//! does not answer within 5 s the answer is 503 `home_unreachable`. Only administrators and the secretariats who can see the
 //! meeting may use these. The routes have their own state (the store and the live rooms)
 //! and are merged into the server's router at start-up.
 
@@ -57,14 +59,36 @@ async fn show(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
-    staff_meeting(&state, &headers, id).await?;
-    let Some(room) = state.signaling.room(id) else {
-        return Ok(Json(json!({ "state": null, "readiness": null })));
+    let (who, meeting) = staff_meeting(&state, &headers, id).await?;
+    let shown = state
+        .signaling
+        .show(&meeting, who.account.id)
+        .await
+        .map_err(refused)?;
+    Ok(Json(match shown {
+        Some((s, r)) => json!({ "state": s, "readiness": r }),
+        None => json!({ "state": null, "readiness": null }),
+    }))
+}
+
+/// The HTTP answer of a room's refusal. Another node being home and not answering (or
+/// stopping) is 503 `home_unreachable`: the action was not done, try again.
+fn refused(e: signaling::protocol::ProtocolError) -> ApiError {
+    let status = match e.code {
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::UnknownHall => StatusCode::NOT_FOUND,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::InvalidMessage => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::HomeElsewhere => {
+            return ApiError::Body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "home_unreachable",
+                e.message,
+            )
+        }
+        _ => StatusCode::CONFLICT,
     };
-    match (room.state().await, room.readiness().await) {
-        (Ok(s), Ok(r)) => Ok(Json(json!({ "state": s, "readiness": r }))),
-        _ => Ok(Json(json!({ "state": null, "readiness": null }))),
-    }
+    ApiError::Body(status, e.code.as_str(), e.message)
 }
 
 async fn act(
@@ -96,16 +120,7 @@ async fn act(
         .signaling
         .act(&meeting, who.account.id, message)
         .await
-        .map_err(|e| {
-            let status = match e.code {
-                ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-                ErrorCode::UnknownHall => StatusCode::NOT_FOUND,
-                ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::InvalidMessage => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::CONFLICT,
-            };
-            ApiError::Body(status, e.code.as_str(), e.message)
-        })?;
+        .map_err(refused)?;
     Ok(Json(json!({ "ok": true })))
 }
 
