@@ -39,6 +39,13 @@ pub enum Error {
     /// A unique value is already taken (user name, code …).
     #[error("{0} already exists")]
     Duplicate(String),
+    /// The thing asked for existed but is gone for good (`code`: `recording_deleted`,
+    /// `recording_expired`).
+    #[error("gone: {0}")]
+    Gone(&'static str),
+    /// The thing cannot be changed in the state it is in (`code`: `recording_in_progress`).
+    #[error("not now: {0}")]
+    WrongState(&'static str),
     /// A join token is valid but not usable now (too early, ended, cancelled).
     #[error("join refused: {0}")]
     JoinRefused(JoinRefusal),

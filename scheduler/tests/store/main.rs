@@ -12,6 +12,7 @@ mod import;
 mod live;
 mod login_devices;
 mod national;
+mod recordings;
 mod reform;
 mod scheduling;
 mod series;
@@ -82,4 +83,9 @@ on_both_backends!(
     national::a_scope_asking_for_a_level_gone_on_its_date_is_refused,
     national::a_national_scope_resolves_every_province_and_commune,
     national::only_the_national_secretariat_schedules_national_meetings,
+    recordings::recordings_are_listed_to_the_owning_staff_and_end_as_told,
+    recordings::an_administrator_deletes_a_recording_its_file_gone_and_logged,
+    recordings::a_crash_leaves_its_nodes_recordings_interrupted_with_their_size,
+    recordings::retention_expires_old_recordings_and_removes_their_files,
+    recordings::a_database_at_0013_without_0011_gets_it_at_the_next_start,
 );
