@@ -57,7 +57,13 @@ impl Signaling {
                 home.give_up(meeting.id).await;
                 self.shared().forget_room(meeting.id, room.id);
                 let Some(next) = bridge.successor(meeting.id) else {
-                    return Vec::new();
+                    // The other nodes went silent meanwhile: the pages come back as
+                    // after a restart (a rejoin within the grace period continues their
+                    // intervals).
+                    for link in &links {
+                        link.close(close::SERVICE_RESTART, "server_restart");
+                    }
+                    return links;
                 };
                 let adopted = bridge.hand_to(&next, &meeting).await;
                 tracing::info!(
