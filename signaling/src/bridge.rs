@@ -13,12 +13,16 @@
 //! - A socket that ends without `leave` is published as lost (the grace period starts,
 //!   as for a local socket); a node silent for three beats or restarted ([`beats`]) has
 //!   all its links ended on the other side.
+//! - A staff action (HTTP) on a meeting homed elsewhere is asked of the home node
+//!   ([`wire::ActRequest`] on `hoinghi.node.<home>.act`) and answered by its room ([`acts`]).
 
+mod acts;
 mod beats;
 mod hosted;
 mod remote;
 mod wire;
 
+pub use acts::Shown;
 pub use remote::RemoteLink;
 pub use wire::redact_url;
 
@@ -96,6 +100,15 @@ impl Bridge {
             .await?;
         let links = bridge.nats.subscribe(wire::links_of(&bridge.node)).await?;
         let heard = bridge.nats.subscribe(wire::ALL_BEATS).await?;
+        let acts = bridge
+            .nats
+            .subscribe(wire::act_subject(&bridge.node))
+            .await?;
+        tokio::spawn(acts::take_acts(
+            Arc::clone(&bridge),
+            signaling.clone(),
+            acts,
+        ));
         tokio::spawn(hosted::take_joins(
             Arc::clone(&bridge),
             signaling.clone(),
@@ -111,6 +124,27 @@ impl Bridge {
     /// This node's name.
     pub fn node(&self) -> &str {
         &self.node
+    }
+
+    /// The living node (not this one) that takes over `meeting` when this node stops:
+    /// the meetings are spread over the nodes heard beating, by id. None: no other node.
+    pub(crate) fn successor(&self, meeting: i64) -> Option<String> {
+        let others: Vec<String> = self
+            .beats
+            .alive_nodes(Instant::now())
+            .into_iter()
+            .filter(|n| *n != self.node)
+            .collect();
+        let count = i64::try_from(others.len()).ok().filter(|c| *c > 0)?;
+        let at = usize::try_from(meeting.rem_euclid(count)).ok()?;
+        others.into_iter().nth(at)
+    }
+
+    /// Sends every socket bridged from here to its meeting's home node (a drain): each
+    /// page is told `home_elsewhere` naming it and goes there at once; each home room
+    /// is told the link is lost (the page's rejoin resumes within the grace period).
+    pub(crate) async fn move_all(&self) -> Vec<crate::link::SessionLink> {
+        self.remote.move_all(self).await
     }
 
     /// Ends every socket bridged from here (a graceful stop): each page is told the

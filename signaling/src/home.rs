@@ -190,6 +190,15 @@ impl HomeLeases {
         self.release(meeting_id, h.epoch).await;
     }
 
+    /// Gives up the lease of `meeting_id` now (a stopping node hands the meeting to
+    /// another node, whose take finds it given up: no interval is closed).
+    pub(crate) async fn give_up(&self, meeting_id: i64) {
+        let mut held = self.held.lock().await;
+        if let Some(h) = held.remove(&meeting_id) {
+            self.release(meeting_id, h.epoch).await;
+        }
+    }
+
     /// Gives up every lease (a graceful stop, after the rooms were stopped).
     pub async fn release_all(&self) {
         let mut held = self.held.lock().await;

@@ -12,6 +12,7 @@
 //!   this node opens (taken, renewed, given up; a join refused when another node is home);
 //! - [`bridge`] — a hall whose meeting is homed on another node, bridged to that room
 //!   over NATS (its socket here, its place in the room there);
+//! - `drain` — a stopping cluster node hands its meetings and halls to living nodes;
 //! - `failover` — the lease watcher: takes over the meetings of a dead home node and
 //!   closes this node's rooms whose lease was taken over;
 //! - [`ice`] — the STUN/TURN servers and time-limited TURN credentials pages get;
@@ -33,6 +34,7 @@
 pub mod admission;
 pub mod bridge;
 pub mod config;
+mod drain;
 mod failover;
 pub mod feeds;
 pub mod home;

@@ -10,7 +10,7 @@ pub use crate::config::SignalingConfig;
 use crate::link::SessionLink;
 use crate::load::Load;
 use crate::metrics::SignalingMetrics;
-use crate::protocol::{ClientMessage, ErrorCode, MeetingInfo, ProtocolError};
+use crate::protocol::{ErrorCode, MeetingInfo, ProtocolError};
 use crate::recorder::{PresenceChange, PresenceKind, Recorder};
 use crate::room::{Command, Gone, Room, RoomHandle, SessionId};
 use crate::Admission;
@@ -22,6 +22,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 mod dispatch;
+mod staff;
 use dispatch::{dispatch, Route};
 
 /// What rooms share: the SFU, the settings, the registry itself and the route table.
@@ -196,6 +197,14 @@ impl Signaling {
         self.shared.bridge.get()
     }
 
+    /// This node's name (`local` without a cluster).
+    pub fn node_name(&self) -> String {
+        match self.shared.home.get() {
+            Some(home) => home.store().node_id().to_owned(),
+            None => "local".to_owned(),
+        }
+    }
+
     /// The home-node leases, if this node is one of several.
     pub fn home(&self) -> Option<&Arc<crate::home::HomeLeases>> {
         self.shared.home.get()
@@ -209,22 +218,36 @@ impl Signaling {
     /// A graceful stop: refuses joins from now on, ends every present hall's interval
     /// as `server_restart` (recorded now), tells each page with close code 1012 and
     /// waits until their close frames are sent. The caller bounds the time.
+    ///
+    /// A cluster node with another node alive drains instead (`drain.rs`): its meetings
+    /// are handed over to living nodes and its halls sent there, their intervals kept
+    /// open (they come back within the grace period); sockets bridged from here go to
+    /// their meetings' homes.
     pub async fn stop(&self) {
+        let drains = self.drains();
         self.shared.stopping.store(true, Ordering::Relaxed);
-        let rooms = self.live_rooms();
         let mut links = Vec::new();
+        if drains {
+            links.extend(self.hand_over_all().await);
+        }
+        let rooms = self.live_rooms();
         for room in rooms {
             if let Ok(closed) = room.stop().await {
                 links.extend(closed);
             }
         }
-        // Sockets bridged to rooms on other nodes: told the same, their rooms told lost.
+        // Sockets bridged to rooms on other nodes: sent to (or told to come back to)
+        // their home, their rooms told lost.
         if let Some(bridge) = self.shared.bridge.get() {
-            links.extend(bridge.stop().await);
+            links.extend(match drains {
+                true => bridge.move_all().await,
+                false => bridge.stop().await,
+            });
         }
         tracing::info!(
             halls = links.len(),
-            "stopping: every hall was told the server restarts"
+            drained = drains,
+            "stopping: every hall was told where to go"
         );
         // Another node may be home to these meetings at once.
         if let Some(home) = self.shared.home.get() {
@@ -299,9 +322,17 @@ impl Signaling {
     /// The room of `meeting` as [`Signaling::open_room`] gives it, once this node is
     /// the meeting's home (with several nodes: it holds, or has just taken, the lease;
     /// refused with `home_elsewhere` when another node holds it).
-    async fn home_room(&self, meeting: &MeetingInfo) -> Result<RoomHandle, ProtocolError> {
+    pub(crate) async fn home_room(
+        &self,
+        meeting: &MeetingInfo,
+    ) -> Result<RoomHandle, ProtocolError> {
         match self.shared.home.get() {
             None => Ok(self.open_room(meeting)),
+            // A stopping node gave its leases up: it must not take them again.
+            Some(_) if self.is_stopping() => Err(ProtocolError::new(
+                ErrorCode::HomeElsewhere,
+                format!("node {} is stopping", self.node_name()),
+            )),
             Some(home) => {
                 home.open_as_home(meeting.id, || {
                     let room = self.open_room(meeting);
@@ -339,7 +370,7 @@ impl Signaling {
     }
 
     /// Every live room now (the list is copied: no lock is held while they are told).
-    fn live_rooms(&self) -> Vec<RoomHandle> {
+    pub(crate) fn live_rooms(&self) -> Vec<RoomHandle> {
         self.shared
             .rooms
             .lock()
@@ -377,26 +408,5 @@ impl Signaling {
     pub async fn shut_out_guest(&self, guest_id: i64) {
         self.shut_out_hall(scheduler::guests::participant_id(guest_id))
             .await;
-    }
-
-    /// A secretariat or administrator acts on a live meeting (start, end, roll call,
-    /// floor, mute…), opening its room if needed. The caller checked who may.
-    pub async fn act(
-        &self,
-        meeting: &MeetingInfo,
-        account_id: i64,
-        request: ClientMessage,
-    ) -> Result<(), ProtocolError> {
-        for _ in 0..3 {
-            let room = self.home_room(meeting).await?;
-            match room.act_as_staff(account_id, request.clone()).await {
-                Ok(done) => return done,
-                Err(Gone) => self.shared.forget_room(meeting.id, room.id),
-            }
-        }
-        Err(ProtocolError::new(
-            ErrorCode::Internal,
-            "the meeting room is not available",
-        ))
     }
 }

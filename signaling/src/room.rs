@@ -284,6 +284,10 @@ impl Room {
                 let closed = self.stop_for_restart(true).await;
                 let _ = reply.send(closed);
             }
+            Command::HandOver(reply) => {
+                let links = self.hand_over().await;
+                let _ = reply.send((self.meeting.clone(), links));
+            }
             Command::Fence(reply) => {
                 let closed = self.stop_for_restart(false).await;
                 let _ = reply.send(closed);

@@ -233,8 +233,10 @@ impl<A: Admit> Reader<A> {
     }
 
     async fn join(&mut self, token: &str, resume: Option<String>) -> Flow {
-        if self.signaling.is_stopping() {
-            return self.restarting();
+        // A single node stopping: the page comes back at once (a cluster node names,
+        // once the token says which meeting, the node that goes on with it).
+        if self.signaling.is_stopping() && self.signaling.bridge().is_none() {
+            return self.restarting(None).await;
         }
         let started = Instant::now();
         let metrics = self.signaling.metrics().clone();
@@ -247,30 +249,53 @@ impl<A: Admit> Reader<A> {
                 return Flow::Closing;
             }
         };
-        let joined = self
+        if self.signaling.is_stopping() {
+            return self.restarting(Some(admission.meeting.id)).await;
+        }
+        let mut joined = self
             .signaling
             .join(admission.clone(), resume.clone(), self.link.clone())
             .await;
-        // Another node is the meeting's home: bridged to its room, if NATS is there.
-        let joined = match (joined, self.signaling.bridge()) {
-            (Ok(Err(refused)), Some(bridge)) if refused.code == ErrorCode::HomeElsewhere => {
-                match bridge
-                    .join(admission, resume, self.link.clone(), refused)
-                    .await
-                {
-                    Ok(remote) => {
-                        metrics.join("welcome");
-                        metrics
-                            .join_seconds
-                            .observe(started.elapsed().as_secs_f64());
-                        self.state = State::Bridged(remote);
-                        return Flow::Continue;
-                    }
-                    Err(refused) => Ok(Err(refused)),
+        // Another node is the meeting's home: bridged to its room, if NATS is there. A
+        // home that is stopping (handing the meeting over) refuses: once more, then.
+        for again in [true, false] {
+            let Some(bridge) = self.signaling.bridge() else {
+                break;
+            };
+            let refused = match joined {
+                Ok(Err(refused)) if refused.code == ErrorCode::HomeElsewhere => refused,
+                _ => break,
+            };
+            match bridge
+                .join(
+                    admission.clone(),
+                    resume.clone(),
+                    self.link.clone(),
+                    refused,
+                )
+                .await
+            {
+                Ok(remote) => {
+                    metrics.join("welcome");
+                    metrics
+                        .join_seconds
+                        .observe(started.elapsed().as_secs_f64());
+                    self.state = State::Bridged(remote);
+                    return Flow::Continue;
+                }
+                Err(refused) if again && refused.code == ErrorCode::HomeElsewhere => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    joined = self
+                        .signaling
+                        .join(admission.clone(), resume.clone(), self.link.clone())
+                        .await;
+                }
+                Err(refused) => {
+                    joined = Ok(Err(refused));
+                    break;
                 }
             }
-            (joined, _) => joined,
-        };
+        }
         match joined {
             Ok(Ok((room, session))) => {
                 metrics.join("welcome");
@@ -279,7 +304,9 @@ impl<A: Admit> Reader<A> {
                 self.state = State::Joined { room, session };
                 Flow::Continue
             }
-            Ok(Err(_)) if self.signaling.is_stopping() => self.restarting(),
+            Ok(Err(_)) if self.signaling.is_stopping() => {
+                self.restarting(Some(admission.meeting.id)).await
+            }
             Ok(Err(refused)) => {
                 metrics.join(refused.code.as_str());
                 tracing::info!(code = refused.code.as_str(), "join refused by the room");
@@ -298,9 +325,21 @@ impl<A: Admit> Reader<A> {
         }
     }
 
-    /// The server is stopping: close 1012, the page comes back at once.
-    fn restarting(&mut self) -> Flow {
-        self.link.close(close::SERVICE_RESTART, "server_restart");
+    /// The server is stopping: a cluster node sends the page to the node that goes on
+    /// with `meeting` (`home_elsewhere` naming it, close 1013: the page goes there at
+    /// once); otherwise close 1012, the page comes back at once.
+    async fn restarting(&mut self, meeting: Option<i64>) -> Flow {
+        let next = match meeting {
+            Some(m) => self.signaling.moved_to(m).await,
+            None => None,
+        };
+        match next {
+            Some(next) => {
+                let message = crate::drain::moved(&self.signaling.node_name(), &next);
+                self.fail(ErrorCode::HomeElsewhere, message, close::TRY_AGAIN_LATER);
+            }
+            None => self.link.close(close::SERVICE_RESTART, "server_restart"),
+        }
         Flow::Closing
     }
 

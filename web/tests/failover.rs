@@ -14,92 +14,12 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
+use common::roaming::{hall, Welcome};
 use common::{free_port, start_node, store_of, sudden_meeting, wait_until, DataDir};
 
 const NODES: [&str; 3] = ["node-a", "node-b", "node-c"];
-
-/// A welcome a hall's socket got: on which node, in which phase.
-#[derive(Debug, Clone, PartialEq)]
-struct Welcome {
-    hall: i64,
-    node: usize,
-    phase: String,
-}
-
-/// The node a `home_elsewhere` message names ("… hosted on node node-a; …").
-fn named_node(message: &str) -> Option<usize> {
-    let rest = message.split("on node ").nth(1)?;
-    let id: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
-    NODES.iter().position(|n| *n == id)
-}
-
-/// A hall's page reduced to its socket, following the page's cluster rule
-/// (web/static/protocol.js): it starts on node `first`; a connection lost (or not made)
-/// moves it to the next node, a restart notice (1012) keeps it, `home_elsewhere` sends
-/// it to the node named. Pings every second; notes each welcome; the host starts the
-/// meeting after its first one.
-async fn hall(
-    urls: Arc<Vec<String>>,
-    first: usize,
-    hall_id: i64,
-    token: String,
-    starts: bool,
-    seen: Arc<Mutex<Vec<Welcome>>>,
-) {
-    let mut node = first;
-    let mut to_start = starts;
-    loop {
-        let mut next = (node + 1) % urls.len();
-        if let Ok((mut ws, _)) = tokio_tungstenite::connect_async(&urls[node]).await {
-            let join = json!({ "type": "join", "v": 1, "token": token }).to_string();
-            let mut ping = tokio::time::interval(Duration::from_secs(1));
-            if ws.send(Message::text(join)).await.is_ok() {
-                loop {
-                    tokio::select! {
-                        msg = ws.next() => match msg {
-                            Some(Ok(Message::Text(t))) => {
-                                let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
-                                if v["type"] == "welcome" {
-                                    let phase = v["state"]["phase"].as_str().unwrap_or("?").to_string();
-                                    seen.lock().unwrap().push(Welcome { hall: hall_id, node, phase });
-                                    if std::mem::take(&mut to_start) {
-                                        let start = json!({ "type": "set_phase", "phase": "started" });
-                                        let _ = ws.send(Message::text(start.to_string())).await;
-                                    }
-                                }
-                                if v["type"] == "error" && v["code"] == "home_elsewhere" {
-                                    if let Some(home) = named_node(v["message"].as_str().unwrap_or("")) {
-                                        next = home;
-                                    }
-                                }
-                            }
-                            Some(Ok(Message::Close(Some(frame)))) if u16::from(frame.code) == 1012 => {
-                                next = node;
-                                break;
-                            }
-                            Some(Ok(_)) => {}
-                            _ => break,
-                        },
-                        _ = ping.tick() => {
-                            if ws.send(Message::text(json!({ "type": "ping", "ts": 0 }).to_string())).await.is_err() {
-                                break;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        node = next;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 #[tokio::test]
 async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
@@ -141,6 +61,7 @@ async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
         // The first node seeds the demo; the others find it there.
         nodes.push(Some(start_node(dir, &url, ports[i], &env).await));
     }
+    let names: Arc<Vec<String>> = Arc::new(NODES.iter().map(|n| n.to_string()).collect());
     let ws_urls: Arc<Vec<String>> = Arc::new(
         ports
             .iter()
@@ -159,6 +80,7 @@ async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
     // The host joins through node a first: node a is home. Then two halls through
     // node a, two through node b (sent on to node a, the home).
     let mut pages = vec![tokio::spawn(hall(
+        names.clone(),
         ws_urls.clone(),
         0,
         invited[0].0,
@@ -170,6 +92,7 @@ async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
     for (i, (h, t)) in invited.iter().enumerate().skip(1) {
         let first = if i <= 2 { 0 } else { 1 };
         pages.push(tokio::spawn(hall(
+            names.clone(),
             ws_urls.clone(),
             first,
             *h,
@@ -307,6 +230,7 @@ async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
 
     // A hall joining now (its page starting on the dead node) finds it there, started.
     pages.push(tokio::spawn(hall(
+        names.clone(),
         ws_urls.clone(),
         0,
         late.0,

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+use common::roaming::terminate;
 use common::{free_port, start, store_of, sudden_meeting, wait_until, DataDir};
 
 /// Headcounts each hall reports after answering the roll call.
@@ -105,22 +106,6 @@ async fn page(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// Sends SIGTERM and waits for the server to exit by itself.
-async fn terminate(server: &mut tokio::process::Child) {
-    let pid = server.id().expect("running").to_string();
-    let sent = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(sent.success());
-    let status = tokio::time::timeout(Duration::from_secs(60), server.wait())
-        .await
-        .expect("the server exits after SIGTERM")
-        .unwrap();
-    assert!(status.success(), "a clean exit: {status}");
 }
 
 #[tokio::test]

@@ -39,6 +39,18 @@ impl Beats {
         };
         now.saturating_duration_since(last) < SILENCE
     }
+
+    /// The nodes that beat within [`SILENCE`] before `now`, in id order.
+    pub fn alive_nodes(&self, now: Instant) -> Vec<String> {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut nodes: Vec<String> = seen
+            .iter()
+            .filter(|(_, &(_, at))| now.saturating_duration_since(at) < SILENCE)
+            .map(|(node, _)| node.clone())
+            .collect();
+        nodes.sort_unstable();
+        nodes
+    }
 }
 
 #[cfg(test)]
@@ -64,5 +76,8 @@ mod tests {
         // A beat of the old run heard before a link was made does not end it.
         beats.heard("node-c", 1, t0);
         assert!(beats.alive("node-c", 2, t0 + s(1), t0 + s(2)));
+        // Who is alive: b beat at 5 s, c at 0 s.
+        assert_eq!(beats.alive_nodes(t0 + s(2)), ["node-b", "node-c"]);
+        assert_eq!(beats.alive_nodes(t0 + s(6)), ["node-b"]);
     }
 }

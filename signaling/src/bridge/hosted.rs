@@ -133,9 +133,14 @@ async fn answer(bridge: Arc<Bridge>, signaling: Signaling, msg: async_nats::Mess
 /// Joins a hall bridged from another node into its room here.
 async fn join(bridge: &Arc<Bridge>, signaling: &Signaling, request: JoinRequest) -> JoinReply {
     if signaling.is_stopping() {
+        // Named (when another node is alive), the page goes there at once.
+        let message = match signaling.moved_to(request.meeting.id).await {
+            Some(next) if next != request.node => crate::drain::moved(&bridge.node, &next),
+            _ => format!("node {} is stopping", bridge.node),
+        };
         return JoinReply::Refused {
             code: ErrorCode::HomeElsewhere,
-            message: format!("node {} is stopping", bridge.node),
+            message,
         };
     }
     let key: Key = (request.node, request.link);

@@ -70,6 +70,25 @@ impl Remotes {
         });
     }
 
+    /// Sends every bridged socket's page to its home node (`home_elsewhere` naming it,
+    /// close 1013) and tells each home room the link is lost.
+    pub async fn move_all(&self, bridge: &Bridge) -> Vec<SessionLink> {
+        let all: Vec<(u64, Bridged)> = self.lock().drain().collect();
+        let mut links = Vec::with_capacity(all.len());
+        for (id, b) in all {
+            b.link.error(
+                crate::protocol::ErrorCode::HomeElsewhere,
+                crate::drain::moved(&bridge.node, &b.home),
+            );
+            b.link.close(close::TRY_AGAIN_LATER, "home_elsewhere");
+            bridge
+                .publish_in(b.meeting, &b.home, id, InBody::Lost)
+                .await;
+            links.push(b.link);
+        }
+        links
+    }
+
     /// Closes every bridged socket (1012) and tells each home room the link is lost.
     pub async fn close_all(&self, bridge: &Bridge) -> Vec<SessionLink> {
         let all: Vec<(u64, Bridged)> = self.lock().drain().collect();

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{ClientMessage, ErrorCode, HallInfo, MeetingInfo};
+use crate::protocol::{
+    ClientMessage, ErrorCode, HallInfo, MeetingInfo, MeetingState, Readiness, RecordingInfo,
+};
 
 /// The header that makes a message on a link subject a close frame: `<code> <reason>`.
 pub(crate) const CLOSE_HEADER: &str = "Hoinghi-Close";
@@ -11,6 +13,12 @@ pub(crate) const CLOSE_HEADER: &str = "Hoinghi-Close";
 /// Where a node takes bridged joins for the meetings it is home to (request/reply).
 pub(crate) fn join_subject(home: &str) -> String {
     format!("hoinghi.node.{home}.join")
+}
+
+/// Where a node takes staff actions (and looks) on the meetings it is home to
+/// (request/reply).
+pub(crate) fn act_subject(home: &str) -> String {
+    format!("hoinghi.node.{home}.act")
 }
 
 /// Where bridging nodes send a meeting's halls' messages to its home room on `home`
@@ -74,6 +82,46 @@ pub(crate) enum JoinReply {
         incarnation: u64,
     },
     /// Refused by the room (locked, removed, ended…) or not home any more.
+    Refused { code: ErrorCode, message: String },
+}
+
+/// A node asks the home node to act on a meeting for a staff account (the caller's
+/// rights already checked against the shared database) or to show its live state; or a
+/// stopping node asks another to become the meeting's home.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ActRequest {
+    pub meeting: MeetingInfo,
+    /// The staff account the action is logged with (0 for [`Ask::Adopt`]).
+    pub account: i64,
+    pub ask: Ask,
+}
+
+/// What an [`ActRequest`] asks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "ask", rename_all = "snake_case")]
+pub(crate) enum Ask {
+    /// A host control, as the host hall would send it.
+    Act { message: ClientMessage },
+    /// The room's state and readiness.
+    Show,
+    /// Take the meeting's lease (given up by a stopping node) and open its room now.
+    Adopt,
+}
+
+/// The home node's answer to an [`ActRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub(crate) enum ActReply {
+    /// The room did it.
+    Done,
+    /// The room's state, readiness and recording (none: no room is open).
+    Shown {
+        state: Option<Box<MeetingState>>,
+        readiness: Option<Box<Readiness>>,
+        #[serde(default)]
+        recording: RecordingInfo,
+    },
+    /// Refused by the room, or not home any more.
     Refused { code: ErrorCode, message: String },
 }
 

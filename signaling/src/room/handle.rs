@@ -106,6 +106,11 @@ pub(crate) enum Command {
     /// page is told to come back (1012) with nothing recorded — the new home closed
     /// the intervals already, and records the halls' returns.
     Fence(oneshot::Sender<Vec<SessionLink>>),
+    /// This node stops and another becomes the meeting's home: every hall leaves the
+    /// room with nothing recorded (its interval stays open and goes on when it comes
+    /// back through the new home within the grace period). The reply holds the meeting
+    /// and the links, not yet closed: they are told where to go.
+    HandOver(oneshot::Sender<(crate::protocol::MeetingInfo, Vec<SessionLink>)>),
 }
 
 /// Who sends an [`Command::Act`].
@@ -228,7 +233,15 @@ impl RoomHandle {
         self.ask(Command::RecordingInfo).await
     }
 
-    /// Sends every hall away without recording anything: the meeting's home moved.
+    /// Takes every hall out with nothing recorded (this node hands the meeting over):
+    /// the meeting and the links, still open.
+    pub(crate) async fn hand_over(
+        &self,
+    ) -> Result<(crate::protocol::MeetingInfo, Vec<SessionLink>), Gone> {
+        self.ask(Command::HandOver).await
+    }
+
+    /// Sends every hall away with nothing recorded (fenced out); the links it closed.
     pub(crate) async fn fence(&self) -> Result<Vec<SessionLink>, Gone> {
         self.ask(Command::Fence).await
     }

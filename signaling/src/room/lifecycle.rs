@@ -129,6 +129,23 @@ impl Room {
         closed
     }
 
+    /// The node stops and hands the meeting to another node: every hall leaves with
+    /// nothing recorded — its interval stays open, and its join through the new home
+    /// within the grace period continues it. Returns the links, still open.
+    pub(super) async fn hand_over(&mut self) -> Vec<SessionLink> {
+        let _ = self.stop_recording(Actor::Server).await;
+        let mut links = Vec::new();
+        for m in std::mem::take(&mut self.members) {
+            links.extend(m.link);
+            if let Some(peer) = m.peer {
+                let _ = self.shared.sfu.close_peer(peer).await;
+            }
+        }
+        self.readiness_watchers.clear();
+        self.empty_since = Some(Instant::now());
+        links
+    }
+
     pub(super) async fn remove_hall(&mut self, hall_id: i64, by: Actor) -> Outcome {
         if hall_id == self.meeting.host_hall_id {
             return Err(forbidden("the host hall cannot be removed"));

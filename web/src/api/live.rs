@@ -9,7 +9,10 @@
 //! `GET /api/v1/meetings/{id}/live` answers `{"state": …, "readiness": …, "recording": …}`
 //! (`null` when no hall has connected yet; `recording` as the `recording` message:
 //! `{"on": true, "since": …, "by": …}`). `{"type":"start_recording"}` and
-//! `{"type":"stop_recording"}` start and stop the meeting's recording. Only administrators and the secretariats who can see the
+//! `{"type":"stop_recording"}` start and stop the meeting's recording. With several
+//! nodes, a meeting whose home is another node is acted on (and shown) by that node's
+//! room, asked over NATS (docs/cluster.md); if it does not answer within 5 s the answer
+//! is 503 `home_unreachable`. Only administrators and the secretariats who can see the
 //! meeting may use these. The routes have their own state (the store and the live rooms)
 //! and are merged into the server's router at start-up.
 
@@ -59,21 +62,36 @@ async fn show(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
-    staff_meeting(&state, &headers, id).await?;
-    let none = json!({ "state": null, "readiness": null, "recording": null });
-    let Some(room) = state.signaling.room(id) else {
-        return Ok(Json(none));
+    let (who, meeting) = staff_meeting(&state, &headers, id).await?;
+    let shown = state
+        .signaling
+        .show(&meeting, who.account.id)
+        .await
+        .map_err(refused)?;
+    Ok(Json(match shown {
+        Some((s, r, rec)) => json!({ "state": s, "readiness": r, "recording": rec }),
+        None => json!({ "state": null, "readiness": null, "recording": null }),
+    }))
+}
+
+/// The HTTP answer of a room's refusal. Another node being home and not answering (or
+/// stopping) is 503 `home_unreachable`: the action was not done, try again.
+fn refused(e: signaling::protocol::ProtocolError) -> ApiError {
+    let status = match e.code {
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::UnknownHall => StatusCode::NOT_FOUND,
+        ErrorCode::Internal | ErrorCode::RecordingFailed => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::InvalidMessage => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::HomeElsewhere => {
+            return ApiError::Body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "home_unreachable",
+                e.message,
+            )
+        }
+        _ => StatusCode::CONFLICT,
     };
-    match (
-        room.state().await,
-        room.readiness().await,
-        room.recording().await,
-    ) {
-        (Ok(s), Ok(r), Ok(rec)) => Ok(Json(
-            json!({ "state": s, "readiness": r, "recording": rec }),
-        )),
-        _ => Ok(Json(none)),
-    }
+    ApiError::Body(status, e.code.as_str(), e.message)
 }
 
 async fn act(
@@ -105,18 +123,7 @@ async fn act(
         .signaling
         .act(&meeting, who.account.id, message)
         .await
-        .map_err(|e| {
-            let status = match e.code {
-                ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-                ErrorCode::UnknownHall => StatusCode::NOT_FOUND,
-                ErrorCode::Internal | ErrorCode::RecordingFailed => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
-                ErrorCode::InvalidMessage => StatusCode::UNPROCESSABLE_ENTITY,
-                _ => StatusCode::CONFLICT,
-            };
-            ApiError::Body(status, e.code.as_str(), e.message)
-        })?;
+        .map_err(refused)?;
     Ok(Json(json!({ "ok": true })))
 }
 

@@ -2,11 +2,12 @@
 //! data directory (over SQLite, or a fresh PostgreSQL database when
 //! `TEST_BACKEND=postgres`), a sudden meeting scheduled over the API with its
 //! invited halls' join tokens, bounded waits, and halls' pages reduced to their
-//! sockets ([`page`]).
+//! sockets ([`page`]; on a cluster, following the page's node rule: [`roaming`]).
 
 #![allow(dead_code)] // each test binary uses its own part
 
 pub mod page;
+pub mod roaming;
 
 use std::net::TcpListener;
 use std::process::Stdio;

@@ -1,0 +1,223 @@
+//! A cluster node drains on SIGTERM: three `hoinghi` processes on one PostgreSQL database
+//! and the NATS server at 127.0.0.1:4222 (`TEST_BACKEND=postgres`; skipped on SQLite),
+//! leases of 120 s (so nothing here can come from a lease lapsing). A started meeting is
+//! homed on node a, with halls in through node a and through node b (bridged); a second
+//! meeting, started over node a's API, has no hall. SIGTERM to node a → it gives its
+//! leases up and hands both meetings to a living node, which opens their rooms in their
+//! recorded phase; the halls' pages are sent there (`home_elsewhere` naming it) and
+//! welcomed again, started; their intervals go on (a reconnect within the grace period,
+//! no absence, no `node_lost`/`network_lost`); node a exits with status 0.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use common::roaming::{hall, terminate, Welcome};
+use common::{free_port, login, start_node, store_of, sudden_meeting, wait_until, DataDir};
+
+#[tokio::test]
+async fn a_stopping_home_node_hands_its_meetings_and_halls_over() {
+    let data = DataDir::new().await;
+    let url = data.database_url();
+    if !url.starts_with("postgres") {
+        eprintln!("skipped: a cluster needs PostgreSQL (TEST_BACKEND=postgres)");
+        data.cleanup().await;
+        return;
+    }
+    // Names of this run only (other tests may share the NATS server), in id order.
+    let run = std::process::id();
+    let names: Arc<Vec<String>> =
+        Arc::new(["da", "db", "dc"].map(|n| format!("{n}-{run}")).to_vec());
+    let ports: Vec<u16> = names.iter().map(|_| free_port()).collect();
+    let public_urls = format!(
+        "{{{}}}",
+        names
+            .iter()
+            .zip(&ports)
+            .map(|(n, p)| format!("{n}=\"http://127.0.0.1:{p}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let dirs: Vec<tempfile::TempDir> = (1..names.len())
+        .map(|_| tempfile::tempdir().unwrap())
+        .collect();
+    let mut nodes = Vec::new();
+    for (i, node) in names.iter().enumerate() {
+        let dir = if i == 0 {
+            data.path()
+        } else {
+            dirs[i - 1].path()
+        };
+        let env = [
+            ("HOINGHI_CLUSTER__NODE_ID", node.as_str()),
+            ("HOINGHI_CLUSTER__LEASE_SECS", "120"),
+            ("HOINGHI_CLUSTER__PUBLIC_URLS", public_urls.as_str()),
+        ];
+        // The first node seeds the demo; the others find it there.
+        nodes.push(Some(start_node(dir, &url, ports[i], &env).await));
+    }
+    let ws_urls: Arc<Vec<String>> = Arc::new(
+        ports
+            .iter()
+            .map(|p| format!("ws://127.0.0.1:{p}/ws"))
+            .collect(),
+    );
+    let store = store_of(&data).await;
+    let base_a = format!("http://127.0.0.1:{}", ports[0]);
+    let (meeting, mut invited) = sudden_meeting(&base_a, &store, "vp.tinh", "25").await;
+    invited.truncate(5);
+    let seen: Arc<Mutex<Vec<Welcome>>> = Arc::default();
+    let welcomes = |seen: &Arc<Mutex<Vec<Welcome>>>| seen.lock().unwrap().clone();
+
+    // The host through node a (home, and starts the meeting), two halls through node a,
+    // two through node b (bridged to node a's room).
+    let mut pages = Vec::new();
+    for (i, (h, t)) in invited.iter().enumerate() {
+        let first = if i <= 2 { 0 } else { 1 };
+        pages.push(tokio::spawn(hall(
+            names.clone(),
+            ws_urls.clone(),
+            first,
+            *h,
+            t.clone(),
+            i == 0,
+            seen.clone(),
+        )));
+        if i == 0 {
+            wait_until("the host is in", || welcomes(&seen).len() == 1).await;
+        }
+    }
+    wait_until("five halls are in", || welcomes(&seen).len() == 5).await;
+    let lease = store.lease(meeting).await.unwrap().expect("a lease");
+    assert_eq!((&lease.node_id, lease.epoch), (&names[0], 1));
+
+    // A second meeting started over node a's API, with no hall in it.
+    let (quiet, _) = sudden_meeting(&base_a, &store, "vp.tinh", "25").await;
+    let http = reqwest::Client::new();
+    let staff = login(&http, &base_a, "vp.tinh").await;
+    let started = http
+        .post(format!("{base_a}/api/v1/meetings/{quiet}/live"))
+        .bearer_auth(&staff)
+        .json(&json!({ "type": "set_phase", "phase": "started" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 200, "{:?}", started.text().await);
+    let starts = |m: i64| {
+        let store = store.clone();
+        async move {
+            let events = store.live_events(m).await.unwrap();
+            events
+                .iter()
+                .filter(|e| e.kind == "meeting_started")
+                .count()
+        }
+    };
+    for m in [meeting, quiet] {
+        for _ in 0..100 {
+            if starts(m).await == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(starts(m).await, 1, "meeting {m} started");
+    }
+
+    // SIGTERM to node a: it drains and exits cleanly.
+    let mut node_a = nodes[0].take().expect("node a");
+    let stopped = Instant::now();
+    terminate(&mut node_a).await;
+    let exited = stopped.elapsed();
+    wait_until("the five halls are back", || welcomes(&seen).len() == 10).await;
+    let back = stopped.elapsed();
+    let after = welcomes(&seen)[5..].to_vec();
+    assert!(
+        after.iter().all(|w| w.node != 0 && w.phase == "started"),
+        "every hall is welcomed again through a living node, started: {after:?}"
+    );
+    // Both meetings have a new home at once (a lease of 120 s has not lapsed): epoch 2.
+    let mut homes = Vec::new();
+    for m in [meeting, quiet] {
+        let l = store.lease(m).await.unwrap().expect("a lease");
+        assert!(
+            l.node_id != names[0] && l.epoch == 2 && l.is_live(scheduler::time::now()),
+            "meeting {m} handed over: {l:?}"
+        );
+        homes.push(l.node_id);
+    }
+    println!(
+        "SIGTERM to the home node: it exited after {:.2} s; all five halls welcomed again \
+         after {:.2} s",
+        exited.as_secs_f64(),
+        back.as_secs_f64()
+    );
+    // The quiet meeting's room is open on its new home, started, shown through any node.
+    let base_b = format!("http://127.0.0.1:{}", ports[1]);
+    let staff_b = login(&http, &base_b, "vp.tinh").await;
+    let shown: Value = http
+        .get(format!("{base_b}/api/v1/meetings/{quiet}/live"))
+        .bearer_auth(&staff_b)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["state"]["phase"], "started", "{shown}");
+
+    // The records: per hall one interval, open, that went on (a reconnect), no leave;
+    // one start of each meeting.
+    let admin = store.principal_by_username("admin").await.unwrap();
+    let mut events = Vec::new();
+    for _ in 0..100 {
+        events = store.live_events(meeting).await.unwrap();
+        let back = |h: i64| {
+            events
+                .iter()
+                .any(|e| e.hall_id == Some(h) && e.kind == "reconnect")
+        };
+        if invited.iter().all(|(h, _)| back(*h)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for (hall_id, _) in &invited {
+        let mine: Vec<(&str, &str)> = events
+            .iter()
+            .filter(|e| e.hall_id == Some(*hall_id))
+            .filter(|e| ["join", "leave", "reconnect"].contains(&e.kind.as_str()))
+            .map(|e| (e.kind.as_str(), e.detail.as_str()))
+            .collect();
+        assert_eq!(
+            mine,
+            [("join", ""), ("reconnect", "")],
+            "hall {hall_id}: its interval goes on"
+        );
+    }
+    let rows = store.meeting_attendance(&admin, meeting).await.unwrap();
+    for (hall_id, _) in &invited {
+        let row = rows.iter().find(|r| r.hall.hall_id == *hall_id).unwrap();
+        let timeline: Vec<(Option<&str>, bool)> = row
+            .timeline
+            .iter()
+            .map(|i| (i.end_reason.as_deref(), i.left_at.is_none()))
+            .collect();
+        assert_eq!(
+            timeline,
+            [(None, true)],
+            "hall {hall_id}: one interval, open, no absence"
+        );
+    }
+    for m in [meeting, quiet] {
+        assert_eq!(starts(m).await, 1, "no second start of {m}");
+    }
+    for p in pages {
+        p.abort();
+    }
+    drop(nodes);
+    store.close().await;
+    data.cleanup().await;
+}
