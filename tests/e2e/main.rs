@@ -14,6 +14,7 @@ mod login_guard;
 mod meeting_ownership;
 mod minutes;
 mod national;
+mod recordings;
 mod reports;
 mod series;
 mod whip;

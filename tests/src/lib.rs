@@ -61,7 +61,9 @@ pub struct TestApp {
     pub db: TestDb,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
-    /// Holds the server's own attendance journal (never shared between tests).
+    /// The directory the server keeps recordings in.
+    pub recordings: std::path::PathBuf,
+    /// Holds the server's own attendance journal and recordings (never shared between tests).
     _journal: tempfile::TempDir,
 }
 
@@ -78,7 +80,12 @@ pub async fn spawn_app_on(backend: Backend) -> TestApp {
 
 /// As [`spawn_app`], on the given backend, with settings changed by `tune`.
 pub async fn spawn_app_with(backend: Backend, tune: impl FnOnce(&mut Settings)) -> TestApp {
-    init_test_tracing();
+    spawn_app_over(demo_db(backend).await, tune).await
+}
+
+/// A fresh database of `backend` with the demo tree, halls and accounts, for a test that
+/// writes rows before the server starts ([`spawn_app_over`]).
+pub async fn demo_db(backend: Backend) -> TestDb {
     let db = TestDb::new(backend).await.expect("a fresh test database");
     demo::seed(
         &db.store,
@@ -90,14 +97,26 @@ pub async fn spawn_app_with(backend: Backend, tune: impl FnOnce(&mut Settings)) 
     )
     .await
     .expect("demo data loads");
+    db
+}
+
+/// Starts the server on port 0 over `db` (see [`demo_db`]), with settings changed by
+/// `tune`; its journal and recordings directory are temporary unless `tune` says otherwise.
+pub async fn spawn_app_over(db: TestDb, tune: impl FnOnce(&mut Settings)) -> TestApp {
+    init_test_tracing();
     let journal = tempfile::tempdir().expect("a temporary directory");
     let mut settings = Settings {
         addr: "127.0.0.1:0".parse().expect("a literal address"),
         database_url: db.url.clone(),
         attendance_journal: Some(journal.path().join("attendance.journal")),
+        recordings: web::settings::RecordingsSettings {
+            dir: Some(journal.path().join("recordings")),
+            ..Default::default()
+        },
         ..Settings::default()
     };
     tune(&mut settings);
+    let recordings = settings.recordings_dir();
     let app = Application::with_store(settings, db.store.clone())
         .await
         .expect("server binds");
@@ -114,6 +133,7 @@ pub async fn spawn_app_with(backend: Backend, tune: impl FnOnce(&mut Settings)) 
         db,
         shutdown: Some(tx),
         server: Some(server),
+        recordings,
         _journal: journal,
     }
 }

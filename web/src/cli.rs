@@ -348,6 +348,13 @@ async fn demo_server(demo: DemoServer) -> anyhow::Result<()> {
             "attendance_journal",
             data_dir.join("attendance.journal"),
         ));
+    // Recordings too stay in the data directory, unless the environment says where.
+    if std::env::var_os("HOINGHI_RECORDINGS__DIR").is_none() {
+        flags = flags.merge(Serialized::default(
+            "recordings.dir",
+            data_dir.join("recordings"),
+        ));
+    }
     let tls = match tls {
         Some(names) => {
             let made = crate::demo_tls::make(&data_dir.join("tls"), &names)?;

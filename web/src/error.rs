@@ -107,6 +107,8 @@ impl IntoResponse for ApiError {
                     json!({ "conflicts": list }),
                 )
             }
+            Error::Gone(code) => body(StatusCode::GONE, code, message, json!({})),
+            Error::WrongState(code) => body(StatusCode::CONFLICT, code, message, json!({})),
             Error::Duplicate(_) => body(StatusCode::CONFLICT, "duplicate", message, json!({})),
             Error::JoinRefused(reason) => {
                 let (status, code) = match reason {

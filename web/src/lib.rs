@@ -15,6 +15,7 @@ pub mod ics;
 pub mod memory_trim;
 pub mod metrics;
 pub mod pages;
+pub mod recordings;
 pub mod report;
 pub mod serve;
 pub mod settings;

@@ -12,8 +12,10 @@ use crate::ice::{IceSettings, Secret};
 
 mod cluster;
 mod http;
+mod recordings;
 pub use cluster::{ClusterConfig, ClusterSettings};
 pub use http::{HttpConfig, TlsFiles, TrustedProxies};
+pub use recordings::{RecordingsSettings, SWEEP_EVERY};
 pub mod limits;
 
 /// Everything the server can be told. Unknown keys are refused at start-up.
@@ -163,6 +165,8 @@ pub struct Settings {
     /// One node of several sharing a PostgreSQL database (`[cluster]`: `node_id`,
     /// `nats_url`, `lease_secs`; docs/cluster.md). None: one node, named `local`.
     pub cluster: Option<ClusterSettings>,
+    /// Meeting recordings (`[recordings]`: `dir`, `retention_days`, `kinds`).
+    pub recordings: RecordingsSettings,
 }
 
 impl Default for Settings {
@@ -220,6 +224,7 @@ impl Default for Settings {
             metrics_addr: None,
             log_format: limits::LogFormat::Text,
             cluster: None,
+            recordings: RecordingsSettings::default(),
         }
     }
 }
@@ -279,6 +284,7 @@ impl Settings {
         self.http_config()?;
         self.socket_limits()?;
         self.cluster_config()?;
+        self.check_recordings()?;
         Ok(())
     }
 
@@ -329,22 +335,28 @@ impl Settings {
         })
     }
 
+    /// Where the server keeps its own files by default: the SQLite file's directory, or
+    /// `hoinghi-data` (relative to the working directory) with PostgreSQL.
+    pub fn data_dir(&self) -> PathBuf {
+        let file = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or(rest))
+            .filter(|f| !f.is_empty() && !f.contains(":memory:"));
+        match file.map(Path::new).and_then(Path::parent) {
+            Some(dir) => dir.to_path_buf(),
+            None if file.is_some() => PathBuf::from("."),
+            None => PathBuf::from("hoinghi-data"),
+        }
+    }
+
     /// Where the attendance writer's journal is, and its limit.
     pub fn journal_config(&self) -> signaling::recorder::JournalConfig {
-        let path = self.attendance_journal.clone().unwrap_or_else(|| {
-            let file = self
-                .database_url
-                .strip_prefix("sqlite://")
-                .or_else(|| self.database_url.strip_prefix("sqlite:"))
-                .map(|rest| rest.split('?').next().unwrap_or(rest))
-                .filter(|f| !f.is_empty() && !f.contains(":memory:"));
-            let dir = match file.map(Path::new).and_then(Path::parent) {
-                Some(dir) => dir.to_path_buf(),
-                None if file.is_some() => PathBuf::from("."),
-                None => PathBuf::from("hoinghi-data"),
-            };
-            dir.join("attendance.journal")
-        });
+        let path = self
+            .attendance_journal
+            .clone()
+            .unwrap_or_else(|| self.data_dir().join("attendance.journal"));
         signaling::recorder::JournalConfig {
             path,
             max_bytes: self.attendance_journal_max_mb * 1024 * 1024,

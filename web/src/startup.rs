@@ -34,6 +34,8 @@ pub struct Application {
     state: AppState,
     signaling: signaling::Signaling,
     recorder: Arc<signaling::StoreRecorder>,
+    /// The recordings' retention sweep, if `recordings.retention_days` is set.
+    sweeper: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Every route of the server over `state`.
@@ -93,6 +95,9 @@ impl Application {
         let store = store
             .with_login_policy(settings.login_policy().map_err(|e| anyhow::anyhow!(e))?)
             .with_node(settings.node_id());
+        // Recordings this node left open (a crash) are closed before any room opens.
+        let recordings_dir = settings.recordings_dir();
+        crate::recordings::prepare(&store, &recordings_dir).await?;
         let signaling_config = settings
             .signaling_config()
             .map_err(|e| anyhow::anyhow!(e))?;
@@ -196,6 +201,12 @@ impl Application {
                 store: store.clone(),
                 recorder: recorder.clone(),
             });
+        let sweeper = crate::recordings::spawn_sweeper(
+            store.clone(),
+            recordings_dir,
+            settings.recordings.retention_days,
+            crate::settings::SWEEP_EVERY,
+        );
         let state = AppState {
             store,
             settings: Arc::new(settings),
@@ -219,6 +230,7 @@ impl Application {
             state,
             signaling,
             recorder,
+            sweeper,
         })
     }
 
@@ -339,6 +351,9 @@ impl Application {
         }
         if let Some(metrics) = metrics {
             metrics.abort();
+        }
+        if let Some(sweeper) = self.sweeper {
+            sweeper.abort();
         }
         self.state.store.close().await;
         Ok(())

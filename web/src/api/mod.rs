@@ -11,6 +11,7 @@ pub(crate) mod lockouts;
 mod meetings;
 pub(crate) mod minutes;
 mod my;
+pub(crate) mod recordings;
 mod reports;
 pub(crate) mod session;
 mod units;
@@ -69,6 +70,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/meetings/{id}/feeds/{feed_id}/revoke", post(feeds::revoke))
         .route("/meetings/{id}/attendance", get(reports::meeting))
         .route("/meetings/{id}/minutes.docx", get(minutes::meeting))
+        .route("/meetings/{id}/recordings", get(recordings::list))
+        .route(
+            "/recordings/{id}",
+            get(recordings::show).delete(recordings::delete),
+        )
+        .route("/recordings/{id}/file", get(recordings::file))
         .route("/reports/units/{id}", get(reports::unit))
         .route("/my/meetings", get(my::meetings))
         .route("/join/{token}", get(my::join))

@@ -1,6 +1,6 @@
 //! One meeting (`/meetings/{id}`): details, invited halls by level, history, join links,
-//! the staff's postpone and cancel forms, its guests and its WHIP/WHEP feed tokens
-//! (`guests.rs` and `feeds.rs` handle their forms).
+//! the staff's postpone and cancel forms, its guests, its WHIP/WHEP feed tokens and its
+//! recordings (`guests.rs`, `feeds.rs` and `recordings.rs` handle their parts).
 
 use std::collections::BTreeMap;
 
@@ -79,13 +79,14 @@ pub(super) async fn render(
             context! { at => display_local(e.at), kind => e.kind, detail => e.detail, by => by },
         );
     }
-    let (timeline, guests, feeds) = match who.require_staff() {
+    let (timeline, guests, feeds, recordings) = match who.require_staff() {
         Ok(()) => (
             Some(timeline(state, who, lang, id).await?),
             Some(super::guests::list(state, who, id).await?),
             Some(super::feeds::list(state, who, id).await?),
+            Some(super::recordings::list(state, who, lang, id).await?),
         ),
-        Err(_) => (None, None, None),
+        Err(_) => (None, None, None, None),
     };
     let local = |ts| to_local(ts).format("%Y-%m-%dT%H:%M").to_string();
     let ctx = context! {
@@ -113,6 +114,8 @@ pub(super) async fn render(
         guest_form => notice.guest_form,
         feeds => feeds,
         feed_made => notice.feed_made,
+        recordings => recordings,
+        is_admin => who.is_admin(),
         guests_open => m.status != MeetingStatus::Cancelled && m.status != MeetingStatus::Ended
             && m.status != MeetingStatus::NotHeld && scheduler::time::now() < m.ends_at,
         starts_at => notice.starts_at.unwrap_or_else(|| local(m.starts_at)),

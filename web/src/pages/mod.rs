@@ -29,6 +29,7 @@ mod join;
 mod layer;
 mod live;
 mod meeting;
+mod recordings;
 mod render;
 mod schedule;
 mod session;
@@ -65,6 +66,7 @@ pub fn router() -> Router<AppState> {
         .route("/meetings/{id}/guests", post(guests::add))
         .route("/meetings/{id}/feeds", post(feeds::add))
         .route("/meetings/{id}/feeds/{feed_id}/revoke", post(feeds::revoke))
+        .route("/recordings/{id}/delete", post(recordings::delete))
         .route(
             "/meetings/{id}/guests/{guest_id}/revoke",
             post(guests::revoke),

@@ -272,9 +272,11 @@ impl IntoResponse for PageError {
                 "err.invalid",
                 Some(crate::error::HALL_DISABLED.to_owned()),
             ),
-            Error::JoinRefused(_) | Error::Conflict(_) | Error::BadCredentials => {
-                (StatusCode::CONFLICT, "err.invalid", Some(e.to_string()))
-            }
+            Error::Gone(_) => (StatusCode::GONE, "err.not_found", Some(e.to_string())),
+            Error::JoinRefused(_)
+            | Error::Conflict(_)
+            | Error::BadCredentials
+            | Error::WrongState(_) => (StatusCode::CONFLICT, "err.invalid", Some(e.to_string())),
             _ => {
                 let mut chain = e.to_string();
                 let mut source = std::error::Error::source(&e);
