@@ -90,20 +90,19 @@ impl Room {
         if let Err(e) = self.record(Actor::Server).await {
             tracing::warn!(meeting = self.meeting.id, kind = %self.meeting.kind, code = e.code.as_str(), error = %e.message, "the meeting's kind is recorded by default, but its recording did not start");
             if e.code == ErrorCode::RecordingFailed {
-                let detail = Some(e.message.clone());
+                let change = PresenceKind::Recording {
+                    event: RecordingEvent::Failed,
+                    by: Actor::Server,
+                    detail: e.message.clone(),
+                };
+                self.shared.record(self.meeting.id, change);
                 self.tell_recording(RecordingInfo {
                     on: false,
                     by: Some(Actor::Server),
                     code: Some(e.code),
-                    detail,
+                    detail: Some(e.message),
                     ..RecordingInfo::default()
                 });
-                let change = PresenceKind::Recording {
-                    event: RecordingEvent::Failed,
-                    by: Actor::Server,
-                    detail: e.message,
-                };
-                self.shared.record(self.meeting.id, change);
             }
         }
     }
@@ -121,21 +120,28 @@ impl Room {
         }
     }
 
-    /// A recording started: every page is told, the log says who and which file.
+    /// A recording started: the log says who and which file, every page is told (in
+    /// that order: what a page was told is in the log).
     pub(super) fn recording_started(&self, path: &Path, by: Actor) {
-        self.tell_recording(self.recording_info());
         let change = PresenceKind::Recording {
             event: RecordingEvent::Started,
             by,
             detail: self.file_name(path),
         };
         self.shared.record(self.meeting.id, change);
+        self.tell_recording(self.recording_info());
     }
 
     /// A recording ended: stopped by `by`, or (`failure`: the recorder's code) on an
     /// error. Every page is told, the log says who and why.
     pub(super) fn recording_stopped(&self, path: &Path, by: Actor, failure: Option<&str>) {
         let file = self.file_name(path);
+        let (event, detail) = match failure {
+            Some(code) => (RecordingEvent::Failed, format!("{file} ({code})")),
+            None => (RecordingEvent::Stopped, file),
+        };
+        let change = PresenceKind::Recording { event, by, detail };
+        self.shared.record(self.meeting.id, change);
         self.tell_recording(RecordingInfo {
             on: false,
             by: Some(by),
@@ -143,12 +149,6 @@ impl Room {
             detail: failure.map(str::to_owned),
             ..RecordingInfo::default()
         });
-        let (event, detail) = match failure {
-            Some(code) => (RecordingEvent::Failed, format!("{file} ({code})")),
-            None => (RecordingEvent::Stopped, file),
-        };
-        let change = PresenceKind::Recording { event, by, detail };
-        self.shared.record(self.meeting.id, change);
     }
 
     fn tell_recording(&self, info: RecordingInfo) {

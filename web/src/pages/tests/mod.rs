@@ -283,6 +283,12 @@ async fn live_pages_console_kiosk_and_attendance() {
     assert!(html.contains("Điều khiển cuộc họp"), "{html}");
     assert!(html.contains("data-mode=\"http\""));
     assert!(html.contains("/static/console.js"));
+    // The recording's toggle, in Vietnamese; its refusals explained for the script.
+    assert!(
+        html.contains("id=\"recording-toggle\"") && html.contains("Bắt đầu ghi hình"),
+        "{html}"
+    );
+    assert!(html.contains("Máy chủ này chưa được cấu hình thư mục lưu bản ghi hình"));
     // The kiosk belongs to a hall: staff are sent home, a hall sees its name and clock.
     let res = app
         .clone()
