@@ -1,7 +1,8 @@
 //! Recordings on the meeting page and over the API: listed only to the staff who own the
 //! meeting, the WebM served with range requests (what the browser's player seeks with),
-//! deleted by an administrator only (file gone, logged), and at start-up the recordings a
-//! crash left open marked interrupted and those past the retention expired.
+//! deleted by an administrator only (file gone, logged), listed in the meeting record, and
+//! at start-up the recordings a crash left open marked interrupted and those past the
+//! retention expired.
 
 use std::path::Path;
 use std::time::Duration;
@@ -123,7 +124,35 @@ async fn the_meetings_own_staff_see_and_play_its_recordings_others_do_not() {
     }
     let (status, _) = app.get(&file_url, None).await;
     assert_eq!(status, 401);
+
+    // Once held, the meeting record (biên bản) lists it with its link.
+    let start = scheduler::time::now();
+    app.db.store.meeting_started(m, start, None).await.unwrap();
+    let docx = get_cookie(
+        &app,
+        &format!("/api/v1/meetings/{m}/minutes.docx"),
+        &vp,
+        None,
+    )
+    .await;
+    assert_eq!(docx.status(), 200);
+    let xml = document_xml(&docx.bytes().await.unwrap());
+    let line = format!("1 phút 35 giây — 10 KB — Hoàn tất: {}{file_url}", app.base);
+    assert!(xml.contains(&line), "{xml}");
     app.stop().await;
+}
+
+/// The text of a DOCX's `word/document.xml`.
+fn document_xml(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a DOCX is a zip");
+    let mut xml = String::new();
+    archive
+        .by_name("word/document.xml")
+        .expect("the document part")
+        .read_to_string(&mut xml)
+        .unwrap();
+    xml
 }
 
 #[tokio::test]
