@@ -73,6 +73,7 @@ fn record(
         .bus()
         .ok_or_else(|| RecordError::Setup("the pipeline has no bus".into()))?;
     let running = Running(pipeline.clone());
+    fix_clock(&pipeline);
     if pipeline.set_state(gst::State::Playing).is_err() {
         // The element that failed said why on the bus (filesink: cannot open the file).
         return Err(bus_error(&bus)
@@ -151,6 +152,19 @@ fn record(
     std::fs::write(spec.chapters_path(), chapters.to_webvtt(duration))
         .map_err(|e| RecordError::Write(format!("{}: {e}", spec.chapters_path().display())))?;
     Ok(duration)
+}
+
+/// Gives the pipeline its clock and base time before it starts, so that every element
+/// has the right base time from READY→PAUSED on. Left to the pipeline, the clock reaches
+/// the elements before their base time does on PAUSED→PLAYING: the live mixer's task,
+/// already running, could then wait for "base 0 + latency", find it ages past and time
+/// out into a state where the mix never reached the muxer (seen about once in four runs
+/// of the recording tests on a busy machine: "the audio mix did not start").
+fn fix_clock(pipeline: &gst::Pipeline) {
+    let clock = gst::SystemClock::obtain();
+    pipeline.use_clock(Some(&clock));
+    pipeline.set_start_time(gst::ClockTime::NONE);
+    pipeline.set_base_time(clock.time());
 }
 
 /// Maps arrival instants to the pipeline's running time (its clock is monotonic, as

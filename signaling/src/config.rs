@@ -2,6 +2,7 @@
 
 use crate::load::Capacity;
 use crate::ratelimit::RateLimit;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Timings and limits of sessions and rooms.
@@ -37,6 +38,13 @@ pub struct SignalingConfig {
     pub join_timeout: Duration,
     /// The most halls and forwarded packets this node takes on.
     pub capacity: Capacity,
+    /// Where meeting recordings go (`<dir>/<meeting id>/<meeting id>-<UTC time>.webm`);
+    /// `None`: this server records nothing (`start_recording` is refused
+    /// `recording_unavailable`).
+    pub recordings_dir: Option<PathBuf>,
+    /// Meeting kinds (`routine`, `sudden`, `national_relay`, `test`) recorded from their
+    /// start by default (needs `recordings_dir`); by default none.
+    pub record_kinds: Vec<String>,
 }
 
 impl Default for SignalingConfig {
@@ -54,6 +62,8 @@ impl Default for SignalingConfig {
             ice: crate::ice::IceConfig::default(),
             join_timeout: Duration::from_secs(10),
             capacity: Capacity::default(),
+            recordings_dir: None,
+            record_kinds: Vec::new(),
         }
     }
 }

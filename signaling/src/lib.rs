@@ -53,7 +53,9 @@ pub use admission::{refusal, Admission, Admit, StoreAdmit};
 pub use bridge::Bridge;
 pub use feeds::{FeedAnswer, FeedOffer, FeedRefusal, FeedRole, ViewerInfo};
 pub use home::HomeLeases;
-pub use recorder::{NoRecorder, PresenceChange, PresenceKind, Recorder, StoreRecorder};
+pub use recorder::{
+    NoRecorder, PresenceChange, PresenceKind, Recorder, RecordingEvent, StoreRecorder,
+};
 pub use registry::{Signaling, SignalingConfig};
 pub use room::{HallStats, RecordingRefusal, RecordingStatus, RoomHandle};
 pub use session::{serve, WsMessage};

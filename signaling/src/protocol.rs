@@ -22,7 +22,7 @@ pub use client::ClientMessage;
 pub use codes::ErrorCode;
 pub use live::{
     Action, Actor, FloorInfo, HallReadiness, LinkState, MeetingState, Phase, Readiness,
-    RollCallStatus, UnitReadiness,
+    RecordingInfo, RollCallStatus, UnitReadiness,
 };
 pub use parse::{parse_client, to_text};
 pub use server::ServerMessage;

@@ -76,6 +76,35 @@ pub enum PresenceKind {
         hall_id: Option<i64>,
         by: Actor,
     },
+    /// The meeting's recording started, stopped or failed; `detail` names its file (and
+    /// the recorder's code on a failure), logged.
+    Recording {
+        event: RecordingEvent,
+        by: Actor,
+        detail: String,
+    },
+}
+
+/// What happened to a meeting's recording, as the log's `kind` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingEvent {
+    /// `recording_started`.
+    Started,
+    /// `recording_stopped`: stopped by someone, with the meeting, or as the room closed.
+    Stopped,
+    /// `recording_failed`: ended on an error (a full disk…); the meeting went on.
+    Failed,
+}
+
+impl RecordingEvent {
+    /// The log's `kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Started => "recording_started",
+            Self::Stopped => "recording_stopped",
+            Self::Failed => "recording_failed",
+        }
+    }
 }
 
 /// Where rooms report presence changes.
@@ -236,6 +265,12 @@ impl StoreRecorder {
                 hall_id,
                 kind: action.as_str().to_string(),
                 detail: by.describe(),
+                by: by.account_id(),
+            },
+            PresenceKind::Recording { event, by, detail } => Change::LiveEvent {
+                hall_id: None,
+                kind: event.as_str().to_string(),
+                detail: format!("{}: {detail}", by.describe()),
                 by: by.account_id(),
             },
         };

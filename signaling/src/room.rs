@@ -30,7 +30,7 @@ pub use recording::{RecordingRefusal, RecordingStatus};
 
 use crate::link::{Frame, SessionLink, StateKey};
 use crate::protocol::{
-    Candidate, ErrorCode, HallInfo, MeetingInfo, Participant, Readiness, ServerMessage,
+    Actor, Candidate, ErrorCode, HallInfo, MeetingInfo, Participant, Readiness, ServerMessage,
 };
 use crate::recorder::PresenceKind;
 use crate::registry::Shared;
@@ -237,6 +237,8 @@ impl Room {
                 }
             }
         }
+        // The last hall left long enough ago: a running recording is finished.
+        let _ = self.stop_recording(Actor::Server).await;
         self.shared.forget_room(self.meeting.id, self.id);
         // Commands queued after the decision to end: joins see `Gone` and retry.
         rx.close();
@@ -349,10 +351,13 @@ impl Room {
             } => self.feed_join(participant_id, offer, reply).await,
             Command::FeedLeave { participant_id } => self.feed_leave(participant_id).await,
             Command::StartRecording { spec, reply } => {
-                let _ = reply.send(self.start_recording(spec).await);
+                let _ = reply.send(self.start_recording(spec, Actor::Server).await);
             }
             Command::StopRecording(reply) => {
-                let _ = reply.send(self.stop_recording().await);
+                let _ = reply.send(self.stop_recording(Actor::Server).await);
+            }
+            Command::RecordingInfo(reply) => {
+                let _ = reply.send(self.recording_info());
             }
             Command::Recording(event) => self.recording_event(event).await,
             Command::RecordingStatus(reply) => {

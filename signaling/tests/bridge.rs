@@ -1,7 +1,8 @@
 //! Three nodes on one database and one NATS server (127.0.0.1:4222), each with its own
 //! NATS connection, as tasks of one test: the host joins on node a (the meeting's
 //! home); halls joining through nodes b and c are bridged to node a's room instead of
-//! being refused. The floor given to b's hall reaches c's page, both halls' roll-call
+//! being refused. The floor given to b's hall reaches c's page, so does the host's
+//! recording starting and stopping (logged once, on the home node), both halls' roll-call
 //! answers are in the one meeting log, and a bridged socket that drops (or leaves) is
 //! seen by the host as a local one would be; a bridged page that stops reading is cut
 //! by the same write timeout as a local one while the room goes on. A node whose NATS
@@ -21,7 +22,7 @@ use scheduler::{Level, Store};
 use serde_json::json;
 use sfu::testclient::TestClient;
 use sfu::SfuConfig;
-use signaling::protocol::{Reason, ServerMessage};
+use signaling::protocol::{Actor, Reason, RecordingInfo, ServerMessage};
 use signaling::{Bridge, HomeLeases, Signaling, SignalingConfig, StoreAdmit, StoreRecorder};
 
 /// The test server has no accounts: it accepts any; the client is handed them apart
@@ -44,6 +45,7 @@ async fn node_over(store: &Store, name: &str, write_timeout: Duration, nats: &st
     let config = SignalingConfig {
         grace: Duration::from_secs(1),
         write_timeout,
+        recordings_dir: Some(recordings()),
         ..quiet()
     };
     let signaling = Signaling::start(SfuConfig::default(), config)
@@ -58,6 +60,11 @@ async fn node_over(store: &Store, name: &str, write_timeout: Duration, nats: &st
         .await
         .expect("subscribed");
     signaling.with_bridge(bridge)
+}
+
+/// Where the nodes record (each meeting in its own folder, removed by its test).
+fn recordings() -> std::path::PathBuf {
+    std::env::temp_dir().join("hoinghi-bridge-recordings")
 }
 
 /// A province meeting scheduled now on `store`: the meeting and two invited halls
@@ -88,6 +95,15 @@ async fn nodes(store: &Store, test: &str) -> (Signaling, Signaling, Signaling) {
         node(store, &format!("b{test}-{run}")).await,
         node(store, &format!("c{test}-{run}")).await,
     )
+}
+
+/// The next `recording` a page is told.
+async fn recording(page: &mut Page) -> RecordingInfo {
+    page.expect("recording", |m| match m {
+        ServerMessage::Recording(info) => Some(info.clone()),
+        _ => None,
+    })
+    .await
 }
 
 #[tokio::test]
@@ -122,6 +138,28 @@ async fn halls_on_other_nodes_are_bridged_to_the_home_room() {
         })
         .await;
     assert_eq!(floor, hall_b);
+
+    // The host records: halls on the other nodes are told, as they are told when it stops.
+    host.send(json!({"type": "start_recording"}));
+    let by_the_host = Actor::Hall {
+        hall_id: m.host_hall_id,
+    };
+    for page in [&mut page_b, &mut page_c] {
+        let on = recording(page).await;
+        assert_eq!((on.on, on.by), (true, Some(by_the_host)));
+    }
+    host.send(json!({"type": "stop_recording"}));
+    for page in [&mut page_b, &mut page_c] {
+        assert!(!recording(page).await.on);
+    }
+    let events = logged(&db.store, m.id, "recording_stopped", 1).await;
+    let started = events.iter().find(|e| e.kind == "recording_started");
+    let by_host = format!("by hall {}: {}/", m.host_hall_id, m.id);
+    assert!(
+        started.is_some_and(|e| e.detail.starts_with(&by_host)),
+        "{events:?}"
+    );
+    let _ = std::fs::remove_dir_all(recordings().join(m.id.to_string()));
 
     // A roll call answered from b and c is in the one meeting log.
     host.send(json!({"type": "set_phase", "phase": "started"}));

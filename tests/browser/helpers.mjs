@@ -10,8 +10,11 @@ export const PASSWORD = "hoinghi-demo";
 export const OUT = fileURLToPath(new URL("../../test-output/browser/", import.meta.url));
 mkdirSync(OUT, { recursive: true });
 
-/** Headless Debian chromium (never a downloaded browser). */
-export function launch() {
+/**
+ * Headless Debian chromium (never a downloaded browser); `camera`: a Y4M file its fake
+ * camera shows instead of the test pattern (see pictures.mjs).
+ */
+export function launch({ camera } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
@@ -32,6 +35,7 @@ export function launch() {
       "--disable-background-timer-throttling",
       "--disable-renderer-backgrounding",
       "--disable-backgrounding-occluded-windows",
+      ...(camera ? [`--use-file-for-fake-video-capture=${camera}`] : []),
     ],
   });
 }

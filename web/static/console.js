@@ -16,6 +16,9 @@
   // The roll call last seen in progress: when the state drops it, it was ended.
   var lastRollCall = null, rollCallOver = false;
   var lastHtml = "";
+  // The recording as last told (`recording`, or the live state's `recording` over HTTP),
+  // and whether a start or stop was sent and not answered yet.
+  var rec = null, recPending = false;
 
   function nameOf(id) { return names.get(id) || (t("con.hall") + " " + id); }
   // The hall speaking now (the server's active_speaker, known in room mode), or null.
@@ -37,9 +40,28 @@
     }).then(function (r) {
       if (r.ok) { note(""); poll(); return; }
       return r.json().catch(function () { return null; }).then(function (b) {
-        note(t("con.refused") + (b && b.error ? " (" + b.error.code + ")" : ""), true);
+        note(refusal(b && b.error ? b.error.code : null), true);
       });
     }).catch(function () { note(t("con.offline"), true); });
+  }
+
+  // A refusal in words: the recording's own codes are explained, others named.
+  function refusal(code) {
+    var own = code ? t("con.err." + code) : null;
+    if (own && own !== "con.err." + code) return own;
+    return t("con.refused") + (code ? " (" + code + ")" : "");
+  }
+  function renderRecording() {
+    var on = !!(rec && rec.on);
+    var since = on && rec.since ? new Date(rec.since * 1000) : null;
+    $("con-rec-state").textContent = on
+      ? t("con.rec_on") + (since ? " " + t("con.rec_since") + " " + String(since.getHours()).padStart(2, "0") + ":" + String(since.getMinutes()).padStart(2, "0") : "")
+      : t("con.rec_off");
+    var b = $("recording-toggle");
+    b.textContent = t(on ? "con.rec_stop" : "con.rec_start");
+    b.setAttribute("aria-pressed", on ? "true" : "false");
+    b.className = on ? "danger" : "";
+    b.disabled = recPending || !st || st.phase === "ended";
   }
 
   // ---- the view ----
@@ -63,6 +85,7 @@
       $("con-" + p).disabled = st.phase === "ended" || st.phase === p || (p === "test" && st.phase === "started");
     });
     $("con-lock").textContent = t(st.locked ? "con.unlock" : "con.lock");
+    renderRecording();
     $("con-rollcall").textContent = t(st.roll_call ? "con.rollcall_again" : "con.rollcall");
     if (st.roll_call) rollCallOver = false;
     else if (lastRollCall) rollCallOver = true;
@@ -170,6 +193,13 @@
       case "con-rollcall": return act({ type: "start_roll_call" });
       case "con-rollcall-end": return act({ type: "end_roll_call" });
       case "con-unspot": return act({ type: "spotlight", hall_id: null });
+      case "recording-toggle":
+        if (rec && rec.on && !window.confirm(t("con.rec_stop_confirm"))) return;
+        recPending = true;
+        renderRecording();
+        // Enabled again by the answer: `recording`, a refusal, or (HTTP) the next state.
+        setTimeout(function () { recPending = false; if (st) renderRecording(); }, 5000);
+        return act({ type: rec && rec.on ? "stop_recording" : "start_recording" });
       case "con-prev": return act({ type: "grid_page", page: Math.max(0, gridPage.page - 1) });
       case "con-next": return act({ type: "grid_page", page: gridPage.page + 1 });
       case "give": return act({ type: "give_floor", hall_id: id, speaking_limit_secs: limitSecs() });
@@ -201,15 +231,24 @@
           if (root.hidden) return;
           m.participants.forEach(function (p) { names.set(p.hall_id, p.name); });
           st = m.state;
+          rec = null; // a recording running is told right after
           act({ type: "readiness" });
           break;
         case "meeting_state": st = m; break;
         case "floor": if (st) st.floor = m.hall_id == null ? null : { hall_id: m.hall_id, until: m.until }; break;
         case "grid": gridPage = m; break;
+        case "recording":
+          rec = m;
+          recPending = false;
+          if (m.code) note(refusal(m.code) + (m.detail ? " (" + m.detail + ")" : ""), true);
+          break;
         case "readiness": board = m; learn(m); break;
         case "participant_joined": names.set(m.hall_id, m.name); break;
         case "active_speaker": case "participant_left": break;
-        case "error": if (m.code === "forbidden" || m.code === "unknown_hall") note(t("con.refused") + " (" + m.code + ")", true); return;
+        case "error":
+          if (/^(forbidden|unknown_hall|already_recording|not_recording|recording_unavailable|recording_failed)$/.test(m.code)) note(refusal(m.code), true);
+          if (/recording/.test(m.code) && recPending) { recPending = false; if (st) renderRecording(); }
+          return;
         default: return;
       }
       if (!root.hidden) render();
@@ -220,7 +259,7 @@
     var poll = function () {
       fetch("/api/v1/meetings/" + meetingId + "/live", { credentials: "same-origin", headers: { accept: "application/json" } })
         .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-        .then(function (b) { st = b.state; board = b.readiness; learn(board); render(); })
+        .then(function (b) { st = b.state; board = b.readiness; rec = b.recording || null; recPending = false; learn(board); render(); })
         .catch(function () { note(t("con.offline"), true); });
     };
     poll();

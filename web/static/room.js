@@ -55,6 +55,11 @@
     render();
   });
   room.on("change", render);
+  // ---- recording: every hall knows it is recorded (docs/protocol.md, "Recording") ----
+  room.on("*", function (m) {
+    if (m.type === "welcome") $("recording-indicator").hidden = true;
+    else if (m.type === "recording") $("recording-indicator").hidden = !m.on;
+  });
   room.on("muted", function (muted) {
     $("mic-state").textContent = t(muted ? "room.mic_off" : "room.mic_on");
     $("mic-state").className = muted ? "mic mic-off" : "mic mic-on";

@@ -10,10 +10,14 @@
   var events = [];
   // Every participant_joined / participant_left since the page opened: {type, hallId, reason}.
   var presence = [];
+  // Whether the meeting is being recorded, as the page was last told.
+  var recording = false;
   room.on("*", function (m) {
     events.push(m.type + (m.code ? ":" + m.code : "") + (m.reason ? ":" + m.reason : ""));
     if (events.length > 200) events.shift();
     if (/^participant_/.test(m.type)) presence.push({ type: m.type, hallId: m.hall_id, reason: m.reason });
+    if (m.type === "welcome") recording = false;
+    else if (m.type === "recording") recording = !!m.on;
   });
 
   /** getStats of one receiver: the inbound-rtp figures the tests judge media by. */
@@ -40,6 +44,7 @@
     get pc() { return room.pc; },
     get ws() { return room.ws; },
     get simulcast() { return room.simulcast; },
+    get recording() { return recording; },
     events: events,
     presence: presence,
     renegotiate: room.renegotiate,

@@ -143,6 +143,13 @@ pub enum ClientMessage {
     },
     /// Host: sends the readiness board now and whenever it changes from then on.
     Readiness,
+    /// Host / secretariat: starts recording the meeting (ghi hình); every page gets
+    /// `recording`. Refused `already_recording`, `recording_unavailable` (no recordings
+    /// directory on this server) or `recording_failed`.
+    StartRecording,
+    /// Host / secretariat: stops the recording; its file is finished. Refused
+    /// `not_recording`.
+    StopRecording,
 }
 
 impl ClientMessage {
@@ -170,7 +177,9 @@ impl ClientMessage {
             | Self::Lock { .. }
             | Self::StartRollCall
             | Self::EndRollCall
-            | Self::MarkRollCall { .. } => true,
+            | Self::MarkRollCall { .. }
+            | Self::StartRecording
+            | Self::StopRecording => true,
             // Staff have no hand of their own: only another hall's.
             Self::LowerHand { hall_id } => hall_id.is_some(),
             Self::Join { .. }
@@ -197,6 +206,8 @@ mod tests {
         let staff = |text: &str| parse_client(text).expect(text).staff_may_send();
         assert!(staff(r#"{"type":"set_phase","phase":"started"}"#));
         assert!(staff(r#"{"type":"end_roll_call"}"#));
+        assert!(staff(r#"{"type":"start_recording"}"#));
+        assert!(staff(r#"{"type":"stop_recording"}"#));
         assert!(staff(r#"{"type":"lower_hand","hall_id":7}"#));
         assert!(!staff(r#"{"type":"lower_hand"}"#), "staff have no hand");
         assert!(!staff(r#"{"type":"raise_hand"}"#));

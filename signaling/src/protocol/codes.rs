@@ -69,6 +69,15 @@ pub enum ErrorCode {
     /// Another node of the cluster is the meeting's home (holds its lease) and this node
     /// cannot bridge to it yet; the message names that node. The page tries again later.
     HomeElsewhere,
+    /// `start_recording` while the meeting is already being recorded.
+    AlreadyRecording,
+    /// `stop_recording` while the meeting is not being recorded.
+    NotRecording,
+    /// This server records nothing (no recordings directory is set).
+    RecordingUnavailable,
+    /// The recording could not start (its directory or file could not be made), or it
+    /// ended on an error (a full disk, a write error); the meeting goes on.
+    RecordingFailed,
 }
 
 impl ErrorCode {

@@ -120,6 +120,28 @@ impl Action {
     }
 }
 
+/// Whether the meeting is being recorded (ghi hình): the `recording` message, and the
+/// live state staff read over HTTP. Every hall page shows it: halls know they are
+/// recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RecordingInfo {
+    /// Recording now.
+    pub on: bool,
+    /// When the recording started (UTC Unix seconds), while on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<i64>,
+    /// Who started it (while on) or stopped it (off); `server` for a meeting kind
+    /// recorded by default, a failure, or the room closing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Actor>,
+    /// Why it stopped on its own: `recording_failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<super::ErrorCode>,
+    /// The recorder's own reason (`recording_write_failed`, …), for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
 /// Who holds the floor, and until when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FloorInfo {

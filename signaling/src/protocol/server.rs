@@ -2,7 +2,7 @@
 
 use super::{
     Action, Actor, Candidate, ErrorCode, HallInfo, IceServer, IceTransportPolicy, Kind,
-    MeetingInfo, MeetingState, Participant, Readiness, Reason, Slot,
+    MeetingInfo, MeetingState, Participant, Readiness, Reason, RecordingInfo, Slot,
 };
 use serde::{Deserialize, Serialize};
 
@@ -132,6 +132,9 @@ pub enum ServerMessage {
         /// Layers to send, `1..=3`.
         layers: u8,
     },
+    /// Whether the meeting is being recorded now: to every page when a recording starts,
+    /// stops or fails, and after `welcome` while one runs.
+    Recording(RecordingInfo),
     /// To the host: the readiness board.
     Readiness(Box<Readiness>),
     /// The answer to `ping`.

@@ -102,6 +102,7 @@ fn every_server_message_round_trips() {
         host_hall_name: "Hội trường UBND tỉnh Phú Thọ".into(),
         starts_at: 1_800_000_000,
         ends_at: 1_800_003_600,
+        kind: "routine".into(),
     };
     for message in [
         ServerMessage::Welcome {

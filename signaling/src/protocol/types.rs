@@ -27,6 +27,10 @@ pub struct MeetingInfo {
     pub starts_at: i64,
     /// Planned end, UTC Unix seconds.
     pub ends_at: i64,
+    /// Its kind (`routine`, `sudden`, `national_relay`, `test`): some kinds are recorded
+    /// from their start by default (`SignalingConfig::record_kinds`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub kind: String,
 }
 
 impl From<scheduler::Meeting> for MeetingInfo {
@@ -38,6 +42,7 @@ impl From<scheduler::Meeting> for MeetingInfo {
             host_hall_name: m.host_hall_name,
             starts_at: m.starts_at,
             ends_at: m.ends_at,
+            kind: m.kind.as_str().to_owned(),
         }
     }
 }

@@ -321,6 +321,14 @@ impl Room {
                 self.mark_roll_call(hall_id, status, reason, by)
             }
             ClientMessage::Headcount { people } => self.headcount(hall_only()?, people),
+            ClientMessage::StartRecording => {
+                host_only(host)?;
+                self.record(by).await
+            }
+            ClientMessage::StopRecording => {
+                host_only(host)?;
+                self.stop_record(by).await
+            }
             ClientMessage::Readiness => {
                 let hall_id = hall_only()?;
                 host_only(hall_id == self.meeting.host_hall_id)?;

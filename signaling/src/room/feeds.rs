@@ -213,7 +213,7 @@ impl Room {
             }
         }
         self.refill_all().await;
-        if self.members.is_empty() {
+        if self.only_recording_left() {
             self.empty_since = Some(Instant::now());
         }
     }

@@ -89,6 +89,8 @@ pub(crate) enum Command {
     Recording(media_recorder::Event),
     /// What the recording is doing.
     RecordingStatus(oneshot::Sender<super::recording::RecordingStatus>),
+    /// Whether the meeting is being recorded, as pages are told.
+    RecordingInfo(oneshot::Sender<crate::protocol::RecordingInfo>),
     /// The WHEP viewers now.
     Viewers(oneshot::Sender<Vec<crate::feeds::ViewerInfo>>),
     /// Who is present.
@@ -219,6 +221,11 @@ impl RoomHandle {
     /// What the meeting's recording is doing.
     pub async fn recording_status(&self) -> Result<super::recording::RecordingStatus, Gone> {
         self.ask(Command::RecordingStatus).await
+    }
+
+    /// Whether the meeting is being recorded, since when and by whom (as pages see it).
+    pub async fn recording(&self) -> Result<crate::protocol::RecordingInfo, Gone> {
+        self.ask(Command::RecordingInfo).await
     }
 
     /// Sends every hall away without recording anything: the meeting's home moved.

@@ -39,6 +39,10 @@ impl Room {
             "phase taken up from the store"
         );
         self.chair.phase = phase;
+        if phase == Phase::Started {
+            // A kind recorded by default records again (a new file) after a restart.
+            self.record_by_default().await;
+        }
     }
 
     pub(super) async fn set_phase(&mut self, phase: Phase, by: Actor) -> Outcome {
@@ -68,6 +72,7 @@ impl Room {
                 self.shared
                     .record(self.meeting.id, PresenceKind::MeetingStarted { by });
                 self.announce(Action::MeetingStarted, None, by, false);
+                self.record_by_default().await;
             }
             Ended => self.end_meeting(by).await,
             Waiting => {}
@@ -79,7 +84,7 @@ impl Room {
     async fn end_meeting(&mut self, by: Actor) {
         tracing::info!(meeting = self.meeting.id, "meeting ended");
         // The recording ends with the meeting (its file is finished).
-        let _ = self.stop_recording().await;
+        let _ = self.stop_recording(by).await;
         self.chair.floor = None;
         self.announce(Action::MeetingEnded, None, by, false);
         self.shared.end(self.meeting.id);
@@ -102,7 +107,7 @@ impl Room {
     /// its page is told with close code 1012 (come back at once). Returns those links.
     /// Without `record` nothing is written (fenced out: the meeting's home moved).
     pub(super) async fn stop_for_restart(&mut self, record: bool) -> Vec<SessionLink> {
-        let _ = self.stop_recording().await;
+        let _ = self.stop_recording(Actor::Server).await;
         let mut closed = Vec::new();
         for m in std::mem::take(&mut self.members) {
             let reason = scheduler::attendance::LeaveReason::ServerRestart;

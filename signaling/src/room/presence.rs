@@ -140,6 +140,10 @@ impl Room {
             if let Some(id) = self.chair.roll_call {
                 m.tell(ServerMessage::RollCall { id });
             }
+            let recording = self.recording_info();
+            if recording.on {
+                m.tell(ServerMessage::Recording(recording));
+            }
         }
         Ok(session)
     }
@@ -186,7 +190,7 @@ impl Room {
             }
         }
         self.refill_all().await;
-        if self.members.is_empty() {
+        if self.only_recording_left() {
             self.empty_since = Some(Instant::now());
         }
     }

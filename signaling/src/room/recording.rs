@@ -3,12 +3,16 @@
 //! spotlight change) whose peer is an SFU tap feeding a recorder
 //! ([`crate::recording`]). Floor changes and roll calls become chapters. The
 //! recording's events come back to the room: a keyframe wanted is asked of the main
-//! picture's publisher; a failure ends the recording, never the meeting.
+//! picture's publisher; a failure ends the recording, never the meeting. Who may start
+//! and stop it, where its file goes, what pages are told and the log in [`control`].
+
+mod control;
+mod ledger;
 
 use super::feeds::Feed;
 use super::{Command, Member, Room, SlotState};
 use crate::feeds::FeedRole;
-use crate::protocol::{HallInfo, ServerMessage};
+use crate::protocol::{Actor, HallInfo, ServerMessage};
 use crate::recording::{self, RecordingTap};
 use media_recorder::{Event, RecordingSpec};
 use sfu::{MediaKind, PeerId, MAX_LAYER};
@@ -53,16 +57,30 @@ pub enum RecordingRefusal {
 /// The room's recording.
 #[derive(Default)]
 pub(crate) struct RoomRecording {
-    /// The running one: its tap's peer and sink (for chapters).
-    active: Option<(PeerId, Arc<RecordingTap>)>,
+    /// The running one.
+    active: Option<Active>,
     pub status: RecordingStatus,
 }
 
+/// A running recording.
+struct Active {
+    /// Its tap's peer.
+    peer: PeerId,
+    /// Its sink (for chapters; dropping the last share ends it).
+    tap: Arc<RecordingTap>,
+    /// When it started, UTC Unix seconds.
+    since: i64,
+    /// Who started it.
+    by: Actor,
+}
+
 impl Room {
-    /// Starts recording the meeting into `spec.path`.
+    /// Starts recording the meeting into `spec.path` (`by` checked who may); every page
+    /// is told, the log says who.
     pub(super) async fn start_recording(
         &mut self,
         spec: RecordingSpec,
+        by: Actor,
     ) -> Result<(), RecordingRefusal> {
         if self.recording.active.is_some() {
             return Err(RecordingRefusal::AlreadyRecording);
@@ -76,11 +94,13 @@ impl Room {
             .map_err(|e| RecordingRefusal::Failed(e.to_string()))?;
         tracing::info!(meeting = self.meeting.id, path = %path.display(), "recording started");
         let me = self.me.clone();
+        let mut ledger = self.ledger(&path, by);
         tokio::spawn(async move {
             while let Some(event) = events.recv().await {
-                let Some(room) = me.upgrade() else { return };
-                if room.send(Command::Recording(event)).await.is_err() {
-                    return;
+                // The store hears of the end even once the room has closed.
+                ledger.see(&event);
+                if let Some(room) = me.upgrade() {
+                    let _ = room.send(Command::Recording(event)).await;
                 }
             }
         });
@@ -112,8 +132,15 @@ impl Room {
             recorder: true,
         });
         self.members.push(member);
-        self.recording.active = Some((peer, tap));
-        self.recording.status = RecordingStatus::Recording { path };
+        let since = scheduler::time::now();
+        self.recording.active = Some(Active {
+            peer,
+            tap,
+            since,
+            by,
+        });
+        self.recording.status = RecordingStatus::Recording { path: path.clone() };
+        self.recording_started(&path, by);
         let i = self.members.len() - 1;
         self.refill(i).await;
         if let Some(id) = self.chair.floor.map(|f| f.hall_id) {
@@ -125,10 +152,19 @@ impl Room {
         Ok(())
     }
 
-    /// Stops the recording; its file is finished in the background
-    /// ([`RecordingStatus::Finishing`], then `Finished`).
-    pub(super) async fn stop_recording(&mut self) -> Result<(), RecordingRefusal> {
-        let Some((peer, tap)) = self.recording.active.take() else {
+    /// Stops the recording (`by` checked who may); its file is finished in the
+    /// background ([`RecordingStatus::Finishing`], then `Finished`). Every page is told,
+    /// the log says who.
+    pub(super) async fn stop_recording(&mut self, by: Actor) -> Result<(), RecordingRefusal> {
+        let path = self.end_recording().await?;
+        self.recording_stopped(&path, by, None);
+        Ok(())
+    }
+
+    /// Takes the recording's member out and closes its tap (the recorder then finishes
+    /// the file); the file's path.
+    async fn end_recording(&mut self) -> Result<PathBuf, RecordingRefusal> {
+        let Some(Active { peer, tap, .. }) = self.recording.active.take() else {
             return Err(RecordingRefusal::NotRecording);
         };
         self.members.retain(|m| m.peer != Some(peer));
@@ -137,24 +173,26 @@ impl Room {
         if let Err(e) = self.shared.sfu.close_tap(peer).await {
             tracing::warn!(error = %e, "closing the recording's tap");
         }
-        if let RecordingStatus::Recording { path } = &self.recording.status {
-            self.recording.status = RecordingStatus::Finishing { path: path.clone() };
-        }
+        let path = match &self.recording.status {
+            RecordingStatus::Recording { path } => path.clone(),
+            _ => PathBuf::new(),
+        };
+        self.recording.status = RecordingStatus::Finishing { path: path.clone() };
         tracing::info!(meeting = self.meeting.id, "recording stopped");
-        Ok(())
+        Ok(path)
     }
 
     /// What the recorder reported.
     pub(super) async fn recording_event(&mut self, event: Event) {
         match event {
             Event::KeyframeWanted => {
-                let Some((peer, _)) = &self.recording.active else {
+                let Some(active) = &self.recording.active else {
                     return;
                 };
                 let main = self
                     .members
                     .iter()
-                    .find(|m| m.peer == Some(*peer))
+                    .find(|m| m.peer == Some(active.peer))
                     .and_then(|m| m.slots.iter().find(|s| s.info.kind == MediaKind::Video))
                     .and_then(|s| s.fill);
                 if let Some(fill) = main {
@@ -184,14 +222,15 @@ impl Room {
                     }
                     _ => PathBuf::new(),
                 };
-                if self.recording.active.is_some() {
-                    let _ = self.stop_recording().await;
-                }
+                let running = self.end_recording().await.is_ok();
                 self.recording.status = RecordingStatus::Failed {
-                    path,
+                    path: path.clone(),
                     code: error.code(),
                     message: error.to_string(),
                 };
+                if running {
+                    self.recording_stopped(&path, Actor::Server, Some(error.code()));
+                }
             }
             Event::Started { .. } => {}
             _ => {}
@@ -200,7 +239,7 @@ impl Room {
 
     /// A chapter for a message every page gets: the floor given, a roll call opened.
     pub(super) fn chapter_for(&self, message: &ServerMessage) {
-        let Some((_, tap)) = &self.recording.active else {
+        let Some(Active { tap, .. }) = &self.recording.active else {
             return;
         };
         let title = match message {

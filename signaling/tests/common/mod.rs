@@ -31,6 +31,7 @@ pub fn meeting() -> MeetingInfo {
         host_hall_name: "Hội trường UBND tỉnh".into(),
         starts_at: 1_800_000_000,
         ends_at: 1_800_007_200,
+        kind: "routine".into(),
     }
 }
 

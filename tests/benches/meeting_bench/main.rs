@@ -14,7 +14,9 @@
 //! while the host pages its 5×5 grid; then the floor is handed around (taken back, then
 //! given to the next hall), timing the new holder's first keyframe at every hall. Between
 //! the steady window and the floors, the same window again with `--viewers` WHEP viewers
-//! (default 20) pulling the main picture and the audio: the server's CPU per viewer.
+//! (default 20) pulling the main picture and the audio: the server's CPU per viewer;
+//! then once more while the host records the meeting (`--record 0`: not): the CPU,
+//! memory and disk rate of one recording.
 //! Prints figures, asserts nothing about time; without `--bench` (as `cargo test
 //! --all-targets` runs it) it exits at once.
 //!
@@ -44,6 +46,8 @@ pub struct Options {
     pub concurrency: usize,
     /// WHEP viewers pulling the meeting through a second steady window (0: none).
     pub viewers: usize,
+    /// Whether a third steady window runs while the host records the meeting.
+    pub record: bool,
 }
 
 fn value(args: &[String], name: &str, default: usize) -> usize {
@@ -62,6 +66,7 @@ fn main() {
         floors: value(&args, "--floors", 6),
         concurrency: value(&args, "--concurrency", 32).max(1),
         viewers: value(&args, "--viewers", 20),
+        record: value(&args, "--record", 1) > 0,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -192,6 +192,23 @@ pub async fn run(
         viewers.close().await;
     }
 
+    // The same window again while the host records the meeting (the recording's
+    // GStreamer threads run in the server): what one recording costs.
+    if options.record {
+        halls[0].send(json!({"type": "set_phase", "phase": "started"}));
+        halls[0].send(json!({"type": "start_recording"}));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        mark("recording");
+        let page_ms = page_grid(&halls, options.window).await;
+        mark("recording-end");
+        halls[0].send(json!({"type": "stop_recording"}));
+        summary(
+            "while recording: grid page turned → all its tiles showing, ms",
+            page_ms,
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+
     // The floor handed around: taken back (slots go dark), then given; the new
     // holder's first keyframe at every other hall and at the host.
     mark("floors");

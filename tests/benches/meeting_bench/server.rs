@@ -18,6 +18,8 @@ struct Mark {
     at: Instant,
     server_cpu: f64,
     halls_cpu: f64,
+    /// The server's resident memory then, KiB.
+    rss: u64,
 }
 
 pub async fn run(options: Options) {
@@ -74,6 +76,7 @@ pub async fn run(options: Options) {
         .args(["--floors", &options.floors.to_string()])
         .args(["--concurrency", &options.concurrency.to_string()])
         .args(["--viewers", &options.viewers.to_string()])
+        .args(["--record", if options.record { "1" } else { "0" }])
         .args(["--whep", &whep])
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -92,6 +95,7 @@ pub async fn run(options: Options) {
                 at: Instant::now(),
                 server_cpu: cpu_seconds(me, ticks).unwrap_or(0.0),
                 halls_cpu: cpu_seconds(halls_pid, ticks).unwrap_or(0.0),
+                rss: rss_kib(me).unwrap_or(0),
             }),
             None => println!("  {line}"),
         }
@@ -108,6 +112,7 @@ pub async fn run(options: Options) {
         ("joining", "joined"),
         ("steady", "steady-end"),
         ("viewers", "viewers-end"),
+        ("recording", "recording-end"),
         ("floors", "floors-end"),
     ] {
         let (Some(a), Some(b)) = (find(from), find(to)) else {
@@ -137,10 +142,51 @@ pub async fn run(options: Options) {
             viewed - plain
         );
     }
+    if let (Some(plain), Some(recorded), Some(a), Some(b)) = (
+        cores_between("steady", "steady-end"),
+        cores_between("recording", "recording-end"),
+        find("steady-end"),
+        find("recording-end"),
+    ) {
+        println!(
+            "  one recording: {:+.1}% of one core over the same window without it; server \
+             RSS {:.0} → {:.0} MiB",
+            100.0 * (recorded - plain),
+            a.rss as f64 / 1024.0,
+            b.rss as f64 / 1024.0
+        );
+        recorded_files(&store, m.id).await;
+    }
     println!(
         "  server RSS peak {:.0} MiB; load {}; halls process {status:?}",
         peak_rss as f64 / 1024.0,
         loadavg()
     );
     app.stop().await;
+}
+
+/// The meeting's recordings as the store has them: length, size and disk rate.
+async fn recorded_files(store: &scheduler::Store, meeting_id: i64) {
+    let admin = store
+        .principal_by_username("admin")
+        .await
+        .expect("the demo administrator");
+    let rows = store
+        .recordings(&admin, meeting_id)
+        .await
+        .expect("the recordings");
+    if rows.is_empty() {
+        println!("  no recording was made (is recording available on this server?)");
+    }
+    for r in rows {
+        let secs = r.duration_ms.unwrap_or(0) as f64 / 1e3;
+        let bytes = r.bytes.unwrap_or(0) as f64;
+        println!(
+            "  recording {}: {} {secs:.1} s, {:.2} MiB, {:.0} kB/s to disk",
+            r.file,
+            r.status.as_str(),
+            bytes / 1_048_576.0,
+            bytes / 1e3 / secs.max(0.001)
+        );
+    }
 }

@@ -6,8 +6,10 @@
 //! same `type` (docs/protocol.md), e.g. `{"type":"set_phase","phase":"started"}` or
 //! `{"type":"mark_roll_call","hall_id":7,"status":"absent","reason":"mất điện"}`; the
 //! room acts as if the host hall had sent it, logged with the staff account.
-//! `GET /api/v1/meetings/{id}/live` answers `{"state": …, "readiness": …}` (`null` when
-//! no hall has connected yet). Only administrators and the secretariats who can see the
+//! `GET /api/v1/meetings/{id}/live` answers `{"state": …, "readiness": …, "recording": …}`
+//! (`null` when no hall has connected yet; `recording` as the `recording` message:
+//! `{"on": true, "since": …, "by": …}`). `{"type":"start_recording"}` and
+//! `{"type":"stop_recording"}` start and stop the meeting's recording. Only administrators and the secretariats who can see the
 //! meeting may use these. The routes have their own state (the store and the live rooms)
 //! and are merged into the server's router at start-up.
 
@@ -58,12 +60,19 @@ async fn show(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Value>> {
     staff_meeting(&state, &headers, id).await?;
+    let none = json!({ "state": null, "readiness": null, "recording": null });
     let Some(room) = state.signaling.room(id) else {
-        return Ok(Json(json!({ "state": null, "readiness": null })));
+        return Ok(Json(none));
     };
-    match (room.state().await, room.readiness().await) {
-        (Ok(s), Ok(r)) => Ok(Json(json!({ "state": s, "readiness": r }))),
-        _ => Ok(Json(json!({ "state": null, "readiness": null }))),
+    match (
+        room.state().await,
+        room.readiness().await,
+        room.recording().await,
+    ) {
+        (Ok(s), Ok(r), Ok(rec)) => Ok(Json(
+            json!({ "state": s, "readiness": r, "recording": rec }),
+        )),
+        _ => Ok(Json(none)),
     }
 }
 
@@ -100,7 +109,9 @@ async fn act(
             let status = match e.code {
                 ErrorCode::Forbidden => StatusCode::FORBIDDEN,
                 ErrorCode::UnknownHall => StatusCode::NOT_FOUND,
-                ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal | ErrorCode::RecordingFailed => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
                 ErrorCode::InvalidMessage => StatusCode::UNPROCESSABLE_ENTITY,
                 _ => StatusCode::CONFLICT,
             };
@@ -121,6 +132,10 @@ mod tests {
     use tower::ServiceExt;
 
     async fn setup() -> (TestDb, Router, i64) {
+        setup_with(Default::default()).await
+    }
+
+    async fn setup_with(config: signaling::SignalingConfig) -> (TestDb, Router, i64) {
         let db = demo_db(Backend::Sqlite).await.expect("demo database");
         let store = &db.store;
         let levels = [Level::Province, Level::District];
@@ -128,7 +143,7 @@ mod tests {
             .await
             .expect("scheduled")
             .id;
-        let signaling = Signaling::start(Default::default(), Default::default())
+        let signaling = Signaling::start(Default::default(), config)
             .expect("valid config")
             .with_roster(store.clone());
         let state = LiveState {
@@ -172,21 +187,69 @@ mod tests {
         )
     }
 
+    async fn token(db: &TestDb, user: &str) -> String {
+        db.store
+            .login(user, DEMO_PASSWORD, 3600)
+            .await
+            .expect("login")
+            .0
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_secretariat_starts_and_stops_the_recording_as_the_host_would() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let config = signaling::SignalingConfig {
+            recordings_dir: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        };
+        let (db, app, id) = setup_with(config).await;
+        let (vp, hall) = (token(&db, "vp.tinh").await, token(&db, "dc.25").await);
+        let start = json!({"type": "start_recording"});
+        let (status, body) = call(&app, &hall, "POST", id, Some(start.clone())).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        let (status, body) = call(&app, &vp, "POST", id, Some(start.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, body) = call(&app, &vp, "GET", id, None).await;
+        assert_eq!(body["recording"]["on"], true, "{body}");
+        assert_eq!(body["recording"]["by"]["kind"], "staff", "{body}");
+        assert!(body["recording"]["since"].is_i64(), "{body}");
+        assert!(dir.path().join(id.to_string()).is_dir(), "its folder");
+        let (status, body) = call(&app, &vp, "POST", id, Some(start)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("already_recording"))
+        );
+        let stop = json!({"type": "stop_recording"});
+        let (status, body) = call(&app, &vp, "POST", id, Some(stop.clone())).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, body) = call(&app, &vp, "GET", id, None).await;
+        assert_eq!(body["recording"]["on"], false, "{body}");
+        let (status, body) = call(&app, &vp, "POST", id, Some(stop)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("not_recording"))
+        );
+        db.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn without_a_recordings_directory_the_recording_is_unavailable() {
+        let (db, app, id) = setup().await;
+        let vp = token(&db, "vp.tinh").await;
+        let start = json!({"type": "start_recording"});
+        let (status, body) = call(&app, &vp, "POST", id, Some(start)).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("recording_unavailable"))
+        );
+        db.cleanup().await;
+    }
+
     #[tokio::test]
     async fn a_secretariat_starts_the_test_and_a_hall_account_may_not() {
         let (db, app, id) = setup().await;
-        let token = |user: &'static str| {
-            let store = db.store.clone();
-            async move {
-                store
-                    .login(user, DEMO_PASSWORD, 3600)
-                    .await
-                    .expect("login")
-                    .0
-            }
-        };
-        let vp = token("vp.tinh").await;
-        let hall = token("dc.25").await;
+        let vp = token(&db, "vp.tinh").await;
+        let hall = token(&db, "dc.25").await;
         let test = json!({"type": "set_phase", "phase": "test"});
         let (status, body) = call(&app, &hall, "POST", id, Some(test.clone())).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
