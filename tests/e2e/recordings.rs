@@ -317,3 +317,56 @@ async fn an_administrator_deletes_a_recording_others_may_not_sqlite() {
 async fn an_administrator_deletes_a_recording_others_may_not_postgres() {
     an_administrator_deletes_a_recording_others_may_not(Backend::Postgres).await
 }
+
+/// The settings reach the rooms: a secretariat starts and stops a recording over the live
+/// API and the meeting's list shows its row, under the configured directory, ended.
+#[tokio::test]
+async fn a_recording_started_live_is_listed_with_its_file_under_the_dir() {
+    let app = hoinghi_tests::spawn_app().await;
+    let levels = [scheduler::Level::Province, scheduler::Level::District];
+    let m = scheduler::testing::province_meeting_now(&app.db.store, "Họp trực tuyến", &levels)
+        .await
+        .unwrap()
+        .id;
+    let vp = app.login("vp.tinh").await;
+    let live = format!("/api/v1/meetings/{m}/live");
+    let (status, body) = app
+        .post(
+            &live,
+            Some(&vp),
+            &serde_json::json!({"type": "start_recording"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post(
+            &live,
+            Some(&vp),
+            &serde_json::json!({"type": "stop_recording"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ended = async {
+        loop {
+            let (_, body) = app
+                .get(&format!("/api/v1/meetings/{m}/recordings"), Some(&vp))
+                .await;
+            if body["recordings"][0]["status"] != "recording" {
+                break body["recordings"].as_array().unwrap().clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let list = tokio::time::timeout(Duration::from_secs(60), ended)
+        .await
+        .expect("the recording ends after its stop");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["status"], "finished", "{list:?}");
+    let (_, me) = app.get("/api/v1/me", Some(&vp)).await;
+    assert_eq!(list[0]["started_by"], me["display_name"]);
+    assert!(
+        app.recordings.join(m.to_string()).is_dir(),
+        "its folder is under the dir"
+    );
+    app.stop().await;
+}

@@ -395,6 +395,8 @@ impl Settings {
             .config()?,
             join_timeout: self.join_timeout()?,
             capacity: self.capacity(),
+            recordings_dir: Some(self.recordings_dir()),
+            record_kinds: self.record_kinds(),
             ..signaling::SignalingConfig::default()
         })
     }
