@@ -15,6 +15,7 @@ mod meeting_ownership;
 mod minutes;
 mod national;
 mod recordings;
+mod recordings_startup;
 mod reports;
 mod series;
 mod whip;

@@ -1,20 +1,18 @@
 //! Recordings on the meeting page and over the API: listed only to the staff who own the
 //! meeting, the WebM served with range requests (what the browser's player seeks with),
-//! deleted by an administrator only (file gone, logged), and at start-up the recordings a
-//! crash left open marked interrupted and those past the retention expired.
+//! deleted by an administrator only (file gone, logged), listed in the meeting record
+//! (start-up's part: `recordings_startup.rs`).
 
-use std::path::Path;
 use std::time::Duration;
 
-use hoinghi_tests::{demo_db, spawn_app_on, spawn_app_over, TestApp};
-use scheduler::{Backend, Level, MeetingDraft, MeetingKind, Scope};
+use hoinghi_tests::{spawn_app_on, TestApp};
+use scheduler::Backend;
 use serde_json::Value;
-use sqlx::{AnyConnection, Connection, Executor};
 
 use crate::reports::tan_son_briefing;
 
 /// A file of `n` bytes that differ from their neighbours.
-fn pattern(n: usize) -> Vec<u8> {
+pub(crate) fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i % 251) as u8).collect()
 }
 
@@ -123,7 +121,35 @@ async fn the_meetings_own_staff_see_and_play_its_recordings_others_do_not() {
     }
     let (status, _) = app.get(&file_url, None).await;
     assert_eq!(status, 401);
+
+    // Once held, the meeting record (biên bản) lists it with its link.
+    let start = scheduler::time::now();
+    app.db.store.meeting_started(m, start, None).await.unwrap();
+    let docx = get_cookie(
+        &app,
+        &format!("/api/v1/meetings/{m}/minutes.docx"),
+        &vp,
+        None,
+    )
+    .await;
+    assert_eq!(docx.status(), 200);
+    let xml = document_xml(&docx.bytes().await.unwrap());
+    let line = format!("1 phút 35 giây — 10 KB — Hoàn tất: {}{file_url}", app.base);
+    assert!(xml.contains(&line), "{xml}");
     app.stop().await;
+}
+
+/// The text of a DOCX's `word/document.xml`.
+fn document_xml(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a DOCX is a zip");
+    let mut xml = String::new();
+    archive
+        .by_name("word/document.xml")
+        .expect("the document part")
+        .read_to_string(&mut xml)
+        .unwrap();
+    xml
 }
 
 #[tokio::test]
@@ -292,118 +318,55 @@ async fn an_administrator_deletes_a_recording_others_may_not_postgres() {
     an_administrator_deletes_a_recording_others_may_not(Backend::Postgres).await
 }
 
-/// Writes `file` under `dir`, making its folder.
-fn write(dir: &Path, file: &str, bytes: &[u8]) {
-    let path = dir.join(file);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, bytes).unwrap();
-}
-
-async fn at_start_up_old_recordings_expire_and_open_ones_are_interrupted(backend: Backend) {
-    // Rows written by a previous run: one finished ten days ago, one from yesterday, one
-    // the run left open when it crashed.
-    let db = demo_db(backend).await;
-    let dir = tempfile::tempdir().unwrap();
-    let store = &db.store;
-    let admin = store.principal_by_username("admin").await.unwrap();
-    let date = scheduler::time::local_date(scheduler::time::now());
-    let unit = store.unit_by_code("240", date).await.unwrap();
-    let hall = store.halls_in(&unit.path).await.unwrap();
-    let start = scheduler::time::now() + 600;
-    let draft = MeetingDraft {
-        title: "Giao ban có bản ghi cũ".into(),
-        description: String::new(),
-        kind: MeetingKind::Routine,
-        host_hall_id: hall.iter().find(|h| h.unit_id == unit.id).unwrap().id,
-        starts_at: start,
-        ends_at: start + 3600,
-        scope: Scope {
-            root_unit_id: unit.id,
-            levels: [Level::Commune].into_iter().collect(),
-            include_halls: Default::default(),
-            exclude_halls: Default::default(),
-        },
-        recurrence: None,
-    };
-    let m = store
-        .schedule(&admin, draft, None)
+/// The settings reach the rooms: a secretariat starts and stops a recording over the live
+/// API and the meeting's list shows its row, under the configured directory, ended.
+#[tokio::test]
+async fn a_recording_started_live_is_listed_with_its_file_under_the_dir() {
+    let app = hoinghi_tests::spawn_app().await;
+    let levels = [scheduler::Level::Province, scheduler::Level::District];
+    let m = scheduler::testing::province_meeting_now(&app.db.store, "Họp trực tuyến", &levels)
         .await
         .unwrap()
-        .remove(0)
         .id;
-    let mut ids = Vec::new();
-    for (file, bytes) in [("old.webm", 300), ("recent.webm", 200), ("open.webm", 777)] {
-        write(dir.path(), file, &pattern(bytes));
-        ids.push(store.recording_started(m, file, "x").await.unwrap());
-    }
-    for id in &ids[..2] {
-        store
-            .recording_ended(*id, Duration::from_secs(60), 300, None)
-            .await
-            .unwrap();
-    }
-    let mut conn = AnyConnection::connect(&db.url).await.unwrap();
-    let aged = format!(
-        "UPDATE recordings SET started_at = started_at - {} WHERE id = {}",
-        10 * 86_400,
-        ids[0]
-    );
-    conn.execute(aged.as_str()).await.unwrap();
-    conn.close().await.unwrap();
-
-    let app = spawn_app_over(db, |s| {
-        s.recordings.dir = Some(dir.path().to_path_buf());
-        s.recordings.retention_days = 7;
-    })
-    .await;
-    let vp = app.login("vp.tanson").await;
-    // The crash's row is closed before the server listens; the sweep runs at start-up.
-    let swept = async {
+    let vp = app.login("vp.tinh").await;
+    let live = format!("/api/v1/meetings/{m}/live");
+    let (status, body) = app
+        .post(
+            &live,
+            Some(&vp),
+            &serde_json::json!({"type": "start_recording"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .post(
+            &live,
+            Some(&vp),
+            &serde_json::json!({"type": "stop_recording"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let ended = async {
         loop {
             let (_, body) = app
                 .get(&format!("/api/v1/meetings/{m}/recordings"), Some(&vp))
                 .await;
-            if body["recordings"][0]["status"] == "expired" {
+            if body["recordings"][0]["status"] != "recording" {
                 break body["recordings"].as_array().unwrap().clone();
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     };
-    let list = tokio::time::timeout(Duration::from_secs(60), swept)
+    let list = tokio::time::timeout(Duration::from_secs(60), ended)
         .await
-        .expect("the retention sweep runs at start-up");
-    assert_eq!(list[1]["status"], "finished");
-    assert_eq!(list[2]["status"], "interrupted");
-    assert_eq!(list[2]["bytes"], 777);
-    assert!(!dir.path().join("old.webm").exists());
-    assert!(dir.path().join("recent.webm").exists() && dir.path().join("open.webm").exists());
-    let (status, body) = app
-        .get(&format!("/api/v1/recordings/{}/file", ids[0]), Some(&vp))
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (410, Some("recording_expired"))
+        .expect("the recording ends after its stop");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["status"], "finished", "{list:?}");
+    let (_, me) = app.get("/api/v1/me", Some(&vp)).await;
+    assert_eq!(list[0]["started_by"], me["display_name"]);
+    assert!(
+        app.recordings.join(m.to_string()).is_dir(),
+        "its folder is under the dir"
     );
-    let (_, events) = app
-        .get(&format!("/api/v1/meetings/{m}/events"), Some(&vp))
-        .await;
-    let kinds: Vec<&str> = events["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["kind"].as_str())
-        .filter(|k| k.starts_with("recording"))
-        .collect();
-    assert_eq!(kinds, ["recording_interrupted", "recording_expired"]);
     app.stop().await;
-}
-
-#[tokio::test]
-async fn at_start_up_old_recordings_expire_and_open_ones_are_interrupted_sqlite() {
-    at_start_up_old_recordings_expire_and_open_ones_are_interrupted(Backend::Sqlite).await
-}
-
-#[tokio::test]
-async fn at_start_up_old_recordings_expire_and_open_ones_are_interrupted_postgres() {
-    at_start_up_old_recordings_expire_and_open_ones_are_interrupted(Backend::Postgres).await
 }

@@ -396,12 +396,7 @@ impl Settings {
             join_timeout: self.join_timeout()?,
             capacity: self.capacity(),
             recordings_dir: Some(self.recordings_dir()),
-            record_kinds: self
-                .recordings
-                .kinds
-                .iter()
-                .map(|k| k.as_str().to_owned())
-                .collect(),
+            record_kinds: self.record_kinds(),
             ..signaling::SignalingConfig::default()
         })
     }

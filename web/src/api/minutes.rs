@@ -25,11 +25,14 @@ pub(crate) async fn download(state: &AppState, who: &Principal, id: i64) -> Resu
     let meeting = store.meeting_for(who, id).await?;
     let held = store.held_meeting(who, id).await?;
     let floor = store.floor_timeline(who, id).await?;
+    let recordings = store.recordings(who, id).await?;
     let bytes = minutes::document(&MinutesData {
         meeting: &meeting,
         held: &held,
         rows: &rows,
         floor: &floor,
+        recordings: &recordings,
+        base: &state.public_base,
         now: scheduler::time::now(),
     })
     .map_err(|e| scheduler::Error::Internal(format!("meeting record: {e}")))?;

@@ -12,26 +12,8 @@ use super::auth::Admin;
 use super::i18n::Lang;
 use super::render::{see_other, PageResult};
 use crate::api::recordings::file_url;
-use crate::report::duration;
+use crate::report::{duration, size};
 use crate::state::AppState;
-
-/// A size for people: `850 KB`, `12,4 MB`, `1,25 GB` (Vietnamese decimal comma).
-pub(crate) fn size(lang: Lang, bytes: i64) -> String {
-    let b = bytes.max(0) as f64;
-    let (n, unit, places) = if b >= 1e9 {
-        (b / 1e9, "GB", 2)
-    } else if b >= 1e6 {
-        (b / 1e6, "MB", 1)
-    } else {
-        ((b / 1e3).ceil(), "KB", 0)
-    };
-    let n = format!("{n:.places$}");
-    let n = match lang {
-        Lang::Vi => n.replace('.', ","),
-        _ => n,
-    };
-    format!("{n} {unit}")
-}
 
 fn row(lang: Lang, r: &Recording) -> Value {
     let file = r.status.has_file() && r.status != RecordingState::Recording;
@@ -73,18 +55,4 @@ pub async fn delete(
     let dir = state.settings.recordings_dir();
     let r = state.store.delete_recording(&who, id, &dir).await?;
     Ok(see_other(&format!("/meetings/{}#recordings", r.meeting_id)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_as_people_write_them() {
-        assert_eq!(size(Lang::Vi, 850_000), "850 KB");
-        assert_eq!(size(Lang::Vi, 1), "1 KB");
-        assert_eq!(size(Lang::Vi, 12_400_000), "12,4 MB");
-        assert_eq!(size(Lang::En, 12_400_000), "12.4 MB");
-        assert_eq!(size(Lang::Vi, 1_250_000_000), "1,25 GB");
-    }
 }

@@ -7,7 +7,7 @@ use scheduler::floor::FloorTurn;
 use scheduler::minutes::HeldMeeting;
 use scheduler::reports::{MeetingAttendance, Presence};
 use scheduler::time::{display_local, display_local_secs, Timestamp};
-use scheduler::{Meeting, MeetingStatus};
+use scheduler::{Meeting, MeetingStatus, Recording};
 
 use super::columns::{self, FloorRow};
 use super::docx::Document;
@@ -43,6 +43,10 @@ pub struct MinutesData<'a> {
     pub rows: &'a [MeetingAttendance],
     /// Who had the floor, oldest turn first.
     pub floor: &'a [FloorTurn],
+    /// The meeting's recordings, oldest first.
+    pub recordings: &'a [Recording],
+    /// The server's public base URL, for the recordings' links.
+    pub base: &'a str,
     /// When the record is made (open turns and intervals count up to it).
     pub now: Timestamp,
 }
@@ -104,10 +108,35 @@ pub fn document(d: &MinutesData) -> Result<Vec<u8>, String> {
             Audience::Download,
         ))
     };
-    doc = doc
-        .heading(&t("min.recordings"))
-        .text(&t("min.recordings_none"));
+    doc = recordings(doc.heading(&t("min.recordings")), d);
     made(doc, d.now)
+}
+
+/// One line per recording: its start, length, size and state, and the link to its file
+/// while it is kept.
+fn recordings(mut doc: Document, d: &MinutesData) -> Document {
+    if d.recordings.is_empty() {
+        return doc.text(&t("min.recordings_none"));
+    }
+    for (n, r) in d.recordings.iter().enumerate() {
+        let mut line = format!("{}. {}", n + 1, display_local_secs(r.started_at));
+        if let Some(ms) = r.duration_ms {
+            line.push_str(&format!(" — {}", super::duration(LANG, ms / 1000)));
+        }
+        if let Some(bytes) = r.bytes {
+            line.push_str(&format!(" — {}", super::size(LANG, bytes)));
+        }
+        line.push_str(&format!(
+            " — {}",
+            t(&format!("rec.status_{}", r.status.as_str()))
+        ));
+        if r.status.has_file() {
+            let url = crate::api::recordings::file_url(r.id);
+            line.push_str(&format!(": {}{url}", d.base));
+        }
+        doc = doc.text(&line);
+    }
+    doc
 }
 
 /// The closing line (when the record was made), then the file.

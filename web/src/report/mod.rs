@@ -130,6 +130,24 @@ pub fn duration(lang: Lang, secs: i64) -> String {
     }
 }
 
+/// A size for people: `850 KB`, `12,4 MB`, `1,25 GB` (Vietnamese decimal comma).
+pub fn size(lang: Lang, bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    let (n, unit, places) = if b >= 1e9 {
+        (b / 1e9, "GB", 2)
+    } else if b >= 1e6 {
+        (b / 1e6, "MB", 1)
+    } else {
+        ((b / 1e3).ceil(), "KB", 0)
+    };
+    let n = format!("{n:.places$}");
+    let n = match lang {
+        Lang::Vi => n.replace('.', ","),
+        _ => n,
+    };
+    format!("{n} {unit}")
+}
+
 /// Which columns a table is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {

@@ -266,3 +266,13 @@ fn every_column_header_is_in_the_dictionary() {
         );
     }
 }
+
+#[test]
+fn sizes_read_as_people_write_them() {
+    use super::size;
+    assert_eq!(size(Lang::Vi, 850_000), "850 KB");
+    assert_eq!(size(Lang::Vi, 1), "1 KB");
+    assert_eq!(size(Lang::Vi, 12_400_000), "12,4 MB");
+    assert_eq!(size(Lang::En, 12_400_000), "12.4 MB");
+    assert_eq!(size(Lang::Vi, 1_250_000_000), "1,25 GB");
+}

@@ -96,6 +96,13 @@ mod tests {
         assert_eq!(s.recordings_dir(), Path::new("/data/rec"));
         assert_eq!(s.recordings.retention_days, 365);
         assert_eq!(s.record_kinds(), ["routine", "national_relay"]);
+        // The rooms get them.
+        let rooms = s.signaling_config().unwrap();
+        assert_eq!(
+            rooms.recordings_dir.as_deref(),
+            Some(Path::new("/data/rec"))
+        );
+        assert_eq!(rooms.record_kinds, ["routine", "national_relay"]);
         let bad_kind = load("[recordings]\nkinds = [\"weekly\"]").unwrap_err();
         assert!(bad_kind.contains("recordings.kinds"), "{bad_kind}");
         let too_long = load("[recordings]\nretention_days = 40000").unwrap_err();
