@@ -1,9 +1,11 @@
 //! Known login devices (OWASP "device cookies"): a browser that logged in to an account
 //! keeps a long-lived random token bound to that account. A later login of the same
 //! account presenting it is a *known device*: its password check waits in a lane served
-//! before the anonymous queue ([`crate::password_pool::Lane::KnownDevice`]) and the
-//! lockout of its client address (set off by others sharing it, or by a flood) does not
-//! hold it; the account's own wrong-password throttling still does.
+//! before every other ([`crate::password_pool::Lane::KnownDevice`]) and the lockout of
+//! its client address (set off by others sharing it, or by a flood) does not hold it; the
+//! account's own wrong-password throttling still does. It is the way in for the user of
+//! an account under attack: other logins of an account failing now wait behind quiet
+//! accounts' ([`crate::password_pool::Lane::Failing`]).
 //!
 //! Only the token's SHA-256 is stored. A token names one account: presented with another
 //! account's name it counts for nothing. Changing the account's password or disabling it

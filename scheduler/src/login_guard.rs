@@ -1,7 +1,8 @@
 //! Guards around password logins: a bounded number of argon2 checks at once on a fixed
-//! pool of threads, each reusing its one ~19 MiB block, served fairly per client network
-//! and address (see [`crate::password_pool`]; the rest wait a little, then get
-//! [`Error::Busy`]), and throttling per account name and per client address with a
+//! pool of threads, each reusing its one ~19 MiB block, known devices first, then
+//! accounts with no recent failures, then accounts failing now, fairly per client network
+//! and address within each (see [`crate::password_pool`]; the rest wait a little, then
+//! get [`Error::Busy`]), and throttling per account name and per client address with a
 //! growing delay ([`Error::TooManyAttempts`]), checked before a login queues for a
 //! check, so a throttled account name or address costs no hash. A login naming no
 //! account runs no check at all: it is answered after a delay drawn from the recent real
@@ -46,6 +47,10 @@ pub struct LoginPolicy {
     pub lock_max_secs: i64,
     /// Failures older than this are forgotten.
     pub forget_after_secs: i64,
+    /// An account whose last failure is older than this (or that has none) is quiet: its
+    /// logins' checks go before those of accounts failing now (see
+    /// [`crate::password_pool`]).
+    pub quiet_after_secs: i64,
     /// How long a known login device lasts after the login that made it (a browser's
     /// device cookie, see [`crate::login_devices`]); 0: no device cookies.
     pub known_device_secs: i64,
@@ -62,6 +67,7 @@ impl Default for LoginPolicy {
             lock_base_secs: 5,
             lock_max_secs: 15 * 60,
             forget_after_secs: 24 * 3600,
+            quiet_after_secs: 15 * 60,
             known_device_secs: 365 * 24 * 3600,
         }
     }
@@ -118,12 +124,12 @@ impl LoginGuard {
     }
 
     /// Runs `work` (an argon2 check or hash) on a pool thread with its argon2 memory, in
-    /// the turn of `client` (its address) or in `lane`; [`Error::Busy`] if it finds no
-    /// room or no thread within the policy's wait.
+    /// `lane`, in the turn of `client` (its address) there; [`Error::Busy`] if it finds
+    /// no room or no thread within the policy's wait.
     pub async fn hashing<T: Send + 'static>(
         &self,
         client: Option<&str>,
-        lane: Lane,
+        lane: Lane<'_>,
         work: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T> {
         self.pool.run(client, lane, work).await.inspect_err(|e| {
@@ -131,6 +137,12 @@ impl LoginGuard {
                 self.counts.busy.fetch_add(1, Ordering::Relaxed);
             }
         })
+    }
+
+    /// A password check of `account` failed: its other logins waiting as a quiet
+    /// account's now wait with the failing ones.
+    pub fn account_failed(&self, account: &str) {
+        self.pool.account_failed(account);
     }
 }
 
@@ -189,10 +201,11 @@ impl Store {
         }
     }
 
-    /// Hashes a new password within the bounded hashing slots.
+    /// Hashes a new password within the bounded hashing slots (for signed-in staff: in
+    /// the quiet lane).
     pub async fn hash_password(&self, password: String) -> Result<String> {
         self.login_guard
-            .hashing(None, Lane::Anonymous, move |memory| {
+            .hashing(None, Lane::Quiet(None), move |memory| {
                 crate::accounts::hash_password_in(&password, memory)
             })
             .await?
@@ -206,16 +219,20 @@ impl Store {
     }
 
     /// Fails with [`Error::TooManyAttempts`] while the account name or the address waits.
+    /// Otherwise says whether the account name is quiet: no failure remembered within the
+    /// policy's `quiet_after_secs`.
     pub(crate) async fn check_throttle(
         &self,
         account: &str,
         address: Option<&str>,
         now: Timestamp,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut until = 0;
+        let mut quiet = true;
         for (kind, subject) in Self::subjects(account, address) {
             let row = sqlx::query(
-                "SELECT locked_until FROM login_failures WHERE kind = $1 AND subject = $2",
+                "SELECT locked_until, last_failure FROM login_failures
+                 WHERE kind = $1 AND subject = $2",
             )
             .bind(kind.as_str())
             .bind(subject)
@@ -223,6 +240,10 @@ impl Store {
             .await?;
             if let Some(row) = row {
                 until = until.max(row.try_get::<i64, _>("locked_until")?);
+                if kind == LockKind::Account {
+                    let last: i64 = row.try_get("last_failure")?;
+                    quiet = last <= now - self.login_guard.policy.quiet_after_secs;
+                }
             }
         }
         if until > now {
@@ -230,7 +251,7 @@ impl Store {
             counts.refused_locked.fetch_add(1, Ordering::Relaxed);
             return Err(Error::TooManyAttempts { until });
         }
-        Ok(())
+        Ok(quiet)
     }
 
     /// Counts a failed login against the account name and the address; past their free

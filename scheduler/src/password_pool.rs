@@ -1,5 +1,6 @@
 //! The password-check pool: a fixed number of threads, each reusing one argon2 memory
-//! block, fed by one bounded queue that serves client networks and addresses in turn.
+//! block, fed by a bounded queue of three lanes (known devices, quiet accounts, failing
+//! accounts) that serves client networks and addresses in turn within a lane.
 //!
 //! Why not `spawn_blocking` behind a semaphore (what came before): tokio runs each
 //! check on whichever of its up to 512 blocking threads is free, every thread
@@ -20,32 +21,36 @@
 //! waiting, however many requests those networks hold. A flood spread over many
 //! networks (a botnet) still delays everyone by one check per flooding network.
 //!
-//! Measured (abuse_bench, BENCHMARKS.md, 2 cores at load 15–20, dev profile with argon2
-//! optimised): RSS peak 84 MiB under 128 concurrent wrong logins and 97 MiB under 512
-//! (422/431 MiB before); a correct login from another network during them 0.73/0.89 s,
-//! and 0.30/5.08 s in a second run at load 21, where the rest of the 5 s was the
-//! login's database steps and the server's tokio workers starved of CPU; so the threads
-//! run at nice 10 ([`yield_to_the_rest`]): 0.20/0.42 s in a third run at load 14 (9.1 s,
-//! then 503, before). A flood with
-//! each client in its own /24 still delays it by one check per client (503 after ~10 s
-//! at 128 here) — when the flood's names are real: made-up names no longer reach the
-//! pool ([`crate::login_guard`]), and a known device skips the turns (below).
+//! Measured (abuse_bench, BENCHMARKS.md): RSS peak under 100 MiB under 128 and 512
+//! concurrent wrong logins (422/431 MiB before). The threads run at nice 10
+//! ([`yield_to_the_rest`]): on a loaded node the server's tokio workers and a login's own
+//! database steps come first. Made-up names never reach the pool ([`crate::login_guard`]).
 //!
-//! Known devices first: a login from a browser holding a device cookie of the account it
-//! names ([`Lane::KnownDevice`], see [`crate::login_devices`]) waits in a lane of its
-//! own that the threads serve before every network's turn, so a flood from however many
-//! networks delays it by at most the checks already running. That lane holds at most
-//! `capacity` requests too, and is never emptied to make room for others.
+//! Three lanes ([`Lane`]), served in this order, turns per network within the last two:
 //!
-//! Bounds: at most `capacity` requests wait. When the queue is full, a newcomer takes
-//! the place of the newest request of the address holding the most, as long as that
-//! address holds more than the newcomer's own (the evicted request is told
-//! [`Error::Busy`]); otherwise the newcomer is. A request that waited longer than
+//! - Known devices: a login from a browser holding a device cookie of the account it
+//!   names ([`Lane::KnownDevice`], see [`crate::login_devices`]), first come, first
+//!   served, so a flood from however many networks delays it by at most the checks
+//!   already running. The way in for the user of an account under attack.
+//! - Quiet accounts ([`Lane::Quiet`]): a login of an account with no failure in the last
+//!   minutes (the lockout's own records, [`crate::LoginPolicy::quiet_after_secs`]). A
+//!   flood of real names from as many /24s as it has clients (which turns per network
+//!   cannot tell from users: 512 networks held an anonymous login ~10 s) costs a quiet
+//!   account's user only the checks of names that have not failed yet, about one each:
+//!   when a check of an account fails, its requests still waiting here move to the next
+//!   lane ([`PasswordPool::account_failed`]). An attacker guessing the user's own account
+//!   puts it in the failing lane (and its lockout holds): that user's way in is a known
+//!   device.
+//! - Failing accounts ([`Lane::Failing`]): everyone else, served when the other two lanes
+//!   are empty.
+//!
+//! Bounds: at most `capacity` requests wait in each lane. When its lane is full, a
+//! newcomer takes the place of the newest request of the lane's address holding the
+//! most, as long as that address holds more than the newcomer's own (the evicted
+//! request is told [`Error::Busy`]); otherwise the newcomer is. A request that waited longer than
 //! `wait` for a thread is told busy instead of being checked, and one whose caller
 //! went away (the client hung up) is dropped unchecked: neither costs a hash.
 
-use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
 use std::sync::{Arc, Condvar, Mutex, Once, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -53,6 +58,11 @@ use argon2::Block;
 use tokio::sync::oneshot;
 
 use crate::{Error, Result};
+
+mod queue;
+
+pub(crate) use queue::Lane;
+use queue::{Job, Queue, Requester};
 
 /// A thread's argon2 working memory, allocated on first use and kept.
 #[derive(Default)]
@@ -123,135 +133,6 @@ impl<T: Send, F: FnOnce(&mut Memory) -> T + Send> Task for Reply<T, F> {
 
     fn refuse(self: Box<Self>) {
         let _ = self.answer.send(Err(Error::Busy));
-    }
-}
-
-struct Job {
-    task: Box<dyn Task>,
-    /// Refused unchecked after this; `None` when a thread was free as it came.
-    deadline: Option<Instant>,
-}
-
-/// Which queue a request waits in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Lane {
-    /// A login from a browser that logged in to this account before: served first.
-    KnownDevice,
-    /// Everyone else: in turn per network and address.
-    Anonymous,
-}
-
-/// Who asked: the client's network and address (both empty when unknown).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Requester {
-    network: String,
-    address: String,
-}
-
-impl Requester {
-    fn of(address: Option<&str>) -> Requester {
-        let address = address.unwrap_or_default();
-        let network = match address.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
-            Ok(IpAddr::V4(v4)) => {
-                let [a, b, c, _] = v4.octets();
-                format!("{a}.{b}.{c}.0/24")
-            }
-            Ok(IpAddr::V6(v6)) => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-            Err(_) => address.to_owned(),
-        };
-        Requester {
-            network,
-            address: address.to_owned(),
-        }
-    }
-}
-
-/// The addresses of one network with requests waiting, in turn.
-#[derive(Default)]
-struct Network {
-    turns: VecDeque<String>,
-    waiting: HashMap<String, VecDeque<Job>>,
-}
-
-/// Networks with requests waiting, in turn.
-#[derive(Default)]
-struct Queue {
-    /// Requests of known devices, first come first served, before any network's turn.
-    known: VecDeque<Job>,
-    turns: VecDeque<String>,
-    networks: HashMap<String, Network>,
-    len: usize,
-    /// Threads working on a request now (the others are free, or still starting).
-    running: usize,
-    closed: bool,
-}
-
-impl Queue {
-    fn waiting_of(&self, who: &Requester) -> usize {
-        self.networks
-            .get(&who.network)
-            .and_then(|n| n.waiting.get(&who.address))
-            .map_or(0, VecDeque::len)
-    }
-
-    /// The newest request of the address holding the most, if it holds more than `than + 1`.
-    fn evict_from_longest(&mut self, than: usize) -> Option<Job> {
-        let longest = self
-            .networks
-            .values_mut()
-            .flat_map(|n| n.waiting.values_mut())
-            .max_by_key(|q| q.len())
-            .filter(|q| q.len() > than + 1)?;
-        // Still at least one left: the address keeps its turn.
-        let job = longest.pop_back()?;
-        self.len -= 1;
-        Some(job)
-    }
-
-    fn push(&mut self, who: Requester, job: Job) {
-        let network = self.networks.entry(who.network.clone()).or_default();
-        if network.waiting.is_empty() {
-            self.turns.push_back(who.network);
-        }
-        let waiting = network.waiting.entry(who.address.clone()).or_default();
-        if waiting.is_empty() {
-            network.turns.push_back(who.address);
-        }
-        waiting.push_back(job);
-        self.len += 1;
-    }
-
-    fn push_known(&mut self, job: Job) {
-        self.known.push_back(job);
-        self.len += 1;
-    }
-
-    /// The next request: a known device's, else the next network's next address's oldest one.
-    fn pop(&mut self) -> Option<Job> {
-        if let Some(job) = self.known.pop_front() {
-            self.len -= 1;
-            return Some(job);
-        }
-        let name = self.turns.pop_front()?;
-        let network = self.networks.get_mut(&name)?;
-        let address = network.turns.pop_front()?;
-        let waiting = network.waiting.get_mut(&address)?;
-        let job = waiting.pop_front();
-        if waiting.is_empty() {
-            network.waiting.remove(&address);
-        } else {
-            network.turns.push_back(address);
-        }
-        if network.waiting.is_empty() {
-            self.networks.remove(&name);
-        } else {
-            self.turns.push_back(name);
-        }
-        self.len -= usize::from(job.is_some());
-        job
     }
 }
 
@@ -331,14 +212,13 @@ impl PasswordPool {
         });
     }
 
-    /// Runs `work` on a pool thread with that thread's argon2 memory, in `client`'s
-    /// turn (its IP address as text, when known) or, in the [`Lane::KnownDevice`] lane,
-    /// before every turn. [`Error::Busy`] when the queue has no room for it or it waited
+    /// Runs `work` on a pool thread with that thread's argon2 memory, in `lane`, in
+    /// `client`'s turn (its IP address as text, when known) there. [`Error::Busy`] when the queue has no room for it or it waited
     /// longer than the pool's wait.
     pub(crate) async fn run<T: Send + 'static>(
         &self,
         client: Option<&str>,
-        lane: Lane,
+        lane: Lane<'_>,
         work: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T> {
         let answered = self.submit(client, lane, work)?;
@@ -357,7 +237,7 @@ impl PasswordPool {
     fn submit<T: Send + 'static>(
         &self,
         client: Option<&str>,
-        lane: Lane,
+        lane: Lane<'_>,
         work: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<oneshot::Receiver<Result<T>>> {
         self.start();
@@ -366,25 +246,19 @@ impl PasswordPool {
         let who = Requester::of(client);
         let evicted = {
             let mut q = h.shared.queue();
-            let mut evicted = None;
-            if lane == Lane::KnownDevice {
-                if q.known.len() >= h.capacity {
-                    return Err(Error::Busy);
-                }
-            } else if q.len - q.known.len() >= h.capacity {
-                let own = q.waiting_of(&who);
-                evicted = Some(q.evict_from_longest(own).ok_or(Error::Busy)?);
-            }
+            let evicted = q.make_room(lane, &who, h.capacity)?;
             let free = h.threads.saturating_sub(q.running);
             let deadline = (free <= q.len).then(|| Instant::now() + h.wait);
+            let account = match lane {
+                Lane::Quiet(account) => account.map(str::to_owned),
+                Lane::KnownDevice | Lane::Failing => None,
+            };
             let job = Job {
                 task: Box::new(Reply { work, answer }),
                 deadline,
+                account,
             };
-            match lane {
-                Lane::KnownDevice => q.push_known(job),
-                Lane::Anonymous => q.push(who, job),
-            }
+            q.push(lane, who, job);
             evicted
         };
         h.shared.work.notify_one();
@@ -392,6 +266,18 @@ impl PasswordPool {
             e.task.refuse();
         }
         Ok(answered)
+    }
+
+    /// A check of `account` failed: its requests still waiting in the quiet lane wait
+    /// with the failing accounts' from now on.
+    pub(crate) fn account_failed(&self, account: &str) {
+        self.handle.shared.queue().account_failed(account);
+    }
+
+    /// Requests waiting now, in every lane (tests: wait until a flood has queued).
+    #[cfg(test)]
+    pub(crate) fn waiting(&self) -> usize {
+        self.handle.shared.queue().len
     }
 }
 

@@ -2,6 +2,7 @@
 //! account and per address that an administrator can see and clear, and `next` that only
 //! ever leads back into Hoinghi.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -17,6 +18,23 @@ async fn attempt(app: &TestApp, username: &str, password: &str) -> (u16, Value) 
         &json!({ "username": username, "password": password }),
     )
     .await
+}
+
+/// A login from `from` (a loopback address: each /24 of 127/8 is a client network of its
+/// own to the server): the status.
+async fn attempt_from(app: &TestApp, from: Ipv4Addr, username: &str, password: &str) -> u16 {
+    let client = reqwest::Client::builder()
+        .local_address(IpAddr::V4(from))
+        .build()
+        .expect("a client");
+    client
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .expect("request sent")
+        .status()
+        .as_u16()
 }
 
 /// A login carrying the `hoinghi_device` cookie `device`: (status, body, the new device
@@ -118,11 +136,12 @@ async fn one_address_guessing_many_accounts_is_slowed_down() {
     app.stop().await;
 }
 
-/// A server with one password-hashing slot, no wait for it, and no lockouts in the way.
-async fn one_hashing_slot() -> TestApp {
+/// A server with one password-hashing slot, `wait_ms` of wait for it, and no lockouts
+/// in the way.
+async fn one_hashing_slot(wait_ms: u64) -> TestApp {
     spawn_app_with(test_backend(), |s| {
         s.login_hash_slots = 1;
-        s.login_hash_wait_ms = 0;
+        s.login_hash_wait_ms = wait_ms;
         s.login_account_free_attempts = 1000;
         s.login_address_free_attempts = 1000;
     })
@@ -131,7 +150,7 @@ async fn one_hashing_slot() -> TestApp {
 
 #[tokio::test]
 async fn password_hashing_is_bounded_and_the_excess_is_told_busy() {
-    let app = one_hashing_slot().await;
+    let app = one_hashing_slot(0).await;
     // Known names: a name with no account is refused without a check at all.
     let flood = (0..12).map(|_| {
         let app = &app;
@@ -155,7 +174,7 @@ async fn password_hashing_is_bounded_and_the_excess_is_told_busy() {
 
 #[tokio::test]
 async fn made_up_account_names_take_no_password_check_slot() {
-    let app = one_hashing_slot().await;
+    let app = one_hashing_slot(0).await;
     // The flood of the test above, with names no account has: none runs argon2, so none
     // waits for the one slot; each is told what a wrong password is told.
     let flood = (0..12).map(|i| {
@@ -200,13 +219,7 @@ async fn a_browser_that_logged_in_before_is_not_held_by_its_addresss_lockout() {
 
 #[tokio::test]
 async fn a_browser_that_logged_in_before_is_served_before_a_flood_of_wrong_passwords() {
-    let app = spawn_app_with(test_backend(), |s| {
-        s.login_hash_slots = 1;
-        s.login_hash_wait_ms = 120_000;
-        s.login_account_free_attempts = 1000;
-        s.login_address_free_attempts = 1000;
-    })
-    .await;
+    let app = one_hashing_slot(120_000).await;
     let (status, _, device) = attempt_as_device(&app, "vp.tanson", PASSWORD, None).await;
     assert_eq!(status, 200);
     let device = device.expect("a device cookie");
@@ -232,6 +245,49 @@ async fn a_browser_that_logged_in_before_is_served_before_a_flood_of_wrong_passw
     assert!(statuses.iter().all(|&s| s == 401), "{statuses:?}");
     // Served ahead of the queue: most of the flood was still waiting (in turn, it would
     // have come after all of it).
+    assert!(
+        before <= FLOOD / 2,
+        "{before} of {FLOOD} wrong passwords were answered before it"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_quiet_accounts_login_is_served_before_a_flood_on_accounts_under_attack() {
+    let app = one_hashing_slot(120_000).await;
+    // Three real accounts under attack: each has just failed.
+    let attacked = ["vp.tinh", "dc.08578", "dc.07975"];
+    for name in attacked {
+        assert_eq!(attempt(&app, name, "sai-mat-khau").await.0, 401);
+    }
+    // 40 more guesses at them (each runs argon2 on the one slot), each from its own /24:
+    // turns per network cannot tell them from users.
+    const FLOOD: usize = 40;
+    let answered = AtomicUsize::new(0);
+    let flood = join_all((0..FLOOD).map(|i| {
+        let (app, answered) = (&app, &answered);
+        async move {
+            let from = Ipv4Addr::new(127, 1, i as u8, 1);
+            let status =
+                attempt_from(app, from, attacked[i % attacked.len()], "sai-mat-khau").await;
+            answered.fetch_add(1, Ordering::SeqCst);
+            status
+        }
+    }));
+    let quiet = async {
+        // Once the flood is being checked, a user of an account nobody attacks comes,
+        // from a network of its own and a browser that never logged in.
+        while answered.load(Ordering::SeqCst) < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let status = attempt_from(&app, Ipv4Addr::new(127, 0, 2, 1), "vp.tanson", PASSWORD).await;
+        (status, answered.load(Ordering::SeqCst))
+    };
+    let (statuses, (status, before)) = tokio::join!(flood, quiet);
+    assert_eq!(status, 200);
+    assert!(statuses.iter().all(|&s| s == 401), "{statuses:?}");
+    // Served next: most of the flood was still waiting (in turn per network, it would
+    // have come after every guess queued before it).
     assert!(
         before <= FLOOD / 2,
         "{before} of {FLOOD} wrong passwords were answered before it"

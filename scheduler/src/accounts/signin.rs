@@ -72,12 +72,15 @@ impl Store {
         // A known device answers for itself: the lockout of the address it shares with
         // others (or with a flood) does not hold it, nor do its failures count there.
         let throttled = if known { None } else { client.address };
+        let quiet = self.check_throttle(&name, throttled, now).await?;
+        // Accounts under attack wait behind quiet ones (see crate::password_pool).
         let lane = if known {
             Lane::KnownDevice
+        } else if quiet {
+            Lane::Quiet(Some(&name))
         } else {
-            Lane::Anonymous
+            Lane::Failing
         };
-        self.check_throttle(&name, throttled, now).await?;
         let row = sqlx::query("SELECT id, password_hash, active FROM accounts WHERE username = $1")
             .bind(&name)
             .fetch_optional(&self.pool)
@@ -102,6 +105,7 @@ impl Store {
             .await?;
         self.login_guard.times.record(asked.elapsed());
         if !ok || active != 1 {
+            self.login_guard.account_failed(&name);
             self.record_failure(&name, throttled, now).await?;
             return Err(Error::BadCredentials);
         }

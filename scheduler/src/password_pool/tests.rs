@@ -13,7 +13,7 @@ fn held_pool(capacity: usize, wait: Duration) -> (PasswordPool, mpsc::Sender<()>
     let (open, gate) = mpsc::channel::<()>();
     let (started, running) = mpsc::channel::<()>();
     let held = pool
-        .submit(None, Lane::Anonymous, move |_| {
+        .submit(None, Lane::Failing, move |_| {
             let _ = started.send(());
             let _ = gate.recv();
         })
@@ -34,13 +34,13 @@ fn queue(
     label: &str,
     order: &Order,
 ) -> Result<oneshot::Receiver<Result<()>>> {
-    queue_in(pool, Lane::Anonymous, address, label, order)
+    queue_in(pool, Lane::Failing, address, label, order)
 }
 
 /// As [`queue`], in `lane`.
 fn queue_in(
     pool: &PasswordPool,
-    lane: Lane,
+    lane: Lane<'_>,
     address: &str,
     label: &str,
     order: &Order,
@@ -197,7 +197,7 @@ async fn each_thread_reuses_its_one_memory_block() {
     let mut seen = Vec::new();
     for _ in 0..3 {
         let at = pool
-            .run(Some("127.0.0.2"), Lane::Anonymous, |memory| {
+            .run(Some("127.0.0.2"), Lane::Failing, |memory| {
                 memory.with_blocks(8, |blocks| blocks.len());
                 memory.address()
             })
@@ -211,7 +211,7 @@ async fn each_thread_reuses_its_one_memory_block() {
     // thread's own stays.
     let more = argon2::Params::DEFAULT.block_count() + 1;
     let (len, at) = pool
-        .run(None, Lane::Anonymous, move |memory| {
+        .run(None, Lane::Failing, move |memory| {
             let len = memory.with_blocks(more, |blocks| blocks.len());
             (len, memory.address())
         })
@@ -219,10 +219,132 @@ async fn each_thread_reuses_its_one_memory_block() {
         .unwrap();
     assert_eq!((len, at), (Some(more), seen[0]));
     let refused = pool
-        .run(None, Lane::Anonymous, |memory| {
+        .run(None, Lane::Failing, |memory| {
             memory.with_blocks(MAX_BLOCKS + 1, |_| ())
         })
         .await
         .unwrap();
     assert_eq!(refused, None);
+}
+
+#[tokio::test]
+async fn a_quiet_accounts_check_goes_before_a_flood_for_failing_accounts_from_every_network() {
+    let (pool, open) = held_pool(1000, Duration::from_secs(60));
+    let order = Order::default();
+    let mut flood = Vec::new();
+    // A botnet guessing real accounts that are failing now: 200 clients, each alone in
+    // its /24 (turns per network alone would serve the login below after all of them).
+    for i in 0..200 {
+        let address = format!("127.{}.{}.1", 1 + i / 256, i % 256);
+        flood.push(
+            queue_in(
+                &pool,
+                Lane::Failing,
+                &address,
+                &format!("flood {i}"),
+                &order,
+            )
+            .unwrap(),
+        );
+    }
+    let quiet = queue_in(
+        &pool,
+        Lane::Quiet(Some("vp.tanson")),
+        "127.0.0.2",
+        "quiet",
+        &order,
+    );
+    open.send(()).unwrap();
+    assert!(quiet.unwrap().await.unwrap().is_ok());
+    for f in flood {
+        assert!(f.await.unwrap().is_ok());
+    }
+    assert_eq!(position(&order, "quiet"), 0, "{order:?}");
+    assert_eq!(order.lock().unwrap().len(), 201);
+}
+
+#[tokio::test]
+async fn quiet_accounts_take_turns_per_network_among_themselves() {
+    let (pool, open) = held_pool(1000, Duration::from_secs(60));
+    let order = Order::default();
+    let mut waiting = Vec::new();
+    for i in 0..20 {
+        let label = format!("same network {i}");
+        let lane = Lane::Quiet(Some("dc.240"));
+        waiting.push(queue_in(&pool, lane, "198.18.0.7", &label, &order).unwrap());
+    }
+    let lane = Lane::Quiet(Some("vp.tanson"));
+    let other = queue_in(&pool, lane, "198.18.1.7", "other network", &order).unwrap();
+    open.send(()).unwrap();
+    assert!(other.await.unwrap().is_ok());
+    for w in waiting {
+        assert!(w.await.unwrap().is_ok());
+    }
+    assert!(position(&order, "other network") <= 1, "{order:?}");
+}
+
+#[tokio::test]
+async fn a_failed_check_moves_that_accounts_waiting_requests_behind_quiet_ones() {
+    let (pool, open) = held_pool(1000, Duration::from_secs(60));
+    let order = Order::default();
+    let mut guesses = Vec::new();
+    // Guesses of one real name, queued while it was still quiet, each from its own /24.
+    for i in 0..30 {
+        let (address, label) = (format!("127.1.{i}.1"), format!("guess {i}"));
+        let lane = Lane::Quiet(Some("dc.240"));
+        guesses.push(queue_in(&pool, lane, &address, &label, &order).unwrap());
+    }
+    let quiet = queue_in(
+        &pool,
+        Lane::Quiet(Some("vp.tanson")),
+        "127.0.0.2",
+        "quiet",
+        &order,
+    );
+    // A check of that name failed (elsewhere): the guesses still waiting go last.
+    pool.account_failed("dc.240");
+    assert_eq!(pool.waiting(), 31);
+    open.send(()).unwrap();
+    assert!(quiet.unwrap().await.unwrap().is_ok());
+    for g in guesses {
+        assert!(g.await.unwrap().is_ok());
+    }
+    assert_eq!(position(&order, "quiet"), 0, "{order:?}");
+    assert_eq!(order.lock().unwrap().len(), 31);
+}
+
+#[tokio::test]
+async fn a_full_failing_lane_leaves_room_for_a_quiet_account() {
+    let (pool, open) = held_pool(4, Duration::from_secs(60));
+    let order = Order::default();
+    let flood: Vec<_> = (0..4)
+        .map(|i| {
+            let address = format!("127.1.{i}.1");
+            queue_in(
+                &pool,
+                Lane::Failing,
+                &address,
+                &format!("flood {i}"),
+                &order,
+            )
+            .unwrap()
+        })
+        .collect();
+    assert!(matches!(
+        queue_in(&pool, Lane::Failing, "127.0.0.2", "failing", &order),
+        Err(Error::Busy)
+    ));
+    let quiet = queue_in(
+        &pool,
+        Lane::Quiet(Some("vp.tanson")),
+        "127.0.0.2",
+        "quiet",
+        &order,
+    );
+    open.send(()).unwrap();
+    assert!(quiet.unwrap().await.unwrap().is_ok());
+    for f in flood {
+        assert!(f.await.unwrap().is_ok());
+    }
+    assert_eq!(position(&order, "quiet"), 0, "{order:?}");
 }
