@@ -2,10 +2,12 @@
 //! data directory (over SQLite, or a fresh PostgreSQL database when
 //! `TEST_BACKEND=postgres`), a sudden meeting scheduled over the API with its
 //! invited halls' join tokens, bounded waits, and halls' pages reduced to their
-//! sockets ([`page`]; on a cluster, following the page's node rule: [`roaming`]).
+//! sockets ([`page`]; on a cluster, following the page's node rule: [`roaming`]), and
+//! a cluster of nodes on one database ([`cluster`]).
 
 #![allow(dead_code)] // each test binary uses its own part
 
+pub mod cluster;
 pub mod page;
 pub mod roaming;
 
