@@ -16,21 +16,7 @@ use serde_json::{json, Value};
 
 use common::cluster::Cluster;
 use common::page::Page;
-use common::{free_port, start_node, store_of, sudden_meeting, DataDir};
-
-/// Logs `account` in on `base`; its bearer token.
-async fn login(http: &reqwest::Client, base: &str, account: &str) -> String {
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "username": account, "password": "hoinghi-demo" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    login["token"].as_str().expect("logged in").to_string()
-}
+use common::{free_port, login, start_node, store_of, sudden_meeting, DataDir};
 
 #[tokio::test]
 async fn two_nodes_asked_at_once_book_a_hall_once() {

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use common::cluster::Cluster;
 use common::page::Page;
-use common::{login, store_of, sudden_meeting, DataDir};
+use common::{get_json, login, store_of, sudden_meeting, DataDir};
 
 #[tokio::test]
 async fn a_secretariat_acts_on_the_home_room_through_another_node() {
@@ -80,15 +80,7 @@ async fn a_secretariat_acts_on_the_home_room_through_another_node() {
     assert_eq!(unknown["error"]["code"], "unknown_hall", "{unknown}");
 
     // Node b shows node a's room: started, the floor with c, c connected.
-    let shown: Value = http
-        .get(&live)
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown = get_json(&http, &live, &staff).await;
     assert_eq!(shown["state"]["phase"], "started", "{shown}");
     assert_eq!(shown["state"]["floor"]["hall_id"], hall_c, "{shown}");
     let connected: Vec<i64> = shown["readiness"]["halls"]

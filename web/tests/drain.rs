@@ -13,11 +13,11 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use common::cluster::Cluster;
 use common::roaming::{hall, terminate, Welcome};
-use common::{login, store_of, sudden_meeting, wait_until, DataDir};
+use common::{get_json, login, store_of, sudden_meeting, wait_until, DataDir};
 
 #[tokio::test]
 async fn a_stopping_home_node_hands_its_meetings_and_halls_over() {
@@ -127,15 +127,12 @@ async fn a_stopping_home_node_hands_its_meetings_and_halls_over() {
     // The quiet meeting's room is open on its new home, started, shown through any node.
     let base_b = cluster.base(1);
     let staff_b = login(&http, &base_b, "vp.tinh").await;
-    let shown: Value = http
-        .get(format!("{base_b}/api/v1/meetings/{quiet}/live"))
-        .bearer_auth(&staff_b)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown = get_json(
+        &http,
+        &format!("{base_b}/api/v1/meetings/{quiet}/live"),
+        &staff_b,
+    )
+    .await;
     assert_eq!(shown["state"]["phase"], "started", "{shown}");
 
     // The records: per hall one interval, open, that went on (a reconnect), no leave;
