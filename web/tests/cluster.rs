@@ -14,22 +14,9 @@ mod common;
 
 use serde_json::{json, Value};
 
+use common::cluster::Cluster;
 use common::page::Page;
-use common::{free_port, start_node, store_of, sudden_meeting, DataDir};
-
-/// Logs `account` in on `base`; its bearer token.
-async fn login(http: &reqwest::Client, base: &str, account: &str) -> String {
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "username": account, "password": "hoinghi-demo" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    login["token"].as_str().expect("logged in").to_string()
-}
+use common::{free_port, login, start_node, store_of, sudden_meeting, DataDir};
 
 #[tokio::test]
 async fn two_nodes_asked_at_once_book_a_hall_once() {
@@ -125,26 +112,11 @@ async fn two_nodes_asked_at_once_book_a_hall_once() {
 #[tokio::test]
 async fn halls_on_three_nodes_meet_in_the_home_room() {
     let data = DataDir::postgres().await;
-    let url = data.database_url();
-    let (dir_b, dir_c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     // Names of this run only: other tests may share the NATS server.
     let run = std::process::id();
     let names = [format!("a-{run}"), format!("b-{run}"), format!("c-{run}")];
-    let env = |name: &str| [("HOINGHI_CLUSTER__NODE_ID", name.to_string())];
-    let ports = [free_port(), free_port(), free_port()];
-    let mut nodes = Vec::new();
-    for ((name, port), dir) in
-        names
-            .iter()
-            .zip(ports)
-            .zip([data.path(), dir_b.path(), dir_c.path()])
-    {
-        let env = env(name);
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        // The first node seeds the demo; the others find it there.
-        nodes.push(start_node(dir, &url, port, &env).await);
-    }
-    let [port_a, port_b, port_c] = ports;
+    let mut cluster = Cluster::start(&data, &names, &[]).await;
+    let (port_a, port_b, port_c) = (cluster.ports[0], cluster.ports[1], cluster.ports[2]);
     let store = store_of(&data).await;
     let (meeting, invited) = sudden_meeting(
         &format!("http://127.0.0.1:{port_a}"),
@@ -240,7 +212,7 @@ async fn halls_on_three_nodes_meet_in_the_home_room() {
 
     // Node c dies (SIGKILL) with c's page connected: node a stops hearing it, and after
     // three missed beats and the grace period the host sees c's hall lost.
-    let mut node_c = nodes.pop().expect("node c");
+    let mut node_c = cluster.nodes.pop().expect("node c");
     node_c.kill().await.unwrap();
     let left = host
         .expect("c lost with its node", |m| {
@@ -249,7 +221,7 @@ async fn halls_on_three_nodes_meet_in_the_home_room() {
         .await;
     assert_eq!(left["reason"], "network_lost", "{left}");
     drop(page_c);
-    drop(nodes);
+    drop(cluster);
     store.close().await;
     data.cleanup().await;
 }
@@ -278,26 +250,14 @@ fn carrying(client: &sfu::testclient::TestClient) -> usize {
 async fn a_hall_on_node_c_receives_the_video_of_a_hall_on_node_b() {
     use sfu::testclient::TestClient;
     let data = DataDir::postgres().await;
-    let url = data.database_url();
-    let (dir_b, dir_c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let run = std::process::id();
     let names = [
         format!("am-{run}"),
         format!("bm-{run}"),
         format!("cm-{run}"),
     ];
-    let ports = [free_port(), free_port(), free_port()];
-    let mut nodes = Vec::new();
-    for ((name, port), dir) in
-        names
-            .iter()
-            .zip(ports)
-            .zip([data.path(), dir_b.path(), dir_c.path()])
-    {
-        let env = [("HOINGHI_CLUSTER__NODE_ID", name.as_str())];
-        nodes.push(start_node(dir, &url, port, &env).await);
-    }
-    let [port_a, port_b, port_c] = ports;
+    let cluster = Cluster::start(&data, &names, &[]).await;
+    let (port_a, port_b, port_c) = (cluster.ports[0], cluster.ports[1], cluster.ports[2]);
     let store = store_of(&data).await;
     let (_, invited) = sudden_meeting(
         &format!("http://127.0.0.1:{port_a}"),
@@ -338,7 +298,7 @@ async fn a_hall_on_node_c_receives_the_video_of_a_hall_on_node_b() {
         carrying(&c_media) == 4
     })
     .await;
-    drop(nodes);
+    drop(cluster);
     store.close().await;
     data.cleanup().await;
 }

@@ -12,14 +12,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use common::cluster::Cluster;
 use common::page::Page;
-use common::{free_port, login, start_node, store_of, sudden_meeting, DataDir};
+use common::{get_json, login, store_of, sudden_meeting, DataDir};
 
 #[tokio::test]
 async fn a_secretariat_acts_on_the_home_room_through_another_node() {
     let data = DataDir::postgres().await;
-    let url = data.database_url();
-    let (dir_b, dir_c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     // Names of this run only: other tests may share the NATS server.
     let run = std::process::id();
     let names = [
@@ -27,19 +26,8 @@ async fn a_secretariat_acts_on_the_home_room_through_another_node() {
         format!("sb-{run}"),
         format!("sc-{run}"),
     ];
-    let ports = [free_port(), free_port(), free_port()];
-    let mut nodes = Vec::new();
-    for ((name, port), dir) in
-        names
-            .iter()
-            .zip(ports)
-            .zip([data.path(), dir_b.path(), dir_c.path()])
-    {
-        let env = [("HOINGHI_CLUSTER__NODE_ID", name.as_str())];
-        // The first node seeds the demo; the others find it there.
-        nodes.push(start_node(dir, &url, port, &env).await);
-    }
-    let [port_a, port_b, port_c] = ports;
+    let mut cluster = Cluster::start(&data, &names, &[]).await;
+    let (port_a, port_b, port_c) = (cluster.ports[0], cluster.ports[1], cluster.ports[2]);
     let store = store_of(&data).await;
     let base_b = format!("http://127.0.0.1:{port_b}");
     let (meeting, invited) = sudden_meeting(
@@ -92,15 +80,7 @@ async fn a_secretariat_acts_on_the_home_room_through_another_node() {
     assert_eq!(unknown["error"]["code"], "unknown_hall", "{unknown}");
 
     // Node b shows node a's room: started, the floor with c, c connected.
-    let shown: Value = http
-        .get(&live)
-        .bearer_auth(&staff)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown = get_json(&http, &live, &staff).await;
     assert_eq!(shown["state"]["phase"], "started", "{shown}");
     assert_eq!(shown["state"]["floor"]["hall_id"], hall_c, "{shown}");
     let connected: Vec<i64> = shown["readiness"]["halls"]
@@ -121,7 +101,7 @@ async fn a_secretariat_acts_on_the_home_room_through_another_node() {
     );
 
     // Node a dies with its lease live: node b says the home cannot be reached, soon.
-    nodes[0].kill().await.unwrap();
+    cluster.nodes[0].kill().await.unwrap();
     let asked = Instant::now();
     let refused = post(json!({ "type": "set_phase", "phase": "ended" }))
         .await
@@ -135,7 +115,7 @@ async fn a_secretariat_acts_on_the_home_room_through_another_node() {
         asked.elapsed()
     );
     drop((host, page_c));
-    drop(nodes);
+    drop(cluster);
     store.close().await;
     data.cleanup().await;
 }

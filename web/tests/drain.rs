@@ -13,10 +13,11 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
+use common::cluster::Cluster;
 use common::roaming::{hall, terminate, Welcome};
-use common::{free_port, login, start_node, store_of, sudden_meeting, wait_until, DataDir};
+use common::{get_json, login, store_of, sudden_meeting, wait_until, DataDir};
 
 #[tokio::test]
 async fn a_stopping_home_node_hands_its_meetings_and_halls_over() {
@@ -31,42 +32,11 @@ async fn a_stopping_home_node_hands_its_meetings_and_halls_over() {
     let run = std::process::id();
     let names: Arc<Vec<String>> =
         Arc::new(["da", "db", "dc"].map(|n| format!("{n}-{run}")).to_vec());
-    let ports: Vec<u16> = names.iter().map(|_| free_port()).collect();
-    let public_urls = format!(
-        "{{{}}}",
-        names
-            .iter()
-            .zip(&ports)
-            .map(|(n, p)| format!("{n}=\"http://127.0.0.1:{p}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let dirs: Vec<tempfile::TempDir> = (1..names.len())
-        .map(|_| tempfile::tempdir().unwrap())
-        .collect();
-    let mut nodes = Vec::new();
-    for (i, node) in names.iter().enumerate() {
-        let dir = if i == 0 {
-            data.path()
-        } else {
-            dirs[i - 1].path()
-        };
-        let env = [
-            ("HOINGHI_CLUSTER__NODE_ID", node.as_str()),
-            ("HOINGHI_CLUSTER__LEASE_SECS", "120"),
-            ("HOINGHI_CLUSTER__PUBLIC_URLS", public_urls.as_str()),
-        ];
-        // The first node seeds the demo; the others find it there.
-        nodes.push(Some(start_node(dir, &url, ports[i], &env).await));
-    }
-    let ws_urls: Arc<Vec<String>> = Arc::new(
-        ports
-            .iter()
-            .map(|p| format!("ws://127.0.0.1:{p}/ws"))
-            .collect(),
-    );
+    let mut cluster =
+        Cluster::start_public(&data, &names, &[("HOINGHI_CLUSTER__LEASE_SECS", "120")]).await;
+    let ws_urls: Arc<Vec<String>> = Arc::new(cluster.ws_urls());
     let store = store_of(&data).await;
-    let base_a = format!("http://127.0.0.1:{}", ports[0]);
+    let base_a = cluster.base(0);
     let (meeting, mut invited) = sudden_meeting(&base_a, &store, "vp.tinh", "25").await;
     invited.truncate(5);
     let seen: Arc<Mutex<Vec<Welcome>>> = Arc::default();
@@ -127,7 +97,7 @@ async fn a_stopping_home_node_hands_its_meetings_and_halls_over() {
     }
 
     // SIGTERM to node a: it drains and exits cleanly.
-    let mut node_a = nodes[0].take().expect("node a");
+    let mut node_a = cluster.nodes.remove(0);
     let stopped = Instant::now();
     terminate(&mut node_a).await;
     let exited = stopped.elapsed();
@@ -155,17 +125,14 @@ async fn a_stopping_home_node_hands_its_meetings_and_halls_over() {
         back.as_secs_f64()
     );
     // The quiet meeting's room is open on its new home, started, shown through any node.
-    let base_b = format!("http://127.0.0.1:{}", ports[1]);
+    let base_b = cluster.base(1);
     let staff_b = login(&http, &base_b, "vp.tinh").await;
-    let shown: Value = http
-        .get(format!("{base_b}/api/v1/meetings/{quiet}/live"))
-        .bearer_auth(&staff_b)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown = get_json(
+        &http,
+        &format!("{base_b}/api/v1/meetings/{quiet}/live"),
+        &staff_b,
+    )
+    .await;
     assert_eq!(shown["state"]["phase"], "started", "{shown}");
 
     // The records: per hall one interval, open, that went on (a reconnect), no leave;
@@ -217,7 +184,7 @@ async fn a_stopping_home_node_hands_its_meetings_and_halls_over() {
     for p in pages {
         p.abort();
     }
-    drop(nodes);
+    drop(cluster);
     store.close().await;
     data.cleanup().await;
 }

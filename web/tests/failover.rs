@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use common::cluster::Cluster;
 use common::roaming::{hall, Welcome};
-use common::{free_port, start_node, store_of, sudden_meeting, wait_until, DataDir};
+use common::{store_of, sudden_meeting, wait_until, DataDir};
 
 const NODES: [&str; 3] = ["node-a", "node-b", "node-c"];
 
@@ -30,47 +31,20 @@ async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
         data.cleanup().await;
         return;
     }
-    let ports: Vec<u16> = NODES.iter().map(|_| free_port()).collect();
-    let public_urls = format!(
-        "{{{}}}",
-        NODES
-            .iter()
-            .zip(&ports)
-            .map(|(n, p)| format!("{n}=\"http://127.0.0.1:{p}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
     // The lease length: 3 s (the least allowed) unless TEST_LEASE_SECS says otherwise
     // (to measure the take-over time at other lengths).
     let lease_secs = std::env::var("TEST_LEASE_SECS").unwrap_or("3".into());
-    let dirs: Vec<tempfile::TempDir> = (1..NODES.len())
-        .map(|_| tempfile::tempdir().unwrap())
-        .collect();
-    let mut nodes = Vec::new();
-    for (i, node) in NODES.iter().enumerate() {
-        let dir = if i == 0 {
-            data.path()
-        } else {
-            dirs[i - 1].path()
-        };
-        let env = [
-            ("HOINGHI_CLUSTER__NODE_ID", *node),
-            ("HOINGHI_CLUSTER__LEASE_SECS", lease_secs.as_str()),
-            ("HOINGHI_CLUSTER__PUBLIC_URLS", public_urls.as_str()),
-        ];
-        // The first node seeds the demo; the others find it there.
-        nodes.push(Some(start_node(dir, &url, ports[i], &env).await));
-    }
+    let mut cluster = Cluster::start_public(
+        &data,
+        &NODES,
+        &[("HOINGHI_CLUSTER__LEASE_SECS", lease_secs.as_str())],
+    )
+    .await;
     let names: Arc<Vec<String>> = Arc::new(NODES.iter().map(|n| n.to_string()).collect());
-    let ws_urls: Arc<Vec<String>> = Arc::new(
-        ports
-            .iter()
-            .map(|p| format!("ws://127.0.0.1:{p}/ws"))
-            .collect(),
-    );
+    let ws_urls: Arc<Vec<String>> = Arc::new(cluster.ws_urls());
 
     let store = store_of(&data).await;
-    let base_a = format!("http://127.0.0.1:{}", ports[0]);
+    let base_a = cluster.base(0);
     let (meeting, mut invited) = sudden_meeting(&base_a, &store, "vp.tinh", "25").await;
     let late = invited.pop().expect("a hall to join late");
     invited.truncate(5);
@@ -163,7 +137,7 @@ async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
     assert_eq!(started().await, 1, "the host started the meeting");
     // Presence is written each second: let it be written a few times, then kill node a.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let mut node_a = nodes[0].take().expect("node a");
+    let mut node_a = cluster.nodes.remove(0);
     node_a.kill().await.unwrap();
     let killed = Instant::now();
     let killed_at = scheduler::time::now();
@@ -215,10 +189,7 @@ async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
         killed.elapsed().as_secs_f64()
     );
     assert_eq!(quiet_home.epoch, 2);
-    let quiet_base = format!(
-        "http://127.0.0.1:{}",
-        ports[NODES.iter().position(|n| *n == quiet_home.node_id).unwrap()]
-    );
+    let quiet_base = cluster.base(NODES.iter().position(|n| *n == quiet_home.node_id).unwrap());
     let shown: Value = live(quiet_base, None).await.unwrap().json().await.unwrap();
     assert_eq!(
         shown["state"]["phase"], "started",
@@ -299,7 +270,7 @@ async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
         );
     }
     // The secretariat's report, downloaded from the new home, says so in words.
-    let home_base = format!("http://127.0.0.1:{}", ports[home_node]);
+    let home_base = cluster.base(home_node);
     let csv = http
         .get(format!(
             "{home_base}/api/v1/meetings/{meeting}/attendance?format=csv&part=intervals"
@@ -325,7 +296,7 @@ async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
     for p in pages {
         p.abort();
     }
-    drop(nodes);
+    drop(cluster);
     store.close().await;
     data.cleanup().await;
 }

@@ -2,10 +2,12 @@
 //! data directory (over SQLite, or a fresh PostgreSQL database when
 //! `TEST_BACKEND=postgres`), a sudden meeting scheduled over the API with its
 //! invited halls' join tokens, bounded waits, and halls' pages reduced to their
-//! sockets ([`page`]; on a cluster, following the page's node rule: [`roaming`]).
+//! sockets ([`page`]; on a cluster, following the page's node rule: [`roaming`]), and
+//! a cluster of nodes on one database ([`cluster`]).
 
 #![allow(dead_code)] // each test binary uses its own part
 
+pub mod cluster;
 pub mod page;
 pub mod roaming;
 
@@ -152,16 +154,7 @@ pub async fn sudden_meeting(
     unit_code: &str,
 ) -> (i64, Vec<(i64, String)>) {
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({ "username": account, "password": "hoinghi-demo" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
+    let token = login(&http, base, account).await;
     let today = scheduler::time::local_date(scheduler::time::now());
     let unit = store.unit_by_code(unit_code, today).await.unwrap();
     let halls = store.halls_in(&unit.path).await.unwrap();
@@ -191,15 +184,12 @@ pub async fn sudden_meeting(
     let meeting = created["meetings"][0]["id"]
         .as_i64()
         .expect("meeting scheduled");
-    let invitations: Value = http
-        .get(format!("{base}/api/v1/meetings/{meeting}/invitations"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let invitations = get_json(
+        &http,
+        &format!("{base}/api/v1/meetings/{meeting}/invitations"),
+        &token,
+    )
+    .await;
     let mut invited: Vec<(i64, String)> = invitations["invitations"]
         .as_array()
         .unwrap()
@@ -228,6 +218,18 @@ pub async fn login(http: &reqwest::Client, base: &str, account: &str) -> String 
         .await
         .unwrap();
     login["token"].as_str().expect("logged in").to_string()
+}
+
+/// GETs `url` with `token` as the bearer; the answer's JSON.
+pub async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> Value {
+    http.get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 pub async fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {

@@ -12,7 +12,7 @@ use sqlx::{Connection, Executor};
 use tokio::process::Child;
 use tokio::task::JoinHandle;
 
-use crate::common::{free_port, start_node, DataDir};
+use crate::common::{free_port, roaming, start_node, DataDir};
 use crate::disk::SmallDisk;
 use crate::proxy::{Mode, Proxy};
 
@@ -162,18 +162,7 @@ impl Setup {
     /// SIGTERM, and the server exits by itself, cleanly.
     pub async fn terminate(&mut self) {
         let mut server = self.server.take().expect("running");
-        let pid = server.id().expect("running").to_string();
-        let sent = tokio::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .await
-            .unwrap();
-        assert!(sent.success());
-        let status = tokio::time::timeout(Duration::from_secs(60), server.wait())
-            .await
-            .expect("the server exits after SIGTERM")
-            .unwrap();
-        assert!(status.success(), "a clean exit: {status}");
+        roaming::terminate(&mut server).await;
     }
 
     /// kill -9.
