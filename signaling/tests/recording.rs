@@ -7,8 +7,8 @@
 mod common;
 
 use common::recording::{
-    assert_audio_and_video, bluish, give_floor, hall_showing, played, published, real_tracks,
-    reddish, send_real_media, WAIT,
+    assert_audio_and_video, bluish, finished, give_floor, hall_showing, played, published,
+    real_tracks, reddish, send_real_media, WAIT,
 };
 use common::{negotiate, start_quiet, Page, Tokens};
 use media_recorder::testing::Picture;
@@ -152,19 +152,7 @@ async fn the_room_records_the_host_as_the_main_picture_with_the_floor_as_a_chapt
         room.stop_recording().await,
         Ok(Err(RecordingRefusal::NotRecording))
     );
-    let deadline = std::time::Instant::now() + WAIT;
-    let duration = loop {
-        match room.recording_status().await.expect("the room answers") {
-            RecordingStatus::Finished { duration, .. } => break duration,
-            RecordingStatus::Failed { code, message, .. } => panic!("{code}: {message}"),
-            _ => {}
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the recording finishes in time"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let (_, duration) = finished(&room).await;
     let found = played(path).await;
     assert_audio_and_video(&found);
     assert!(found.video_frames >= 90, "the host's picture: {found:?}");
@@ -210,19 +198,7 @@ async fn when_the_floor_moves_from_a_to_b_the_recording_shows_b_from_then_on() {
     a_gen.await.expect("A's generator ends");
     b_gen.await.expect("B's generator ends");
     assert_eq!(room.stop_recording().await, Ok(Ok(())));
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        match room.recording_status().await.expect("the room answers") {
-            RecordingStatus::Finished { .. } => break,
-            RecordingStatus::Failed { code, message, .. } => panic!("{code}: {message}"),
-            _ => {}
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the recording finishes in time"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    finished(&room).await;
     let found = played(path).await;
     let end = found.duration.expect("a declared duration");
     let frames = &found.frames;

@@ -21,9 +21,7 @@ use scheduler::Level;
 use serde_json::json;
 use sfu::testclient::TestClient;
 use signaling::protocol::{Actor, ClientMessage, ErrorCode, Phase, RecordingInfo, ServerMessage};
-use signaling::{
-    PresenceKind, RecordingEvent, RecordingStatus, Signaling, SignalingConfig, StoreRecorder,
-};
+use signaling::{PresenceKind, RecordingEvent, Signaling, SignalingConfig, StoreRecorder};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,16 +56,7 @@ async fn finished(signaling: &Signaling) -> PathBuf {
     let room = signaling
         .room(common::meeting().id)
         .expect("the room is open");
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        match room.recording_status().await.expect("the room answers") {
-            RecordingStatus::Finished { path, .. } => return path,
-            RecordingStatus::Failed { code, message, .. } => panic!("{code}: {message}"),
-            _ => {}
-        }
-        assert!(std::time::Instant::now() < deadline, "finished in time");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::recording::finished(&room).await.0
 }
 
 /// The recording events in the log: (event, who, detail).

@@ -154,3 +154,23 @@ pub async fn give_floor(signaling: &signaling::Signaling, hall_id: i64) {
         .await
         .expect("the floor is given");
 }
+
+/// Waits (real time, bounded) until the room's recording is finished: its file and
+/// length. A failed recording fails the test with its code.
+pub async fn finished(room: &signaling::RoomHandle) -> (PathBuf, Duration) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        match room.recording_status().await.expect("the room answers") {
+            signaling::RecordingStatus::Finished { path, duration } => return (path, duration),
+            signaling::RecordingStatus::Failed { code, message, .. } => {
+                panic!("{code}: {message}")
+            }
+            _ => {}
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the recording finishes in time"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
