@@ -170,6 +170,25 @@ impl Store {
         }))
     }
 
+    /// Closes the intervals that a previous home of this node's meetings left open and
+    /// that no hall continued within `grace_secs` (plus `slack_secs`, so a rejoin still
+    /// in the attendance writer's queue is not raced): halls a draining node handed over
+    /// that never came back. Each is closed at its last presence write, `network_lost`
+    /// (docs/cluster.md, draining). Returns how many.
+    pub async fn close_strays(
+        &self,
+        now: Timestamp,
+        grace_secs: i64,
+        slack_secs: i64,
+    ) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let before = now - grace_secs - slack_secs;
+        let closed =
+            crate::attendance::write::close_strays(&mut tx, &self.node, now, before).await?;
+        tx.commit().await?;
+        Ok(closed)
+    }
+
     /// The leases that lapsed by `now` without being given up (their holder stopped
     /// renewing: it died or lost the database) of meetings neither ended nor cancelled:
     /// the meetings a lease watcher takes over.

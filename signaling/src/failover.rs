@@ -7,7 +7,9 @@
 //! Halls reconnecting to any node are sent here (`home_elsewhere` names this node).
 //!
 //! It also closes this node's rooms whose lease another node took over (found by a
-//! failed renewal): their pages are told to come back (1012), nothing is recorded.
+//! failed renewal): their pages are told to come back (1012), nothing is recorded; and
+//! closes the intervals a draining node handed over with its meetings that no hall came
+//! back to continue (at their last presence write, once the grace period is over).
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -16,6 +18,10 @@ use tokio::sync::mpsc;
 
 use crate::protocol::MeetingInfo;
 use crate::registry::{Shared, Signaling};
+
+/// How long past the grace period a handed-over interval stays open before the sweep
+/// closes it (the watcher looks every third of the lease length).
+const STRAY_SLACK_SECS: i64 = 10;
 
 impl Signaling {
     /// Starts the lease watcher (a node of a cluster; without home leases, nothing).
@@ -85,6 +91,41 @@ impl Signaling {
         taken
     }
 
+    /// Closes the intervals a previous home of this node's meetings left open that no
+    /// hall came back to continue within the grace period (a drain's hand-over whose
+    /// hall never rejoined): at their last presence write, `network_lost`. Waits while
+    /// the attendance writer holds changes back (one of them may be that hall's rejoin).
+    pub async fn close_strays(&self) -> u64 {
+        let Some(home) = self.home() else {
+            return 0;
+        };
+        let recorder = self.shared().recorder.get();
+        if self.is_stopping() || recorder.is_some_and(|r| !r.caught_up()) {
+            return 0;
+        }
+        let grace = self.shared().config.grace.as_secs() as i64;
+        // A rejoin the writer has taken but not yet written is at most a few seconds old.
+        let slack = STRAY_SLACK_SECS;
+        match home
+            .store()
+            .close_strays(scheduler::time::now(), grace, slack)
+            .await
+        {
+            Ok(0) => 0,
+            Ok(closed) => {
+                tracing::info!(
+                    closed,
+                    "closed intervals no hall came back to after a hand-over"
+                );
+                closed
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "closing intervals no hall came back to failed");
+                0
+            }
+        }
+    }
+
     /// Sends every hall of `meeting`'s room here away, recording nothing: another node
     /// took its lease over.
     async fn fence(&self, meeting: i64) {
@@ -124,6 +165,7 @@ async fn watch(shared: Weak<Shared>, every: Duration, mut lost: mpsc::UnboundedR
             Some(meeting) => signaling.fence(meeting).await,
             None => {
                 signaling.take_over_lapsed().await;
+                signaling.close_strays().await;
             }
         }
     }

@@ -111,6 +111,14 @@ impl RecordingEvent {
 pub trait Recorder: Send + Sync {
     /// Takes a change; must not block.
     fn record(&self, change: PresenceChange);
+
+    /// Every change taken so far is on its way to the database at the usual pace: writes
+    /// are not failing and no journal from a failure waits. Other writers of attendance
+    /// (the stray sweep, docs/cluster.md) act only then, so they never race a change
+    /// still held back.
+    fn caught_up(&self) -> bool {
+        true
+    }
 }
 
 /// Records nothing (tests of the protocol, servers without a store).
@@ -291,5 +299,9 @@ impl Recorder for StoreRecorder {
         if self.queue.send(writer::Msg::Change(change)).is_err() {
             tracing::error!("the attendance writer has stopped");
         }
+    }
+
+    fn caught_up(&self) -> bool {
+        !self.health().degraded
     }
 }

@@ -34,7 +34,7 @@ pub(crate) struct Shared {
     next_room: AtomicU64,
     routes: mpsc::UnboundedSender<Route>,
     /// Where presence changes go; nothing is recorded until one is set.
-    recorder: OnceLock<Arc<dyn Recorder>>,
+    pub(crate) recorder: OnceLock<Arc<dyn Recorder>>,
     /// Where rooms look up their invited halls (the readiness board).
     pub roster: OnceLock<scheduler::Store>,
     /// The home-node leases, when this node is one of several (none: home to all).

@@ -207,7 +207,45 @@ pub(crate) async fn close_left_open(
         }
         rows.extend(q.fetch_all(&mut *c).await?);
     }
-    for r in &rows {
+    close_at_last_presence(c, &rows, connected).await
+}
+
+/// Closes the intervals that another node left open in the meetings whose lease
+/// `node_id` holds now (alive at `now`) and that nobody continued within the grace
+/// period: away since before `before` (their drop, else their last heartbeat). A hall
+/// handed over by a draining node that never came back. Closed at their last presence
+/// write, `network_lost`. Returns how many.
+pub(crate) async fn close_strays(
+    c: &mut AnyConnection,
+    node_id: &str,
+    now: Timestamp,
+    before: Timestamp,
+) -> Result<u64> {
+    let mut rows = Vec::new();
+    for (table, participant) in INTERVAL_TABLES {
+        let sql = format!(
+            "SELECT id, meeting_id, {participant} AS hall_id, last_seen_at, disconnected_at
+             FROM {table}
+             WHERE left_at IS NULL AND node_id <> $1
+               AND COALESCE(disconnected_at, last_seen_at) < $3
+               AND meeting_id IN (SELECT meeting_id FROM meeting_leases
+                                  WHERE node_id = $1 AND expires_at > $2)"
+        );
+        let q = sqlx::query(&sql).bind(node_id).bind(now).bind(before);
+        rows.extend(q.fetch_all(&mut *c).await?);
+    }
+    close_at_last_presence(c, &rows, LeaveReason::NetworkLost).await
+}
+
+/// Closes each interval of `rows` (id, meeting_id, hall_id, last_seen_at,
+/// disconnected_at) at its last presence write: the moment its link had dropped
+/// (`network_lost`), otherwise its last heartbeat for `connected`.
+async fn close_at_last_presence(
+    c: &mut AnyConnection,
+    rows: &[sqlx::any::AnyRow],
+    connected: LeaveReason,
+) -> Result<u64> {
+    for r in rows {
         let dropped: Option<i64> = r.try_get("disconnected_at")?;
         let (reason, at) = match dropped {
             Some(d) => (LeaveReason::NetworkLost, d),

@@ -280,3 +280,78 @@ pub async fn ended_and_given_up_meetings_are_not_taken_over(backend: Backend) {
     );
     db.cleanup().await;
 }
+
+/// A draining node hands its meetings over with the halls' intervals open (they come
+/// back within the grace period and continue them); a hall that never comes back is
+/// closed by the new home at its last presence write once the grace period is over —
+/// not hours later at the meeting's end.
+pub async fn halls_that_never_come_back_after_a_drain_are_closed_by_the_new_home(backend: Backend) {
+    let db = demo_db(backend).await;
+    let s = &db.store;
+    let admin = who(s, "admin").await;
+    let tan_son = unit_id(s, "240").await;
+    let (host, c, e) = (
+        hall_of(s, "240").await.id,
+        hall_of(s, "08578").await.id,
+        hall_of(s, "08545").await.id,
+    );
+    let t = now();
+    let ts = scope(tan_son, &[Level::District, Level::Commune]);
+    let schedule = |start| s.schedule(&admin, draft(host, ts.clone(), start), None);
+    let m = schedule(t).await.unwrap().remove(0).id;
+    let other = schedule(t + 3 * 3600).await.unwrap().remove(0).id;
+    let [a, b, c_node] = ["node-a", "node-b", "node-c"].map(|n| s.clone().with_node(n));
+
+    // Node a is home to both; halls c and e are in m, hall c in the other too.
+    for meeting in [m, other] {
+        a.take_lease(meeting, t, LEASE).await.unwrap();
+        a.record_join(meeting, c, t + 1, GRACE).await.unwrap();
+    }
+    a.record_join(m, e, t + 1, GRACE).await.unwrap();
+    a.record_heartbeats(m, &[c, e], t + 5).await.unwrap();
+    // Node a drains at t+7: it gives both leases up, m goes to node b, the other to c.
+    assert!(a.release_lease(m, 1).await.unwrap());
+    assert!(a.release_lease(other, 1).await.unwrap());
+    b.take_lease(m, t + 7, 3600).await.unwrap();
+    c_node.take_lease(other, t + 7, 3600).await.unwrap();
+    // Hall e comes back through node b and goes on; hall c never comes back.
+    assert_eq!(
+        b.record_join(m, e, t + 9, GRACE).await.unwrap(),
+        JoinKind::Reconnected
+    );
+
+    assert_eq!(
+        b.close_strays(t + 5 + GRACE, GRACE, 0).await.unwrap(),
+        0,
+        "within the grace period hall c may still come back"
+    );
+    assert_eq!(b.close_strays(t + 6 + GRACE, GRACE, 0).await.unwrap(), 1);
+    let rows = s.meeting_attendance(&admin, m).await.unwrap();
+    assert_eq!(
+        intervals(&rows, c),
+        [(t + 1, Some(t + 5), Some("network_lost".into()))],
+        "closed at its last heartbeat on node a"
+    );
+    assert_eq!(
+        intervals(&rows, e),
+        [(t + 1, None, None)],
+        "the hall that came back is present"
+    );
+    let elsewhere = s.meeting_attendance(&admin, other).await.unwrap();
+    assert_eq!(
+        intervals(&elsewhere, c),
+        [(t + 1, None, None)],
+        "node b closes nothing in a meeting it is not home to"
+    );
+    assert_eq!(
+        c_node.close_strays(t + 6 + GRACE, GRACE, 0).await.unwrap(),
+        1,
+        "the other meeting's new home closes its own stray"
+    );
+    assert_eq!(
+        b.close_strays(t + 100 + GRACE, GRACE, 0).await.unwrap(),
+        0,
+        "nothing is closed twice, nor a present hall"
+    );
+    db.cleanup().await;
+}

@@ -44,6 +44,7 @@ on_both_backends!(
     failover::a_join_that_takes_a_lapsed_lease_closes_the_dead_nodes_intervals,
     failover::nodes_racing_to_take_over_get_one_home_and_close_once,
     failover::ended_and_given_up_meetings_are_not_taken_over,
+    failover::halls_that_never_come_back_after_a_drain_are_closed_by_the_new_home,
     guests::guests_are_the_owners_to_add_list_and_revoke,
     feeds::feed_tokens_are_the_owners_kept_hashed_and_revocable,
     guests::guest_intervals_are_recorded_apart_from_the_halls,
