@@ -15,14 +15,18 @@
 //!   all its links ended on the other side.
 //! - A staff action (HTTP) on a meeting homed elsewhere is asked of the home node
 //!   ([`wire::ActRequest`] on `hoinghi.node.<home>.act`) and answered by its room ([`acts`]).
+//! - A recording's file downloaded through a node that did not write it is read from the
+//!   writer a slice at a time (`hoinghi.node.<writer>.file`, [`files`]).
 
 mod acts;
 mod beats;
+mod files;
 mod hosted;
 mod remote;
 mod wire;
 
 pub use acts::Shown;
+pub use files::{RemoteFileError, RemoteSlice, SLICE as RECORDING_SLICE};
 pub use remote::RemoteLink;
 pub use wire::redact_url;
 
@@ -104,6 +108,15 @@ impl Bridge {
             .nats
             .subscribe(wire::act_subject(&bridge.node))
             .await?;
+        let files = bridge
+            .nats
+            .subscribe(files::file_subject(&bridge.node))
+            .await?;
+        tokio::spawn(files::take_reads(
+            Arc::clone(&bridge),
+            signaling.config().recordings_dir.clone(),
+            files,
+        ));
         tokio::spawn(acts::take_acts(
             Arc::clone(&bridge),
             signaling.clone(),

@@ -7,6 +7,9 @@
 //! browser's player can seek — and only ever the row's own file under the recordings
 //! directory ([`scheduler::recordings::file_path`]). The page's `<video>` uses the same
 //! route: the session cookie authenticates it as it does the page's other API calls.
+//! In a cluster, a file another node wrote is read from it over NATS ([`remote`]).
+
+mod remote;
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
@@ -86,36 +89,40 @@ pub async fn file(
     Path(id): Path<i64>,
     req: Request,
 ) -> ApiResult<Response> {
-    Ok(serve(&state, &who, id, req).await?)
+    serve(&state, &who, id, req).await
 }
 
 /// The file of recording `id` as `who` may download it, answering `req`'s range and
 /// conditional headers: 410 `recording_deleted` / `recording_expired` once the file is
-/// gone by design, 404 when it is missing from this node's directory.
-pub(crate) async fn serve(
-    state: &AppState,
-    who: &Principal,
-    id: i64,
-    req: Request,
-) -> scheduler::Result<Response> {
+/// gone by design, 404 when it is missing (from this node's directory, or from the
+/// directory of the node that wrote it, which is asked when that is another node).
+async fn serve(state: &AppState, who: &Principal, id: i64, req: Request) -> ApiResult<Response> {
     let r = state.store.recording(who, id).await?;
     match r.status {
-        RecordingState::Deleted => return Err(Error::Gone("recording_deleted")),
-        RecordingState::Expired => return Err(Error::Gone("recording_expired")),
+        RecordingState::Deleted => return Err(Error::Gone("recording_deleted").into()),
+        RecordingState::Expired => return Err(Error::Gone("recording_expired").into()),
         _ => {}
     }
     let dir = state.settings.recordings_dir();
     let path = file_path(&dir, &r.file).ok_or(Error::NotFound("recording file"))?;
-    if !tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_file()) {
-        return Err(Error::NotFound("recording file"));
-    }
-    let (parts, _) = req.into_parts();
-    let req = Request::from_parts(parts, Body::empty());
-    let res = match ServeFile::new(&path).oneshot(req).await {
-        Ok(res) => res,
-        Err(never) => match never {},
+    let here = tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_file());
+    let writer = state
+        .signaling
+        .as_ref()
+        .and_then(|s| s.bridge())
+        .filter(|b| b.node() != r.node_id);
+    let mut res = match (here, writer) {
+        (true, _) => {
+            let (parts, _) = req.into_parts();
+            let req = Request::from_parts(parts, Body::empty());
+            match ServeFile::new(&path).oneshot(req).await {
+                Ok(res) => res.map(Body::new),
+                Err(never) => match never {},
+            }
+        }
+        (false, Some(bridge)) => remote::serve(bridge, &r, req.headers()).await?,
+        (false, None) => return Err(Error::NotFound("recording file").into()),
     };
-    let mut res = res.map(Body::new);
     if res.status().is_success() {
         let headers = res.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(WEBM));
