@@ -2,10 +2,12 @@
 //! port's counters.
 
 use super::nack::NackFigures;
+use super::node::{NodeFigures, NodeKeys, RemoteStream};
 use super::router::RouterStats;
 use super::tap::RtpTap;
 use crate::event::{IceCandidate, PeerAnswer, PeerId, SlotChange, SlotInfo, SpeakerGroup};
 use crate::{SfuError, StreamId};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -70,6 +72,26 @@ pub enum Command {
         peer: PeerId,
         reply: oneshot::Sender<Result<(), SfuError>>,
     },
+    /// Link this worker with another node's media address (its datagrams come here),
+    /// keyed for this session.
+    LinkNode {
+        addr: SocketAddr,
+        keys: NodeKeys,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// Send layers of a stream (bit `i`: layer `i`; none: stop) to a linked node.
+    Export {
+        stream: StreamId,
+        to: SocketAddr,
+        layers: u8,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// Receive a stream another (linked) node publishes: its id here.
+    WatchRemote {
+        from: SocketAddr,
+        remote: RemoteStream,
+        reply: oneshot::Sender<Result<StreamId, SfuError>>,
+    },
     /// Read the counters.
     Stats { reply: oneshot::Sender<PortStats> },
 }
@@ -103,6 +125,8 @@ pub struct PortStats {
     pub router: RouterStats,
     /// NACKs from halls, packets sent again on them, NACKs to publishers.
     pub nacks: NackFigures,
+    /// The relay with other nodes: packets out and in, repairs, PLIs, refusals.
+    pub nodes: NodeFigures,
     /// Time the IO loop spent working (not waiting) since start: its busy ratio is the
     /// growth of this over wall-clock time.
     pub busy: std::time::Duration,
@@ -127,5 +151,6 @@ impl PortStats {
         r.relayed += x.relayed;
         r.relayed_in += x.relayed_in;
         self.nacks.add(&o.nacks);
+        self.nodes.add(&o.nodes);
     }
 }

@@ -33,6 +33,7 @@ mod intercept;
 mod machine;
 mod nack;
 pub(crate) mod negotiate;
+mod node;
 pub(crate) mod peer;
 mod plan;
 mod port;
@@ -53,6 +54,8 @@ mod tests;
 
 pub use command::PortStats;
 pub use nack::NackFigures;
+pub use node::{NodeFigures, NodeKeys, RemoteStream, SrtpKey};
+pub use peer::TrackCodec;
 pub use router::RouterStats;
 pub use tap::{RtpTap, MAX_TAP_AUDIO_SLOTS, TAP_AUDIO_PAYLOAD_TYPE, TAP_VIDEO_PAYLOAD_TYPE};
 

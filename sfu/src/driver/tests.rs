@@ -10,5 +10,6 @@ mod connect;
 mod cost;
 mod forward;
 mod net;
+mod nodes;
 mod tap;
 mod workers;
