@@ -21,6 +21,9 @@
 //! the connections. Audio levels (RFC 6464) feed the router's `speakers`: one
 //! [`SpeakerDetector`](crate::SpeakerDetector) per speaker group (a meeting).
 //!
+//! Between nodes, `node` relays streams over the same port (SRTP with our own
+//! contexts, NACK, PLI, BYE) to routes on the watching node (the cascade).
+//!
 //! Not yet: RTX towards subscribers, TWCC, ICE-TCP.
 
 mod command;

@@ -231,6 +231,12 @@ fn twenty_viewers_asking_keyframes_make_one_pli_per_interval_on_the_publisher() 
     );
     assert_eq!(a.nodes.plis_received, b.nodes.plis_sent, "{a:?}");
     let asked = net.hall(PUBLISHER).keyframe_requests.clone();
+    println!(
+        "20 viewers on B over {:?}: {} PLIs across the relay, {} on the publisher",
+        throttle * 4,
+        b.nodes.plis_sent,
+        asked.len()
+    );
     assert!((1..=6).contains(&asked.len()), "{asked:?}");
     for pair in asked.windows(2) {
         assert!(
