@@ -18,9 +18,10 @@ const FIRST_ASK: Duration = Duration::from_millis(5);
 const RETRY: Duration = Duration::from_millis(40);
 /// Asks per packet before giving up.
 const MAX_ASKS: u8 = 4;
-/// Missing packets noted at most per SSRC (a longer outage is not repaired packet by
-/// packet: the slots wait for the next keyframe).
-const MAX_MISSING: u64 = 256;
+/// A jump of more sequence numbers than this is a new start (the origin stopped and
+/// started exporting the layer, or a long outage), not packets to ask for one by one:
+/// the slots wait for the next keyframe.
+const MAX_MISSING: u64 = 128;
 /// Extended sequence numbers start here, so wrapping below the first stays positive.
 const BASE: u64 = 1 << 20;
 
@@ -77,10 +78,13 @@ impl Gaps {
         if ext <= highest {
             return self.missing.remove(&ext).is_some();
         }
-        let first = (highest + 1).max(ext.saturating_sub(MAX_MISSING));
-        for m in first..ext {
-            let due = now + FIRST_ASK;
-            self.missing.insert(m, Miss { asks: 0, due });
+        if ext - highest > MAX_MISSING {
+            self.missing.clear();
+        } else {
+            for m in highest + 1..ext {
+                let due = now + FIRST_ASK;
+                self.missing.insert(m, Miss { asks: 0, due });
+            }
         }
         self.highest = Some(ext);
         let floor = ext.saturating_sub(HISTORY as u64);
@@ -138,6 +142,20 @@ mod tests {
         out.clear();
         gaps.due(t0 + Duration::from_secs(1), &mut out);
         assert!(out.is_empty() && gaps.poll_timeout().is_none(), "given up");
+    }
+
+    #[test]
+    fn a_long_jump_is_a_new_start_not_a_gap() {
+        let t0 = Instant::now();
+        let mut gaps = Gaps::default();
+        gaps.record(t0, 10);
+        gaps.record(t0, 12);
+        gaps.record(t0, 10 + 2 + MAX_MISSING as u16 + 1);
+        assert!(gaps.poll_timeout().is_none(), "nothing to ask for");
+        gaps.record(t0, 10 + 2 + MAX_MISSING as u16 + 3);
+        let mut out = Vec::new();
+        gaps.due(t0 + FIRST_ASK, &mut out);
+        assert_eq!(out, [10 + 2 + MAX_MISSING as u16 + 2]);
     }
 
     #[test]

@@ -39,13 +39,25 @@ struct Cascade {
 }
 
 fn cascade(viewers: usize, b_workers: usize, slots: (usize, usize)) -> Cascade {
-    let mut net = Net::nodes(SfuConfig::default(), &[1, b_workers]);
+    cascade_on((1, 0), viewers, b_workers, slots)
+}
+
+/// [`cascade`] with node A of `a.0` workers, the publisher on A's worker `a.1` (the
+/// relay link is on worker 0 of each node).
+fn cascade_on(
+    a: (usize, usize),
+    viewers: usize,
+    b_workers: usize,
+    slots: (usize, usize),
+) -> Cascade {
+    let mut net = Net::nodes(SfuConfig::default(), &[a.0, b_workers]);
     let now = net.now;
-    net.join_on(0, PUBLISHER, Hall::new(now, addr(1), true, (0, 0)));
+    net.join_on(a.1, PUBLISHER, Hall::new(now, addr(1), true, (0, 0)));
+    let first_b = a.0; // node B's first driver
     let mut joined = Vec::new();
     for i in 0..viewers {
         let peer = PeerId(10 + i as u64);
-        let d = 1 + i % b_workers;
+        let d = first_b + i % b_workers;
         let hall = Hall::new(now, addr(10 + i as u8), false, slots);
         joined.push((peer, d, net.join_on(d, peer, hall)));
     }
@@ -66,7 +78,7 @@ fn cascade(viewers: usize, b_workers: usize, slots: (usize, usize)) -> Cascade {
         reply,
     });
     assert_eq!(linked, Ok(()));
-    let linked = net.ask_on(1, |reply| Command::LinkNode {
+    let linked = net.ask_on(first_b, |reply| Command::LinkNode {
         addr: SFU,
         keys: kb,
         reply,
@@ -91,7 +103,7 @@ fn cascade(viewers: usize, b_workers: usize, slots: (usize, usize)) -> Cascade {
             kind,
             codec,
         };
-        let local = net.ask_on(1, |reply| Command::WatchRemote {
+        let local = net.ask_on(first_b, |reply| Command::WatchRemote {
             from: SFU,
             remote,
             reply,
@@ -155,6 +167,32 @@ fn a_publisher_on_one_node_reaches_viewers_on_another_once_per_packet() {
     assert_eq!(b.router.relayed - before.1, 120, "{b:?}");
     assert_eq!((b.nodes.auth_failures, b.nodes.dropped), (0, 0), "{b:?}");
     assert_eq!(b.mirrors, 2, "B receives camera and microphone from A");
+}
+
+#[test]
+fn a_stream_homed_on_another_worker_of_the_origin_crosses_once_too() {
+    // A's publisher on its worker 1, the link with B on its worker 0: worker 1 hands
+    // each packet once to worker 0, which sends it once to B.
+    let Cascade {
+        mut net, viewers, ..
+    } = cascade_on((2, 1), 2, 1, (1, 1));
+    let before = stats(&mut net, 0).nodes.packets_out;
+    send(&mut net, PUBLISHER, 100, 30);
+    for (peer, _, answer) in &viewers {
+        for slot in &answer.slots {
+            let got = check_slot(&mut net, *peer, slot.ssrc, 28);
+            assert_eq!(got.last(), Some(&129), "{peer:?} {:?}", slot.kind);
+        }
+    }
+    let (link, home) = (stats(&mut net, 0), stats(&mut net, 1));
+    assert_eq!(link.nodes.packets_out - before, 60, "{link:?}");
+    assert_eq!(
+        link.mirrors, 2,
+        "A's link worker mirrors the stream: {link:?}"
+    );
+    assert!(home.router.relayed >= 60, "{home:?}");
+    let b = stats(&mut net, 2);
+    assert_eq!(b.nodes.packets_in, link.nodes.packets_out, "{b:?}");
 }
 
 #[test]
