@@ -92,6 +92,11 @@ pub enum Command {
         remote: RemoteStream,
         reply: oneshot::Sender<Result<StreamId, SfuError>>,
     },
+    /// Stop receiving a stream watched from another node: its slots here go dark.
+    UnwatchRemote {
+        stream: StreamId,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
     /// Read the counters.
     Stats { reply: oneshot::Sender<PortStats> },
 }

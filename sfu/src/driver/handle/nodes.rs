@@ -61,4 +61,15 @@ impl Sfu {
         })
         .await?
     }
+
+    /// Stops receiving `track`, a stream watched from another node (its id here): its
+    /// slots go dark. The origin goes on sending until told (`export` with no layers).
+    pub async fn unwatch_remote(&self, track: StreamId) -> Result<(), SfuError> {
+        let w = self.shared.stream(track).map_or(0, |p| p.worker);
+        self.call_on(w, |reply| Command::UnwatchRemote {
+            stream: track,
+            reply,
+        })
+        .await?
+    }
 }

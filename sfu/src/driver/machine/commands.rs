@@ -123,6 +123,9 @@ impl Commands<'_> {
             } => {
                 let _ = reply.send(self.router.watch_remote(from, remote));
             }
+            Command::UnwatchRemote { stream, reply } => {
+                let _ = reply.send(self.router.unwatch_remote(stream));
+            }
             Command::Stats { reply } => {
                 // Answered by the state machine before it lends its parts; not reached.
                 drop(reply);

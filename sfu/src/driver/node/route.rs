@@ -92,6 +92,19 @@ impl Router {
         Ok(stream)
     }
 
+    /// Stops receiving `stream`, watched from another node: its slots here (and on
+    /// the other workers) go dark. The origin goes on sending until told (`export`
+    /// with no layers).
+    pub fn unwatch_remote(&mut self, stream: StreamId) -> Result<(), SfuError> {
+        match self.routes.get(&stream).map(|r| r.origin) {
+            Some(Origin::Node { .. }) => {
+                self.unpublish(stream);
+                Ok(())
+            }
+            _ => Err(SfuError::UnknownTrack(stream)),
+        }
+    }
+
     /// A datagram from linked node `from` at `now`.
     pub(crate) fn handle_node_datagram(
         &mut self,

@@ -346,3 +346,52 @@ fn a_stream_unpublished_on_its_origin_darkens_the_other_nodes_slots() {
         assert_eq!(result, Err(SfuError::UnknownTrack(track)));
     }
 }
+
+#[test]
+fn a_node_that_stops_watching_is_no_longer_sent_anything() {
+    let Cascade {
+        mut net,
+        viewers,
+        tracks,
+        watched,
+    } = cascade(1, 1, (1, 1));
+    send(&mut net, PUBLISHER, 100, 10);
+    // The origin stops exporting the camera, the watcher drops it.
+    let camera = |t: &[(MediaKind, StreamId)]| {
+        t.iter()
+            .find(|t| t.0 == MediaKind::Video)
+            .expect("a camera")
+            .1
+    };
+    let (origin, local) = (camera(&tracks), camera(&watched));
+    let stopped = net.ask_on(0, |reply| Command::Export {
+        stream: origin,
+        to: SFU_B,
+        layers: 0,
+        reply,
+    });
+    assert_eq!(stopped, Ok(()));
+    let dropped = net.ask_on(1, |reply| Command::UnwatchRemote {
+        stream: local,
+        reply,
+    });
+    assert_eq!(dropped, Ok(()));
+    let before = stats(&mut net, 0).nodes.packets_out;
+    send(&mut net, PUBLISHER, 200, 10);
+    let (a, b) = (stats(&mut net, 0), stats(&mut net, 1));
+    assert_eq!(
+        a.nodes.packets_out - before,
+        10,
+        "the microphone only: {a:?}"
+    );
+    assert_eq!((b.mirrors, b.nodes.dropped), (1, 0), "{b:?}");
+    let (peer, _, answer) = &viewers[0];
+    let video = answer.slots.iter().find(|s| s.kind == MediaKind::Video);
+    let got = check_slot(&mut net, *peer, video.expect("a video slot").ssrc, 10);
+    assert_eq!(got.last(), Some(&109), "the camera's slot went dark");
+    let again = net.ask_on(1, |reply| Command::UnwatchRemote {
+        stream: local,
+        reply,
+    });
+    assert_eq!(again, Err(SfuError::UnknownTrack(local)));
+}
