@@ -92,6 +92,12 @@ pub enum Command {
         remote: RemoteStream,
         reply: oneshot::Sender<Result<StreamId, SfuError>>,
     },
+    /// Drop the link with another node (it died or left): what it sent goes dark here,
+    /// nothing more is sent to it.
+    UnlinkNode {
+        addr: SocketAddr,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
     /// Stop receiving a stream watched from another node: its slots here go dark.
     UnwatchRemote {
         stream: StreamId,

@@ -231,6 +231,11 @@ impl Nodes {
         Ok(())
     }
 
+    /// Drops the link with `addr`: false if there was none.
+    pub fn unlink(&mut self, addr: SocketAddr) -> bool {
+        self.links.remove(&addr).is_some()
+    }
+
     /// Whether `addr` is a linked node's media address.
     pub fn is_link(&self, addr: SocketAddr) -> bool {
         !self.links.is_empty() && self.links.contains_key(&addr)

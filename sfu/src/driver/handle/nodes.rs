@@ -19,6 +19,17 @@ impl Sfu {
             .await?
     }
 
+    /// Drops the link with the node at `addr` (it died, or leaves the cluster): the
+    /// streams watched from it go dark here, nothing more is sent to it.
+    pub async fn unlink_node(&self, addr: SocketAddr) -> Result<(), SfuError> {
+        let w = self
+            .shared
+            .linked(addr)
+            .ok_or(SfuError::UnknownNode(addr))?;
+        self.call_on(w, |reply| Command::UnlinkNode { addr, reply })
+            .await?
+    }
+
     /// Sends `layers` of `track` (published here) to the linked node `to`: each
     /// packet once, whatever number of its halls show it. Calling again replaces the
     /// layers; none stops.

@@ -123,6 +123,9 @@ impl Commands<'_> {
             } => {
                 let _ = reply.send(self.router.watch_remote(from, remote));
             }
+            Command::UnlinkNode { addr, reply } => {
+                let _ = reply.send(self.router.unlink_node(addr));
+            }
             Command::UnwatchRemote { stream, reply } => {
                 let _ = reply.send(self.router.unwatch_remote(stream));
             }

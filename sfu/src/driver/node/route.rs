@@ -30,6 +30,36 @@ impl Router {
         Ok(())
     }
 
+    /// Drops the link with the node at `addr` (it died or left the cluster): the
+    /// streams watched from it go dark here, the streams exported to it stop.
+    pub fn unlink_node(&mut self, addr: SocketAddr) -> Result<(), SfuError> {
+        if !self.nodes.unlink(addr) {
+            return Err(SfuError::UnknownNode(addr));
+        }
+        if let Some(front) = &self.shared.front {
+            front.remove(&[], &[addr], self.worker);
+        }
+        let mut watched = Vec::new();
+        let mut exported = Vec::new();
+        for (&stream, route) in &mut self.routes {
+            if matches!(route.origin, Origin::Node { link, .. } if link == addr) {
+                watched.push(stream);
+            }
+            let before = route.exports.len();
+            route.exports.retain(|e| e.to != addr);
+            if route.exports.len() < before {
+                exported.push(stream);
+            }
+        }
+        for stream in watched {
+            self.unpublish(stream);
+        }
+        for stream in exported {
+            self.prune(stream);
+        }
+        Ok(())
+    }
+
     /// Sends the `layers` (bit `i`: layer `i`; none: stop) of `stream` to node `to`,
     /// each packet once. A stream homed on another worker is mirrored here first.
     pub fn export(&mut self, stream: StreamId, to: SocketAddr, layers: u8) -> Result<(), SfuError> {

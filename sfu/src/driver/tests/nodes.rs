@@ -395,3 +395,39 @@ fn a_node_that_stops_watching_is_no_longer_sent_anything() {
     });
     assert_eq!(again, Err(SfuError::UnknownTrack(local)));
 }
+
+#[test]
+fn a_node_unlinked_from_another_darkens_what_it_sent_and_is_sent_nothing() {
+    let Cascade {
+        mut net,
+        viewers,
+        watched,
+        ..
+    } = cascade(2, 2, (1, 1));
+    send(&mut net, PUBLISHER, 100, 10);
+    // B learns (from the cluster) that A is gone; A that B is.
+    let gone = net.ask_on(1, |reply| Command::UnlinkNode { addr: SFU, reply });
+    assert_eq!(gone, Ok(()));
+    let gone = net.ask_on(0, |reply| Command::UnlinkNode { addr: SFU_B, reply });
+    assert_eq!(gone, Ok(()));
+    for d in [1, 2] {
+        let b = stats(&mut net, d);
+        assert_eq!(b.mirrors, 0, "B worker {d}: {b:?}");
+    }
+    let before = stats(&mut net, 0).nodes.packets_out;
+    let received: Vec<usize> = viewers
+        .iter()
+        .map(|(p, _, _)| net.hall(*p).received.len())
+        .collect();
+    send(&mut net, PUBLISHER, 200, 10);
+    assert_eq!(stats(&mut net, 0).nodes.packets_out, before, "nothing sent");
+    for ((peer, d, answer), n) in viewers.iter().zip(received) {
+        assert_eq!(net.hall(*peer).received.len(), n, "{peer:?}: dark");
+        let again = show(&mut net, *d, (*peer, answer), &watched);
+        assert!(again
+            .iter()
+            .all(|r| matches!(r, Err(SfuError::UnknownTrack(_)))));
+    }
+    let twice = net.ask_on(1, |reply| Command::UnlinkNode { addr: SFU, reply });
+    assert_eq!(twice, Err(SfuError::UnknownNode(SFU)));
+}
