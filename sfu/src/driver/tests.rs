@@ -11,5 +11,6 @@ mod cost;
 mod forward;
 mod net;
 mod nodes;
+mod relaycost;
 mod tap;
 mod workers;

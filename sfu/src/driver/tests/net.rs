@@ -6,7 +6,7 @@ use super::client::Hall;
 use crate::config::SfuConfig;
 use crate::driver::command::Command;
 use crate::driver::conn;
-use crate::driver::machine::Driver;
+use crate::driver::machine::{Driver, Transmit};
 use crate::driver::shared::Shared;
 use crate::event::{MediaKind, PeerAnswer, PeerId, SfuEvent};
 use crate::StreamId;
@@ -272,25 +272,7 @@ impl Net {
                     moved = true;
                     continue;
                 }
-                if self.lose_to == Some(t.to) {
-                    continue;
-                }
-                let Some((_, hall)) = self.halls.iter_mut().find(|(_, h)| h.addr == t.to) else {
-                    continue; // a hall that left: the datagram is lost
-                };
-                let transport = TransportContext {
-                    local_addr: hall.addr,
-                    peer_addr: from,
-                    transport_protocol: TransportProtocol::UDP,
-                    ecn: None,
-                };
-                let message = TaggedBytesMut {
-                    now: self.now,
-                    transport,
-                    message: t.contents,
-                };
-                let _ = hall.pc.handle_read(message);
-                moved = true;
+                moved |= self.deliver(from, t);
             }
             for (_, hall) in &mut self.halls {
                 hall.drain(self.now);
@@ -304,6 +286,30 @@ impl Net {
                 return;
             }
         }
+    }
+
+    /// Hands a datagram the node at `from` sent to its hall (false: lost, or no such
+    /// hall).
+    pub fn deliver(&mut self, from: SocketAddr, t: Transmit) -> bool {
+        if self.lose_to == Some(t.to) {
+            return false;
+        }
+        let Some((_, hall)) = self.halls.iter_mut().find(|(_, h)| h.addr == t.to) else {
+            return false; // a hall that left: the datagram is lost
+        };
+        let transport = TransportContext {
+            local_addr: hall.addr,
+            peer_addr: from,
+            transport_protocol: TransportProtocol::UDP,
+            ecn: None,
+        };
+        let message = TaggedBytesMut {
+            now: self.now,
+            transport,
+            message: t.contents,
+        };
+        let _ = hall.pc.handle_read(message);
+        true
     }
 
     /// Lets `span` of simulated time pass, stopping at every deadline of the SFU and the
