@@ -77,16 +77,16 @@ async fn a_publisher_on_node_a_reaches_subscribers_on_node_b_over_the_relay() {
     let mut watched = Vec::new();
     for &(kind, track) in &tracks {
         a.export(track, b_addr, &[0, 1, 2]).await.expect("export");
+        // What the cluster will carry over NATS.
+        let remote = a.describe(track).expect("published on A");
         let codec = match kind {
             MediaKind::Video => TrackCodec::Vp8,
             MediaKind::Audio => TrackCodec::Opus,
         };
-        let remote = RemoteStream {
-            stream: track,
-            owner: PUBLISHER,
-            kind,
-            codec,
-        };
+        assert_eq!(
+            (remote.owner, remote.kind, remote.codec),
+            (PUBLISHER, kind, codec)
+        );
         let local = b.watch_remote(a_addr, remote).await.expect("watch");
         watched.push((kind, local));
     }

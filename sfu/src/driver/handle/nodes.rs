@@ -53,6 +53,20 @@ impl Sfu {
         .await?
     }
 
+    /// What a watching node must be told of `track`, published here (its owner, kind
+    /// and codec, with its id), for its [`watch_remote`](Self::watch_remote); `None` if
+    /// it is not published. A stream watched from another node is described as this
+    /// node's (it may be exported on, a cascade of more than one hop).
+    pub fn describe(&self, track: StreamId) -> Option<RemoteStream> {
+        let published = self.shared.stream(track)?;
+        Some(RemoteStream {
+            stream: track,
+            owner: published.owner,
+            kind: published.kind,
+            codec: published.codec,
+        })
+    }
+
     /// Receives `remote`, published on the linked node `from` (which exports it here):
     /// its id on this node, to show in slots as any track. Its slots go dark when the
     /// origin says it is unpublished.
