@@ -29,6 +29,12 @@ pub const SFU_B: SocketAddr = SocketAddr::new(
     3478,
 );
 
+/// The media address of the third node of [`Net::nodes`].
+pub const SFU_C: SocketAddr = SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(198, 18, 0, 3)),
+    3478,
+);
+
 /// What happens to the next media datagram between two nodes ([`Net::relay_fault`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -64,8 +70,10 @@ pub struct Net {
     nodes: Vec<(SocketAddr, usize, usize)>,
     /// Each node's shared state (its front's table).
     shared: Vec<Arc<Shared>>,
-    /// Done to the next media (SRTP, not SRTCP) datagram from one node to another.
+    /// Done to the next media (SRTP, not SRTCP) datagram from one node to another
+    /// (to [`relay_fault_to`](Self::relay_fault_to) if set).
     pub relay_fault: Option<Fault>,
+    pub relay_fault_to: Option<SocketAddr>,
     /// Datagrams carried from one node to another.
     pub relay_datagrams: usize,
 }
@@ -105,7 +113,7 @@ impl Net {
         Self::nodes(config, &[n])
     }
 
-    /// Nodes of `workers[i]` workers each, at [`SFU`] and [`SFU_B`]; drivers are
+    /// Nodes of `workers[i]` workers each, at [`SFU`], [`SFU_B`], [`SFU_C`]; drivers are
     /// numbered across nodes (node A's workers first).
     pub fn nodes(config: SfuConfig, workers: &[usize]) -> Self {
         let now = Instant::now();
@@ -113,7 +121,7 @@ impl Net {
         let mut drivers = Vec::new();
         let (mut nodes, mut shareds) = (Vec::new(), Vec::new());
         for (i, &n) in workers.iter().enumerate() {
-            let addr = [SFU, SFU_B][i];
+            let addr = [SFU, SFU_B, SFU_C][i];
             let shared = Arc::new(Shared::new(n));
             let first = drivers.len();
             for w in 0..n {
@@ -141,6 +149,7 @@ impl Net {
             nodes,
             shared: shareds,
             relay_fault: None,
+            relay_fault_to: None,
             relay_datagrams: 0,
         }
     }
@@ -255,7 +264,8 @@ impl Net {
             for (from, mut t) in out {
                 if let Some(d) = self.front(t.to, from, &t.contents) {
                     self.relay_datagrams += 1;
-                    let media = t.contents.get(1).is_some_and(|b| !(192..=223).contains(b));
+                    let media = t.contents.get(1).is_some_and(|b| !(192..=223).contains(b))
+                        && self.relay_fault_to.is_none_or(|to| to == t.to);
                     match self.relay_fault.filter(|_| media) {
                         Some(Fault::Lose) => {
                             self.relay_fault = None;
