@@ -116,7 +116,8 @@ pub struct PortStats {
     pub addresses: usize,
     /// Streams published on the port (on their home worker).
     pub streams: usize,
-    /// Mirrors: streams of another worker shown by slots of this one (0 with one worker).
+    /// Mirrors: streams of another worker shown by slots of this one, and streams
+    /// watched from another node (on the worker carrying the link).
     pub mirrors: usize,
     /// Datagrams received.
     pub datagrams_in: u64,
