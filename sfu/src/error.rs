@@ -29,6 +29,9 @@ pub enum SfuError {
     /// The slot cannot carry the track: other kind, or its codec was not negotiated.
     #[error("slot {1:?} of peer {0:?} cannot carry track {2:?}: {3}")]
     Incompatible(PeerId, SlotId, StreamId, &'static str),
+    /// No relay link with the node at this media address (`Sfu::link_node` first).
+    #[error("no relay link with node {0}")]
+    UnknownNode(std::net::SocketAddr),
     /// The WebRTC stack (`rtc`) failed on our side.
     #[error("webrtc: {0}")]
     Webrtc(String),

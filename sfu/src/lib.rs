@@ -75,6 +75,7 @@ pub mod testclient;
 
 pub use config::{Codecs, ConfigError, SfuConfig, WorkerAssignment};
 pub use driver::handle::Sfu;
+pub use driver::{NodeFigures, NodeKeys, RemoteStream, SrtpKey, TrackCodec};
 pub use driver::{RtpTap, MAX_TAP_AUDIO_SLOTS, TAP_AUDIO_PAYLOAD_TYPE, TAP_VIDEO_PAYLOAD_TYPE};
 pub use error::SfuError;
 pub use event::{

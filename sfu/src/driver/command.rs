@@ -2,10 +2,12 @@
 //! port's counters.
 
 use super::nack::NackFigures;
+use super::node::{NodeFigures, NodeKeys, RemoteStream};
 use super::router::RouterStats;
 use super::tap::RtpTap;
 use crate::event::{IceCandidate, PeerAnswer, PeerId, SlotChange, SlotInfo, SpeakerGroup};
 use crate::{SfuError, StreamId};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -70,6 +72,37 @@ pub enum Command {
         peer: PeerId,
         reply: oneshot::Sender<Result<(), SfuError>>,
     },
+    /// Link this worker with another node's media address (its datagrams come here),
+    /// keyed for this session.
+    LinkNode {
+        addr: SocketAddr,
+        keys: NodeKeys,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// Send layers of a stream (bit `i`: layer `i`; none: stop) to a linked node.
+    Export {
+        stream: StreamId,
+        to: SocketAddr,
+        layers: u8,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// Receive a stream another (linked) node publishes: its id here.
+    WatchRemote {
+        from: SocketAddr,
+        remote: RemoteStream,
+        reply: oneshot::Sender<Result<StreamId, SfuError>>,
+    },
+    /// Drop the link with another node (it died or left): what it sent goes dark here,
+    /// nothing more is sent to it.
+    UnlinkNode {
+        addr: SocketAddr,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
+    /// Stop receiving a stream watched from another node: its slots here go dark.
+    UnwatchRemote {
+        stream: StreamId,
+        reply: oneshot::Sender<Result<(), SfuError>>,
+    },
     /// Read the counters.
     Stats { reply: oneshot::Sender<PortStats> },
 }
@@ -83,7 +116,8 @@ pub struct PortStats {
     pub addresses: usize,
     /// Streams published on the port (on their home worker).
     pub streams: usize,
-    /// Mirrors: streams of another worker shown by slots of this one (0 with one worker).
+    /// Mirrors: streams of another worker shown by slots of this one, and streams
+    /// watched from another node (on the worker carrying the link).
     pub mirrors: usize,
     /// Datagrams received.
     pub datagrams_in: u64,
@@ -103,6 +137,8 @@ pub struct PortStats {
     pub router: RouterStats,
     /// NACKs from halls, packets sent again on them, NACKs to publishers.
     pub nacks: NackFigures,
+    /// The relay with other nodes: packets out and in, repairs, PLIs, refusals.
+    pub nodes: NodeFigures,
     /// Time the IO loop spent working (not waiting) since start: its busy ratio is the
     /// growth of this over wall-clock time.
     pub busy: std::time::Duration,
@@ -127,5 +163,6 @@ impl PortStats {
         r.relayed += x.relayed;
         r.relayed_in += x.relayed_in;
         self.nacks.add(&o.nacks);
+        self.nodes.add(&o.nodes);
     }
 }

@@ -3,6 +3,7 @@
 //! towards the requested layer of the publisher (written through the publisher's receiver with `write_rtcp`).
 
 use super::demux::ConnIndex;
+use super::node::Nodes;
 use super::publish::{Origin, Route};
 use super::relay::{Outbox, Relay};
 use super::router::{Router, RouterStats};
@@ -34,7 +35,12 @@ impl Router {
         }
         for i in 0..self.requests.len() {
             if let Some(route) = self.routes.get_mut(&self.requests[i]) {
-                Self::send_plis(now, route, table, (&mut self.stats, &mut self.relays));
+                Self::send_plis(
+                    now,
+                    route,
+                    table,
+                    (&mut self.stats, &mut self.relays, &mut self.nodes),
+                );
             }
         }
     }
@@ -52,7 +58,12 @@ impl Router {
             .get_mut(&stream)
             .ok_or(SfuError::UnknownTrack(stream))?;
         route.throttle.handle_request(now, layer.min(MAX_LAYER));
-        Self::send_plis(now, route, table, (&mut self.stats, &mut self.relays));
+        Self::send_plis(
+            now,
+            route,
+            table,
+            (&mut self.stats, &mut self.relays, &mut self.nodes),
+        );
         Ok(())
     }
 
@@ -67,7 +78,15 @@ impl Router {
                 }
             }
             route.throttle.handle_timeout(now);
-            Self::send_plis(now, route, table, (&mut self.stats, &mut self.relays));
+            Self::send_plis(
+                now,
+                route,
+                table,
+                (&mut self.stats, &mut self.relays, &mut self.nodes),
+            );
+        }
+        if self.nodes.poll_timeout().is_some_and(|t| t <= now) {
+            self.nodes.handle_timeout(now);
         }
         self.speaker_timeout(now);
     }
@@ -81,16 +100,22 @@ impl Router {
             .values()
             .filter_map(|r| r.throttle.poll_timeout());
         let speaker = self.speakers.poll_timeout();
-        forwarders.chain(throttles).chain(speaker).min()
+        let nacks = self.nodes.poll_timeout();
+        forwarders
+            .chain(throttles)
+            .chain(speaker)
+            .chain(nacks)
+            .min()
     }
 
-    /// Sends the PLIs `route`'s throttle lets through: to the publisher's layer, or,
-    /// for a mirror, as a keyframe request to the stream's home worker.
+    /// Sends the PLIs `route`'s throttle lets through: to the publisher's layer; for a
+    /// mirror, as a keyframe request to the stream's home worker; for a stream from
+    /// another node, as a PLI over the relay to its origin.
     pub(super) fn send_plis(
         now: Instant,
         route: &mut Route,
         table: &mut Table,
-        (stats, relays): (&mut RouterStats, &mut Outbox),
+        (stats, relays, nodes): (&mut RouterStats, &mut Outbox, &mut Nodes),
     ) {
         while let Some(layer) = route.throttle.poll_output() {
             if route.kind == MediaKind::Audio {
@@ -104,6 +129,10 @@ impl Router {
                 Origin::Remote(home) => {
                     let stream = route.stream;
                     relays.push(home, Relay::Keyframe { stream, layer });
+                    continue;
+                }
+                Origin::Node { link, remote } => {
+                    nodes.send_pli(link, remote, layer);
                     continue;
                 }
             };

@@ -3,6 +3,8 @@
 //! commands go to the worker carrying it, a stream's keyframe request to its home,
 //! a batch of slot changes is split by worker and its answers put back in order.
 
+mod nodes;
+
 use crate::config::{ConfigError, SfuConfig, WorkerAssignment};
 use crate::driver::shared::{Shared, WorkerIndex};
 use crate::driver::tap::RtpTap;

@@ -135,6 +135,12 @@ impl Driver {
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: BytesMut) {
         self.now = now;
         self.stats.datagrams_in += 1;
+        if self.router.nodes.is_link(from) {
+            let table = &mut self.table;
+            self.router
+                .handle_node_datagram(now, from, &datagram, table);
+            return;
+        }
         let index = match self.demux.route(from, &datagram) {
             Ok(i) => i,
             Err(why) => {
@@ -211,6 +217,9 @@ impl Driver {
     /// The next datagram to send; `None` once everything of this turn is out (the
     /// connections that failed or closed are then removed).
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if let Some(relayed) = self.router.nodes.out.pop_front() {
+            return Some(relayed);
+        }
         loop {
             if self.cursor >= self.writing.len() {
                 self.table.writes.take(&mut self.writing);
@@ -251,7 +260,8 @@ impl Driver {
     /// When [`handle_timeout`](Self::handle_timeout) is next due (the latest `now` while
     /// datagrams wait for [`poll_transmit`](Self::poll_transmit)).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.cursor < self.writing.len() || !self.table.writes.is_empty() {
+        let relaying = !self.router.nodes.out.is_empty();
+        if relaying || self.cursor < self.writing.len() || !self.table.writes.is_empty() {
             return Some(self.now);
         }
         let conns = self.table.next_timeout();
@@ -271,6 +281,7 @@ impl Driver {
         stats.addresses = self.demux.addresses();
         stats.router = self.router.stats;
         stats.nacks = self.nacks.read();
+        stats.nodes = self.router.nodes.figures;
         let routes = self.router.routes.values();
         stats.mirrors = routes.filter(|r| r.publisher().is_none()).count();
         stats.streams = self.router.routes.len() - stats.mirrors;

@@ -21,6 +21,9 @@
 //! the connections. Audio levels (RFC 6464) feed the router's `speakers`: one
 //! [`SpeakerDetector`](crate::SpeakerDetector) per speaker group (a meeting).
 //!
+//! Between nodes, `node` relays streams over the same port (SRTP with our own
+//! contexts, NACK, PLI, BYE) to routes on the watching node (the cascade).
+//!
 //! Not yet: RTX towards subscribers, TWCC, ICE-TCP.
 
 mod command;
@@ -33,6 +36,7 @@ mod intercept;
 mod machine;
 mod nack;
 pub(crate) mod negotiate;
+mod node;
 pub(crate) mod peer;
 mod plan;
 mod port;
@@ -53,6 +57,8 @@ mod tests;
 
 pub use command::PortStats;
 pub use nack::NackFigures;
+pub use node::{NodeFigures, NodeKeys, RemoteStream, SrtpKey};
+pub use peer::TrackCodec;
 pub use router::RouterStats;
 pub use tap::{RtpTap, MAX_TAP_AUDIO_SLOTS, TAP_AUDIO_PAYLOAD_TYPE, TAP_VIDEO_PAYLOAD_TYPE};
 

@@ -11,9 +11,10 @@ use super::router::Sub;
 use super::shared::{lock, Published, WorkerIndex};
 use crate::driver::peer::TrackCodec;
 use crate::event::{MediaKind, PeerId};
-use crate::forwarder::ForwarderOutput;
+use crate::forwarder::{ForwarderOutput, IncomingPacket};
 use crate::{KeyframeThrottle, StreamEstimator, StreamId, NUM_LAYERS};
 use rtc::rtp_transceiver::RTCRtpReceiverId;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -63,6 +64,23 @@ pub(super) enum Origin {
     },
     /// A mirror: another worker publishes it and relays its packets here.
     Remote(WorkerIndex),
+    /// Another node publishes it and relays its packets here (this worker carries the
+    /// relay link with that node; docs/sfu-driver.md, "The relay between nodes").
+    Node {
+        /// The origin node's media address.
+        link: SocketAddr,
+        /// The stream's id on the origin node.
+        remote: StreamId,
+    },
+}
+
+/// A node watching some layers of a route's stream (exported to it over the relay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Export {
+    /// The watching node's media address.
+    pub(super) to: SocketAddr,
+    /// The layers it watches (bit `i`: layer `i`).
+    pub(super) layers: u8,
 }
 
 /// A published stream and who receives it.
@@ -87,8 +105,10 @@ pub(super) struct Route {
     pub(super) subs: Vec<Sub>,
     /// Its entry in the workers' directory (layer rates are shared through it).
     pub(super) published: Arc<Published>,
-    /// Other workers with slots showing it (a local route only).
+    /// Other workers with slots showing it (a route homed here only).
     pub(super) watchers: Vec<WorkerIndex>,
+    /// Other nodes watching its layers.
+    pub(super) exports: Vec<Export>,
 }
 
 impl Route {
@@ -122,6 +142,7 @@ impl Route {
             subs: Vec::new(),
             published: Arc::new(published),
             watchers: Vec::new(),
+            exports: Vec::new(),
         }
     }
 
@@ -143,14 +164,33 @@ impl Route {
             subs: Vec::new(),
             published,
             watchers: Vec::new(),
+            exports: Vec::new(),
         }
+    }
+
+    /// A stream another node publishes, arriving here over the relay link with `link`
+    /// and entered in this node's directory as `published` (homed on this worker).
+    pub(super) fn from_node(
+        (stream, link, remote): (StreamId, SocketAddr, StreamId),
+        published: Arc<Published>,
+        throttle: KeyframeThrottle<u8>,
+    ) -> Self {
+        let mut route = Self::mirror(stream, published, throttle);
+        route.origin = Origin::Node { link, remote };
+        route
+    }
+
+    /// Whether the stream is homed on this worker (published here, or arriving from
+    /// another node here): other workers mirror it from here.
+    pub(super) fn is_home(&self) -> bool {
+        !matches!(self.origin, Origin::Remote(_))
     }
 
     /// The publisher's connection, if it is on this worker.
     pub(super) fn publisher(&self) -> Option<ConnIndex> {
         match self.origin {
             Origin::Local { publisher, .. } => Some(publisher),
-            Origin::Remote(_) => None,
+            Origin::Remote(_) | Origin::Node { .. } => None,
         }
     }
 
@@ -160,6 +200,32 @@ impl Route {
         if let Some(entry) = self.layers.get_mut(usize::from(track.layer)) {
             *entry = Some(LayerIn::new(now, track.ssrc, clock_rate));
         }
+    }
+
+    /// A relayed packet (from another worker or node) of a layer that had none yet
+    /// opens it: the slots learn that it arrives (a mirror's rates are its home's,
+    /// which counted the packet first).
+    pub(super) fn open_relayed(&mut self, now: Instant, packet: &IncomingPacket) {
+        let clock_rate = self.codec.clock_rate();
+        if let Some(entry @ None) = self.layers.get_mut(usize::from(packet.layer)) {
+            *entry = Some(LayerIn::new(now, packet.header.ssrc, clock_rate));
+            self.refresh_bitrates(now);
+        }
+    }
+
+    /// Records a packet relayed from another node (its layer opens on its first).
+    pub(super) fn record_relayed(&mut self, now: Instant, packet: &IncomingPacket) {
+        self.open_relayed(now, packet);
+        let h = &packet.header;
+        let size = crate::rtp::FIXED_HEADER_LEN + packet.payload.len();
+        let media = !packet.payload.is_empty();
+        self.record(
+            now,
+            packet.layer,
+            (h.sequence_number, h.timestamp),
+            size,
+            media,
+        );
     }
 
     /// Records a packet of `layer` (`size` bytes; `media`: not padding only).
@@ -203,7 +269,7 @@ impl Route {
     /// Tells every subscriber which layers arrive, at what rate.
     pub(super) fn refresh_bitrates(&mut self, now: Instant) {
         let bitrates = self.bitrates(now);
-        if let Origin::Local { .. } = self.origin {
+        if self.is_home() {
             *lock(&self.published.bitrates) = bitrates;
         }
         for i in 0..self.subs.len() {

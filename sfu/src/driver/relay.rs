@@ -91,7 +91,7 @@ impl Router {
         match relay {
             Relay::Media(packet) => self.forward_relayed(now, &packet, table),
             Relay::Watch { stream, from } => match self.routes.get_mut(&stream) {
-                Some(route) if matches!(route.origin, Origin::Local { .. }) => {
+                Some(route) if route.is_home() => {
                     if !route.watchers.contains(&from) {
                         route.watchers.push(from);
                     }
@@ -106,9 +106,9 @@ impl Router {
             }
             Relay::Keyframe { stream, layer } => {
                 if let Some(route) = self.routes.get_mut(&stream) {
-                    if matches!(route.origin, Origin::Local { .. }) {
+                    if route.is_home() {
                         route.throttle.handle_request(now, layer);
-                        let out = (&mut self.stats, &mut self.relays);
+                        let out = (&mut self.stats, &mut self.relays, &mut self.nodes);
                         Self::send_plis(now, route, table, out);
                     }
                 }

@@ -50,7 +50,12 @@ impl Router {
             self.share_bandwidth(now, conn, table);
         }
         for route in self.routes.values_mut() {
-            Self::send_plis(now, route, table, (&mut self.stats, &mut self.relays));
+            Self::send_plis(
+                now,
+                route,
+                table,
+                (&mut self.stats, &mut self.relays, &mut self.nodes),
+            );
         }
     }
 

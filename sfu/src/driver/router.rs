@@ -11,6 +11,8 @@
 
 use super::conn::InTrack;
 use super::demux::ConnIndex;
+use super::node::export;
+use super::node::Nodes;
 use super::publish::{Origin, Route};
 use super::relay::{speaker_home, Outbox, Relay};
 use super::shared::{Shared, WorkerIndex};
@@ -78,6 +80,8 @@ pub struct Router {
     pub(super) relays: Outbox,
     /// Subscribers inside the node (recorders), whose slots' packets go to a sink.
     pub(super) taps: Taps,
+    /// The relay links with other nodes this worker carries.
+    pub(super) nodes: Nodes,
 }
 
 impl Router {
@@ -96,6 +100,7 @@ impl Router {
             outbox: VecDeque::new(),
             stats: RouterStats::default(),
             taps: Taps::default(),
+            nodes: Nodes::default(),
         }
     }
 
@@ -123,7 +128,12 @@ impl Router {
     pub fn refresh_bitrates(&mut self, now: Instant, table: &mut Table) {
         for route in self.routes.values_mut() {
             route.refresh_bitrates(now);
-            Self::send_plis(now, route, table, (&mut self.stats, &mut self.relays));
+            Self::send_plis(
+                now,
+                route,
+                table,
+                (&mut self.stats, &mut self.relays, &mut self.nodes),
+            );
         }
     }
 
@@ -175,13 +185,19 @@ impl Router {
             },
             payload: packet.payload.clone(),
         };
-        // Once per other worker showing it, not per subscriber there.
+        // Once per other worker showing it, not per subscriber there; once per node.
         for &w in &route.watchers {
             self.relays.push(w, Relay::Media(incoming.clone()));
             self.stats.relayed += 1;
         }
+        export(&mut self.nodes, &route.exports, &incoming);
         fan_out(now, route, &incoming, (table, &self.taps), &mut self.stats);
-        Self::send_plis(now, route, table, (&mut self.stats, &mut self.relays));
+        Self::send_plis(
+            now,
+            route,
+            table,
+            (&mut self.stats, &mut self.relays, &mut self.nodes),
+        );
     }
 
     /// A packet another worker relayed for the slots of its mirror here.
@@ -204,17 +220,24 @@ impl Router {
             return;
         }
         self.stats.relayed_in += 1;
+        route.open_relayed(now, packet);
         if packet.keyframe && route.kind == MediaKind::Video {
             route.throttle.handle_keyframe(packet.layer);
         }
+        export(&mut self.nodes, &route.exports, packet);
         fan_out(now, route, packet, (table, &self.taps), &mut self.stats);
-        Self::send_plis(now, route, table, (&mut self.stats, &mut self.relays));
+        Self::send_plis(
+            now,
+            route,
+            table,
+            (&mut self.stats, &mut self.relays, &mut self.nodes),
+        );
     }
 }
 
 /// Hands `incoming` to every slot of `route` and what each slot's forwarder makes of it
 /// to the slot's connection (or tap).
-fn fan_out(
+pub(super) fn fan_out(
     now: Instant,
     route: &mut Route,
     incoming: &IncomingPacket,

@@ -95,6 +95,8 @@ pub struct Shared {
     pub front_unrouted: AtomicU64,
     /// Relay batches dropped because a worker's queue was full.
     pub relay_dropped: AtomicU64,
+    /// Which worker carries the relay link with each other node (by media address).
+    links: Mutex<HashMap<SocketAddr, WorkerIndex>>,
 }
 
 impl Shared {
@@ -108,6 +110,7 @@ impl Shared {
             front: (workers > 1).then(FrontTable::default),
             front_unrouted: AtomicU64::new(0),
             relay_dropped: AtomicU64::new(0),
+            links: Mutex::default(),
         }
     }
 
@@ -149,6 +152,19 @@ impl Shared {
         let w = choose(&peers).min(self.workers - 1);
         peers.insert(peer, w);
         Some(w)
+    }
+
+    /// The worker carrying the relay link with the node at `addr`, chosen (round
+    /// robin) at its first link.
+    pub fn link_worker(&self, addr: SocketAddr) -> WorkerIndex {
+        let mut links = lock(&self.links);
+        let next = links.len() % self.workers.max(1);
+        *links.entry(addr).or_insert(next)
+    }
+
+    /// The worker carrying the relay link with `addr`, if linked.
+    pub fn linked(&self, addr: SocketAddr) -> Option<WorkerIndex> {
+        lock(&self.links).get(&addr).copied()
     }
 
     /// Forgets `peer` if worker `w` carries it.

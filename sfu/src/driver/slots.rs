@@ -41,9 +41,9 @@ impl Router {
 
     /// A mirror of a stream another worker publishes, made (and the home told) when a
     /// slot here first shows it.
-    fn ensure_route(&mut self, stream: StreamId) -> Result<(), SfuError> {
+    pub(super) fn ensure_route(&mut self, stream: StreamId) -> Result<(), SfuError> {
         match self.routes.get(&stream).map(|r| r.origin) {
-            Some(Origin::Local { .. }) => return Ok(()),
+            Some(Origin::Local { .. } | Origin::Node { .. }) => return Ok(()),
             // Its home's `Unpublished` may still be on its way: the directory says.
             Some(Origin::Remote(_)) if self.shared.stream(stream).is_some() => return Ok(()),
             Some(Origin::Remote(_)) => {
@@ -67,11 +67,12 @@ impl Router {
     }
 
     /// Drops `stream`'s mirror once no slot here shows it (its home stops relaying).
-    fn prune(&mut self, stream: StreamId) {
+    pub(super) fn prune(&mut self, stream: StreamId) {
         let Some(route) = self.routes.get(&stream) else {
             return;
         };
-        if let (Origin::Remote(home), true) = (route.origin, route.subs.is_empty()) {
+        let unused = route.subs.is_empty() && route.exports.is_empty();
+        if let (Origin::Remote(home), true) = (route.origin, unused) {
             self.routes.remove(&stream);
             let from = self.worker;
             self.relays.push(home, Relay::Unwatch { stream, from });
@@ -222,6 +223,9 @@ impl Router {
             self.parked.insert((sub.conn, sub.slot), sub.forwarder);
         }
         self.speakers.remove_stream(stream);
+        for e in &route.exports {
+            self.nodes.goodbye(e.to, stream);
+        }
         if let Origin::Remote(_) = route.origin {
             return;
         }
@@ -231,6 +235,11 @@ impl Router {
         }
         if route.kind == MediaKind::Audio {
             self.silence_elsewhere(stream);
+        }
+        if let Origin::Node { .. } = route.origin {
+            // Its origin node announces it; the relay no longer feeds it.
+            self.nodes.forget_local(stream);
+            return;
         }
         self.outbox.push_back(SfuEvent::TrackUnpublished {
             peer: route.owner,

@@ -10,5 +10,7 @@ mod connect;
 mod cost;
 mod forward;
 mod net;
+mod nodes;
+mod relaycost;
 mod tap;
 mod workers;

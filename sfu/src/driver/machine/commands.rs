@@ -105,6 +105,30 @@ impl Commands<'_> {
                 };
                 let _ = reply.send(result);
             }
+            Command::LinkNode { addr, keys, reply } => {
+                let _ = reply.send(self.router.link_node(addr, &keys));
+            }
+            Command::Export {
+                stream,
+                to,
+                layers,
+                reply,
+            } => {
+                let _ = reply.send(self.router.export(stream, to, layers));
+            }
+            Command::WatchRemote {
+                from,
+                remote,
+                reply,
+            } => {
+                let _ = reply.send(self.router.watch_remote(from, remote));
+            }
+            Command::UnlinkNode { addr, reply } => {
+                let _ = reply.send(self.router.unlink_node(addr));
+            }
+            Command::UnwatchRemote { stream, reply } => {
+                let _ = reply.send(self.router.unwatch_remote(stream));
+            }
             Command::Stats { reply } => {
                 // Answered by the state machine before it lends its parts; not reached.
                 drop(reply);

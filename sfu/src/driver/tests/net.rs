@@ -6,7 +6,7 @@ use super::client::Hall;
 use crate::config::SfuConfig;
 use crate::driver::command::Command;
 use crate::driver::conn;
-use crate::driver::machine::Driver;
+use crate::driver::machine::{Driver, Transmit};
 use crate::driver::shared::Shared;
 use crate::event::{MediaKind, PeerAnswer, PeerId, SfuEvent};
 use crate::StreamId;
@@ -22,6 +22,27 @@ pub const SFU: SocketAddr = SocketAddr::new(
     std::net::IpAddr::V4(std::net::Ipv4Addr::new(198, 18, 0, 1)),
     3478,
 );
+
+/// The media address of the second node of [`Net::nodes`].
+pub const SFU_B: SocketAddr = SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(198, 18, 0, 2)),
+    3478,
+);
+
+/// The media address of the third node of [`Net::nodes`].
+pub const SFU_C: SocketAddr = SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(198, 18, 0, 3)),
+    3478,
+);
+
+/// What happens to the next media datagram between two nodes ([`Net::relay_fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// It is lost.
+    Lose,
+    /// A byte of its payload is changed on the way.
+    Tamper,
+}
 
 /// The longest simulated time a test waits for anything.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -44,6 +65,17 @@ pub struct Net {
     pub lose_to: Option<SocketAddr>,
     /// While set, this hall's datagrams to the SFU are lost.
     pub lose_from: Option<SocketAddr>,
+    /// Each driver's node: its media address, its first driver (workers 0..), and
+    /// which node it is.
+    nodes: Vec<(SocketAddr, usize, usize)>,
+    /// Each node's shared state (its front's table).
+    shared: Vec<Arc<Shared>>,
+    /// Done to the next media (SRTP, not SRTCP) datagram from one node to another
+    /// (to [`relay_fault_to`](Self::relay_fault_to) if set).
+    pub relay_fault: Option<Fault>,
+    pub relay_fault_to: Option<SocketAddr>,
+    /// Datagrams carried from one node to another.
+    pub relay_datagrams: usize,
 }
 
 impl Net {
@@ -78,13 +110,33 @@ impl Net {
 
     /// An SFU of `n` workers with `config` and no halls.
     pub fn workers(config: SfuConfig, n: usize) -> Self {
+        Self::nodes(config, &[n])
+    }
+
+    /// Nodes of `workers[i]` workers each, at [`SFU`], [`SFU_B`], [`SFU_C`]; drivers are
+    /// numbered across nodes (node A's workers first).
+    pub fn nodes(config: SfuConfig, workers: &[usize]) -> Self {
         let now = Instant::now();
         let certificate = conn::certificate().expect("a certificate");
-        let shared = Arc::new(Shared::new(n));
-        let mut drivers = (0..n).map(|w| {
-            let identity = (SFU, certificate.clone());
-            Driver::worker(identity, config.clone(), now, (w, shared.clone()))
-        });
+        let mut drivers = Vec::new();
+        let (mut nodes, mut shareds) = (Vec::new(), Vec::new());
+        for (i, &n) in workers.iter().enumerate() {
+            let addr = [SFU, SFU_B, SFU_C][i];
+            let shared = Arc::new(Shared::new(n));
+            let first = drivers.len();
+            for w in 0..n {
+                let identity = (addr, certificate.clone());
+                drivers.push(Driver::worker(
+                    identity,
+                    config.clone(),
+                    now,
+                    (w, shared.clone()),
+                ));
+                nodes.push((addr, first, i));
+            }
+            shareds.push(shared);
+        }
+        let mut drivers = drivers.into_iter();
         Self {
             now,
             sfu: drivers.next().expect("one worker at least"),
@@ -94,7 +146,23 @@ impl Net {
             events: Vec::new(),
             lose_to: None,
             lose_from: None,
+            nodes,
+            shared: shareds,
+            relay_fault: None,
+            relay_fault_to: None,
+            relay_datagrams: 0,
         }
+    }
+
+    /// The driver a datagram from another node to `to` goes to, as the node's front
+    /// routes it.
+    fn front(&self, to: SocketAddr, from: SocketAddr, datagram: &[u8]) -> Option<usize> {
+        let &(_, first, node) = self.nodes.iter().find(|n| n.0 == to)?;
+        let w = self.shared[node]
+            .front
+            .as_ref()
+            .and_then(|f| f.route(from, datagram));
+        Some(first + w.unwrap_or(0))
     }
 
     /// Worker `w`.
@@ -179,38 +247,42 @@ impl Net {
             }
             let mut out = Vec::new();
             let mut relays = Vec::new();
-            for d in self.drivers() {
+            let nodes = self.nodes.clone();
+            for (i, d) in self.drivers().enumerate() {
+                let (addr, first, _) = nodes[i];
                 while let Some(t) = d.poll_transmit() {
-                    out.push(t);
+                    out.push((addr, t));
                 }
-                while let Some(batch) = d.poll_relay() {
-                    relays.push(batch);
+                while let Some((to, batch)) = d.poll_relay() {
+                    relays.push((first + to, batch));
                 }
             }
             for (to, batch) in relays {
                 self.worker(to).handle_relays(now, batch);
                 moved = true;
             }
-            for t in out {
-                if self.lose_to == Some(t.to) {
+            for (from, mut t) in out {
+                if let Some(d) = self.front(t.to, from, &t.contents) {
+                    self.relay_datagrams += 1;
+                    let media = t.contents.get(1).is_some_and(|b| !(192..=223).contains(b))
+                        && self.relay_fault_to.is_none_or(|to| to == t.to);
+                    match self.relay_fault.filter(|_| media) {
+                        Some(Fault::Lose) => {
+                            self.relay_fault = None;
+                            continue;
+                        }
+                        Some(Fault::Tamper) => {
+                            self.relay_fault = None;
+                            let last = t.contents.len() - 20;
+                            t.contents[last] ^= 0x40;
+                        }
+                        None => {}
+                    }
+                    self.worker(d).handle_datagram(now, from, t.contents);
+                    moved = true;
                     continue;
                 }
-                let Some((_, hall)) = self.halls.iter_mut().find(|(_, h)| h.addr == t.to) else {
-                    continue; // a hall that left: the datagram is lost
-                };
-                let transport = TransportContext {
-                    local_addr: hall.addr,
-                    peer_addr: SFU,
-                    transport_protocol: TransportProtocol::UDP,
-                    ecn: None,
-                };
-                let message = TaggedBytesMut {
-                    now: self.now,
-                    transport,
-                    message: t.contents,
-                };
-                let _ = hall.pc.handle_read(message);
-                moved = true;
+                moved |= self.deliver(from, t);
             }
             for (_, hall) in &mut self.halls {
                 hall.drain(self.now);
@@ -224,6 +296,30 @@ impl Net {
                 return;
             }
         }
+    }
+
+    /// Hands a datagram the node at `from` sent to its hall (false: lost, or no such
+    /// hall).
+    pub fn deliver(&mut self, from: SocketAddr, t: Transmit) -> bool {
+        if self.lose_to == Some(t.to) {
+            return false;
+        }
+        let Some((_, hall)) = self.halls.iter_mut().find(|(_, h)| h.addr == t.to) else {
+            return false; // a hall that left: the datagram is lost
+        };
+        let transport = TransportContext {
+            local_addr: hall.addr,
+            peer_addr: from,
+            transport_protocol: TransportProtocol::UDP,
+            ecn: None,
+        };
+        let message = TaggedBytesMut {
+            now: self.now,
+            transport,
+            message: t.contents,
+        };
+        let _ = hall.pc.handle_read(message);
+        true
     }
 
     /// Lets `span` of simulated time pass, stopping at every deadline of the SFU and the

@@ -19,19 +19,19 @@ const FAR_B: PeerId = PeerId(4);
 const SECOND: PeerId = PeerId(5);
 
 /// The running number a test payload ends with.
-fn number(r: &Received) -> u32 {
+pub(super) fn number(r: &Received) -> u32 {
     let tail = r.payload.len().saturating_sub(4);
     let bytes: [u8; 4] = r.payload[tail..].try_into().expect("4 bytes");
     u32::from_be_bytes(bytes)
 }
 
-fn stats(net: &mut Net, w: usize) -> PortStats {
+pub(super) fn stats(net: &mut Net, w: usize) -> PortStats {
     net.ask_on(w, |reply| Command::Stats { reply })
 }
 
 /// Shows the publisher's tracks (`tracks`, by kind) in every slot of `viewer`
 /// (carried by worker `w`); the answers of the change batch.
-fn show(
+pub(super) fn show(
     net: &mut Net,
     w: usize,
     viewer: (PeerId, &PeerAnswer),
@@ -52,7 +52,7 @@ fn show(
 }
 
 /// `peer` sends `count` frames numbered from `from`, the first a keyframe.
-fn send(net: &mut Net, peer: PeerId, from: u32, count: u32) {
+pub(super) fn send(net: &mut Net, peer: PeerId, from: u32, count: u32) {
     for i in 0..count {
         let now = net.now;
         net.hall(peer).send_media(now, from + i, i == 0);
