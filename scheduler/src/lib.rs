@@ -20,6 +20,7 @@ pub mod invitations;
 pub mod leases;
 pub mod login_devices;
 pub mod login_guard;
+pub mod login_networks;
 pub mod meetings;
 pub mod minutes;
 pub mod national;

@@ -1,6 +1,7 @@
 //! Guards around password logins: a bounded number of argon2 checks at once on a fixed
 //! pool of threads, each reusing its one ~19 MiB block, known devices first, then
-//! accounts with no recent failures, then accounts failing now, fairly per client network
+//! networks staff signed in from lately, then accounts with no recent failures, then
+//! accounts failing now, fairly per client network
 //! and address within each (see [`crate::password_pool`]; the rest wait a little, then
 //! get [`Error::Busy`]), and throttling per account name and per client address with a
 //! growing delay ([`Error::TooManyAttempts`]), checked before a login queues for a
@@ -54,6 +55,10 @@ pub struct LoginPolicy {
     /// How long a known login device lasts after the login that made it (a browser's
     /// device cookie, see [`crate::login_devices`]); 0: no device cookies.
     pub known_device_secs: i64,
+    /// How long a client network (IPv4 /24, IPv6 /64) is known after a successful login
+    /// from it, of any account: its logins go before those of never-seen networks (see
+    /// [`crate::login_networks`]); 0: none is.
+    pub known_network_secs: i64,
 }
 
 impl Default for LoginPolicy {
@@ -69,6 +74,7 @@ impl Default for LoginPolicy {
             forget_after_secs: 24 * 3600,
             quiet_after_secs: 15 * 60,
             known_device_secs: 365 * 24 * 3600,
+            known_network_secs: 30 * 24 * 3600,
         }
     }
 }
@@ -139,11 +145,20 @@ impl LoginGuard {
         })
     }
 
-    /// A password check of `account` failed: its other logins waiting as a quiet
-    /// account's now wait with the failing ones.
-    pub fn account_failed(&self, account: &str) {
-        self.pool.account_failed(account);
+    /// A password check of `account` from `address` failed: its other logins waiting as
+    /// a quiet account's, and the quiet ones from `address`'s network, now wait with the
+    /// failing ones, and so do those from `address` waiting as a known network's.
+    pub fn failed(&self, account: &str, address: Option<&str>) {
+        self.pool.failed(account, address);
     }
+}
+
+/// Whether a login's account name and client address failed lately (within the
+/// policy's `quiet_after_secs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RecentFailures {
+    pub account: bool,
+    pub address: bool,
 }
 
 /// What is throttled: an account name or a client address.
@@ -219,16 +234,15 @@ impl Store {
     }
 
     /// Fails with [`Error::TooManyAttempts`] while the account name or the address waits.
-    /// Otherwise says whether the account name is quiet: no failure remembered within the
-    /// policy's `quiet_after_secs`.
+    /// Otherwise says whether each failed lately: within the policy's `quiet_after_secs`.
     pub(crate) async fn check_throttle(
         &self,
         account: &str,
         address: Option<&str>,
         now: Timestamp,
-    ) -> Result<bool> {
+    ) -> Result<RecentFailures> {
         let mut until = 0;
-        let mut quiet = true;
+        let mut recent = RecentFailures::default();
         for (kind, subject) in Self::subjects(account, address) {
             let row = sqlx::query(
                 "SELECT locked_until, last_failure FROM login_failures
@@ -240,9 +254,11 @@ impl Store {
             .await?;
             if let Some(row) = row {
                 until = until.max(row.try_get::<i64, _>("locked_until")?);
-                if kind == LockKind::Account {
-                    let last: i64 = row.try_get("last_failure")?;
-                    quiet = last <= now - self.login_guard.policy.quiet_after_secs;
+                let last: i64 = row.try_get("last_failure")?;
+                let lately = last > now - self.login_guard.policy.quiet_after_secs;
+                match kind {
+                    LockKind::Account => recent.account = lately,
+                    LockKind::Address => recent.address = lately,
                 }
             }
         }
@@ -251,11 +267,12 @@ impl Store {
             counts.refused_locked.fetch_add(1, Ordering::Relaxed);
             return Err(Error::TooManyAttempts { until });
         }
-        Ok(quiet)
+        Ok(recent)
     }
 
-    /// Counts a failed login against the account name and the address; past their free
-    /// attempts each waits `base × 2^(extra failures)`, at most the policy's maximum.
+    /// Counts a failed login against the account name, the address and its network;
+    /// past their free attempts the account name and the address each wait
+    /// `base × 2^(extra failures)`, at most the policy's maximum.
     pub(crate) async fn record_failure(
         &self,
         account: &str,
@@ -314,6 +331,7 @@ impl Store {
             counts.locks.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(address) = address {
+            self.network_failed(address, now).await?;
             tracing::warn!(account, address, "failed login");
         }
         Ok(())

@@ -1,6 +1,7 @@
 //! The password-check pool: a fixed number of threads, each reusing one argon2 memory
-//! block, fed by a bounded queue of three lanes (known devices, quiet accounts, failing
-//! accounts) that serves client networks and addresses in turn within a lane.
+//! block, fed by a bounded queue of four lanes (known devices, known networks, quiet
+//! accounts, failing accounts) that serves client networks and addresses in turn within
+//! a lane.
 //!
 //! Why not `spawn_blocking` behind a semaphore (what came before): tokio runs each
 //! check on whichever of its up to 512 blocking threads is free, every thread
@@ -26,23 +27,34 @@
 //! ([`yield_to_the_rest`]): on a loaded node the server's tokio workers and a login's own
 //! database steps come first. Made-up names never reach the pool ([`crate::login_guard`]).
 //!
-//! Three lanes ([`Lane`]), served in this order, turns per network within the last two:
+//! Four lanes ([`Lane`]), served in this order, turns per network within the last three
+//! (the lane is chosen in `Store::sign_in`, `accounts/signin.rs`):
 //!
 //! - Known devices: a login from a browser holding a device cookie of the account it
 //!   names ([`Lane::KnownDevice`], see [`crate::login_devices`]), first come, first
 //!   served, so a flood from however many networks delays it by at most the checks
 //!   already running. The way in for the user of an account under attack.
-//! - Quiet accounts ([`Lane::Quiet`]): a login of an account with no failure in the last
-//!   minutes (the lockout's own records, [`crate::LoginPolicy::quiet_after_secs`]). A
-//!   flood of real names from as many /24s as it has clients (which turns per network
-//!   cannot tell from users: 512 networks held an anonymous login ~10 s) costs a quiet
-//!   account's user only the checks of names that have not failed yet, about one each:
-//!   when a check of an account fails, its requests still waiting here move to the next
-//!   lane ([`PasswordPool::account_failed`]). An attacker guessing the user's own account
-//!   puts it in the failing lane (and its lockout holds): that user's way in is a known
-//!   device.
-//! - Failing accounts ([`Lane::Failing`]): everyone else, served when the other two lanes
-//!   are empty.
+//! - Known networks ([`Lane::KnownNetwork`]): a login from a client network some account
+//!   signed in from lately ([`crate::login_networks`], 30 days by default), whatever the
+//!   account's own failures, unless its address failed lately. A province's staff sign
+//!   in from the province's networks, a botnet from networks no one signs in from: a
+//!   flood of real names from 512 never-seen /24s, which delays a quiet login by its
+//!   whole first pass over the names (below), costs staff in their office network only
+//!   the checks already running. A check from an address of a known network that fails
+//!   moves that address's requests still waiting here to the failing lane.
+//! - Quiet accounts ([`Lane::Quiet`]): from a never-seen network, a login of an account
+//!   with no failure in the last minutes (the lockout's own records,
+//!   [`crate::LoginPolicy::quiet_after_secs`]) from an address and a network with none
+//!   either. A flood of real names from as many /24s as it has clients (which turns per
+//!   network cannot tell from users: 512 networks held an anonymous login ~10 s) costs a
+//!   quiet account's user only the checks of names and networks that have not failed
+//!   yet, about one each: when a check fails, the requests still waiting here for that
+//!   account or from that network move to the next lane ([`PasswordPool::failed`]), and
+//!   the network's later requests go there directly. An attacker guessing the user's own
+//!   account puts it in the failing lane (and its lockout holds): that user's way in is
+//!   a known device or a known network.
+//! - Failing accounts ([`Lane::Failing`]): everyone else, served when the other three
+//!   lanes are empty.
 //!
 //! Bounds: at most `capacity` requests wait in each lane. When its lane is full, a
 //! newcomer takes the place of the newest request of the lane's address holding the
@@ -251,7 +263,7 @@ impl PasswordPool {
             let deadline = (free <= q.len).then(|| Instant::now() + h.wait);
             let account = match lane {
                 Lane::Quiet(account) => account.map(str::to_owned),
-                Lane::KnownDevice | Lane::Failing => None,
+                Lane::KnownDevice | Lane::KnownNetwork | Lane::Failing => None,
             };
             let job = Job {
                 task: Box::new(Reply { work, answer }),
@@ -268,10 +280,11 @@ impl PasswordPool {
         Ok(answered)
     }
 
-    /// A check of `account` failed: its requests still waiting in the quiet lane wait
-    /// with the failing accounts' from now on.
-    pub(crate) fn account_failed(&self, account: &str) {
-        self.handle.shared.queue().account_failed(account);
+    /// A check of `account` from `address` failed: its requests still waiting in the
+    /// quiet lane, and those there from `address`'s network, wait with the failing
+    /// accounts' from now on, and so do the known-network lane's from `address`.
+    pub(crate) fn failed(&self, account: &str, address: Option<&str>) {
+        self.handle.shared.queue().failed(account, address);
     }
 
     /// Requests waiting now, in every lane (tests: wait until a flood has queued).

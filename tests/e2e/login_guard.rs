@@ -296,6 +296,60 @@ async fn a_quiet_accounts_login_is_served_before_a_flood_on_accounts_under_attac
 }
 
 #[tokio::test]
+async fn a_login_from_a_network_staff_signed_in_from_is_served_before_a_flood_on_quiet_names() {
+    let app = one_hashing_slot(120_000).await;
+    // 40 real room accounts, none failed yet: a botnet's first pass over real names.
+    const FLOOD: usize = 40;
+    let names: Vec<String> = app
+        .db
+        .store
+        .accounts()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| matches!(a.role, scheduler::Role::Hall { .. }))
+        .map(|a| a.username)
+        .take(FLOOD)
+        .collect();
+    assert_eq!(names.len(), FLOOD);
+    // The province's staff signed in from the province's network (127.0.7.0/24 here).
+    let office = |host| Ipv4Addr::new(127, 0, 7, host);
+    assert_eq!(
+        attempt_from(&app, office(5), "vp.tinh", PASSWORD).await,
+        200
+    );
+    let answered = AtomicUsize::new(0);
+    let flood = join_all(names.iter().enumerate().map(|(i, name)| {
+        let (app, answered) = (&app, &answered);
+        async move {
+            let from = Ipv4Addr::new(127, 1, i as u8, 1);
+            let status = attempt_from(app, from, name, "sai-mat-khau").await;
+            answered.fetch_add(1, Ordering::SeqCst);
+            status
+        }
+    }));
+    let staff = async {
+        // Once the flood is being checked, another member of staff comes from another
+        // PC of that network, with a browser that never logged in.
+        while answered.load(Ordering::SeqCst) < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let status = attempt_from(&app, office(9), "vp.tanson", PASSWORD).await;
+        (status, answered.load(Ordering::SeqCst))
+    };
+    let (statuses, (status, before)) = tokio::join!(flood, staff);
+    assert_eq!(status, 200);
+    assert!(statuses.iter().all(|&s| s == 401), "{statuses:?}");
+    // Served next: in turn per network with the flood (every name still quiet), it would
+    // have come after all of it.
+    assert!(
+        before <= FLOOD / 2,
+        "{before} of {FLOOD} wrong passwords were answered before it"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn after_login_next_only_leads_back_into_hoinghi() {
     let app = spawn_app_with(test_backend(), |_| {}).await;
     let client = reqwest::Client::builder()

@@ -111,6 +111,10 @@ pub struct Settings {
     /// `hoinghi_device` cookie: its logins of that account go before the anonymous queue
     /// and past its address's lockout); 0: no device cookies.
     pub login_device_days: i64,
+    /// How long a client network (IPv4 /24, IPv6 /64) stays *known* after a successful
+    /// login from it, in days: its logins go before those from never-seen networks; 0:
+    /// no network is known.
+    pub login_network_days: i64,
     /// The attendance writer's journal: changes written to disk first and kept there
     /// while the database does not take them (an outage, a full disk), written at the
     /// next start after a crash. Default: `attendance.journal` beside the SQLite file,
@@ -204,6 +208,7 @@ impl Default for Settings {
             login_lock_base_secs: 5,
             login_lock_max_secs: 15 * 60,
             login_device_days: 365,
+            login_network_days: 30,
             attendance_journal: None,
             attendance_journal_max_mb: 256,
             drain_secs: 10,
@@ -318,6 +323,9 @@ impl Settings {
         if !(0..=3650).contains(&self.login_device_days) {
             return Err("settings: login_device_days must be 0 to 3650".into());
         }
+        if !(0..=365).contains(&self.login_network_days) {
+            return Err("settings: login_network_days must be 0 to 365".into());
+        }
         let defaults = scheduler::LoginPolicy::default();
         Ok(scheduler::LoginPolicy {
             hash_slots: match self.login_hash_slots {
@@ -331,6 +339,7 @@ impl Settings {
             lock_base_secs: self.login_lock_base_secs,
             lock_max_secs: self.login_lock_max_secs,
             known_device_secs: self.login_device_days * 86_400,
+            known_network_secs: self.login_network_days * 86_400,
             ..defaults
         })
     }

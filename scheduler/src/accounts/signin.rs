@@ -6,6 +6,7 @@ use sqlx::Row;
 use super::{
     random_token, token_hash, verify_password_in, Client, Lifetimes, Principal, Role, SignedIn,
 };
+use crate::login_networks::NetworkStanding;
 use crate::password_pool::Lane;
 use crate::{time, Error, Result, Store};
 
@@ -72,15 +73,7 @@ impl Store {
         // A known device answers for itself: the lockout of the address it shares with
         // others (or with a flood) does not hold it, nor do its failures count there.
         let throttled = if known { None } else { client.address };
-        let quiet = self.check_throttle(&name, throttled, now).await?;
-        // Accounts under attack wait behind quiet ones (see crate::password_pool).
-        let lane = if known {
-            Lane::KnownDevice
-        } else if quiet {
-            Lane::Quiet(Some(&name))
-        } else {
-            Lane::Failing
-        };
+        let recent = self.check_throttle(&name, throttled, now).await?;
         let row = sqlx::query("SELECT id, password_hash, active FROM accounts WHERE username = $1")
             .bind(&name)
             .fetch_optional(&self.pool)
@@ -95,6 +88,25 @@ impl Store {
         let id = row.try_get::<i64, _>("id")?;
         let hash = row.try_get::<String, _>("password_hash")?;
         let active = row.try_get::<i64, _>("active")?;
+        let network = match throttled {
+            Some(address) => self.network_standing(address, now).await?,
+            None => NetworkStanding::default(),
+        };
+        // Who waits ahead of whom under a flood (see crate::password_pool): known devices,
+        // then networks staff signed in from lately, then quiet accounts from never-seen
+        // networks; an address that failed lately waits with the accounts under attack, and
+        // so does a never-seen network that did.
+        let lane = if known {
+            Lane::KnownDevice
+        } else if recent.address {
+            Lane::Failing
+        } else if network.known {
+            Lane::KnownNetwork
+        } else if recent.account || network.failing {
+            Lane::Failing
+        } else {
+            Lane::Quiet(Some(&name))
+        };
         let password = password.to_string();
         let asked = std::time::Instant::now();
         let ok = self
@@ -105,11 +117,14 @@ impl Store {
             .await?;
         self.login_guard.times.record(asked.elapsed());
         if !ok || active != 1 {
-            self.login_guard.account_failed(&name);
+            self.login_guard.failed(&name, throttled);
             self.record_failure(&name, throttled, now).await?;
             return Err(Error::BadCredentials);
         }
         self.clear_lockout(crate::LockKind::Account, &name).await?;
+        if let Some(address) = client.address {
+            self.network_succeeded(address, now).await?;
+        }
         let principal = self.principal_of(self.account(id).await?).await?;
         if let Role::Hall { hall_id } = principal.account.role {
             if !self.hall(hall_id).await?.active {

@@ -1,11 +1,12 @@
-//! The password-check pool's waiting requests: three lanes served in order — known
-//! devices, then accounts with no recent failures, then accounts failing now — the last
-//! two each served in turn per client network and, within a network, per address.
+//! The password-check pool's waiting requests: four lanes served in order — known
+//! devices, then known networks, then accounts with no recent failures, then accounts
+//! failing now — the last three each served in turn per client network and, within a
+//! network, per address.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::IpAddr;
 
 use super::Task;
+use crate::login_networks::network_of;
 use crate::{Error, Result};
 
 /// One waiting request.
@@ -14,7 +15,7 @@ pub(super) struct Job {
     /// Refused unchecked after this; `None` when a thread was free as it came.
     pub deadline: Option<std::time::Instant>,
     /// The account it checks, in the quiet lane (moved to the failing lane when a check
-    /// of that account fails meanwhile).
+    /// of that account, or one from its network, fails meanwhile).
     pub account: Option<String>,
 }
 
@@ -24,12 +25,16 @@ pub(crate) enum Lane<'a> {
     /// A login from a browser that logged in to this account before: first come, first
     /// served, before every other lane.
     KnownDevice,
-    /// A login of an account with no recent failures (the account named, when there is
+    /// A login from a client network some account signed in from lately (see
+    /// [`crate::login_networks`]), from an address with no recent failure: before the
+    /// quiet lane, in turn per network and address.
+    KnownNetwork,
+    /// A login from a never-seen network with no recent failure, of an account with no recent failures (the account named, when there is
     /// one), or a password hashed for signed-in staff: before every failing account's
     /// login, in turn per network and address.
     Quiet(Option<&'a str>),
-    /// A login of an account that failed lately (an account under attack): last, in turn
-    /// per network and address.
+    /// A login of an account that failed lately (an account under attack), or from an
+    /// address or never-seen network that did: last, in turn per network and address.
     Failing,
 }
 
@@ -43,17 +48,7 @@ pub(super) struct Requester {
 impl Requester {
     pub fn of(address: Option<&str>) -> Requester {
         let address = address.unwrap_or_default();
-        let network = match address.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
-            Ok(IpAddr::V4(v4)) => {
-                let [a, b, c, _] = v4.octets();
-                format!("{a}.{b}.{c}.0/24")
-            }
-            Ok(IpAddr::V6(v6)) => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-            Err(_) => address.to_owned(),
-        };
+        let network = network_of(address);
         Requester {
             network,
             address: address.to_owned(),
@@ -132,22 +127,20 @@ impl Turns {
         job
     }
 
-    /// Takes out every request checking `account`, with who asked.
-    fn take_account(&mut self, account: &str) -> Vec<(Requester, Job)> {
+    /// Takes out every request `which` picks (given who asked and the job), with who asked.
+    fn take(&mut self, which: impl Fn(&Requester, &Job) -> bool) -> Vec<(Requester, Job)> {
         let mut taken = Vec::new();
         for (name, network) in &mut self.networks {
             for (address, waiting) in &mut network.waiting {
+                let who = Requester {
+                    network: name.clone(),
+                    address: address.clone(),
+                };
                 let (theirs, rest) = std::mem::take(waiting)
                     .into_iter()
-                    .partition::<VecDeque<Job>, _>(|j| j.account.as_deref() == Some(account));
+                    .partition::<VecDeque<Job>, _>(|j| which(&who, j));
                 *waiting = rest;
-                taken.extend(theirs.into_iter().map(|job| {
-                    let who = Requester {
-                        network: name.clone(),
-                        address: address.clone(),
-                    };
-                    (who, job)
-                }));
+                taken.extend(theirs.into_iter().map(|job| (who.clone(), job)));
             }
             network.waiting.retain(|_, w| !w.is_empty());
             let waiting = &network.waiting;
@@ -166,7 +159,9 @@ impl Turns {
 pub(super) struct Queue {
     /// Requests of known devices, first come first served, before any other lane.
     known: VecDeque<Job>,
-    /// Requests for accounts without recent failures.
+    /// Requests from networks some account signed in from lately.
+    known_network: Turns,
+    /// Requests for accounts without recent failures, from never-seen networks.
     quiet: Turns,
     /// Requests for accounts failing now.
     failing: Turns,
@@ -196,6 +191,7 @@ impl Queue {
                     Ok(None)
                 };
             }
+            Lane::KnownNetwork => &mut self.known_network,
             Lane::Quiet(_) => &mut self.quiet,
             Lane::Failing => &mut self.failing,
         };
@@ -211,27 +207,44 @@ impl Queue {
     pub fn push(&mut self, lane: Lane<'_>, who: Requester, job: Job) {
         match lane {
             Lane::KnownDevice => self.known.push_back(job),
+            Lane::KnownNetwork => self.known_network.push(who, job),
             Lane::Quiet(_) => self.quiet.push(who, job),
             Lane::Failing => self.failing.push(who, job),
         }
         self.len += 1;
     }
 
-    /// The next request: a known device's, else a quiet account's, else a failing one's.
+    /// The next request: a known device's, else a known network's, else a quiet
+    /// account's, else a failing one's.
     pub fn pop(&mut self) -> Option<Job> {
         let job = match self.known.pop_front() {
             Some(job) => Some(job),
-            None => self.quiet.pop().or_else(|| self.failing.pop()),
+            None => self
+                .known_network
+                .pop()
+                .or_else(|| self.quiet.pop())
+                .or_else(|| self.failing.pop()),
         };
         self.len -= usize::from(job.is_some());
         job
     }
 
-    /// A check of `account` failed: its requests still waiting in the quiet lane move to
-    /// the failing lane (to the back of their address's turn there). The failing lane may
-    /// hold more than its capacity for a while: at most the quiet lane's capacity more.
-    pub fn account_failed(&mut self, account: &str) {
-        for (who, job) in self.quiet.take_account(account) {
+    /// A check of `account` from `address` failed. Its requests still waiting in the quiet
+    /// lane move to the failing lane (to the back of their address's turn there), and so do
+    /// the quiet lane's requests from `address`'s network (a never-seen network: requests
+    /// from a known one wait in the known-network lane) and that lane's requests from
+    /// `address` itself. The failing lane may hold more than its capacity for a while: at
+    /// most the other two lanes' capacity more.
+    pub fn failed(&mut self, account: &str, address: Option<&str>) {
+        let from = address.map(|a| Requester::of(Some(a)));
+        let mut moved = self.quiet.take(|who, job| {
+            job.account.as_deref() == Some(account)
+                || from.as_ref().is_some_and(|f| f.network == who.network)
+        });
+        if let Some(from) = &from {
+            moved.extend(self.known_network.take(|who, _| who == from));
+        }
+        for (who, job) in moved {
             self.failing.push(who, job);
         }
     }

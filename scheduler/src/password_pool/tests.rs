@@ -302,7 +302,7 @@ async fn a_failed_check_moves_that_accounts_waiting_requests_behind_quiet_ones()
         &order,
     );
     // A check of that name failed (elsewhere): the guesses still waiting go last.
-    pool.account_failed("dc.240");
+    pool.failed("dc.240", None);
     assert_eq!(pool.waiting(), 31);
     open.send(()).unwrap();
     assert!(quiet.unwrap().await.unwrap().is_ok());
@@ -347,4 +347,79 @@ async fn a_full_failing_lane_leaves_room_for_a_quiet_account() {
         assert!(f.await.unwrap().is_ok());
     }
     assert_eq!(position(&order, "quiet"), 0, "{order:?}");
+}
+
+#[tokio::test]
+async fn a_known_networks_login_goes_before_quiet_logins_from_never_seen_networks() {
+    let (pool, open) = held_pool(1000, Duration::from_secs(60));
+    let order = Order::default();
+    let mut flood = Vec::new();
+    // A botnet's first guesses at 200 real names, none failed yet (all quiet), each client
+    // alone in its /24: in turn per network, a quiet login would come after all of them.
+    for i in 0..200 {
+        let (address, label) = (
+            format!("127.{}.{}.1", 1 + i / 256, i % 256),
+            format!("guess {i}"),
+        );
+        let name = format!("dc.{i}");
+        let lane = Lane::Quiet(Some(&name));
+        flood.push(queue_in(&pool, lane, &address, &label, &order).unwrap());
+    }
+    // Staff in the province's network (someone signed in from it lately), no device
+    // cookie; and a browser with one, queued after it.
+    let office = queue_in(&pool, Lane::KnownNetwork, "198.18.7.9", "office", &order).unwrap();
+    let device = queue_in(&pool, Lane::KnownDevice, "198.18.9.9", "device", &order).unwrap();
+    open.send(()).unwrap();
+    assert!(office.await.unwrap().is_ok());
+    assert!(device.await.unwrap().is_ok());
+    for f in flood {
+        assert!(f.await.unwrap().is_ok());
+    }
+    assert_eq!(position(&order, "device"), 0, "{order:?}");
+    assert_eq!(position(&order, "office"), 1, "{order:?}");
+    assert_eq!(order.lock().unwrap().len(), 202);
+}
+
+#[tokio::test]
+async fn a_failed_check_moves_its_networks_quiet_requests_and_its_addresss_behind_quiet_ones() {
+    let (pool, open) = held_pool(1000, Duration::from_secs(60));
+    let order = Order::default();
+    let mut waiting = Vec::new();
+    // A never-seen network's clients guessing 20 different quiet names.
+    for i in 0..20 {
+        let (address, label, name) = (
+            format!("127.1.0.{}", i + 1),
+            format!("guess {i}"),
+            format!("dc.{i}"),
+        );
+        let lane = Lane::Quiet(Some(&name));
+        waiting.push(queue_in(&pool, lane, &address, &label, &order).unwrap());
+    }
+    // An address of a known network guessing too, and its neighbour, a user.
+    for i in 0..5 {
+        let label = format!("inside {i}");
+        waiting.push(queue_in(&pool, Lane::KnownNetwork, "198.18.7.66", &label, &order).unwrap());
+    }
+    let neighbour = queue_in(&pool, Lane::KnownNetwork, "198.18.7.9", "neighbour", &order).unwrap();
+    let quiet = queue_in(
+        &pool,
+        Lane::Quiet(Some("vp.tanson")),
+        "127.0.2.1",
+        "quiet",
+        &order,
+    )
+    .unwrap();
+    // A check from each failed (of other names): both wait with the failing accounts now.
+    pool.failed("dc.99", Some("127.1.0.200"));
+    pool.failed("dc.98", Some("198.18.7.66"));
+    assert_eq!(pool.waiting(), 27);
+    open.send(()).unwrap();
+    assert!(neighbour.await.unwrap().is_ok());
+    assert!(quiet.await.unwrap().is_ok());
+    for w in waiting {
+        assert!(w.await.unwrap().is_ok());
+    }
+    let ran = order.lock().unwrap().clone();
+    assert_eq!(ran[..2], ["neighbour", "quiet"], "{ran:?}");
+    assert_eq!(ran.len(), 27);
 }

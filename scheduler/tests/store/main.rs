@@ -11,6 +11,7 @@ mod guests;
 mod import;
 mod live;
 mod login_devices;
+mod login_networks;
 mod national;
 mod recordings;
 mod reform;
@@ -74,6 +75,8 @@ on_both_backends!(
     scheduling::concurrent_overlapping_schedules_book_once,
     devices::a_kiosk_stays_signed_in_for_months_and_staff_do_not,
     login_devices::a_known_device_passes_its_addresses_lockout_for_its_own_account_only,
+    login_networks::a_login_from_a_network_staff_signed_in_from_goes_before_a_flood_on_quiet_names,
+    login_networks::a_flood_from_networks_that_failed_lately_waits_behind_a_quiet_login,
     devices::revoking_a_device_signs_out_that_pc_only,
     devices::disabling_the_hall_or_its_account_revokes_its_devices,
     series::cancelling_this_and_following_keeps_the_earlier_occurrences,

@@ -20,9 +20,37 @@ fn source(a: u8, i: usize) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, a, (i / 250) as u8, (i % 250 + 1) as u8))
 }
 
-/// `127.(1 + i / 256).(i % 256).1`: client `i` alone in its /24, as a botnet's would be.
-fn spread_source(i: usize) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, (1 + i / 256) as u8, (i % 256) as u8, 1))
+/// `127.(base + i / 256).(i % 256).1`: client `i` alone in its /24, as a botnet's would be.
+fn spread_source(base: u8, i: usize) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(
+        127,
+        base + (i / 256) as u8,
+        (i % 256) as u8,
+        1,
+    ))
+}
+
+/// The network the device-cookie login came from (127.0.0.0/24): the staff's office, a
+/// network some account signed in from before the floods.
+fn office(host: u8) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, host)
+}
+
+/// Networks no login came from yet (127.200.0.0/24 on): one for each correct login timed
+/// from a never-seen network, since its success makes that network known.
+pub struct NeverSeen(u8);
+
+impl Default for NeverSeen {
+    fn default() -> Self {
+        NeverSeen(200)
+    }
+}
+
+impl NeverSeen {
+    fn next(&mut self) -> Ipv4Addr {
+        self.0 += 1;
+        Ipv4Addr::new(127, self.0, 0, 2)
+    }
 }
 
 /// How a flood's addresses are spread over networks.
@@ -43,6 +71,15 @@ pub enum Names {
     Real,
 }
 
+/// One flood: how many clients, for how long, from which networks, with which names.
+#[derive(Debug, Clone, Copy)]
+pub struct Flood {
+    pub clients: usize,
+    pub duration: Duration,
+    pub spread: Spread,
+    pub names: Names,
+}
+
 /// One timed correct login: its status and how long it took, or why it got no answer.
 pub type Timed = Result<(u16, Duration), String>;
 
@@ -50,23 +87,16 @@ pub type Timed = Result<(u16, Duration), String>;
 pub struct FloodReport {
     /// Answers by status (or `timeout`, `failed`).
     pub statuses: BTreeMap<String, u64>,
-    /// The correct login from a browser that never logged in (no device cookie).
-    pub anonymous: Timed,
-    /// The correct login from a browser that logged in before (device cookie), if tried.
-    pub known_device: Option<Timed>,
+    /// The correct logins timed during it: where from and when, and how each went.
+    pub logins: Vec<(String, Timed)>,
 }
 
 impl std::fmt::Display for FloodReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let total: u64 = self.statuses.values().sum();
-        write!(
-            f,
-            "{total} attempts answered {:?}; correct login {}",
-            self.statuses,
-            show(&self.anonymous)
-        )?;
-        if let Some(known) = &self.known_device {
-            write!(f, "; with a device cookie {}", show(known))?;
+        write!(f, "{total} attempts answered {:?}", self.statuses)?;
+        for (case, timed) in &self.logins {
+            write!(f, "; correct login {case}: {}", show(timed))?;
         }
         Ok(())
     }
@@ -101,10 +131,10 @@ pub async fn device_cookie(base: &str) -> Option<String> {
         .map(|v| v.split(';').next().unwrap_or_default().to_owned())
 }
 
-/// One correct login of `ACCOUNT` from 127.0.0.2, with `cookie` if given, timed.
-async fn correct_login(url: &str, cookie: Option<&str>) -> Timed {
+/// One correct login of `ACCOUNT` from `from`, with `cookie` if given, timed.
+async fn correct_login(url: &str, from: Ipv4Addr, cookie: Option<&str>) -> Timed {
     let client = reqwest::Client::builder()
-        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
+        .local_address(IpAddr::V4(from))
         .timeout(Duration::from_secs(60))
         .build()
         .map_err(|e| e.to_string())?;
@@ -119,28 +149,39 @@ async fn correct_login(url: &str, cookie: Option<&str>) -> Timed {
 }
 
 /// `clients` clients, each from its own address, send wrong passwords for `duration`
-/// (made-up names, or the `real` account names in turn); 3 s in, the correct login of
-/// a browser that never logged in is timed, and with `cookie` (a device cookie of that
-/// account) that of one that did, at the same moment.
+/// (made-up names, or the `real` account names in turn; a flood of real names comes from
+/// networks no earlier flood used, as a botnet's fresh members would, since the earlier
+/// floods' failures put their networks in the failing lane). 3 s in, the correct login of
+/// a browser that never logged in, from a never-seen network, is timed. With `cookie` (a
+/// device cookie of that account), at the same moment, that of the browser holding it and
+/// that of another PC of the office network it logged in from, without a cookie; and 10 s
+/// in (or at 2/3 of a shorter flood) one from the office network and one from another
+/// never-seen network.
 pub async fn login_flood(
     base: &str,
-    clients: usize,
-    duration: Duration,
-    spread: Spread,
-    names: Names,
+    flood: Flood,
     real: &[String],
     cookie: Option<&str>,
+    never_seen: &mut NeverSeen,
 ) -> FloodReport {
+    let Flood {
+        clients,
+        duration,
+        spread,
+        names,
+    } = flood;
     let url = format!("{base}/api/v1/auth/login");
     let statuses: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
     let real: Arc<[String]> = real.into();
-    let until = Instant::now() + duration;
+    let started = Instant::now();
+    let until = started + duration;
     let mut tasks = Vec::new();
     for i in 0..clients {
         let Ok(client) = reqwest::Client::builder()
-            .local_address(match spread {
-                Spread::OnePerClient => spread_source(i),
-                Spread::ThreeNetworks => source(1, i),
+            .local_address(match (spread, names) {
+                (Spread::OnePerClient, Names::MadeUp) => spread_source(1, i),
+                (Spread::OnePerClient, Names::Real) => spread_source(10, i),
+                (Spread::ThreeNetworks, _) => source(1, i),
             })
             .timeout(Duration::from_secs(30))
             .build()
@@ -170,14 +211,37 @@ pub async fn login_flood(
             }
         }));
     }
-    tokio::time::sleep(Duration::from_secs(3).min(duration / 2)).await;
-    let (anonymous, known_device) = match cookie {
+    let early = Duration::from_secs(3).min(duration / 2);
+    tokio::time::sleep_until((started + early).into()).await;
+    let mut logins = Vec::new();
+    let secs = |d: Duration| d.as_secs_f64();
+    let first = never_seen.next();
+    let at = secs(early);
+    match cookie {
         Some(c) => {
-            let (a, k) = tokio::join!(correct_login(&url, None), correct_login(&url, Some(c)));
-            (a, Some(k))
+            let (a, k, n) = tokio::join!(
+                correct_login(&url, first, None),
+                correct_login(&url, office(2), Some(c)),
+                correct_login(&url, office(4), None),
+            );
+            logins.push((format!("{at:.0} s in, never-seen network {first}"), a));
+            logins.push((format!("{at:.0} s in, device cookie, {}", office(2)), k));
+            logins.push((format!("{at:.0} s in, known network {}", office(4)), n));
+            let late = Duration::from_secs(10).min(duration * 2 / 3);
+            tokio::time::sleep_until((started + late).into()).await;
+            let (at, other) = (secs(late), never_seen.next());
+            let (n, a) = tokio::join!(
+                correct_login(&url, office(5), None),
+                correct_login(&url, other, None),
+            );
+            logins.push((format!("{at:.0} s in, known network {}", office(5)), n));
+            logins.push((format!("{at:.0} s in, never-seen network {other}"), a));
         }
-        None => (correct_login(&url, None).await, None),
-    };
+        None => {
+            let a = correct_login(&url, first, None).await;
+            logins.push((format!("{at:.0} s in, never-seen network {first}"), a));
+        }
+    }
     for t in tasks {
         let _ = t.await;
     }
@@ -185,11 +249,7 @@ pub async fn login_flood(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    FloodReport {
-        statuses,
-        anonymous,
-        known_device,
-    }
+    FloodReport { statuses, logins }
 }
 
 /// What the sockets that never joined saw.

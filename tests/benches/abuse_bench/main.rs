@@ -12,9 +12,12 @@
 //!   128, then 512 clients with ever new made-up account names, first from three /24
 //!   networks, then each client alone in its /24 (a botnet: the server serves networks
 //!   in turn, so the harder case); then 512 clients, one /24 each, guessing the demo's
-//!   real room accounts (each guess runs argon2 until the account is locked). 3 s into
-//!   each, a correct login from 127.0.0.2 is timed; in the last, at the same moment, one
-//!   from a browser that logged in before (its `hoinghi_device` cookie);
+//!   real room accounts (each guess runs argon2 until the account is locked), from /24s
+//!   no earlier flood used. 3 s into each, a correct login from a never-seen network
+//!   (127.201.0.2, then 127.202…) is timed; in the last, at the same moment, one from a
+//!   browser that logged in before (its `hoinghi_device` cookie, 127.0.0.2) and one from
+//!   another PC of that office network without a cookie (127.0.0.4: a known network),
+//!   and 10 s in, again one from the office network and one from a never-seen network;
 //! - 5,000 sockets that never join (from 20 loopback addresses, 250 each): when the
 //!   server closed each, with which code, and the server's memory after.
 //!
@@ -205,6 +208,7 @@ async fn bench(flood: Duration, sockets: usize) {
     if cookie.is_none() {
         println!("  no device cookie was set by a successful login");
     }
+    let mut never_seen = attack::NeverSeen::default();
     let floods = [
         (Spread::ThreeNetworks, Names::MadeUp, 128),
         (Spread::ThreeNetworks, Names::MadeUp, 512),
@@ -230,8 +234,13 @@ async fn bench(flood: Duration, sockets: usize) {
         let cookie = (names == Names::Real)
             .then_some(cookie.as_deref())
             .flatten();
-        let report =
-            attack::login_flood(&base, clients, flood, spread, names, &accounts, cookie).await;
+        let kind = attack::Flood {
+            clients,
+            duration: flood,
+            spread,
+            names,
+        };
+        let report = attack::login_flood(&base, kind, &accounts, cookie, &mut never_seen).await;
         println!(
             "{label} for {} s: {report}; server RSS {before:.0} → peak {:.0} MiB; load {}",
             flood.as_secs(),
