@@ -287,7 +287,9 @@ impl Store {
         Ok((out, closed.map(|(_, answered)| answered)))
     }
 
-    async fn latest_headcounts(&self, meeting_id: i64) -> Result<HashMap<i64, i64>> {
+    /// Each hall's latest headcount in meeting `meeting_id` (the report; a room that
+    /// opens again puts them back on its readiness board).
+    pub async fn latest_headcounts(&self, meeting_id: i64) -> Result<HashMap<i64, i64>> {
         let rows = sqlx::query(
             "SELECT hall_id, people FROM headcounts WHERE meeting_id = $1 ORDER BY at, id",
         )

@@ -2,17 +2,23 @@
 //! refuses new joins, naming the node that goes on with the meeting (`home_elsewhere`,
 //! which the page follows at once); hands each meeting it is home to over to a living
 //! node — the halls taken out of the room with nothing recorded, the lease given up and
-//! the other node asked (over NATS) to take it and open the room in its recorded phase —
+//! the other node asked (over NATS) to take it and open the room in its recorded phase
+//! and live state (written out first: floor, hands, mutes, the roll call's answers…) —
 //! then tells each hall's page to go there. Its halls' intervals stay open: their joins
 //! through the new home come within the grace period and continue them. Sockets bridged
 //! from here to other homes are sent to those homes. A node with no other node alive
 //! stops as a single node does (every interval ended `server_restart`, close 1012).
+
+use std::time::Duration;
 
 use futures::future::join_all;
 
 use crate::link::{close, SessionLink};
 use crate::protocol::ErrorCode;
 use crate::registry::Signaling;
+
+/// How long a hand-over waits for the meeting's live state and attendance to be written.
+const FLUSH: Duration = Duration::from_secs(3);
 
 /// What a page is told when its node stops and node `next` goes on with its meeting
 /// (the page's rule reads the node after "on node").
@@ -54,6 +60,11 @@ impl Signaling {
                 let Ok((meeting, links)) = room.hand_over().await else {
                     return Vec::new();
                 };
+                // The room's live state and its roll-call answers are in the database
+                // before the successor reads them (still under this node's lease).
+                if !self.shared().flush_records(FLUSH).await {
+                    tracing::warn!(meeting = meeting.id, "stopping: the live state or attendance not all written before the hand-over");
+                }
                 home.give_up(meeting.id).await;
                 self.shared().forget_room(meeting.id, room.id);
                 let Some(next) = bridge.successor(meeting.id) else {

@@ -224,6 +224,12 @@ impl HomeLeases {
         }
     }
 
+    /// The epoch of this node's lease of `meeting_id`, if it holds one (a room opened
+    /// under it writes its live state under it).
+    pub(crate) async fn epoch_of(&self, meeting_id: i64) -> Option<i64> {
+        self.held.lock().await.get(&meeting_id).map(|h| h.epoch)
+    }
+
     /// The meetings this node is home to now (tests, diagnostics).
     pub async fn held(&self) -> Vec<i64> {
         let mut ids: Vec<i64> = self.held.lock().await.keys().copied().collect();

@@ -13,6 +13,8 @@
 //! - [`bridge`] — a hall whose meeting is homed on another node, bridged to that room
 //!   over NATS (its socket here, its place in the room there);
 //! - `drain` — a stopping cluster node hands its meetings and halls to living nodes;
+//! - [`live_states`] — the writer of each room's live state (floor, hands, mutes…), which
+//!   the meeting's next room takes up (drain, fail-over, restart);
 //! - `failover` — the lease watcher: takes over the meetings of a dead home node and
 //!   closes this node's rooms whose lease was taken over;
 //! - [`ice`] — the STUN/TURN servers and time-limited TURN credentials pages get;
@@ -40,6 +42,7 @@ pub mod feeds;
 pub mod home;
 pub mod ice;
 pub mod link;
+pub mod live_states;
 pub mod load;
 pub mod metrics;
 pub mod policy;

@@ -119,6 +119,17 @@ pub trait Recorder: Send + Sync {
     fn caught_up(&self) -> bool {
         true
     }
+
+    /// A roll call started by another room (on another node, or before a restart) goes
+    /// on in meeting `meeting_id` under number `roll_call`: its later changes name the
+    /// change `key` that started it.
+    fn resume_roll_call(&self, _meeting_id: i64, _roll_call: u64, _key: String) {}
+
+    /// Waits until every change taken so far is written, at most `within`; false if
+    /// the time ran out.
+    fn flush_within(&self, _within: Duration) -> futures::future::BoxFuture<'_, bool> {
+        Box::pin(std::future::ready(true))
+    }
 }
 
 /// Records nothing (tests of the protocol, servers without a store).
@@ -147,8 +158,8 @@ pub struct StoreRecorder {
     run: String,
     next: AtomicU64,
     grace_secs: i64,
-    /// The rooms' roll-call numbers → the id of the change that started each.
-    roll_calls: Mutex<HashMap<u64, String>>,
+    /// The rooms' roll-call numbers by meeting → the id of the change that started each.
+    roll_calls: Mutex<HashMap<(i64, u64), String>>,
 }
 
 impl StoreRecorder {
@@ -219,8 +230,9 @@ impl StoreRecorder {
             .roll_calls
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let roll_call = |roll_calls: &HashMap<u64, String>, n: u64| {
-            let key = roll_calls.get(&n).cloned();
+        let meeting = change.meeting_id;
+        let roll_call = |roll_calls: &HashMap<(i64, u64), String>, n: u64| {
+            let key = roll_calls.get(&(meeting, n)).cloned();
             if key.is_none() {
                 tracing::error!(roll_call = n, "a change of a roll call never started");
             }
@@ -241,7 +253,7 @@ impl StoreRecorder {
                 by: by.account_id(),
             },
             PresenceKind::RollCallStarted { roll_call: n, by } => {
-                roll_calls.insert(n, id.clone());
+                roll_calls.insert((meeting, n), id.clone());
                 Change::RollCallStarted {
                     by: by.account_id(),
                 }
@@ -303,5 +315,17 @@ impl Recorder for StoreRecorder {
 
     fn caught_up(&self) -> bool {
         !self.health().degraded
+    }
+
+    fn resume_roll_call(&self, meeting_id: i64, roll_call: u64, key: String) {
+        let mut roll_calls = self
+            .roll_calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        roll_calls.insert((meeting_id, roll_call), key);
+    }
+
+    fn flush_within(&self, within: Duration) -> futures::future::BoxFuture<'_, bool> {
+        Box::pin(self.flush(within))
     }
 }

@@ -35,8 +35,11 @@ pub(crate) struct Shared {
     routes: mpsc::UnboundedSender<Route>,
     /// Where presence changes go; nothing is recorded until one is set.
     pub(crate) recorder: OnceLock<Arc<dyn Recorder>>,
-    /// Where rooms look up their invited halls (the readiness board).
+    /// Where rooms look up their invited halls (the readiness board) and their
+    /// meeting's recorded phase and live state.
     pub roster: OnceLock<scheduler::Store>,
+    /// Where rooms write their live state (set with the roster).
+    live_states: OnceLock<Arc<crate::live_states::LiveStates>>,
     /// The home-node leases, when this node is one of several (none: home to all).
     home: OnceLock<Arc<crate::home::HomeLeases>>,
     /// The NATS bridge to other nodes' rooms, when this node is one of several.
@@ -87,6 +90,38 @@ impl Shared {
     /// A new roll-call number.
     pub fn new_roll_call(&self) -> u64 {
         self.next_roll_call.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A roll call another room started goes on in this node's room of `meeting_id`
+    /// under number `roll_call`; `key` is the id of the change that started it.
+    pub fn resume_roll_call(&self, meeting_id: i64, roll_call: u64, key: String) {
+        if let Some(recorder) = self.recorder.get() {
+            recorder.resume_roll_call(meeting_id, roll_call, key);
+        }
+    }
+
+    /// The writer of the rooms' live states, once a store is set.
+    pub fn live_states(&self) -> Option<&Arc<crate::live_states::LiveStates>> {
+        self.live_states.get()
+    }
+
+    /// The home-node leases, if this node is one of several.
+    pub fn home(&self) -> Option<&Arc<crate::home::HomeLeases>> {
+        self.home.get()
+    }
+
+    /// Writes what rooms and the recorder were given so far (a stop, a hand-over), each
+    /// within `within`; false if either took longer.
+    pub async fn flush_records(&self, within: Duration) -> bool {
+        let states = match self.live_states.get() {
+            Some(states) => states.flush(within).await,
+            None => true,
+        };
+        let changes = match self.recorder.get() {
+            Some(recorder) => recorder.flush_within(within).await,
+            None => true,
+        };
+        states && changes
     }
 
     /// A new peer id of `room`, whose speaker group is `group`: the peer's events and
@@ -145,6 +180,7 @@ impl Signaling {
             routes,
             recorder: OnceLock::new(),
             roster: OnceLock::new(),
+            live_states: OnceLock::new(),
             home: OnceLock::new(),
             bridge: OnceLock::new(),
             ended: Mutex::default(),
@@ -166,11 +202,16 @@ impl Signaling {
         self
     }
 
-    /// Looks up invited halls in `store` for the readiness board (set once).
+    /// Looks up invited halls in `store` for the readiness board, and the recorded phase
+    /// and live state a room takes up when it opens; rooms write their live state there
+    /// (set once; the store's node id is this node's).
     pub fn with_roster(self, store: scheduler::Store) -> Self {
+        let states = crate::live_states::LiveStates::start(store.clone());
         if self.shared.roster.set(store).is_err() {
             tracing::warn!("a roster was already set; keeping the first");
+            return self;
         }
+        let _ = self.shared.live_states.set(states);
         self
     }
 
@@ -249,6 +290,13 @@ impl Signaling {
             drained = drains,
             "stopping: every hall was told where to go"
         );
+        // The rooms' live states are written (under their leases) before the leases go:
+        // the next room of each meeting takes them up.
+        if let Some(states) = self.shared.live_states.get() {
+            if !states.flush(Duration::from_secs(3)).await {
+                tracing::warn!("stopping: not every room's live state could be written");
+            }
+        }
         // Another node may be home to these meetings at once.
         if let Some(home) = self.shared.home.get() {
             home.release_all().await;

@@ -17,6 +17,7 @@ mod feeds;
 mod floor;
 mod handle;
 mod lifecycle;
+mod live;
 mod media;
 mod presence;
 mod recording;
@@ -172,6 +173,8 @@ pub(crate) struct Room {
     pub layers_told: std::collections::HashMap<i64, u8>,
     /// The meeting's recording, if one was started here.
     pub recording: recording::RoomRecording,
+    /// The live state written for the next room of the meeting (`live`).
+    pub live: live::LiveKeeping,
 }
 
 impl Room {
@@ -209,6 +212,7 @@ impl Room {
             next_readiness: now,
             layers_told: std::collections::HashMap::new(),
             recording: recording::RoomRecording::default(),
+            live: live::LiveKeeping::default(),
             shared,
         };
         tokio::spawn(room.run(rx));
@@ -217,18 +221,28 @@ impl Room {
 
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         tracing::info!(meeting = self.meeting.id, "room opened");
+        self.settle_tenure().await;
         self.restore_phase().await;
+        self.take_up().await;
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
                 command = rx.recv() => match command {
-                    Some(command) => self.handle(command).await,
+                    Some(command) => {
+                        let chair = may_change_chair(&command);
+                        self.handle(command).await;
+                        if chair {
+                            self.keep_live_state();
+                        }
+                    }
                     None => break,
                 },
                 () = tokio::time::sleep_until(deadline) => {
                     let now = Instant::now();
                     self.expire(now).await;
                     self.expire_floor(now).await;
+                    self.expire_absent(now).await;
+                    self.keep_live_state();
                     self.write_presence(now);
                     self.push_readiness(now);
                     if self.empty_since.is_some_and(|t| t + self.shared.config.linger <= now) {
@@ -237,7 +251,9 @@ impl Room {
                 }
             }
         }
-        // The last hall left long enough ago: a running recording is finished.
+        // The last hall left long enough ago: a running recording is finished (the
+        // live state written keeps it: a room opened again for the meeting records again).
+        self.live.frozen = true;
         let _ = self.stop_recording(Actor::Server).await;
         self.shared.forget_room(self.meeting.id, self.id);
         // Commands queued after the decision to end: joins see `Gone` and retry.
@@ -250,12 +266,14 @@ impl Room {
         let far = Instant::now() + std::time::Duration::from_secs(3600);
         let linger = self.empty_since.map(|t| t + self.shared.config.linger);
         let floor = self.chair.floor.as_ref().and_then(|f| f.deadline);
+        let absent = self.live.absent_until;
         let readiness = (!self.readiness_watchers.is_empty()).then_some(self.next_readiness);
         self.members
             .iter()
             .filter_map(|m| m.lost_until)
             .chain(linger)
             .chain(floor)
+            .chain(absent)
             .chain(readiness)
             .chain((!self.members.is_empty()).then_some(self.next_presence))
             .min()
@@ -281,14 +299,17 @@ impl Room {
                 let _ = reply.send(joined);
             }
             Command::Stop(reply) => {
+                self.live.frozen = true;
                 let closed = self.stop_for_restart(true).await;
                 let _ = reply.send(closed);
             }
             Command::HandOver(reply) => {
+                self.live.frozen = true;
                 let links = self.hand_over().await;
                 let _ = reply.send((self.meeting.clone(), links));
             }
             Command::Fence(reply) => {
+                self.live.frozen = true;
                 let closed = self.stop_for_restart(false).await;
                 let _ = reply.send(closed);
             }
@@ -439,6 +460,28 @@ impl Room {
         let state = ServerMessage::MeetingState(Box::new(self.chair.state()));
         self.broadcast_state(StateKey::MeetingState, state);
     }
+}
+
+/// Whether `command` may change what the room writes as its live state (media and
+/// questions do not).
+fn may_change_chair(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Offer { .. }
+            | Command::Candidate { .. }
+            | Command::SetLayer { .. }
+            | Command::Sfu(_)
+            | Command::PeerReady { .. }
+            | Command::PeerRenegotiated { .. }
+            | Command::Invited(_)
+            | Command::Readiness(_)
+            | Command::State(_)
+            | Command::Participants(_)
+            | Command::Stats(_)
+            | Command::Viewers(_)
+            | Command::RecordingInfo(_)
+            | Command::RecordingStatus(_)
+    )
 }
 
 /// An `error` message.

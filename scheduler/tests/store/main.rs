@@ -10,6 +10,7 @@ mod feeds;
 mod guests;
 mod import;
 mod live;
+mod live_states;
 mod login_devices;
 mod login_networks;
 mod national;
@@ -52,6 +53,8 @@ on_both_backends!(
     guests::a_crash_closes_guest_intervals_too,
     live::the_recorded_phase_follows_test_start_and_end,
     live::an_ended_roll_call_counts_halls_without_an_answer_absent,
+    live_states::a_live_state_is_written_by_its_home_only,
+    live_states::the_latest_roll_call_comes_back_with_its_answers,
     import::the_2024_file_gives_the_real_counts_and_reimport_changes_nothing,
     import::a_broken_file_changes_nothing_and_names_the_line,
     import::search_finds_names_without_diacritics,

@@ -1,5 +1,6 @@
 //! The meeting's phases (waiting → test → started → ended), taking up the recorded phase
-//! when a room opens again after a restart, removing a hall, and the server's stop.
+//! when a room opens again (after a restart, on a new home node), removing a hall, and
+//! the server's stop.
 
 use super::chair::{forbidden, Outcome};
 use super::{error, Room};
@@ -13,8 +14,9 @@ impl Room {
     /// anyone (joins wait in the queue meanwhile): a meeting started before a restart is
     /// `started` again, with nothing recorded anew (its first start time stays); one only
     /// tested is `test` (the host starts it from there as usual); one ended is `ended` and
-    /// refuses joins. Floor, hands, mutes, lock and an open roll call are not restored.
-    /// Without a store, or if it cannot answer, the room starts `waiting` as before.
+    /// refuses joins. The floor, hands, mutes, lock, roll call and recording come back
+    /// from the live state (`live`). Without a store, or if it cannot answer, the room
+    /// starts `waiting` as before.
     pub(super) async fn restore_phase(&mut self) {
         use scheduler::live::RecordedPhase;
         let Some(store) = self.shared.roster.get() else {
@@ -39,10 +41,6 @@ impl Room {
             "phase taken up from the store"
         );
         self.chair.phase = phase;
-        if phase == Phase::Started {
-            // A kind recorded by default records again (a new file) after a restart.
-            self.record_by_default().await;
-        }
     }
 
     pub(super) async fn set_phase(&mut self, phase: Phase, by: Actor) -> Outcome {

@@ -67,7 +67,12 @@ fn not_for_guests() -> ProtocolError {
 impl Room {
     /// Starts a roll call: every page gets `roll_call{id}`.
     pub(super) fn start_roll_call(&mut self, by: Actor) {
-        let id = self.shared.new_roll_call();
+        // A number the pages have not seen in this meeting (one taken up from another
+        // node's room may come round on this node's count).
+        let mut id = self.shared.new_roll_call();
+        while Some(id) == self.chair.roll_call || Some(id) == self.chair.ended_roll_call {
+            id = self.shared.new_roll_call();
+        }
         self.chair.roll_call = Some(id);
         self.chair.ended_roll_call = None;
         self.chair.answers.clear();
