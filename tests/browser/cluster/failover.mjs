@@ -9,7 +9,8 @@
 // attendance report shows each hall's interval closed by the lost node and a new one.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import { OUT, PASSWORD, api, launch } from "../helpers.mjs";
 import { freshMedia, markConnections, openRoom, sleep, suddenMeeting, waitMedia } from "../media.mjs";
@@ -37,10 +38,26 @@ function sql(query) {
   ).trim();
 }
 
+const LEASE_QUERY = () => `SELECT node_id, epoch FROM meeting_leases WHERE meeting_id = ${meeting.id}`;
+const leaseOf = (row) => {
+  const [node, epoch] = row.trim().split("|");
+  return { node, epoch: Number(epoch) };
+};
 /** The meeting's home node and lease epoch, as recorded. */
 function lease() {
-  const [node, epoch] = sql(`SELECT node_id, epoch FROM meeting_leases WHERE meeting_id = ${meeting.id}`).split("|");
-  return { node, epoch: Number(epoch) };
+  return leaseOf(sql(LEASE_QUERY()));
+}
+
+/** When (performance.now()) the lease is first seen held by another node than `dead`, polled every 100 ms. */
+async function takenOver(dead, timeout) {
+  const deadline = Date.now() + timeout;
+  const args = ["-h", process.env.CLUSTER_TEST_PG_SOCKET, "-U", "postgres", "-d", process.env.CLUSTER_TEST_DB, "-Atc", LEASE_QUERY()];
+  while (Date.now() < deadline) {
+    const { stdout } = await promisify(execFile)("psql", args, { encoding: "utf8" });
+    if (leaseOf(stdout).node !== dead) return performance.now();
+    await sleep(100);
+  }
+  return null;
 }
 
 /** Which node process owns each local UDP port (the nodes' SFUs), from `ss`. */
@@ -111,12 +128,15 @@ test("kill -9 of the node carrying the media: every page decodes the others agai
   await markConnections(pages);
   const killed = performance.now();
   process.kill(NODES[dead].pid, "SIGKILL");
-  const { backAt, joinedAt, last } = await freshMedia(pages, want, BACK_WITHIN_MS);
+  const [took, { backAt, joinedAt, last }] = await Promise.all([
+    takenOver(dead, BACK_WITHIN_MS),
+    freshMedia(pages, want, BACK_WITHIN_MS),
+  ]);
   const since = (m) => pages.map((_, i) => (m.has(i) ? Math.round(m.get(i) - killed) : null));
   const back = since(backAt);
   const home = lease();
   console.log(
-    `lease ${LEASE_SECS} s: after kill -9 of ${dead} (ms, per page): welcomed again ${JSON.stringify(since(joinedAt))}, ` +
+    `lease ${LEASE_SECS} s: after kill -9 of ${dead}: lease taken over after ${took === null ? null : Math.round(took - killed)} ms; (ms, per page): welcomed again ${JSON.stringify(since(joinedAt))}, ` +
       `fresh video decoded ${JSON.stringify(back)}; every page back after ${Math.max(...back.map((b) => b ?? Infinity))} ms; ` +
       `new home ${home.node} (epoch ${home.epoch}); last figures ${JSON.stringify(last)}`,
   );
