@@ -1,5 +1,6 @@
-// Media helpers shared by the browser media tests (room.test.mjs, console.test.mjs):
-// a sudden meeting for the province, a hall's room page, and media judged by getStats.
+// Media helpers shared by the browser media tests (room.test.mjs, console.test.mjs,
+// restart.test.mjs, cluster/failover.mjs): a sudden meeting for the province, a hall's
+// room page, and media judged by getStats (also: back on a new connection after a loss).
 import assert from "node:assert/strict";
 import { BASE, PASSWORD, api } from "./helpers.mjs";
 
@@ -121,3 +122,49 @@ export async function waitMedia(page, { video = [], audio = [] }, timeout = 40_0
   return summary;
 }
 
+/** Video frames a page must decode from a hall on its new connection to count as back. */
+const FRESH_FRAMES = 5;
+
+/** Marks each page's peer connection as the old one, before its server goes away. */
+export function markConnections(pages) {
+  return Promise.all(pages.map((p) => p.evaluate(() => { window.__oldPc = window.hoinghi.pc; })));
+}
+
+/**
+ * For each page, the halls it must see: waits until every page decodes at least
+ * FRESH_FRAMES video frames from each of them on a peer connection newer than the one
+ * `markConnections` marked; returns when each page first had a new connection
+ * (`joinedAt`) and first decoded enough (`backAt`), as performance.now() times by page
+ * index, and the last figures.
+ */
+export async function freshMedia(pages, want, timeout) {
+  const deadline = Date.now() + timeout;
+  const backAt = new Map();
+  /** When each page first had a new connection (its socket welcomed again). */
+  const joinedAt = new Map();
+  let last = [];
+  while (Date.now() < deadline && backAt.size < pages.length) {
+    last = await Promise.all(
+      pages.map((page, i) =>
+        backAt.has(i)
+          ? null
+          : page
+              .evaluate(async () => {
+                const fresh = window.hoinghi.pc && window.hoinghi.pc !== window.__oldPc;
+                const tiles = fresh ? await window.hoinghi.stats() : [];
+                return { fresh, tiles: tiles.filter((t) => t.kind === "video").map((t) => ({ hallId: t.hallId, frames: t.framesDecoded ?? 0 })) };
+              })
+              .catch((e) => ({ fresh: false, tiles: [], error: String(e) })),
+      ),
+    );
+    const now = performance.now();
+    last.forEach((figures, i) => {
+      if (!figures || !figures.fresh) return;
+      if (!joinedAt.has(i)) joinedAt.set(i, now);
+      const frames = (id) => Math.max(0, ...figures.tiles.filter((t) => t.hallId === id).map((t) => t.frames));
+      if (want[i].every((id) => frames(id) >= FRESH_FRAMES)) backAt.set(i, now);
+    });
+    if (backAt.size < pages.length) await sleep(100);
+  }
+  return { backAt, joinedAt, last };
+}

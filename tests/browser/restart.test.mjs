@@ -14,14 +14,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { OUT, api, launch, login, PASSWORD } from "./helpers.mjs";
-import { openRoom, sleep, suddenMeeting, waitMedia } from "./media.mjs";
+import { freshMedia, markConnections, openRoom, sleep, suddenMeeting, waitMedia } from "./media.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BIN = process.env.HOINGHI_BIN || join(process.env.CARGO_TARGET_DIR || join(ROOT, "target"), "debug/hoinghi");
 /** The promise: media back within this long of the server answering again. */
 const WITHIN_MS = 5000;
-/** Video frames a page must decode from a hall on its new connection to count as back. */
-const FRESH_FRAMES = 5;
 
 let browser;
 const dataDir = mkdtempSync(join(tmpdir(), "hoinghi-restart-"));
@@ -85,43 +83,6 @@ after(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-/**
- * For each page, the halls it must see: waits until every page decodes at least
- * FRESH_FRAMES video frames from each of them on a peer connection made after `since`
- * (each page marked its old one); returns when that was first true, and the figures.
- */
-async function freshMedia(pages, want, timeout) {
-  const deadline = Date.now() + timeout;
-  const backAt = new Map();
-  /** When each page first had a new connection (its socket welcomed again). */
-  const joinedAt = new Map();
-  let last = [];
-  while (Date.now() < deadline && backAt.size < pages.length) {
-    last = await Promise.all(
-      pages.map((page, i) =>
-        backAt.has(i)
-          ? null
-          : page
-              .evaluate(async () => {
-                const fresh = window.hoinghi.pc && window.hoinghi.pc !== window.__beforeRestart;
-                const tiles = fresh ? await window.hoinghi.stats() : [];
-                return { fresh, tiles: tiles.filter((t) => t.kind === "video").map((t) => ({ hallId: t.hallId, frames: t.framesDecoded ?? 0 })) };
-              })
-              .catch((e) => ({ fresh: false, tiles: [], error: String(e) })),
-      ),
-    );
-    const now = performance.now();
-    last.forEach((figures, i) => {
-      if (!figures || !figures.fresh) return;
-      if (!joinedAt.has(i)) joinedAt.set(i, now);
-      const frames = (id) => Math.max(0, ...figures.tiles.filter((t) => t.hallId === id).map((t) => t.frames));
-      if (want[i].every((id) => frames(id) >= FRESH_FRAMES)) backAt.set(i, now);
-    });
-    if (backAt.size < pages.length) await sleep(100);
-  }
-  return { backAt, joinedAt, last };
-}
-
 test("after SIGTERM and a restart, every page decodes the others again within 5 s of the server answering", async () => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -141,7 +102,7 @@ test("after SIGTERM and a restart, every page decodes the others again within 5 
     for (const [i, page] of pages.entries()) await waitMedia(page, { video: want[i] });
 
     // The graceful stop: pages are told (1012), intervals end as server_restart.
-    await Promise.all(pages.map((p) => p.evaluate(() => { window.__beforeRestart = window.hoinghi.pc; })));
+    await markConnections(pages);
     const stopped = performance.now();
     server.kill("SIGTERM");
     const exit = await server.exited;

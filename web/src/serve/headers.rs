@@ -1,6 +1,7 @@
 //! What every answer carries (pages, API, errors, the redirect listener): a
 //! Content-Security-Policy without `unsafe-inline` (the templates have no inline script
-//! or style: scripts/test checks), no framing, `nosniff`, a referrer policy that keeps
+//! or style: scripts/test checks) that lets a page open its socket on the other nodes
+//! of a cluster, no framing, `nosniff`, a referrer policy that keeps
 //! join tokens on our own origin, camera and microphone for our own pages only; over
 //! HTTPS also HSTS and `Secure` on every cookie.
 
@@ -19,7 +20,8 @@ use super::client::Client;
 /// (`'self'` covers `ws:`/`wss:` to the same host), besides the empty `data:,` icon of
 /// `base.html` (no favicon request); video elements show `MediaStream`s
 /// (`srcObject`), which no source list governs; forms post only to us; no page may be
-/// framed; no plugins, no `<base>`.
+/// framed; no plugins, no `<base>`. In a cluster `connect-src` also names every node's
+/// socket origin ([`Policy::with_socket_origins`]).
 pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; script-src 'self'; \
 style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
 form-action 'self'; frame-ancestors 'none'";
@@ -40,6 +42,8 @@ pub struct Policy {
     /// Mark cookies `Secure` even on answers that did not come over HTTPS (a proxy
     /// terminates TLS without saying so).
     pub cookie_secure: bool,
+    /// The Content-Security-Policy value.
+    pub csp: HeaderValue,
 }
 
 impl Policy {
@@ -49,7 +53,24 @@ impl Policy {
             hsts: hsts_max_age
                 .and_then(|age| HeaderValue::from_str(&format!("max-age={age}")).ok()),
             cookie_secure,
+            csp: HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE),
         }
+    }
+
+    /// Lets pages open sockets on `origins` too (`ws://host:port`, `wss://host`: every
+    /// node of a cluster, where a hall's page goes when its node is lost or another node
+    /// is its meeting's home). Without them a browser refuses such a socket before it is
+    /// opened, and the page can never move.
+    pub fn with_socket_origins(mut self, origins: &[String]) -> Policy {
+        if origins.is_empty() {
+            return self;
+        }
+        let sources = format!("connect-src 'self' {}", origins.join(" "));
+        let value = CONTENT_SECURITY_POLICY_VALUE.replace("connect-src 'self'", &sources);
+        if let Ok(csp) = HeaderValue::from_str(&value) {
+            self.csp = csp;
+        }
+        self
     }
 }
 
@@ -59,8 +80,10 @@ pub async fn layer(State(policy): State<Policy>, req: Request, next: Next) -> Re
     let https = req.extensions().get::<Client>().is_some_and(|c| c.https);
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
+    headers
+        .entry(CONTENT_SECURITY_POLICY)
+        .or_insert(policy.csp.clone());
     for (name, value) in [
-        (CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_VALUE),
         (X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (X_FRAME_OPTIONS, "DENY"),
         (REFERRER_POLICY, "same-origin"),
@@ -145,5 +168,28 @@ mod tests {
             HeaderValue::from_static("max-age=60")
         );
         assert!(Policy::new(None, false).hsts.is_none());
+        assert_eq!(
+            Policy::new(None, false).csp,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE)
+        );
+    }
+
+    #[test]
+    fn in_a_cluster_pages_may_open_sockets_on_every_node() {
+        let origins = [
+            "ws://127.0.0.1:18082".to_string(),
+            "wss://b.hop.tinh.vn".to_string(),
+        ];
+        let policy = Policy::new(None, false).with_socket_origins(&origins);
+        let csp = policy.csp.to_str().unwrap();
+        assert!(
+            csp.contains("connect-src 'self' ws://127.0.0.1:18082 wss://b.hop.tinh.vn;"),
+            "{csp}"
+        );
+        assert!(csp.contains("script-src 'self';") && csp.contains("frame-ancestors 'none'"));
+        assert_eq!(
+            Policy::new(None, false).with_socket_origins(&[]).csp,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY_VALUE)
+        );
     }
 }

@@ -31,7 +31,8 @@ use watch::{Watch, Watched};
 /// Wraps a router in the layers every answer passes through (outermost first: the
 /// client is known before the headers are decided).
 pub fn edge(app: Router, config: &crate::settings::HttpConfig) -> Router {
-    let policy = headers::Policy::new(config.hsts_max_age, config.cookie_secure);
+    let policy = headers::Policy::new(config.hsts_max_age, config.cookie_secure)
+        .with_socket_origins(&config.socket_origins);
     app.layer(axum::middleware::from_fn_with_state(policy, headers::layer))
         .layer(axum::middleware::from_fn_with_state(
             config.trusted_proxies.clone(),

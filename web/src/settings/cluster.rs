@@ -56,6 +56,32 @@ pub struct ClusterConfig {
     pub public_urls: BTreeMap<String, String>,
 }
 
+impl ClusterConfig {
+    /// The WebSocket origins (`ws://host[:port]`, `wss://…`) of every node's public URL:
+    /// where a page served by one node may open its socket (the page's
+    /// Content-Security-Policy lists them). A URL whose host holds anything but
+    /// letters, digits, `.`, `-`, `:`, `[` and `]` is left out (it could not be one
+    /// source of the policy).
+    pub fn socket_origins(&self) -> Vec<String> {
+        self.public_urls
+            .values()
+            .filter_map(|url| {
+                let (scheme, rest) = url.split_once("://")?;
+                let host = rest.split('/').next()?.to_ascii_lowercase();
+                let plain = host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+                let ws = match scheme.to_ascii_lowercase().as_str() {
+                    "https" => "wss",
+                    "http" => "ws",
+                    _ => return None,
+                };
+                (plain && !host.is_empty()).then(|| format!("{ws}://{host}"))
+            })
+            .collect()
+    }
+}
+
 /// Whether `id` is a well-formed node id: 1–32 of `a-z 0-9 - _`.
 fn well_formed(id: &str) -> bool {
     (1..=32).contains(&id.len())
@@ -237,6 +263,11 @@ mod tests {
                 ("hn-1", "http://10.0.0.1:8080"),
                 ("hn-2", "https://b.hop.tinh.vn")
             ]
+        );
+        // The pages' sockets may go to every node (the CSP's connect-src).
+        assert_eq!(
+            s.http_config().unwrap().socket_origins,
+            ["ws://10.0.0.1:8080", "wss://b.hop.tinh.vn"]
         );
         std::fs::write(&path, "[cluster]\nnode_id = \"hn-1\"\nnode = 2\n").unwrap();
         let err = Settings::load(Some(&path), figment::Figment::new()).unwrap_err();

@@ -29,6 +29,10 @@ pub struct HttpConfig {
     pub header_timeout: Duration,
     /// Time an idle keep-alive connection stays open.
     pub idle_timeout: Duration,
+    /// In a cluster, every node's WebSocket origin (`ws://host:port`, `wss://host`): a
+    /// page may open its socket on another node (the Content-Security-Policy's
+    /// `connect-src` lists them).
+    pub socket_origins: Vec<String>,
 }
 
 /// The PEM files of the server's certificate.
@@ -112,6 +116,10 @@ impl Settings {
             trusted_proxies: TrustedProxies::parse(&self.trusted_proxies)?,
             header_timeout: Duration::from_secs(self.http_header_timeout_secs),
             idle_timeout: Duration::from_secs(self.http_idle_timeout_secs),
+            socket_origins: self
+                .cluster_config()?
+                .map(|c| c.socket_origins())
+                .unwrap_or_default(),
         })
     }
 }
