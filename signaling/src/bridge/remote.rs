@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use futures::StreamExt;
 use tokio::time::Instant;
@@ -176,8 +177,10 @@ impl Bridge {
     ) -> Result<RemoteLink, ProtocolError> {
         let meeting = admission.meeting.id;
         let now = scheduler::time::now();
-        let home = match self.store.lease(meeting).await {
-            Ok(Some(lease)) if lease.node_id != self.node && lease.is_live(now) => lease.node_id,
+        let (home, expires_at) = match self.store.lease(meeting).await {
+            Ok(Some(lease)) if lease.node_id != self.node && lease.is_live(now) => {
+                (lease.node_id, lease.expires_at)
+            }
             // The lease moved or lapsed meanwhile: the page tries again.
             _ => return Err(refused),
         };
@@ -209,9 +212,14 @@ impl Bridge {
             self.nats.request(wire::join_subject(&home), payload.into()),
         )
         .await;
+        // Whether the home node is gone: NATS (reached) says nobody listens on its join
+        // subject — its process died and the server dropped its subscriptions. (No answer
+        // in time may as well be this node's NATS being away: not counted.)
+        let mut gone = false;
         let reply = match asked {
             Ok(Ok(msg)) => serde_json::from_slice::<JoinReply>(&msg.payload).ok(),
             Ok(Err(e)) => {
+                gone = e.kind() == async_nats::RequestErrorKind::NoResponders;
                 tracing::warn!(meeting, %home, error = %e, "the home node did not take a bridged join");
                 None
             }
@@ -241,10 +249,34 @@ impl Bridge {
                 self.remote.remove(id);
                 // It may have joined after all: no socket is behind it.
                 self.publish_in(meeting, &home, id, InBody::Lost).await;
+                // A gone home's lease lapses by itself: the page waits here until then,
+                // and the session's join once more takes the lease (or finds the node
+                // that took it) — rather than being sent to the dead node, bouncing
+                // between it and a living one with a growing retry delay.
+                if let Some(wait) = gone.then(|| until_lapsed(expires_at)).flatten() {
+                    tracing::info!(meeting, %home, wait_ms = wait.as_millis() as u64,
+                        "the home node is gone: the join waits until its lease lapses");
+                    tokio::time::sleep(wait).await;
+                }
                 Err(refused)
             }
         }
     }
+}
+
+/// The longest a join waits for a gone home node's lease to lapse (a lease lasts at most
+/// 300 s; a join held longer would outlast the page's patience).
+const MAX_LAPSE_WAIT: Duration = Duration::from_secs(30);
+
+/// How long from now until a lease expiring at `expires_at` (UTC seconds) has lapsed for
+/// every node (a moment after that second); `None` if that is more than
+/// [`MAX_LAPSE_WAIT`] away.
+fn until_lapsed(expires_at: i64) -> Option<Duration> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let wait = Duration::from_millis((expires_at * 1000 + 100 - now_ms).max(0) as u64);
+    (wait <= MAX_LAPSE_WAIT).then_some(wait)
 }
 
 /// Queues what home rooms send on this node's link subjects to the sockets' writers.
