@@ -165,17 +165,27 @@ impl Room {
     pub(super) async fn restore_live_state(&mut self) -> Option<Option<Actor>> {
         let store = self.shared.roster.get()?.clone();
         let meeting = self.meeting.id;
-        let saved = match store.live_state(meeting).await {
+        // The database may be away for a moment (a fail-over often comes with trouble).
+        let mut read = store.live_state(meeting).await;
+        if read.is_err() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            read = store.live_state(meeting).await;
+        }
+        // A state that cannot be read is not overwritten by this room's: the next room
+        // may read it.
+        let saved = match read {
             Ok(saved) => saved?,
             Err(e) => {
-                tracing::error!(meeting, error = ?e, "live state not read");
+                tracing::error!(meeting, error = ?e, "live state not read; this room writes none");
+                self.live.frozen = true;
                 return None;
             }
         };
         let state: LiveState = match serde_json::from_str(&saved.state) {
             Ok(state) => state,
             Err(e) => {
-                tracing::error!(meeting, error = %e, "live state not understood");
+                tracing::error!(meeting, error = %e, "live state not understood; this room writes none");
+                self.live.frozen = true;
                 return None;
             }
         };
