@@ -3,7 +3,8 @@
 //! takes up the floor, the raised hands, the host's mutes and the open roll call (same
 //! number on the pages, its answers so far, later answers into the same roll call); a
 //! floor holder not back within the grace period loses the floor; a node fenced out
-//! cannot overwrite the new home's state. Over the Phú Thọ demo (SQLite, or PostgreSQL
+//! cannot overwrite the new home's state; a recording the host started runs again; a
+//! locked meeting stays locked and lets its halls back. Over the Phú Thọ demo (SQLite, or PostgreSQL
 //! with `TEST_BACKEND=postgres`); each `Signaling` stands for one node or one run.
 
 mod common;
@@ -127,14 +128,19 @@ async fn a_restarted_node_takes_up_the_floor_hands_mutes_and_roll_call() {
     let (db, m, host, halls @ [x, y, z]) = meeting().await;
     let store = &db.store;
     let first = node(store, Duration::from_secs(10));
-    let (pages, id) = chair_a_meeting(&first, store, m, host, halls).await;
+    let (mut pages, id) = chair_a_meeting(&first, store, m, host, halls).await;
+    // The host locks the meeting: no new hall; the halls in it come back after the restart.
+    pages[0].send(json!({"type": "lock", "locked": true}));
+    logged(store, m, "lock", 1).await;
     // A graceful stop (a restart of the one node): the pages are told to come back.
     first.stop().await;
     drop(pages);
 
     let second = node(store, Duration::from_secs(2));
     let mut h = invited(&second, store, m, host).await;
-    assert_carried(&welcomed(&mut h).await, halls, id);
+    let state = welcomed(&mut h).await;
+    assert_carried(&state, halls, id);
+    assert!(state.locked, "still locked");
     assert_eq!(
         roll_call(&mut h).await,
         id,
@@ -236,5 +242,48 @@ async fn a_node_taking_a_meeting_over_takes_up_its_state_and_the_old_home_cannot
         .expect("read")
         .expect("written");
     assert_eq!(saved.node_id, "node-b", "the new home writes the state now");
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_the_host_started_runs_again_after_a_restart() {
+    let (db, m, host, _) = meeting().await;
+    let store = &db.store;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let recording_node = || {
+        let config = SignalingConfig {
+            recordings_dir: Some(dir.path().to_path_buf()),
+            ..quiet()
+        };
+        Signaling::start(SfuConfig::default(), config)
+            .expect("valid config")
+            .record_with(StoreRecorder::spawn(store.clone(), 10))
+            .with_roster(store.clone())
+    };
+    let recording = |m: &ServerMessage| match m {
+        ServerMessage::Recording(info) => Some(info.clone()),
+        _ => None,
+    };
+    let first = recording_node();
+    let mut h = invited(&first, store, m, host).await;
+    welcomed(&mut h).await;
+    h.send(json!({"type": "set_phase", "phase": "started"}));
+    h.send(json!({"type": "start_recording"}));
+    let on = h.expect("recording", recording).await;
+    assert!(on.on, "{on:?}");
+    first.stop().await;
+    drop(h);
+
+    let second = recording_node();
+    let mut h = invited(&second, store, m, host).await;
+    welcomed(&mut h).await;
+    let on = h.expect("recording", recording).await;
+    assert!(on.on, "recording again after the restart: {on:?}");
+    assert_eq!(
+        on.by,
+        Some(signaling::protocol::Actor::Hall { hall_id: host }),
+        "as started by the host"
+    );
+    logged(store, m, "recording_started", 2).await;
     db.cleanup().await;
 }

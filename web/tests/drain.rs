@@ -6,9 +6,12 @@
 //! leases up and hands both meetings to a living node, which opens their rooms in their
 //! recorded phase; the halls' pages are sent there (`home_elsewhere` naming it) and
 //! welcomed again, started; their intervals go on (a reconnect within the grace period,
-//! no absence, no `node_lost`/`network_lost`); node a exits with status 0. A hall that
-//! never comes back after the drain is closed by the new home at its last presence write
-//! once the grace period is over, not left open to the meeting's end.
+//! no absence, no `node_lost`/`network_lost`); node a exits with status 0. The chair's
+//! state goes with the meeting: the floor given to a hall on node a, a hand raised and a
+//! mute of halls bridged from node b, and the open roll call two of them answered are in
+//! every page's `welcome` on the new home; the third answer goes into the same roll call.
+//! A hall that never comes back after the drain is closed by the new home at its last
+//! presence write once the grace period is over, not left open to the meeting's end.
 
 mod common;
 
@@ -19,8 +22,9 @@ use futures::SinkExt;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
+use common::chaired::Chaired;
 use common::cluster::Cluster;
-use common::roaming::{hall, terminate, Welcome};
+use common::roaming::{hall, hall_driven, terminate, Welcome};
 use common::{get_json, login, store_of, sudden_meeting, wait_until, DataDir};
 
 #[tokio::test]
@@ -49,22 +53,35 @@ async fn a_stopping_home_node_hands_its_meetings_and_halls_over() {
     // The host through node a (home, and starts the meeting), two halls through node a,
     // two through node b (bridged to node a's room).
     let mut pages = Vec::new();
+    let mut orders = Vec::new();
     for (i, (h, t)) in invited.iter().enumerate() {
         let first = if i <= 2 { 0 } else { 1 };
-        pages.push(tokio::spawn(hall(
+        let (to_page, page_orders) = tokio::sync::mpsc::unbounded_channel();
+        orders.push((*h, to_page));
+        pages.push(tokio::spawn(hall_driven(
             names.clone(),
             ws_urls.clone(),
             first,
-            *h,
-            t.clone(),
+            (*h, t.clone()),
             i == 0,
             seen.clone(),
+            page_orders,
         )));
         if i == 0 {
             wait_until("the host is in", || welcomes(&seen).len() == 1).await;
         }
     }
     wait_until("five halls are in", || welcomes(&seen).len() == 5).await;
+    // The host's floor to x (on node a); y and z bridged from node b.
+    let mut orders = orders.into_iter();
+    let mut next = || orders.next().unwrap();
+    let (host, x, _) = (next(), next(), next());
+    let chaired = Chaired {
+        host,
+        x,
+        y: next(),
+        z: next(),
+    };
     let lease = store.lease(meeting).await.unwrap().expect("a lease");
     assert_eq!((&lease.node_id, lease.epoch), (&names[0], 1));
 
@@ -99,6 +116,7 @@ async fn a_stopping_home_node_hands_its_meetings_and_halls_over() {
         }
         assert_eq!(starts(m).await, 1, "meeting {m} started");
     }
+    let chair = chaired.chair(&http, &base_a, &staff, &store, meeting).await;
 
     // SIGTERM to node a: it drains and exits cleanly.
     let mut node_a = cluster.nodes.remove(0);
@@ -112,6 +130,8 @@ async fn a_stopping_home_node_hands_its_meetings_and_halls_over() {
         after.iter().all(|w| w.node != 0 && w.phase == "started"),
         "every hall is welcomed again through a living node, started: {after:?}"
     );
+    // With the floor, the hand, the mute and the open roll call of before.
+    chaired.carried_over(&after, &chair, &store, meeting).await;
     // Both meetings have a new home at once (a lease of 120 s has not lapsed): epoch 2.
     let mut homes = Vec::new();
     for m in [meeting, quiet] {

@@ -7,7 +7,9 @@
 //! once halls are bridged over NATS — any node) and find the meeting still started,
 //! a hall joining late finds it started too, and the attendance shows one interval per
 //! hall closed by the take-over at the dead node's last presence write and one new one
-//! — nothing twice, no second start.
+//! — nothing twice, no second start. The chair's state survives: the floor, a raised
+//! hand, a mute and the open roll call two halls answered are in every page's `welcome`
+//! on the new home, and the third answer goes into the same roll call.
 
 mod common;
 
@@ -16,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use common::chaired::Chaired;
 use common::cluster::Cluster;
-use common::roaming::{hall, Welcome};
+use common::roaming::{hall, hall_driven, Welcome};
 use common::{store_of, sudden_meeting, wait_until, DataDir};
 
 const NODES: [&str; 3] = ["node-a", "node-b", "node-c"];
@@ -53,27 +56,24 @@ async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
 
     // The host joins through node a first: node a is home. Then two halls through
     // node a, two through node b (sent on to node a, the home).
-    let mut pages = vec![tokio::spawn(hall(
-        names.clone(),
-        ws_urls.clone(),
-        0,
-        invited[0].0,
-        invited[0].1.clone(),
-        true,
-        seen.clone(),
-    ))];
-    wait_until("the host is in", || welcomes(&seen).len() == 1).await;
-    for (i, (h, t)) in invited.iter().enumerate().skip(1) {
+    let mut pages = Vec::new();
+    let mut orders = Vec::new();
+    for (i, (h, t)) in invited.iter().enumerate() {
         let first = if i <= 2 { 0 } else { 1 };
-        pages.push(tokio::spawn(hall(
+        let (to_page, page_orders) = tokio::sync::mpsc::unbounded_channel();
+        orders.push((*h, to_page));
+        pages.push(tokio::spawn(hall_driven(
             names.clone(),
             ws_urls.clone(),
             first,
-            *h,
-            t.clone(),
-            false,
+            (*h, t.clone()),
+            i == 0,
             seen.clone(),
+            page_orders,
         )));
+        if i == 0 {
+            wait_until("the host is in", || welcomes(&seen).len() == 1).await;
+        }
     }
     wait_until("five halls are in", || welcomes(&seen).len() == 5).await;
     // Halls that started on node b were sent on to node a by `home_elsewhere` (or, with
@@ -94,6 +94,16 @@ async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
     );
     let lease = store.lease(meeting).await.unwrap().expect("a lease");
     assert_eq!((lease.node_id.as_str(), lease.epoch), ("node-a", 1));
+    // The host's floor to x (on node a); y's hand and z's mute through node b.
+    let mut orders = orders.into_iter();
+    let mut next = || orders.next().unwrap();
+    let (host, x, _) = (next(), next(), next());
+    let chaired = Chaired {
+        host,
+        x,
+        y: next(),
+        z: next(),
+    };
     // A second meeting started by its secretariat over node a's API, with no hall in it:
     // only a lease watcher can take it over (no join will come to take it).
     let (quiet, _) = sudden_meeting(&base_a, &store, "vp.tinh", "25").await;
@@ -135,6 +145,7 @@ async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(started().await, 1, "the host started the meeting");
+    let chair = chaired.chair(&http, &base_a, &staff, &store, meeting).await;
     // Presence is written each second: let it be written a few times, then kill node a.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut node_a = cluster.nodes.remove(0);
@@ -171,6 +182,8 @@ async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
         after.iter().all(|w| w.node != 0 && w.phase == "started"),
         "every hall rejoined through a living node, the meeting still started: {after:?}"
     );
+    // With the floor, the hand, the mute and the open roll call of before.
+    chaired.carried_over(&after, &chair, &store, meeting).await;
 
     // The quiet meeting was taken over by a watcher, its room open in its phase.
     let mut quiet_home = None;

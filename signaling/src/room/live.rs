@@ -9,7 +9,8 @@
 //! Halls named in the floor, spotlight or hands that are not back yet keep their place
 //! for the reconnect grace period from the room's opening, as a hall whose link dropped
 //! does; those still away then lose it, as a hall whose grace period ends does. Mutes,
-//! removals and the lock stay until the host changes them.
+//! removals and the lock stay until the host changes them; halls that were in the
+//! meeting may come back through the lock within that grace period.
 
 use super::chair::Floor;
 use super::Room;
@@ -37,6 +38,8 @@ pub(crate) struct LiveState {
     pub ended_roll_call: Option<u64>,
     /// Who started the recording running now, if one runs.
     pub recording: Option<Actor>,
+    /// The halls in the room (a locked meeting lets them back after the move).
+    pub present: Vec<i64>,
 }
 
 /// Under which lease the room writes its live state.
@@ -59,8 +62,11 @@ pub(crate) struct LiveKeeping {
     saved: Option<LiveState>,
     /// The room is closing (stop, hand-over, fence): what it was stays written.
     pub frozen: bool,
-    /// Until when halls named in a restored floor, spotlight or hands may come back.
+    /// Until when halls named in a restored floor, spotlight or hands, and the halls
+    /// that were in the previous room, may come back to their place.
     pub absent_until: Option<Instant>,
+    /// The halls that were in the previous room: a lock does not keep them out.
+    pub returning: std::collections::HashSet<i64>,
 }
 
 impl Room {
@@ -70,6 +76,12 @@ impl Room {
         let info = self.recording_info();
         let mut seen: Vec<i64> = self.seen.iter().copied().collect();
         seen.sort_unstable();
+        let present = self
+            .members
+            .iter()
+            .filter(|m| m.feed.is_none())
+            .map(|m| m.hall.id)
+            .collect();
         LiveState {
             floor: chair.floor.map(|f| FloorInfo {
                 hall_id: f.hall_id,
@@ -85,6 +97,7 @@ impl Room {
             roll_call: chair.roll_call,
             ended_roll_call: chair.ended_roll_call,
             recording: if info.on { info.by } else { None },
+            present,
         }
     }
 
@@ -152,17 +165,27 @@ impl Room {
     pub(super) async fn restore_live_state(&mut self) -> Option<Option<Actor>> {
         let store = self.shared.roster.get()?.clone();
         let meeting = self.meeting.id;
-        let saved = match store.live_state(meeting).await {
+        // The database may be away for a moment (a fail-over often comes with trouble).
+        let mut read = store.live_state(meeting).await;
+        if read.is_err() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            read = store.live_state(meeting).await;
+        }
+        // A state that cannot be read is not overwritten by this room's: the next room
+        // may read it.
+        let saved = match read {
             Ok(saved) => saved?,
             Err(e) => {
-                tracing::error!(meeting, error = ?e, "live state not read");
+                tracing::error!(meeting, error = ?e, "live state not read; this room writes none");
+                self.live.frozen = true;
                 return None;
             }
         };
         let state: LiveState = match serde_json::from_str(&saved.state) {
             Ok(state) => state,
             Err(e) => {
-                tracing::error!(meeting, error = %e, "live state not understood");
+                tracing::error!(meeting, error = %e, "live state not understood; this room writes none");
+                self.live.frozen = true;
                 return None;
             }
         };
@@ -193,8 +216,13 @@ impl Room {
             }
             Err(e) => tracing::warn!(meeting, error = ?e, "headcounts not read"),
         }
+        self.live.returning = state.present.iter().copied().collect();
         let chair = &self.chair;
-        if chair.floor.is_some() || chair.spotlight.is_some() || !chair.hands.is_empty() {
+        if chair.floor.is_some()
+            || chair.spotlight.is_some()
+            || !chair.hands.is_empty()
+            || !self.live.returning.is_empty()
+        {
             self.live.absent_until = Some(Instant::now() + self.shared.config.grace);
         }
         tracing::info!(
@@ -246,6 +274,7 @@ impl Room {
             return;
         }
         self.live.absent_until = None;
+        self.live.returning.clear();
         let chair = &self.chair;
         let mut named: Vec<i64> = chair.hands.clone();
         named.extend(chair.floor.map(|f| f.hall_id));

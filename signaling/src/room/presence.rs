@@ -11,7 +11,8 @@ use tokio::time::Instant;
 
 impl Room {
     /// Why the room refuses `hall_id` now, if it does: the meeting ended, the hall was
-    /// removed, or the meeting is locked and the hall is not present (nor the host).
+    /// removed, or the meeting is locked and the hall is not present (nor the host, nor
+    /// back within the grace period after the room moved).
     fn refusal(&self, hall_id: i64) -> Option<ProtocolError> {
         if self.chair.phase == Phase::Ended || self.shared.is_ended(self.meeting.id) {
             return Some(ProtocolError::new(
@@ -25,7 +26,10 @@ impl Room {
                 "the host removed this hall from the meeting",
             ));
         }
-        let present = self.member_by_hall(hall_id).is_some();
+        // A hall that was in the meeting's previous room (before a move or a restart)
+        // comes back to its place, as a reconnect does.
+        let present =
+            self.member_by_hall(hall_id).is_some() || self.live.returning.contains(&hall_id);
         if self.chair.locked && !present && hall_id != self.meeting.host_hall_id {
             return Some(ProtocolError::new(
                 ErrorCode::MeetingLocked,

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part
 
+pub mod chaired;
 pub mod cluster;
 pub mod page;
 pub mod roaming;

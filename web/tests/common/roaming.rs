@@ -1,23 +1,26 @@
 //! Halls' pages on a cluster reduced to their sockets, following the page's node rule
 //! (web/static/protocol.js): a page starts on one node; a connection lost (or not made)
 //! moves it to the next node, a restart notice (1012) keeps it, `home_elsewhere` sends it
-//! to the node named. Each welcome is noted (node, phase); the host may start the meeting
-//! after its first one. And a SIGTERM to a node, waiting for its exit.
+//! to the node named. Each welcome is noted (node, phase, state); the host may start the
+//! meeting after its first one; a test may have a page send messages (`hall_driven`).
+//! And a SIGTERM to a node, waiting for its exit.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 /// A welcome a hall's socket got: on which node (index into the cluster's nodes), in
-/// which phase.
+/// which phase, with which meeting state (`welcome.state`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Welcome {
     pub hall: i64,
     pub node: usize,
     pub phase: String,
+    pub state: Value,
 }
 
 /// The node of `nodes` a `home_elsewhere` message names ("… hosted on node node-a; …").
@@ -42,6 +45,21 @@ pub async fn hall(
     starts: bool,
     seen: Arc<Mutex<Vec<Welcome>>>,
 ) {
+    let (_keep, orders) = mpsc::unbounded_channel();
+    hall_driven(nodes, urls, first, (hall_id, token), starts, seen, orders).await
+}
+
+/// As [`hall`], the page also sending each message of `orders` on its socket of the
+/// moment (a test sends them while the hall is in).
+pub async fn hall_driven(
+    nodes: Arc<Vec<String>>,
+    urls: Arc<Vec<String>>,
+    first: usize,
+    (hall_id, token): (i64, String),
+    starts: bool,
+    seen: Arc<Mutex<Vec<Welcome>>>,
+    mut orders: mpsc::UnboundedReceiver<Value>,
+) {
     let mut node = first;
     let mut to_start = starts;
     loop {
@@ -57,7 +75,8 @@ pub async fn hall(
                                 let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
                                 if v["type"] == "welcome" {
                                     let phase = v["state"]["phase"].as_str().unwrap_or("?").to_string();
-                                    seen.lock().unwrap().push(Welcome { hall: hall_id, node, phase });
+                                    let state = v["state"].clone();
+                                    seen.lock().unwrap().push(Welcome { hall: hall_id, node, phase, state });
                                     if std::mem::take(&mut to_start) {
                                         let start = json!({ "type": "set_phase", "phase": "started" });
                                         let _ = ws.send(Message::text(start.to_string())).await;
@@ -76,6 +95,11 @@ pub async fn hall(
                             Some(Ok(_)) => {}
                             _ => break,
                         },
+                        Some(order) = orders.recv() => {
+                            if ws.send(Message::text(order.to_string())).await.is_err() {
+                                break;
+                            }
+                        }
                         _ = ping.tick() => {
                             if ws.send(Message::text(json!({ "type": "ping", "ts": 0 }).to_string())).await.is_err() {
                                 break;
