@@ -5,6 +5,8 @@
 //! two subscribers on x's SFU show them: they receive the publisher's packets, each of
 //! which crossed the relay once. Unwatching stops y's export; y's bridge going away
 //! (its NATS connection drained: no more beats) unlinks it on x and the slots go dark.
+//! Two nodes watching each other share one link; an origin restarted under its name (a
+//! new run, SFU and keys) is linked anew at the next watch.
 
 mod common;
 
@@ -15,7 +17,7 @@ use std::time::Duration;
 use common::{quiet, wait_until};
 use scheduler::testing::{demo_db, test_backend};
 use scheduler::Store;
-use sfu::testclient::TestClient;
+use sfu::testclient::{Publishing, TestClient};
 use sfu::{MediaKind, PeerId, Sfu, SfuConfig, SfuEvent, StreamId};
 use signaling::bridge::MediaError;
 use signaling::{Bridge, Signaling};
@@ -254,4 +256,92 @@ async fn a_node_watches_another_nodes_stream_over_a_relay_set_up_through_nats() 
     let gone = x.bridge.watch_stream(&y_name, tracks[0].1, &[0]).await;
     assert!(matches!(gone, Err(MediaError::Unreachable(_))), "{gone:?}");
     publishing.stop().await;
+}
+
+/// A publisher on `node`'s SFU as hall `peer`: the client, what keeps it sending, and
+/// its camera's track.
+async fn publisher_on(node: &mut Node, peer: PeerId) -> (TestClient, Publishing, StreamId) {
+    let publisher = TestClient::publisher().await.expect("publisher");
+    let offer = publisher.offer().await.expect("offer");
+    let answer = node.sfu.add_peer(peer, offer).await.expect("answered");
+    publisher.accept(answer.sdp).await.expect("applies");
+    assert!(publisher.wait_connected(common::WAIT).await, "connects");
+    let publishing = publisher.start_publishing().await.expect("publishing");
+    loop {
+        let (kind, track) = node.published.recv().await.expect("published");
+        if kind == MediaKind::Video {
+            return (publisher, publishing, track);
+        }
+    }
+}
+
+/// A subscriber on `node`'s SFU as hall `peer` with one video slot showing `track`:
+/// the client and the slot's SSRC.
+async fn viewer_on(node: &Node, peer: PeerId, track: StreamId) -> (TestClient, u32) {
+    let client = TestClient::subscriber(1, 0).await.expect("subscriber");
+    let offer = client.offer().await.expect("offer");
+    let answer = node.sfu.add_peer(peer, offer).await.expect("answered");
+    client.accept(answer.sdp.clone()).await.expect("applies");
+    assert!(client.wait_connected(common::WAIT).await, "connects");
+    let slot = &answer.slots[0];
+    node.sfu
+        .subscribe(peer, slot.id, track, 2)
+        .await
+        .expect("shown");
+    (client, slot.ssrc)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_watch_each_other_and_a_restarted_origin_is_linked_anew() {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let run = std::process::id();
+    let (x_name, y_name) = (format!("mx2-{run}"), format!("my2-{run}"));
+    let mut x = node(&db.store, &x_name).await;
+    let mut y = node(&db.store, &y_name).await;
+
+    // Each node watches the other's publisher: the pair's one link carries both ways.
+    let (_px, _sending_x, camera_x) = publisher_on(&mut x, PeerId(1)).await;
+    let (_py, _sending_y, camera_y) = publisher_on(&mut y, PeerId(2)).await;
+    let (on_x, on_y) = tokio::join!(
+        x.bridge.watch_stream(&y_name, camera_y, &[0, 1, 2]),
+        y.bridge.watch_stream(&x_name, camera_x, &[0, 1, 2]),
+    );
+    let (viewer_x, ssrc_x) = viewer_on(&x, PeerId(100), on_x.expect("x watches y")).await;
+    let (viewer_y, ssrc_y) = viewer_on(&y, PeerId(100), on_y.expect("y watches x")).await;
+    wait_until("each node's viewer sees the other node's camera", || {
+        viewer_x.count(ssrc_x) >= 40 && viewer_y.count(ssrc_y) >= 40
+    })
+    .await;
+    let (sx, sy) = (
+        x.sfu.port_stats().await.expect("x").nodes,
+        y.sfu.port_stats().await.expect("y").nodes,
+    );
+    println!("both ways: x {sx:?}; y {sy:?}");
+    assert_eq!((sx.auth_failures, sy.auth_failures), (0, 0));
+    assert!(sx.packets_in > 0 && sx.packets_out > 0 && sy.packets_in > 0);
+
+    // y restarts under its name (a new run, SFU and keys) before x has noticed: x's
+    // next watch finds a new run, drops the old link and links the new y.
+    y.nats.drain().await.expect("drained");
+    let mut y2 = node(&db.store, &y_name).await;
+    let (_py2, _sending_y2, camera_y2) = publisher_on(&mut y2, PeerId(3)).await;
+    let on_x = x
+        .bridge
+        .watch_stream(&y_name, camera_y2, &[0, 1, 2])
+        .await
+        .expect("x watches the new y");
+    let (viewer_x2, ssrc_x2) = viewer_on(&x, PeerId(101), on_x).await;
+    wait_until("x's viewer sees the restarted y's camera", || {
+        viewer_x2.count(ssrc_x2) >= 40
+    })
+    .await;
+    let watched = x.bridge.watched_streams().await;
+    assert_eq!(
+        watched,
+        [(y_name.clone(), camera_y2, on_x)],
+        "the old y's is gone"
+    );
+    let sx = x.sfu.port_stats().await.expect("x").nodes;
+    println!("after y's restart: x {sx:?}");
+    assert_eq!(sx.auth_failures, 0, "{sx:?}");
 }
