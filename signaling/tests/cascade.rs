@@ -35,7 +35,15 @@ struct Node {
     _signaling: Signaling,
 }
 
-async fn node(store: &Store, name: &str) -> Node {
+/// A node's SFU (the tracks published on it told to the test) and service, before its
+/// bridge starts.
+struct Unbridged {
+    sfu: Sfu,
+    published: mpsc::UnboundedReceiver<(MediaKind, StreamId)>,
+    signaling: Signaling,
+}
+
+fn unbridged() -> Unbridged {
     let (sfu, mut events) = Sfu::start(SfuConfig::default()).expect("an SFU");
     let (to_signaling, from_sfu) = mpsc::channel(1024);
     let (told, published) = mpsc::unbounded_channel();
@@ -48,18 +56,33 @@ async fn node(store: &Store, name: &str) -> Node {
         }
     });
     let signaling = Signaling::with_sfu(sfu.clone(), from_sfu, quiet());
-    let nats = signaling::bridge::connect(NATS, name).await.expect("NATS");
-    let bridge = Bridge::start(&signaling, nats.clone(), store.clone().with_node(name))
-        .await
-        .expect("subscribed");
-    let signaling = signaling.with_bridge(Arc::clone(&bridge));
-    Node {
+    Unbridged {
         sfu,
-        bridge,
-        nats,
         published,
-        _signaling: signaling,
+        signaling,
     }
+}
+
+impl Unbridged {
+    /// Starts its bridge as node `name`.
+    async fn bridged(self, store: &Store, name: &str) -> Node {
+        let nats = signaling::bridge::connect(NATS, name).await.expect("NATS");
+        let bridge = Bridge::start(&self.signaling, nats.clone(), store.clone().with_node(name))
+            .await
+            .expect("subscribed");
+        let signaling = self.signaling.with_bridge(Arc::clone(&bridge));
+        Node {
+            sfu: self.sfu,
+            bridge,
+            nats,
+            published: self.published,
+            _signaling: signaling,
+        }
+    }
+}
+
+async fn node(store: &Store, name: &str) -> Node {
+    unbridged().bridged(store, name).await
 }
 
 /// The audio and video counts `client` received on its slots.
@@ -260,15 +283,19 @@ async fn a_node_watches_another_nodes_stream_over_a_relay_set_up_through_nats() 
 
 /// A publisher on `node`'s SFU as hall `peer`: the client, what keeps it sending, and
 /// its camera's track.
-async fn publisher_on(node: &mut Node, peer: PeerId) -> (TestClient, Publishing, StreamId) {
+async fn publisher_on(
+    sfu: &Sfu,
+    published: &mut mpsc::UnboundedReceiver<(MediaKind, StreamId)>,
+    peer: PeerId,
+) -> (TestClient, Publishing, StreamId) {
     let publisher = TestClient::publisher().await.expect("publisher");
     let offer = publisher.offer().await.expect("offer");
-    let answer = node.sfu.add_peer(peer, offer).await.expect("answered");
+    let answer = sfu.add_peer(peer, offer).await.expect("answered");
     publisher.accept(answer.sdp).await.expect("applies");
     assert!(publisher.wait_connected(common::WAIT).await, "connects");
     let publishing = publisher.start_publishing().await.expect("publishing");
     loop {
-        let (kind, track) = node.published.recv().await.expect("published");
+        let (kind, track) = published.recv().await.expect("published");
         if kind == MediaKind::Video {
             return (publisher, publishing, track);
         }
@@ -300,8 +327,8 @@ async fn two_nodes_watch_each_other_and_a_restarted_origin_is_linked_anew() {
     let mut y = node(&db.store, &y_name).await;
 
     // Each node watches the other's publisher: the pair's one link carries both ways.
-    let (_px, _sending_x, camera_x) = publisher_on(&mut x, PeerId(1)).await;
-    let (_py, _sending_y, camera_y) = publisher_on(&mut y, PeerId(2)).await;
+    let (_px, _sending_x, camera_x) = publisher_on(&x.sfu, &mut x.published, PeerId(1)).await;
+    let (_py, _sending_y, camera_y) = publisher_on(&y.sfu, &mut y.published, PeerId(2)).await;
     let (on_x, on_y) = tokio::join!(
         x.bridge.watch_stream(&y_name, camera_y, &[0, 1, 2]),
         y.bridge.watch_stream(&x_name, camera_x, &[0, 1, 2]),
@@ -320,11 +347,17 @@ async fn two_nodes_watch_each_other_and_a_restarted_origin_is_linked_anew() {
     assert_eq!((sx.auth_failures, sy.auth_failures), (0, 0));
     assert!(sx.packets_in > 0 && sx.packets_out > 0 && sy.packets_in > 0);
 
-    // y restarts under its name (a new run, SFU and keys) before x has noticed: x's
-    // next watch finds a new run, drops the old link and links the new y.
+    // y restarts under its name (a new run, SFU and keys); x watches its new camera as
+    // soon as its bridge starts — most often before x's sweep has heard the new run's
+    // beat: x's watch finds a new run, drops the old link and links the new y (else the
+    // sweep dropped it first).
     y.nats.drain().await.expect("drained");
-    let mut y2 = node(&db.store, &y_name).await;
-    let (_py2, _sending_y2, camera_y2) = publisher_on(&mut y2, PeerId(3)).await;
+    let mut y2 = unbridged();
+    let (_py2, _sending_y2, camera_y2) = publisher_on(&y2.sfu, &mut y2.published, PeerId(3)).await;
+    let y2 = y2.bridged(&db.store, &y_name).await;
+    // A round trip through the server on y's connection: its subscriptions are in.
+    let nobody = y2.nats.request("hoinghi.test.nobody", "".into()).await;
+    assert!(nobody.is_err(), "no responder");
     let on_x = x
         .bridge
         .watch_stream(&y_name, camera_y2, &[0, 1, 2])
