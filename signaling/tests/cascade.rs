@@ -328,7 +328,7 @@ async fn two_nodes_watch_each_other_and_a_restarted_origin_is_linked_anew() {
 
     // Each node watches the other's publisher: the pair's one link carries both ways.
     let (_px, _sending_x, camera_x) = publisher_on(&x.sfu, &mut x.published, PeerId(1)).await;
-    let (_py, _sending_y, camera_y) = publisher_on(&y.sfu, &mut y.published, PeerId(2)).await;
+    let (_py, sending_y, camera_y) = publisher_on(&y.sfu, &mut y.published, PeerId(2)).await;
     let (on_x, on_y) = tokio::join!(
         x.bridge.watch_stream(&y_name, camera_y, &[0, 1, 2]),
         y.bridge.watch_stream(&x_name, camera_x, &[0, 1, 2]),
@@ -351,6 +351,8 @@ async fn two_nodes_watch_each_other_and_a_restarted_origin_is_linked_anew() {
     // soon as its bridge starts — most often before x's sweep has heard the new run's
     // beat: x's watch finds a new run, drops the old link and links the new y (else the
     // sweep dropped it first).
+    // (The old run's media stops with it: only the new run's can reach x's viewer.)
+    sending_y.stop().await;
     y.nats.drain().await.expect("drained");
     let mut y2 = unbridged();
     let (_py2, _sending_y2, camera_y2) = publisher_on(&y2.sfu, &mut y2.published, PeerId(3)).await;
