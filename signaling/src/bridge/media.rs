@@ -16,15 +16,17 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
-use sfu::{
-    MediaKind, NodeKeys, PeerId, RemoteStream, Sfu, SfuError, SrtpKey, StreamId, TrackCodec,
-};
+use sfu::{NodeKeys, Sfu, SfuError, StreamId};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+mod wire;
+
 use super::beats::Beats;
 use super::Bridge;
+use wire::{
+    unwatch_subject, watch_subject, UnwatchRequest, WatchReply, WatchRequest, WireKey, WireStream,
+};
 
 /// How long a watch or unwatch waits for the origin node.
 const MEDIA_TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,89 +43,6 @@ pub enum MediaError {
     /// This node's SFU refused (e.g. the local track is not a watched stream).
     #[error(transparent)]
     Sfu(#[from] SfuError),
-}
-
-/// The subject on which `node` answers watches.
-fn watch_subject(node: &str) -> String {
-    format!("hoinghi.media.{node}.watch")
-}
-
-/// The subject on which `node` answers unwatches.
-fn unwatch_subject(node: &str) -> String {
-    format!("hoinghi.media.{node}.unwatch")
-}
-
-/// A key on the wire (NATS must be TLS with credentials in a real deployment).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct WireKey {
-    key: [u8; 16],
-    salt: [u8; 12],
-}
-
-impl WireKey {
-    /// A fresh key from the OS random source.
-    fn fresh() -> Self {
-        let hex = scheduler::accounts::random_token();
-        let mut bytes = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or_default());
-        let mut key = WireKey {
-            key: [0; 16],
-            salt: [0; 12],
-        };
-        for b in key.key.iter_mut().chain(key.salt.iter_mut()) {
-            *b = bytes.next().unwrap_or_default();
-        }
-        key
-    }
-
-    fn srtp(&self) -> SrtpKey {
-        SrtpKey {
-            key: self.key,
-            salt: self.salt,
-        }
-    }
-}
-
-/// A watching node's request.
-#[derive(Serialize, Deserialize)]
-struct WatchRequest {
-    node: String,
-    incarnation: u64,
-    media: SocketAddr,
-    key: WireKey,
-    track: u64,
-    layers: Vec<u8>,
-}
-
-/// What a stream is, on the wire.
-#[derive(Serialize, Deserialize)]
-struct WireStream {
-    stream: u64,
-    owner: u64,
-    video: bool,
-    codec: String,
-}
-
-/// The origin's answer.
-#[derive(Serialize, Deserialize)]
-enum WatchReply {
-    Watching {
-        incarnation: u64,
-        media: SocketAddr,
-        key: WireKey,
-        stream: WireStream,
-    },
-    Refused {
-        message: String,
-    },
-}
-
-/// A watching node stops watching.
-#[derive(Serialize, Deserialize)]
-struct UnwatchRequest {
-    node: String,
-    track: u64,
 }
 
 /// What this node knows of the relay with one other node.
@@ -270,12 +189,7 @@ impl Media {
             incarnation,
             media: self.addr,
             key: send,
-            stream: WireStream {
-                stream: remote.stream.0,
-                owner: remote.owner.0,
-                video: remote.kind == MediaKind::Video,
-                codec: format!("{:?}", remote.codec),
-            },
+            stream: WireStream::of(&remote),
         }
     }
 
@@ -290,15 +204,6 @@ impl Media {
             Ok(()) | Err(SfuError::UnknownTrack(_) | SfuError::UnknownNode(_)) => Ok(()),
             Err(e) => Err(e.to_string()),
         }
-    }
-}
-
-fn codec_of(name: &str) -> TrackCodec {
-    match name {
-        "Opus" => TrackCodec::Opus,
-        "Vp8" => TrackCodec::Vp8,
-        "H264" => TrackCodec::H264,
-        _ => TrackCodec::Other,
     }
 }
 
@@ -435,20 +340,11 @@ impl Bridge {
             peer.receive = Some(their);
         }
         state.link(&media.sfu, node).await?;
-        let origin = StreamId(stream.stream);
+        let remote = stream.remote();
+        let origin = remote.stream;
         if let Some(&local) = state.watched.get(&(node.to_owned(), origin)) {
             return Ok(Some(local));
         }
-        let remote = RemoteStream {
-            stream: origin,
-            owner: PeerId(stream.owner),
-            kind: if stream.video {
-                MediaKind::Video
-            } else {
-                MediaKind::Audio
-            },
-            codec: codec_of(&stream.codec),
-        };
         let local = media.sfu.watch_remote(addr, remote).await?;
         state.watched.insert((node.to_owned(), origin), local);
         Ok(Some(local))
