@@ -17,16 +17,20 @@
 //!   ([`wire::ActRequest`] on `hoinghi.node.<home>.act`) and answered by its room ([`acts`]).
 //! - A recording's file downloaded through a node that did not write it is read from the
 //!   writer a slice at a time (`hoinghi.node.<writer>.file`, [`files`]).
+//! - A stream published on another node's SFU is watched through a relay set up over
+//!   NATS (`hoinghi.media.<origin>.watch`, [`media`]): the cascade's step 2.
 
 mod acts;
 mod beats;
 mod files;
 mod hosted;
+mod media;
 mod remote;
 mod wire;
 
 pub use acts::Shown;
 pub use files::{RemoteFileError, RemoteSlice, SLICE as RECORDING_SLICE};
+pub use media::MediaError;
 pub use remote::RemoteLink;
 pub use wire::redact_url;
 
@@ -78,6 +82,8 @@ pub struct Bridge {
     remote: remote::Remotes,
     /// Sockets on other nodes bridged to rooms here.
     hosted: hosted::Hosted,
+    /// The relays of media with other nodes' SFUs.
+    media: media::Media,
 }
 
 impl Bridge {
@@ -97,6 +103,7 @@ impl Bridge {
             beats: beats::Beats::default(),
             remote: remote::Remotes::default(),
             hosted: hosted::Hosted::default(),
+            media: media::Media::new(signaling.sfu().clone()),
         });
         let joins = bridge
             .nats
@@ -112,6 +119,8 @@ impl Bridge {
             .nats
             .subscribe(files::file_subject(&bridge.node))
             .await?;
+        let (watches, unwatches) = media::subscribe(&bridge.nats, &bridge.node).await?;
+        tokio::spawn(media::take_watches(Arc::clone(&bridge), watches, unwatches));
         tokio::spawn(files::take_reads(
             Arc::clone(&bridge),
             signaling.config().recordings_dir.clone(),
@@ -170,6 +179,7 @@ impl Bridge {
     async fn sweep(&self, now: Instant) {
         self.remote.sweep(&self.beats, now);
         self.hosted.sweep(&self.beats, now).await;
+        self.media.sweep(&self.beats, now).await;
     }
 }
 

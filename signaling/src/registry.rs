@@ -311,6 +311,11 @@ impl Signaling {
         Self { shared }
     }
 
+    /// This node's SFU (the cascade's relays link and export through it).
+    pub fn sfu(&self) -> &Sfu {
+        &self.shared.sfu
+    }
+
     /// The service's timings and limits.
     pub fn config(&self) -> &SignalingConfig {
         &self.shared.config
