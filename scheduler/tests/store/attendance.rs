@@ -6,7 +6,7 @@ use scheduler::reports::{MeetingAttendance, Presence};
 use scheduler::time::now;
 use scheduler::{Backend, Level, MeetingDraft, MeetingKind, MeetingStatus, Scope};
 
-use crate::support::{demo_db, hall_of, scope, unit_id, who};
+use crate::support::{demo_db, hall_of, scope, tan_son_halls, unit_id, who};
 
 const GRACE: i64 = 30;
 
@@ -268,12 +268,7 @@ pub async fn a_crash_closes_intervals_at_the_last_heartbeat(backend: Backend) {
     let db = demo_db(backend).await;
     let s = &db.store;
     let admin = who(s, "admin").await;
-    let tan_son = unit_id(s, "240").await;
-    let (host, c, e) = (
-        hall_of(s, "240").await.id,
-        hall_of(s, "08578").await.id,
-        hall_of(s, "08545").await.id,
-    );
+    let (tan_son, [host, c, e]) = tan_son_halls(s).await;
     let start = now() + 3600;
     let m = s
         .schedule(

@@ -7,7 +7,7 @@ use scheduler::time::now;
 use scheduler::{Backend, Level, Store};
 
 use crate::cluster::{draft, intervals};
-use crate::support::{demo_db, hall_of, scope, unit_id, who};
+use crate::support::{demo_db, hall_of, scope, tan_son_halls, unit_id, who};
 
 const GRACE: i64 = 30;
 const LEASE: i64 = 15;
@@ -16,12 +16,7 @@ pub async fn a_dead_homes_meeting_is_taken_over_once(backend: Backend) {
     let db = demo_db(backend).await;
     let s = &db.store;
     let admin = who(s, "admin").await;
-    let tan_son = unit_id(s, "240").await;
-    let (host, c, e) = (
-        hall_of(s, "240").await.id,
-        hall_of(s, "08578").await.id,
-        hall_of(s, "08545").await.id,
-    );
+    let (tan_son, [host, c, e]) = tan_son_halls(s).await;
     let t = now();
     let ts = scope(tan_son, &[Level::District, Level::Commune]);
     let schedule = |start| s.schedule(&admin, draft(host, ts.clone(), start), None);
@@ -289,12 +284,7 @@ pub async fn halls_that_never_come_back_after_a_drain_are_closed_by_the_new_home
     let db = demo_db(backend).await;
     let s = &db.store;
     let admin = who(s, "admin").await;
-    let tan_son = unit_id(s, "240").await;
-    let (host, c, e) = (
-        hall_of(s, "240").await.id,
-        hall_of(s, "08578").await.id,
-        hall_of(s, "08545").await.id,
-    );
+    let (tan_son, [host, c, e]) = tan_son_halls(s).await;
     let t = now();
     let ts = scope(tan_son, &[Level::District, Level::Commune]);
     let schedule = |start| s.schedule(&admin, draft(host, ts.clone(), start), None);

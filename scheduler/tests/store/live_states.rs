@@ -7,7 +7,7 @@ use scheduler::time::now;
 use scheduler::{Backend, Level};
 
 use crate::cluster::draft;
-use crate::support::{demo_db, hall_of, scope, unit_id, who};
+use crate::support::{demo_db, hall_of, scope, tan_son_halls, unit_id, who};
 
 const LEASE: i64 = 15;
 
@@ -94,12 +94,7 @@ pub async fn the_latest_roll_call_comes_back_with_its_answers(backend: Backend) 
     let db = demo_db(backend).await;
     let s = &db.store;
     let admin = who(s, "admin").await;
-    let tan_son = unit_id(s, "240").await;
-    let (host, c, e) = (
-        hall_of(s, "240").await.id,
-        hall_of(s, "08578").await.id,
-        hall_of(s, "08545").await.id,
-    );
+    let (tan_son, [host, c, e]) = tan_son_halls(s).await;
     let t = now();
     let ts = scope(tan_son, &[Level::District, Level::Commune]);
     let m = s

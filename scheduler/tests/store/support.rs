@@ -50,6 +50,17 @@ pub async fn hall_of(store: &Store, code: &str) -> Hall {
         .expect("a hall per unit")
 }
 
+/// Huyện Tân Sơn (unit code 240) of the demo and three of its halls: its own (the host of
+/// most meetings in these tests) and two communes' (08578, 08545).
+pub async fn tan_son_halls(store: &Store) -> (i64, [i64; 3]) {
+    let unit = unit_id(store, "240").await;
+    let mut halls = [0; 3];
+    for (hall, code) in halls.iter_mut().zip(["240", "08578", "08545"]) {
+        *hall = hall_of(store, code).await.id;
+    }
+    (unit, halls)
+}
+
 pub async fn who(store: &Store, username: &str) -> Principal {
     store
         .principal_by_username(username)
