@@ -189,6 +189,15 @@ impl Store {
         Ok(closed)
     }
 
+    /// The identity of the cluster sharing this database (drawn once by migration 0016):
+    /// nodes beat with it on NATS and ignore other clusters' beats.
+    pub async fn cluster_identity(&self) -> Result<String> {
+        let row = sqlx::query("SELECT id FROM cluster_identity")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("id")?)
+    }
+
     /// The leases that lapsed by `now` without being given up (their holder stopped
     /// renewing: it died or lost the database) of meetings neither ended nor cancelled:
     /// the meetings a lease watcher takes over.

@@ -75,6 +75,8 @@ pub struct Bridge {
     node: String,
     /// This run of the node: a restart is a new one.
     incarnation: u64,
+    /// The identity of this node's cluster (its database's): only its beats are heard.
+    cluster: String,
     /// Where the meetings' leases name their home node.
     store: scheduler::Store,
     beats: beats::Beats,
@@ -95,8 +97,15 @@ impl Bridge {
         store: scheduler::Store,
     ) -> Result<Arc<Bridge>, async_nats::SubscribeError> {
         let node = store.node_id().to_owned();
+        // Without it (the database away at start) the node still beats, as a node of an
+        // earlier version would: every node hears it.
+        let cluster = store.cluster_identity().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the cluster's identity was not read; other clusters' beats may be heard");
+            String::new()
+        });
         let bridge = Arc::new(Bridge {
             incarnation: uuid::Uuid::new_v4().as_u64_pair().0,
+            cluster,
             nats,
             node,
             store,
@@ -192,7 +201,10 @@ async fn beat(bridge: std::sync::Weak<Bridge>) {
             return;
         };
         let subject = wire::beat_subject(&bridge.node);
-        let payload = bridge.incarnation.to_string();
+        let payload = match bridge.cluster.as_str() {
+            "" => bridge.incarnation.to_string(),
+            cluster => beats::payload(bridge.incarnation, cluster),
+        };
         if let Err(e) = bridge.nats.publish(subject, payload.into()).await {
             tracing::debug!(error = %e, "a beat was not sent");
         }
@@ -204,9 +216,7 @@ async fn beat(bridge: std::sync::Weak<Bridge>) {
 async fn listen(bridge: Arc<Bridge>, mut heard: async_nats::Subscriber) {
     while let Some(msg) = heard.next().await {
         let node = wire::node_of_beat(msg.subject.as_str());
-        let run = std::str::from_utf8(&msg.payload)
-            .ok()
-            .and_then(|p| p.parse().ok());
+        let run = beats::run_of(&msg.payload, &bridge.cluster);
         if let (Some(node), Some(run)) = (node, run) {
             bridge.beats.heard(node, run, Instant::now());
         }

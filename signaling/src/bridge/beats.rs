@@ -1,7 +1,9 @@
 //! Nodes' beats: each node says it is alive once a second on `hoinghi.alive.<node>`, its
-//! incarnation (a number drawn at start) as payload. A bridge ends its links with a node
-//! that has been silent for three beats, or that was found restarted (a new incarnation):
-//! the other end of those links is gone.
+//! incarnation (a number drawn at start) and its cluster's identity (drawn once in the
+//! shared database) as payload, `"<incarnation> <cluster>"`. A beat of another cluster on
+//! the same NATS server is not heard. A bridge ends its links with a node that has been
+//! silent for three beats, or that was found restarted (a new incarnation): the other end
+//! of those links is gone.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -13,6 +15,26 @@ use tokio::time::Instant;
 pub(crate) const BEAT: Duration = Duration::from_secs(1);
 /// How long a node may be silent before its links count as lost.
 pub(crate) const SILENCE: Duration = Duration::from_secs(3);
+
+/// A beat's payload: this node's run in this cluster.
+pub(crate) fn payload(incarnation: u64, cluster: &str) -> String {
+    format!("{incarnation} {cluster}")
+}
+
+/// The run a beat's payload names, if the beat is of `cluster` (a node of an earlier
+/// version beats its run alone: heard, so a rolling upgrade keeps its nodes together; a
+/// node that could not read its cluster's identity, `""`, hears every beat).
+pub(crate) fn run_of(payload: &[u8], cluster: &str) -> Option<u64> {
+    let text = std::str::from_utf8(payload).ok()?;
+    let (run, of) = match text.split_once(' ') {
+        Some((run, of)) => (run, Some(of)),
+        None => (text, None),
+    };
+    if !cluster.is_empty() && of.is_some_and(|of| of != cluster) {
+        return None;
+    }
+    run.parse().ok()
+}
 
 /// The last beat heard from each node.
 #[derive(Debug, Default)]
@@ -56,6 +78,29 @@ impl Beats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_beat_of_another_cluster_is_not_heard() {
+        let ours = payload(7, "c0ffee");
+        assert_eq!(run_of(ours.as_bytes(), "c0ffee"), Some(7));
+        assert_eq!(
+            run_of(ours.as_bytes(), "beef"),
+            None,
+            "another cluster's node"
+        );
+        assert_eq!(
+            run_of(b"7", "c0ffee"),
+            Some(7),
+            "a node of an earlier version"
+        );
+        assert_eq!(run_of(b"x c0ffee", "c0ffee"), None);
+        assert_eq!(run_of(&[0xff, 0x20], "c0ffee"), None);
+        assert_eq!(
+            run_of(ours.as_bytes(), ""),
+            Some(7),
+            "no identity: every beat"
+        );
+    }
 
     #[test]
     fn a_silent_or_restarted_node_is_gone() {
