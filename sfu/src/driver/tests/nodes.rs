@@ -15,6 +15,7 @@ use crate::driver::peer::TrackCodec;
 use crate::event::{MediaKind, PeerAnswer, PeerId};
 use crate::StreamId;
 use bytes::BytesMut;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 const PUBLISHER: PeerId = PeerId(1);
@@ -25,6 +26,57 @@ fn key(n: u8) -> SrtpKey {
         key: [n; 16],
         salt: [n ^ 0x5a; 12],
     }
+}
+
+/// Links node drivers `x` (at `xa`) and `y` (at `ya`) with keys `k` and `k + 1`.
+pub(super) fn link(
+    net: &mut Net,
+    (x, xa): (usize, SocketAddr),
+    (y, ya): (usize, SocketAddr),
+    k: u8,
+) {
+    for (d, addr, (send, receive)) in [(x, ya, (k, k + 1)), (y, xa, (k + 1, k))] {
+        let keys = NodeKeys {
+            send: key(send),
+            receive: key(receive),
+        };
+        let linked = net.ask_on(d, |reply| Command::LinkNode { addr, keys, reply });
+        assert_eq!(linked, Ok(()));
+    }
+}
+
+/// Node `origin` (driver `o`) exports `stream`'s `layers` (bit `i`: layer `i`) to the
+/// node at `to` (driver `w`), which watches it: its id there.
+pub(super) fn relay(
+    net: &mut Net,
+    (o, origin): (usize, SocketAddr),
+    (w, to): (usize, SocketAddr),
+    (kind, stream): (MediaKind, StreamId),
+    layers: u8,
+) -> StreamId {
+    let exported = net.ask_on(o, |reply| Command::Export {
+        stream,
+        to,
+        layers,
+        reply,
+    });
+    assert_eq!(exported, Ok(()));
+    let codec = match kind {
+        MediaKind::Audio => TrackCodec::Opus,
+        MediaKind::Video => TrackCodec::Vp8,
+    };
+    let remote = RemoteStream {
+        stream,
+        owner: PUBLISHER,
+        kind,
+        codec,
+    };
+    let local = net.ask_on(w, |reply| Command::WatchRemote {
+        from: origin,
+        remote,
+        reply,
+    });
+    local.expect("watched")
 }
 
 /// Node A (driver 0) and node B (drivers 1..=b_workers), a publisher on A and
@@ -63,53 +115,14 @@ fn cascade_on(
     }
     net.connect_all();
     let (tracks, _) = net.publish(PUBLISHER);
-    let a = NodeKeys {
-        send: key(1),
-        receive: key(2),
-    };
-    let b = NodeKeys {
-        send: key(2),
-        receive: key(1),
-    };
-    let (ka, kb) = (a.clone(), b.clone());
-    let linked = net.ask_on(0, |reply| Command::LinkNode {
-        addr: SFU_B,
-        keys: ka,
-        reply,
-    });
-    assert_eq!(linked, Ok(()));
-    let linked = net.ask_on(first_b, |reply| Command::LinkNode {
-        addr: SFU,
-        keys: kb,
-        reply,
-    });
-    assert_eq!(linked, Ok(()));
-    let mut watched = Vec::new();
-    for &(kind, stream) in &tracks {
-        let exported = net.ask_on(0, |reply| Command::Export {
-            stream,
-            to: SFU_B,
-            layers: 0b111,
-            reply,
-        });
-        assert_eq!(exported, Ok(()));
-        let codec = match kind {
-            MediaKind::Audio => TrackCodec::Opus,
-            MediaKind::Video => TrackCodec::Vp8,
-        };
-        let remote = RemoteStream {
-            stream,
-            owner: PUBLISHER,
-            kind,
-            codec,
-        };
-        let local = net.ask_on(first_b, |reply| Command::WatchRemote {
-            from: SFU,
-            remote,
-            reply,
-        });
-        watched.push((kind, local.expect("B watches A's stream")));
-    }
+    link(&mut net, (0, SFU), (first_b, SFU_B), 1);
+    let watched: Vec<_> = tracks
+        .iter()
+        .map(|&track| {
+            let on_b = relay(&mut net, (0, SFU), (first_b, SFU_B), track, 0b111);
+            (track.0, on_b)
+        })
+        .collect();
     for (peer, d, answer) in &joined {
         let results = show(&mut net, *d, (*peer, answer), &watched);
         assert!(results.iter().all(Result::is_ok), "{results:?}");

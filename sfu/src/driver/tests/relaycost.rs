@@ -25,12 +25,11 @@
 use super::client::Hall;
 use super::connect::addr;
 use super::net::{Net, SFU, SFU_B};
+use super::nodes::{link, relay};
 use crate::config::SfuConfig;
 use crate::driver::command::Command;
 use crate::driver::machine::{Driver, Transmit};
-use crate::driver::node::{NodeKeys, RemoteStream, SrtpKey};
-use crate::driver::peer::TrackCodec;
-use crate::event::{MediaKind, PeerId, SlotChange};
+use crate::event::{PeerId, SlotChange};
 use bytes::BytesMut;
 use rtc::sansio::Protocol;
 use std::net::SocketAddr;
@@ -119,44 +118,11 @@ fn relay_path_under_callgrind() {
     for n in 0..FRAMES {
         frame(&mut net, n, (n == 0, false));
     }
-    let key = |n: u8| SrtpKey {
-        key: [n; 16],
-        salt: [n; 12],
-    };
-    for (d, addr, keys) in [(0, SFU_B, (1, 2)), (1, SFU, (2, 1))] {
-        let keys = NodeKeys {
-            send: key(keys.0),
-            receive: key(keys.1),
-        };
-        let linked = net.ask_on(d, |reply| Command::LinkNode { addr, keys, reply });
-        assert_eq!(linked, Ok(()));
-    }
-    let mut watched = Vec::new();
-    for &(kind, stream) in &tracks {
-        let exported = net.ask_on(0, |reply| Command::Export {
-            stream,
-            to: SFU_B,
-            layers: 1,
-            reply,
-        });
-        assert_eq!(exported, Ok(()));
-        let codec = match kind {
-            MediaKind::Audio => TrackCodec::Opus,
-            MediaKind::Video => TrackCodec::Vp8,
-        };
-        let remote = RemoteStream {
-            stream,
-            owner: PUBLISHER,
-            kind,
-            codec,
-        };
-        let local = net.ask_on(1, |reply| Command::WatchRemote {
-            from: SFU,
-            remote,
-            reply,
-        });
-        watched.push((kind, local.expect("watched")));
-    }
+    link(&mut net, (0, SFU), (1, SFU_B), 1);
+    let watched: Vec<_> = tracks
+        .iter()
+        .map(|&track| (track.0, relay(&mut net, (0, SFU), (1, SFU_B), track, 1)))
+        .collect();
     let changes = answers
         .iter()
         .flat_map(|(peer, answer)| {

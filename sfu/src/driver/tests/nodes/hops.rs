@@ -1,64 +1,14 @@
 //! Three nodes in memory: a stream relayed over two hops (A → B → C, a province node
 //! feeding a pool of commune nodes), keyframe requests and repairs hop by hop.
 
-use super::{check_slot, key, PUBLISHER};
+use super::{check_slot, link, relay, PUBLISHER};
 use crate::config::SfuConfig;
-use crate::driver::command::Command;
-use crate::driver::node::{NodeKeys, RemoteStream};
-use crate::driver::peer::TrackCodec;
 use crate::driver::tests::client::Hall;
 use crate::driver::tests::connect::addr;
 use crate::driver::tests::net::{Fault, Net, SFU, SFU_B, SFU_C};
 use crate::driver::tests::workers::{send, show, stats};
 use crate::event::{MediaKind, PeerId};
-use crate::StreamId;
-use std::net::SocketAddr;
 use std::time::Duration;
-
-/// Links node drivers `x` (at `xa`) and `y` (at `ya`) with keys `k` and `k + 1`.
-fn link(net: &mut Net, (x, xa): (usize, SocketAddr), (y, ya): (usize, SocketAddr), k: u8) {
-    for (d, addr, (send, receive)) in [(x, ya, (k, k + 1)), (y, xa, (k + 1, k))] {
-        let keys = NodeKeys {
-            send: key(send),
-            receive: key(receive),
-        };
-        let linked = net.ask_on(d, |reply| Command::LinkNode { addr, keys, reply });
-        assert_eq!(linked, Ok(()));
-    }
-}
-
-/// Node `origin` (driver `o`) exports `stream` to the node at `to` (driver `w`), which
-/// watches it: its id there.
-fn relay(
-    net: &mut Net,
-    (o, origin): (usize, SocketAddr),
-    (w, to): (usize, SocketAddr),
-    (kind, stream): (MediaKind, StreamId),
-) -> StreamId {
-    let exported = net.ask_on(o, |reply| Command::Export {
-        stream,
-        to,
-        layers: 0b111,
-        reply,
-    });
-    assert_eq!(exported, Ok(()));
-    let codec = match kind {
-        MediaKind::Audio => TrackCodec::Opus,
-        MediaKind::Video => TrackCodec::Vp8,
-    };
-    let remote = RemoteStream {
-        stream,
-        owner: PUBLISHER,
-        kind,
-        codec,
-    };
-    let local = net.ask_on(w, |reply| Command::WatchRemote {
-        from: origin,
-        remote,
-        reply,
-    });
-    local.expect("watched")
-}
 
 #[test]
 fn a_stream_crosses_two_hops_with_keyframe_requests_and_repairs_hop_by_hop() {
@@ -79,8 +29,8 @@ fn a_stream_crosses_two_hops_with_keyframe_requests_and_repairs_hop_by_hop() {
     let (a, b, c) = ((0, SFU), (1, SFU_B), (2, SFU_C));
     link(&mut net, a, b, 1);
     link(&mut net, b, c, 3);
-    let on_b = relay(&mut net, a, b, camera);
-    let on_c = relay(&mut net, b, c, (MediaKind::Video, on_b));
+    let on_b = relay(&mut net, a, b, camera, 0b111);
+    let on_c = relay(&mut net, b, c, (MediaKind::Video, on_b), 0b111);
     let shown = show(&mut net, 2, (viewer, &answer), &[(MediaKind::Video, on_c)]);
     assert!(shown.iter().all(Result::is_ok), "{shown:?}");
     // The camera goes on without a keyframe: C's slot asks, through B, of A's
