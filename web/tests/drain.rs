@@ -26,19 +26,15 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
 use common::chaired::Chaired;
-use common::cluster::Cluster;
+use common::cluster::{cluster_data, Cluster};
 use common::roaming::{hall, hall_driven, terminate, Welcome};
-use common::{get_json, login, store_of, sudden_meeting, wait_until, DataDir};
+use common::{get_json, login, store_of, sudden_meeting, wait_until};
 
 #[tokio::test]
 async fn a_stopping_home_node_hands_its_meetings_and_halls_over() {
-    let data = DataDir::new().await;
-    let url = data.database_url();
-    if !url.starts_with("postgres") {
-        eprintln!("skipped: a cluster needs PostgreSQL (TEST_BACKEND=postgres)");
-        data.cleanup().await;
+    let Some(data) = cluster_data().await else {
         return;
-    }
+    };
     // Names of this run only (other tests may share the NATS server), in id order.
     let run = std::process::id();
     let names: Arc<Vec<String>> =
@@ -218,13 +214,9 @@ async fn a_stopping_home_node_hands_its_meetings_and_halls_over() {
 
 #[tokio::test]
 async fn a_hall_that_never_comes_back_after_a_drain_is_closed_where_it_was_last_seen() {
-    let data = DataDir::new().await;
-    let url = data.database_url();
-    if !url.starts_with("postgres") {
-        eprintln!("skipped: a cluster needs PostgreSQL (TEST_BACKEND=postgres)");
-        data.cleanup().await;
+    let Some(data) = cluster_data().await else {
         return;
-    }
+    };
     let run = std::process::id();
     let names: Arc<Vec<String>> =
         Arc::new(["ga", "gb", "gc"].map(|n| format!("{n}-{run}")).to_vec());

@@ -19,21 +19,17 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use common::chaired::Chaired;
-use common::cluster::Cluster;
+use common::cluster::{cluster_data, Cluster};
 use common::roaming::{hall, hall_driven, Welcome};
-use common::{store_of, sudden_meeting, wait_until, DataDir};
+use common::{store_of, sudden_meeting, wait_until};
 
 const NODES: [&str; 3] = ["node-a", "node-b", "node-c"];
 
 #[tokio::test]
 async fn the_meeting_of_a_killed_home_node_goes_on_elsewhere() {
-    let data = DataDir::new().await;
-    let url = data.database_url();
-    if !url.starts_with("postgres") {
-        eprintln!("skipped: a cluster needs PostgreSQL (TEST_BACKEND=postgres)");
-        data.cleanup().await;
+    let Some(data) = cluster_data().await else {
         return;
-    }
+    };
     // The lease length: 3 s (the least allowed) unless TEST_LEASE_SECS says otherwise
     // (to measure the take-over time at other lengths).
     let lease_secs = std::env::var("TEST_LEASE_SECS").unwrap_or("3".into());

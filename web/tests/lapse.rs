@@ -7,20 +7,17 @@
 
 mod common;
 
-use common::cluster::Cluster;
+use common::cluster::{cluster_data, Cluster};
 use common::page::Page;
-use common::{store_of, sudden_meeting, DataDir};
+use common::{store_of, sudden_meeting};
 
 const NODES: [&str; 3] = ["node-a", "node-b", "node-c"];
 
 #[tokio::test]
 async fn a_join_on_a_living_node_waits_for_the_dead_homes_lease_and_is_welcomed() {
-    let data = DataDir::new().await;
-    if !data.database_url().starts_with("postgres") {
-        eprintln!("skipped: a cluster needs PostgreSQL (TEST_BACKEND=postgres)");
-        data.cleanup().await;
+    let Some(data) = cluster_data().await else {
         return;
-    }
+    };
     // A lease long enough that the join surely comes before it lapses.
     let mut cluster =
         Cluster::start_public(&data, &NODES, &[("HOINGHI_CLUSTER__LEASE_SECS", "8")]).await;

@@ -5,6 +5,19 @@ use tokio::process::Child;
 
 use super::{free_port, start_node, DataDir};
 
+/// A fresh data directory on the tests' database for a cluster test, or `None` (said
+/// on stderr) when that is not PostgreSQL (`TEST_BACKEND=postgres`): several nodes share
+/// one database, which SQLite cannot be.
+pub async fn cluster_data() -> Option<DataDir> {
+    let data = DataDir::new().await;
+    if data.database_url().starts_with("postgres") {
+        return Some(data);
+    }
+    eprintln!("skipped: a cluster needs PostgreSQL (TEST_BACKEND=postgres)");
+    data.cleanup().await;
+    None
+}
+
 /// The nodes of a cluster, in the order of their names.
 pub struct Cluster {
     /// The nodes' processes (killed when dropped).
