@@ -1,0 +1,200 @@
+//! The cascade's step 2b (docs/cluster.md): a hall's media goes to its own node. Three
+//! nodes in one process, each with its own SFU on 127.0.0.1, bridge and NATS connection
+//! (127.0.0.1:4222), over one store (PostgreSQL with `TEST_BACKEND=postgres`). The
+//! meeting's home room is on node a (the host joined there); a hall whose socket came
+//! through node b is placed on b's SFU — its answer's candidates carry b's media port —
+//! and publishes there; the home room gives it the floor; two halls through node c are
+//! placed on c's SFU and receive its video and audio over one relay b → c: b's relay
+//! sends each packet once, not once per viewer.
+
+mod common;
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::store::invited;
+use common::{quiet, wait_until, Page};
+use scheduler::testing::{demo_db, province_meeting_now, test_backend};
+use scheduler::{Level, Store};
+use serde_json::json;
+use sfu::testclient::TestClient;
+use sfu::SfuConfig;
+use signaling::protocol::{ServerMessage, Slot};
+use signaling::{Bridge, HomeLeases, Signaling, SignalingConfig, StoreRecorder};
+
+const NATS: &str = "nats://127.0.0.1:4222";
+
+/// One node: its own SFU, recorder, leases, bridge and NATS connection, over `store`.
+async fn node(store: &Store, name: &str) -> Signaling {
+    let store = store.clone().with_node(name);
+    let config = SignalingConfig {
+        grace: Duration::from_secs(1),
+        ..quiet()
+    };
+    let signaling = Signaling::start(SfuConfig::default(), config)
+        .expect("valid config")
+        .record_with(StoreRecorder::spawn(store.clone(), 10))
+        .with_roster(store.clone())
+        .with_home(HomeLeases::start(store.clone(), Duration::from_secs(15)));
+    let nats = signaling::bridge::connect(NATS, name).await.expect("NATS");
+    let bridge: Arc<Bridge> = Bridge::start(&signaling, nats, store)
+        .await
+        .expect("subscribed");
+    signaling.with_bridge(bridge)
+}
+
+/// The ports of the candidates in an SDP answer (each once).
+fn candidate_ports(sdp: &str) -> Vec<u16> {
+    let mut ports: Vec<u16> = sdp
+        .lines()
+        .filter_map(|l| l.strip_prefix("a=candidate:"))
+        .filter_map(|c| c.split_whitespace().nth(5)?.parse().ok())
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// Offers `client`'s media through `page`; the answer's SDP and slots, once connected.
+async fn negotiate(page: &mut Page, client: &TestClient) -> (String, Vec<Slot>) {
+    let offer = client.offer().await.expect("offer");
+    page.send(json!({"type": "offer", "sdp": offer}));
+    let (sdp, slots) = page
+        .expect("answer", |m| match m {
+            ServerMessage::Answer { sdp, slots } => Some((sdp.clone(), slots.clone())),
+            _ => None,
+        })
+        .await;
+    client
+        .accept(sdp.clone())
+        .await
+        .expect("the answer applies");
+    assert!(client.wait_connected(common::WAIT).await, "media connects");
+    (sdp, slots)
+}
+
+/// Slots shown per hall, until `n` slots show `hall`.
+async fn shown(page: &mut Page, hall: i64, n: usize) {
+    let mut shown = std::collections::BTreeMap::new();
+    while shown.values().filter(|h| **h == Some(hall)).count() < n {
+        let (slot, source) = page
+            .expect("subscription", |m| match m {
+                ServerMessage::Subscription {
+                    slot,
+                    source_hall_id,
+                    ..
+                } => Some((*slot, *source_hall_id)),
+                _ => None,
+            })
+            .await;
+        shown.insert(slot, source);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hall_placed_on_its_own_node_is_seen_over_one_relay() {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let levels = [Level::Province, Level::District];
+    let m = province_meeting_now(&db.store, "Giao ban nhiều nút", &levels)
+        .await
+        .expect("scheduled");
+    let halls: Vec<i64> = db
+        .store
+        .invited_halls(m.id)
+        .await
+        .expect("invited")
+        .into_iter()
+        .map(|h| h.hall_id)
+        .filter(|&h| h != m.host_hall_id)
+        .take(3)
+        .collect();
+    assert_eq!(halls.len(), 3, "three halls besides the host");
+    let (hall_b, hall_c1, hall_c2) = (halls[0], halls[1], halls[2]);
+    let run = std::process::id();
+    let a = node(&db.store, &format!("pa-{run}")).await;
+    let b = node(&db.store, &format!("pb-{run}")).await;
+    let c = node(&db.store, &format!("pc-{run}")).await;
+    let port = |s: &Signaling| s.sfu().local_addr().port();
+    // Each node has heard the others beat (placement takes living nodes only).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // The host (node a, the home) publishes on a's SFU.
+    let mut host = invited(&a, &db.store, m.id, m.host_hall_id).await;
+    host.welcome().await;
+    let host_media = TestClient::publisher().await.expect("publisher");
+    let (sdp, _) = negotiate(&mut host, &host_media).await;
+    assert_eq!(candidate_ports(&sdp), [port(&a)], "the host's media on a");
+    let _host_sending = host_media.start_publishing().await.expect("sending");
+
+    // Hall b, through node b: placed on b's SFU, not the home's.
+    let mut page_b = invited(&b, &db.store, m.id, hall_b).await;
+    page_b.welcome().await;
+    let b_media = TestClient::publisher().await.expect("publisher");
+    let (sdp, _) = negotiate(&mut page_b, &b_media).await;
+    assert_eq!(
+        candidate_ports(&sdp),
+        [port(&b)],
+        "b's answer carries b's media port, not a's {}",
+        port(&a)
+    );
+    let b_sending = b_media.start_publishing().await.expect("sending");
+
+    // Two halls through node c, placed on c's SFU, each with two video and two audio
+    // slots: the host's at first (watched by c from a).
+    let mut viewers = Vec::new();
+    for hall in [hall_c1, hall_c2] {
+        let mut page = invited(&c, &db.store, m.id, hall).await;
+        page.welcome().await;
+        let client = TestClient::subscriber(2, 2).await.expect("subscriber");
+        let (sdp, slots) = negotiate(&mut page, &client).await;
+        assert_eq!(candidate_ports(&sdp), [port(&c)], "c's halls on c");
+        assert_eq!(slots.len(), 4);
+        viewers.push((page, client));
+    }
+    for (_, client) in &viewers {
+        wait_until("the host's video and audio reach c's halls", || {
+            client.received().values().filter(|p| p.len() >= 20).count() == 2
+        })
+        .await;
+    }
+
+    // The home room gives b's hall the floor: c's halls show it, over the relay b → c.
+    host.send(json!({"type": "give_floor", "hall_id": hall_b}));
+    let mut before = Vec::new();
+    for (page, client) in &mut viewers {
+        shown(page, hall_b, 2).await;
+        before.push(client.received().values().map(Vec::len).sum::<usize>());
+    }
+    let relayed_before = b.sfu().port_stats().await.expect("b").nodes.packets_out;
+    let published_before = b_sending.sent.video.load(Relaxed) + b_sending.sent.audio.load(Relaxed);
+    for ((_, client), &had) in viewers.iter().zip(&before) {
+        wait_until("b's video and audio reach c's halls", || {
+            client.received().values().map(Vec::len).sum::<usize>() >= had + 80
+        })
+        .await;
+    }
+    let (sb, sc) = (
+        b.sfu().port_stats().await.expect("b"),
+        c.sfu().port_stats().await.expect("c"),
+    );
+    let published =
+        b_sending.sent.video.load(Relaxed) + b_sending.sent.audio.load(Relaxed) - published_before;
+    let relayed = sb.nodes.packets_out - relayed_before;
+    println!(
+        "b published {published} packets meanwhile and relayed {relayed}; b {:?}; c {:?}",
+        sb.nodes, sc.nodes
+    );
+    assert!(relayed > 0, "b relays: {sb:?}");
+    assert!(
+        relayed <= published + 10,
+        "once per packet, not per viewer: {relayed} relayed for {published} published"
+    );
+    assert_eq!(sc.nodes.auth_failures, 0, "{sc:?}");
+    assert_eq!(
+        (a.room_count(), b.room_count(), c.room_count()),
+        (1, 0, 0),
+        "one room, on the home node"
+    );
+    db.cleanup().await;
+}
