@@ -22,6 +22,7 @@ use tokio::time::Instant;
 
 pub(crate) mod cmd;
 pub(crate) mod cmdwire;
+pub(crate) mod evwire;
 mod wire;
 
 use super::beats::Beats;
@@ -409,7 +410,7 @@ pub(super) async fn subscribe_cmds(
 ) -> Result<(async_nats::Subscriber, async_nats::Subscriber), async_nats::SubscribeError> {
     Ok((
         nats.subscribe(cmdwire::cmd_subject(node)).await?,
-        nats.subscribe(cmdwire::ev_subject(node)).await?,
+        nats.subscribe(evwire::ev_subject(node)).await?,
     ))
 }
 

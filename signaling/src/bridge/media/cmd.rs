@@ -21,10 +21,8 @@ use sfu::{PeerId, SfuError, SfuEvent, SpeakerGroup, StreamId};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::cmdwire::{
-    answer_of, cmd_subject, ev_subject, Cmd, CmdReply, CmdRequest, EvMessage, WireChange,
-    WireError, WireEvent,
-};
+use super::cmdwire::{answer_of, cmd_subject, Cmd, CmdReply, CmdRequest, WireChange, WireError};
+use super::evwire::{ev_subject, EvMessage, WireEvent};
 use crate::bridge::beats::{Beats, SILENCE};
 use crate::bridge::Bridge;
 use crate::registry::Signaling;

@@ -1,23 +1,16 @@
-//! The remote SFU handle on the wire (`hoinghi.media.<node>.cmd`, `hoinghi.media.<home>.ev`):
-//! the commands a home room sends a media node for its halls' peers, the answers, and the
-//! media node's events for those peers. Peers and speaker groups are named by the home's
-//! ids; the media node keeps its own and translates.
+//! The remote SFU handle's commands on the wire (`hoinghi.media.<node>.cmd`): what a home
+//! room sends a media node for its halls' peers, and the answers (the events back are in
+//! `evwire`). Peers and speaker groups are named by the home's ids; the media node keeps
+//! its own and translates.
 
 use serde::{Deserialize, Serialize};
 use sfu::{
-    DisconnectReason, IceCandidate, MediaKind, PeerAnswer, PeerId, PeerStats, SfuError, SfuEvent,
-    SlotChange, SlotId, SlotInfo, SpeakerGroup, StreamId,
+    IceCandidate, MediaKind, PeerAnswer, PeerId, SfuError, SlotChange, SlotId, SlotInfo, StreamId,
 };
-use std::time::Duration;
 
 /// Where `node` takes the commands of home rooms on other nodes.
 pub(crate) fn cmd_subject(node: &str) -> String {
     format!("hoinghi.media.{node}.cmd")
-}
-
-/// Where media nodes send `home`'s rooms the events of their peers.
-pub(crate) fn ev_subject(home: &str) -> String {
-    format!("hoinghi.media.{home}.ev")
 }
 
 /// A home room's command, with the home node's name and run.
@@ -110,7 +103,7 @@ pub(crate) struct WireSlot {
     pub ssrc: u32,
 }
 
-fn kind_of(video: bool) -> MediaKind {
+pub(super) fn kind_of(video: bool) -> MediaKind {
     if video {
         MediaKind::Video
     } else {
@@ -252,169 +245,5 @@ impl WireChange {
                 slot: SlotId(slot),
             },
         })
-    }
-}
-
-/// A media node's event for a home room, peers and groups by the home's ids.
-#[derive(Serialize, Deserialize)]
-pub(crate) struct EvMessage {
-    pub node: String,
-    pub event: WireEvent,
-}
-
-#[derive(Serialize, Deserialize)]
-pub(crate) enum WireEvent {
-    Connected(u64),
-    Lost(u64),
-    Closed(u64),
-    Failed(u64),
-    Published {
-        peer: u64,
-        track: u64,
-        video: bool,
-        rids: Vec<String>,
-    },
-    Unpublished {
-        peer: u64,
-        track: u64,
-    },
-    Speaker {
-        group: u64,
-        peer: Option<u64>,
-        track: Option<u64>,
-    },
-    Candidate {
-        peer: u64,
-        candidate: WireCandidate,
-    },
-    Stats {
-        peer: u64,
-        bitrate_in_bps: u64,
-        bitrate_out_bps: u64,
-        loss_in: f32,
-        jitter_in_us: u64,
-        packets_out: u64,
-        rtt_us: Option<u64>,
-        loss_out: f32,
-        bandwidth_out_bps: Option<u64>,
-    },
-}
-
-impl WireEvent {
-    /// `event` of this node's SFU with its peer and group named by `home` (the home's
-    /// peer id, group id); `None` if not about a home's peer.
-    pub fn of(
-        event: &SfuEvent,
-        peer: impl Fn(PeerId) -> Option<u64>,
-        group: impl Fn(SpeakerGroup) -> Option<u64>,
-    ) -> Option<Self> {
-        Some(match event {
-            SfuEvent::PeerConnected(p) => WireEvent::Connected(peer(*p)?),
-            SfuEvent::PeerDisconnected(p, DisconnectReason::ConnectionLost) => {
-                WireEvent::Lost(peer(*p)?)
-            }
-            SfuEvent::PeerDisconnected(p, _) => WireEvent::Closed(peer(*p)?),
-            SfuEvent::PeerFailed(p) => WireEvent::Failed(peer(*p)?),
-            SfuEvent::TrackPublished {
-                peer: p,
-                track,
-                kind,
-                rids,
-            } => WireEvent::Published {
-                peer: peer(*p)?,
-                track: track.0,
-                video: *kind == MediaKind::Video,
-                rids: rids.clone(),
-            },
-            SfuEvent::TrackUnpublished { peer: p, track } => WireEvent::Unpublished {
-                peer: peer(*p)?,
-                track: track.0,
-            },
-            SfuEvent::ActiveSpeakerChanged {
-                group: g,
-                peer: p,
-                track,
-            } => WireEvent::Speaker {
-                group: group(*g)?,
-                peer: p.and_then(&peer),
-                track: track.map(|t| t.0),
-            },
-            SfuEvent::LocalCandidate { peer: p, candidate } => WireEvent::Candidate {
-                peer: peer(*p)?,
-                candidate: WireCandidate::of(candidate),
-            },
-            SfuEvent::Stats(s) => WireEvent::Stats {
-                peer: peer(s.peer)?,
-                bitrate_in_bps: s.bitrate_in_bps,
-                bitrate_out_bps: s.bitrate_out_bps,
-                loss_in: s.loss_in,
-                jitter_in_us: u64::try_from(s.jitter_in.as_micros()).unwrap_or(u64::MAX),
-                packets_out: s.packets_out,
-                rtt_us: s
-                    .rtt
-                    .map(|r| u64::try_from(r.as_micros()).unwrap_or(u64::MAX)),
-                loss_out: s.loss_out,
-                bandwidth_out_bps: s.bandwidth_out_bps,
-            },
-            _ => return None,
-        })
-    }
-
-    /// The event as the home's dispatcher routes it.
-    pub fn event(self) -> SfuEvent {
-        match self {
-            WireEvent::Connected(p) => SfuEvent::PeerConnected(PeerId(p)),
-            WireEvent::Lost(p) => {
-                SfuEvent::PeerDisconnected(PeerId(p), DisconnectReason::ConnectionLost)
-            }
-            WireEvent::Closed(p) => SfuEvent::PeerDisconnected(PeerId(p), DisconnectReason::Closed),
-            WireEvent::Failed(p) => SfuEvent::PeerFailed(PeerId(p)),
-            WireEvent::Published {
-                peer,
-                track,
-                video,
-                rids,
-            } => SfuEvent::TrackPublished {
-                peer: PeerId(peer),
-                track: StreamId(track),
-                kind: kind_of(video),
-                rids,
-            },
-            WireEvent::Unpublished { peer, track } => SfuEvent::TrackUnpublished {
-                peer: PeerId(peer),
-                track: StreamId(track),
-            },
-            WireEvent::Speaker { group, peer, track } => SfuEvent::ActiveSpeakerChanged {
-                group: SpeakerGroup(group),
-                peer: peer.map(PeerId),
-                track: track.map(StreamId),
-            },
-            WireEvent::Candidate { peer, candidate } => SfuEvent::LocalCandidate {
-                peer: PeerId(peer),
-                candidate: candidate.ice(),
-            },
-            WireEvent::Stats {
-                peer,
-                bitrate_in_bps,
-                bitrate_out_bps,
-                loss_in,
-                jitter_in_us,
-                packets_out,
-                rtt_us,
-                loss_out,
-                bandwidth_out_bps,
-            } => {
-                let mut s = PeerStats::new(PeerId(peer));
-                s.bitrate_in_bps = bitrate_in_bps;
-                s.bitrate_out_bps = bitrate_out_bps;
-                s.loss_in = loss_in;
-                s.jitter_in = Duration::from_micros(jitter_in_us);
-                s.packets_out = packets_out;
-                s.rtt = rtt_us.map(Duration::from_micros);
-                s.loss_out = loss_out;
-                s.bandwidth_out_bps = bandwidth_out_bps;
-                SfuEvent::Stats(s)
-            }
-        }
     }
 }
