@@ -9,6 +9,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,9 +28,19 @@ const NATS: &str = "nats://127.0.0.1:4222";
 
 /// One node: its own SFU, recorder, leases, bridge and NATS connection, over `store`.
 async fn node(store: &Store, name: &str) -> Signaling {
+    node_with(store, name, BTreeMap::new()).await
+}
+
+/// A node whose rooms place halls' media by `media_regions`.
+async fn node_with(
+    store: &Store,
+    name: &str,
+    media_regions: BTreeMap<String, Vec<i64>>,
+) -> Signaling {
     let store = store.clone().with_node(name);
     let config = SignalingConfig {
         grace: Duration::from_secs(1),
+        media_regions,
         ..quiet()
     };
     let signaling = Signaling::start(SfuConfig::default(), config)
@@ -195,6 +206,59 @@ async fn a_hall_placed_on_its_own_node_is_seen_over_one_relay() {
         (a.room_count(), b.room_count(), c.room_count()),
         (1, 0, 0),
         "one room, on the home node"
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_regions_place_a_hall_on_its_units_node() {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let levels = [Level::Province, Level::District];
+    let m = province_meeting_now(&db.store, "Giao ban theo vùng", &levels)
+        .await
+        .expect("scheduled");
+    let halls = db.store.invited_halls(m.id).await.expect("invited");
+    let others: Vec<i64> = halls
+        .iter()
+        .map(|h| h.hall_id)
+        .filter(|&h| h != m.host_hall_id)
+        .take(2)
+        .collect();
+    let (listed, unlisted) = (others[0], others[1]);
+    // The listed hall's unit's parent (an ancestor) is b's; a unit of a node that does
+    // not beat is not used.
+    let unit = db.store.hall(listed).await.expect("hall").unit_id;
+    let chain = db.store.unit_ancestry(unit).await.expect("ancestry");
+    let ancestor = chain[chain.len() - 2].id;
+    let other_unit = db.store.hall(unlisted).await.expect("hall").unit_id;
+    let run = std::process::id();
+    let (a_name, b_name) = (format!("ra-{run}"), format!("rb-{run}"));
+    let regions = BTreeMap::from([
+        (b_name.clone(), vec![ancestor]),
+        (format!("rgone-{run}"), vec![other_unit]),
+    ]);
+    let a = node_with(&db.store, &a_name, regions).await;
+    let b = node(&db.store, &b_name).await;
+    let port = |s: &Signaling| s.sfu().local_addr().port();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let mut host = invited(&a, &db.store, m.id, m.host_hall_id).await;
+    host.welcome().await;
+    // Through node a (the home), but its unit is under b's region: its media on b.
+    let mut page = invited(&a, &db.store, m.id, listed).await;
+    page.welcome().await;
+    let client = TestClient::publisher().await.expect("publisher");
+    let (sdp, _) = negotiate(&mut page, &client).await;
+    assert_eq!(candidate_ports(&sdp), [port(&b)], "placed by its region");
+    // Its region's node does not beat: the home's SFU.
+    let mut page = invited(&a, &db.store, m.id, unlisted).await;
+    page.welcome().await;
+    let client = TestClient::publisher().await.expect("publisher");
+    let (sdp, _) = negotiate(&mut page, &client).await;
+    assert_eq!(
+        candidate_ports(&sdp),
+        [port(&a)],
+        "a dead region falls back"
     );
     db.cleanup().await;
 }

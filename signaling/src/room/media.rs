@@ -24,14 +24,15 @@ impl Room {
         self.drop_media(i).await;
         let group = self.speaker_group();
         let peer = self.shared.new_peer(self.me.clone(), group);
-        let node = self.place(i);
-        let media = self.media_of(node.as_deref());
+        let chooser = self.chooser(i);
         let m = &mut self.members[i];
         m.peer = Some(peer);
-        m.node = node.clone();
         m.ready = false;
         let (hall_id, me) = (m.hall.id, self.me.clone());
         tokio::spawn(async move {
+            // Placed (`nodes`); its node is the member's once it answered.
+            let node = chooser.choose().await;
+            let media = chooser.media(node.as_deref());
             // In its meeting's speaker group before the answer lets media flow.
             let result = media.add_peer(peer, sdp, group).await;
             match me.upgrade() {
@@ -71,6 +72,7 @@ impl Room {
             return;
         }
         let m = &mut self.members[i];
+        m.node = node;
         let answer = match result {
             Ok(answer) => answer,
             Err(e) => {

@@ -168,6 +168,71 @@ impl MediaNode {
     }
 }
 
+/// What placing one hall's peer needs, taken out of the room (its look-ups wait).
+pub(super) struct Chooser {
+    hall: i64,
+    via: Option<String>,
+    regions: Option<(
+        scheduler::Store,
+        std::collections::BTreeMap<String, Vec<i64>>,
+    )>,
+    sfu: sfu::Sfu,
+    bridge: Option<Arc<Bridge>>,
+}
+
+impl Chooser {
+    /// The hall's media node: the node `media_regions` names for its unit or the nearest
+    /// ancestor listed, else the node its socket came through, else this node — only a
+    /// node that beats (`None`: this node; always without a bridge, and for feeds).
+    pub async fn choose(&self) -> Option<String> {
+        let bridge = self.bridge.as_ref()?;
+        let usable = |n: &str| n != bridge.node() && bridge.is_alive(n);
+        if let Some((store, regions)) = &self.regions {
+            if let Some(node) = region_of(store, self.hall, regions).await {
+                if node == bridge.node() {
+                    return None;
+                }
+                if usable(&node) {
+                    return Some(node);
+                }
+            }
+        }
+        self.via.clone().filter(|v| usable(v))
+    }
+
+    /// The SFU of `node`.
+    pub fn media(&self, node: Option<&str>) -> MediaNode {
+        media_node(&self.sfu, self.bridge.as_ref(), node)
+    }
+}
+
+/// The node `regions` lists for `hall`'s unit or its nearest listed ancestor.
+async fn region_of(
+    store: &scheduler::Store,
+    hall: i64,
+    regions: &std::collections::BTreeMap<String, Vec<i64>>,
+) -> Option<String> {
+    if hall <= 0 {
+        return None; // a guest or a feed: no unit
+    }
+    let unit = store.hall(hall).await.ok()?.unit_id;
+    let chain = store.unit_ancestry(unit).await.ok()?;
+    chain.iter().rev().find_map(|u| {
+        regions
+            .iter()
+            .find(|(_, units)| units.contains(&u.id))
+            .map(|(node, _)| node.clone())
+    })
+}
+
+/// The SFU of media node `node` (`None`: this node's).
+fn media_node(sfu: &sfu::Sfu, bridge: Option<&Arc<Bridge>>, node: Option<&str>) -> MediaNode {
+    match (node, bridge) {
+        (Some(node), Some(bridge)) => MediaNode::Remote(Arc::clone(bridge), node.to_owned()),
+        (_, bridge) => MediaNode::Local(sfu.clone(), bridge.cloned()),
+    }
+}
+
 /// Where a stream is shown from: (viewer's media node, origin node, origin's track).
 type Watch = (Option<String>, Option<String>, StreamId);
 
@@ -203,11 +268,7 @@ pub(super) struct Placed {
 impl Room {
     /// The SFU of media node `node` (`None`: this node's).
     pub(crate) fn media_of(&self, node: Option<&str>) -> MediaNode {
-        let bridge = self.shared.bridge().cloned();
-        match (node, bridge) {
-            (Some(node), Some(bridge)) => MediaNode::Remote(bridge, node.to_owned()),
-            (_, bridge) => MediaNode::Local(self.shared.sfu.clone(), bridge),
-        }
+        media_node(&self.shared.sfu, self.shared.bridge(), node)
     }
 
     /// Closes `peer` on media node `node`.
@@ -217,16 +278,19 @@ impl Room {
         }
     }
 
-    /// Where member `i`'s new peer goes: the node its socket came through if it beats
-    /// (it is near the hall), else this node. Feeds and the recorder stay here.
-    pub(super) fn place(&self, i: usize) -> Option<String> {
-        let bridge = self.shared.bridge()?;
+    /// How member `i`'s new peer is placed ([`Chooser::choose`]).
+    pub(super) fn chooser(&self, i: usize) -> Chooser {
         let m = &self.members[i];
-        if m.feed.is_some() {
-            return None;
+        let bridge = self.shared.bridge().filter(|_| m.feed.is_none()).cloned();
+        let regions = &self.shared.config.media_regions;
+        let store = self.shared.roster.get().filter(|_| !regions.is_empty());
+        Chooser {
+            hall: m.hall.id,
+            via: m.link.as_ref().and_then(|l| l.via()).map(str::to_owned),
+            regions: store.map(|s| (s.clone(), regions.clone())),
+            sfu: self.shared.sfu.clone(),
+            bridge,
         }
-        let via = m.link.as_ref()?.via()?;
-        (via != bridge.node() && bridge.is_alive(via)).then(|| via.to_owned())
     }
 
     /// Applies `changes`, each on its viewer's media node; a stream shown on a node
