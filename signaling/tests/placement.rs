@@ -37,6 +37,15 @@ async fn node_with(
     name: &str,
     media_regions: BTreeMap<String, Vec<i64>>,
 ) -> Signaling {
+    node_over(store, name, media_regions).await.0
+}
+
+/// A node and its NATS connection (drained: the node goes silent).
+async fn node_over(
+    store: &Store,
+    name: &str,
+    media_regions: BTreeMap<String, Vec<i64>>,
+) -> (Signaling, async_nats::Client) {
     let store = store.clone().with_node(name);
     let config = SignalingConfig {
         grace: Duration::from_secs(1),
@@ -49,10 +58,10 @@ async fn node_with(
         .with_roster(store.clone())
         .with_home(HomeLeases::start(store.clone(), Duration::from_secs(15)));
     let nats = signaling::bridge::connect(NATS, name).await.expect("NATS");
-    let bridge: Arc<Bridge> = Bridge::start(&signaling, nats, store)
+    let bridge: Arc<Bridge> = Bridge::start(&signaling, nats.clone(), store)
         .await
         .expect("subscribed");
-    signaling.with_bridge(bridge)
+    (signaling.with_bridge(bridge), nats)
 }
 
 /// The ports of the candidates in an SDP answer (each once).
@@ -260,5 +269,57 @@ async fn media_regions_place_a_hall_on_its_units_node() {
         [port(&a)],
         "a dead region falls back"
     );
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_media_node_fails_its_halls_and_they_come_back_on_the_home() {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let levels = [Level::Province, Level::District];
+    let m = province_meeting_now(&db.store, "Giao ban mất nút", &levels)
+        .await
+        .expect("scheduled");
+    let halls = db.store.invited_halls(m.id).await.expect("invited");
+    let hall = halls
+        .iter()
+        .map(|h| h.hall_id)
+        .find(|&h| h != m.host_hall_id)
+        .expect("a hall");
+    let unit = db.store.hall(hall).await.expect("hall").unit_id;
+    let run = std::process::id();
+    let (a_name, b_name) = (format!("fa-{run}"), format!("fb-{run}"));
+    let regions = BTreeMap::from([(b_name.clone(), vec![unit])]);
+    let a = node_with(&db.store, &a_name, regions).await;
+    let (b, b_nats) = node_over(&db.store, &b_name, BTreeMap::new()).await;
+    let port = |s: &Signaling| s.sfu().local_addr().port();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let mut host = invited(&a, &db.store, m.id, m.host_hall_id).await;
+    host.welcome().await;
+    let mut page = invited(&a, &db.store, m.id, hall).await;
+    page.welcome().await;
+    let client = TestClient::publisher().await.expect("publisher");
+    let (sdp, _) = negotiate(&mut page, &client).await;
+    assert_eq!(candidate_ports(&sdp), [port(&b)], "placed on b");
+
+    // Node b goes silent: within its 3 s of silence (and a beat) the home fails the
+    // hall's peer there, and the page is told to offer again…
+    let silent = std::time::Instant::now();
+    b_nats.drain().await.expect("drained");
+    let code = page.error().await;
+    let after = silent.elapsed();
+    println!("the page was told {code:?} {after:?} after b went silent");
+    assert_eq!(code, signaling::protocol::ErrorCode::MediaFailed);
+    assert!(after < Duration::from_secs(6), "{after:?}");
+    // …which places it on the home now (b does not beat).
+    let client = TestClient::publisher().await.expect("publisher");
+    let (sdp, _) = negotiate(&mut page, &client).await;
+    assert_eq!(candidate_ports(&sdp), [port(&a)], "back on the home");
+    // Node b, not hearing the home, closed the peer it held for it.
+    let deadline = std::time::Instant::now() + common::WAIT;
+    while b.sfu().port_stats().await.expect("b").connections > 0 {
+        assert!(std::time::Instant::now() < deadline, "b kept the peer");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     db.cleanup().await;
 }

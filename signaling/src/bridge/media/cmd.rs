@@ -139,6 +139,10 @@ impl Bridge {
             cmd,
         };
         let unreachable = || SfuError::Webrtc(format!("media node {node} did not answer"));
+        if !self.is_alive(node) {
+            // Silent: its peers are failed at the next sweep, nothing waits on it.
+            return Err(unreachable());
+        }
         let payload = serde_json::to_vec(&request).map_err(|_| unreachable())?;
         let asked = tokio::time::timeout(
             CMD_TIMEOUT,
