@@ -367,6 +367,14 @@ impl Room {
             return Err("no bridge".into());
         };
         let origin_name = origin.clone().unwrap_or(home);
+        if self
+            .shared
+            .bridge()
+            .is_some_and(|b| origin.is_some() && !b.is_alive(&origin_name))
+        {
+            // Its halls are failed at the next sweep: nothing waits on it.
+            return Err(format!("node {origin_name} does not beat"));
+        }
         let media = self.media_of(viewer.as_deref());
         let mut last = String::new();
         for attempt in 0..WATCH_TRIES {
@@ -383,6 +391,19 @@ impl Room {
         }
         tracing::warn!(?viewer, origin = %origin_name, error = %last, "a stream was not watched");
         Err(last)
+    }
+
+    /// The id on this node's SFU of `track` that `hall` publishes (watched here if its
+    /// media is on another node).
+    pub(super) fn here(&self, hall: i64, track: StreamId) -> StreamId {
+        let origin = self.member_by_hall(hall).and_then(|m| m.node.clone());
+        match origin {
+            None => track,
+            Some(_) => {
+                let key = (None, origin, track);
+                self.nodes.watched.get(&key).copied().unwrap_or(track)
+            }
+        }
     }
 
     /// Unwatches the streams no slot on their watching node shows any more.
@@ -410,5 +431,24 @@ impl Room {
                 tokio::spawn(async move { media.unwatch(local).await });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_speaker_is_the_latest_loudest_still_speaking() {
+        let mut nodes = Nodes::default();
+        let (a, b) = (None, Some("node-b".to_owned()));
+        assert_eq!(nodes.speaker(a.clone(), Some(PeerId(1))), Some(PeerId(1)));
+        // b's loudest starts: the latest report wins.
+        assert_eq!(nodes.speaker(b.clone(), Some(PeerId(7))), Some(PeerId(7)));
+        // a's loudest changes: now a's.
+        assert_eq!(nodes.speaker(a.clone(), Some(PeerId(2))), Some(PeerId(2)));
+        // Nobody speaks on a any more: b's, still speaking, is the speaker again.
+        assert_eq!(nodes.speaker(a.clone(), None), Some(PeerId(7)));
+        assert_eq!(nodes.speaker(b, None), None);
     }
 }
