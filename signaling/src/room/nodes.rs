@@ -239,8 +239,9 @@ type Watch = (Option<String>, Option<String>, StreamId);
 /// The room's view of its media nodes.
 #[derive(Default)]
 pub(crate) struct Nodes {
-    /// Streams watched on a node other than their origin → their id there.
-    watched: HashMap<Watch, StreamId>,
+    /// Streams watched on a node other than their origin → their id there, and the
+    /// highest layer watched (layers 0 to it: a slot's link quality picks among them).
+    watched: HashMap<Watch, (StreamId, u8)>,
     /// Each media node's loudest hall, the latest report first.
     loudest: Vec<(Option<String>, PeerId)>,
 }
@@ -260,7 +261,8 @@ impl Nodes {
 /// One slot change with what the directory needs: the viewer, the shown hall, its kind.
 pub(super) struct Placed {
     pub member: usize,
-    pub source: Option<i64>,
+    /// What the slot is to show: the hall, its track (on its origin) and the layer.
+    pub shown: Option<(i64, StreamId, u8)>,
     pub video: bool,
     pub change: SlotChange,
 }
@@ -309,19 +311,21 @@ impl Room {
             results.push(None);
             let viewer = self.members[p.member].node.clone();
             let mut change = p.change;
-            if let SlotChange::Show { ref mut track, .. } = change {
-                let origin = p
-                    .source
-                    .and_then(|h| self.member_by_hall(h))
-                    .and_then(|m| m.node.clone());
-                if origin != viewer {
-                    let layers: &[u8] = if p.video { &[0, 1, 2] } else { &[0] };
-                    match self.watch_on(&viewer, &origin, *track, layers).await {
-                        Ok(local) => *track = local,
-                        Err(e) => {
-                            results[k] = Some(Err(SfuError::Webrtc(e)));
-                            continue;
+            let origin = p
+                .shown
+                .and_then(|(h, _, _)| self.member_by_hall(h))
+                .and_then(|m| m.node.clone());
+            if let (Some((_, shown, layer)), true) = (p.shown, origin != viewer) {
+                let top = if p.video { layer } else { 0 };
+                match self.watch_on(&viewer, &origin, shown, top).await {
+                    Ok(local) => {
+                        if let SlotChange::Show { ref mut track, .. } = change {
+                            *track = local;
                         }
+                    }
+                    Err(e) => {
+                        results[k] = Some(Err(SfuError::Webrtc(e)));
+                        continue;
                     }
                 }
             }
@@ -351,18 +355,21 @@ impl Room {
             .collect())
     }
 
-    /// The id on `viewer` of `track` published on `origin` (watched once, then cached).
+    /// The id on `viewer` of `track` published on `origin`, watched there with its
+    /// layers 0 to `top` at least (watched once, again only for a higher layer).
     async fn watch_on(
         &mut self,
         viewer: &Option<String>,
         origin: &Option<String>,
         track: StreamId,
-        layers: &[u8],
+        top: u8,
     ) -> Result<StreamId, String> {
         let key = (viewer.clone(), origin.clone(), track);
-        if let Some(&local) = self.nodes.watched.get(&key) {
+        let had = self.nodes.watched.get(&key).copied();
+        if let Some((local, _)) = had.filter(|&(_, watched)| watched >= top) {
             return Ok(local);
         }
+        let layers: Vec<u8> = (0..=top).collect();
         let Some(home) = self.shared.bridge().map(|b| b.node().to_owned()) else {
             return Err("no bridge".into());
         };
@@ -381,9 +388,9 @@ impl Room {
             if attempt > 0 {
                 tokio::time::sleep(WATCH_RETRY).await;
             }
-            match media.watch(&origin_name, track, layers).await {
+            match media.watch(&origin_name, track, &layers).await {
                 Ok(local) => {
-                    self.nodes.watched.insert(key, local);
+                    self.nodes.watched.insert(key, (local, top));
                     return Ok(local);
                 }
                 Err(e) => last = e,
@@ -401,7 +408,7 @@ impl Room {
             None => track,
             Some(_) => {
                 let key = (None, origin, track);
-                self.nodes.watched.get(&key).copied().unwrap_or(track)
+                self.nodes.watched.get(&key).map_or(track, |w| w.0)
             }
         }
     }
@@ -426,7 +433,7 @@ impl Room {
             .cloned()
             .collect();
         for w in unused {
-            if let Some(local) = self.nodes.watched.remove(&w) {
+            if let Some((local, _)) = self.nodes.watched.remove(&w) {
                 let media = self.media_of(w.0.as_deref());
                 tokio::spawn(async move { media.unwatch(local).await });
             }

@@ -139,7 +139,7 @@ impl Room {
             .iter()
             .map(|p| super::nodes::Placed {
                 member: p.member,
-                source: p.want.map(|w| w.hall_id),
+                shown: p.want.map(|w| (w.hall_id, w.track, w.layer)),
                 video: self.members[p.member].slots[p.slot].info.kind == MediaKind::Video,
                 change: p.change,
             })
