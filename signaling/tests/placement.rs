@@ -79,6 +79,7 @@ fn candidate_ports(sdp: &str) -> Vec<u16> {
 /// Offers `client`'s media through `page`; the answer's SDP and slots, once connected.
 async fn negotiate(page: &mut Page, client: &TestClient) -> (String, Vec<Slot>) {
     let offer = client.offer().await.expect("offer");
+    let asked = std::time::Instant::now();
     page.send(json!({"type": "offer", "sdp": offer}));
     let (sdp, slots) = page
         .expect("answer", |m| match m {
@@ -86,6 +87,7 @@ async fn negotiate(page: &mut Page, client: &TestClient) -> (String, Vec<Slot>) 
             _ => None,
         })
         .await;
+    println!("answered in {:?}", asked.elapsed());
     client
         .accept(sdp.clone())
         .await
