@@ -5,7 +5,9 @@
 //! through node b is placed on b's SFU — its answer's candidates carry b's media port —
 //! and publishes there; the home room gives it the floor; two halls through node c are
 //! placed on c's SFU and receive its video and audio over one relay b → c: b's relay
-//! sends each packet once, not once per viewer.
+//! sends each packet once, not once per viewer. Also: placement by `media_regions`, a
+//! silent media node's halls failed and placed on the home, and the active speaker
+//! found on each media node and merged by the home room.
 
 mod common;
 
@@ -19,6 +21,7 @@ use common::{quiet, wait_until, Page};
 use scheduler::testing::{demo_db, province_meeting_now, test_backend};
 use scheduler::{Level, Store};
 use serde_json::json;
+use sfu::testclient::speaking::Speaking;
 use sfu::testclient::TestClient;
 use sfu::SfuConfig;
 use signaling::protocol::{ServerMessage, Slot};
@@ -46,12 +49,21 @@ async fn node_over(
     name: &str,
     media_regions: BTreeMap<String, Vec<i64>>,
 ) -> (Signaling, async_nats::Client) {
-    let store = store.clone().with_node(name);
     let config = SignalingConfig {
         grace: Duration::from_secs(1),
         media_regions,
         ..quiet()
     };
+    node_of(store, name, config).await
+}
+
+/// A node with `config`, and its NATS connection.
+async fn node_of(
+    store: &Store,
+    name: &str,
+    config: SignalingConfig,
+) -> (Signaling, async_nats::Client) {
+    let store = store.clone().with_node(name);
     let signaling = Signaling::start(SfuConfig::default(), config)
         .expect("valid config")
         .record_with(StoreRecorder::spawn(store.clone(), 10))
@@ -322,6 +334,67 @@ async fn a_silent_media_node_fails_its_halls_and_they_come_back_on_the_home() {
     while b.sfu().port_stats().await.expect("b").connections > 0 {
         assert!(std::time::Instant::now() < deadline, "b kept the peer");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_active_speaker_is_merged_from_each_media_nodes_loudest() {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let levels = [Level::Province, Level::District];
+    let m = province_meeting_now(&db.store, "Giao ban ai đang nói", &levels)
+        .await
+        .expect("scheduled");
+    let halls = db.store.invited_halls(m.id).await.expect("invited");
+    let hall_b = halls
+        .iter()
+        .map(|h| h.hall_id)
+        .find(|&h| h != m.host_hall_id)
+        .expect("a hall");
+    let run = std::process::id();
+    let config = || SignalingConfig {
+        halls_join_muted: false, // every hall may speak
+        ..quiet()
+    };
+    let (a, _) = node_of(&db.store, &format!("sa-{run}"), config()).await;
+    let (b, _) = node_of(&db.store, &format!("sb-{run}"), config()).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut host = invited(&a, &db.store, m.id, m.host_hall_id).await;
+    host.welcome().await;
+    let host_media = TestClient::publisher().await.expect("publisher");
+    negotiate(&mut host, &host_media).await;
+    let mut page_b = invited(&b, &db.store, m.id, hall_b).await;
+    page_b.welcome().await;
+    let b_media = TestClient::publisher().await.expect("publisher");
+    let (sdp, _) = negotiate(&mut page_b, &b_media).await;
+    assert_eq!(candidate_ports(&sdp), [b.sfu().local_addr().port()]);
+    let speaks = |hall: i64| {
+        move |m: &ServerMessage| match m {
+            ServerMessage::ActiveSpeaker { hall_id } => (*hall_id == Some(hall)).then_some(()),
+            _ => None,
+        }
+    };
+    // The host speaks on a (the home's SFU): both pages are told.
+    let mics: Vec<Speaking> = vec![
+        host_media.start_speaking(20).await.expect("speaking"),
+        b_media.start_speaking(127).await.expect("speaking"),
+    ];
+    host.expect("the host speaks", speaks(m.host_hall_id)).await;
+    page_b
+        .expect("the host speaks", speaks(m.host_hall_id))
+        .await;
+    // The host falls silent and b's hall speaks on b's SFU: b's loudest is the meeting's.
+    mics[0].set_level(127);
+    mics[1].set_level(10);
+    host.expect("b's hall speaks", speaks(hall_b)).await;
+    page_b.expect("b's hall speaks", speaks(hall_b)).await;
+    // And back: the home's loudest again.
+    mics[1].set_level(127);
+    mics[0].set_level(20);
+    host.expect("the host speaks again", speaks(m.host_hall_id))
+        .await;
+    for mic in mics {
+        mic.stop().await;
     }
     db.cleanup().await;
 }
