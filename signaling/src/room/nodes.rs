@@ -333,8 +333,12 @@ impl Room {
             group.0.push(k);
             group.1.push(change);
         }
-        for (node, (at, changes)) in by_node {
-            let done = self.media_of(node.as_deref()).apply(changes).await;
+        // Each node's batch at once: a floor change costs one round trip, not one per node.
+        let batches = by_node.into_iter().map(|(node, (at, changes))| {
+            let media = self.media_of(node.as_deref());
+            async move { (node, at, media.apply(changes).await) }
+        });
+        for (node, at, done) in futures::future::join_all(batches).await {
             match done {
                 Ok(rs) => {
                     for (k, r) in at.into_iter().zip(rs) {
