@@ -320,6 +320,11 @@ async fn answer(
                 Ok(answer) => sfu.set_speaker_group(local, group).await.map(|()| answer),
                 Err(e) => Err(e),
             };
+            // Closed by the home while being added: closed now, not left behind.
+            let closed = !bridge.held.lock().held.contains_key(&local);
+            if closed && added.is_ok() {
+                let _ = sfu.close_peer(local).await;
+            }
             match added {
                 Ok(a) => answer_of(&a),
                 Err(e) => {
