@@ -4,8 +4,8 @@
 //! meeting's home room is on node a (the host joined there); a hall whose socket came
 //! through node b is placed on b's SFU — its answer's candidates carry b's media port —
 //! and publishes there; the home room gives it the floor; two halls through node c are
-//! placed on c's SFU and receive its video and audio over one relay b → c: b's relay
-//! sends each packet once, not once per viewer. Also: placement by `media_regions`, a
+//! placed on c's SFU, and one through a on a's, receive its video and audio over the
+//! relays b → c and b → a: b sends each packet once per watching node, not per viewer. Also: placement by `media_regions`, a
 //! silent media node's halls failed and placed on the home, and the active speaker
 //! found on each media node and merged by the home room.
 
@@ -127,7 +127,7 @@ async fn shown(page: &mut Page, hall: i64, n: usize) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hall_placed_on_its_own_node_is_seen_over_one_relay() {
+async fn a_hall_placed_on_its_own_node_is_seen_over_one_relay_per_node() {
     let db = demo_db(test_backend()).await.expect("demo database");
     let levels = [Level::Province, Level::District];
     let m = province_meeting_now(&db.store, "Giao ban nhiều nút", &levels)
@@ -141,10 +141,10 @@ async fn a_hall_placed_on_its_own_node_is_seen_over_one_relay() {
         .into_iter()
         .map(|h| h.hall_id)
         .filter(|&h| h != m.host_hall_id)
-        .take(3)
+        .take(4)
         .collect();
-    assert_eq!(halls.len(), 3, "three halls besides the host");
-    let (hall_b, hall_c1, hall_c2) = (halls[0], halls[1], halls[2]);
+    assert_eq!(halls.len(), 4, "four halls besides the host");
+    let (hall_b, hall_c1, hall_c2, hall_a) = (halls[0], halls[1], halls[2], halls[3]);
     let run = std::process::id();
     let a = node(&db.store, &format!("pa-{run}")).await;
     let b = node(&db.store, &format!("pb-{run}")).await;
@@ -174,15 +174,15 @@ async fn a_hall_placed_on_its_own_node_is_seen_over_one_relay() {
     );
     let b_sending = b_media.start_publishing().await.expect("sending");
 
-    // Two halls through node c, placed on c's SFU, each with two video and two audio
-    // slots: the host's at first (watched by c from a).
+    // Two halls through node c, placed on c's SFU, and one through a (on the home's SFU),
+    // each with two video and two audio slots: the host's at first (c watches it from a).
     let mut viewers = Vec::new();
-    for hall in [hall_c1, hall_c2] {
-        let mut page = invited(&c, &db.store, m.id, hall).await;
+    for (node, hall) in [(&c, hall_c1), (&c, hall_c2), (&a, hall_a)] {
+        let mut page = invited(node, &db.store, m.id, hall).await;
         page.welcome().await;
         let client = TestClient::subscriber(2, 2).await.expect("subscriber");
         let (sdp, slots) = negotiate(&mut page, &client).await;
-        assert_eq!(candidate_ports(&sdp), [port(&c)], "c's halls on c");
+        assert_eq!(candidate_ports(&sdp), [port(node)], "each hall on its node");
         assert_eq!(slots.len(), 4);
         viewers.push((page, client));
     }
@@ -193,7 +193,8 @@ async fn a_hall_placed_on_its_own_node_is_seen_over_one_relay() {
         .await;
     }
 
-    // The home room gives b's hall the floor: c's halls show it, over the relay b → c.
+    // The home room gives b's hall the floor: every viewer shows it, over the relays
+    // b → c and b → a.
     host.send(json!({"type": "give_floor", "hall_id": hall_b}));
     let mut before = Vec::new();
     for (page, client) in &mut viewers {
@@ -203,8 +204,10 @@ async fn a_hall_placed_on_its_own_node_is_seen_over_one_relay() {
     let relayed_before = b.sfu().port_stats().await.expect("b").nodes.packets_out;
     let published_before = b_sending.sent.video.load(Relaxed) + b_sending.sent.audio.load(Relaxed);
     for ((_, client), &had) in viewers.iter().zip(&before) {
-        wait_until("b's video and audio reach c's halls", || {
-            client.received().values().map(Vec::len).sum::<usize>() >= had + 80
+        wait_until("b's video and audio reach every viewer", || {
+            let received = client.received();
+            received.values().filter(|p| p.len() >= 20).count() == 4
+                && received.values().map(Vec::len).sum::<usize>() >= had + 80
         })
         .await;
     }
@@ -221,8 +224,8 @@ async fn a_hall_placed_on_its_own_node_is_seen_over_one_relay() {
     );
     assert!(relayed > 0, "b relays: {sb:?}");
     assert!(
-        relayed <= published + 10,
-        "once per packet, not per viewer: {relayed} relayed for {published} published"
+        relayed <= 2 * published + 10,
+        "once per packet per watching node (two), not per viewer (three): {relayed} relayed for {published} published"
     );
     assert_eq!(sc.nodes.auth_failures, 0, "{sc:?}");
     assert_eq!(
