@@ -68,6 +68,12 @@ const RELAY_PLI: &str = "hoinghi_relay_keyframe_requests_total{direction=\"recei
 const PLIS: &str = "hoinghi_keyframe_requests_total";
 
 impl Ended {
+    /// Packets the three nodes forwarded to halls over the phase.
+    pub fn forwarded(&self) -> f64 {
+        let each = self.before.iter().zip(&self.after);
+        each.map(|(a, b)| b.get(FORWARDED) - a.get(FORWARDED)).sum()
+    }
+
     /// One line per node: CPU, RSS, sockets and halls, the media port's rates.
     pub fn print(&self, halls: &[Hall]) {
         println!(
@@ -170,5 +176,14 @@ pub fn floors(all: &[(usize, f64)], lost: usize) {
                 .collect(),
         );
     }
-    println!("halls that never got the new holder's keyframe (within 5 s): {lost}");
+    let max = all.iter().map(|&(_, v)| v).fold(0.0, f64::max);
+    println!(
+        "halls that never got the new holder's keyframe (within 5 s): {lost}; target p100 \
+         < 300 ms with none lost: {}",
+        if max < 300.0 && lost == 0 {
+            "met"
+        } else {
+            "not met"
+        }
+    );
 }
