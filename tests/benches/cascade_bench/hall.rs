@@ -71,6 +71,8 @@ pub struct Hall {
     pub video_ssrcs: Vec<u32>,
     /// The ports of the candidates in the SFU's answer: where its media goes.
     pub media_ports: Vec<u16>,
+    /// Why its socket ended, if the server (or the network) ended it.
+    pub closed: Arc<Mutex<Option<String>>>,
     log: Arc<Mutex<Log>>,
     out: mpsc::UnboundedSender<Value>,
     client: Arc<TestClient>,
@@ -236,6 +238,8 @@ pub async fn join(
     let (out, mut outgoing) = mpsc::unbounded_channel::<Value>();
     let client = Arc::new(client);
     let (me, watched) = (Arc::clone(&client), Arc::clone(&log));
+    let closed = Arc::new(Mutex::new(None));
+    let ended = Arc::clone(&closed);
     tokio::spawn(async move {
         let obey = |v: &Value| {
             if let (Some(m), Some("send_layers")) = (&media, v["type"].as_str()) {
@@ -278,8 +282,20 @@ pub async fn join(
                         }
                         continue;
                     }
+                    Some(Ok(Message::Close(frame))) => {
+                        let why = frame.map_or("no code".into(), |f| format!("{} {}", f.code, f.reason));
+                        *ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+                        break;
+                    }
                     Some(Ok(_)) => continue,
-                    _ => break,
+                    Some(Err(e)) => {
+                        *ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(e.to_string());
+                        break;
+                    }
+                    None => {
+                        *ended.lock().unwrap_or_else(|e| e.into_inner()) = Some("ended".into());
+                        break;
+                    }
                 },
             };
             if ws.send(Message::text(send.to_string())).await.is_err() {
@@ -298,6 +314,7 @@ pub async fn join(
         joined_in: started.elapsed(),
         video_ssrcs,
         media_ports,
+        closed,
         log,
         out,
         client,

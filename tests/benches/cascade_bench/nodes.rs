@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::net::{TcpListener, UdpSocket};
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
 /// One node process.
@@ -37,6 +37,8 @@ pub struct Cluster {
 /// One reading of a node.
 #[derive(Debug, Clone)]
 pub struct Reading {
+    /// When its CPU was read.
+    pub at: Instant,
     /// CPU seconds used since start (user + system, all threads).
     pub cpu: f64,
     /// Resident memory, KiB.
@@ -107,14 +109,18 @@ impl Cluster {
             .await
             .map_err(|e| format!("a fresh PostgreSQL database: {e}"))?;
         let run = std::process::id();
+        // The nodes' logs outlive the run (their data directories do not).
+        let logs = std::env::temp_dir().join(format!("cascade_bench-{run}"));
+        std::fs::create_dir_all(&logs).map_err(|e| e.to_string())?;
+        println!("node logs in {}", logs.display());
         let mut nodes = Vec::new();
         let mut dirs = Vec::new();
         for letter in ["a", "b", "c"] {
             let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
             let (port, metrics, media) = (free_tcp(), free_tcp(), free_udp());
             let name = format!("{letter}-{run}");
-            let log =
-                std::fs::File::create(dir.path().join("node.log")).map_err(|e| e.to_string())?;
+            let log_path = logs.join(format!("node-{letter}.log"));
+            let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
             let child = Command::new(&bin)
                 .args(["demo", "--addr", &format!("127.0.0.1:{port}")])
                 .arg("--data-dir")
@@ -141,7 +147,7 @@ impl Cluster {
             let pid = child.id().unwrap_or(0);
             // The first node seeds the demo; the others find it there.
             if !healthy(port).await {
-                let log = std::fs::read_to_string(dir.path().join("node.log")).unwrap_or_default();
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
                 return Err(format!("node {name} did not become healthy:\n{log}"));
             }
             nodes.push(Node {
@@ -177,6 +183,7 @@ impl Cluster {
                 Err(_) => String::new(),
             };
             out.push(Reading {
+                at: Instant::now(),
                 cpu: cpu_seconds(n.pid, ticks).unwrap_or(0.0),
                 rss: rss_kib(n.pid).unwrap_or(0),
                 metrics: parse(&text),

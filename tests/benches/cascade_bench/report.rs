@@ -83,7 +83,9 @@ impl Ended {
             self.name, self.secs
         );
         for (n, (a, b)) in self.before.iter().zip(&self.after).enumerate() {
-            let rate = |key: &str| (b.get(key) - a.get(key)) / self.secs;
+            // The scrape of /metrics takes time on a loaded node: each node's own interval.
+            let secs = (b.at - a.at).as_secs_f64().max(1e-3);
+            let rate = |key: &str| (b.get(key) - a.get(key)) / secs;
             let count = |key: &str| b.get(key) - a.get(key);
             let sockets = halls.iter().filter(|h| h.node == n).count();
             println!(
@@ -91,7 +93,7 @@ impl Ended {
                  media {:.0}; forwarded {:.0}/s, in {:.0}/s, out {:.0}/s, relay out {:.0}/s \
                  in {:.0}/s; PLIs {:.0}, relay PLIs {:.0}",
                 NAMES[n],
-                (b.cpu - a.cpu) / self.secs,
+                (b.cpu - a.cpu) / secs,
                 b.rss as f64 / 1024.0,
                 b.get("hoinghi_sockets_open"),
                 b.get("hoinghi_halls_connected"),
@@ -105,11 +107,23 @@ impl Ended {
                 count(RELAY_PLI),
             );
         }
+        let mut closed: std::collections::BTreeMap<(usize, String), usize> = Default::default();
+        for h in halls {
+            if let Some(why) = h.closed.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+                *closed.entry((h.node, why)).or_default() += 1;
+            }
+        }
+        for ((n, why), count) in closed {
+            println!(
+                "  {count} halls' sockets on node {} ended by the server: {why}",
+                NAMES[n]
+            );
+        }
         let total: f64 = self
             .before
             .iter()
             .zip(&self.after)
-            .map(|(a, b)| (b.cpu - a.cpu) / self.secs)
+            .map(|(a, b)| (b.cpu - a.cpu) / (b.at - a.at).as_secs_f64().max(1e-3))
             .sum();
         println!(
             "  three nodes {total:.2} cores; NATS server {}; the halls (this process) {:.2} \

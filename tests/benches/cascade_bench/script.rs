@@ -7,7 +7,7 @@ use crate::nodes::Cluster;
 use crate::report::{self, Phase};
 use crate::{setup, Options};
 use serde_json::json;
-use sfu::testclient::procstat::{clock_ticks, cpu_seconds, loadavg};
+use sfu::testclient::procstat::{clock_ticks, loadavg};
 use std::time::{Duration, Instant};
 
 /// Letters of the nodes, in order.
@@ -156,7 +156,6 @@ async fn play(
     tokio::time::sleep(Duration::from_secs(3)).await;
     let phase = Phase::start("steady", cluster, ticks).await;
     let p0: u64 = halls.iter().map(|h| h.log().packets).sum();
-    let cpu0 = cpu_seconds(me, ticks).unwrap_or(0.0);
     tokio::time::sleep(options.window).await;
     let p1: u64 = halls.iter().map(|h| h.log().packets).sum();
     let secs = options.window.as_secs_f64().max(1e-3);
@@ -170,11 +169,9 @@ async fn play(
         p1 - p0
     );
     println!(
-        "steady {secs:.0} s: the halls received {:.0} packets/s ({:.1} per hall); this \
-         process (the halls) {:.2} cores",
+        "steady {secs:.0} s: the halls received {:.0} packets/s ({:.1} per hall)",
         (p1 - p0) as f64 / secs,
         (p1 - p0) as f64 / secs / halls.len() as f64,
-        (cpu_seconds(me, ticks).unwrap_or(0.0) - cpu0) / secs
     );
     ended.print(&halls);
 
