@@ -24,7 +24,7 @@ mod acts;
 mod beats;
 mod files;
 mod hosted;
-mod media;
+pub(crate) mod media;
 mod remote;
 mod wire;
 
@@ -86,6 +86,8 @@ pub struct Bridge {
     hosted: hosted::Hosted,
     /// The relays of media with other nodes' SFUs.
     media: media::Media,
+    /// Peers held here for home rooms elsewhere, and placed elsewhere by rooms here.
+    held: media::cmd::Remote,
 }
 
 impl Bridge {
@@ -113,6 +115,10 @@ impl Bridge {
             remote: remote::Remotes::default(),
             hosted: hosted::Hosted::default(),
             media: media::Media::new(signaling.sfu().clone()),
+            held: media::cmd::Remote::new(
+                signaling.sfu().clone(),
+                signaling.shared().remote_events.clone(),
+            ),
         });
         let joins = bridge
             .nats
@@ -130,6 +136,13 @@ impl Bridge {
             .await?;
         let (watches, unwatches) = media::subscribe(&bridge.nats, &bridge.node).await?;
         tokio::spawn(media::take_watches(Arc::clone(&bridge), watches, unwatches));
+        let (cmds, evs) = media::subscribe_cmds(&bridge.nats, &bridge.node).await?;
+        tokio::spawn(media::cmd::serve(
+            Arc::clone(&bridge),
+            signaling.clone(),
+            cmds,
+            evs,
+        ));
         tokio::spawn(files::take_reads(
             Arc::clone(&bridge),
             signaling.config().recordings_dir.clone(),
@@ -189,6 +202,7 @@ impl Bridge {
         self.remote.sweep(&self.beats, now);
         self.hosted.sweep(&self.beats, now).await;
         self.media.sweep(&self.beats, now).await;
+        self.sweep_remote(now).await;
     }
 }
 

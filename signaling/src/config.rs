@@ -45,6 +45,10 @@ pub struct SignalingConfig {
     /// Meeting kinds (`routine`, `sudden`, `national_relay`, `test`) recorded from their
     /// start by default (needs `recordings_dir`); by default none.
     pub record_kinds: Vec<String>,
+    /// Which node carries the media of the halls under which units (`[cluster]
+    /// media_regions`, by node id: unit ids); empty: a hall's media goes to the node its
+    /// socket came through, else to the home node (`room::nodes`).
+    pub media_regions: std::collections::BTreeMap<String, Vec<i64>>,
 }
 
 impl Default for SignalingConfig {
@@ -64,6 +68,7 @@ impl Default for SignalingConfig {
             capacity: Capacity::default(),
             recordings_dir: None,
             record_kinds: Vec::new(),
+            media_regions: Default::default(),
         }
     }
 }

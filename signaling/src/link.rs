@@ -94,6 +94,8 @@ struct Inner {
     outbox: Mutex<Outbox>,
     /// Wakes the writer: something was queued.
     wake: Notify,
+    /// The node the socket is on, when it is bridged from another node.
+    via: std::sync::OnceLock<String>,
 }
 
 impl Inner {
@@ -132,6 +134,16 @@ impl SessionLink {
                 _alive: alive_rx,
             },
         )
+    }
+
+    /// Names the node this link's socket is on (a bridged hall's), for media placement.
+    pub(crate) fn set_via(&self, node: &str) {
+        let _ = self.inner.via.set(node.to_owned());
+    }
+
+    /// The node this link's socket is on, if it is bridged from another node.
+    pub(crate) fn via(&self) -> Option<&str> {
+        self.inner.via.get().map(String::as_str)
     }
 
     /// Queues a message that must arrive, in order.

@@ -33,6 +33,8 @@ pub(crate) struct Shared {
     next_peer: AtomicU64,
     next_room: AtomicU64,
     routes: mpsc::UnboundedSender<Route>,
+    /// Events of this node's halls' peers on other nodes' SFUs (the remote SFU handle).
+    pub(crate) remote_events: mpsc::Sender<(String, SfuEvent)>,
     /// Where presence changes go; nothing is recorded until one is set.
     pub(crate) recorder: OnceLock<Arc<dyn Recorder>>,
     /// Where rooms look up their invited halls (the readiness board) and their
@@ -132,6 +134,16 @@ impl Shared {
         peer
     }
 
+    /// The NATS bridge, if this node is one of several.
+    pub fn bridge(&self) -> Option<&Arc<crate::bridge::Bridge>> {
+        self.bridge.get()
+    }
+
+    /// A speaker group of this node's own (for a home room elsewhere).
+    pub fn new_group(&self) -> SpeakerGroup {
+        SpeakerGroup(self.next_room.fetch_add(1, Ordering::Relaxed))
+    }
+
     /// Removes a room that ended, unless a newer one took its place.
     pub fn forget_room(&self, meeting: i64, id: u64) {
         let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
@@ -170,7 +182,8 @@ impl Signaling {
     /// The service over an SFU already started; it takes over the SFU's event channel.
     pub fn with_sfu(sfu: Sfu, events: mpsc::Receiver<SfuEvent>, config: SignalingConfig) -> Self {
         let (routes, routes_rx) = mpsc::unbounded_channel();
-        tokio::spawn(dispatch(events, routes_rx));
+        let (remote_events, remote_rx) = mpsc::channel(1024);
+        tokio::spawn(dispatch(events, remote_rx, routes_rx));
         let shared = Arc::new(Shared {
             sfu,
             config,
@@ -178,6 +191,7 @@ impl Signaling {
             next_peer: AtomicU64::new(1),
             next_room: AtomicU64::new(1),
             routes,
+            remote_events,
             recorder: OnceLock::new(),
             roster: OnceLock::new(),
             live_states: OnceLock::new(),

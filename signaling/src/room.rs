@@ -19,6 +19,7 @@ mod handle;
 mod lifecycle;
 mod live;
 mod media;
+mod nodes;
 mod presence;
 mod recording;
 mod refill;
@@ -66,8 +67,10 @@ pub(crate) struct Member {
     pub link: Option<SessionLink>,
     /// When the grace period ends, if the socket dropped.
     pub lost_until: Option<Instant>,
-    /// Its current peer connection in the SFU.
+    /// Its current peer connection in the SFU of its media node.
     pub peer: Option<PeerId>,
+    /// Its media node: `None` this node's SFU, else another node's (`nodes`).
+    pub node: Option<String>,
     /// Whether `add_peer` has answered for `peer`.
     pub ready: bool,
     /// Candidates that arrived before the answer.
@@ -106,6 +109,7 @@ impl Member {
             link,
             lost_until: None,
             peer: None,
+            node: None,
             ready: false,
             early_candidates: Vec::new(),
             video: None,
@@ -175,6 +179,8 @@ pub(crate) struct Room {
     pub recording: recording::RoomRecording,
     /// The live state written for the next room of the meeting (`live`).
     pub live: live::LiveKeeping,
+    /// Its halls' media nodes: watched streams, each node's loudest.
+    pub nodes: nodes::Nodes,
 }
 
 impl Room {
@@ -213,6 +219,7 @@ impl Room {
             layers_told: std::collections::HashMap::new(),
             recording: recording::RoomRecording::default(),
             live: live::LiveKeeping::default(),
+            nodes: nodes::Nodes::default(),
             shared,
         };
         tokio::spawn(room.run(rx));
@@ -345,12 +352,14 @@ impl Room {
                 }
             }
             Command::Act { by, request, reply } => self.act(by, request, reply).await,
-            Command::Sfu(event) => self.sfu_event(event).await,
+            Command::Sfu(event) => self.sfu_event(None, event).await,
+            Command::NodeSfu(node, event) => self.sfu_event(Some(node), event).await,
             Command::PeerReady {
                 hall_id,
                 peer,
+                node,
                 result,
-            } => self.peer_ready(hall_id, peer, result).await,
+            } => self.peer_ready(hall_id, peer, node, result).await,
             Command::PeerRenegotiated {
                 hall_id,
                 peer,
@@ -471,6 +480,7 @@ fn may_change_chair(command: &Command) -> bool {
             | Command::Candidate { .. }
             | Command::SetLayer { .. }
             | Command::Sfu(_)
+            | Command::NodeSfu(..)
             | Command::PeerReady { .. }
             | Command::PeerRenegotiated { .. }
             | Command::Invited(_)

@@ -7,8 +7,9 @@
 //! seen by the host as a local one would be; a bridged page that stops reading is cut
 //! by the same write timeout as a local one while the room goes on. A node whose NATS
 //! server is away still starts, and refuses such halls `home_elsewhere` as before. With media (`sfu::testclient` over UDP on
-//! 127.0.0.1): the offers and answers cross the bridge, so a hall on node b publishes to
-//! node a's SFU and a hall on node c receives its video and audio from there.
+//! 127.0.0.1): the offers and answers cross the bridge; a hall on node b publishes to its
+//! node's SFU (placed there by the home room, tests/placement.rs) and a hall on node c
+//! receives its video and audio over the cascade's relays.
 
 mod common;
 
@@ -235,7 +236,7 @@ async fn a_hall_on_node_c_receives_the_floor_holder_on_node_b() {
     })
     .await;
 
-    // The floor to hall b: its video and audio reach c through node a's SFU.
+    // The floor to hall b: its video and audio reach c (relayed b → c).
     host.send(json!({"type": "give_floor", "hall_id": hall_b}));
     let mut shown = std::collections::BTreeMap::new();
     while shown.values().filter(|h| **h == Some(hall_b)).count() < 2 {
@@ -263,7 +264,7 @@ async fn a_hall_on_node_c_receives_the_floor_holder_on_node_b() {
     assert_eq!(
         (a.room_count(), b.room_count(), c.room_count()),
         (1, 0, 0),
-        "media and room on the home node only"
+        "the room on the home node only"
     );
     db.cleanup().await;
 }

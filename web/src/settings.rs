@@ -406,6 +406,10 @@ impl Settings {
             capacity: self.capacity(),
             recordings_dir: Some(self.recordings_dir()),
             record_kinds: self.record_kinds(),
+            media_regions: self
+                .cluster_config()?
+                .map(|c| c.media_regions)
+                .unwrap_or_default(),
             ..signaling::SignalingConfig::default()
         })
     }

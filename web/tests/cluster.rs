@@ -8,7 +8,8 @@
 //! nodes b and c and are bridged to node a's room — the floor, a roll call and a socket
 //! closing behave as for halls on one node; a bridging node killed loses its halls; and
 //! with media (`sfu::testclient`), a hall on node c receives the video and audio of the
-//! floor holder on node b, both sent to node a's SFU as the bridged answers said.
+//! floor holder on node b, each hall's media on its own node's SFU (the answers' ports
+//! differ; the cascade's relays carry the streams between the nodes).
 
 mod common;
 
@@ -227,11 +228,18 @@ async fn halls_on_three_nodes_meet_in_the_home_room() {
 }
 
 /// Offers `client`'s media through `page`, applies the answer and waits until connected.
-async fn negotiate(page: &mut Page, client: &sfu::testclient::TestClient) {
+async fn negotiate(page: &mut Page, client: &sfu::testclient::TestClient) -> Vec<u16> {
     let offer = client.offer().await.expect("offer");
     page.send(json!({ "type": "offer", "sdp": offer })).await;
     let answer = page.expect("answer", |m| m["type"] == "answer").await;
     let sdp = answer["sdp"].as_str().expect("sdp").to_string();
+    let mut ports: Vec<u16> = sdp
+        .lines()
+        .filter_map(|l| l.strip_prefix("a=candidate:"))
+        .filter_map(|c| c.split_whitespace().nth(5)?.parse().ok())
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
     client.accept(sdp).await.expect("the answer applies");
     assert!(
         client
@@ -239,6 +247,7 @@ async fn negotiate(page: &mut Page, client: &sfu::testclient::TestClient) {
             .await,
         "media connects"
     );
+    ports
 }
 
 /// How many SSRCs have brought at least 20 packets to `client`.
@@ -271,18 +280,28 @@ async fn a_hall_on_node_c_receives_the_video_of_a_hall_on_node_b() {
     // The host (node a, the home) and hall b (node b) publish camera and microphone.
     let (mut host, _) = Page::join(port_a, &invited[0].1).await;
     let host_media = TestClient::publisher().await.expect("publisher");
-    negotiate(&mut host, &host_media).await;
+    let media_a = negotiate(&mut host, &host_media).await;
     let _host_sending = host_media.start_publishing().await.expect("sending");
     let (mut page_b, _) = Page::join(port_b, &invited[1].1).await;
     let b_media = TestClient::publisher().await.expect("publisher");
-    negotiate(&mut page_b, &b_media).await;
+    let media_b = negotiate(&mut page_b, &b_media).await;
     let _b_sending = b_media.start_publishing().await.expect("sending");
 
     // Hall c (node c) watches with two video and two audio slots: the host's first,
-    // then — the floor given to b — b's video and audio too, all from node a's SFU.
+    // then — the floor given to b — b's video and audio too, each hall's media on its
+    // own node's SFU (the cascade's relays a → c and b → c carry them).
     let (mut page_c, _) = Page::join(port_c, &invited[2].1).await;
     let c_media = TestClient::subscriber(2, 2).await.expect("subscriber");
-    negotiate(&mut page_c, &c_media).await;
+    let media_c = negotiate(&mut page_c, &c_media).await;
+    assert_eq!(
+        (media_a.len(), media_b.len(), media_c.len()),
+        (1, 1, 1),
+        "one media port per answer: {media_a:?} {media_b:?} {media_c:?}"
+    );
+    assert!(
+        media_a != media_b && media_b != media_c && media_a != media_c,
+        "each hall's media on its own node (before: all on the home's port): a {media_a:?}, b {media_b:?}, c {media_c:?}"
+    );
     common::wait_until("the host's video and audio reach c", || {
         carrying(&c_media) == 2
     })

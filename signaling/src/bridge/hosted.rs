@@ -150,6 +150,7 @@ async fn join(bridge: &Arc<Bridge>, signaling: &Signaling, request: JoinRequest)
         hall: request.hall,
     };
     let (link, link_rx) = SessionLink::new();
+    link.set_via(&key.0);
     let (room, session) = match signaling.join(admission, request.resume, link).await {
         Ok(Ok(joined)) => joined,
         Ok(Err(refused)) => {

@@ -20,6 +20,9 @@ use sfu::{NodeKeys, Sfu, SfuError, StreamId};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+pub(crate) mod cmd;
+pub(crate) mod cmdwire;
+pub(crate) mod evwire;
 mod wire;
 
 use super::beats::Beats;
@@ -398,6 +401,17 @@ impl Bridge {
             .map(|((node, origin), &local)| (node.clone(), *origin, local))
             .collect()
     }
+}
+
+/// Subscribes `node` to home rooms' commands and to its rooms' media events.
+pub(super) async fn subscribe_cmds(
+    nats: &async_nats::Client,
+    node: &str,
+) -> Result<(async_nats::Subscriber, async_nats::Subscriber), async_nats::SubscribeError> {
+    Ok((
+        nats.subscribe(cmdwire::cmd_subject(node)).await?,
+        nats.subscribe(evwire::ev_subject(node)).await?,
+    ))
 }
 
 /// Subscribes `bridge`'s node to its watch and unwatch subjects.

@@ -51,22 +51,25 @@ impl Routes {
 }
 
 /// Routes each SFU event to the room of its peer or speaker group.
+/// Events of peers on other nodes (`remote`) come with their node's name.
 pub(super) async fn dispatch(
     mut events: mpsc::Receiver<SfuEvent>,
+    mut remote: mpsc::Receiver<(String, SfuEvent)>,
     mut routes_rx: mpsc::UnboundedReceiver<Route>,
 ) {
     let mut routes = Routes::default();
     loop {
-        let event = tokio::select! {
+        let (node, event) = tokio::select! {
             biased;
             Some(route) = routes_rx.recv() => {
                 routes.add(route);
                 continue;
             }
             event = events.recv() => match event {
-                Some(event) => event,
+                Some(event) => (None, event),
                 None => break,
             },
+            Some((node, event)) = remote.recv() => (Some(node), event),
         };
         // Routes were queued before their peer was added: take them all first.
         while let Ok(route) = routes_rx.try_recv() {
@@ -95,14 +98,19 @@ pub(super) async fn dispatch(
                     DisconnectReason::Closed | DisconnectReason::ClosedByServer
                 )
         );
-        let sent = if matches!(event, SfuEvent::Stats(_)) {
+        let stats = matches!(event, SfuEvent::Stats(_));
+        let command = match node {
+            None => Command::Sfu(event),
+            Some(node) => Command::NodeSfu(node, event),
+        };
+        let sent = if stats {
             // Statistics are dropped rather than waited for when a room is busy.
             !matches!(
-                room.try_send(Command::Sfu(event)),
+                room.try_send(command),
                 Err(mpsc::error::TrySendError::Closed(_))
             )
         } else {
-            room.send(Command::Sfu(event)).await.is_ok()
+            room.send(command).await.is_ok()
         };
         if !sent || ends {
             routes.remove(about);

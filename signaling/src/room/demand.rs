@@ -18,7 +18,8 @@ impl Room {
             let Some(track) = m.video else {
                 continue;
             };
-            let layers = demand.get(&track).map_or(1, |&top| top.saturating_add(1));
+            let shown = demand.get(&(m.hall.id, track));
+            let layers = shown.map_or(1, |&top| top.saturating_add(1));
             if self.layers_told.get(&m.hall.id) != Some(&layers) {
                 self.layers_told.insert(m.hall.id, layers);
                 m.tell(ServerMessage::SendLayers { layers });
@@ -32,16 +33,17 @@ impl Room {
     }
 }
 
-/// The highest layer each video track is shown at, over every member's slots.
-fn highest_shown(members: &[Member]) -> HashMap<StreamId, u8> {
-    let mut top: HashMap<StreamId, u8> = HashMap::new();
+/// The highest layer each hall's video track is shown at, over every member's slots (by
+/// hall and track: halls on different media nodes may publish tracks of the same id).
+fn highest_shown(members: &[Member]) -> HashMap<(i64, StreamId), u8> {
+    let mut top: HashMap<(i64, StreamId), u8> = HashMap::new();
     let placed = members
         .iter()
         .flat_map(|m| &m.slots)
         .filter(|s| s.info.kind == sfu::MediaKind::Video)
         .filter_map(|s| s.fill);
     for p in placed {
-        let layer = top.entry(p.track).or_insert(p.layer);
+        let layer = top.entry((p.hall_id, p.track)).or_insert(p.layer);
         *layer = (*layer).max(p.layer);
     }
     top

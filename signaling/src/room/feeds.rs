@@ -134,6 +134,7 @@ impl Room {
                         .send(super::Command::PeerReady {
                             hall_id: participant_id,
                             peer,
+                            node: None,
                             result,
                         })
                         .await;

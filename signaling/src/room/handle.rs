@@ -58,10 +58,13 @@ pub(crate) enum Command {
     Lost { session: SessionId },
     /// An SFU event about one of this room's peers.
     Sfu(SfuEvent),
-    /// `add_peer` finished.
+    /// An event of another media node (named) about one of this room's peers there.
+    NodeSfu(String, SfuEvent),
+    /// `add_peer` finished (on media node `node`; `None`: this node's).
     PeerReady {
         hall_id: i64,
         peer: PeerId,
+        node: Option<String>,
         result: Result<PeerAnswer, SfuError>,
     },
     /// `renegotiate` finished.

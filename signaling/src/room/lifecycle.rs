@@ -94,7 +94,7 @@ impl Room {
                 link.close(close::MEETING_ENDED, ErrorCode::MeetingEnded.as_str());
             }
             if let Some(peer) = m.peer {
-                let _ = self.shared.sfu.close_peer(peer).await;
+                self.close_on(m.node.as_deref(), peer).await;
             }
         }
         self.readiness_watchers.clear();
@@ -119,7 +119,7 @@ impl Room {
                 closed.push(link);
             }
             if let Some(peer) = m.peer {
-                let _ = self.shared.sfu.close_peer(peer).await;
+                self.close_on(m.node.as_deref(), peer).await;
             }
         }
         self.readiness_watchers.clear();
@@ -136,7 +136,7 @@ impl Room {
         for m in std::mem::take(&mut self.members) {
             links.extend(m.link);
             if let Some(peer) = m.peer {
-                let _ = self.shared.sfu.close_peer(peer).await;
+                self.close_on(m.node.as_deref(), peer).await;
             }
         }
         self.readiness_watchers.clear();

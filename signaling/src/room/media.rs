@@ -24,28 +24,30 @@ impl Room {
         self.drop_media(i).await;
         let group = self.speaker_group();
         let peer = self.shared.new_peer(self.me.clone(), group);
+        let chooser = self.chooser(i);
         let m = &mut self.members[i];
         m.peer = Some(peer);
         m.ready = false;
-        let (hall_id, sfu, me) = (m.hall.id, self.shared.sfu.clone(), self.me.clone());
+        let (hall_id, me) = (m.hall.id, self.me.clone());
         tokio::spawn(async move {
+            // Placed (`nodes`); its node is the member's once it answered.
+            let node = chooser.choose().await;
+            let media = chooser.media(node.as_deref());
             // In its meeting's speaker group before the answer lets media flow.
-            let result = match sfu.add_peer(peer, sdp).await {
-                Ok(answer) => sfu.set_speaker_group(peer, group).await.map(|()| answer),
-                Err(e) => Err(e),
-            };
+            let result = media.add_peer(peer, sdp, group).await;
             match me.upgrade() {
                 Some(room) => {
                     let _ = room
                         .send(Command::PeerReady {
                             hall_id,
                             peer,
+                            node,
                             result,
                         })
                         .await;
                 }
                 None if result.is_ok() => {
-                    let _ = sfu.close_peer(peer).await;
+                    let _ = media.close_peer(peer).await;
                 }
                 None => {}
             }
@@ -56,12 +58,13 @@ impl Room {
         &mut self,
         hall_id: i64,
         peer: PeerId,
+        node: Option<String>,
         result: Result<PeerAnswer, SfuError>,
     ) {
         let Some(i) = self.peer_index(hall_id, peer) else {
             // Replaced or gone meanwhile.
             if result.is_ok() {
-                let _ = self.shared.sfu.close_peer(peer).await;
+                self.close_on(node.as_deref(), peer).await;
             }
             return;
         };
@@ -69,6 +72,7 @@ impl Room {
             return;
         }
         let m = &mut self.members[i];
+        m.node = node;
         let answer = match result {
             Ok(answer) => answer,
             Err(e) => {
@@ -120,7 +124,8 @@ impl Room {
         if c.candidate.is_empty() {
             return; // end of candidates
         }
-        if let Err(e) = self.shared.sfu.add_ice_candidate(peer, c.into()).await {
+        let media = self.media_of(self.members[i].node.as_deref());
+        if let Err(e) = media.add_ice_candidate(peer, c.into()).await {
             self.members[i].tell(error(ErrorCode::InvalidCandidate, e.to_string()));
         }
     }
@@ -151,10 +156,9 @@ impl Room {
         m.early_local.clear();
         m.published.clear();
         let had_tracks = m.video.take().is_some() | m.audio.take().is_some();
+        let node = m.node.take();
         if let Some(peer) = m.peer.take() {
-            if let Err(e) = self.shared.sfu.close_peer(peer).await {
-                tracing::debug!(?peer, error = %e, "closing a peer that is already gone");
-            }
+            self.close_on(node.as_deref(), peer).await;
         }
         if had_tracks {
             self.refill_all().await;
@@ -164,7 +168,8 @@ impl Room {
         }
     }
 
-    pub(super) async fn sfu_event(&mut self, event: SfuEvent) {
+    /// An event of media node `node` (`None`: this node's SFU).
+    pub(super) async fn sfu_event(&mut self, node: Option<String>, event: SfuEvent) {
         let owner =
             |room: &Room, peer: PeerId| room.members.iter().position(|m| m.peer == Some(peer));
         match event {
@@ -207,6 +212,10 @@ impl Room {
             }
             SfuEvent::ActiveSpeakerChanged { peer, .. } => {
                 // The SFU still receives a muted hall's audio: it never counts as speaking.
+                let peer = match self.shared.bridge() {
+                    Some(_) => self.nodes.speaker(node, peer),
+                    None => peer,
+                };
                 let hall = peer
                     .and_then(|p| owner(self, p))
                     .map(|i| self.members[i].hall.id)

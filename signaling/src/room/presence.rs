@@ -189,9 +189,7 @@ impl Room {
             self.broadcast_meeting_state();
         }
         if let Some(peer) = m.peer {
-            if let Err(e) = self.shared.sfu.close_peer(peer).await {
-                tracing::debug!(?peer, error = %e, "closing a peer that is already gone");
-            }
+            self.close_on(m.node.as_deref(), peer).await;
         }
         self.refill_all().await;
         if self.only_recording_left() {

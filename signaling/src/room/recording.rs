@@ -196,11 +196,8 @@ impl Room {
                     .and_then(|m| m.slots.iter().find(|s| s.info.kind == MediaKind::Video))
                     .and_then(|s| s.fill);
                 if let Some(fill) = main {
-                    let _ = self
-                        .shared
-                        .sfu
-                        .request_keyframe(fill.track, fill.layer)
-                        .await;
+                    let track = self.here(fill.hall_id, fill.track);
+                    let _ = self.shared.sfu.request_keyframe(track, fill.layer).await;
                 }
             }
             Event::Finished {

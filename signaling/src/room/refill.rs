@@ -27,6 +27,7 @@ impl Room {
             self.plan_slots(i, &mut planned);
         }
         self.commit(planned).await;
+        self.unwatch_unused();
         self.tell_send_layers();
     }
 
@@ -35,6 +36,7 @@ impl Room {
         let mut planned = Vec::new();
         self.plan_slots(i, &mut planned);
         self.commit(planned).await;
+        self.unwatch_unused();
         self.tell_send_layers();
     }
 
@@ -133,8 +135,16 @@ impl Room {
         if planned.is_empty() {
             return;
         }
-        let changes = planned.iter().map(|p| p.change).collect();
-        let results = match self.shared.sfu.apply(changes).await {
+        let changes = planned
+            .iter()
+            .map(|p| super::nodes::Placed {
+                member: p.member,
+                shown: p.want.map(|w| (w.hall_id, w.track, w.layer)),
+                video: self.members[p.member].slots[p.slot].info.kind == MediaKind::Video,
+                change: p.change,
+            })
+            .collect();
+        let results = match self.apply_placed(changes).await {
             Ok(results) => results,
             Err(e) => {
                 tracing::warn!(error = %e, "slot changes not applied");

@@ -21,9 +21,10 @@ impl Room {
             self.offer(session, sdp).await;
             return;
         };
-        let (hall_id, sfu, me) = (m.hall.id, self.shared.sfu.clone(), self.me.clone());
+        let (hall_id, me) = (m.hall.id, self.me.clone());
+        let media = self.media_of(m.node.as_deref());
         tokio::spawn(async move {
-            let result = sfu.renegotiate(peer, sdp).await;
+            let result = media.renegotiate(peer, sdp).await;
             if let Some(room) = me.upgrade() {
                 let done = Command::PeerRenegotiated {
                     hall_id,

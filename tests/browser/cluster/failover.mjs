@@ -2,8 +2,10 @@
 // the nodes, NATS and the database inside a loopback-only namespace): three Chromium pages
 // join one meeting through node a, node b and node c and decode each other's video — the
 // pages on b and c stay on their node, bridged over NATS to the home room on node a, and
-// send their media to node a's SFU. Then node a (the meeting's home: its room and its
-// media) is killed with SIGKILL: every page must move to a living node by itself (it knows
+// send their media to their own node's SFU (the cascade, docs/cluster.md "Step 2b": the
+// home room places each hall's media on the node its socket came through; relays carry
+// the streams between the nodes). Then node a (the meeting's home: its room and the
+// host's media) is killed with SIGKILL: every page must move to a living node by itself (it knows
 // `public_urls`) and decode fresh video from the others again; the time from the kill is
 // printed (the issue asks for 10 s; only a generous bound is asserted), and the
 // attendance report shows each hall's interval closed by the lost node and a new one.
@@ -120,7 +122,7 @@ test("pages that joined through three nodes decode each other's video", async ()
   const at = await where();
   console.log(`pages (host, commune, commune): ${JSON.stringify(at)}`);
   assert.deepEqual(at.map((w) => w.socket), NAMES.slice(0, 3), "each page's socket stays on the node it joined through");
-  assert.deepEqual(at.map((w) => w.media), [NAMES[0], NAMES[0], NAMES[0]], "every page sends its media to the home node's SFU");
+  assert.deepEqual(at.map((w) => w.media), NAMES.slice(0, 3), "every page sends its media to its own node's SFU");
   await pages[0].screenshot({ path: join(OUT, "cluster-before.png") });
 });
 
@@ -149,7 +151,7 @@ test("kill -9 of the node carrying the media: every page decodes the others agai
   console.log(`pages now: ${JSON.stringify(at)}`);
   for (const w of at) {
     assert.notEqual(w.socket, dead, `no page is on the dead node: ${JSON.stringify(at)}`);
-    assert.equal(w.media, home.node, `media goes to the new home's SFU: ${JSON.stringify(at)}`);
+    assert.equal(w.media, w.socket, `media goes to the SFU of the page's own (living) node: ${JSON.stringify(at)}`);
   }
   await pages[0].screenshot({ path: join(OUT, "cluster-after.png") });
 

@@ -33,6 +33,13 @@ pub struct ClusterSettings {
     /// a `home_elsewhere` refusal names. Empty: the page knows only its own node.
     #[serde(default)]
     pub public_urls: BTreeMap<String, String>,
+    /// Where halls' media goes, by node id: unit ids (`{ node-b = [17, 18] }`; in the
+    /// environment `HOINGHI_CLUSTER__MEDIA_REGIONS='{node-b=[17,18]}'`). A hall under one
+    /// of a node's units (itself or an ancestor; the nearest listed wins) sends its
+    /// media to that node's SFU while it beats; else to the node its socket came
+    /// through, else to its meeting's home node.
+    #[serde(default)]
+    pub media_regions: BTreeMap<String, Vec<i64>>,
 }
 
 fn default_nats_url() -> String {
@@ -54,6 +61,8 @@ pub struct ClusterConfig {
     pub nats_url: String,
     /// Every node's public base URL by node id (no trailing `/`).
     pub public_urls: BTreeMap<String, String>,
+    /// The units whose halls' media each node carries, by node id.
+    pub media_regions: BTreeMap<String, Vec<i64>>,
 }
 
 impl ClusterConfig {
@@ -112,6 +121,34 @@ fn public_urls(urls: &BTreeMap<String, String>) -> Result<BTreeMap<String, Strin
         .collect()
 }
 
+/// The media regions checked: node ids well formed, unit ids positive, no unit under two
+/// nodes.
+fn media_regions(
+    regions: &BTreeMap<String, Vec<i64>>,
+) -> Result<BTreeMap<String, Vec<i64>>, String> {
+    let mut seen = std::collections::HashMap::new();
+    for (node, units) in regions {
+        if !well_formed(node) {
+            return Err(format!(
+                "settings: cluster.media_regions: {node:?} is not a node id (1 to 32 of a-z, 0-9, - and _)"
+            ));
+        }
+        for &unit in units {
+            if unit <= 0 {
+                return Err(format!(
+                    "settings: cluster.media_regions.{node}: {unit} is not a unit id"
+                ));
+            }
+            if let Some(other) = seen.insert(unit, node) {
+                return Err(format!(
+                    "settings: cluster.media_regions: unit {unit} is under both {other} and {node}"
+                ));
+            }
+        }
+    }
+    Ok(regions.clone())
+}
+
 impl Settings {
     /// This node's name: the cluster's `node_id`, or [`scheduler::LOCAL_NODE`] without a
     /// cluster section.
@@ -166,6 +203,7 @@ impl Settings {
             lease: Duration::from_secs(cluster.lease_secs),
             nats_url: cluster.nats_url.clone(),
             public_urls: public_urls(&cluster.public_urls)?,
+            media_regions: media_regions(&cluster.media_regions)?,
         }))
     }
 }
@@ -182,6 +220,7 @@ mod tests {
                 nats_url: default_nats_url(),
                 lease_secs: 15,
                 public_urls: BTreeMap::new(),
+                media_regions: BTreeMap::new(),
             }),
             ..Settings::default()
         }
@@ -232,6 +271,18 @@ mod tests {
             let err = s.validate().unwrap_err();
             assert!(err.contains("cluster.public_urls"), "{node} {url}: {err}");
         }
+        let regions = [
+            vec![("Node B", vec![17])],
+            vec![("node-b", vec![0])],
+            vec![("node-b", vec![17]), ("node-c", vec![18, 17])],
+        ];
+        for bad in regions {
+            let mut s = cluster("b");
+            let map = &mut s.cluster.as_mut().unwrap().media_regions;
+            map.extend(bad.iter().map(|(n, u)| (n.to_string(), u.clone())));
+            let err = s.validate().unwrap_err();
+            assert!(err.contains("cluster.media_regions"), "{bad:?}: {err}");
+        }
     }
 
     #[test]
@@ -243,7 +294,8 @@ mod tests {
             &path,
             "database_url = \"postgres://postgres@127.0.0.1/test\"\n\
              [cluster]\nnode_id = \"hn-1\"\nlease_secs = 9\n\
-             public_urls = { hn-1 = \"http://10.0.0.1:8080/\", hn-2 = \"https://b.hop.tinh.vn\" }\n",
+             public_urls = { hn-1 = \"http://10.0.0.1:8080/\", hn-2 = \"https://b.hop.tinh.vn\" }\n\
+             media_regions = { hn-2 = [17, 18] }\n",
         )
         .unwrap();
         let s = Settings::load(Some(&path), figment::Figment::new()).unwrap();
@@ -254,7 +306,11 @@ mod tests {
                 .map(|c| (c.nats_url.as_str(), c.lease_secs)),
             Some(("nats://127.0.0.1:4222", 9))
         );
-        let urls = s.cluster_config().unwrap().unwrap().public_urls;
+        let config = s.cluster_config().unwrap().unwrap();
+        assert_eq!(config.media_regions.get("hn-2"), Some(&vec![17, 18]));
+        let rooms = s.signaling_config().unwrap();
+        assert_eq!(rooms.media_regions, config.media_regions);
+        let urls = config.public_urls;
         assert_eq!(
             urls.iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))

@@ -1,0 +1,400 @@
+//! The cascade's step 2b (docs/cluster.md): a hall's media goes to its own node. Three
+//! nodes in one process, each with its own SFU on 127.0.0.1, bridge and NATS connection
+//! (127.0.0.1:4222), over one store (PostgreSQL with `TEST_BACKEND=postgres`). The
+//! meeting's home room is on node a (the host joined there); a hall whose socket came
+//! through node b is placed on b's SFU — its answer's candidates carry b's media port —
+//! and publishes there; the home room gives it the floor; two halls through node c are
+//! placed on c's SFU and receive its video and audio over one relay b → c: b's relay
+//! sends each packet once, not once per viewer. Also: placement by `media_regions`, a
+//! silent media node's halls failed and placed on the home, and the active speaker
+//! found on each media node and merged by the home room.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::store::invited;
+use common::{quiet, wait_until, Page};
+use scheduler::testing::{demo_db, province_meeting_now, test_backend};
+use scheduler::{Level, Store};
+use serde_json::json;
+use sfu::testclient::speaking::Speaking;
+use sfu::testclient::TestClient;
+use sfu::SfuConfig;
+use signaling::protocol::{ServerMessage, Slot};
+use signaling::{Bridge, HomeLeases, Signaling, SignalingConfig, StoreRecorder};
+
+const NATS: &str = "nats://127.0.0.1:4222";
+
+/// One node: its own SFU, recorder, leases, bridge and NATS connection, over `store`.
+async fn node(store: &Store, name: &str) -> Signaling {
+    node_with(store, name, BTreeMap::new()).await
+}
+
+/// A node whose rooms place halls' media by `media_regions`.
+async fn node_with(
+    store: &Store,
+    name: &str,
+    media_regions: BTreeMap<String, Vec<i64>>,
+) -> Signaling {
+    node_over(store, name, media_regions).await.0
+}
+
+/// A node and its NATS connection (drained: the node goes silent).
+async fn node_over(
+    store: &Store,
+    name: &str,
+    media_regions: BTreeMap<String, Vec<i64>>,
+) -> (Signaling, async_nats::Client) {
+    let config = SignalingConfig {
+        grace: Duration::from_secs(1),
+        media_regions,
+        ..quiet()
+    };
+    node_of(store, name, config).await
+}
+
+/// A node with `config`, and its NATS connection.
+async fn node_of(
+    store: &Store,
+    name: &str,
+    config: SignalingConfig,
+) -> (Signaling, async_nats::Client) {
+    let store = store.clone().with_node(name);
+    let signaling = Signaling::start(SfuConfig::default(), config)
+        .expect("valid config")
+        .record_with(StoreRecorder::spawn(store.clone(), 10))
+        .with_roster(store.clone())
+        .with_home(HomeLeases::start(store.clone(), Duration::from_secs(15)));
+    let nats = signaling::bridge::connect(NATS, name).await.expect("NATS");
+    let bridge: Arc<Bridge> = Bridge::start(&signaling, nats.clone(), store)
+        .await
+        .expect("subscribed");
+    (signaling.with_bridge(bridge), nats)
+}
+
+/// The ports of the candidates in an SDP answer (each once).
+fn candidate_ports(sdp: &str) -> Vec<u16> {
+    let mut ports: Vec<u16> = sdp
+        .lines()
+        .filter_map(|l| l.strip_prefix("a=candidate:"))
+        .filter_map(|c| c.split_whitespace().nth(5)?.parse().ok())
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// Offers `client`'s media through `page`; the answer's SDP and slots, once connected.
+async fn negotiate(page: &mut Page, client: &TestClient) -> (String, Vec<Slot>) {
+    let offer = client.offer().await.expect("offer");
+    let asked = std::time::Instant::now();
+    page.send(json!({"type": "offer", "sdp": offer}));
+    let (sdp, slots) = page
+        .expect("answer", |m| match m {
+            ServerMessage::Answer { sdp, slots } => Some((sdp.clone(), slots.clone())),
+            _ => None,
+        })
+        .await;
+    println!("answered in {:?}", asked.elapsed());
+    client
+        .accept(sdp.clone())
+        .await
+        .expect("the answer applies");
+    assert!(client.wait_connected(common::WAIT).await, "media connects");
+    (sdp, slots)
+}
+
+/// Slots shown per hall, until `n` slots show `hall`.
+async fn shown(page: &mut Page, hall: i64, n: usize) {
+    let mut shown = std::collections::BTreeMap::new();
+    while shown.values().filter(|h| **h == Some(hall)).count() < n {
+        let (slot, source) = page
+            .expect("subscription", |m| match m {
+                ServerMessage::Subscription {
+                    slot,
+                    source_hall_id,
+                    ..
+                } => Some((*slot, *source_hall_id)),
+                _ => None,
+            })
+            .await;
+        shown.insert(slot, source);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hall_placed_on_its_own_node_is_seen_over_one_relay() {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let levels = [Level::Province, Level::District];
+    let m = province_meeting_now(&db.store, "Giao ban nhiều nút", &levels)
+        .await
+        .expect("scheduled");
+    let halls: Vec<i64> = db
+        .store
+        .invited_halls(m.id)
+        .await
+        .expect("invited")
+        .into_iter()
+        .map(|h| h.hall_id)
+        .filter(|&h| h != m.host_hall_id)
+        .take(3)
+        .collect();
+    assert_eq!(halls.len(), 3, "three halls besides the host");
+    let (hall_b, hall_c1, hall_c2) = (halls[0], halls[1], halls[2]);
+    let run = std::process::id();
+    let a = node(&db.store, &format!("pa-{run}")).await;
+    let b = node(&db.store, &format!("pb-{run}")).await;
+    let c = node(&db.store, &format!("pc-{run}")).await;
+    let port = |s: &Signaling| s.sfu().local_addr().port();
+    // Each node has heard the others beat (placement takes living nodes only).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    // The host (node a, the home) publishes on a's SFU.
+    let mut host = invited(&a, &db.store, m.id, m.host_hall_id).await;
+    host.welcome().await;
+    let host_media = TestClient::publisher().await.expect("publisher");
+    let (sdp, _) = negotiate(&mut host, &host_media).await;
+    assert_eq!(candidate_ports(&sdp), [port(&a)], "the host's media on a");
+    let _host_sending = host_media.start_publishing().await.expect("sending");
+
+    // Hall b, through node b: placed on b's SFU, not the home's.
+    let mut page_b = invited(&b, &db.store, m.id, hall_b).await;
+    page_b.welcome().await;
+    let b_media = TestClient::publisher().await.expect("publisher");
+    let (sdp, _) = negotiate(&mut page_b, &b_media).await;
+    assert_eq!(
+        candidate_ports(&sdp),
+        [port(&b)],
+        "b's answer carries b's media port, not a's {}",
+        port(&a)
+    );
+    let b_sending = b_media.start_publishing().await.expect("sending");
+
+    // Two halls through node c, placed on c's SFU, each with two video and two audio
+    // slots: the host's at first (watched by c from a).
+    let mut viewers = Vec::new();
+    for hall in [hall_c1, hall_c2] {
+        let mut page = invited(&c, &db.store, m.id, hall).await;
+        page.welcome().await;
+        let client = TestClient::subscriber(2, 2).await.expect("subscriber");
+        let (sdp, slots) = negotiate(&mut page, &client).await;
+        assert_eq!(candidate_ports(&sdp), [port(&c)], "c's halls on c");
+        assert_eq!(slots.len(), 4);
+        viewers.push((page, client));
+    }
+    for (_, client) in &viewers {
+        wait_until("the host's video and audio reach c's halls", || {
+            client.received().values().filter(|p| p.len() >= 20).count() == 2
+        })
+        .await;
+    }
+
+    // The home room gives b's hall the floor: c's halls show it, over the relay b → c.
+    host.send(json!({"type": "give_floor", "hall_id": hall_b}));
+    let mut before = Vec::new();
+    for (page, client) in &mut viewers {
+        shown(page, hall_b, 2).await;
+        before.push(client.received().values().map(Vec::len).sum::<usize>());
+    }
+    let relayed_before = b.sfu().port_stats().await.expect("b").nodes.packets_out;
+    let published_before = b_sending.sent.video.load(Relaxed) + b_sending.sent.audio.load(Relaxed);
+    for ((_, client), &had) in viewers.iter().zip(&before) {
+        wait_until("b's video and audio reach c's halls", || {
+            client.received().values().map(Vec::len).sum::<usize>() >= had + 80
+        })
+        .await;
+    }
+    let (sb, sc) = (
+        b.sfu().port_stats().await.expect("b"),
+        c.sfu().port_stats().await.expect("c"),
+    );
+    let published =
+        b_sending.sent.video.load(Relaxed) + b_sending.sent.audio.load(Relaxed) - published_before;
+    let relayed = sb.nodes.packets_out - relayed_before;
+    println!(
+        "b published {published} packets meanwhile and relayed {relayed}; b {:?}; c {:?}",
+        sb.nodes, sc.nodes
+    );
+    assert!(relayed > 0, "b relays: {sb:?}");
+    assert!(
+        relayed <= published + 10,
+        "once per packet, not per viewer: {relayed} relayed for {published} published"
+    );
+    assert_eq!(sc.nodes.auth_failures, 0, "{sc:?}");
+    assert_eq!(
+        (a.room_count(), b.room_count(), c.room_count()),
+        (1, 0, 0),
+        "one room, on the home node"
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_regions_place_a_hall_on_its_units_node() {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let levels = [Level::Province, Level::District];
+    let m = province_meeting_now(&db.store, "Giao ban theo vùng", &levels)
+        .await
+        .expect("scheduled");
+    let halls = db.store.invited_halls(m.id).await.expect("invited");
+    let others: Vec<i64> = halls
+        .iter()
+        .map(|h| h.hall_id)
+        .filter(|&h| h != m.host_hall_id)
+        .take(2)
+        .collect();
+    let (listed, unlisted) = (others[0], others[1]);
+    // The listed hall's unit's parent (an ancestor) is b's; a unit of a node that does
+    // not beat is not used.
+    let unit = db.store.hall(listed).await.expect("hall").unit_id;
+    let chain = db.store.unit_ancestry(unit).await.expect("ancestry");
+    let ancestor = chain[chain.len() - 2].id;
+    let other_unit = db.store.hall(unlisted).await.expect("hall").unit_id;
+    let run = std::process::id();
+    let (a_name, b_name) = (format!("ra-{run}"), format!("rb-{run}"));
+    let regions = BTreeMap::from([
+        (b_name.clone(), vec![ancestor]),
+        (format!("rgone-{run}"), vec![other_unit]),
+    ]);
+    let a = node_with(&db.store, &a_name, regions).await;
+    let b = node(&db.store, &b_name).await;
+    let port = |s: &Signaling| s.sfu().local_addr().port();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let mut host = invited(&a, &db.store, m.id, m.host_hall_id).await;
+    host.welcome().await;
+    // Through node a (the home), but its unit is under b's region: its media on b.
+    let mut page = invited(&a, &db.store, m.id, listed).await;
+    page.welcome().await;
+    let client = TestClient::publisher().await.expect("publisher");
+    let (sdp, _) = negotiate(&mut page, &client).await;
+    assert_eq!(candidate_ports(&sdp), [port(&b)], "placed by its region");
+    // Its region's node does not beat: the home's SFU.
+    let mut page = invited(&a, &db.store, m.id, unlisted).await;
+    page.welcome().await;
+    let client = TestClient::publisher().await.expect("publisher");
+    let (sdp, _) = negotiate(&mut page, &client).await;
+    assert_eq!(
+        candidate_ports(&sdp),
+        [port(&a)],
+        "a dead region falls back"
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_media_node_fails_its_halls_and_they_come_back_on_the_home() {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let levels = [Level::Province, Level::District];
+    let m = province_meeting_now(&db.store, "Giao ban mất nút", &levels)
+        .await
+        .expect("scheduled");
+    let halls = db.store.invited_halls(m.id).await.expect("invited");
+    let hall = halls
+        .iter()
+        .map(|h| h.hall_id)
+        .find(|&h| h != m.host_hall_id)
+        .expect("a hall");
+    let unit = db.store.hall(hall).await.expect("hall").unit_id;
+    let run = std::process::id();
+    let (a_name, b_name) = (format!("fa-{run}"), format!("fb-{run}"));
+    let regions = BTreeMap::from([(b_name.clone(), vec![unit])]);
+    let a = node_with(&db.store, &a_name, regions).await;
+    let (b, b_nats) = node_over(&db.store, &b_name, BTreeMap::new()).await;
+    let port = |s: &Signaling| s.sfu().local_addr().port();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let mut host = invited(&a, &db.store, m.id, m.host_hall_id).await;
+    host.welcome().await;
+    let mut page = invited(&a, &db.store, m.id, hall).await;
+    page.welcome().await;
+    let client = TestClient::publisher().await.expect("publisher");
+    let (sdp, _) = negotiate(&mut page, &client).await;
+    assert_eq!(candidate_ports(&sdp), [port(&b)], "placed on b");
+
+    // Node b goes silent: within its 3 s of silence (and a beat) the home fails the
+    // hall's peer there, and the page is told to offer again…
+    let silent = std::time::Instant::now();
+    b_nats.drain().await.expect("drained");
+    let code = page.error().await;
+    let after = silent.elapsed();
+    println!("the page was told {code:?} {after:?} after b went silent");
+    assert_eq!(code, signaling::protocol::ErrorCode::MediaFailed);
+    assert!(after < Duration::from_secs(6), "{after:?}");
+    // …which places it on the home now (b does not beat).
+    let client = TestClient::publisher().await.expect("publisher");
+    let (sdp, _) = negotiate(&mut page, &client).await;
+    assert_eq!(candidate_ports(&sdp), [port(&a)], "back on the home");
+    // Node b, not hearing the home, closed the peer it held for it.
+    let deadline = std::time::Instant::now() + common::WAIT;
+    while b.sfu().port_stats().await.expect("b").connections > 0 {
+        assert!(std::time::Instant::now() < deadline, "b kept the peer");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_active_speaker_is_merged_from_each_media_nodes_loudest() {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let levels = [Level::Province, Level::District];
+    let m = province_meeting_now(&db.store, "Giao ban ai đang nói", &levels)
+        .await
+        .expect("scheduled");
+    let halls = db.store.invited_halls(m.id).await.expect("invited");
+    let hall_b = halls
+        .iter()
+        .map(|h| h.hall_id)
+        .find(|&h| h != m.host_hall_id)
+        .expect("a hall");
+    let run = std::process::id();
+    let config = || SignalingConfig {
+        halls_join_muted: false, // every hall may speak
+        ..quiet()
+    };
+    let (a, _) = node_of(&db.store, &format!("sa-{run}"), config()).await;
+    let (b, _) = node_of(&db.store, &format!("sb-{run}"), config()).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut host = invited(&a, &db.store, m.id, m.host_hall_id).await;
+    host.welcome().await;
+    let host_media = TestClient::publisher().await.expect("publisher");
+    negotiate(&mut host, &host_media).await;
+    let mut page_b = invited(&b, &db.store, m.id, hall_b).await;
+    page_b.welcome().await;
+    let b_media = TestClient::publisher().await.expect("publisher");
+    let (sdp, _) = negotiate(&mut page_b, &b_media).await;
+    assert_eq!(candidate_ports(&sdp), [b.sfu().local_addr().port()]);
+    let speaks = |hall: i64| {
+        move |m: &ServerMessage| match m {
+            ServerMessage::ActiveSpeaker { hall_id } => (*hall_id == Some(hall)).then_some(()),
+            _ => None,
+        }
+    };
+    // The host speaks on a (the home's SFU): both pages are told.
+    let mics: Vec<Speaking> = vec![
+        host_media.start_speaking(20).await.expect("speaking"),
+        b_media.start_speaking(127).await.expect("speaking"),
+    ];
+    host.expect("the host speaks", speaks(m.host_hall_id)).await;
+    page_b
+        .expect("the host speaks", speaks(m.host_hall_id))
+        .await;
+    // The host falls silent and b's hall speaks on b's SFU: b's loudest is the meeting's.
+    mics[0].set_level(127);
+    mics[1].set_level(10);
+    host.expect("b's hall speaks", speaks(hall_b)).await;
+    page_b.expect("b's hall speaks", speaks(hall_b)).await;
+    // And back: the home's loudest again.
+    mics[1].set_level(127);
+    mics[0].set_level(20);
+    host.expect("the host speaks again", speaks(m.host_hall_id))
+        .await;
+    for mic in mics {
+        mic.stop().await;
+    }
+    db.cleanup().await;
+}
