@@ -44,6 +44,9 @@ pub struct MediaFigures {
     pub nacks_from_halls: u64,
     pub retransmitted_packets: u64,
     pub nacks_to_halls: u64,
+    /// The relay with other nodes of the cluster (the cascade): packets out and in,
+    /// PLIs and NACKs both ways, drops.
+    pub relay: sfu::NodeFigures,
     /// Forwarded packets per second over the last sampling interval.
     pub forwarded_pps: u64,
     /// Share of the last interval the media task spent working (0–1).
@@ -67,6 +70,7 @@ impl MediaFigures {
             nacks_from_halls: stats.nacks.received,
             retransmitted_packets: stats.nacks.retransmitted,
             nacks_to_halls: stats.nacks.sent,
+            relay: stats.nodes,
             forwarded_pps: 0,
             busy_ratio: 0.0,
         }
@@ -194,5 +198,15 @@ mod tests {
             f.nacks_to_halls,
         );
         assert_eq!(nacks, (3, 5, 2));
+    }
+
+    #[test]
+    fn the_figures_carry_the_relays_counts() {
+        let mut stats = sfu::driver::PortStats::default();
+        stats.nodes.packets_out = 7;
+        stats.nodes.packets_in = 11;
+        stats.nodes.plis_received = 2;
+        let f = MediaFigures::from_stats(&stats);
+        assert_eq!(f.relay, stats.nodes);
     }
 }

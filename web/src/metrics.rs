@@ -8,7 +8,7 @@
 //! media port's last reading (forwarded packets and bytes, drops, PLIs, NACKs both ways
 //! and the packets sent again on them, the media task's busy ratio), and the store's login counts (failures, lockouts). Asked of the
 //! rooms just before each scrape ([`LossFigures`]): the packet loss the halls' media
-//! connections report, both ways.
+//! connections report, both ways. The relay with other nodes (the cascade): [`relay`].
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -25,6 +25,8 @@ use prometheus_client::registry::{Registry, Unit};
 use scheduler::Store;
 
 use crate::sockets::SocketGate;
+
+mod relay;
 
 /// What the scrape reads.
 #[derive(Clone)]
@@ -238,6 +240,7 @@ impl Collector for Figures {
             "RTP packets sent again to halls on their NACKs",
             m.retransmitted_packets,
         )?;
+        relay::encode(&mut e, &m.relay)?;
         let loss = *self.1.lock().unwrap_or_else(PoisonError::into_inner);
         labelled_gauge(
             &mut e,
