@@ -247,3 +247,80 @@ impl WireChange {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_home_rooms_commands_cross_whole() {
+        let changes = [
+            SlotChange::Show {
+                peer: PeerId(70),
+                slot: SlotId(2),
+                track: StreamId(5),
+                max_layer: 1,
+            },
+            SlotChange::Layer {
+                peer: PeerId(70),
+                slot: SlotId(2),
+                max_layer: 0,
+            },
+            SlotChange::Clear {
+                peer: PeerId(71),
+                slot: SlotId(0),
+            },
+        ];
+        let request = CmdRequest {
+            home: "node-a".into(),
+            run: 9,
+            cmd: Cmd::Apply {
+                changes: changes.iter().map(WireChange::of).collect(),
+            },
+        };
+        let text = serde_json::to_vec(&request).expect("encoded");
+        let back: CmdRequest = serde_json::from_slice(&text).expect("decoded");
+        let Cmd::Apply { changes: wire } = back.cmd else {
+            panic!("an apply")
+        };
+        // On the media node the home's peer 70 is its 7; 71 it does not hold.
+        let local = |p: u64| (p == 70).then_some(PeerId(7));
+        let mapped: Vec<Option<SlotChange>> = wire.iter().map(|c| c.change(local)).collect();
+        assert_eq!(
+            mapped,
+            [
+                Some(SlotChange::Show {
+                    peer: PeerId(7),
+                    slot: SlotId(2),
+                    track: StreamId(5),
+                    max_layer: 1
+                }),
+                Some(SlotChange::Layer {
+                    peer: PeerId(7),
+                    slot: SlotId(2),
+                    max_layer: 0
+                }),
+                None,
+            ]
+        );
+        // A refusal the page must see as its own fault stays one.
+        let sdp = WireError::of(&SfuError::InvalidSdp("no m-line".into())).sfu();
+        assert_eq!(sdp, SfuError::InvalidSdp("no m-line".into()));
+        let ours = WireError::of(&SfuError::Stopped).sfu();
+        assert!(matches!(ours, SfuError::Webrtc(_)), "{ours:?}");
+        // An answer keeps its slots.
+        let answer = PeerAnswer {
+            sdp: "v=0".into(),
+            slots: vec![SlotInfo {
+                id: SlotId(1),
+                kind: MediaKind::Video,
+                mid: "1".into(),
+                ssrc: 42,
+            }],
+        };
+        let CmdReply::Answer { sdp, slots } = answer_of(&answer) else {
+            panic!("an answer")
+        };
+        assert_eq!(peer_answer(sdp, slots), answer);
+    }
+}
