@@ -10,8 +10,9 @@
 //! its other workers, are fed from it as from a local publisher.
 //!
 //! **The wire.** Media: RTP with the relay's own SSRC per stream and layer
-//! ([`relay_ssrc`]: the origin's stream id and the layer), the publisher's sequence
-//! number, timestamp, marker and payload; no extensions. Feedback: SRTCP on the same
+//! ([`relay_ssrc`]: the origin's stream id and the layer), the relay's own sequence
+//! number (the publisher's spacing, renumbered so no SRTP index is used twice under a
+//! key: `numbers.rs`), the publisher's timestamp, marker and payload; no extensions. Feedback: SRTCP on the same
 //! link, [`FEEDBACK_SSRC`] as sender — watcher → origin a NACK for relay packets lost
 //! on the way (answered from a [`History`] of 512 packets per relayed layer) and a PLI
 //! for a layer (already throttled by the watcher's route); origin → watcher a BYE when
@@ -22,11 +23,13 @@
 //! else is dropped; a datagram failing authentication is dropped and counted.
 
 mod api;
+mod numbers;
 mod repair;
 mod route;
 
 pub use api::{NodeFigures, NodeKeys, RemoteStream, SrtpKey};
 
+use numbers::Numbers;
 use repair::{Gaps, History};
 pub(super) use route::export;
 
@@ -82,6 +85,8 @@ struct Link {
     receive: Context,
     /// Origin side: what was sent per relay SSRC, for NACKs.
     sent: HashMap<u32, History>,
+    /// Origin side: the relay's numbering per relay SSRC (for the link's life).
+    numbers: HashMap<u32, Numbers>,
     /// Watcher side: the origin's stream id (low 30 bits) → the local stream.
     watched: HashMap<u32, StreamId>,
     /// Watcher side: gaps per relay SSRC.
@@ -107,6 +112,7 @@ impl Link {
             send: context(&keys.send, false)?,
             receive: context(&keys.receive, true)?,
             sent: HashMap::new(),
+            numbers: HashMap::new(),
             watched: HashMap::new(),
             gaps: HashMap::new(),
         })
@@ -174,10 +180,17 @@ impl Nodes {
             return;
         };
         let ssrc = relay_ssrc(packet.source, packet.layer);
-        let Some(contents) = link.seal(ssrc, packet) else {
+        let mut packet = packet.clone();
+        let h = &mut packet.header;
+        h.sequence_number = link
+            .numbers
+            .entry(ssrc)
+            .or_default()
+            .relay(h.sequence_number, h.timestamp);
+        let Some(contents) = link.seal(ssrc, &packet) else {
             return;
         };
-        link.sent.entry(ssrc).or_default().keep(packet);
+        link.sent.entry(ssrc).or_default().keep(&packet);
         self.out.push_back(Transmit { to, contents });
         self.figures.packets_out += 1;
     }

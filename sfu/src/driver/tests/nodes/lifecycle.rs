@@ -5,7 +5,7 @@
 use super::{cascade, check_slot, Cascade, PUBLISHER};
 use crate::driver::command::Command;
 use crate::driver::tests::net::{SFU, SFU_B};
-use crate::driver::tests::workers::{send, show, stats};
+use crate::driver::tests::workers::{number, send, show, stats};
 use crate::event::{MediaKind, SfuEvent};
 use crate::{SfuError, StreamId};
 use std::time::Duration;
@@ -140,4 +140,76 @@ fn a_node_unlinked_from_another_darkens_what_it_sent_and_is_sent_nothing() {
     }
     let twice = net.ask_on(1, |reply| Command::UnlinkNode { addr: SFU, reply });
     assert_eq!(twice, Err(SfuError::UnknownNode(SFU)));
+}
+
+/// A camera watched, unwatched while its publisher sent on for ~40,000 packets, then
+/// watched again (the floor comes back to a hall after some minutes): the watcher's
+/// viewer gets the camera again at once. Its sequence numbers then lie "behind" those
+/// the relay sent before; on the same relay SSRC and key the origin would reuse SRTP
+/// indices (a GCM nonce used twice) and the watcher drop the packets as replays.
+#[test]
+fn a_camera_watched_again_after_a_long_pause_reaches_the_watcher_at_once() {
+    let Cascade {
+        mut net,
+        viewers,
+        tracks,
+        watched,
+    } = cascade(1, 1, (1, 1));
+    send(&mut net, PUBLISHER, 100, 10);
+    let camera = tracks
+        .iter()
+        .copied()
+        .find(|t| t.0 == MediaKind::Video)
+        .expect("a camera");
+    let watched: Vec<_> = watched
+        .into_iter()
+        .filter(|w| w.0 == MediaKind::Video)
+        .collect();
+    let stopped = net.ask_on(0, |reply| Command::Export {
+        stream: camera.1,
+        to: SFU_B,
+        layers: 0,
+        reply,
+    });
+    assert_eq!(stopped, Ok(()));
+    let dropped = net.ask_on(1, |reply| Command::UnwatchRemote {
+        stream: watched[0].1,
+        reply,
+    });
+    assert_eq!(dropped, Ok(()));
+    // The publisher goes on (nobody watches): 2 × 20,001 camera packets.
+    for n in 0..2 {
+        net.hall(PUBLISHER).skip_camera(20_000);
+        send(&mut net, PUBLISHER, 1_000 + n, 1);
+    }
+    let again = super::relay(&mut net, (0, SFU), (1, SFU_B), camera, 0b111);
+    let (peer, d, answer) = &viewers[0];
+    let video = answer
+        .slots
+        .iter()
+        .find(|s| s.kind == MediaKind::Video)
+        .expect("a video slot");
+    let before = net.hall(*peer).received_on(video.ssrc).len();
+    let changes = vec![crate::event::SlotChange::Show {
+        peer: *peer,
+        slot: video.id,
+        track: again,
+        max_layer: 2,
+    }];
+    let shown = net.ask_on(*d, |reply| Command::Apply { changes, reply });
+    assert_eq!(shown, vec![Ok(())]);
+    send(&mut net, PUBLISHER, 2_000, 20);
+    let got: Vec<u32> = net
+        .hall(*peer)
+        .received_on(video.ssrc)
+        .into_iter()
+        .skip(before)
+        .map(number)
+        .collect();
+    let b = stats(&mut net, 1);
+    assert!(
+        got.len() >= 18 && got.iter().all(|n| (2_000..2_020).contains(n)),
+        "the camera again on B: {got:?}; B's relay: {:?}",
+        b.nodes
+    );
 }
