@@ -27,6 +27,7 @@ mod recording;
 mod refill;
 mod renegotiate;
 mod rollcall;
+mod watches;
 
 pub(crate) use handle::{By, Command};
 pub use handle::{Gone, HallStats, RoomHandle, SessionId};

@@ -6,7 +6,7 @@
 //!
 //! The task also keeps the node's watches: a stream is watched there before the first
 //! `Show` that needs it (layers 0 to the highest asked), and watched again with fewer
-//! layers once no slot there has shown its higher layers for [`SHRINK_AFTER`].
+//! layers once no slot there has shown its higher layers for a while (`watches`).
 //!
 //! Each queue holds [`QUEUE_LEN`] jobs. When it is full a refill's changes for that node
 //! are not sent (their slots keep their last plan) and the node is marked behind: at its
@@ -14,22 +14,18 @@
 //! what the node was asked — coalescing the missed changes into one batch. A close or a
 //! candidate that finds the queue full is sent on its own (unordered, logged).
 
-use std::collections::HashMap;
-use std::time::Duration;
-
 use sfu::{IceCandidate, PeerId, SfuError, SlotChange, SlotId, StreamId};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::time::Instant;
 
 use super::nodes::MediaNode;
+use super::watches::Watches;
 use super::{error, Command, Room};
 use crate::policy::Fill;
 use crate::protocol::{ErrorCode, Kind, ServerMessage};
 
 /// Jobs a node's queue holds before the room coalesces (module doc).
 pub(super) const QUEUE_LEN: usize = 64;
-/// How long a watched stream's higher layers go unshown before it is watched with fewer.
-pub(super) const SHRINK_AFTER: Duration = Duration::from_secs(3);
 
 /// A slot change for a remote node, with what the room records once it took.
 #[derive(Debug)]
@@ -78,9 +74,7 @@ impl Room {
                 media: self.media_of(Some(node)),
                 node: node.to_owned(),
                 me: self.me.clone(),
-                watched: HashMap::new(),
-                showing: HashMap::new(),
-                spare_since: HashMap::new(),
+                watches: Watches::default(),
             };
             tokio::spawn(worker.run(rx));
             let queue = NodeQueue { tx, behind: false };
@@ -184,18 +178,14 @@ struct Worker {
     media: MediaNode,
     node: String,
     me: mpsc::WeakSender<Command>,
-    /// (origin, its track) → the id here and the highest layer watched.
-    watched: HashMap<(String, StreamId), (StreamId, u8)>,
-    /// What each slot here shows of a watched stream, at which layer.
-    showing: HashMap<(PeerId, SlotId), ((String, StreamId), u8)>,
-    /// Watched streams whose higher layers no slot here shows, since when.
-    spare_since: HashMap<(String, StreamId), Instant>,
+    /// The streams watched here (`watches`).
+    watches: Watches,
 }
 
 impl Worker {
     async fn run(mut self, mut rx: mpsc::Receiver<Job>) {
         loop {
-            let shrink = self.spare_since.values().min().map(|&t| t + SHRINK_AFTER);
+            let shrink = self.watches.next_shrink();
             let job = tokio::select! {
                 job = rx.recv() => job,
                 () = sleep_until(shrink) => {
@@ -209,15 +199,13 @@ impl Worker {
             let done = match job {
                 Job::Apply(sent) => Some(Done::Applied(self.apply(sent).await)),
                 Job::Unwatch(origin, track) => {
-                    let key = (origin, track);
-                    self.spare_since.remove(&key);
-                    if let Some((local, _)) = self.watched.remove(&key) {
+                    if let Some(local) = self.watches.unwatch(&(origin, track)) {
                         self.media.unwatch(local).await;
                     }
                     None
                 }
                 Job::Close(peer) => {
-                    self.showing.retain(|(p, _), _| *p != peer);
+                    self.watches.closed(peer);
                     if let Err(e) = self.media.close_peer(peer).await {
                         tracing::debug!(?peer, error = %e, "closing a peer that is already gone");
                     }
@@ -230,7 +218,7 @@ impl Worker {
                     }
                 }
             };
-            self.note_spare();
+            self.watches.note(Instant::now());
             if let (Some(done), Some(room)) = (done, self.me.upgrade()) {
                 let _ = room.send(Command::NodeDone(self.node.clone(), done)).await;
             }
@@ -244,22 +232,24 @@ impl Worker {
         for (k, s) in sent.iter().enumerate() {
             results.push(None);
             let mut change = s.change;
-            let key = (peer_of(&s.change), s.slot);
+            let (peer, slot) = (peer_of(&s.change), s.slot);
             match &s.watch {
                 Some((origin, track, top)) => match self.watch(origin, *track, *top).await {
                     Ok(local) => {
                         if let SlotChange::Show { track, .. } = &mut change {
                             *track = local;
                         }
-                        self.showing.insert(key, ((origin.clone(), *track), *top));
+                        let shown = ((origin.clone(), *track), *top);
+                        self.watches.show(peer, slot, Some(shown));
                     }
                     Err(e) => {
+                        self.watches.show(peer, slot, None);
                         results[k] = Some(Err(SfuError::Webrtc(e)));
                         continue;
                     }
                 },
                 None => {
-                    self.showing.remove(&key);
+                    self.watches.show(peer, slot, None);
                 }
             }
             at.push(k);
@@ -287,60 +277,26 @@ impl Worker {
     /// The id here of `track` of `origin`, watched with layers 0 to `top` at least.
     async fn watch(&mut self, origin: &str, track: StreamId, top: u8) -> Result<StreamId, String> {
         let key = (origin.to_owned(), track);
-        if let Some(&(local, watched)) = self.watched.get(&key) {
-            if watched >= top {
-                return Ok(local);
-            }
+        if let Some(local) = self.watches.local(&key, top) {
+            return Ok(local);
         }
         let local = self.media.watch_tried(origin, track, top).await?;
-        self.watched.insert(key, (local, top));
+        self.watches.watched(key, local, top);
         Ok(local)
-    }
-
-    /// Notes which watched streams have higher layers than any slot here shows.
-    fn note_spare(&mut self) {
-        let mut used: HashMap<&(String, StreamId), u8> = HashMap::new();
-        for (key, layer) in self.showing.values() {
-            let top = used.entry(key).or_insert(0);
-            *top = (*top).max(*layer);
-        }
-        let now = Instant::now();
-        for (key, &(_, top)) in &self.watched {
-            if used.get(key).is_some_and(|&u| u < top) {
-                self.spare_since.entry(key.clone()).or_insert(now);
-            } else {
-                self.spare_since.remove(key);
-            }
-        }
     }
 
     /// Watches again, with fewer layers, the streams whose higher layers went unshown.
     async fn shrink(&mut self) {
-        let now = Instant::now();
-        let due: Vec<(String, StreamId)> = self
-            .spare_since
-            .iter()
-            .filter(|(_, &t)| t + SHRINK_AFTER <= now)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in due {
-            self.spare_since.remove(&key);
-            let used = self
-                .showing
-                .values()
-                .filter(|(k, _)| *k == key)
-                .map(|&(_, l)| l)
-                .max();
-            let Some(used) = used else { continue };
-            match self.media.watch_tried(&key.0, key.1, used).await {
+        for (key, top) in self.watches.due(Instant::now()) {
+            match self.media.watch_tried(&key.0, key.1, top).await {
                 Ok(local) => {
-                    tracing::debug!(node = %self.node, layers = used + 1, "a watch shrank");
-                    self.watched.insert(key, (local, used));
+                    tracing::debug!(node = %self.node, layers = top + 1, "a watch shrank");
+                    self.watches.watched(key, local, top);
                 }
                 Err(e) => tracing::debug!(error = %e, "a watch did not shrink"),
             }
         }
-        self.note_spare();
+        self.watches.note(Instant::now());
     }
 }
 
