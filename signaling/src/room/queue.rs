@@ -54,6 +54,8 @@ pub(crate) enum Done {
     Applied(Vec<(Sent, Result<(), SfuError>)>),
     /// A candidate the node refused: (hall, peer, why).
     Candidate(i64, PeerId, SfuError),
+    /// Its queue ran empty after jobs that report nothing (a room behind refills).
+    Drained,
 }
 
 /// The room's end of one node's queue.
@@ -130,6 +132,7 @@ impl Room {
                     self.members[i].tell(error(ErrorCode::InvalidCandidate, e.to_string()));
                 }
             }
+            Done::Drained => {}
         }
         let behind = self
             .nodes
@@ -219,6 +222,7 @@ impl Worker {
                 }
             };
             self.watches.note(Instant::now());
+            let done = done.or_else(|| rx.is_empty().then_some(Done::Drained));
             if let (Some(done), Some(room)) = (done, self.me.upgrade()) {
                 let _ = room.send(Command::NodeDone(self.node.clone(), done)).await;
             }
