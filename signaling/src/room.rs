@@ -13,6 +13,7 @@
 
 mod chair;
 mod demand;
+mod directory;
 mod feeds;
 mod floor;
 mod handle;
@@ -21,10 +22,12 @@ mod live;
 mod media;
 mod nodes;
 mod presence;
+mod queue;
 mod recording;
 mod refill;
 mod renegotiate;
 mod rollcall;
+mod watches;
 
 pub(crate) use handle::{By, Command};
 pub use handle::{Gone, HallStats, RoomHandle, SessionId};
@@ -56,6 +59,16 @@ pub(crate) struct SlotState {
     pub fill: crate::policy::Fill,
     /// The page's own cap (`set_layer`).
     pub max_layer: u8,
+    /// What it was last asked to show on a remote media node, not answered yet
+    /// (`room::queue`): the room plans from it, records `fill` once it took.
+    pub asked: Option<crate::policy::Fill>,
+}
+
+impl SlotState {
+    /// What the slot shows once the changes sent for it took.
+    pub fn planned(&self) -> crate::policy::Fill {
+        self.asked.unwrap_or(self.fill)
+    }
 }
 
 /// A hall in the room.
@@ -360,6 +373,7 @@ impl Room {
                 node,
                 result,
             } => self.peer_ready(hall_id, peer, node, result).await,
+            Command::NodeDone(node, done) => self.node_done(node, done).await,
             Command::PeerRenegotiated {
                 hall_id,
                 peer,
@@ -482,6 +496,7 @@ fn may_change_chair(command: &Command) -> bool {
             | Command::Sfu(_)
             | Command::NodeSfu(..)
             | Command::PeerReady { .. }
+            | Command::NodeDone(..)
             | Command::PeerRenegotiated { .. }
             | Command::Invited(_)
             | Command::Readiness(_)

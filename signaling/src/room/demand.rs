@@ -41,7 +41,7 @@ fn highest_shown(members: &[Member]) -> HashMap<(i64, StreamId), u8> {
         .iter()
         .flat_map(|m| &m.slots)
         .filter(|s| s.info.kind == sfu::MediaKind::Video)
-        .filter_map(|s| s.fill);
+        .filter_map(|s| s.planned());
     for p in placed {
         let layer = top.entry((p.hall_id, p.track)).or_insert(p.layer);
         *layer = (*layer).max(p.layer);

@@ -67,6 +67,8 @@ pub(crate) enum Command {
         node: Option<String>,
         result: Result<PeerAnswer, SfuError>,
     },
+    /// What a remote media node's queue did (`room::queue`).
+    NodeDone(String, super::queue::Done),
     /// `renegotiate` finished.
     PeerRenegotiated {
         hall_id: i64,

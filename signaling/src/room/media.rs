@@ -88,6 +88,7 @@ impl Room {
             .map(|info| SlotState {
                 info: info.clone(),
                 fill: None,
+                asked: None,
                 max_layer: MAX_LAYER,
             })
             .collect();
@@ -124,8 +125,12 @@ impl Room {
         if c.candidate.is_empty() {
             return; // end of candidates
         }
-        let media = self.media_of(self.members[i].node.as_deref());
-        if let Err(e) = media.add_ice_candidate(peer, c.into()).await {
+        let (node, hall) = (self.members[i].node.clone(), self.members[i].hall.id);
+        if let Some(node) = node {
+            self.candidate_remote(&node, hall, peer, c.into());
+            return;
+        }
+        if let Err(e) = self.media_of(None).add_ice_candidate(peer, c.into()).await {
             self.members[i].tell(error(ErrorCode::InvalidCandidate, e.to_string()));
         }
     }

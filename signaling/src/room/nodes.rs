@@ -7,7 +7,7 @@
 //! A member's `node` is `None` on this node (the home): without a bridge every hall is,
 //! and nothing here costs anything.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -148,8 +148,30 @@ impl MediaNode {
         }
     }
 
+    /// [`watch`](Self::watch) with layers 0 to `top`, tried [`WATCH_TRIES`] times.
+    pub(super) async fn watch_tried(
+        &self,
+        origin: &str,
+        track: StreamId,
+        top: u8,
+    ) -> Result<StreamId, String> {
+        let layers: Vec<u8> = (0..=top).collect();
+        let mut last = String::new();
+        for attempt in 0..WATCH_TRIES {
+            if attempt > 0 {
+                tokio::time::sleep(WATCH_RETRY).await;
+            }
+            match self.watch(origin, track, &layers).await {
+                Ok(local) => return Ok(local),
+                Err(e) => last = e,
+            }
+        }
+        tracing::warn!(origin, error = %last, "a stream was not watched");
+        Err(last)
+    }
+
     /// Stops watching `local` on this media node.
-    async fn unwatch(&self, local: StreamId) {
+    pub(super) async fn unwatch(&self, local: StreamId) {
         let done = match self {
             MediaNode::Local(_, Some(bridge)) => bridge
                 .unwatch_stream(local)
@@ -234,16 +256,19 @@ fn media_node(sfu: &sfu::Sfu, bridge: Option<&Arc<Bridge>>, node: Option<&str>) 
 }
 
 /// Where a stream is shown from: (viewer's media node, origin node, origin's track).
-type Watch = (Option<String>, Option<String>, StreamId);
+pub(super) type Watch = (Option<String>, Option<String>, StreamId);
 
 /// The room's view of its media nodes.
 #[derive(Default)]
 pub(crate) struct Nodes {
     /// Streams watched on a node other than their origin → their id there, and the
     /// highest layer watched (layers 0 to it: a slot's link quality picks among them).
-    watched: HashMap<Watch, (StreamId, u8)>,
+    /// On a remote node its own queue's task keeps the ids (`queue`): here the track.
+    pub watched: HashMap<Watch, (StreamId, u8)>,
     /// Each media node's loudest hall, the latest report first.
     loudest: Vec<(Option<String>, PeerId)>,
+    /// Each remote media node's queue (`queue`).
+    pub queues: HashMap<String, super::queue::NodeQueue>,
 }
 
 impl Nodes {
@@ -261,6 +286,9 @@ impl Nodes {
 /// One slot change with what the directory needs: the viewer, the shown hall, its kind.
 pub(super) struct Placed {
     pub member: usize,
+    pub slot: sfu::SlotId,
+    /// The slot's fill once the change took.
+    pub want: crate::policy::Fill,
     /// What the slot is to show: the hall, its track (on its origin) and the layer.
     pub shown: Option<(i64, StreamId, u8)>,
     pub video: bool,
@@ -273,9 +301,13 @@ impl Room {
         media_node(&self.shared.sfu, self.shared.bridge(), node)
     }
 
-    /// Closes `peer` on media node `node`.
-    pub(super) async fn close_on(&self, node: Option<&str>, peer: PeerId) {
-        if let Err(e) = self.media_of(node).close_peer(peer).await {
+    /// Closes `peer` on media node `node` (a remote node's after what its queue holds).
+    pub(super) async fn close_on(&mut self, node: Option<&str>, peer: PeerId) {
+        if let Some(node) = node {
+            self.close_remote(node, peer);
+            return;
+        }
+        if let Err(e) = self.media_of(None).close_peer(peer).await {
             tracing::debug!(?peer, error = %e, "closing a peer that is already gone");
         }
     }
@@ -292,155 +324,6 @@ impl Room {
             regions: store.map(|s| (s.clone(), regions.clone())),
             sfu: self.shared.sfu.clone(),
             bridge,
-        }
-    }
-
-    /// Applies `changes`, each on its viewer's media node; a stream shown on a node
-    /// other than its origin is watched there first. Results in order.
-    pub(super) async fn apply_placed(
-        &mut self,
-        changes: Vec<Placed>,
-    ) -> Result<Vec<Result<(), SfuError>>, SfuError> {
-        if self.shared.bridge().is_none() {
-            let all = changes.into_iter().map(|p| p.change).collect();
-            return self.shared.sfu.apply(all).await;
-        }
-        let mut results: Vec<Option<Result<(), SfuError>>> = Vec::new();
-        let mut by_node: HashMap<Option<String>, (Vec<usize>, Vec<SlotChange>)> = HashMap::new();
-        for (k, p) in changes.into_iter().enumerate() {
-            results.push(None);
-            let viewer = self.members[p.member].node.clone();
-            let mut change = p.change;
-            let origin = p
-                .shown
-                .and_then(|(h, _, _)| self.member_by_hall(h))
-                .and_then(|m| m.node.clone());
-            if let (Some((_, shown, layer)), true) = (p.shown, origin != viewer) {
-                let top = if p.video { layer } else { 0 };
-                match self.watch_on(&viewer, &origin, shown, top).await {
-                    Ok(local) => {
-                        if let SlotChange::Show { ref mut track, .. } = change {
-                            *track = local;
-                        }
-                    }
-                    Err(e) => {
-                        results[k] = Some(Err(SfuError::Webrtc(e)));
-                        continue;
-                    }
-                }
-            }
-            let group = by_node.entry(viewer).or_default();
-            group.0.push(k);
-            group.1.push(change);
-        }
-        // Each node's batch at once: a floor change costs one round trip, not one per node.
-        let batches = by_node.into_iter().map(|(node, (at, changes))| {
-            let media = self.media_of(node.as_deref());
-            async move { (node, at, media.apply(changes).await) }
-        });
-        for (node, at, done) in futures::future::join_all(batches).await {
-            match done {
-                Ok(rs) => {
-                    for (k, r) in at.into_iter().zip(rs) {
-                        results[k] = Some(r);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(?node, error = %e, "slot changes not applied on a media node");
-                    for k in at {
-                        results[k] = Some(Err(e.clone()));
-                    }
-                }
-            }
-        }
-        Ok(results
-            .into_iter()
-            .map(|r| r.unwrap_or(Err(SfuError::Stopped)))
-            .collect())
-    }
-
-    /// The id on `viewer` of `track` published on `origin`, watched there with its
-    /// layers 0 to `top` at least (watched once, again only for a higher layer).
-    async fn watch_on(
-        &mut self,
-        viewer: &Option<String>,
-        origin: &Option<String>,
-        track: StreamId,
-        top: u8,
-    ) -> Result<StreamId, String> {
-        let key = (viewer.clone(), origin.clone(), track);
-        let had = self.nodes.watched.get(&key).copied();
-        if let Some((local, _)) = had.filter(|&(_, watched)| watched >= top) {
-            return Ok(local);
-        }
-        let layers: Vec<u8> = (0..=top).collect();
-        let Some(home) = self.shared.bridge().map(|b| b.node().to_owned()) else {
-            return Err("no bridge".into());
-        };
-        let origin_name = origin.clone().unwrap_or(home);
-        if self
-            .shared
-            .bridge()
-            .is_some_and(|b| origin.is_some() && !b.is_alive(&origin_name))
-        {
-            // Its halls are failed at the next sweep: nothing waits on it.
-            return Err(format!("node {origin_name} does not beat"));
-        }
-        let media = self.media_of(viewer.as_deref());
-        let mut last = String::new();
-        for attempt in 0..WATCH_TRIES {
-            if attempt > 0 {
-                tokio::time::sleep(WATCH_RETRY).await;
-            }
-            match media.watch(&origin_name, track, &layers).await {
-                Ok(local) => {
-                    self.nodes.watched.insert(key, (local, top));
-                    return Ok(local);
-                }
-                Err(e) => last = e,
-            }
-        }
-        tracing::warn!(?viewer, origin = %origin_name, error = %last, "a stream was not watched");
-        Err(last)
-    }
-
-    /// The id on this node's SFU of `track` that `hall` publishes (watched here if its
-    /// media is on another node).
-    pub(super) fn here(&self, hall: i64, track: StreamId) -> StreamId {
-        let origin = self.member_by_hall(hall).and_then(|m| m.node.clone());
-        match origin {
-            None => track,
-            Some(_) => {
-                let key = (None, origin, track);
-                self.nodes.watched.get(&key).map_or(track, |w| w.0)
-            }
-        }
-    }
-
-    /// Unwatches the streams no slot on their watching node shows any more.
-    pub(super) fn unwatch_unused(&mut self) {
-        if self.nodes.watched.is_empty() {
-            return;
-        }
-        let node_of = |hall: i64| self.member_by_hall(hall).and_then(|m| m.node.clone());
-        let shown: HashSet<Watch> = self
-            .members
-            .iter()
-            .flat_map(|m| m.slots.iter().map(move |s| (m.node.clone(), s.fill)))
-            .filter_map(|(viewer, fill)| fill.map(|p| (viewer, node_of(p.hall_id), p.track)))
-            .collect();
-        let unused: Vec<Watch> = self
-            .nodes
-            .watched
-            .keys()
-            .filter(|w| !shown.contains(*w))
-            .cloned()
-            .collect();
-        for w in unused {
-            if let Some((local, _)) = self.nodes.watched.remove(&w) {
-                let media = self.media_of(w.0.as_deref());
-                tokio::spawn(async move { media.unwatch(local).await });
-            }
         }
     }
 }

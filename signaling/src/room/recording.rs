@@ -121,6 +121,7 @@ impl Room {
             .map(|info| SlotState {
                 info,
                 fill: None,
+                asked: None,
                 max_layer: MAX_LAYER,
             })
             .collect();

@@ -4,8 +4,10 @@
 //! cost a round trip to its owner task per slot — hundreds in a province meeting, each
 //! waiting behind the packets being forwarded — so the room first plans every change
 //! (a pure walk over its own state), then sends them in one [`sfu::Sfu::apply`], then
-//! records the results and tells the pages which hall each slot now shows.
+//! records the results and tells the pages which hall each slot now shows. A remote
+//! media node's changes are queued (`queue`): the room plans from what it asked them.
 
+use super::directory::Outcome;
 use super::{Member, Room};
 use crate::policy::{self, Fill, Placement, Source, Stage, Viewer};
 use crate::protocol::{Kind, ServerMessage};
@@ -81,7 +83,7 @@ impl Room {
             .slots
             .iter()
             .filter(|s| s.info.kind == MediaKind::Audio)
-            .map(|s| s.fill)
+            .map(|s| s.planned())
             .collect();
         let audio = policy::keep_places(&current_audio, wanted.audio);
         let (mut video, mut audio) = (wanted.video.into_iter(), audio.into_iter());
@@ -102,11 +104,11 @@ impl Room {
                 layer: p.layer.min(slot.max_layer),
                 ..p
             });
-            if want == slot.fill {
+            if want == slot.planned() {
                 continue;
             }
             let id = slot.info.id;
-            let same_source = matches!((want, slot.fill), (Some(w), Some(b)) if w.track == b.track && w.hall_id == b.hall_id);
+            let same_source = matches!((want, slot.planned()), (Some(w), Some(b)) if w.track == b.track && w.hall_id == b.hall_id);
             let change = match want {
                 Some(p) if same_source => SlotChange::Layer {
                     peer,
@@ -139,6 +141,8 @@ impl Room {
             .iter()
             .map(|p| super::nodes::Placed {
                 member: p.member,
+                slot: self.members[p.member].slots[p.slot].info.id,
+                want: p.want,
                 shown: p.want.map(|w| (w.hall_id, w.track, w.layer)),
                 video: self.members[p.member].slots[p.slot].info.kind == MediaKind::Video,
                 change: p.change,
@@ -160,8 +164,14 @@ impl Room {
             };
             let before = slot.fill;
             slot.fill = match result {
-                Ok(()) => p.want,
-                Err(e) => {
+                Outcome::Done(Ok(())) => p.want,
+                Outcome::Queued => {
+                    // Recorded when its node answers (`queue`).
+                    slot.asked = Some(p.want);
+                    continue;
+                }
+                Outcome::Deferred => continue,
+                Outcome::Done(Err(e)) => {
                     tracing::debug!(slot = slot.info.id.0, error = %e, "slot not filled");
                     None
                 }

@@ -66,6 +66,7 @@ impl Room {
                     .unwrap_or_else(|| SlotState {
                         info: info.clone(),
                         fill: None,
+                        asked: None,
                         max_layer: MAX_LAYER,
                     })
             })

@@ -3,7 +3,9 @@
 //! `sfu::testclient`, and ([`store`]) a live meeting over a real store.
 #![allow(dead_code)] // each test binary uses part of it
 
+pub mod nodes;
 pub mod recording;
+pub mod slowlink;
 pub mod store;
 pub mod ws;
 
