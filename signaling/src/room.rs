@@ -8,8 +8,8 @@
 //! resume, a new tab, a kiosk restart) replaces the first session. A socket that drops
 //! keeps its hall present for the grace period; then the hall is removed as
 //! `network_lost`. Presence lives in [`presence`], host controls in [`chair`], roll call,
-//! headcount and the readiness board in [`rollcall`], media in [`media`]; which hall fills
-//! which slot in [`policy`](crate::policy).
+//! headcount and the readiness board in [`rollcall`], media in [`media`], a hall's own
+//! state in [`member`]; which hall fills which slot in [`policy`](crate::policy).
 
 mod chair;
 mod demand;
@@ -20,6 +20,7 @@ mod handle;
 mod lifecycle;
 mod live;
 mod media;
+mod member;
 mod nodes;
 mod presence;
 mod queue;
@@ -31,16 +32,14 @@ mod watches;
 
 pub(crate) use handle::{By, Command};
 pub use handle::{Gone, HallStats, RoomHandle, SessionId};
+pub(crate) use member::{Member, SlotState};
 pub use recording::{RecordingRefusal, RecordingStatus};
 
-use crate::link::{Frame, SessionLink, StateKey};
-use crate::protocol::{
-    Actor, Candidate, ErrorCode, HallInfo, MeetingInfo, Participant, Readiness, ServerMessage,
-};
+use crate::link::{Frame, StateKey};
+use crate::protocol::{Actor, ErrorCode, MeetingInfo, Readiness, ServerMessage};
 use crate::recorder::PresenceKind;
 use crate::registry::Shared;
 use chair::Chair;
-use sfu::{PeerId, PeerStats};
 use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -50,115 +49,6 @@ use tokio::time::Instant;
 const QUEUE: usize = 1024;
 /// How many recent speakers the audio policy remembers.
 const SPEAKERS: usize = 8;
-
-/// What a receive slot of a hall shows.
-#[derive(Debug, Clone)]
-pub(crate) struct SlotState {
-    pub info: sfu::SlotInfo,
-    /// What the slot shows, at the layer the SFU was told (policy capped by the page).
-    pub fill: crate::policy::Fill,
-    /// The page's own cap (`set_layer`).
-    pub max_layer: u8,
-    /// What it was last asked to show on a remote media node, not answered yet
-    /// (`room::queue`): the room plans from it, records `fill` once it took.
-    pub asked: Option<crate::policy::Fill>,
-}
-
-impl SlotState {
-    /// What the slot shows once the changes sent for it took.
-    pub fn planned(&self) -> crate::policy::Fill {
-        self.asked.unwrap_or(self.fill)
-    }
-}
-
-/// A hall in the room.
-#[derive(Debug)]
-pub(crate) struct Member {
-    pub hall: HallInfo,
-    pub session: SessionId,
-    /// Its socket; `None` while in the grace period after the socket dropped.
-    pub link: Option<SessionLink>,
-    /// When the grace period ends, if the socket dropped.
-    pub lost_until: Option<Instant>,
-    /// Its current peer connection in the SFU of its media node.
-    pub peer: Option<PeerId>,
-    /// Its media node: `None` this node's SFU, else another node's (`nodes`).
-    pub node: Option<String>,
-    /// Whether `add_peer` has answered for `peer`.
-    pub ready: bool,
-    /// Candidates that arrived before the answer.
-    pub early_candidates: Vec<Candidate>,
-    /// Its published camera and microphone: the latest track of each kind it publishes.
-    pub video: Option<sfu::StreamId>,
-    pub audio: Option<sfu::StreamId>,
-    /// Every track it publishes, in order (a shared screen after the camera); when the
-    /// latest of a kind ends, the one before it is shown again.
-    pub published: Vec<(sfu::MediaKind, sfu::StreamId)>,
-    /// Our ICE candidates trickled before the answer reached the page.
-    pub early_local: Vec<Candidate>,
-    /// Its receive slots, from the answer.
-    pub slots: Vec<SlotState>,
-    pub stats: Option<PeerStats>,
-    /// The host's grid page asked for, and the (page, pages) last told.
-    pub grid_page: usize,
-    pub grid_told: Option<(usize, usize)>,
-    /// Counts the hall in the node's load while it is present.
-    pub _seat: crate::load::Seat,
-    /// A WHIP source or WHEP viewer (no socket, no attendance), not a hall.
-    pub feed: Option<feeds::Feed>,
-}
-
-impl Member {
-    /// A member with no media yet.
-    pub(crate) fn new(
-        hall: HallInfo,
-        session: SessionId,
-        link: Option<SessionLink>,
-        seat: crate::load::Seat,
-    ) -> Self {
-        Member {
-            hall,
-            session,
-            link,
-            lost_until: None,
-            peer: None,
-            node: None,
-            ready: false,
-            early_candidates: Vec::new(),
-            video: None,
-            audio: None,
-            published: Vec::new(),
-            early_local: Vec::new(),
-            slots: Vec::new(),
-            stats: None,
-            grid_page: 0,
-            grid_told: None,
-            _seat: seat,
-            feed: None,
-        }
-    }
-
-    fn tell(&self, message: ServerMessage) {
-        if let Some(link) = &self.link {
-            link.send(message);
-        }
-    }
-
-    fn participant(&self, host: i64) -> Participant {
-        Participant {
-            hall_id: self.hall.id,
-            name: self.hall.name.clone(),
-            host: self.hall.id == host,
-            guest: self.is_guest(),
-            source: self.is_source(),
-        }
-    }
-
-    /// A guest (khách mời), not a hall: its id is a negative participant id.
-    pub(crate) fn is_guest(&self) -> bool {
-        scheduler::guests::guest_of(self.hall.id).is_some()
-    }
-}
 
 /// The owner task's state.
 pub(crate) struct Room {
