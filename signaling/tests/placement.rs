@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use common::nodes::{candidate_ports, negotiate, node, node_of, node_over, node_with, shown};
+use common::nodes::{
+    candidate_ports, meeting_with_halls, negotiate, node, node_of, node_over, node_with, shown,
+};
 use common::store::invited;
 use common::{quiet, wait_until};
 use scheduler::testing::{demo_db, province_meeting_now, test_backend};
@@ -28,22 +30,7 @@ use signaling::{Signaling, SignalingConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hall_placed_on_its_own_node_is_seen_over_one_relay_per_node() {
-    let db = demo_db(test_backend()).await.expect("demo database");
-    let levels = [Level::Province, Level::District];
-    let m = province_meeting_now(&db.store, "Giao ban nhiều nút", &levels)
-        .await
-        .expect("scheduled");
-    let halls: Vec<i64> = db
-        .store
-        .invited_halls(m.id)
-        .await
-        .expect("invited")
-        .into_iter()
-        .map(|h| h.hall_id)
-        .filter(|&h| h != m.host_hall_id)
-        .take(4)
-        .collect();
-    assert_eq!(halls.len(), 4, "four halls besides the host");
+    let (db, m, halls) = meeting_with_halls("Giao ban nhiều nút", 4).await;
     let (hall_b, hall_c1, hall_c2, hall_a) = (halls[0], halls[1], halls[2], halls[3]);
     let run = std::process::id();
     let a = node(&db.store, &format!("pa-{run}")).await;
@@ -138,18 +125,7 @@ async fn a_hall_placed_on_its_own_node_is_seen_over_one_relay_per_node() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_regions_place_a_hall_on_its_units_node() {
-    let db = demo_db(test_backend()).await.expect("demo database");
-    let levels = [Level::Province, Level::District];
-    let m = province_meeting_now(&db.store, "Giao ban theo vùng", &levels)
-        .await
-        .expect("scheduled");
-    let halls = db.store.invited_halls(m.id).await.expect("invited");
-    let others: Vec<i64> = halls
-        .iter()
-        .map(|h| h.hall_id)
-        .filter(|&h| h != m.host_hall_id)
-        .take(2)
-        .collect();
+    let (db, m, others) = meeting_with_halls("Giao ban theo vùng", 2).await;
     let (listed, unlisted) = (others[0], others[1]);
     // The listed hall's unit's parent (an ancestor) is b's; a unit of a node that does
     // not beat is not used.
@@ -191,17 +167,8 @@ async fn media_regions_place_a_hall_on_its_units_node() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_media_node_fails_its_halls_and_they_come_back_on_the_home() {
-    let db = demo_db(test_backend()).await.expect("demo database");
-    let levels = [Level::Province, Level::District];
-    let m = province_meeting_now(&db.store, "Giao ban mất nút", &levels)
-        .await
-        .expect("scheduled");
-    let halls = db.store.invited_halls(m.id).await.expect("invited");
-    let hall = halls
-        .iter()
-        .map(|h| h.hall_id)
-        .find(|&h| h != m.host_hall_id)
-        .expect("a hall");
+    let (db, m, halls) = meeting_with_halls("Giao ban mất nút", 1).await;
+    let hall = halls[0];
     let unit = db.store.hall(hall).await.expect("hall").unit_id;
     let run = std::process::id();
     let (a_name, b_name) = (format!("fa-{run}"), format!("fb-{run}"));

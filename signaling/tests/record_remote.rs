@@ -8,14 +8,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::nodes::{candidate_ports, negotiate, node};
-use common::recording::{bluish, finished, played, real_tracks, reddish, send_picture};
+use common::nodes::{candidate_ports, meeting_with_halls, negotiate, node};
+use common::recording::{assert_red_then_blue, finished, played, real_tracks, send_picture};
 use common::store::invited;
 use common::Page;
 use media_recorder::testing::Picture;
 use media_recorder::RecordingSpec;
-use scheduler::testing::{demo_db, province_meeting_now, test_backend};
-use scheduler::{Level, Store};
+use scheduler::Store;
 use serde_json::json;
 use sfu::testclient::TestClient;
 use signaling::Signaling;
@@ -43,20 +42,8 @@ async fn showing(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_home_records_a_hall_placed_on_another_node_once_it_has_the_floor() {
-    let db = demo_db(test_backend()).await.expect("demo database");
-    let levels = [Level::Province, Level::District];
-    let m = province_meeting_now(&db.store, "Ghi hình qua hai máy chủ", &levels)
-        .await
-        .expect("scheduled");
-    let hall_b = db
-        .store
-        .invited_halls(m.id)
-        .await
-        .expect("invited")
-        .into_iter()
-        .map(|h| h.hall_id)
-        .find(|&h| h != m.host_hall_id)
-        .expect("a hall besides the host");
+    let (db, m, halls) = meeting_with_halls("Ghi hình qua hai máy chủ", 1).await;
+    let hall_b = halls[0];
     let run = std::process::id();
     let a = node(&db.store, &format!("ra-{run}")).await;
     let b = node(&db.store, &format!("rb-{run}")).await;
@@ -97,31 +84,8 @@ async fn the_home_records_a_hall_placed_on_another_node_once_it_has_the_floor() 
     assert_eq!(room.stop_recording().await, Ok(Ok(())));
     finished(&room).await;
 
-    let found = played(path).await;
-    let end = found.duration.expect("a declared duration");
-    let frames = &found.frames;
-    let before: Vec<_> = frames
-        .iter()
-        .filter(|f| f.pts < Duration::from_secs(2))
-        .collect();
-    let after: Vec<_> = frames
-        .iter()
-        .filter(|f| f.pts + Duration::from_millis(1_500) > end)
-        .collect();
-    assert!(
-        !before.is_empty() && !after.is_empty(),
-        "frames before and after: {frames:?}"
-    );
-    assert!(
-        before.iter().all(|f| reddish(f.centre)),
-        "the host (red) first: {before:?}"
-    );
-    assert!(
-        after
-            .iter()
-            .all(|f| bluish(f.centre) && (f.width, f.height) == (640, 360)),
-        "b's hall (blue, its own size) at the end, relayed from b: {after:?}"
-    );
+    // The host (red) first, then b's hall (blue, at its own size), relayed from b.
+    assert_red_then_blue(&played(path).await, (640, 360));
     let relayed = b
         .sfu()
         .port_stats()

@@ -7,8 +7,8 @@
 mod common;
 
 use common::recording::{
-    assert_audio_and_video, bluish, finished, give_floor, hall_showing, played, published,
-    real_tracks, reddish, send_real_media, WAIT,
+    assert_audio_and_video, assert_red_then_blue, finished, give_floor, hall_showing, played,
+    published, real_tracks, send_real_media, WAIT,
 };
 use common::{negotiate, start_quiet, Page, Tokens};
 use media_recorder::testing::Picture;
@@ -200,33 +200,9 @@ async fn when_the_floor_moves_from_a_to_b_the_recording_shows_b_from_then_on() {
     assert_eq!(room.stop_recording().await, Ok(Ok(())));
     finished(&room).await;
     let found = played(path).await;
-    let end = found.duration.expect("a declared duration");
-    let frames = &found.frames;
-    assert!(frames.len() >= 90, "{} frames", frames.len());
-    let before: Vec<_> = frames
-        .iter()
-        .filter(|f| f.pts < Duration::from_secs(2))
-        .collect();
-    let after: Vec<_> = frames
-        .iter()
-        .filter(|f| f.pts + Duration::from_millis(1_500) > end)
-        .collect();
-    assert!(
-        !before.is_empty() && !after.is_empty(),
-        "frames before and after: {frames:?}"
-    );
-    assert!(
-        before.iter().all(|f| reddish(f.centre)),
-        "A (red) first: {before:?}"
-    );
-    assert!(
-        after.iter().all(|f| bluish(f.centre)),
-        "B (blue) at the end: {after:?}"
-    );
-    assert!(
-        after.iter().all(|f| (f.width, f.height) == (640, 360)),
-        "B's own size: {after:?}"
-    );
+    assert!(found.frames.len() >= 90, "{} frames", found.frames.len());
+    // A (red) first, B (blue, at its own size) from the floor on.
+    assert_red_then_blue(&found, (640, 360));
     let vtt = std::fs::read_to_string(&chapters).expect("the chapters were written");
     assert!(vtt.contains("Phát biểu: Điểm cầu xã A"), "{vtt}");
 }

@@ -8,12 +8,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::nodes::{negotiate, node, node_at, shown, NATS};
+use common::nodes::{meeting_with_halls, negotiate, node, node_at, shown, NATS};
 use common::slowlink::SlowLink;
 use common::store::invited;
 use common::{quiet, wait_until};
-use scheduler::testing::{demo_db, province_meeting_now, test_backend};
-use scheduler::Level;
 use serde_json::json;
 use sfu::testclient::TestClient;
 use signaling::SignalingConfig;
@@ -23,22 +21,7 @@ const C_DELAY: Duration = Duration::from_millis(1500);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn halls_on_other_nodes_see_a_floor_change_while_one_node_is_slow() {
-    let db = demo_db(test_backend()).await.expect("demo database");
-    let levels = [Level::Province, Level::District];
-    let m = province_meeting_now(&db.store, "Giao ban nút chậm", &levels)
-        .await
-        .expect("scheduled");
-    let halls: Vec<i64> = db
-        .store
-        .invited_halls(m.id)
-        .await
-        .expect("invited")
-        .into_iter()
-        .map(|h| h.hall_id)
-        .filter(|&h| h != m.host_hall_id)
-        .take(4)
-        .collect();
-    assert_eq!(halls.len(), 4, "four halls besides the host");
+    let (db, m, halls) = meeting_with_halls("Giao ban nút chậm", 4).await;
     let (speaker, hall_a, hall_b, hall_c) = (halls[0], halls[1], halls[2], halls[3]);
     let run = std::process::id();
     let a = node(&db.store, &format!("qa-{run}")).await;

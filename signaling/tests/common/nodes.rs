@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use scheduler::Store;
+use scheduler::testing::{demo_db, province_meeting_now, test_backend, TestDb};
+use scheduler::{Level, Meeting, Store};
 use serde_json::json;
 use sfu::testclient::TestClient;
 use sfu::SfuConfig;
@@ -16,6 +17,28 @@ use signaling::{Bridge, HomeLeases, Signaling, SignalingConfig, StoreRecorder};
 use super::{quiet, Page};
 
 pub const NATS: &str = "nats://127.0.0.1:4222";
+
+/// A demo database with a province and district meeting titled `title` starting now,
+/// and its first `n` invited halls besides the host.
+pub async fn meeting_with_halls(title: &str, n: usize) -> (TestDb, Meeting, Vec<i64>) {
+    let db = demo_db(test_backend()).await.expect("demo database");
+    let levels = [Level::Province, Level::District];
+    let m = province_meeting_now(&db.store, title, &levels)
+        .await
+        .expect("scheduled");
+    let halls: Vec<i64> = db
+        .store
+        .invited_halls(m.id)
+        .await
+        .expect("invited")
+        .into_iter()
+        .map(|h| h.hall_id)
+        .filter(|&h| h != m.host_hall_id)
+        .take(n)
+        .collect();
+    assert_eq!(halls.len(), n, "{n} halls besides the host");
+    (db, m, halls)
+}
 
 /// One node: its own SFU, recorder, leases, bridge and NATS connection, over `store`.
 pub async fn node(store: &Store, name: &str) -> Signaling {

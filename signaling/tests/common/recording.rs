@@ -119,6 +119,37 @@ pub async fn hall_showing(
     (page, media, generator, writer)
 }
 
+/// A recording that shows a red picture in its first 2 s and, in its last 1.5 s, a blue
+/// one of `size` (the floor moved from the red hall to the blue one).
+pub fn assert_red_then_blue(found: &Probe, size: (u32, u32)) {
+    let end = found.duration.expect("a declared duration");
+    let frames = &found.frames;
+    let before: Vec<_> = frames
+        .iter()
+        .filter(|f| f.pts < Duration::from_secs(2))
+        .collect();
+    let after: Vec<_> = frames
+        .iter()
+        .filter(|f| f.pts + Duration::from_millis(1_500) > end)
+        .collect();
+    assert!(
+        !before.is_empty() && !after.is_empty(),
+        "frames before and after: {frames:?}"
+    );
+    assert!(
+        before.iter().all(|f| reddish(f.centre)),
+        "red first: {before:?}"
+    );
+    assert!(
+        after.iter().all(|f| bluish(f.centre)),
+        "blue at the end: {after:?}"
+    );
+    assert!(
+        after.iter().all(|f| (f.width, f.height) == size),
+        "the blue hall's own size {size:?}: {after:?}"
+    );
+}
+
 pub fn reddish([r, g, b]: [u8; 3]) -> bool {
     r > 150 && g < 100 && b < 100
 }
