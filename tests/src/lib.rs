@@ -1,5 +1,7 @@
 //! Test helpers for the end-to-end suite: the real server on port 0 over a fresh database.
 
+pub mod bench;
+
 use scheduler::demo::{self, DemoOptions};
 use scheduler::testing::TestDb;
 use scheduler::Backend;

@@ -54,11 +54,7 @@ const HALLS: usize = 20;
 const JOIN_TIMEOUT_SECS: u64 = 10;
 
 fn value(args: &[String], name: &str, default: u64) -> u64 {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    hoinghi_tests::bench::flag(args, name, default)
 }
 
 fn main() {

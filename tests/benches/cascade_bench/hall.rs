@@ -5,6 +5,7 @@
 //! the keyframes it receives per slot.
 
 use futures::{SinkExt, StreamExt};
+use hoinghi_tests::bench::{candidate_ports, expect, ssrc_of_mid};
 use serde_json::{json, Value};
 use sfu::testclient::{HallShape, LayerShape, PacketObserver, TestClient};
 use std::collections::HashMap;
@@ -112,59 +113,9 @@ impl Hall {
     }
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Waits for a message of `kind`; others are kept in `early`.
-async fn expect(ws: &mut Socket, kind: &str, early: &mut Vec<Value>) -> Result<Value, String> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let text = match tokio::time::timeout(left, ws.next()).await {
-            Err(_) => return Err(format!("no {kind} within {WAIT:?}")),
-            Ok(None) => return Err(format!("socket closed before {kind}")),
-            Ok(Some(Err(e))) => return Err(format!("socket: {e}")),
-            Ok(Some(Ok(Message::Text(t)))) => t,
-            Ok(Some(Ok(_))) => continue,
-        };
-        let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        if v["type"] == kind {
-            return Ok(v);
-        }
-        if v["type"] == "error" {
-            return Err(format!("waiting for {kind}: {v}"));
-        }
-        // Only what the hall obeys is kept.
-        if v["type"] == "send_layers" {
-            early.push(v);
-        }
-    }
-}
-
-/// The `a=ssrc` of the answer's m-section with `a=mid:<mid>`.
-fn ssrc_of_mid(sdp: &str, mid: &str) -> Option<u32> {
-    let want = format!("a=mid:{mid}");
-    sdp.split("\nm=")
-        .find(|section| section.lines().any(|l| l.trim_end() == want))?
-        .lines()
-        .find_map(|l| l.strip_prefix("a=ssrc:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// The ports of the answer's `a=candidate` lines (foundation, component, transport,
-/// priority, address, port, …).
-fn candidate_ports(sdp: &str) -> Vec<u16> {
-    let mut ports: Vec<u16> = sdp
-        .lines()
-        .filter_map(|l| l.strip_prefix("a=candidate:"))
-        .filter_map(|c| c.split_whitespace().nth(5)?.parse().ok())
-        .collect();
-    ports.sort_unstable();
-    ports.dedup();
-    ports
+/// Only what the hall obeys is kept of what comes before a message it waits for.
+fn kept(v: &Value) -> bool {
+    v["type"] == "send_layers"
 }
 
 /// Joins hall `id` with `token` through the node at `url` (`ws://…`).
@@ -184,7 +135,7 @@ pub async fn join(
         .await
         .map_err(|e| e.to_string())?;
     let mut early = Vec::new();
-    let welcome = expect(&mut ws, "welcome", &mut early).await?;
+    let welcome = expect(&mut ws, "welcome", WAIT, kept, &mut early).await?;
     let heartbeat = Duration::from_millis(welcome["heartbeat_ms"].as_u64().unwrap_or(10_000));
     let log = Arc::new(Mutex::new(Log::default()));
     let seen = Arc::clone(&log);
@@ -210,7 +161,7 @@ pub async fn join(
     ws.send(Message::text(offer.to_string()))
         .await
         .map_err(|e| e.to_string())?;
-    let answer = expect(&mut ws, "answer", &mut early).await?;
+    let answer = expect(&mut ws, "answer", WAIT, kept, &mut early).await?;
     let sdp = answer["sdp"].as_str().unwrap_or_default().to_owned();
     let video_ssrcs = answer["slots"]
         .as_array()

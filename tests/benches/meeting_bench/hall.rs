@@ -3,6 +3,7 @@
 //! the heartbeat, and logs what it receives.
 
 use futures::{SinkExt, StreamExt};
+use hoinghi_tests::bench::{expect, ssrc_of_mid};
 use serde_json::{json, Value};
 use sfu::testclient::{HallShape, PacketObserver, TestClient};
 use std::collections::HashMap;
@@ -100,46 +101,6 @@ impl Hall {
     }
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Waits for a message of `kind`; others are kept in `early`.
-async fn expect(ws: &mut Socket, kind: &str, early: &mut Vec<Value>) -> Result<Value, String> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let next = tokio::time::timeout(left, ws.next()).await;
-        let text = match next {
-            Err(_) => return Err(format!("no {kind} within {WAIT:?}")),
-            Ok(None) => return Err(format!("socket closed before {kind}")),
-            Ok(Some(Err(e))) => return Err(format!("socket: {e}")),
-            Ok(Some(Ok(Message::Text(t)))) => t,
-            Ok(Some(Ok(_))) => continue,
-        };
-        let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        if v["type"] == kind {
-            return Ok(v);
-        }
-        if v["type"] == "error" {
-            return Err(format!("waiting for {kind}: {v}"));
-        }
-        early.push(v);
-    }
-}
-
-/// The `a=ssrc` of the answer's m-section with `a=mid:<mid>`.
-fn ssrc_of_mid(sdp: &str, mid: &str) -> Option<u32> {
-    let want = format!("a=mid:{mid}");
-    sdp.split("\nm=")
-        .find(|section| section.lines().any(|l| l.trim_end() == want))?
-        .lines()
-        .find_map(|l| l.strip_prefix("a=ssrc:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
 /// Joins hall `id` with `token` at `url` (`ws://…`).
 pub async fn join(url: &str, id: i64, token: &str, host: bool) -> Result<Hall, String> {
     let started = Instant::now();
@@ -151,7 +112,7 @@ pub async fn join(url: &str, id: i64, token: &str, host: bool) -> Result<Hall, S
         .await
         .map_err(|e| e.to_string())?;
     let mut early = Vec::new();
-    let welcome = expect(&mut ws, "welcome", &mut early).await?;
+    let welcome = expect(&mut ws, "welcome", WAIT, |_| true, &mut early).await?;
     let heartbeat = Duration::from_millis(welcome["heartbeat_ms"].as_u64().unwrap_or(10_000));
     let log = Arc::new(Mutex::new(Log::default()));
     let seen = Arc::clone(&log);
@@ -175,7 +136,7 @@ pub async fn join(url: &str, id: i64, token: &str, host: bool) -> Result<Hall, S
     ws.send(Message::text(offer.to_string()))
         .await
         .map_err(|e| e.to_string())?;
-    let answer = expect(&mut ws, "answer", &mut early).await?;
+    let answer = expect(&mut ws, "answer", WAIT, |_| true, &mut early).await?;
     let sdp = answer["sdp"].as_str().unwrap_or_default().to_owned();
     let video_ssrcs = answer["slots"]
         .as_array()

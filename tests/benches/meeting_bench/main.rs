@@ -51,11 +51,7 @@ pub struct Options {
 }
 
 fn value(args: &[String], name: &str, default: usize) -> usize {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    hoinghi_tests::bench::flag(args, name, default)
 }
 
 fn main() {
