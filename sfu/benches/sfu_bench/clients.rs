@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 const JOIN_CONCURRENCY: usize = 8;
 const WAIT: Duration = Duration::from_secs(30);
 /// After `PAUSE`, the time given to what is in flight before `PAUSED`.
-const DRAIN: Duration = Duration::from_millis(300);
+pub const DRAIN: Duration = Duration::from_millis(300);
 
 pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)

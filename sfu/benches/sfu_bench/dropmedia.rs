@@ -22,8 +22,13 @@
 //! pass. The publisher receives no RTP from the SFU, so every counted packet went to a
 //! subscriber. RTP headers are plaintext in SRTP, but the rule needs only the first two
 //! bytes. The counter read at both ends of a window is what the SFU delivered to the
-//! kernel; expected is what the publisher sent on the top layer and the audio in that
-//! window times the subscribers; loss = 1 − delivered / expected.
+//! kernel; offered is what the publisher sent on the top layer and the audio in that
+//! window times the subscribers the SFU forwards to. The publisher is paused at the
+//! window's start until the counter stops moving (nothing in flight, however far
+//! behind the SFU was) and at its end for 300 ms (`clients::DRAIN`), so loss =
+//! 1 − counted / offered counts packets lost or more than 300 ms late; the late ones
+//! are counted apart. Chosen over a user-space proxy reading RTP sequence numbers:
+//! the proxy would need the CPU this mode frees.
 
 use std::process::Command;
 
@@ -108,4 +113,37 @@ fn packets(listing: &str) -> Option<u64> {
     let mut words = listing.split_whitespace();
     words.find(|w| *w == "packets")?;
     words.next()?.parse().ok()
+}
+
+/// UDP datagrams this namespace's sockets refused because their receive buffer was full
+/// (`RcvbufErrors` of `/proc/net/snmp`): the publisher's packets the SFU lost on the way in.
+pub fn rcvbuf_errors() -> u64 {
+    let snmp = std::fs::read_to_string("/proc/self/net/snmp").unwrap_or_default();
+    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
+    let (Some(names), Some(values)) = (udp.next(), udp.next()) else {
+        return 0;
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(name, _)| *name == "RcvbufErrors")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Waits until the counter `rtp` stops moving (no change in 100 ms), at most 10 s;
+/// how long it still moved.
+pub async fn drained() -> Result<std::time::Duration, String> {
+    let start = std::time::Instant::now();
+    let mut last = counter("rtp")?;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let now = counter("rtp")?;
+        if now == last || start.elapsed().as_secs() >= 10 {
+            return Ok(start
+                .elapsed()
+                .saturating_sub(std::time::Duration::from_millis(100)));
+        }
+        last = now;
+    }
 }

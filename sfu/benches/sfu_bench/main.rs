@@ -143,7 +143,7 @@ fn print_table(opts: &Options, rows: &[Row]) {
          worst sub loss | latency p50 / p99 ms | join p50 / max ms (first packet) | \
          join p50 / max ms (first video) | clients CPU (cores) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         let v = |k: &str| r.values.get(k).copied().unwrap_or(0.0);
         let pct = |lost: f64, of: f64| if of > 0.0 { 100.0 * lost / of } else { 0.0 };
@@ -180,25 +180,29 @@ fn print_dropped(opts: &Options, rows: &[Row]) {
         opts.workers, opts.pin, opts.window
     );
     println!(
-        "| N | receiving | offered pkt/s | delivered pkt/s (kernel) | loss | SFU forwarded pkt/s | \
-         SFU CPU (cores) | CPU µs / pkt | dropped by SFU | relay dropped | clients CPU (cores) | \
+        "| N | receiving | offered pkt/s | delivered pkt/s (kernel) | loss (lost or > 300 ms late) | late (> 300 ms) pkts | lag before / after window ms | SFU forwarded pkt/s | \
+         SFU CPU (cores) | CPU µs / pkt | dropped by SFU | relay dropped | UDP rcvbuf errors | clients CPU (cores) | \
          peers lost | load (1 min) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         let v = |k: &str| r.values.get(k).copied().unwrap_or(0.0);
         println!(
-            "| {} | {:.0} | {:.0} | {:.0} | {:.2}% | {:.0} | {:.2} | {:.1} | {:.0} | {:.0} | {:.2} | {:.0} | {:.2} |",
+            "| {} | {:.0} | {:.0} | {:.0} | {:.2}% | {:.0} | {:.0} / {:.0} | {:.0} | {:.2} | {:.1} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0} | {:.2} |",
             r.n,
             v("receiving"),
             v("offered_per_s"),
             v("delivered_per_s"),
             100.0 * v("kernel_loss"),
+            v("late"),
+            v("lag_before_ms"),
+            v("late_for_ms"),
             v("forwarded_per_s"),
             v("sfu_cpu_cores"),
             v("cpu_us_per_packet"),
             v("dropped_out"),
             v("relay_dropped"),
+            v("rcvbuf_errors"),
             v("clients_cpu_cores"),
             v("peers_lost"),
             v("load_1min"),

@@ -12,8 +12,9 @@ use sfu::MediaKind;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// With `--drop-media`, the loss past which larger N are not run (well past the knee).
-const STOP_LOSS: f64 = 0.05;
+/// With `--drop-media`, the loss at which larger N are not run: past the knee, peers
+/// whose checks were delayed may drop out (ICE), which would taint the later steps.
+const STOP_LOSS: f64 = 0.01;
 
 /// What the command line chose.
 #[derive(Debug, Clone)]
@@ -44,6 +45,8 @@ struct Sample {
     receiving: usize,
     /// RTP the kernel counted and dropped (`--drop-media`), else 0.
     delivered: u64,
+    /// Datagrams the namespace's UDP sockets refused, buffer full (`--drop-media`).
+    rcvbuf_errors: u64,
     peers_lost: u64,
 }
 
@@ -104,6 +107,7 @@ pub async fn run(opts: Options) -> Result<Vec<Row>, String> {
             relay_dropped,
             receiving: hub.receiving(),
             delivered,
+            rcvbuf_errors: crate::dropmedia::rcvbuf_errors(),
             peers_lost: hub.peers_lost(),
             sfu_cpu: proto::cpu_seconds(me, ticks).unwrap_or(0.0),
             clients_cpu: proto::cpu_seconds(child_pid, ticks).unwrap_or(0.0),
@@ -133,11 +137,14 @@ pub async fn run(opts: Options) -> Result<Vec<Row>, String> {
             clients.to.send("RESUME");
         }
         tokio::time::sleep(opts.settle).await;
-        // With `--drop-media` the window starts and ends with the publisher paused and
-        // nothing in flight, so the kernel's count and the publisher's agree exactly.
+        // With `--drop-media` the window starts with the publisher paused and everything
+        // sent delivered (however far behind the SFU was), and ends with the publisher
+        // paused for [`crate::clients::DRAIN`]: what arrives later is counted as late.
+        let mut lag = Duration::ZERO;
         if drop_media {
             clients.to.send("PAUSE");
             clients.reply("PAUSED").await?;
+            lag = crate::dropmedia::drained().await?;
         }
         let a = sample().await?;
         clients.to.send("MARK");
@@ -153,6 +160,11 @@ pub async fn run(opts: Options) -> Result<Vec<Row>, String> {
         clients.to.send("REPORT");
         values.extend(clients.reply("REPORT").await?);
         if drop_media {
+            let late_for = crate::dropmedia::drained().await?;
+            let late = crate::dropmedia::counter("rtp")?.saturating_sub(b.delivered);
+            values.insert("late".into(), late as f64);
+            values.insert("late_for_ms".into(), late_for.as_secs_f64() * 1e3);
+            values.insert("lag_before_ms".into(), lag.as_secs_f64() * 1e3);
             clients.to.send("RESUME");
         }
         figures(&mut values, &a, &b, me, child_pid);
@@ -223,6 +235,10 @@ fn figures(values: &mut BTreeMap<String, f64>, a: &Sample, b: &Sample, me: u32, 
         ("delivered_per_s", delivered / secs),
         ("kernel_loss", kernel_loss),
         ("receiving", b.receiving as f64),
+        (
+            "rcvbuf_errors",
+            b.rcvbuf_errors.saturating_sub(a.rcvbuf_errors) as f64,
+        ),
         (
             "relay_dropped",
             b.relay_dropped.saturating_sub(a.relay_dropped) as f64,
