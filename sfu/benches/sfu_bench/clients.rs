@@ -13,12 +13,14 @@ use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 /// Subscribers negotiating at the same time.
 const JOIN_CONCURRENCY: usize = 8;
 const WAIT: Duration = Duration::from_secs(30);
+/// After `PAUSE`, the time given to what is in flight before `PAUSED`.
+pub const DRAIN: Duration = Duration::from_millis(300);
 
 pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -84,10 +86,16 @@ pub struct Clients {
     /// Packets written per stream (three layers, audio).
     pub sent: [AtomicU64; 4],
     sent_at_mark: Mutex<[u64; 4]>,
+    /// `--drop-media`: the subscribers get no media, so a join is done once connected.
+    drop_media: bool,
+    /// Between `PAUSE` and `RESUME` the publisher sends nothing.
+    pub paused: AtomicBool,
+    /// The last `RESUME`, and the time from it to the next `PAUSE` (seconds).
+    sending: Mutex<(Option<Instant>, f64)>,
 }
 
 /// Runs until `QUIT` or the end of stdin.
-pub async fn run() {
+pub async fn run(drop_media: bool) {
     let clients = Arc::new(Clients {
         pending: Mutex::default(),
         subscribers: Mutex::default(),
@@ -96,6 +104,9 @@ pub async fn run() {
         all_layers: AtomicBool::new(false),
         sent: Default::default(),
         sent_at_mark: Mutex::default(),
+        drop_media,
+        paused: AtomicBool::new(false),
+        sending: Mutex::default(),
     });
     let (lines_tx, mut lines) = mpsc::unbounded_channel();
     std::thread::spawn(move || {
@@ -118,6 +129,21 @@ pub async fn run() {
                 let ids = next_id..next_id + count;
                 next_id += count;
                 tokio::spawn(join_batch(Arc::clone(&clients), ids));
+            }
+            "PAUSE" => {
+                clients.paused.store(true, Relaxed);
+                let mut sending = lock(&clients.sending);
+                if let Some(from) = sending.0.take() {
+                    sending.1 = from.elapsed().as_secs_f64();
+                }
+                tokio::spawn(async {
+                    tokio::time::sleep(DRAIN).await;
+                    send("PAUSED");
+                });
+            }
+            "RESUME" => {
+                lock(&clients.sending).0 = Some(Instant::now());
+                clients.paused.store(false, Relaxed);
             }
             "MARK" => mark(&clients),
             "REPORT" => report(&clients),
@@ -207,6 +233,10 @@ async fn join_one(clients: Arc<Clients>, id: u32, gate: Arc<Semaphore>) -> Optio
     drop(permit);
     lock(&clients.connections).push(client);
     lock(&clients.subscribers).push(Arc::clone(&sub));
+    if clients.drop_media {
+        sub.first_any_ns.store(now_ns(), Relaxed);
+        return Some(sub);
+    }
     let deadline = tokio::time::Instant::now() + WAIT;
     while sub.first_video_ns.load(Relaxed) == 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -243,6 +273,10 @@ async fn join_batch(clients: Arc<Clients>, ids: std::ops::Range<u32>) {
         "JOINED {}",
         pairs(&[
             ("ok", any.len().to_string()),
+            (
+                "subscribers_total",
+                lock(&clients.subscribers).len().to_string()
+            ),
             ("failed", failed.to_string()),
             ("video_ok", video.len().to_string()),
             ("any_p50_ms", quantile(&any, 0.5).to_string()),
@@ -310,6 +344,8 @@ fn report(clients: &Clients) {
                 latency.last().copied().unwrap_or(0).to_string()
             ),
             ("pub_sent_total", (0..4).map(delta).sum::<u64>().to_string()),
+            ("per_sub_sent", per_sub_sent.to_string()),
+            ("sending_s", format!("{:.4}", lock(&clients.sending).1)),
         ])
     ));
 }

@@ -5,6 +5,7 @@
 
 use sfu::{MediaKind, PeerId, Sfu, SfuConfig, SfuEvent, StreamId};
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
@@ -30,12 +31,14 @@ pub async fn start(workers: usize) -> Result<(Sfu, Arc<Hub>, Tracks), String> {
 }
 
 /// Packets handed to the subscribers' connections so far and packets the SFU dropped
-/// on the way out (the media port's counters, read now).
-pub async fn counters(sfu: &Sfu) -> Result<(u64, u64), String> {
+/// on the way out (the media port's counters, read now),
+/// and batches dropped between workers.
+pub async fn counters(sfu: &Sfu) -> Result<(u64, u64, u64), String> {
     let stats = sfu.port_stats().await.map_err(|e| e.to_string())?;
     Ok((
         stats.router.forwarded,
         stats.router.dropped + stats.send_dropped,
+        stats.relay_dropped,
     ))
 }
 
@@ -46,6 +49,10 @@ pub type Tracks = mpsc::UnboundedReceiver<(MediaKind, StreamId)>;
 #[derive(Default)]
 pub struct Hub {
     connected: Mutex<HashSet<PeerId>>,
+    /// Peers that failed or disconnected so far.
+    lost: AtomicU64,
+    /// Subscribers showing the top layer and the audio, until they fail or disconnect.
+    receiving: Mutex<HashSet<PeerId>>,
     changed: Notify,
 }
 
@@ -64,13 +71,38 @@ impl Hub {
                     SfuEvent::PeerConnected(p) => {
                         lock(&pump.connected).insert(p);
                     }
-                    SfuEvent::PeerFailed(p) => eprintln!("[sfu] {p:?} failed"),
+                    SfuEvent::PeerFailed(p) => {
+                        pump.lost.fetch_add(1, Relaxed);
+                        lock(&pump.receiving).remove(&p);
+                        eprintln!("[sfu] {p:?} failed");
+                    }
+                    SfuEvent::PeerDisconnected(p, why) => {
+                        pump.lost.fetch_add(1, Relaxed);
+                        lock(&pump.receiving).remove(&p);
+                        eprintln!("[sfu] {p:?} disconnected: {why:?}");
+                    }
                     _ => continue,
                 }
                 pump.changed.notify_waiters();
             }
         });
         (hub, tracks)
+    }
+
+    /// Peers that failed or disconnected since the SFU started.
+    pub fn peers_lost(&self) -> u64 {
+        self.lost.load(Relaxed)
+    }
+
+    /// Records that `peer` now receives the top layer and the audio.
+    pub fn subscribed(&self, peer: PeerId) {
+        lock(&self.receiving).insert(peer);
+        self.changed.notify_waiters();
+    }
+
+    /// Subscribers receiving the top layer and the audio now.
+    pub fn receiving(&self) -> usize {
+        lock(&self.receiving).len()
     }
 
     /// Waits until `done` holds, at most [`WAIT`]; false (and a line) if it never did.

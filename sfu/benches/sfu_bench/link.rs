@@ -42,9 +42,16 @@ pub struct Clients {
 }
 
 impl Clients {
-    /// Starts this executable again with `--clients` (under `taskset -c 1` with `pin`);
+    /// Starts this executable again with `--clients` (under `taskset -c 1` with `pin`,
+    /// with `--drop-media` if the subscribers will get no media);
     /// a thread reads its lines, answering each `OFFER` through `sfu` on the runtime.
-    pub fn spawn(pin: bool, sfu: &Sfu, hub: &Arc<Hub>, tracks: &TopAudio) -> Result<Self, String> {
+    pub fn spawn(
+        pin: bool,
+        drop_media: bool,
+        sfu: &Sfu,
+        hub: &Arc<Hub>,
+        tracks: &TopAudio,
+    ) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| format!("spawning clients: {e}"))?;
         let mut command = if pin {
             let mut c = Command::new("taskset");
@@ -53,6 +60,9 @@ impl Clients {
         } else {
             Command::new(exe)
         };
+        if drop_media {
+            command.arg("--drop-media");
+        }
         let mut child = command
             .arg("--clients")
             .stdin(Stdio::piped())
@@ -149,6 +159,8 @@ async fn join(
         };
         if let Err(e) = sfu.subscribe(peer, slot.id, track, layer).await {
             eprintln!("[sfu] subscribing {peer:?}: {e}");
+            return;
         }
     }
+    hub.subscribed(peer);
 }

@@ -20,12 +20,23 @@
 //! several, the subscribers are spread over them and the publisher's packets are relayed
 //! to the workers it is not on.
 //!
+//! `--drop-media` measures the SFU's capacity without the subscribers' decryption: it
+//! runs in its own loopback-only network namespace where nftables counts and drops the
+//! SFU's RTP before the subscribers' sockets (`dropmedia`; root and `nft` needed). Its
+//! table gives offered and delivered packets/s and the loss per N:
+//!
+//! ```text
+//! cargo bench -p sfu --features test-client --bench sfu_bench -- --drop-media \
+//!     --workers 2 --sizes 200,400,600 --window 5 --settle 2
+//! ```
+//!
 //! `--pin` re-runs the SFU process under `taskset -c 0` and the clients under
 //! `taskset -c 1`. A benchmark that prints figures, never a timed test: without
 //! `--bench` (which `cargo bench` passes, `cargo test --all-targets` does not) it exits
 //! at once.
 
 mod clients;
+mod dropmedia;
 mod hub;
 mod link;
 mod proto;
@@ -55,6 +66,7 @@ fn parse_args() -> Result<(Options, Mode), String> {
         settle: Duration::from_secs(2),
         pin: false,
         workers: 1,
+        drop_media: false,
     };
     let (mut clients, mut bench) = (false, false);
     let mut args = std::env::args().skip(1);
@@ -63,6 +75,7 @@ fn parse_args() -> Result<(Options, Mode), String> {
         match arg.as_str() {
             "--clients" => clients = true,
             "--pin" => opts.pin = true,
+            "--drop-media" => opts.drop_media = true,
             "--workers" => {
                 let v = value()?;
                 opts.workers = v.parse().map_err(|e| format!("--workers {v}: {e}"))?;
@@ -111,6 +124,9 @@ fn repin(opts: &Options) -> Option<std::process::ExitStatus> {
 }
 
 fn print_table(opts: &Options, rows: &[Row]) {
+    if opts.drop_media {
+        return print_dropped(opts, rows);
+    }
     let pin = if opts.pin {
         "SFU on CPU 0, clients on CPU 1"
     } else {
@@ -127,7 +143,7 @@ fn print_table(opts: &Options, rows: &[Row]) {
          worst sub loss | latency p50 / p99 ms | join p50 / max ms (first packet) | \
          join p50 / max ms (first video) | clients CPU (cores) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         let v = |k: &str| r.values.get(k).copied().unwrap_or(0.0);
         let pct = |lost: f64, of: f64| if of > 0.0 { 100.0 * lost / of } else { 0.0 };
@@ -157,6 +173,43 @@ fn print_table(opts: &Options, rows: &[Row]) {
     }
 }
 
+/// The table of a `--drop-media` run: what the kernel counted against what was offered.
+fn print_dropped(opts: &Options, rows: &[Row]) {
+    println!(
+        "\nsfu-bench --drop-media ({} media worker(s); pinned: {}; window {:?} per N)\n",
+        opts.workers, opts.pin, opts.window
+    );
+    println!(
+        "| N | receiving | offered pkt/s | delivered pkt/s (kernel) | loss (lost or > 300 ms late) | late (> 300 ms) pkts | lag before / after window ms | SFU forwarded pkt/s | \
+         SFU CPU (cores) | CPU µs / pkt | dropped by SFU | relay dropped | UDP rcvbuf errors | clients CPU (cores) | \
+         peers lost | load (1 min) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        let v = |k: &str| r.values.get(k).copied().unwrap_or(0.0);
+        println!(
+            "| {} | {:.0} | {:.0} | {:.0} | {:.2}% | {:.0} | {:.0} / {:.0} | {:.0} | {:.2} | {:.1} | {:.0} | {:.0} | {:.0} | {:.2} | {:.0} | {:.2} |",
+            r.n,
+            v("receiving"),
+            v("offered_per_s"),
+            v("delivered_per_s"),
+            100.0 * v("kernel_loss"),
+            v("late"),
+            v("lag_before_ms"),
+            v("late_for_ms"),
+            v("forwarded_per_s"),
+            v("sfu_cpu_cores"),
+            v("cpu_us_per_packet"),
+            v("dropped_out"),
+            v("relay_dropped"),
+            v("rcvbuf_errors"),
+            v("clients_cpu_cores"),
+            v("peers_lost"),
+            v("load_1min"),
+        );
+    }
+}
+
 fn main() {
     let (opts, mode) = match parse_args() {
         Ok(x) => x,
@@ -174,6 +227,11 @@ fn main() {
         }
     };
     if !clients {
+        if opts.drop_media {
+            if let Some(status) = dropmedia::enter_namespace() {
+                std::process::exit(status.code().unwrap_or(1));
+            }
+        }
         if let Some(status) = repin(&opts) {
             std::process::exit(status.code().unwrap_or(1));
         }
@@ -190,7 +248,7 @@ fn main() {
         }
     };
     if clients {
-        runtime.block_on(clients::run());
+        runtime.block_on(clients::run(opts.drop_media));
         return;
     }
     eprintln!(

@@ -5,9 +5,11 @@
 //! on its stdin, one message per line, SDP escaped so it fits on one line:
 //!
 //! - clients → SFU: `OFFER <id> <sdp>` (id 0 is the publisher), `PUBLISHING`,
-//!   `JOINED <key=value…>`, `REPORT <key=value…>`, `ERR <text>`;
+//!   `JOINED <key=value…>`, `REPORT <key=value…>`, `PAUSED`, `ERR <text>`;
 //! - SFU → clients: `ANSWER <id> <add_peer start, ns since the epoch> <sdp>`,
-//!   `FAIL <id> <text>`, `LAYERS`, `JOIN <count>`, `MARK`, `REPORT`, `QUIT`.
+//!   `FAIL <id> <text>`, `LAYERS`, `JOIN <count>`, `MARK`, `REPORT`, `QUIT`, and with
+//!   `--drop-media` `PAUSE` (the publisher stops; `PAUSED` once in-flight packets had
+//!   time to arrive) and `RESUME`.
 
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -136,6 +136,11 @@ pub async fn publish(clients: Arc<Clients>) {
     loop {
         tokio::time::sleep_until(next_frame.min(next_audio)).await;
         let now = tokio::time::Instant::now();
+        if clients.paused.load(Relaxed) {
+            // `--drop-media` windows start and end with nothing in flight.
+            (next_frame, next_audio) = (now + AUDIO_PACKET, now + AUDIO_PACKET);
+            continue;
+        }
         if now >= next_frame {
             let all = clients.all_layers.load(Relaxed);
             for s in streams.iter_mut().filter(|s| s.index < STREAM_AUDIO) {
