@@ -126,6 +126,8 @@ impl Cluster {
                 .arg("--data-dir")
                 .arg(dir.path())
                 .args(["--database-url", &db.url])
+                // The server reads HOINGHI_* as settings: not the benchmark's own.
+                .env_remove("HOINGHI_BIN")
                 .env("HOINGHI_CLUSTER__NODE_ID", &name)
                 .env("HOINGHI_CLUSTER__NATS_URL", "nats://127.0.0.1:4222")
                 .env("HOINGHI_MEDIA_UDP_PORT", media.to_string())
