@@ -4,11 +4,36 @@
 
 use super::{cascade, check_slot, Cascade, PUBLISHER};
 use crate::driver::command::Command;
-use crate::driver::tests::net::{SFU, SFU_B};
+use crate::driver::tests::net::{Net, SFU, SFU_B};
 use crate::driver::tests::workers::{number, send, show, stats};
 use crate::event::{MediaKind, SfuEvent};
 use crate::{SfuError, StreamId};
 use std::time::Duration;
+
+/// The camera's id among `tracks`.
+fn camera(tracks: &[(MediaKind, StreamId)]) -> StreamId {
+    tracks
+        .iter()
+        .find(|t| t.0 == MediaKind::Video)
+        .expect("a camera")
+        .1
+}
+
+/// Node A stops exporting stream `origin` to B, and B drops its watch `local` of it.
+fn stop_watching(net: &mut Net, origin: StreamId, local: StreamId) {
+    let stopped = net.ask_on(0, |reply| Command::Export {
+        stream: origin,
+        to: SFU_B,
+        layers: 0,
+        reply,
+    });
+    assert_eq!(stopped, Ok(()));
+    let dropped = net.ask_on(1, |reply| Command::UnwatchRemote {
+        stream: local,
+        reply,
+    });
+    assert_eq!(dropped, Ok(()));
+}
 
 #[test]
 fn a_stream_unpublished_on_its_origin_darkens_the_other_nodes_slots() {
@@ -67,25 +92,8 @@ fn a_node_that_stops_watching_is_no_longer_sent_anything() {
     } = cascade(1, 1, (1, 1));
     send(&mut net, PUBLISHER, 100, 10);
     // The origin stops exporting the camera, the watcher drops it.
-    let camera = |t: &[(MediaKind, StreamId)]| {
-        t.iter()
-            .find(|t| t.0 == MediaKind::Video)
-            .expect("a camera")
-            .1
-    };
     let (origin, local) = (camera(&tracks), camera(&watched));
-    let stopped = net.ask_on(0, |reply| Command::Export {
-        stream: origin,
-        to: SFU_B,
-        layers: 0,
-        reply,
-    });
-    assert_eq!(stopped, Ok(()));
-    let dropped = net.ask_on(1, |reply| Command::UnwatchRemote {
-        stream: local,
-        reply,
-    });
-    assert_eq!(dropped, Ok(()));
+    stop_watching(&mut net, origin, local);
     let before = stats(&mut net, 0).nodes.packets_out;
     send(&mut net, PUBLISHER, 200, 10);
     let (a, b) = (stats(&mut net, 0), stats(&mut net, 1));
@@ -156,33 +164,20 @@ fn a_camera_watched_again_after_a_long_pause_reaches_the_watcher_at_once() {
         watched,
     } = cascade(1, 1, (1, 1));
     send(&mut net, PUBLISHER, 100, 10);
-    let camera = tracks
-        .iter()
-        .copied()
-        .find(|t| t.0 == MediaKind::Video)
-        .expect("a camera");
-    let watched: Vec<_> = watched
-        .into_iter()
-        .filter(|w| w.0 == MediaKind::Video)
-        .collect();
-    let stopped = net.ask_on(0, |reply| Command::Export {
-        stream: camera.1,
-        to: SFU_B,
-        layers: 0,
-        reply,
-    });
-    assert_eq!(stopped, Ok(()));
-    let dropped = net.ask_on(1, |reply| Command::UnwatchRemote {
-        stream: watched[0].1,
-        reply,
-    });
-    assert_eq!(dropped, Ok(()));
+    let origin = camera(&tracks);
+    stop_watching(&mut net, origin, camera(&watched));
     // The publisher goes on (nobody watches): 2 × 20,001 camera packets.
     for n in 0..2 {
         net.hall(PUBLISHER).skip_camera(20_000);
         send(&mut net, PUBLISHER, 1_000 + n, 1);
     }
-    let again = super::relay(&mut net, (0, SFU), (1, SFU_B), camera, 0b111);
+    let again = super::relay(
+        &mut net,
+        (0, SFU),
+        (1, SFU_B),
+        (MediaKind::Video, origin),
+        0b111,
+    );
     let (peer, d, answer) = &viewers[0];
     let video = answer
         .slots
