@@ -238,20 +238,7 @@ async fn a_hall_on_node_c_receives_the_floor_holder_on_node_b() {
 
     // The floor to hall b: its video and audio reach c (relayed b → c).
     host.send(json!({"type": "give_floor", "hall_id": hall_b}));
-    let mut shown = std::collections::BTreeMap::new();
-    while shown.values().filter(|h| **h == Some(hall_b)).count() < 2 {
-        let (slot, hall) = page_c
-            .expect("subscription", |m| match m {
-                ServerMessage::Subscription {
-                    slot,
-                    source_hall_id,
-                    ..
-                } => Some((*slot, *source_hall_id)),
-                _ => None,
-            })
-            .await;
-        shown.insert(slot, hall);
-    }
+    common::nodes::shown(&mut page_c, hall_b, 2).await;
     wait_until("b's video and audio reach c too", || {
         c_media
             .received()

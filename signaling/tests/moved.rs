@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use common::store::{invited, logged, rows};
 use common::{quiet, Page};
-use scheduler::testing::{demo_db, province_meeting_now, test_backend, TestDb};
-use scheduler::{Level, Store};
+use scheduler::testing::TestDb;
+use scheduler::Store;
 use serde_json::json;
 use sfu::SfuConfig;
 use signaling::protocol::{MeetingState, Phase, ServerMessage};
@@ -31,21 +31,7 @@ fn node(store: &Store, grace: Duration) -> Signaling {
 
 /// The meeting, its host and three other invited halls (x, y, z).
 async fn meeting() -> (TestDb, i64, i64, [i64; 3]) {
-    let db = demo_db(test_backend()).await.expect("demo database");
-    let levels = [Level::Province, Level::District];
-    let m = province_meeting_now(&db.store, "Giao ban", &levels)
-        .await
-        .expect("scheduled");
-    let others: Vec<i64> = db
-        .store
-        .invited_halls(m.id)
-        .await
-        .expect("invited")
-        .into_iter()
-        .map(|h| h.hall_id)
-        .filter(|&h| h != m.host_hall_id)
-        .take(3)
-        .collect();
+    let (db, m, others) = common::nodes::meeting_with_halls("Giao ban", 3).await;
     (db, m.id, m.host_hall_id, [others[0], others[1], others[2]])
 }
 
