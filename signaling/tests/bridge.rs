@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use common::store::{invited, logged};
 use common::{left, negotiate, quiet, wait_until, Page};
-use scheduler::testing::{demo_db, province_meeting_now, test_backend};
-use scheduler::{Level, Store};
+use scheduler::testing::{demo_db, test_backend};
+use scheduler::Store;
 use serde_json::json;
 use sfu::testclient::TestClient;
 use sfu::SfuConfig;
@@ -71,19 +71,7 @@ fn recordings() -> std::path::PathBuf {
 /// A province meeting scheduled now on `store`: the meeting and two invited halls
 /// besides the host.
 async fn meeting(store: &Store, title: &str) -> (scheduler::Meeting, i64, i64) {
-    let levels = [Level::Province, Level::District];
-    let m = province_meeting_now(store, title, &levels)
-        .await
-        .expect("scheduled");
-    let others: Vec<i64> = store
-        .invited_halls(m.id)
-        .await
-        .expect("invited")
-        .into_iter()
-        .map(|h| h.hall_id)
-        .filter(|&h| h != m.host_hall_id)
-        .take(2)
-        .collect();
+    let (m, others) = common::nodes::meeting_on(store, title, 2).await;
     (m, others[0], others[1])
 }
 

@@ -8,27 +8,13 @@ mod common;
 use std::time::Duration;
 
 use common::store::{invited, server};
-use scheduler::testing::{demo_db, province_meeting_now, test_backend};
-use scheduler::Level;
 use signaling::protocol::{ErrorCode, ServerMessage};
 use signaling::HomeLeases;
 
 #[tokio::test]
 async fn a_second_node_refuses_a_meeting_another_node_is_home_to() {
-    let db = demo_db(test_backend()).await.expect("demo database");
-    let levels = [Level::Province, Level::District];
-    let m = province_meeting_now(&db.store, "Giao ban hai máy chủ", &levels)
-        .await
-        .expect("scheduled");
-    let other = db
-        .store
-        .invited_halls(m.id)
-        .await
-        .expect("invited")
-        .into_iter()
-        .map(|h| h.hall_id)
-        .find(|&h| h != m.host_hall_id)
-        .expect("a hall besides the host");
+    let (db, m, halls) = common::nodes::meeting_with_halls("Giao ban hai máy chủ", 1).await;
+    let other = halls[0];
     let lease = Duration::from_secs(3);
     let (store_a, store_b) = (
         db.store.clone().with_node("node-a"),

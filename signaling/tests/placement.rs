@@ -20,8 +20,6 @@ use common::nodes::{
 };
 use common::store::invited;
 use common::{quiet, wait_until};
-use scheduler::testing::{demo_db, province_meeting_now, test_backend};
-use scheduler::Level;
 use serde_json::json;
 use sfu::testclient::speaking::Speaking;
 use sfu::testclient::TestClient;
@@ -210,17 +208,8 @@ async fn a_silent_media_node_fails_its_halls_and_they_come_back_on_the_home() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_active_speaker_is_merged_from_each_media_nodes_loudest() {
-    let db = demo_db(test_backend()).await.expect("demo database");
-    let levels = [Level::Province, Level::District];
-    let m = province_meeting_now(&db.store, "Giao ban ai đang nói", &levels)
-        .await
-        .expect("scheduled");
-    let halls = db.store.invited_halls(m.id).await.expect("invited");
-    let hall_b = halls
-        .iter()
-        .map(|h| h.hall_id)
-        .find(|&h| h != m.host_hall_id)
-        .expect("a hall");
+    let (db, m, halls) = meeting_with_halls("Giao ban ai đang nói", 1).await;
+    let hall_b = halls[0];
     let run = std::process::id();
     let config = || SignalingConfig {
         halls_join_muted: false, // every hall may speak

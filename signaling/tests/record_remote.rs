@@ -9,7 +9,9 @@ mod common;
 use std::time::Duration;
 
 use common::nodes::{candidate_ports, meeting_with_halls, negotiate, node};
-use common::recording::{assert_red_then_blue, finished, played, real_tracks, send_picture};
+use common::recording::{
+    assert_red_then_blue, finished, played, real_tracks, send_picture, BLUE, RED,
+};
 use common::store::invited;
 use common::Page;
 use media_recorder::testing::Picture;
@@ -53,20 +55,10 @@ async fn the_home_records_a_hall_placed_on_another_node_once_it_has_the_floor() 
     // The host in red at 320×240 through a (the home), the hall in blue at 640×360
     // through b, placed on b's SFU.
     let seconds = 7;
-    let red = Picture {
-        pattern: "red",
-        width: 320,
-        height: 240,
-    };
-    let blue = Picture {
-        pattern: "blue",
-        width: 640,
-        height: 360,
-    };
     let (mut host, _host_media, host_gen, _) =
-        showing(&a, &db.store, (m.id, m.host_hall_id), red, seconds).await;
+        showing(&a, &db.store, (m.id, m.host_hall_id), RED, seconds).await;
     let (_page_b, _b_media, b_gen, sdp) =
-        showing(&b, &db.store, (m.id, hall_b), blue, seconds).await;
+        showing(&b, &db.store, (m.id, hall_b), BLUE, seconds).await;
     let b_port = b.sfu().local_addr().port();
     assert_eq!(candidate_ports(&sdp), [b_port], "the hall's media on b");
 

@@ -8,7 +8,7 @@ mod common;
 
 use common::recording::{
     assert_audio_and_video, assert_red_then_blue, finished, give_floor, hall_showing, played,
-    published, real_tracks, send_real_media, WAIT,
+    published, real_tracks, send_real_media, BLUE, RED, WAIT,
 };
 use common::{negotiate, start_quiet, Page, Tokens};
 use media_recorder::testing::Picture;
@@ -172,18 +172,8 @@ async fn when_the_floor_moves_from_a_to_b_the_recording_shows_b_from_then_on() {
     let tokens = Tokens::halls(2);
     let seconds = 6;
     // A is the host, in red at 320×240; B a commune, in blue at 640×360.
-    let red = Picture {
-        pattern: "red",
-        width: 320,
-        height: 240,
-    };
-    let blue = Picture {
-        pattern: "blue",
-        width: 640,
-        height: 360,
-    };
-    let (_a, _a_media, a_gen, _) = hall_showing(&signaling, &tokens, "tok-1", red, seconds).await;
-    let (_b, _b_media, b_gen, _) = hall_showing(&signaling, &tokens, "tok-2", blue, seconds).await;
+    let (_a, _a_media, a_gen, _) = hall_showing(&signaling, &tokens, "tok-1", RED, seconds).await;
+    let (_b, _b_media, b_gen, _) = hall_showing(&signaling, &tokens, "tok-2", BLUE, seconds).await;
 
     let room = signaling
         .room(common::meeting().id)

@@ -22,12 +22,18 @@ pub const NATS: &str = "nats://127.0.0.1:4222";
 /// and its first `n` invited halls besides the host.
 pub async fn meeting_with_halls(title: &str, n: usize) -> (TestDb, Meeting, Vec<i64>) {
     let db = demo_db(test_backend()).await.expect("demo database");
+    let (m, halls) = meeting_on(&db.store, title, n).await;
+    (db, m, halls)
+}
+
+/// A province and district meeting titled `title` starting now on `store`, and its
+/// first `n` invited halls besides the host.
+pub async fn meeting_on(store: &Store, title: &str, n: usize) -> (Meeting, Vec<i64>) {
     let levels = [Level::Province, Level::District];
-    let m = province_meeting_now(&db.store, title, &levels)
+    let m = province_meeting_now(store, title, &levels)
         .await
         .expect("scheduled");
-    let halls: Vec<i64> = db
-        .store
+    let halls: Vec<i64> = store
         .invited_halls(m.id)
         .await
         .expect("invited")
@@ -37,7 +43,7 @@ pub async fn meeting_with_halls(title: &str, n: usize) -> (TestDb, Meeting, Vec<
         .take(n)
         .collect();
     assert_eq!(halls.len(), n, "{n} halls besides the host");
-    (db, m, halls)
+    (m, halls)
 }
 
 /// One node: its own SFU, recorder, leases, bridge and NATS connection, over `store`.

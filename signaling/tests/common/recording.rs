@@ -119,6 +119,19 @@ pub async fn hall_showing(
     (page, media, generator, writer)
 }
 
+/// A red picture at 320×240 (the host's in the floor-change tests).
+pub const RED: Picture = Picture {
+    pattern: "red",
+    width: 320,
+    height: 240,
+};
+/// A blue picture at 640×360 (the hall given the floor).
+pub const BLUE: Picture = Picture {
+    pattern: "blue",
+    width: 640,
+    height: 360,
+};
+
 /// A recording that shows a red picture in its first 2 s and, in its last 1.5 s, a blue
 /// one of `size` (the floor moved from the red hall to the blue one).
 pub fn assert_red_then_blue(found: &Probe, size: (u32, u32)) {
